@@ -1,0 +1,413 @@
+//! AS_PATH and AS4_PATH values (RFC 4271 §4.3, RFC 5065 §3, RFC 6793 §4).
+//!
+//! ```text
+//! +------------------+------------------+-----------------------------+
+//! | segment type (1) | AS count (1)     | AS numbers (2 or 4 each)    |  repeated
+//! +------------------+------------------+-----------------------------+
+//! ```
+//!
+//! A path is kept in its wire form, always with four-octet AS numbers: a path
+//! from a four-octet session is a slice of the received message (no copy), a
+//! two-octet one is widened once. Segments and numbers are read on demand.
+
+use std::fmt;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::types::Asn;
+
+/// An AS_PATH segment type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SegmentKind {
+    /// 1: unordered set, from aggregation.
+    Set = 1,
+    /// 2: ordered sequence.
+    Sequence = 2,
+    /// 3: confederation sequence (RFC 5065).
+    ConfedSequence = 3,
+    /// 4: confederation set (RFC 5065).
+    ConfedSet = 4,
+}
+
+impl SegmentKind {
+    fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            1 => SegmentKind::Set,
+            2 => SegmentKind::Sequence,
+            3 => SegmentKind::ConfedSequence,
+            4 => SegmentKind::ConfedSet,
+            _ => return None,
+        })
+    }
+
+    /// Whether the segment is a confederation segment.
+    pub fn is_confederation(self) -> bool {
+        matches!(self, SegmentKind::ConfedSequence | SegmentKind::ConfedSet)
+    }
+}
+
+/// Why an AS path value does not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AsPathError {
+    /// Segment type other than 1 to 4 (RFC 7606 §7.2).
+    BadSegmentType,
+    /// A segment with no AS numbers (RFC 7606 §7.2).
+    EmptySegment,
+    /// A segment that runs past the end of the attribute.
+    Overrun,
+}
+
+/// One segment, borrowed from a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment<'a> {
+    /// The segment's type.
+    pub kind: SegmentKind,
+    numbers: &'a [u8],
+}
+
+impl<'a> Segment<'a> {
+    /// The AS numbers, in order.
+    pub fn asns(&self) -> impl ExactSizeIterator<Item = Asn> + 'a {
+        self.numbers
+            .chunks_exact(4)
+            .map(|chunk| Asn(u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])))
+    }
+
+    /// How many AS numbers the segment holds.
+    pub fn len(&self) -> usize {
+        self.numbers.len() / 4
+    }
+
+    /// Whether the segment holds none (never true for a decoded path).
+    pub fn is_empty(&self) -> bool {
+        self.numbers.is_empty()
+    }
+}
+
+/// An AS path, with four-octet AS numbers.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct AsPath {
+    /// Segments in wire form with four-octet numbers; always well formed.
+    encoded: Bytes,
+}
+
+impl AsPath {
+    /// The empty path (locally originated routes).
+    pub fn empty() -> Self {
+        AsPath::default()
+    }
+
+    /// A path from segments; a segment longer than 255 numbers is split, as the
+    /// count octet cannot say more (RFC 4271 §4.3).
+    pub fn from_segments<'s>(segments: impl IntoIterator<Item = (SegmentKind, &'s [Asn])>) -> Self {
+        let mut encoded = BytesMut::new();
+        for (kind, asns) in segments {
+            for chunk in asns.chunks(255) {
+                encoded.put_u8(kind as u8);
+                encoded.put_u8(chunk.len() as u8);
+                chunk.iter().for_each(|asn| encoded.put_u32(asn.0));
+            }
+        }
+        AsPath {
+            encoded: encoded.freeze(),
+        }
+    }
+
+    /// A path that is one AS_SEQUENCE.
+    pub fn sequence(asns: &[Asn]) -> Self {
+        if asns.is_empty() {
+            return AsPath::empty();
+        }
+        AsPath::from_segments([(SegmentKind::Sequence, asns)])
+    }
+
+    /// Checks and keeps a received value. `four_octet` says how wide the
+    /// numbers are on the wire (RFC 6793 §4: AS4_PATH always four).
+    pub(crate) fn decode(value: &Bytes, four_octet: bool) -> Result<AsPath, AsPathError> {
+        let width = if four_octet { 4 } else { 2 };
+        let mut offset = 0;
+        let mut total_numbers = 0usize;
+        while offset < value.len() {
+            let header = value.get(offset..offset + 2).ok_or(AsPathError::Overrun)?;
+            SegmentKind::from_code(header[0]).ok_or(AsPathError::BadSegmentType)?;
+            let count = usize::from(header[1]);
+            if count == 0 {
+                return Err(AsPathError::EmptySegment);
+            }
+            offset += 2 + count * width;
+            if offset > value.len() {
+                return Err(AsPathError::Overrun);
+            }
+            total_numbers += count;
+        }
+        if four_octet {
+            return Ok(AsPath {
+                encoded: value.clone(),
+            });
+        }
+        // Widen two-octet numbers once, so that everything after sees one form.
+        let segments = value.len() - total_numbers * 2;
+        let mut wide = BytesMut::with_capacity(segments + total_numbers * 4);
+        let mut offset = 0;
+        while offset < value.len() {
+            let count = usize::from(value[offset + 1]);
+            wide.put_slice(&value[offset..offset + 2]);
+            for number in value[offset + 2..offset + 2 + count * 2].chunks_exact(2) {
+                wide.put_u32(u32::from(u16::from_be_bytes([number[0], number[1]])));
+            }
+            offset += 2 + count * 2;
+        }
+        Ok(AsPath {
+            encoded: wide.freeze(),
+        })
+    }
+
+    /// Appends the value with numbers of the given width; in two octets a
+    /// four-octet number becomes AS_TRANS (RFC 6793 §4.2.2).
+    pub(crate) fn encode(&self, four_octet: bool, destination: &mut BytesMut) {
+        if four_octet {
+            destination.put_slice(&self.encoded);
+            return;
+        }
+        for segment in self.segments() {
+            destination.put_u8(segment.kind as u8);
+            destination.put_u8(segment.len() as u8);
+            segment
+                .asns()
+                .for_each(|asn| destination.put_u16(asn.to_two_octet()));
+        }
+    }
+
+    /// Octets of the value in the given width.
+    pub(crate) fn encoded_length(&self, four_octet: bool) -> usize {
+        if four_octet {
+            return self.encoded.len();
+        }
+        self.segments().map(|segment| 2 + 2 * segment.len()).sum()
+    }
+
+    /// The segments, in order.
+    pub fn segments(&self) -> impl Iterator<Item = Segment<'_>> {
+        let mut rest: &[u8] = &self.encoded;
+        std::iter::from_fn(move || {
+            let (&code, tail) = rest.split_first()?;
+            let (&count, tail) = tail.split_first()?;
+            let (numbers, tail) = tail.split_at(usize::from(count) * 4);
+            rest = tail;
+            Some(Segment {
+                kind: SegmentKind::from_code(code)?,
+                numbers,
+            })
+        })
+    }
+
+    /// Whether the path has no segments.
+    pub fn is_empty(&self) -> bool {
+        self.encoded.is_empty()
+    }
+
+    /// The path length used by the decision process (RFC 4271 §9.1.2.2 a): each
+    /// AS in a sequence counts one, a set counts one, confederation segments
+    /// count nothing (RFC 5065 §5.3).
+    pub fn length(&self) -> usize {
+        self.segments()
+            .map(|segment| match segment.kind {
+                SegmentKind::Sequence => segment.len(),
+                SegmentKind::Set => 1,
+                SegmentKind::ConfedSequence | SegmentKind::ConfedSet => 0,
+            })
+            .sum()
+    }
+
+    /// The first AS of the path, the neighbour AS (RFC 4271 §9.1.2.2 c).
+    pub fn first_asn(&self) -> Option<Asn> {
+        let segment = self
+            .segments()
+            .find(|segment| !segment.kind.is_confederation())?;
+        (segment.kind == SegmentKind::Sequence)
+            .then(|| segment.asns().next())
+            .flatten()
+    }
+
+    /// The AS that originated the route: the last AS of a trailing sequence.
+    pub fn origin_asn(&self) -> Option<Asn> {
+        let last = self.segments().last()?;
+        (last.kind == SegmentKind::Sequence)
+            .then(|| last.asns().last())
+            .flatten()
+    }
+
+    /// How many times `asn` appears, for loop detection (RFC 4271 §9.1.2).
+    pub fn count(&self, asn: Asn) -> usize {
+        self.segments()
+            .flat_map(|segment| segment.asns())
+            .filter(|candidate| *candidate == asn)
+            .count()
+    }
+
+    /// This path with `asn` put in front of it (RFC 4271 §5.1.2).
+    pub fn prepend(&self, asn: Asn) -> AsPath {
+        let mut segments: Vec<(SegmentKind, Vec<Asn>)> = self
+            .segments()
+            .map(|segment| (segment.kind, segment.asns().collect()))
+            .collect();
+        match segments.first_mut() {
+            Some((SegmentKind::Sequence, asns)) if asns.len() < 255 => asns.insert(0, asn),
+            _ => segments.insert(0, (SegmentKind::Sequence, vec![asn])),
+        }
+        AsPath::from_segments(segments.iter().map(|(kind, asns)| (*kind, asns.as_slice())))
+    }
+
+    /// Whether any segment is a confederation segment.
+    pub fn has_confederation_segments(&self) -> bool {
+        self.segments()
+            .any(|segment| segment.kind.is_confederation())
+    }
+
+    /// The path a two-octet speaker's route really took (RFC 6793 §4.2.3): the
+    /// leading numbers of AS_PATH that AS4_PATH does not cover, then AS4_PATH.
+    /// When AS_PATH is the shorter, AS4_PATH is ignored.
+    pub fn merge_as4(&self, as4_path: &AsPath) -> AsPath {
+        // Counting follows RFC 6793 §4.2.3: a set counts one, confederation segments none.
+        let path_count = self.length();
+        let as4_count = as4_path.length();
+        if path_count < as4_count {
+            return self.clone();
+        }
+        let mut keep = path_count - as4_count;
+        let mut segments: Vec<(SegmentKind, Vec<Asn>)> = Vec::new();
+        for segment in self.segments() {
+            if keep == 0 {
+                break;
+            }
+            match segment.kind {
+                SegmentKind::Sequence => {
+                    let taken: Vec<Asn> = segment.asns().take(keep).collect();
+                    keep -= taken.len();
+                    segments.push((segment.kind, taken));
+                }
+                SegmentKind::Set => {
+                    keep -= 1;
+                    segments.push((segment.kind, segment.asns().collect()));
+                }
+                SegmentKind::ConfedSequence | SegmentKind::ConfedSet => {
+                    segments.push((segment.kind, segment.asns().collect()));
+                }
+            }
+        }
+        let mut merged: Vec<(SegmentKind, Vec<Asn>)> = segments;
+        for segment in as4_path.segments() {
+            match (merged.last_mut(), segment.kind) {
+                // Join a cut sequence with the AS4_PATH sequence that continues it.
+                (Some((SegmentKind::Sequence, asns)), SegmentKind::Sequence)
+                    if asns.len() + segment.len() <= 255 =>
+                {
+                    asns.extend(segment.asns())
+                }
+                _ => merged.push((segment.kind, segment.asns().collect())),
+            }
+        }
+        AsPath::from_segments(merged.iter().map(|(kind, asns)| (*kind, asns.as_slice())))
+    }
+}
+
+impl fmt::Display for AsPath {
+    /// The usual rendering: `65001 65002 {65003,65004} (65010)` with
+    /// confederation sequences in parentheses and confederation sets in `[ ]`.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for segment in self.segments() {
+            if !first {
+                formatter.write_str(" ")?;
+            }
+            first = false;
+            let (open, close) = match segment.kind {
+                SegmentKind::Sequence => ("", ""),
+                SegmentKind::Set => ("{", "}"),
+                SegmentKind::ConfedSequence => ("(", ")"),
+                SegmentKind::ConfedSet => ("[", "]"),
+            };
+            formatter.write_str(open)?;
+            // Sets are unordered (RFC 4271 §4.3), printed comma-separated as FRR does.
+            let separator = if matches!(segment.kind, SegmentKind::Set | SegmentKind::ConfedSet) {
+                ","
+            } else {
+                " "
+            };
+            for (index, asn) in segment.asns().enumerate() {
+                if index > 0 {
+                    formatter.write_str(separator)?;
+                }
+                write!(formatter, "{asn}")?;
+            }
+            formatter.write_str(close)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for AsPath {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "AsPath({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(hex_value: &str, four_octet: bool) -> Result<AsPath, AsPathError> {
+        AsPath::decode(&Bytes::from(hex::decode(hex_value).unwrap()), four_octet)
+    }
+
+    #[test]
+    fn two_octet_paths_are_widened_and_narrowed_back() {
+        let decoded = path("0202006400C80201012C", false).unwrap();
+        assert_eq!(decoded.to_string(), "100 200 300");
+        let mut encoded = BytesMut::new();
+        decoded.encode(false, &mut encoded);
+        assert_eq!(hex::encode_upper(&encoded), "0202006400C80201012C");
+        assert_eq!(decoded.encoded_length(false), 10);
+    }
+
+    #[test]
+    fn sets_and_confederations_render_and_count() {
+        let decoded = path(
+            "03010000FDE90201000000010102000000020000000304010000FDEA",
+            true,
+        )
+        .unwrap();
+        assert_eq!(decoded.to_string(), "(65001) 1 {2,3} [65002]");
+        assert_eq!(decoded.length(), 2);
+        assert_eq!(decoded.first_asn(), Some(Asn(1)));
+    }
+
+    #[test]
+    fn malformed_paths_are_rejected() {
+        assert_eq!(path("0500", false), Err(AsPathError::BadSegmentType));
+        assert_eq!(path("0200", false), Err(AsPathError::EmptySegment));
+        assert_eq!(path("020200C8", false), Err(AsPathError::Overrun));
+        assert_eq!(path("02", false), Err(AsPathError::Overrun));
+    }
+
+    #[test]
+    fn as4_path_replaces_the_as_trans_tail() {
+        // RFC 6793 §4.2.3: AS_PATH 65001 23456 23456, AS4_PATH 4200000001 4200000002.
+        let two = AsPath::sequence(&[Asn(65001), Asn::TRANS, Asn::TRANS]);
+        let four = AsPath::sequence(&[Asn(4_200_000_001), Asn(4_200_000_002)]);
+        assert_eq!(
+            two.merge_as4(&four).to_string(),
+            "65001 4200000001 4200000002"
+        );
+        // An AS4_PATH longer than AS_PATH is ignored.
+        let short = AsPath::sequence(&[Asn::TRANS]);
+        assert_eq!(short.merge_as4(&four), short);
+    }
+
+    #[test]
+    fn prepend_extends_the_leading_sequence() {
+        let original = AsPath::sequence(&[Asn(2)]);
+        assert_eq!(original.prepend(Asn(1)).to_string(), "1 2");
+        assert_eq!(AsPath::empty().prepend(Asn(7)).to_string(), "7");
+    }
+}

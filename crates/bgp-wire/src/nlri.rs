@@ -1,0 +1,181 @@
+//! Prefixes in NLRI fields (RFC 4271 §4.3, RFC 4760 §5) with ADD-PATH path
+//! identifiers (RFC 7911 §3).
+//!
+//! ```text
+//! +---------------------------+
+//! | Path Identifier (4 octets)|   only when ADD-PATH is negotiated for the family
+//! +---------------------------+
+//! |   Length (1 octet, bits)  |
+//! +---------------------------+
+//! |   Prefix (variable)       |   ceil(length / 8) octets
+//! +---------------------------+
+//! ```
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use bytes::{BufMut, BytesMut};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::reader::Reader;
+
+/// One route's destination: a prefix and, with ADD-PATH, its path identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Nlri {
+    /// The ADD-PATH path identifier, present exactly when negotiated.
+    pub path_id: Option<u32>,
+    /// The prefix, as received: bits past the prefix length are kept, so that
+    /// the encoding round-trips; routing code uses [`IpNet::trunc`].
+    pub prefix: IpNet,
+}
+
+impl Nlri {
+    /// A prefix without a path identifier.
+    pub fn new(prefix: IpNet) -> Self {
+        Nlri {
+            path_id: None,
+            prefix,
+        }
+    }
+
+    /// Octets this entry takes on the wire.
+    pub fn encoded_length(&self) -> usize {
+        let id = if self.path_id.is_some() { 4 } else { 0 };
+        id + 1 + usize::from(self.prefix.prefix_len()).div_ceil(8)
+    }
+
+    /// Appends the entry.
+    pub fn encode(&self, destination: &mut BytesMut) {
+        if let Some(path_id) = self.path_id {
+            destination.put_u32(path_id);
+        }
+        let length = self.prefix.prefix_len();
+        destination.put_u8(length);
+        let octets = usize::from(length).div_ceil(8);
+        match self.prefix {
+            IpNet::V4(net) => destination.put_slice(&net.addr().octets()[..octets]),
+            IpNet::V6(net) => destination.put_slice(&net.addr().octets()[..octets]),
+        }
+    }
+}
+
+impl fmt::Display for Nlri {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.path_id {
+            Some(path_id) => write!(formatter, "{} path-id {}", self.prefix, path_id),
+            None => write!(formatter, "{}", self.prefix),
+        }
+    }
+}
+
+/// Why an NLRI field does not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NlriError {
+    /// A prefix or path identifier runs past the end of the field.
+    Overrun,
+    /// A prefix length beyond the address size.
+    BadLength,
+}
+
+/// Which address family a prefix field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AddressKind {
+    V4,
+    V6,
+}
+
+/// Decodes a whole prefix field into `output`; a field that does not parse to
+/// its last octet is an error (RFC 7606 §5.3).
+pub(crate) fn decode_prefixes(
+    field: &[u8],
+    kind: AddressKind,
+    add_path: bool,
+    output: &mut Vec<Nlri>,
+) -> Result<(), NlriError> {
+    let mut reader = Reader::new(field);
+    // Most prefixes take at least 3 octets plus the path id; reserving that many
+    // keeps reallocations rare without trusting any length in the input.
+    output.reserve(field.len() / if add_path { 8 } else { 4 });
+    while !reader.is_empty() {
+        let path_id = if add_path {
+            Some(reader.u32().map_err(|_| NlriError::Overrun)?)
+        } else {
+            None
+        };
+        let length = reader.u8().map_err(|_| NlriError::Overrun)?;
+        let maximum = match kind {
+            AddressKind::V4 => 32,
+            AddressKind::V6 => 128,
+        };
+        if length > maximum {
+            return Err(NlriError::BadLength);
+        }
+        let octets = reader
+            .take(usize::from(length).div_ceil(8))
+            .map_err(|_| NlriError::Overrun)?;
+        let prefix = match kind {
+            AddressKind::V4 => {
+                let mut address = [0u8; 4];
+                address[..octets.len()].copy_from_slice(octets);
+                IpNet::V4(
+                    Ipv4Net::new(Ipv4Addr::from(address), length)
+                        .map_err(|_| NlriError::BadLength)?,
+                )
+            }
+            AddressKind::V6 => {
+                let mut address = [0u8; 16];
+                address[..octets.len()].copy_from_slice(octets);
+                IpNet::V6(
+                    Ipv6Net::new(Ipv6Addr::from(address), length)
+                        .map_err(|_| NlriError::BadLength)?,
+                )
+            }
+        };
+        output.push(Nlri { path_id, prefix });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_decode_and_encode_back() {
+        let field = [24, 10, 1, 2, 0, 32, 192, 0, 2, 1];
+        let mut prefixes = Vec::new();
+        decode_prefixes(&field, AddressKind::V4, false, &mut prefixes).unwrap();
+        assert_eq!(prefixes[0].prefix.to_string(), "10.1.2.0/24");
+        assert_eq!(prefixes[1].prefix.to_string(), "0.0.0.0/0");
+        assert_eq!(prefixes[2].prefix.to_string(), "192.0.2.1/32");
+        let mut encoded = BytesMut::new();
+        prefixes.iter().for_each(|nlri| nlri.encode(&mut encoded));
+        assert_eq!(&encoded[..], &field[..]);
+    }
+
+    #[test]
+    fn path_identifiers_are_read_when_negotiated() {
+        let field = [0, 0, 0, 7, 8, 10];
+        let mut prefixes = Vec::new();
+        decode_prefixes(&field, AddressKind::V4, true, &mut prefixes).unwrap();
+        assert_eq!(prefixes[0].path_id, Some(7));
+        assert_eq!(prefixes[0].to_string(), "10.0.0.0/8 path-id 7");
+    }
+
+    #[test]
+    fn bad_lengths_and_overruns_are_errors() {
+        let mut prefixes = Vec::new();
+        assert_eq!(
+            decode_prefixes(&[33, 1, 2, 3, 4, 5], AddressKind::V4, false, &mut prefixes),
+            Err(NlriError::BadLength)
+        );
+        assert_eq!(
+            decode_prefixes(&[24, 10, 1], AddressKind::V4, false, &mut prefixes),
+            Err(NlriError::Overrun)
+        );
+        assert_eq!(
+            decode_prefixes(&[129], AddressKind::V6, false, &mut prefixes),
+            Err(NlriError::BadLength)
+        );
+    }
+}
