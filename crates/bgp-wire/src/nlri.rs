@@ -136,6 +136,23 @@ pub(crate) fn decode_prefixes(
     Ok(())
 }
 
+/// Reads a prefix field of an IPv4 or IPv6 family on its own, as MRT
+/// TABLE_DUMP_V2 records carry a prefix (RFC 6396 §4.3.2); `None` when the
+/// family has no prefixes or the field does not parse to its last octet.
+pub fn decode_nlri_field(field: &[u8], family: crate::Family, add_path: bool) -> Option<Vec<Nlri>> {
+    if !family.has_prefix_nlri() {
+        return None;
+    }
+    let kind = match family.afi {
+        crate::Afi::IPV4 => AddressKind::V4,
+        crate::Afi::IPV6 => AddressKind::V6,
+        _ => return None,
+    };
+    let mut prefixes = Vec::new();
+    decode_prefixes(field, kind, add_path, &mut prefixes).ok()?;
+    Some(prefixes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

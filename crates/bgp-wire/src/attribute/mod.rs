@@ -495,6 +495,13 @@ pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> Decode
             );
             continue;
         }
+        // The extended-length bit is kept only where it was a choice (a value
+        // of 255 octets or less), so that the octets re-encode as received.
+        let flags = if length > 255 {
+            AttributeFlags(flags.0 & !AttributeFlags::EXTENDED_LENGTH)
+        } else {
+            flags
+        };
         match decode_one(flags, type_code, &value, context) {
             Ok(attribute) => decoded.attributes.push(attribute),
             Err(problem) => {
