@@ -29,6 +29,10 @@ pub enum Input {
         /// The text for the peer's operators.
         communication: Option<String>,
     },
+    /// ManualStop because the peer was removed from the configuration: the
+    /// Cease subcode is Peer De-configured (RFC 4486 §4), and the session does
+    /// not restart.
+    Deconfigure,
     /// Events 16 and 17: Tcp_CR_Acked / TcpConnectionConfirmed.
     Connected {
         /// The new connection.

@@ -186,7 +186,25 @@ impl Session {
     pub fn handle(&mut self, now: Instant, input: Input) {
         match input {
             Input::Start => self.start(now),
-            Input::Stop { communication } => self.stop(now, communication),
+            Input::Stop { communication } => {
+                let notification = match &communication {
+                    Some(text) => Notification::with_shutdown_communication(
+                        cease::ADMINISTRATIVE_SHUTDOWN,
+                        text,
+                    ),
+                    None => Notification::new(
+                        ErrorCode::CEASE,
+                        cease::ADMINISTRATIVE_SHUTDOWN,
+                        Bytes::new(),
+                    ),
+                };
+                self.stop(now, notification)
+            }
+            Input::Deconfigure => {
+                let notification =
+                    Notification::new(ErrorCode::CEASE, cease::PEER_DECONFIGURED, Bytes::new());
+                self.stop(now, notification)
+            }
             Input::Connected {
                 connection,
                 direction,
@@ -298,21 +316,12 @@ impl Session {
         }
     }
 
-    fn stop(&mut self, now: Instant, communication: Option<String>) {
+    /// RFC 4271 §8.2.2 event 2: a NOTIFICATION Cease where an OPEN was sent
+    /// (RFC 9003 lets it carry a message for the peer's operators), then Idle
+    /// without automatic restart.
+    fn stop(&mut self, now: Instant, notification: Notification) {
         self.started = false;
         self.idle_hold = self.config.idle_hold.initial;
-        // RFC 4271 §8.2.2 event 2: a NOTIFICATION Cease where an OPEN was sent;
-        // RFC 9003 lets it carry a message for the peer's operators.
-        let notification = match &communication {
-            Some(text) => {
-                Notification::with_shutdown_communication(cease::ADMINISTRATIVE_SHUTDOWN, text)
-            }
-            None => Notification::new(
-                ErrorCode::CEASE,
-                cease::ADMINISTRATIVE_SHUTDOWN,
-                Bytes::new(),
-            ),
-        };
         let opened = matches!(
             self.state,
             State::OpenSent { .. } | State::OpenConfirm { .. } | State::Established { .. }

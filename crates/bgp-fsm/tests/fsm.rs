@@ -591,6 +591,15 @@ fn manual_stop_sends_a_cease_with_the_shutdown_communication() {
 }
 
 #[test]
+fn removing_the_peer_sends_cease_peer_deconfigured() {
+    let now = Instant::now();
+    let mut session = established(now);
+    session.handle(now, Input::Deconfigure);
+    assert_eq!(notification_sent(&drain(&mut session)), Some((6, 3)));
+    assert_eq!(session.poll_timeout(), None);
+}
+
+#[test]
 fn manual_stop_before_any_open_sends_nothing() {
     let now = Instant::now();
     let mut session = Session::new(config(), now);

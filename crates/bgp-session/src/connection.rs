@@ -1,0 +1,82 @@
+//! One TCP connection: a task that frames what it reads (RFC 4271 §4.1) and
+//! writes what the peer task hands it, reporting both back by message.
+
+use bgp_fsm::ConnectionId;
+use bgp_wire::{split_frame, HeaderError, MAX_EXTENDED_MESSAGE_LENGTH};
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// What connection tasks and connect attempts report to their peer task.
+#[derive(Debug)]
+pub(crate) enum ConnectionEvent {
+    /// An outgoing attempt, by number, ended.
+    Connected(u64, std::io::Result<TcpStream>),
+    /// A whole message, not yet decoded: decoding needs the negotiated context
+    /// that only the peer task has.
+    Frame(ConnectionId, Bytes),
+    /// The header was bad; nothing more is read from this connection.
+    BadHeader(ConnectionId, HeaderError),
+    /// Everything queued so far has been written.
+    Flushed(ConnectionId),
+    /// The connection closed or failed.
+    Closed(ConnectionId),
+}
+
+/// Runs until the peer closes the connection, or the peer task drops the
+/// sending side of `outbound` (then what was queued is written first).
+pub(crate) async fn run(
+    id: ConnectionId,
+    stream: TcpStream,
+    mut outbound: mpsc::UnboundedReceiver<Bytes>,
+    events: mpsc::Sender<ConnectionEvent>,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let mut buffer = BytesMut::with_capacity(16 * 1024);
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            message = outbound.recv() => match message {
+                Some(bytes) => {
+                    if writer.write_all(&bytes).await.is_err() {
+                        let _ = events.send(ConnectionEvent::Closed(id)).await;
+                        return;
+                    }
+                    if outbound.is_empty() && events.send(ConnectionEvent::Flushed(id)).await.is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    // The peer task is done with this connection.
+                    let _ = writer.shutdown().await;
+                    return;
+                }
+            },
+            read = reader.read_buf(&mut buffer), if reading => {
+                if !matches!(read, Ok(count) if count > 0) {
+                    let _ = events.send(ConnectionEvent::Closed(id)).await;
+                    reading = false;
+                    continue;
+                }
+                // Frames may be up to 65535 octets; the peer task checks the
+                // negotiated limit when it decodes (RFC 8654 §4).
+                loop {
+                    match split_frame(&mut buffer, MAX_EXTENDED_MESSAGE_LENGTH) {
+                        Ok(Some(frame)) => {
+                            if events.send(ConnectionEvent::Frame(id, frame)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(error) => {
+                            let _ = events.send(ConnectionEvent::BadHeader(id, error)).await;
+                            reading = false;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Accepting connections: a task per listening socket hands each accepted
+//! connection to whoever owns the peer table, which decides whose it is.
+
+use std::net::SocketAddr;
+
+use bgp_wire::{cease, CodecContext, ErrorCode, Message, Notification};
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tracing::warn;
+
+/// A connection accepted on a BGP listener.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The connection.
+    pub stream: TcpStream,
+    /// The remote end.
+    pub peer: SocketAddr,
+    /// The local end.
+    pub local: SocketAddr,
+}
+
+/// Accepts connections on `listener` and sends them on; ends when the
+/// receiving side is dropped.
+pub fn spawn_listener(
+    listener: TcpListener,
+    accepted: mpsc::Sender<Accepted>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(connection) => connection,
+                Err(error) => {
+                    warn!(%error, "accept failed");
+                    continue;
+                }
+            };
+            let Ok(local) = stream.local_addr() else {
+                continue;
+            };
+            if accepted
+                .send(Accepted {
+                    stream,
+                    peer,
+                    local,
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    })
+}
+
+/// Refuses a connection from an address that is not a configured peer:
+/// NOTIFICATION Cease / Connection Rejected (RFC 4486 §4), then close.
+pub async fn reject(mut stream: TcpStream) {
+    let notification =
+        Notification::new(ErrorCode::CEASE, cease::CONNECTION_REJECTED, Bytes::new());
+    if let Ok(bytes) = Message::Notification(notification).to_bytes(&CodecContext::default()) {
+        let _ = stream.write_all(&bytes).await;
+    }
+    let _ = stream.shutdown().await;
+}
