@@ -2,6 +2,7 @@
 //! connection to whoever owns the peer table, which decides whose it is.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bgp_wire::{cease, CodecContext, ErrorCode, Message, Notification};
 use bytes::Bytes;
@@ -22,9 +23,10 @@ pub struct Accepted {
 }
 
 /// Accepts connections on `listener` and sends them on; ends when the
-/// receiving side is dropped.
+/// receiving side is dropped. The listener is shared so that its owner can
+/// still set per-peer options on it (TCP MD5 keys).
 pub fn spawn_listener(
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     accepted: mpsc::Sender<Accepted>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -478,9 +478,19 @@ impl Peer {
     /// Applies an UPDATE to the set of received prefixes; RFC 7606
     /// treat-as-withdraw turns its announcements into withdrawals.
     fn learn(&mut self, update: Update, errors: &[bgp_wire::AttributeError]) {
-        let withdraw_all = errors
-            .iter()
-            .any(|error| error.treatment >= Treatment::TreatAsWithdraw);
+        let four_octet = self
+            .session
+            .negotiated()
+            .is_some_and(|negotiated| negotiated.four_octet_asn);
+        // RFC 4271 §9.1.2: a route whose AS_PATH holds our own AS is a loop and
+        // is not accepted.
+        let looped = update
+            .effective_as_path(four_octet)
+            .is_some_and(|path| path.count(self.config.session.local_as) > 0);
+        let withdraw_all = looped
+            || errors
+                .iter()
+                .any(|error| error.treatment >= Treatment::TreatAsWithdraw);
         for nlri in &update.withdrawn {
             self.received.remove(&(Family::IPV4_UNICAST, *nlri));
         }

@@ -64,7 +64,7 @@ fn peer_config(
 /// Hands every accepted connection to the one peer this speaker has.
 fn serve(listener: tokio::net::TcpListener, peer: Arc<PeerHandle>) {
     let (sender, mut accepted) = mpsc::channel(8);
-    spawn_listener(listener, sender);
+    spawn_listener(Arc::new(listener), sender);
     tokio::spawn(async move {
         while let Some(connection) = accepted.recv().await {
             peer.incoming(connection.stream).await;
