@@ -566,12 +566,14 @@ impl Peer {
         }
         if let (false, Some(IpAddr::V6(next_hop))) = (ipv6.is_empty(), local) {
             let mut attributes = common.clone();
-            attributes.push(PathAttribute::new(AttributeValue::MpReach(MpReach {
-                family: Family::IPV6_UNICAST,
-                next_hop: Bytes::copy_from_slice(&next_hop.octets()),
-                reserved: 0,
-                nlri: MpNlri::Prefixes(ipv6.clone()),
-            })));
+            attributes.push(PathAttribute::new(AttributeValue::MpReach(Box::new(
+                MpReach {
+                    family: Family::IPV6_UNICAST,
+                    next_hop: Bytes::copy_from_slice(&next_hop.octets()),
+                    reserved: 0,
+                    nlri: MpNlri::Prefixes(ipv6.clone()),
+                },
+            ))));
             sent += ipv6.len();
             self.session.send(
                 now(),
@@ -589,10 +591,12 @@ impl Peer {
             } else {
                 Update {
                     withdrawn: Vec::new(),
-                    attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
-                        family: *family,
-                        nlri: MpNlri::Prefixes(Vec::new()),
-                    }))],
+                    attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
+                        MpUnreach {
+                            family: *family,
+                            nlri: MpNlri::Prefixes(Vec::new()),
+                        },
+                    )))],
                     announced: Vec::new(),
                 }
             };

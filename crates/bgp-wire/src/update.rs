@@ -249,12 +249,17 @@ impl Update {
             .mp_reach()
             .is_some_and(|reach| !reach.nlri.is_empty());
         if !update.announced.is_empty() || announces_multiprotocol {
-            let mut required = vec![AttributeType::ORIGIN, AttributeType::AS_PATH];
-            if !update.announced.is_empty() {
-                required.push(AttributeType::NEXT_HOP);
-            }
+            // NEXT_HOP only matters for the NLRI field (RFC 4760 §3).
+            let next_hop_needed = !update.announced.is_empty();
+            let required = [
+                AttributeType::ORIGIN,
+                AttributeType::AS_PATH,
+                AttributeType::NEXT_HOP,
+            ]
+            .into_iter()
+            .filter(|type_code| next_hop_needed || *type_code != AttributeType::NEXT_HOP);
             for type_code in required {
-                if !decoded.present[usize::from(type_code.0)] {
+                if !decoded.present.contains(type_code) {
                     errors.push(AttributeError {
                         subcode: UpdateSubcode::MissingWellKnownAttribute,
                         treatment: Treatment::TreatAsWithdraw,
@@ -314,10 +319,10 @@ impl Update {
             messages += 1;
         }
         if let Some(unreach) = self.mp_unreach() {
-            let header = PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+            let header = PathAttribute::new(AttributeValue::MpUnreach(Box::new(MpUnreach {
                 family: unreach.family,
                 nlri: MpNlri::Prefixes(Vec::new()),
-            }))
+            })))
             .encoded_length(context)
                 + 1; // a long NLRI list may need the extended length octet
             let prefixes = match &unreach.nlri {
@@ -329,10 +334,10 @@ impl Update {
                 }
             };
             for chunk in chunks(prefixes, room.saturating_sub(header)) {
-                let piece = PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+                let piece = PathAttribute::new(AttributeValue::MpUnreach(Box::new(MpUnreach {
                     family: unreach.family,
                     nlri: MpNlri::Prefixes(chunk.to_vec()),
-                }));
+                })));
                 write_message(destination, context, &[], std::iter::once(&piece), &[]);
                 messages += 1;
             }
@@ -362,10 +367,10 @@ impl Update {
             messages += 1;
         }
         if let Some(reach) = self.mp_reach() {
-            let empty = PathAttribute::new(AttributeValue::MpReach(MpReach {
+            let empty = PathAttribute::new(AttributeValue::MpReach(Box::new(MpReach {
                 nlri: MpNlri::Prefixes(Vec::new()),
                 ..reach.clone()
-            }));
+            })));
             let header = empty.encoded_length(context) + 1;
             let prefixes = match &reach.nlri {
                 MpNlri::Prefixes(prefixes) => prefixes,
@@ -382,10 +387,10 @@ impl Update {
                     length: shared_length + header,
                 })?;
             for chunk in chunks(prefixes, space) {
-                let piece = PathAttribute::new(AttributeValue::MpReach(MpReach {
+                let piece = PathAttribute::new(AttributeValue::MpReach(Box::new(MpReach {
                     nlri: MpNlri::Prefixes(chunk.to_vec()),
                     ..reach.clone()
-                }));
+                })));
                 write_message(
                     destination,
                     context,

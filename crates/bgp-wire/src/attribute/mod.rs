@@ -178,10 +178,11 @@ pub enum AttributeValue {
     OriginatorId(Ipv4Addr),
     /// CLUSTER_LIST.
     ClusterList(ClusterList),
-    /// MP_REACH_NLRI.
-    MpReach(MpReach),
+    /// MP_REACH_NLRI (boxed: it is much larger than the other values, and
+    /// every attribute would pay for its size otherwise).
+    MpReach(Box<MpReach>),
     /// MP_UNREACH_NLRI.
-    MpUnreach(MpUnreach),
+    MpUnreach(Box<MpUnreach>),
     /// EXTENDED_COMMUNITIES.
     ExtendedCommunities(ExtendedCommunities),
     /// AS4_PATH.
@@ -392,7 +393,25 @@ pub(crate) struct DecodedAttributes {
     pub(crate) errors: Vec<AttributeError>,
     /// Types present on the wire, malformed ones included, so that a malformed
     /// attribute is not also reported missing.
-    pub(crate) present: [bool; 256],
+    pub(crate) present: TypeSet,
+}
+
+/// A set of attribute type codes, one bit each.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TypeSet([u64; 4]);
+
+impl TypeSet {
+    /// Adds a type; returns whether it was already there.
+    fn insert(&mut self, type_code: AttributeType) -> bool {
+        let (word, bit) = (usize::from(type_code.0 / 64), type_code.0 % 64);
+        let seen = self.0[word] & (1 << bit) != 0;
+        self.0[word] |= 1 << bit;
+        seen
+    }
+
+    pub(crate) fn contains(&self, type_code: AttributeType) -> bool {
+        self.0[usize::from(type_code.0 / 64)] & (1 << (type_code.0 % 64)) != 0
+    }
 }
 
 impl DecodedAttributes {
@@ -422,12 +441,14 @@ pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> Decode
     let mut decoded = DecodedAttributes {
         attributes: Vec::with_capacity(8),
         errors: Vec::new(),
-        present: [false; 256],
+        present: TypeSet::default(),
     };
     let mut offset = 0;
     while offset < field.len() {
         let rest = &field[offset..];
-        let flags = AttributeFlags(rest[0]);
+        // RFC 4271 §4.3: the four low-order flag bits are unused and MUST be
+        // ignored on receipt (and are sent as zero).
+        let flags = AttributeFlags(rest[0] & 0xf0);
         let header_length = if flags.is_extended_length() { 4 } else { 3 };
         if rest.len() < header_length {
             // RFC 7606 §4: too few octets left for an attribute header.
@@ -469,11 +490,14 @@ pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> Decode
             );
             break;
         }
-        let whole = field.slice(offset..end);
-        let value = field.slice(offset + header_length..end);
+        let start = offset;
+        let value_range = offset + header_length..end;
         offset = end;
+        // Slicing `Bytes` costs an atomic increment: the whole attribute is only
+        // sliced for an error's data field.
+        let whole = || field.slice(start..end);
 
-        if std::mem::replace(&mut decoded.present[usize::from(type_code.0)], true) {
+        if decoded.present.insert(type_code) {
             // RFC 7606 §3 g: keep the first of a repeated attribute, except that a
             // repeated MP attribute resets the session.
             let (treatment, detail) = match type_code {
@@ -490,7 +514,7 @@ pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> Decode
                 UpdateSubcode::MalformedAttributeList,
                 treatment,
                 Some(type_code),
-                whole,
+                whole(),
                 detail,
             );
             continue;
@@ -502,7 +526,7 @@ pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> Decode
         } else {
             flags
         };
-        match decode_one(flags, type_code, &value, context) {
+        match decode_one(flags, type_code, field, value_range, context) {
             Ok(attribute) => decoded.attributes.push(attribute),
             Err(problem) => {
                 let error = AttributeError {
@@ -510,11 +534,11 @@ pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> Decode
                     treatment: problem.treatment,
                     attribute: Some(type_code),
                     family: problem.family,
-                    data: whole,
+                    data: whole(),
                     detail: problem.detail,
                 };
                 if let Some(attribute) = problem.keep {
-                    decoded.attributes.push(attribute);
+                    decoded.attributes.push(*attribute);
                 }
                 decoded.errors.push(error);
             }
@@ -531,7 +555,7 @@ struct Problem {
     detail: &'static str,
     /// An attribute still worth keeping despite the error (an MP attribute
     /// with bad flags is kept so its routes can be withdrawn).
-    keep: Option<PathAttribute>,
+    keep: Option<Box<PathAttribute>>,
 }
 
 impl Problem {
@@ -549,9 +573,13 @@ impl Problem {
 fn decode_one(
     flags: AttributeFlags,
     type_code: AttributeType,
-    value: &Bytes,
+    field: &Bytes,
+    range: std::ops::Range<usize>,
     context: &CodecContext,
 ) -> Result<PathAttribute, Problem> {
+    let value: &[u8] = &field[range.clone()];
+    // Only values kept as octets need their own `Bytes`.
+    let shared = || field.slice(range.clone());
     let Some(expected) = expected_flags(type_code) else {
         if !flags.is_optional() {
             // RFC 4271 §6.3: an unrecognised well-known attribute; RFC 7606 leaves this a reset.
@@ -565,7 +593,7 @@ fn decode_one(
             flags,
             value: AttributeValue::Other {
                 type_code,
-                value: value.clone(),
+                value: shared(),
             },
         });
     };
@@ -576,7 +604,7 @@ fn decode_one(
             detail,
         ))
     };
-    let four_octets = |value: &Bytes| u32::from_be_bytes([value[0], value[1], value[2], value[3]]);
+    let four_octets = |value: &[u8]| u32::from_be_bytes([value[0], value[1], value[2], value[3]]);
     let attribute_value = match type_code {
         AttributeType::ORIGIN => {
             if value.len() != 1 {
@@ -598,17 +626,18 @@ fn decode_one(
         }
         AttributeType::AS_PATH | AttributeType::AS4_PATH => {
             let is_as4 = type_code == AttributeType::AS4_PATH;
-            let path = AsPath::decode(value, is_as4 || context.four_octet_asn).map_err(|_| {
-                Problem::new(
-                    UpdateSubcode::MalformedAsPath,
-                    malformed_treatment(type_code),
-                    if is_as4 {
-                        "AS4_PATH segments do not parse"
-                    } else {
-                        "AS_PATH segments do not parse"
-                    },
-                )
-            })?;
+            let path =
+                AsPath::decode(&shared(), is_as4 || context.four_octet_asn).map_err(|_| {
+                    Problem::new(
+                        UpdateSubcode::MalformedAsPath,
+                        malformed_treatment(type_code),
+                        if is_as4 {
+                            "AS4_PATH segments do not parse"
+                        } else {
+                            "AS_PATH segments do not parse"
+                        },
+                    )
+                })?;
             if is_as4 {
                 // RFC 6793 §6: confederation segments in AS4_PATH make it malformed.
                 if path.has_confederation_segments() {
@@ -658,11 +687,11 @@ fn decode_one(
             let aggregator = match (wide, value.len()) {
                 (true, 8) => Aggregator {
                     asn: Asn(four_octets(value)),
-                    address: Ipv4Addr::from(four_octets(&value.slice(4..))),
+                    address: Ipv4Addr::from(four_octets(&value[4..])),
                 },
                 (false, 6) => Aggregator {
                     asn: Asn(u32::from(u16::from_be_bytes([value[0], value[1]]))),
-                    address: Ipv4Addr::from(four_octets(&value.slice(2..))),
+                    address: Ipv4Addr::from(four_octets(&value[2..])),
                 },
                 _ => return length_error("AGGREGATOR length does not match the AS number size"),
             };
@@ -672,7 +701,7 @@ fn decode_one(
                 AttributeValue::Aggregator(aggregator)
             }
         }
-        AttributeType::COMMUNITIES => match Communities::decode(value) {
+        AttributeType::COMMUNITIES => match Communities::decode(&shared()) {
             Some(list) => AttributeValue::Communities(list),
             None => return length_error("COMMUNITIES length is not a non-zero multiple of 4"),
         },
@@ -682,25 +711,27 @@ fn decode_one(
             }
             AttributeValue::OriginatorId(Ipv4Addr::from(four_octets(value)))
         }
-        AttributeType::CLUSTER_LIST => match ClusterList::decode(value) {
+        AttributeType::CLUSTER_LIST => match ClusterList::decode(&shared()) {
             Some(list) => AttributeValue::ClusterList(list),
             None => return length_error("CLUSTER_LIST length is not a non-zero multiple of 4"),
         },
-        AttributeType::EXTENDED_COMMUNITIES => match ExtendedCommunities::decode(value) {
+        AttributeType::EXTENDED_COMMUNITIES => match ExtendedCommunities::decode(&shared()) {
             Some(list) => AttributeValue::ExtendedCommunities(list),
             None => {
                 return length_error("EXTENDED_COMMUNITIES length is not a non-zero multiple of 8")
             }
         },
-        AttributeType::LARGE_COMMUNITY => match LargeCommunities::decode(value) {
+        AttributeType::LARGE_COMMUNITY => match LargeCommunities::decode(&shared()) {
             Some(list) => AttributeValue::LargeCommunities(list),
             None => return length_error("LARGE_COMMUNITY length is not a non-zero multiple of 12"),
         },
         AttributeType::MP_REACH_NLRI | AttributeType::MP_UNREACH_NLRI => {
             let decoded = if type_code == AttributeType::MP_REACH_NLRI {
-                MpReach::decode(value, context).map(AttributeValue::MpReach)
+                MpReach::decode(&shared(), context)
+                    .map(|reach| AttributeValue::MpReach(Box::new(reach)))
             } else {
-                MpUnreach::decode(value, context).map(AttributeValue::MpUnreach)
+                MpUnreach::decode(&shared(), context)
+                    .map(|unreach| AttributeValue::MpUnreach(Box::new(unreach)))
             };
             decoded.map_err(|MpError { family, detail }| Problem {
                 // RFC 4760 §7: Optional Attribute Error; RFC 7606 §7.11 lets the
@@ -735,7 +766,7 @@ fn decode_one(
             attribute.value,
             AttributeValue::MpReach(_) | AttributeValue::MpUnreach(_)
         )
-        .then_some(attribute);
+        .then(|| Box::new(attribute));
         return Err(Problem {
             keep,
             ..Problem::new(
