@@ -1,0 +1,177 @@
+//! Errors about input documents: what was wrong, in which document.
+//!
+//! The wording follows libcalico-go v1 (`lib/errors`): `error with field X = 'v'
+//! (reason)`, `error with the following fields:` for several, and
+//! `insufficient identifiers, missing 'peerIP'`. Calico does not say which
+//! document failed; we prefix the document so a multi-document file can be fixed.
+
+use std::fmt;
+
+/// One field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field name as written in the document (`scope`, `node`, `peerIP`, `asNumber`).
+    pub field: &'static str,
+    /// The value as written, or `None` when the field is absent.
+    pub value: Option<String>,
+    /// Why the value is refused.
+    pub reason: String,
+}
+
+impl fmt::Display for FieldError {
+    /// `asNumber = '65536.1' (invalid AS Number format)`, or `asNumber (required)`
+    /// for an absent field (libcalico-go `ErroredField.String`).
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(value) => write!(formatter, "{} = '{}' ({})", self.field, value, self.reason),
+            None => write!(formatter, "{} ({})", self.field, self.reason),
+        }
+    }
+}
+
+/// Which document an error is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentLabel {
+    /// The identity could not be read; the 1-based position of the resource in the
+    /// input, counting list items and `bgpPeerList` items one by one.
+    Index(usize),
+    /// The identity as written (not yet validated).
+    Identity {
+        /// `metadata.node`, when given.
+        node: Option<String>,
+        /// `metadata.peerIP`.
+        peer_ip: String,
+    },
+}
+
+impl fmt::Display for DocumentLabel {
+    /// `document 3`, `bgpPeer(peerIP=10.0.0.1)` or
+    /// `bgpPeer(node=rack1-host1, peerIP=10.0.0.1)`.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DocumentLabel::Index(index) => write!(formatter, "document {index}"),
+            DocumentLabel::Identity {
+                node: Some(node),
+                peer_ip,
+            } => write!(formatter, "bgpPeer(node={node}, peerIP={peer_ip})"),
+            DocumentLabel::Identity {
+                node: None,
+                peer_ip,
+            } => write!(formatter, "bgpPeer(peerIP={peer_ip})"),
+        }
+    }
+}
+
+/// What is wrong with a document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// One or more fields hold refused values.
+    #[error("{}", describe_fields(.0))]
+    Fields(Vec<FieldError>),
+    /// An identifying field is absent (`peerIP`, or `node` for a node-scoped or
+    /// unscoped peer, exactly as libcalico-go's `ValidateMetadataIDsAssigned`).
+    #[error("insufficient identifiers, missing '{0}'")]
+    InsufficientIdentifiers(&'static str),
+    /// `kind`/`apiVersion` are not `bgpPeer`/`v1` (or `bgpPeerList`/`v1`).
+    #[error("Unknown resource type ({kind}) and/or version ({api_version})")]
+    UnknownResourceType {
+        /// The `kind` as written (empty when absent).
+        kind: String,
+        /// The `apiVersion` as written (empty when absent).
+        api_version: String,
+    },
+    /// The document does not have the resource's shape: an unknown field, a wrong
+    /// type, a missing section. The text names the section and field.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+fn describe_fields(fields: &[FieldError]) -> String {
+    match fields {
+        [single] => format!("error with field {single}"),
+        several => {
+            let mut text = String::from("error with the following fields:");
+            for field in several {
+                text.push_str(&format!("\n-  {field}"));
+            }
+            text
+        }
+    }
+}
+
+/// A document that cannot become a bgpPeer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{document}: {problem}")]
+pub struct DocumentError {
+    /// Which document.
+    pub document: DocumentLabel,
+    /// What is wrong with it.
+    pub problem: Problem,
+}
+
+/// Why an input text did not yield bgpPeers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The text is not YAML or JSON at all (the parser's message, with line and column).
+    #[error("{0}")]
+    Syntax(String),
+    /// The text parsed, but these documents are not valid bgpPeers (every invalid
+    /// document is listed, in input order, one per line).
+    #[error("{}", describe_documents(.0))]
+    Invalid(Vec<DocumentError>),
+}
+
+fn describe_documents(errors: &[DocumentError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asn_error(value: &str) -> FieldError {
+        FieldError {
+            field: "asNumber",
+            value: Some(value.to_owned()),
+            reason: "invalid AS Number format".to_owned(),
+        }
+    }
+
+    #[test]
+    fn one_field_reads_like_calico() {
+        let error = DocumentError {
+            document: DocumentLabel::Identity {
+                node: Some("rack1-host1".to_owned()),
+                peer_ip: "10.0.0.1".to_owned(),
+            },
+            problem: Problem::Fields(vec![asn_error("65536.1")]),
+        };
+        assert_eq!(
+            error.to_string(),
+            "bgpPeer(node=rack1-host1, peerIP=10.0.0.1): error with field asNumber = '65536.1' (invalid AS Number format)"
+        );
+    }
+
+    #[test]
+    fn several_fields_are_listed() {
+        let error = DocumentError {
+            document: DocumentLabel::Index(2),
+            problem: Problem::Fields(vec![
+                asn_error("1.1.1"),
+                FieldError {
+                    field: "asNumber",
+                    value: None,
+                    reason: "required".to_owned(),
+                },
+            ]),
+        };
+        assert_eq!(
+            error.to_string(),
+            "document 2: error with the following fields:\n-  asNumber = '1.1.1' (invalid AS Number format)\n-  asNumber (required)"
+        );
+    }
+}

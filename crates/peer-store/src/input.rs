@@ -1,0 +1,199 @@
+//! Reading files of bgpPeer documents and printing peers back.
+//!
+//! A file may hold several YAML documents separated by `---`, a YAML list of
+//! resources, a `bgpPeerList` with `items`, or the same as JSON (one value or
+//! several concatenated). Every resource is validated before any is returned, and
+//! every invalid one is reported.
+
+use serde::Deserialize;
+
+use crate::document::{
+    BgpPeerDocument, BgpPeerMetadata, BgpPeerSpec, Purpose, API_VERSION, LIST_KIND,
+};
+use crate::error::{DocumentError, DocumentLabel, ParseError, Problem};
+use crate::model::{BgpPeer, PeerKey};
+
+/// Parses and validates every bgpPeer in `text` (YAML or JSON). An empty input gives
+/// no peers.
+pub fn parse_documents(text: &str) -> Result<Vec<BgpPeer>, ParseError> {
+    check_all(text, |document, position| document.validate(position))
+}
+
+/// Parses the identities in `text`, for deleting by file: `spec.asNumber` may be
+/// absent, but everything present must still be valid.
+pub fn parse_keys(text: &str) -> Result<Vec<PeerKey>, ParseError> {
+    check_all(text, |document, position| {
+        document
+            .check(position, Purpose::Identify)
+            .map(|(key, _)| key)
+    })
+}
+
+fn check_all<T>(
+    text: &str,
+    mut check: impl FnMut(&BgpPeerDocument, usize) -> Result<T, DocumentError>,
+) -> Result<Vec<T>, ParseError> {
+    let mut resources = Vec::new();
+    for value in read_values(text)? {
+        flatten(value, &mut resources);
+    }
+    let mut checked = Vec::with_capacity(resources.len());
+    let mut errors = Vec::new();
+    for (index, resource) in resources.into_iter().enumerate() {
+        let position = index + 1;
+        match resource.and_then(read_document) {
+            Ok(document) => match check(&document, position) {
+                Ok(result) => checked.push(result),
+                Err(error) => errors.push(error),
+            },
+            Err(problem) => errors.push(DocumentError {
+                document: DocumentLabel::Index(position),
+                problem,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(checked)
+    } else {
+        Err(ParseError::Invalid(errors))
+    }
+}
+
+/// Splits the text into top-level values. JSON goes through serde_json so that
+/// what YAML 1.1 would trip on (tabs) is still read; YAML is the fallback because
+/// a YAML flow sequence also starts with `[`.
+fn read_values(text: &str) -> Result<Vec<serde_yaml::Value>, ParseError> {
+    let trimmed = text.trim_start();
+    let json_error = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        match read_json_values(text) {
+            Ok(values) => return Ok(values),
+            Err(error) => Some(error),
+        }
+    } else {
+        None
+    };
+    let mut values = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(text) {
+        match serde_yaml::Value::deserialize(document) {
+            Ok(serde_yaml::Value::Null) => {}
+            Ok(value) => values.push(value),
+            // The document iterator yields the same error forever: stop at the first.
+            Err(error) => return Err(ParseError::Syntax(json_error.unwrap_or(error.to_string()))),
+        }
+    }
+    Ok(values)
+}
+
+fn read_json_values(text: &str) -> Result<Vec<serde_yaml::Value>, String> {
+    let mut values = Vec::new();
+    for value in serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>() {
+        let value = value.map_err(|error| error.to_string())?;
+        values.push(serde_yaml::to_value(value).map_err(|error| error.to_string())?);
+    }
+    Ok(values)
+}
+
+/// One resource to check, or why it could not even be located.
+type Located = Result<serde_yaml::Value, Problem>;
+
+fn flatten(value: serde_yaml::Value, resources: &mut Vec<Located>) {
+    match value {
+        serde_yaml::Value::Sequence(items) => {
+            for item in items {
+                match item {
+                    serde_yaml::Value::Sequence(_) => resources.push(Err(Problem::Unreadable(
+                        "a list item must be a resource, not another list".to_owned(),
+                    ))),
+                    item => flatten(item, resources),
+                }
+            }
+        }
+        serde_yaml::Value::Mapping(ref mapping) if text_field(mapping, "kind") == LIST_KIND => {
+            match read_list(value) {
+                Ok(items) => resources.extend(items.into_iter().map(Ok)),
+                Err(problem) => resources.push(Err(problem)),
+            }
+        }
+        serde_yaml::Value::Mapping(_) => resources.push(Ok(value)),
+        _ => resources.push(Err(Problem::Unreadable(
+            "expected a bgpPeer resource, a list of them, or a bgpPeerList".to_owned(),
+        ))),
+    }
+}
+
+fn text_field(mapping: &serde_yaml::Mapping, name: &str) -> String {
+    mapping
+        .get(name)
+        .and_then(serde_yaml::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `kind: bgpPeerList`: checked as a whole, items left as values so that each is
+/// reported on its own.
+fn read_list(value: serde_yaml::Value) -> Result<Vec<serde_yaml::Value>, Problem> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct ListDocument {
+        api_version: String,
+        kind: String,
+        #[serde(default)]
+        #[allow(dead_code)] // Calico's ListMetadata carries nothing we use.
+        metadata: Option<serde_yaml::Mapping>,
+        #[serde(default)]
+        items: Vec<serde_yaml::Value>,
+    }
+
+    let list: ListDocument = serde_yaml::from_value(value)
+        .map_err(|error| Problem::Unreadable(format!("{LIST_KIND}: {error}")))?;
+    if list.api_version != API_VERSION {
+        return Err(Problem::UnknownResourceType {
+            kind: list.kind,
+            api_version: list.api_version,
+        });
+    }
+    Ok(list.items)
+}
+
+/// Reads one resource mapping. serde's message from a `Value` carries no path, so
+/// on failure the sections are read alone to say which one holds the bad field.
+fn read_document(value: serde_yaml::Value) -> Result<BgpPeerDocument, Problem> {
+    let section_error = |value: &serde_yaml::Value| -> Option<String> {
+        let mapping = value.as_mapping()?;
+        if let Some(metadata) = mapping.get("metadata") {
+            if let Err(error) = serde_yaml::from_value::<BgpPeerMetadata>(metadata.clone()) {
+                return Some(format!("metadata: {error}"));
+            }
+        }
+        if let Some(spec) = mapping.get("spec") {
+            if let Err(error) = serde_yaml::from_value::<BgpPeerSpec>(spec.clone()) {
+                return Some(format!("spec: {error}"));
+            }
+        }
+        None
+    };
+    match serde_yaml::from_value::<BgpPeerDocument>(value.clone()) {
+        Ok(parsed) => Ok(parsed),
+        Err(error) => Err(Problem::Unreadable(
+            section_error(&value).unwrap_or_else(|| error.to_string()),
+        )),
+    }
+}
+
+/// Prints peers as YAML: a sequence of documents, as `calicoctl get -o yaml` does,
+/// with `asNumber` as a plain integer. [`parse_documents`] reads it back.
+pub fn to_yaml(peers: &[BgpPeer]) -> String {
+    let documents: Vec<BgpPeerDocument> = peers.iter().map(BgpPeerDocument::from).collect();
+    // Strings and integers only, in plain structs: serialization cannot fail.
+    serde_yaml::to_string(&documents).expect("bgpPeer documents always serialize")
+}
+
+/// Prints peers as a pretty JSON array, as `calicoctl get -o json` does.
+/// [`parse_documents`] reads it back.
+pub fn to_json(peers: &[BgpPeer]) -> String {
+    let documents: Vec<BgpPeerDocument> = peers.iter().map(BgpPeerDocument::from).collect();
+    let mut text =
+        serde_json::to_string_pretty(&documents).expect("bgpPeer documents always serialize");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,64 @@
+//! Calico v1 `bgpPeer` resources: the model, its validation, and where peers are kept.
+//!
+//! # Contract
+//!
+//! - **Input** ([`parse_documents`], [`parse_keys`]): YAML or JSON holding bgpPeer
+//!   documents (`apiVersion: v1`, `kind: bgpPeer`, `metadata: {scope, node, peerIP}`,
+//!   `spec: {asNumber}`) as several `---` documents, a list, or a `kind: bgpPeerList`
+//!   with `items`. Unknown fields are refused by name. Every document is validated
+//!   before any is returned; every invalid one is reported, named by its identity
+//!   (`bgpPeer(node=rack1-host1, peerIP=10.0.0.1): error with field asNumber =
+//!   '65536.1' (invalid AS Number format)`) or, when that is unreadable, its 1-based
+//!   position (`document 3: …`).
+//! - **Validation** (libcalico-go v1): `scope` is `global` or `node`; `node` is
+//!   required for node scope, forbidden for global scope, and matches
+//!   `^[a-zA-Z0-9_.-]{1,128}$`; `peerIP` is an IPv4 or IPv6 address, or (Calico v3)
+//!   `a.b.c.d:port` / `[v6]:port`; `asNumber` is required and is a 32-bit integer,
+//!   a decimal string, or asdot `"X.Y"` with each half in 0..=65535.
+//! - **Identity** is (scope, node, peerIP including any port): [`PeerKey`].
+//! - **Output** ([`to_yaml`], [`to_json`]): a sequence/array of documents with
+//!   `asNumber` as a plain integer; it parses back to the same peers.
+//! - **Stores** implement [`PeerStore`]: synchronous (call from `spawn_blocking`),
+//!   create / replace (with an optional revision check) / apply / delete / get /
+//!   list, all-or-nothing [`PeerStore::write_batch`], and polling
+//!   [`PeerStore::changes_since`] instead of a push watch. Errors read as
+//!   libcalico-go's (`resource already exists: BGPPeer(global, ip=10.0.0.1)`).
+//! - **[`FileStore`]** keeps everything in `<dir>/store.yaml`, replaced atomically
+//!   (temporary file, fsync, rename, directory fsync) under an advisory lock on
+//!   `<dir>/store.lock`: concurrent writers do not lose updates, and a crash leaves
+//!   the old state or the new one.
+//! - **CLI helpers** ([`execute_documents`] and friends, [`resource_kind`]) give
+//!   calicoctl's verbs, aliases and messages (`Successfully created 2 'bgpPeer'
+//!   resource(s)`).
+
+mod batch;
+mod document;
+mod error;
+mod file_store;
+mod input;
+mod kind;
+mod model;
+mod store;
+
+pub use batch::{
+    apply_documents, create_documents, delete_documents, execute_documents, replace_documents,
+    BatchOptions, BatchReport, CommandError, Verb,
+};
+pub use document::{
+    AsNumberValue, BgpPeerDocument, BgpPeerMetadata, BgpPeerSpec, API_VERSION, KIND, LIST_KIND,
+};
+pub use error::{DocumentError, DocumentLabel, FieldError, ParseError, Problem};
+pub use file_store::{FileStore, CHANGE_HISTORY_LIMIT, LOCK_FILE_NAME, STORE_FILE_NAME};
+pub use input::{parse_documents, parse_keys, to_json, to_yaml};
+pub use kind::{resource_kind, ResourceKind, UnsupportedResourceType};
+pub use model::{
+    format_peer_ip, parse_peer_ip, BgpPeer, InvalidNodeName, InvalidPeerIp, NodeName, PeerKey,
+    Scope, ScopeKind, UnrecognizedScope, NODE_NAME_MAX_LENGTH,
+};
+pub use store::{
+    Action, BatchError, Change, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore,
+    Revision, StoreError, StoredPeer,
+};
+
+/// Re-exported so callers can name the AS number type without depending on bgp-wire.
+pub use bgp_wire::Asn;
