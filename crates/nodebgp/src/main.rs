@@ -3,9 +3,14 @@
 //! The node routing daemon and its operator CLI. Each subcommand lives in its
 //! own module; this file only parses the command line and reports errors.
 //!
+//! - `nodebgp run`: the daemon for one node.
+//! - `nodebgp status`: the live state of its sessions.
+//! - `nodebgp apply|create|replace|delete|get`: bgpPeer resources in the datastore.
 //! - `nodebgp decode`: decode BGP messages from hex, pcap or MRT input to JSON.
 
+mod daemon;
 mod decode;
+mod resources;
 
 use std::process::ExitCode;
 
@@ -21,6 +26,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the BGP daemon for this node.
+    Run(daemon::RunArgs),
+    /// Show the live state of every session of a running daemon.
+    Status(daemon::StatusArgs),
+    /// Create or update resources from a file (`-` for standard input).
+    Apply(resources::FileArgs),
+    /// Create resources from a file; fails if one exists.
+    Create(resources::FileArgs),
+    /// Replace resources from a file; fails if one does not exist.
+    Replace(resources::FileArgs),
+    /// Delete the resources a file names.
+    Delete(resources::FileArgs),
+    /// List resources (bgppeer, aliases bgppeers bgpp bgpps bp bps).
+    Get(resources::GetArgs),
     /// Decode BGP messages (hex lines, a pcap capture or an MRT dump) into JSON,
     /// one object per message.
     Decode(decode::DecodeArgs),
@@ -29,6 +48,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(arguments) => daemon::run(&arguments),
+        Command::Status(arguments) => daemon::print_status(&arguments),
+        Command::Apply(arguments) => resources::apply(&arguments, resources::Verb::Apply),
+        Command::Create(arguments) => resources::apply(&arguments, resources::Verb::Create),
+        Command::Replace(arguments) => resources::apply(&arguments, resources::Verb::Replace),
+        Command::Delete(arguments) => resources::apply(&arguments, resources::Verb::Delete),
+        Command::Get(arguments) => resources::get(&arguments),
         Command::Decode(arguments) => decode::run(&arguments),
     };
     match result {

@@ -1,0 +1,247 @@
+//! `nodebgp run`: the daemon for one node. One manager task owns the peer
+//! table; listeners, the control socket and the datastore poller talk to it
+//! by message.
+//!
+//! ```text
+//!  listeners ──accepted──┐
+//!  control socket ───────┼─► manager (peer table) ──► one task per peer (bgp-session)
+//!  datastore poll ───────┤
+//!  SIGTERM / ctrl-c ─────┘
+//! ```
+
+mod control;
+mod settings;
+mod sources;
+mod status;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use bgp_fsm::{Config, IdleHoldPolicy};
+use bgp_session::net::{self, SocketOptions};
+use bgp_session::{reject, spawn_listener, spawn_peer, Accepted, PeerConfig, PeerHandle};
+use bgp_wire::Family;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+pub(crate) use control::request;
+pub(crate) use settings::{Datastore, RunArgs, Settings};
+pub(crate) use sources::DesiredPeer;
+pub(crate) use status::{print_status, StatusArgs};
+
+use control::ControlRequest;
+
+/// How often the datastore is read for changes.
+const RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
+
+pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
+    let settings = Settings::from_args(arguments)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&settings.log_level).context("--log-level")?,
+        )
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let store = sources::open(&settings)?;
+    runtime.block_on(Manager::new(settings, store).run())
+}
+
+struct RunningPeer {
+    desired: DesiredPeer,
+    handle: PeerHandle,
+}
+
+struct Manager {
+    settings: Settings,
+    store: peer_store::FileStore,
+    peers: HashMap<IpAddr, RunningPeer>,
+    listeners: Vec<Arc<tokio::net::TcpListener>>,
+}
+
+impl Manager {
+    fn new(settings: Settings, store: peer_store::FileStore) -> Self {
+        Manager {
+            settings,
+            store,
+            peers: HashMap::new(),
+            listeners: Vec::new(),
+        }
+    }
+
+    async fn run(mut self) -> Result<()> {
+        let (accepted_sender, mut accepted) = mpsc::channel::<Accepted>(64);
+        for address in self.settings.listen.clone() {
+            let listener = Arc::new(
+                net::listener(address).with_context(|| format!("cannot listen on {address}"))?,
+            );
+            spawn_listener(listener.clone(), accepted_sender.clone());
+            self.listeners.push(listener);
+            info!(%address, "listening");
+        }
+        let (control_sender, mut control) = mpsc::channel::<ControlRequest>(16);
+        control::serve(&self.settings.control_socket, control_sender)?;
+        info!(
+            node = %self.settings.node,
+            asn = self.settings.local_as.0,
+            router_id = %self.settings.router_id,
+            control_socket = %self.settings.control_socket.display(),
+            "nodebgp started"
+        );
+        let mut tick = tokio::time::interval(RECONCILE_INTERVAL);
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = terminate.recv() => break,
+                Some(connection) = accepted.recv() => self.accept(connection).await,
+                Some(request) = control.recv() => {
+                    let answer = self.control(&request.command).await;
+                    let _ = request.reply.send(answer);
+                }
+                _ = tick.tick() => self.reconcile().await,
+            }
+        }
+        info!("shutting down");
+        for (_, peer) in self.peers.drain() {
+            peer.handle
+                .shut_down(Some("nodebgp is shutting down".into()))
+                .await;
+        }
+        let _ = std::fs::remove_file(&self.settings.control_socket);
+        Ok(())
+    }
+
+    async fn accept(&mut self, connection: Accepted) {
+        let address = connection.peer.ip().to_canonical();
+        match self.peers.get(&address) {
+            Some(peer) => peer.handle.incoming(connection.stream).await,
+            None => {
+                warn!(peer = %connection.peer, "connection from an address that is not a peer, refused");
+                reject(connection.stream).await;
+            }
+        }
+    }
+
+    async fn reconcile(&mut self) {
+        let desired = match sources::desired_peers(&self.store, &self.settings.node) {
+            Ok(desired) => desired,
+            Err(error) => {
+                // An unreachable or broken datastore leaves running sessions alone.
+                warn!(error = %format!("{error:#}"), "cannot read peers; sessions left as they are");
+                return;
+            }
+        };
+        let desired: HashMap<IpAddr, DesiredPeer> = desired
+            .into_iter()
+            .map(|peer| (peer.address.ip(), peer))
+            .collect();
+        let gone: Vec<IpAddr> = self
+            .peers
+            .iter()
+            .filter(|(address, running)| desired.get(address) != Some(&running.desired))
+            .map(|(address, _)| *address)
+            .collect();
+        for address in gone {
+            if let Some(running) = self.peers.remove(&address) {
+                info!(peer = %address, "peer removed or changed; ending its session");
+                self.install_password(address, None);
+                running.handle.deconfigure().await;
+            }
+        }
+        for (address, peer) in desired {
+            if self.peers.contains_key(&address) {
+                continue;
+            }
+            info!(peer = %peer.address, asn = peer.asn.0, "starting session");
+            self.install_password(address, peer.password.as_deref());
+            let handle = spawn_peer(self.peer_config(&peer));
+            handle.start().await;
+            self.peers.insert(
+                address,
+                RunningPeer {
+                    desired: peer,
+                    handle,
+                },
+            );
+        }
+    }
+
+    /// TCP MD5 keys live on the listening sockets too, so that the peer's own
+    /// connection attempts are accepted (RFC 2385).
+    fn install_password(&self, peer: IpAddr, password: Option<&str>) {
+        for listener in &self.listeners {
+            if let Err(error) = net::apply_to_listener(listener, peer, password) {
+                warn!(%peer, %error, "cannot set the TCP MD5 key on a listener");
+            }
+        }
+    }
+
+    fn peer_config(&self, peer: &DesiredPeer) -> PeerConfig {
+        let settings = &self.settings;
+        let mut session = Config::new(settings.local_as, peer.asn, settings.router_id);
+        session.hold_time = settings.hold_time;
+        session.connect_retry = settings.connect_retry;
+        session.passive = peer.passive;
+        session.families = match peer.address.ip() {
+            IpAddr::V4(_) => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
+            IpAddr::V6(_) => vec![Family::IPV6_UNICAST, Family::IPV4_UNICAST],
+        };
+        session.idle_hold = IdleHoldPolicy {
+            initial: Duration::from_secs(2),
+            maximum: Duration::from_secs(120),
+        };
+        session.jitter_seed = Some(jitter_seed(peer.address));
+        session.hostname = Some(settings.node.clone());
+        PeerConfig {
+            address: peer.address,
+            session,
+            socket: SocketOptions {
+                local_address: settings.source_address(peer.address.ip()),
+                md5_password: peer.password.clone(),
+                ttl_security: peer.ttl_security,
+                ttl: None,
+            },
+            connect_timeout: Duration::from_secs(5),
+            advertise: settings.advertise.clone(),
+        }
+    }
+
+    async fn control(&self, command: &str) -> Value {
+        match command {
+            "status" => {
+                let mut peers = Vec::new();
+                for running in self.peers.values() {
+                    if let Some(status) = running.handle.status().await {
+                        peers.push(status::peer_json(&status));
+                    }
+                }
+                peers.sort_by(|a, b| a["peer"].as_str().cmp(&b["peer"].as_str()));
+                json!({
+                    "node": self.settings.node,
+                    "as": self.settings.local_as.0,
+                    "router_id": self.settings.router_id.to_string(),
+                    "peers": peers,
+                })
+            }
+            other => json!({"error": format!("unknown command '{other}'")}),
+        }
+    }
+}
+
+/// A per-peer seed for the RFC 4271 §10 jitter, so that peers started
+/// together do not retry in step.
+fn jitter_seed(address: SocketAddr) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write(address.to_string().as_bytes());
+    hasher.finish()
+}

@@ -1,0 +1,125 @@
+//! `nodebgp apply|create|replace|delete -f FILE` and `nodebgp get bgppeer`:
+//! bgpPeer resources in the datastore, with calicoctl's verbs and messages.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use peer_store::{
+    execute_documents, resource_kind, to_json, to_yaml, BatchOptions, FileStore, ListFilter,
+    NodeName, PeerStore, ScopeKind,
+};
+
+use crate::daemon::Datastore;
+
+/// The verbs that take a file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Verb {
+    Apply,
+    Create,
+    Replace,
+    Delete,
+}
+
+/// Flags of the verbs that take a file.
+#[derive(Debug, clap::Args)]
+pub(crate) struct FileArgs {
+    /// The resources: YAML or JSON, several documents, a list or a bgpPeerList; `-` reads standard input.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    file: PathBuf,
+    /// Where resources are stored: file:DIR (the embedded store).
+    #[arg(long, value_name = "URL", default_value = "file:/var/lib/nodebgp")]
+    datastore: String,
+    /// create: skip resources that already exist instead of failing.
+    #[arg(long)]
+    skip_exists: bool,
+    /// delete: skip resources that do not exist instead of failing.
+    #[arg(long)]
+    skip_not_exists: bool,
+}
+
+/// Flags of `nodebgp get`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct GetArgs {
+    /// The resource type: bgppeer (or bgppeers, bgpp, bgpps, bp, bps).
+    #[arg(value_name = "TYPE")]
+    kind: String,
+    /// Only peers of this scope (global or node).
+    #[arg(long)]
+    scope: Option<ScopeKind>,
+    /// Only the peers of this node.
+    #[arg(long)]
+    node: Option<String>,
+    /// Output format; both can be fed back to `create`.
+    #[arg(short = 'o', long = "output", default_value = "yaml", value_parser = ["yaml", "json"])]
+    output: String,
+    /// Where resources are stored: file:DIR (the embedded store).
+    #[arg(long, value_name = "URL", default_value = "file:/var/lib/nodebgp")]
+    datastore: String,
+}
+
+fn open(datastore: &str) -> Result<FileStore> {
+    match Datastore::parse(datastore)? {
+        Datastore::File(directory) => FileStore::open(&directory)
+            .with_context(|| format!("cannot open the datastore in {}", directory.display())),
+    }
+}
+
+pub(crate) fn apply(arguments: &FileArgs, verb: Verb) -> Result<()> {
+    let mut text = String::new();
+    if arguments.file.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+    } else {
+        text = std::fs::read_to_string(&arguments.file)
+            .with_context(|| format!("cannot read {}", arguments.file.display()))?;
+    }
+    let store = open(&arguments.datastore)?;
+    let verb = match verb {
+        Verb::Apply => peer_store::Verb::Apply,
+        Verb::Create => peer_store::Verb::Create,
+        Verb::Replace => peer_store::Verb::Replace,
+        Verb::Delete => peer_store::Verb::Delete,
+    };
+    let options = BatchOptions {
+        skip_exists: arguments.skip_exists,
+        skip_not_exists: arguments.skip_not_exists,
+    };
+    match execute_documents(&store, verb, &text, options) {
+        Ok(report) => {
+            println!("{report}");
+            Ok(())
+        }
+        Err(error) => bail!("{error}"),
+    }
+}
+
+pub(crate) fn get(arguments: &GetArgs) -> Result<()> {
+    if resource_kind(&arguments.kind).is_none() {
+        bail!("Resource type '{}' is not supported", arguments.kind);
+    }
+    let node = arguments
+        .node
+        .as_deref()
+        .map(NodeName::new)
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("--node: {error}"))?;
+    let filter = ListFilter {
+        scope: arguments.scope,
+        node,
+        peer_address: None,
+    };
+    let store = open(&arguments.datastore)?;
+    let listing = store.list(&filter)?;
+    let peers: Vec<_> = listing
+        .peers
+        .into_iter()
+        .map(|stored| stored.peer)
+        .collect();
+    match arguments.output.as_str() {
+        "json" => println!("{}", to_json(&peers)),
+        _ => print!("{}", to_yaml(&peers)),
+    }
+    Ok(())
+}

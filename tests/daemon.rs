@@ -1,0 +1,345 @@
+//! `nodebgp run` as an operator runs it: bgpPeer resources applied to the
+//! embedded datastore with `nodebgp apply`, the daemon started with flags,
+//! its state read with `nodebgp status -o json`, and real FRR routers as peers.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lab::{Kind, NeighborSpec, PeerState, Router, RouterSpec};
+use serde_json::Value;
+
+const UP: Duration = Duration::from_secs(30);
+
+/// The `nodebgp` binary next to this test's executable (cargo builds the
+/// workspace's binaries before its tests).
+fn nodebgp() -> PathBuf {
+    let executable = std::env::current_exe().unwrap();
+    let binary = executable
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("nodebgp");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p nodebgp`",
+        binary.display()
+    );
+    binary
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("nodebgp-daemon-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+fn store_url(directory: &Path) -> String {
+    format!("file:{}", directory.join("store").display())
+}
+
+/// Runs a resource command (`apply`, `delete`, ...) with `yaml` on standard input.
+fn resources(verb: &str, directory: &Path, yaml: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(nodebgp())
+        .args([verb, "-f", "-", "--datastore", &store_url(directory)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn global_peer(address: IpAddr, asn: &str) -> String {
+    format!("apiVersion: v1\nkind: bgpPeer\nmetadata:\n  scope: global\n  peerIP: {address}\nspec:\n  asNumber: {asn}\n")
+}
+
+struct Daemon {
+    child: Child,
+    control: PathBuf,
+}
+
+impl Daemon {
+    fn start(directory: &Path, node: &str, address: IpAddr, asn: &str, extra: &[&str]) -> Daemon {
+        let control = directory.join("nodebgp.ctl");
+        let log = std::fs::File::create(directory.join("nodebgp.log")).unwrap();
+        let child = Command::new(nodebgp())
+            .args([
+                "run",
+                "--node",
+                node,
+                "--as",
+                asn,
+                "--listen",
+                &address.to_string(),
+            ])
+            .args(["--datastore", &store_url(directory), "--control-socket"])
+            .arg(&control)
+            .args([
+                "--connect-retry",
+                "1",
+                "--hold-time",
+                "9",
+                "--log-level",
+                "debug",
+            ])
+            .args(extra)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let daemon = Daemon { child, control };
+        let deadline = Instant::now() + UP;
+        while daemon.try_status().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the daemon's control socket never answered"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        daemon
+    }
+
+    fn try_status(&self) -> Option<Value> {
+        let output = Command::new(nodebgp())
+            .args(["status", "-o", "json", "--control-socket"])
+            .arg(&self.control)
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| serde_json::from_slice(&output.stdout).ok())
+            .flatten()
+    }
+
+    fn peer(&self, address: IpAddr) -> Option<Value> {
+        let status = self.try_status()?;
+        status["peers"]
+            .as_array()?
+            .iter()
+            .find(|peer| peer["peer"] == address.to_string())
+            .cloned()
+    }
+
+    /// Waits until the daemon reports the peer in `state`.
+    fn wait_for(&self, address: IpAddr, state: &str) -> Value {
+        let deadline = Instant::now() + UP;
+        loop {
+            if let Some(peer) = self.peer(address).filter(|peer| peer["state"] == state) {
+                return peer;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{address} never reached {state}: {:?}",
+                self.peer(address)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn address() -> IpAddr {
+    IpAddr::V4(lab::free_loopback_address().unwrap())
+}
+
+#[test]
+fn the_daemon_peers_with_frr_from_a_bgp_peer_in_the_embedded_store() {
+    lab::require(Kind::Frr);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("frr");
+    let router = Router::start(
+        RouterSpec::new(Kind::Frr, "daemon-frr", theirs, 4_200_000_001)
+            .neighbor(
+                NeighborSpec::new(ours, 64512)
+                    .with_connect_retry(1)
+                    .with_hold_time(9),
+            )
+            .route("10.61.0.0/24"),
+    )
+    .unwrap();
+    // The peer's AS in asdot, as Calico accepts it.
+    let applied = resources("apply", &directory, &global_peer(theirs, "\"64086.59905\""));
+    assert!(applied.status.success(), "{applied:?}");
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "64512",
+        &["--advertise", "10.60.0.0/24"],
+    );
+    let peer = daemon.wait_for(theirs, "Established");
+    assert_eq!(peer["peer_as"], 4_200_000_001u64);
+    assert_eq!(peer["hold_time"], 9);
+    router
+        .wait_for_state(ours, PeerState::Established, UP)
+        .unwrap();
+    router
+        .wait_for_prefixes(ours, &["10.60.0.0/24"], UP)
+        .expect("FRR learns the node's prefix");
+    let deadline = Instant::now() + UP;
+    while daemon.peer(theirs).unwrap()["prefixes"]["received"] != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "FRR's prefix never arrived: {:?}",
+            daemon.peer(theirs)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn peers_are_added_and_removed_live_and_other_nodes_peers_are_ignored() {
+    lab::require(Kind::Frr);
+    let (ours, first, second) = (address(), address(), address());
+    let directory = scratch("live");
+    let frr_one = Router::start(
+        RouterSpec::new(Kind::Frr, "live-one", first, 65101)
+            .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
+    )
+    .unwrap();
+    let frr_two = Router::start(
+        RouterSpec::new(Kind::Frr, "live-two", second, 65102)
+            .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
+    assert_eq!(daemon.try_status().unwrap()["peers"], serde_json::json!([]));
+
+    assert!(resources("apply", &directory, &global_peer(first, "65101"))
+        .status
+        .success());
+    daemon.wait_for(first, "Established");
+
+    // A node peer for another node is not this node's business.
+    let other = format!(
+        "apiVersion: v1\nkind: bgpPeer\nmetadata:\n  scope: node\n  node: node-2\n  peerIP: {second}\nspec:\n  asNumber: 65102\n"
+    );
+    assert!(resources("apply", &directory, &other).status.success());
+    // The same peer for this node is.
+    let mine = other.replace("node-2", "node-1");
+    assert!(resources("apply", &directory, &mine).status.success());
+    daemon.wait_for(second, "Established");
+    assert_eq!(
+        daemon.try_status().unwrap()["peers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    assert!(
+        resources("delete", &directory, &global_peer(first, "65101"))
+            .status
+            .success()
+    );
+    let deadline = Instant::now() + UP;
+    while daemon.peer(first).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the deleted peer is still running"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    frr_one
+        .wait_for_state_where(first, "leave Established", UP, |state| {
+            state != PeerState::Established
+        })
+        .unwrap();
+    let reason = frr_one.last_error(ours).unwrap().unwrap_or_default();
+    assert!(reason.contains("De-configured"), "FRR saw: {reason}");
+    // The other session was not disturbed.
+    assert_eq!(daemon.peer(second).unwrap()["state"], "Established");
+    frr_two
+        .wait_for_state(ours, PeerState::Established, UP)
+        .unwrap();
+}
+
+#[test]
+fn a_terminated_daemon_says_goodbye_with_an_administrative_shutdown() {
+    lab::require(Kind::Frr);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("term");
+    let router = Router::start(
+        RouterSpec::new(Kind::Frr, "term-frr", theirs, 65110)
+            .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
+    )
+    .unwrap();
+    assert!(
+        resources("apply", &directory, &global_peer(theirs, "65110"))
+            .status
+            .success()
+    );
+    let mut daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
+    daemon.wait_for(theirs, "Established");
+    daemon.terminate();
+    router
+        .wait_for_state_where(ours, "leave Established", UP, |state| {
+            state != PeerState::Established
+        })
+        .unwrap();
+    let reason = router.last_error(ours).unwrap().unwrap_or_default();
+    assert!(
+        reason.contains("Administrative Shutdown"),
+        "FRR saw: {reason}"
+    );
+}
+
+#[test]
+fn bad_resources_are_refused_and_leave_the_store_as_it_was() {
+    let directory = scratch("invalid");
+    let good = global_peer("192.0.2.10".parse().unwrap(), "65010");
+    assert!(resources("apply", &directory, &good).status.success());
+    let bad = format!(
+        "{good}---\n{}",
+        global_peer("192.0.2.11".parse().unwrap(), "\"65536.1\"")
+    );
+    let refused = resources("apply", &directory, &bad);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("asNumber") && message.contains("65536.1"),
+        "{message}"
+    );
+    let listed = Command::new(nodebgp())
+        .args([
+            "get",
+            "bgppeers",
+            "-o",
+            "json",
+            "--datastore",
+            &store_url(&directory),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("192.0.2.10") && !text.contains("192.0.2.11"),
+        "{text}"
+    );
+}
