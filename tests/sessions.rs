@@ -402,3 +402,133 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// One row of the interop matrix: each dimension the issue names (daemon,
+/// eBGP/iBGP, 2- or 4-octet ASN on each side, who connects, address family,
+/// port) is covered by at least one row for each daemon.
+struct Row {
+    kind: Kind,
+    ours: u32,
+    theirs: u32,
+    passive: bool,
+    ipv6: bool,
+}
+
+async fn establish(row: Row, name: &str) {
+    lab::require(row.kind);
+    let (ours, theirs, our_port, their_port) = if row.ipv6 {
+        let loopback = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        (
+            loopback,
+            loopback,
+            lab::free_port(loopback).unwrap(),
+            lab::free_port(loopback).unwrap(),
+        )
+    } else {
+        (address(), address(), 179, 179)
+    };
+    let router = Router::start(
+        RouterSpec::new(row.kind, name, theirs, row.theirs)
+            .with_port(their_port)
+            .neighbor(
+                NeighborSpec::new(ours, row.ours)
+                    .with_port(our_port)
+                    .with_hold_time(9)
+                    .with_connect_retry(1),
+            ),
+    )
+    .unwrap();
+    let mut spec = SpeakerSpec::new(
+        ours,
+        our_port,
+        row.ours,
+        SocketAddr::new(theirs, their_port),
+        row.theirs,
+    );
+    spec.passive = row.passive;
+    let speaker = start(&spec);
+    speaker.peer.start().await;
+    if let Err(state) = speaker.peer.wait_for(StateKind::Established, UP).await {
+        let status = speaker.peer.status().await;
+        panic!("{name}: nodebgp stayed in {state:?}: {status:?}\n{}", router.log_tail(20));
+    }
+    blocking(|| router.wait_for_state(ours, PeerState::Established, UP)).unwrap();
+    let negotiated = speaker.peer.status().await.unwrap().negotiated.unwrap();
+    assert_eq!(negotiated.peer_as.0, row.theirs);
+    assert!(negotiated.four_octet_asn);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_ebgp_with_a_four_octet_nodebgp_connecting_out() {
+    establish(
+        Row {
+            kind: Kind::Gobgp,
+            ours: 4_200_000_010,
+            theirs: 65120,
+            passive: false,
+            ipv6: false,
+        },
+        "gobgp-ebgp",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_ebgp_over_ipv6_on_non_default_ports_with_a_passive_nodebgp() {
+    establish(
+        Row {
+            kind: Kind::Gobgp,
+            ours: 65121,
+            theirs: 4_200_000_021,
+            passive: true,
+            ipv6: true,
+        },
+        "gobgp-v6",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_ibgp_with_four_octet_asns_on_both_sides_and_a_passive_nodebgp() {
+    establish(
+        Row {
+            kind: Kind::Frr,
+            ours: 4_200_000_030,
+            theirs: 4_200_000_030,
+            passive: true,
+            ipv6: false,
+        },
+        "frr-ibgp",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_ebgp_with_two_octet_asns_and_nodebgp_connecting_out() {
+    establish(
+        Row {
+            kind: Kind::Frr,
+            ours: 65131,
+            theirs: 65130,
+            passive: false,
+            ipv6: false,
+        },
+        "frr-2byte",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_ibgp_with_nodebgp_connecting_out() {
+    establish(
+        Row {
+            kind: Kind::Gobgp,
+            ours: 65140,
+            theirs: 65140,
+            passive: false,
+            ipv6: false,
+        },
+        "gobgp-ibgp-out",
+    )
+    .await;
+}

@@ -885,3 +885,170 @@ fn messages_on_unknown_connections_are_ignored() {
     assert!(drain(&mut session).is_empty());
     assert_eq!(session.state(), StateKind::Established);
 }
+
+/// OpenConfirm after a valid OPEN.
+fn open_confirm(now: Instant) -> Session {
+    let mut session = open_sent(config(), now);
+    receive(
+        &mut session,
+        now,
+        OUT,
+        Message::Open(open_from(65001, [10, 0, 0, 2], 90)),
+    );
+    drain(&mut session);
+    assert_eq!(session.state(), StateKind::OpenConfirm);
+    session
+}
+
+#[test]
+fn a_passive_session_answers_an_incoming_connection_with_its_open() {
+    let now = Instant::now();
+    let mut session = Session::new(
+        Config {
+            passive: true,
+            ..config()
+        },
+        now,
+    );
+    session.handle(now, Input::Start);
+    session.handle(
+        now,
+        Input::Connected {
+            connection: IN,
+            direction: Direction::Incoming,
+        },
+    );
+    assert!(matches!(
+        sent(&drain(&mut session))[..],
+        [(IN, Message::Open(_))]
+    ));
+    assert_eq!(session.state(), StateKind::OpenSent);
+}
+
+#[test]
+fn a_notification_in_open_sent_goes_idle_without_a_reply() {
+    let now = Instant::now();
+    let mut session = open_sent(config(), now);
+    receive(
+        &mut session,
+        now,
+        OUT,
+        Message::Notification(Notification::new(ErrorCode::OPEN_MESSAGE, 2, Bytes::new())),
+    );
+    let outputs = drain(&mut session);
+    assert_eq!(notification_sent(&outputs), None);
+    assert!(closed(&outputs, OUT));
+    assert_eq!(session.state(), StateKind::Idle);
+}
+
+#[test]
+fn a_malformed_open_in_open_sent_sends_the_notification_it_names() {
+    let now = Instant::now();
+    let mut session = open_sent(config(), now);
+    // Version 3 (RFC 4271 §6.2): Unsupported Version Number, data = 4.
+    let frame = Bytes::from(hex_octets(
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF001D0103FDE900B40A00000200",
+    ));
+    let error = Message::decode(&frame, &bgp_wire::CodecContext::default()).unwrap_err();
+    session.handle(
+        now,
+        Input::Malformed {
+            connection: OUT,
+            error,
+        },
+    );
+    let outputs = drain(&mut session);
+    let data = sent(&outputs)
+        .into_iter()
+        .find_map(|(_, message)| match message {
+            Message::Notification(notification) => {
+                Some((notification.code.0, notification.subcode, notification.data))
+            }
+            _ => None,
+        });
+    assert_eq!(data, Some((2, 1, Bytes::from_static(&[0, 4]))));
+    assert_eq!(session.state(), StateKind::Idle);
+}
+
+#[test]
+fn manual_stop_in_open_sent_sends_a_cease() {
+    let now = Instant::now();
+    let mut session = open_sent(config(), now);
+    session.handle(
+        now,
+        Input::Stop {
+            communication: None,
+        },
+    );
+    assert_eq!(notification_sent(&drain(&mut session)), Some((6, 2)));
+}
+
+#[test]
+fn the_keepalive_timer_runs_in_open_confirm() {
+    let now = Instant::now();
+    let mut session = open_confirm(now);
+    session.handle_timeout(now + Duration::from_secs(30));
+    assert_eq!(sent(&drain(&mut session)), vec![(OUT, Message::Keepalive)]);
+    assert_eq!(session.state(), StateKind::OpenConfirm);
+}
+
+#[test]
+fn hold_timer_expiry_in_open_confirm_sends_hold_timer_expired() {
+    let now = Instant::now();
+    let mut session = open_confirm(now);
+    session.handle_timeout(now + Duration::from_secs(90));
+    assert_eq!(notification_sent(&drain(&mut session)), Some((4, 0)));
+    assert_eq!(session.state(), StateKind::Idle);
+}
+
+#[test]
+fn a_closed_connection_in_open_confirm_goes_idle() {
+    let now = Instant::now();
+    let mut session = open_confirm(now);
+    session.handle(now, Input::Closed { connection: OUT });
+    let outputs = drain(&mut session);
+    assert!(outputs.contains(&Output::Down(DownReason::ConnectionClosed)));
+    assert_eq!(session.state(), StateKind::Idle);
+}
+
+#[test]
+fn a_notification_in_open_confirm_goes_idle_and_is_reported() {
+    let now = Instant::now();
+    let mut session = open_confirm(now);
+    let notification = Notification::new(ErrorCode::CEASE, 5, Bytes::new());
+    receive(
+        &mut session,
+        now,
+        OUT,
+        Message::Notification(notification.clone()),
+    );
+    assert_eq!(
+        session.last_down(),
+        Some(&DownReason::NotificationReceived(notification))
+    );
+    assert_eq!(session.state(), StateKind::Idle);
+}
+
+#[test]
+fn a_keepalive_before_any_open_is_a_finite_state_machine_error() {
+    let now = Instant::now();
+    let mut session = Session::new(
+        Config {
+            delay_open: Some(Duration::from_secs(5)),
+            ..config()
+        },
+        now,
+    );
+    session.handle(now, Input::Start);
+    session.handle(
+        now,
+        Input::Connected {
+            connection: OUT,
+            direction: Direction::Outgoing,
+        },
+    );
+    drain(&mut session);
+    receive(&mut session, now, OUT, Message::Keepalive);
+    assert_eq!(notification_sent(&drain(&mut session)), Some((5, 0)));
+    assert_eq!(session.state(), StateKind::Idle);
+}

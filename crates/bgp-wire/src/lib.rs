@@ -127,6 +127,6 @@ pub fn decode_path_attributes(
     field: &bytes::Bytes,
     context: &CodecContext,
 ) -> (Vec<PathAttribute>, Vec<AttributeError>) {
-    let decoded = attribute::decode_attributes(field, context);
+    let decoded = attribute::decode_attributes(field, 0..field.len(), context);
     (decoded.attributes, decoded.errors)
 }

@@ -73,19 +73,19 @@ impl Message {
             }
             .into());
         }
-        let body = frame.slice(HEADER_LENGTH..);
+        let body = || frame.slice(HEADER_LENGTH..);
         let mut errors = Vec::new();
         let message = match message_type {
-            MessageType::Open => Message::Open(Open::decode_body(&body)?),
+            MessageType::Open => Message::Open(Open::decode_body(&body())?),
             MessageType::Update => {
-                let (update, update_errors) = Update::decode_body(&body, context)?;
+                let (update, update_errors) = Update::decode_body(frame, HEADER_LENGTH, context)?;
                 errors = update_errors;
                 Message::Update(update)
             }
-            MessageType::Notification => Message::Notification(Notification::decode_body(&body)),
+            MessageType::Notification => Message::Notification(Notification::decode_body(&body())),
             MessageType::Keepalive => Message::Keepalive,
             MessageType::RouteRefresh => {
-                Message::RouteRefresh(RouteRefresh::decode_body(&body, frame)?)
+                Message::RouteRefresh(RouteRefresh::decode_body(&body(), frame)?)
             }
         };
         Ok(Received { message, errors })

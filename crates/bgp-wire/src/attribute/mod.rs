@@ -437,15 +437,23 @@ impl DecodedAttributes {
 /// Reads a whole Path Attributes field, checking every attribute (RFC 4271
 /// §6.3 as revised by RFC 7606 §3-§7). Malformed and discarded attributes are
 /// left out of the result and reported as errors.
-pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> DecodedAttributes {
+///
+/// The attributes are `field[range]`: the field is not sliced out of the
+/// message first, since every `Bytes` slice costs an atomic increment.
+pub(crate) fn decode_attributes(
+    field: &Bytes,
+    range: std::ops::Range<usize>,
+    context: &CodecContext,
+) -> DecodedAttributes {
     let mut decoded = DecodedAttributes {
         attributes: Vec::with_capacity(8),
         errors: Vec::new(),
         present: TypeSet::default(),
     };
-    let mut offset = 0;
-    while offset < field.len() {
-        let rest = &field[offset..];
+    let limit = range.end.min(field.len());
+    let mut offset = range.start;
+    while offset < limit {
+        let rest = &field[offset..limit];
         // RFC 4271 §4.3: the four low-order flag bits are unused and MUST be
         // ignored on receipt (and are sent as zero).
         let flags = AttributeFlags(rest[0] & 0xf0);
@@ -456,7 +464,7 @@ pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> Decode
                 UpdateSubcode::MalformedAttributeList,
                 Treatment::TreatAsWithdraw,
                 None,
-                field.slice(offset..),
+                field.slice(offset..limit),
                 "path attribute header runs past the end of the attributes",
             );
             break;
@@ -468,7 +476,7 @@ pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> Decode
             usize::from(rest[2])
         };
         let end = offset + header_length + length;
-        if end > field.len() {
+        if end > limit {
             // RFC 7606 §4: an overrun leaves the rest unreadable. NLRI of an MP
             // attribute lost this way cannot even be withdrawn: reset.
             let is_multiprotocol = matches!(
@@ -485,7 +493,7 @@ pub(crate) fn decode_attributes(field: &Bytes, context: &CodecContext) -> Decode
                     Treatment::TreatAsWithdraw
                 },
                 Some(type_code),
-                field.slice(offset..),
+                field.slice(offset..limit),
                 "path attribute length runs past the end of the attributes",
             );
             break;

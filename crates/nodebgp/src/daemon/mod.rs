@@ -191,9 +191,12 @@ impl Manager {
         session.hold_time = settings.hold_time;
         session.connect_retry = settings.connect_retry;
         session.passive = peer.passive;
-        session.families = match peer.address.ip() {
-            IpAddr::V4(_) => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
-            IpAddr::V6(_) => vec![Family::IPV6_UNICAST, Family::IPV4_UNICAST],
+        // A session carries its transport's family, both with --all-families.
+        session.families = match (peer.address.ip(), settings.all_families) {
+            (IpAddr::V4(_), false) => vec![Family::IPV4_UNICAST],
+            (IpAddr::V6(_), false) => vec![Family::IPV6_UNICAST],
+            (IpAddr::V4(_), true) => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
+            (IpAddr::V6(_), true) => vec![Family::IPV6_UNICAST, Family::IPV4_UNICAST],
         };
         session.idle_hold = IdleHoldPolicy {
             initial: Duration::from_secs(2),

@@ -50,6 +50,10 @@ pub(crate) struct RunArgs {
     /// ConnectRetry time in seconds (default 5, like Calico's BIRD).
     #[arg(long, value_name = "SECONDS")]
     connect_retry: Option<u64>,
+    /// Negotiate IPv4 and IPv6 unicast on every session (MP-BGP, RFC 4760);
+    /// by default a session carries the family of its peer's address.
+    #[arg(long)]
+    all_families: bool,
     /// Log filter, e.g. info or nodebgp=debug (default: $RUST_LOG or info).
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
@@ -68,6 +72,7 @@ struct SettingsFile {
     advertise: Option<Vec<IpNet>>,
     hold_time: Option<u16>,
     connect_retry: Option<u64>,
+    all_families: Option<bool>,
     log_level: Option<String>,
 }
 
@@ -102,6 +107,7 @@ pub(crate) struct Settings {
     pub(crate) advertise: Vec<IpNet>,
     pub(crate) hold_time: HoldTime,
     pub(crate) connect_retry: Duration,
+    pub(crate) all_families: bool,
     pub(crate) log_level: String,
 }
 
@@ -212,6 +218,7 @@ impl Settings {
             connect_retry: Duration::from_secs(
                 arguments.connect_retry.or(file.connect_retry).unwrap_or(5),
             ),
+            all_families: arguments.all_families || file.all_families.unwrap_or(false),
             log_level: arguments
                 .log_level
                 .clone()
