@@ -33,7 +33,9 @@ pub(crate) async fn run(
     events: mpsc::Sender<ConnectionEvent>,
 ) {
     let (mut reader, mut writer) = stream.into_split();
-    let mut buffer = BytesMut::with_capacity(16 * 1024);
+    // Small to start with: an idle session only ever reads KEEPALIVEs; the
+    // buffer grows while a table arrives.
+    let mut buffer = BytesMut::with_capacity(1024);
     let mut reading = true;
     loop {
         tokio::select! {

@@ -46,8 +46,10 @@ pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
         )
         .with_target(false)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread runs every session: a node holds tens of sessions, and one
+    // thread keeps both the memory (one allocator arena, one stack) and the
+    // idle wake-ups down.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let store = sources::open(&settings)?;
@@ -62,6 +64,9 @@ struct RunningPeer {
 struct Manager {
     settings: Settings,
     store: peer_store::FileStore,
+    /// The store file's identity and size when it was last read: reading and
+    /// parsing it every second would cost more than every idle session.
+    store_seen: Option<(std::time::SystemTime, u64, u64)>,
     peers: HashMap<IpAddr, RunningPeer>,
     listeners: Vec<Arc<tokio::net::TcpListener>>,
 }
@@ -71,6 +76,7 @@ impl Manager {
         Manager {
             settings,
             store,
+            store_seen: None,
             peers: HashMap::new(),
             listeners: Vec::new(),
         }
@@ -131,7 +137,29 @@ impl Manager {
         }
     }
 
+    /// Whether the store file changed since it was last read.
+    fn store_changed(&mut self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let seen = std::fs::metadata(self.store.store_path())
+            .ok()
+            .map(|metadata| {
+                (
+                    metadata.modified().unwrap_or(std::time::UNIX_EPOCH),
+                    metadata.len(),
+                    metadata.ino(),
+                )
+            });
+        if seen.is_some() && seen == self.store_seen {
+            return false;
+        }
+        self.store_seen = seen;
+        true
+    }
+
     async fn reconcile(&mut self) {
+        if !self.store_changed() {
+            return;
+        }
         let desired = match sources::desired_peers(&self.store, &self.settings.node) {
             Ok(desired) => desired,
             Err(error) => {
