@@ -172,6 +172,7 @@ pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
         events,
         events_sender,
         connections: HashMap::new(),
+        closing: Vec::new(),
         next_connection: 1,
         attempt: None,
         received: HashSet::new(),
@@ -200,6 +201,7 @@ struct Counters {
 struct LiveConnection {
     outbound: mpsc::UnboundedSender<Bytes>,
     local_address: Option<SocketAddr>,
+    task: JoinHandle<()>,
 }
 
 struct Peer {
@@ -210,6 +212,8 @@ struct Peer {
     events: mpsc::Receiver<ConnectionEvent>,
     events_sender: mpsc::Sender<ConnectionEvent>,
     connections: HashMap<ConnectionId, LiveConnection>,
+    /// Connection tasks still writing their last messages.
+    closing: Vec<JoinHandle<()>>,
     next_connection: u64,
     /// The outgoing attempt under way: its number and task.
     attempt: Option<(u64, JoinHandle<()>)>,
@@ -234,6 +238,7 @@ impl Peer {
                     None => {
                         self.session.handle(now(), Input::Stop { communication: None });
                         self.carry_out();
+                        self.finish_writing().await;
                         return;
                     }
                 },
@@ -241,6 +246,19 @@ impl Peer {
                 () = sleep_until(deadline) => self.session.handle_timeout(now()),
             }
         }
+    }
+
+    /// Lets every connection task write what it was given (the Cease above
+    /// all) before the task ends, so that a daemon shutting down says goodbye.
+    async fn finish_writing(&mut self) {
+        let mut tasks: Vec<JoinHandle<()>> = self.closing.drain(..).collect();
+        tasks.extend(self.connections.drain().map(|(_, live)| live.task));
+        let all = async {
+            for task in tasks {
+                let _ = task.await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(3), all).await;
     }
 
     fn command(&mut self, command: Command) {
@@ -299,12 +317,13 @@ impl Peer {
         let (outbound, receiver) = mpsc::unbounded_channel();
         let local_address = stream.local_addr().ok();
         let events = self.events_sender.clone();
-        tokio::spawn(connection::run(id, stream, receiver, events).in_current_span());
+        let task = tokio::spawn(connection::run(id, stream, receiver, events).in_current_span());
         self.connections.insert(
             id,
             LiveConnection {
                 outbound,
                 local_address,
+                task,
             },
         );
         id
@@ -404,7 +423,10 @@ impl Peer {
                 } => self.write(connection, &message),
                 Output::Close { connection } => {
                     // Dropping the sender lets the connection task flush, then close.
-                    self.connections.remove(&connection);
+                    if let Some(live) = self.connections.remove(&connection) {
+                        self.closing.retain(|task| !task.is_finished());
+                        self.closing.push(live.task);
+                    }
                 }
                 Output::StateChanged { from, to } => {
                     info!(
