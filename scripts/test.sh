@@ -26,9 +26,11 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Doc tests first: nextest does not run them, and its summary should be the
+# last word of the run.
+cargo test --workspace --locked --doc
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast
 else
     cargo test --workspace --locked --no-fail-fast
 fi
-cargo test --workspace --locked --doc
