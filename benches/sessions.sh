@@ -60,19 +60,19 @@ done > "$work/peers.yaml"
     --control-socket "$work/nodebgp.ctl" --connect-retry 1 --log-level ${LOG_LEVEL:-warn} > "$work/nodebgp.log" 2>&1 &
 daemon_pid=$!
 
+# Wait on BIRD's side, so that nodebgp's own status answers (JSON for every
+# peer) are not what its memory is measured after.
 start=$(date +%s.%N)
 established=0
 for _ in $(seq 1 600); do
-    established=$("$nodebgp" status -o json --control-socket "$work/nodebgp.ctl" 2>/dev/null | grep -o '"state": "Established"' | wc -l || true)
+    established=$(birdc -s "$work/bird.ctl" show protocols 2>/dev/null | grep -c Established || true)
     [ "$established" -ge "$sessions" ] && break
     sleep 0.2
 done
 up=$(echo "$(date +%s.%N) - $start" | bc)
-bird_up=$(birdc -s "$work/bird.ctl" show protocols | grep -c Established || true)
 if [ "$established" -lt "$sessions" ]; then
     echo "only $established of $sessions sessions came up; logs:" >&2
     tail -n 20 "$work/nodebgp.log" "$work/bird.log" >&2
-    birdc -s "$work/bird.ctl" show protocols >&2 || true
     exit 1
 fi
 
@@ -83,10 +83,12 @@ anon() { awk '/RssAnon/ {print $2}' "/proc/$1/status"; }
 n0=$(cpu "$daemon_pid"); b0=$(cpu "$bird_pid")
 sleep "$idle"
 n1=$(cpu "$daemon_pid"); b1=$(cpu "$bird_pid")
+nodebgp_rss=$(rss "$daemon_pid"); nodebgp_anon=$(anon "$daemon_pid")
+bird_rss=$(rss "$bird_pid"); bird_anon=$(anon "$bird_pid")
+bird_up=$(birdc -s "$work/bird.ctl" show protocols | grep -c Established || true)
 still=$("$nodebgp" status -o json --control-socket "$work/nodebgp.ctl" | grep -o '"state": "Established"' | wc -l || true)
-if [ "$still" -lt "$sessions" ]; then tail -n 30 "$work/nodebgp.log" >&2; fi
 
-echo "sessions: $sessions (nodebgp Established: $still, BIRD Established: $bird_up), all up after ${up}s"
+echo "sessions: $sessions (after ${idle}s idle: nodebgp Established $still, BIRD Established $bird_up), all up after ${up}s"
 printf '%-8s %10s %16s %18s\n' process "RSS (KiB)" "anonymous (KiB)" "CPU over ${idle}s idle"
-printf '%-8s %10s %16s %17.2fs\n' nodebgp "$(rss "$daemon_pid")" "$(anon "$daemon_pid")" "$(echo "($n1 - $n0) / $ticks" | bc -l)"
-printf '%-8s %10s %16s %17.2fs\n' BIRD "$(rss "$bird_pid")" "$(anon "$bird_pid")" "$(echo "($b1 - $b0) / $ticks" | bc -l)"
+printf '%-8s %10s %16s %17.2fs\n' nodebgp "$nodebgp_rss" "$nodebgp_anon" "$(echo "($n1 - $n0) / $ticks" | bc -l)"
+printf '%-8s %10s %16s %17.2fs\n' BIRD "$bird_rss" "$bird_anon" "$(echo "($b1 - $b0) / $ticks" | bc -l)"
