@@ -1052,3 +1052,104 @@ fn a_keepalive_before_any_open_is_a_finite_state_machine_error() {
     assert_eq!(notification_sent(&drain(&mut session)), Some((5, 0)));
     assert_eq!(session.state(), StateKind::Idle);
 }
+
+#[test]
+fn delay_open_in_active_sends_our_open_when_it_expires() {
+    let now = Instant::now();
+    let mut session = Session::new(
+        Config {
+            passive: true,
+            delay_open: Some(Duration::from_secs(3)),
+            ..config()
+        },
+        now,
+    );
+    session.handle(now, Input::Start);
+    session.handle(
+        now,
+        Input::Connected {
+            connection: IN,
+            direction: Direction::Incoming,
+        },
+    );
+    assert!(sent(&drain(&mut session)).is_empty());
+    assert_eq!(session.state(), StateKind::Active);
+    session.handle_timeout(now + Duration::from_secs(3));
+    assert!(matches!(
+        sent(&drain(&mut session))[..],
+        [(IN, Message::Open(_))]
+    ));
+    assert_eq!(session.state(), StateKind::OpenSent);
+}
+
+#[test]
+fn a_connection_lost_during_delay_open_returns_to_active() {
+    let now = Instant::now();
+    let mut session = Session::new(
+        Config {
+            passive: true,
+            delay_open: Some(Duration::from_secs(3)),
+            ..config()
+        },
+        now,
+    );
+    session.handle(now, Input::Start);
+    session.handle(
+        now,
+        Input::Connected {
+            connection: IN,
+            direction: Direction::Incoming,
+        },
+    );
+    session.handle(now, Input::Closed { connection: IN });
+    assert_eq!(session.deadline(Timer::DelayOpen), None);
+    assert_eq!(session.state(), StateKind::Active);
+    // A new connection is taken as the first one was.
+    session.handle(
+        now,
+        Input::Connected {
+            connection: ConnectionId(3),
+            direction: Direction::Incoming,
+        },
+    );
+    assert_eq!(
+        session.deadline(Timer::DelayOpen),
+        Some(now + Duration::from_secs(3))
+    );
+}
+
+#[test]
+fn manual_stop_in_active_goes_idle_without_restarting() {
+    let now = Instant::now();
+    let mut session = Session::new(
+        Config {
+            passive: true,
+            ..config()
+        },
+        now,
+    );
+    session.handle(now, Input::Start);
+    session.handle(
+        now,
+        Input::Stop {
+            communication: None,
+        },
+    );
+    assert_eq!(notification_sent(&drain(&mut session)), None);
+    assert_eq!(session.state(), StateKind::Idle);
+    assert_eq!(session.poll_timeout(), None);
+}
+
+#[test]
+fn manual_stop_in_open_confirm_sends_a_cease() {
+    let now = Instant::now();
+    let mut session = open_confirm(now);
+    session.handle(
+        now,
+        Input::Stop {
+            communication: Some("bye".into()),
+        },
+    );
+    assert_eq!(notification_sent(&drain(&mut session)), Some((6, 2)));
+    assert_eq!(session.state(), StateKind::Idle);
+}
