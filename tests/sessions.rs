@@ -23,6 +23,39 @@ fn frr(name: &str, at: IpAddr, asn: u32, neighbor: NeighborSpec) -> Router {
     Router::start(RouterSpec::new(Kind::Frr, name, at, asn).neighbor(neighbor)).expect("FRR starts")
 }
 
+/// An eBGP session between a nodebgp speaker (AS `our_as`) and an FRR router
+/// (AS `their_as`) that both connect, up: returns the router, the speaker and
+/// our address.
+async fn established_with_frr(
+    name: &str,
+    their_as: u32,
+    our_as: u32,
+) -> (Router, nodebgp_interop::Speaker, IpAddr) {
+    let (ours, theirs) = (address(), address());
+    let router = frr(
+        name,
+        theirs,
+        their_as,
+        NeighborSpec::new(ours, our_as)
+            .with_connect_retry(1)
+            .with_hold_time(9),
+    );
+    let speaker = start(&SpeakerSpec::new(
+        ours,
+        179,
+        our_as,
+        SocketAddr::new(theirs, 179),
+        their_as,
+    ));
+    speaker.peer.start().await;
+    speaker
+        .peer
+        .wait_for(StateKind::Established, UP)
+        .await
+        .expect("nodebgp reaches Established");
+    (router, speaker, ours)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frr_ebgp_with_a_four_octet_asn_comes_up_and_routes_flow_both_ways() {
     let (ours, theirs) = (address(), address());
@@ -196,28 +229,8 @@ async fn a_matching_md5_password_comes_up_and_a_wrong_one_never_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_connections_with_frr_resolve_to_one_session() {
-    let (ours, theirs) = (address(), address());
-    let router = frr(
-        "frr-collision",
-        theirs,
-        65050,
-        NeighborSpec::new(ours, 65051)
-            .with_connect_retry(1)
-            .with_hold_time(9),
-    );
-    let speaker = start(&SpeakerSpec::new(
-        ours,
-        179,
-        65051,
-        SocketAddr::new(theirs, 179),
-        65050,
-    ));
-    speaker.peer.start().await;
-    speaker
-        .peer
-        .wait_for(StateKind::Established, UP)
-        .await
-        .expect("Established after the collision");
+    // Both sides connect every second: the collision is resolved on the way up.
+    let (router, speaker, ours) = established_with_frr("frr-collision", 65050, 65051).await;
     blocking(|| router.wait_for_state(ours, PeerState::Established, UP)).unwrap();
     let mut state = speaker.peer.state();
     state.mark_unchanged();
@@ -231,28 +244,7 @@ async fn simultaneous_connections_with_frr_resolve_to_one_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_peer_is_retried_and_the_session_returns_with_it() {
-    let (ours, theirs) = (address(), address());
-    let mut router = frr(
-        "frr-killed",
-        theirs,
-        65060,
-        NeighborSpec::new(ours, 65061)
-            .with_connect_retry(1)
-            .with_hold_time(9),
-    );
-    let speaker = start(&SpeakerSpec::new(
-        ours,
-        179,
-        65061,
-        SocketAddr::new(theirs, 179),
-        65060,
-    ));
-    speaker.peer.start().await;
-    speaker
-        .peer
-        .wait_for(StateKind::Established, UP)
-        .await
-        .unwrap();
+    let (mut router, speaker, _) = established_with_frr("frr-killed", 65060, 65061).await;
     blocking(|| router.kill());
     let mut state = speaker.peer.state();
     tokio::time::timeout(UP, state.wait_for(|state| *state != StateKind::Established))
@@ -269,28 +261,7 @@ async fn a_killed_peer_is_retried_and_the_session_returns_with_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_peer_is_dropped_when_the_hold_timer_expires() {
-    let (ours, theirs) = (address(), address());
-    let router = frr(
-        "frr-frozen",
-        theirs,
-        65070,
-        NeighborSpec::new(ours, 65071)
-            .with_connect_retry(1)
-            .with_hold_time(9),
-    );
-    let speaker = start(&SpeakerSpec::new(
-        ours,
-        179,
-        65071,
-        SocketAddr::new(theirs, 179),
-        65070,
-    ));
-    speaker.peer.start().await;
-    speaker
-        .peer
-        .wait_for(StateKind::Established, UP)
-        .await
-        .unwrap();
+    let (router, speaker, _) = established_with_frr("frr-frozen", 65070, 65071).await;
     router.pause().unwrap();
     let mut state = speaker.peer.state();
     let left = tokio::time::timeout(
@@ -306,28 +277,7 @@ async fn a_frozen_peer_is_dropped_when_the_hold_timer_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notification_from_the_peer_is_shown_in_words() {
-    let (ours, theirs) = (address(), address());
-    let router = frr(
-        "frr-shutdown",
-        theirs,
-        65080,
-        NeighborSpec::new(ours, 65081)
-            .with_connect_retry(1)
-            .with_hold_time(9),
-    );
-    let speaker = start(&SpeakerSpec::new(
-        ours,
-        179,
-        65081,
-        SocketAddr::new(theirs, 179),
-        65080,
-    ));
-    speaker.peer.start().await;
-    speaker
-        .peer
-        .wait_for(StateKind::Established, UP)
-        .await
-        .unwrap();
+    let (router, speaker, ours) = established_with_frr("frr-shutdown", 65080, 65081).await;
     let command = format!("neighbor {ours} shutdown message maintenance-window");
     blocking(|| router.cli(&["configure terminal", "router bgp 65080", &command]))
         .expect("vtysh accepts the shutdown");
@@ -450,7 +400,10 @@ async fn establish(row: Row, name: &str) {
     speaker.peer.start().await;
     if let Err(state) = speaker.peer.wait_for(StateKind::Established, UP).await {
         let status = speaker.peer.status().await;
-        panic!("{name}: nodebgp stayed in {state:?}: {status:?}\n{}", router.log_tail(20));
+        panic!(
+            "{name}: nodebgp stayed in {state:?}: {status:?}\n{}",
+            router.log_tail(20)
+        );
     }
     blocking(|| router.wait_for_state(ours, PeerState::Established, UP)).unwrap();
     let negotiated = speaker.peer.status().await.unwrap().negotiated.unwrap();

@@ -1053,17 +1053,14 @@ fn a_keepalive_before_any_open_is_a_finite_state_machine_error() {
     assert_eq!(session.state(), StateKind::Idle);
 }
 
-#[test]
-fn delay_open_in_active_sends_our_open_when_it_expires() {
-    let now = Instant::now();
-    let mut session = Session::new(
-        Config {
-            passive: true,
-            delay_open: Some(Duration::from_secs(3)),
-            ..config()
-        },
-        now,
-    );
+/// A passive session with a 3-second DelayOpen that the peer has just connected to.
+fn passive_with_delay_open(now: Instant) -> Session {
+    let config = Config {
+        passive: true,
+        delay_open: Some(Duration::from_secs(3)),
+        ..config()
+    };
+    let mut session = Session::new(config, now);
     session.handle(now, Input::Start);
     session.handle(
         now,
@@ -1072,6 +1069,13 @@ fn delay_open_in_active_sends_our_open_when_it_expires() {
             direction: Direction::Incoming,
         },
     );
+    session
+}
+
+#[test]
+fn delay_open_in_active_sends_our_open_when_it_expires() {
+    let now = Instant::now();
+    let mut session = passive_with_delay_open(now);
     assert!(sent(&drain(&mut session)).is_empty());
     assert_eq!(session.state(), StateKind::Active);
     session.handle_timeout(now + Duration::from_secs(3));
@@ -1085,22 +1089,7 @@ fn delay_open_in_active_sends_our_open_when_it_expires() {
 #[test]
 fn a_connection_lost_during_delay_open_returns_to_active() {
     let now = Instant::now();
-    let mut session = Session::new(
-        Config {
-            passive: true,
-            delay_open: Some(Duration::from_secs(3)),
-            ..config()
-        },
-        now,
-    );
-    session.handle(now, Input::Start);
-    session.handle(
-        now,
-        Input::Connected {
-            connection: IN,
-            direction: Direction::Incoming,
-        },
-    );
+    let mut session = passive_with_delay_open(now);
     session.handle(now, Input::Closed { connection: IN });
     assert_eq!(session.deadline(Timer::DelayOpen), None);
     assert_eq!(session.state(), StateKind::Active);
