@@ -20,8 +20,18 @@ for package in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
+    # The daemons' packages would start system services listening on port 179
+    # of every address; the tests start their own instances on loopback. A
+    # policy-rc.d that refuses (exit 101) keeps services from starting.
+    added_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod +x /usr/sbin/policy-rc.d
+        added_policy=1
+    fi
     as_root apt-get update -q
     as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+    [ -n "$added_policy" ] && as_root rm -f /usr/sbin/policy-rc.d
 fi
 
 cargo fmt --all -- --check

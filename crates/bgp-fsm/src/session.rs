@@ -481,9 +481,8 @@ impl Session {
                 self.send_open(now, new);
                 self.contender = Some(Contender { link: new });
             }
-            State::Established { link, .. } => {
+            State::Established { .. } => {
                 // RFC 4271 §6.8: a collision with an Established session closes the newcomer.
-                let _ = link;
                 self.outputs.push_back(Output::Send {
                     connection: new.id,
                     message: Message::Notification(Notification::new(
