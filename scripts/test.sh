@@ -31,7 +31,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
     as_root apt-get update -q
     as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
-    [ -n "$added_policy" ] && as_root rm -f /usr/sbin/policy-rc.d
+    if [ -n "$added_policy" ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 cargo fmt --all -- --check
