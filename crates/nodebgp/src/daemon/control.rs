@@ -14,7 +14,8 @@ use tracing::warn;
 #[derive(Debug)]
 pub(crate) struct ControlRequest {
     pub(crate) command: String,
-    pub(crate) reply: oneshot::Sender<Value>,
+    /// One line of JSON.
+    pub(crate) reply: oneshot::Sender<String>,
 }
 
 /// Binds the socket (replacing a stale one) and hands requests to the daemon.
@@ -50,16 +51,15 @@ async fn answer(stream: UnixStream, requests: mpsc::Sender<ControlRequest>) -> R
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
     while let Some(line) = lines.next_line().await? {
-        let response = match serde_json::from_str::<Value>(&line) {
+        let mut text = match serde_json::from_str::<Value>(&line) {
             Ok(request) => {
                 let command = request["command"].as_str().unwrap_or_default().to_owned();
                 let (reply, answer) = oneshot::channel();
                 requests.send(ControlRequest { command, reply }).await?;
                 answer.await?
             }
-            Err(error) => json!({"error": format!("request is not JSON: {error}")}),
+            Err(error) => json!({"error": format!("request is not JSON: {error}")}).to_string(),
         };
-        let mut text = serde_json::to_string(&response)?;
         text.push('\n');
         writer.write_all(text.as_bytes()).await?;
     }

@@ -24,7 +24,7 @@ use bgp_fsm::{Config, IdleHoldPolicy};
 use bgp_session::net::{self, SocketOptions};
 use bgp_session::{reject, spawn_listener, spawn_peer, Accepted, PeerConfig, PeerHandle};
 use bgp_wire::Family;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -246,24 +246,26 @@ impl Manager {
         }
     }
 
-    async fn control(&self, command: &str) -> Value {
+    async fn control(&self, command: &str) -> String {
         match command {
             "status" => {
-                let mut peers = Vec::new();
+                let mut peers = Vec::with_capacity(self.peers.len());
                 for running in self.peers.values() {
                     if let Some(status) = running.handle.status().await {
-                        peers.push(status::peer_json(&status));
+                        peers.push(status::PeerReport::new(&status));
                     }
                 }
-                peers.sort_by(|a, b| a["peer"].as_str().cmp(&b["peer"].as_str()));
-                json!({
-                    "node": self.settings.node,
-                    "as": self.settings.local_as.0,
-                    "router_id": self.settings.router_id.to_string(),
-                    "peers": peers,
-                })
+                peers.sort_by_key(|peer| peer.address);
+                let report = status::StatusReport {
+                    node: self.settings.node.clone(),
+                    asn: self.settings.local_as.0,
+                    router_id: self.settings.router_id.to_string(),
+                    peers,
+                };
+                serde_json::to_string(&report)
+                    .unwrap_or_else(|error| json!({"error": error.to_string()}).to_string())
             }
-            other => json!({"error": format!("unknown command '{other}'")}),
+            other => json!({"error": format!("unknown command '{other}'")}).to_string(),
         }
     }
 }

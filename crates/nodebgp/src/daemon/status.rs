@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use bgp_session::PeerStatus;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 /// Flags of `nodebgp status`.
 #[derive(Debug, clap::Args)]
@@ -24,44 +25,110 @@ enum Format {
     Json,
 }
 
-/// One peer as `nodebgp status -o json` shows it.
-pub(crate) fn peer_json(status: &PeerStatus) -> Value {
-    let mut peer = json!({
-        "peer": status.address.ip().to_string(),
-        "port": status.address.port(),
-        "peer_as": status.peer_as.0,
-        "state": status.state.as_str(),
-        "since_seconds": status.in_state.as_secs(),
-        "last_error": status.last_error,
-        "local_address": status.local_address.map(|address| address.to_string()),
-        "messages": {"received": status.messages_received, "sent": status.messages_sent},
-        "updates": {"received": status.updates_received, "sent": status.updates_sent},
-        "prefixes": {"received": status.prefixes_received, "sent": status.prefixes_sent},
-    });
-    if let Some(negotiated) = &status.negotiated {
-        peer["router_id"] = json!(negotiated.peer_router_id.to_string());
-        peer["hold_time"] = json!(negotiated.hold_time.as_secs());
-        peer["keepalive"] = json!(negotiated.keepalive.as_secs());
-        peer["families"] = json!(negotiated
-            .families
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>());
-        peer["four_octet_asn"] = json!(negotiated.four_octet_asn);
-        peer["route_refresh"] = json!(negotiated.route_refresh);
-        peer["enhanced_route_refresh"] = json!(negotiated.enhanced_route_refresh);
-        peer["extended_message"] = json!(negotiated.extended_message);
-        peer["graceful_restart"] = json!(negotiated.peer_graceful_restart.is_some());
-        if let Some(hostname) = &negotiated.peer_hostname {
-            peer["hostname"] = json!(hostname);
+/// Counts in each direction.
+#[derive(Debug, Serialize)]
+struct Both {
+    received: u64,
+    sent: u64,
+}
+
+/// One peer as `nodebgp status -o json` shows it. Serialised straight to
+/// text: building a JSON tree per peer cost more memory than the session.
+#[derive(Debug, Serialize)]
+pub(crate) struct PeerReport {
+    /// For ordering the report.
+    #[serde(skip)]
+    pub(crate) address: std::net::SocketAddr,
+    peer: String,
+    port: u16,
+    peer_as: u32,
+    state: &'static str,
+    since_seconds: u64,
+    last_error: Option<String>,
+    local_address: Option<String>,
+    messages: Both,
+    updates: Both,
+    prefixes: Both,
+    #[serde(flatten)]
+    negotiated: Option<NegotiatedReport>,
+}
+
+/// What was negotiated, once the peer's OPEN was accepted.
+#[derive(Debug, Serialize)]
+struct NegotiatedReport {
+    router_id: String,
+    hold_time: u64,
+    keepalive: u64,
+    families: Vec<String>,
+    four_octet_asn: bool,
+    route_refresh: bool,
+    enhanced_route_refresh: bool,
+    extended_message: bool,
+    graceful_restart: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
+    capabilities: Vec<String>,
+}
+
+impl PeerReport {
+    pub(crate) fn new(status: &PeerStatus) -> Self {
+        PeerReport {
+            address: status.address,
+            peer: status.address.ip().to_string(),
+            port: status.address.port(),
+            peer_as: status.peer_as.0,
+            state: status.state.as_str(),
+            since_seconds: status.in_state.as_secs(),
+            last_error: status.last_error.clone(),
+            local_address: status.local_address.map(|address| address.to_string()),
+            messages: Both {
+                received: status.messages_received,
+                sent: status.messages_sent,
+            },
+            updates: Both {
+                received: status.updates_received,
+                sent: status.updates_sent,
+            },
+            prefixes: Both {
+                received: status.prefixes_received as u64,
+                sent: status.prefixes_sent as u64,
+            },
+            negotiated: status
+                .negotiated
+                .as_ref()
+                .map(|negotiated| NegotiatedReport {
+                    router_id: negotiated.peer_router_id.to_string(),
+                    hold_time: negotiated.hold_time.as_secs(),
+                    keepalive: negotiated.keepalive.as_secs(),
+                    families: negotiated
+                        .families
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                    four_octet_asn: negotiated.four_octet_asn,
+                    route_refresh: negotiated.route_refresh,
+                    enhanced_route_refresh: negotiated.enhanced_route_refresh,
+                    extended_message: negotiated.extended_message,
+                    graceful_restart: negotiated.peer_graceful_restart.is_some(),
+                    hostname: negotiated.peer_hostname.clone(),
+                    capabilities: negotiated
+                        .peer_capabilities
+                        .iter()
+                        .map(|capability| capability.code().to_string())
+                        .collect(),
+                }),
         }
-        peer["capabilities"] = json!(negotiated
-            .peer_capabilities
-            .iter()
-            .map(|capability| capability.code().to_string())
-            .collect::<Vec<_>>());
     }
-    peer
+}
+
+/// The answer to `status`.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatusReport {
+    pub(crate) node: String,
+    #[serde(rename = "as")]
+    pub(crate) asn: u32,
+    pub(crate) router_id: String,
+    pub(crate) peers: Vec<PeerReport>,
 }
 
 pub(crate) fn print_status(arguments: &StatusArgs) -> Result<()> {
