@@ -326,8 +326,11 @@ async fn a_wrong_peer_as_is_refused_with_bad_peer_as_without_a_storm() {
     let before = speaker.peer.status().await.unwrap().messages_sent;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let after = speaker.peer.status().await.unwrap().messages_sent;
+    // Three or four attempts, each an OPEN and a NOTIFICATION (and as many
+    // again when the peer's own connection races ours); without the back-off
+    // the session would restart as fast as FRR answers, hundreds of times.
     assert!(
-        after - before <= 8,
+        after - before <= 16,
         "{} messages in 10 s: a flapping storm",
         after - before
     );
