@@ -103,6 +103,31 @@ fn open_sent(config: Config, now: Instant) -> Session {
     session
 }
 
+/// A session with a 5-second DelayOpen that has just been connected: by us
+/// (Connect), or by the peer to a passive session (Active).
+fn with_delay_open(now: Instant, passive: bool) -> Session {
+    let config = Config {
+        passive,
+        delay_open: Some(Duration::from_secs(5)),
+        ..config()
+    };
+    let mut session = Session::new(config, now);
+    session.handle(now, Input::Start);
+    let (connection, direction) = if passive {
+        (IN, Direction::Incoming)
+    } else {
+        (OUT, Direction::Outgoing)
+    };
+    session.handle(
+        now,
+        Input::Connected {
+            connection,
+            direction,
+        },
+    );
+    session
+}
+
 fn established(now: Instant) -> Session {
     let mut session = open_sent(config(), now);
     receive(
@@ -224,21 +249,7 @@ fn a_connection_sends_open_and_waits_four_minutes_for_the_peers() {
 #[test]
 fn delay_open_holds_our_open_until_its_timer_expires() {
     let now = Instant::now();
-    let mut session = Session::new(
-        Config {
-            delay_open: Some(Duration::from_secs(5)),
-            ..config()
-        },
-        now,
-    );
-    session.handle(now, Input::Start);
-    session.handle(
-        now,
-        Input::Connected {
-            connection: OUT,
-            direction: Direction::Outgoing,
-        },
-    );
+    let mut session = with_delay_open(now, false);
     assert!(sent(&drain(&mut session)).is_empty());
     assert_eq!(session.state(), StateKind::Connect);
     session.handle_timeout(now + Duration::from_secs(5));
@@ -250,21 +261,7 @@ fn delay_open_holds_our_open_until_its_timer_expires() {
 #[test]
 fn an_open_during_delay_open_is_answered_with_open_and_keepalive() {
     let now = Instant::now();
-    let mut session = Session::new(
-        Config {
-            delay_open: Some(Duration::from_secs(5)),
-            ..config()
-        },
-        now,
-    );
-    session.handle(now, Input::Start);
-    session.handle(
-        now,
-        Input::Connected {
-            connection: OUT,
-            direction: Direction::Outgoing,
-        },
-    );
+    let mut session = with_delay_open(now, false);
     drain(&mut session);
     receive(
         &mut session,
@@ -1032,53 +1029,20 @@ fn a_notification_in_open_confirm_goes_idle_and_is_reported() {
 #[test]
 fn a_keepalive_before_any_open_is_a_finite_state_machine_error() {
     let now = Instant::now();
-    let mut session = Session::new(
-        Config {
-            delay_open: Some(Duration::from_secs(5)),
-            ..config()
-        },
-        now,
-    );
-    session.handle(now, Input::Start);
-    session.handle(
-        now,
-        Input::Connected {
-            connection: OUT,
-            direction: Direction::Outgoing,
-        },
-    );
+    let mut session = with_delay_open(now, false);
     drain(&mut session);
     receive(&mut session, now, OUT, Message::Keepalive);
     assert_eq!(notification_sent(&drain(&mut session)), Some((5, 0)));
     assert_eq!(session.state(), StateKind::Idle);
 }
 
-/// A passive session with a 3-second DelayOpen that the peer has just connected to.
-fn passive_with_delay_open(now: Instant) -> Session {
-    let config = Config {
-        passive: true,
-        delay_open: Some(Duration::from_secs(3)),
-        ..config()
-    };
-    let mut session = Session::new(config, now);
-    session.handle(now, Input::Start);
-    session.handle(
-        now,
-        Input::Connected {
-            connection: IN,
-            direction: Direction::Incoming,
-        },
-    );
-    session
-}
-
 #[test]
 fn delay_open_in_active_sends_our_open_when_it_expires() {
     let now = Instant::now();
-    let mut session = passive_with_delay_open(now);
+    let mut session = with_delay_open(now, true);
     assert!(sent(&drain(&mut session)).is_empty());
     assert_eq!(session.state(), StateKind::Active);
-    session.handle_timeout(now + Duration::from_secs(3));
+    session.handle_timeout(now + Duration::from_secs(5));
     assert!(matches!(
         sent(&drain(&mut session))[..],
         [(IN, Message::Open(_))]
@@ -1089,7 +1053,7 @@ fn delay_open_in_active_sends_our_open_when_it_expires() {
 #[test]
 fn a_connection_lost_during_delay_open_returns_to_active() {
     let now = Instant::now();
-    let mut session = passive_with_delay_open(now);
+    let mut session = with_delay_open(now, true);
     session.handle(now, Input::Closed { connection: IN });
     assert_eq!(session.deadline(Timer::DelayOpen), None);
     assert_eq!(session.state(), StateKind::Active);
@@ -1103,7 +1067,7 @@ fn a_connection_lost_during_delay_open_returns_to_active() {
     );
     assert_eq!(
         session.deadline(Timer::DelayOpen),
-        Some(now + Duration::from_secs(3))
+        Some(now + Duration::from_secs(5))
     );
 }
 

@@ -141,17 +141,7 @@ pub(crate) fn daemon_args(paths: &Paths) -> Vec<String> {
 /// `bird -p` (parse only).
 pub(crate) fn check_config(paths: &Paths) -> Result<(), LabError> {
     let args = vec!["-p".into(), "-c".into(), paths.config.display().to_string()];
-    let out = crate::process::run(BIRD, &args, std::time::Duration::from_secs(20))?;
-    if !out.success {
-        return Err(LabError::InvalidSpec(format!(
-            "bird rejects the generated {}: {} {}{}",
-            paths.config.display(),
-            out.status,
-            out.stdout.trim(),
-            out.stderr.trim()
-        )));
-    }
-    Ok(())
+    crate::process::check_config(BIRD, "bird", &args, &paths.config)
 }
 
 pub(crate) fn cli_args(paths: &Paths, args: &[&str]) -> Vec<String> {

@@ -132,17 +132,7 @@ pub(crate) fn check_config(paths: &Paths) -> Result<(), LabError> {
         "-t".into(),
         "toml".into(),
     ];
-    let out = crate::process::run(GOBGPD, &args, std::time::Duration::from_secs(20))?;
-    if !out.success {
-        return Err(LabError::InvalidSpec(format!(
-            "gobgpd rejects the generated {}: {} {}{}",
-            paths.config.display(),
-            out.status,
-            out.stdout.trim(),
-            out.stderr.trim()
-        )));
-    }
-    Ok(())
+    crate::process::check_config(GOBGPD, "gobgpd", &args, &paths.config)
 }
 
 pub(crate) fn cli_args(paths: &Paths, args: &[&str]) -> Vec<String> {

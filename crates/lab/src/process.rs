@@ -415,3 +415,24 @@ mod tests {
         assert!(matches!(proc_state(me), Some('R' | 'S')));
     }
 }
+
+/// Runs a daemon's own configuration check (`args`) on the generated file at
+/// `config`; a refusal becomes an `InvalidSpec` error with the daemon's words.
+pub(crate) fn check_config(
+    binary: &str,
+    name: &str,
+    args: &[String],
+    config: &std::path::Path,
+) -> Result<(), LabError> {
+    let out = run(binary, args, std::time::Duration::from_secs(20))?;
+    if !out.success {
+        return Err(LabError::InvalidSpec(format!(
+            "{name} rejects the generated {}: {} {}{}",
+            config.display(),
+            out.status,
+            out.stdout.trim(),
+            out.stderr.trim()
+        )));
+    }
+    Ok(())
+}
