@@ -381,6 +381,27 @@ pub(crate) fn tail_file(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// Runs a daemon's own configuration check (`args`) on the generated file at
+/// `config`; a refusal becomes an `InvalidSpec` error with the daemon's words.
+pub(crate) fn check_config(
+    binary: &str,
+    name: &str,
+    args: &[String],
+    config: &std::path::Path,
+) -> Result<(), LabError> {
+    let out = run(binary, args, std::time::Duration::from_secs(20))?;
+    if !out.success {
+        return Err(LabError::InvalidSpec(format!(
+            "{name} rejects the generated {}: {} {}{}",
+            config.display(),
+            out.status,
+            out.stdout.trim(),
+            out.stderr.trim()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,25 +435,4 @@ mod tests {
         assert!(proc_start_time(me).is_some());
         assert!(matches!(proc_state(me), Some('R' | 'S')));
     }
-}
-
-/// Runs a daemon's own configuration check (`args`) on the generated file at
-/// `config`; a refusal becomes an `InvalidSpec` error with the daemon's words.
-pub(crate) fn check_config(
-    binary: &str,
-    name: &str,
-    args: &[String],
-    config: &std::path::Path,
-) -> Result<(), LabError> {
-    let out = run(binary, args, std::time::Duration::from_secs(20))?;
-    if !out.success {
-        return Err(LabError::InvalidSpec(format!(
-            "{name} rejects the generated {}: {} {}{}",
-            config.display(),
-            out.status,
-            out.stdout.trim(),
-            out.stderr.trim()
-        )));
-    }
-    Ok(())
 }
