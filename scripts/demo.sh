@@ -12,10 +12,11 @@ check=0
 [ "${1:-}" = "--check" ] && check=1
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-if [ ! -x /usr/lib/frr/bgpd ]; then
+# FRR to peer with; protoc, which building the etcd client needs.
+if [ ! -x /usr/lib/frr/bgpd ] || ! command -v protoc >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get update -q
-    as_root apt-get install -y -q --no-install-recommends frr
+    as_root apt-get install -y -q --no-install-recommends frr protobuf-compiler
 fi
 cargo build --release --locked -p nodebgp
 nodebgp=$PWD/target/release/nodebgp

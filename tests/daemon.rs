@@ -42,11 +42,17 @@ fn store_url(directory: &Path) -> String {
     format!("file:{}", directory.join("store").display())
 }
 
-/// Runs a resource command (`apply`, `delete`, ...) with `yaml` on standard input.
+/// Runs a resource command (`apply`, `delete`, ...) with `yaml` on standard input,
+/// against the embedded store in `directory`.
 fn resources(verb: &str, directory: &Path, yaml: &str) -> std::process::Output {
+    resources_in(verb, &store_url(directory), yaml)
+}
+
+/// The same against any datastore URL.
+fn resources_in(verb: &str, datastore: &str, yaml: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = Command::new(nodebgp())
-        .args([verb, "-f", "-", "--datastore", &store_url(directory)])
+        .args([verb, "-f", "-", "--datastore", datastore])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -72,6 +78,17 @@ struct Daemon {
 
 impl Daemon {
     fn start(directory: &Path, node: &str, address: IpAddr, asn: &str, extra: &[&str]) -> Daemon {
+        Daemon::start_with(directory, &store_url(directory), node, address, asn, extra)
+    }
+
+    fn start_with(
+        directory: &Path,
+        datastore: &str,
+        node: &str,
+        address: IpAddr,
+        asn: &str,
+        extra: &[&str],
+    ) -> Daemon {
         let control = directory.join("nodebgp.ctl");
         let log = std::fs::File::create(directory.join("nodebgp.log")).unwrap();
         let child = Command::new(nodebgp())
@@ -84,7 +101,7 @@ impl Daemon {
                 "--listen",
                 &address.to_string(),
             ])
-            .args(["--datastore", &store_url(directory), "--control-socket"])
+            .args(["--datastore", datastore, "--control-socket"])
             .arg(&control)
             .args([
                 "--connect-retry",
@@ -342,4 +359,37 @@ fn bad_resources_are_refused_and_leave_the_store_as_it_was() {
         text.contains("192.0.2.10") && !text.contains("192.0.2.11"),
         "{text}"
     );
+}
+
+#[test]
+fn the_daemon_takes_its_peers_from_etcd_live() {
+    lab::require(Kind::Frr);
+    let etcd = lab::Etcd::start("daemon").unwrap_or_else(|error| panic!("{error}"));
+    let datastore = format!("etcdv3:{}", etcd.endpoint());
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("etcd");
+    let router = Router::start(
+        RouterSpec::new(Kind::Frr, "etcd-frr", theirs, 65120)
+            .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
+    )
+    .unwrap();
+    let daemon = Daemon::start_with(&directory, &datastore, "node-1", ours, "64512", &[]);
+    assert_eq!(daemon.try_status().unwrap()["peers"], serde_json::json!([]));
+    // Written to etcd after the daemon started: picked up without a restart.
+    let applied = resources_in("apply", &datastore, &global_peer(theirs, "65120"));
+    assert!(applied.status.success(), "{applied:?}");
+    daemon.wait_for(theirs, "Established");
+    router
+        .wait_for_state(ours, PeerState::Established, UP)
+        .unwrap();
+    let deleted = resources_in("delete", &datastore, &global_peer(theirs, "65120"));
+    assert!(deleted.status.success(), "{deleted:?}");
+    let deadline = Instant::now() + UP;
+    while daemon.peer(theirs).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the deleted peer is still running"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

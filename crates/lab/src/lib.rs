@@ -70,6 +70,7 @@
 mod addr;
 mod bird;
 mod error;
+mod etcd;
 mod frr;
 mod gobgp;
 mod parse;
@@ -79,6 +80,7 @@ mod spec;
 
 pub use addr::{free_loopback_address, free_port};
 pub use error::LabError;
+pub use etcd::{Etcd, ETCD_BINARY};
 pub use router::Router;
 pub use spec::{Family, NeighborSpec, RouterSpec};
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use peer_store::{
-    execute_documents, resource_kind, to_json, to_yaml, BatchOptions, FileStore, ListFilter,
-    NodeName, PeerStore, ScopeKind,
+    execute_documents, resource_kind, to_json, to_yaml, BatchOptions, ListFilter, NodeName,
+    PeerStore, ScopeKind,
 };
 
 use crate::daemon::Datastore;
@@ -27,7 +27,7 @@ pub(crate) struct FileArgs {
     /// The resources: YAML or JSON, several documents, a list or a bgpPeerList; `-` reads standard input.
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     file: PathBuf,
-    /// Where resources are stored: file:DIR (the embedded store).
+    /// Where resources are stored: file:DIR (the embedded store) or etcdv3:URL[,URL...].
     #[arg(long, value_name = "URL", default_value = "file:/var/lib/nodebgp")]
     datastore: String,
     /// create: skip resources that already exist instead of failing.
@@ -53,16 +53,13 @@ pub(crate) struct GetArgs {
     /// Output format; both can be fed back to `create`.
     #[arg(short = 'o', long = "output", default_value = "yaml", value_parser = ["yaml", "json"])]
     output: String,
-    /// Where resources are stored: file:DIR (the embedded store).
+    /// Where resources are stored: file:DIR (the embedded store) or etcdv3:URL[,URL...].
     #[arg(long, value_name = "URL", default_value = "file:/var/lib/nodebgp")]
     datastore: String,
 }
 
-fn open(datastore: &str) -> Result<FileStore> {
-    match Datastore::parse(datastore)? {
-        Datastore::File(directory) => FileStore::open(&directory)
-            .with_context(|| format!("cannot open the datastore in {}", directory.display())),
-    }
+fn open(datastore: &str) -> Result<Box<dyn PeerStore>> {
+    Datastore::parse(datastore)?.open()
 }
 
 pub(crate) fn apply(arguments: &FileArgs, verb: Verb) -> Result<()> {
@@ -86,7 +83,7 @@ pub(crate) fn apply(arguments: &FileArgs, verb: Verb) -> Result<()> {
         skip_exists: arguments.skip_exists,
         skip_not_exists: arguments.skip_not_exists,
     };
-    match execute_documents(&store, verb, &text, options) {
+    match execute_documents(store.as_ref(), verb, &text, options) {
         Ok(report) => {
             println!("{report}");
             Ok(())

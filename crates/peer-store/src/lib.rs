@@ -27,6 +27,10 @@
 //!   (temporary file, fsync, rename, directory fsync) under an advisory lock on
 //!   `<dir>/store.lock`: concurrent writers do not lose updates, and a crash leaves
 //!   the old state or the new one.
+//! - **[`EtcdStore`]** keeps peers in etcd (v3 API) in Calico's v1 key layout
+//!   (`/calico/bgp/v1/{global|host/<node>}/peer_v4|peer_v6/<ip>`, value
+//!   `{"ip":…,"as_num":"…"}`), with etcd revisions, one etcd transaction per batch
+//!   and a watch replay for [`PeerStore::changes_since`].
 //! - **CLI helpers** ([`execute_documents`] and friends, [`resource_kind`]) give
 //!   calicoctl's verbs, aliases and messages (`Successfully created 2 'bgpPeer'
 //!   resource(s)`).
@@ -34,6 +38,7 @@
 mod batch;
 mod document;
 mod error;
+mod etcd_store;
 mod file_store;
 mod input;
 mod kind;
@@ -48,6 +53,7 @@ pub use document::{
     AsNumberValue, BgpPeerDocument, BgpPeerMetadata, BgpPeerSpec, API_VERSION, KIND, LIST_KIND,
 };
 pub use error::{DocumentError, DocumentLabel, FieldError, ParseError, Problem};
+pub use etcd_store::{EtcdStore, DEFAULT_PREFIX, ETCD_MAX_TRANSACTION_OPERATIONS};
 pub use file_store::{FileStore, CHANGE_HISTORY_LIMIT, LOCK_FILE_NAME, STORE_FILE_NAME};
 pub use input::{parse_documents, parse_keys, to_json, to_yaml};
 pub use kind::{resource_kind, ResourceKind, UnsupportedResourceType};

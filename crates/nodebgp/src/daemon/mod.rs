@@ -24,6 +24,7 @@ use bgp_fsm::{Config, IdleHoldPolicy};
 use bgp_session::net::{self, SocketOptions};
 use bgp_session::{reject, spawn_listener, spawn_peer, Accepted, PeerConfig, PeerHandle};
 use bgp_wire::Family;
+use peer_store::PeerStore;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -52,7 +53,8 @@ pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let store = sources::open(&settings)?;
+    // Opened before the runtime starts: the etcd store runs its own.
+    let store: Arc<dyn PeerStore> = Arc::from(settings.datastore.open()?);
     runtime.block_on(Manager::new(settings, store).run())
 }
 
@@ -63,7 +65,7 @@ struct RunningPeer {
 
 struct Manager {
     settings: Settings,
-    store: peer_store::FileStore,
+    store: Arc<dyn PeerStore>,
     /// The store file's identity and size when it was last read: reading and
     /// parsing it every second would cost more than every idle session.
     store_seen: Option<(std::time::SystemTime, u64, u64)>,
@@ -72,7 +74,7 @@ struct Manager {
 }
 
 impl Manager {
-    fn new(settings: Settings, store: peer_store::FileStore) -> Self {
+    fn new(settings: Settings, store: Arc<dyn PeerStore>) -> Self {
         Manager {
             settings,
             store,
@@ -137,10 +139,14 @@ impl Manager {
         }
     }
 
-    /// Whether the store file changed since it was last read.
+    /// Whether the store may have changed since it was last read: for the
+    /// embedded store, whether its file did; an etcd store is always read.
     fn store_changed(&mut self) -> bool {
         use std::os::unix::fs::MetadataExt;
-        let seen = std::fs::metadata(self.store.store_path())
+        let Datastore::File(directory) = &self.settings.datastore else {
+            return true;
+        };
+        let seen = std::fs::metadata(directory.join(peer_store::STORE_FILE_NAME))
             .ok()
             .map(|metadata| {
                 (
@@ -160,7 +166,12 @@ impl Manager {
         if !self.store_changed() {
             return;
         }
-        let desired = match sources::desired_peers(&self.store, &self.settings.node) {
+        // Stores block (file I/O, or etcd on a runtime of its own): off the runtime.
+        let (store, node) = (self.store.clone(), self.settings.node.clone());
+        let read =
+            tokio::task::spawn_blocking(move || sources::desired_peers(store.as_ref(), &node))
+                .await;
+        let desired = match read.map_err(anyhow::Error::from).and_then(|result| result) {
             Ok(desired) => desired,
             Err(error) => {
                 // An unreachable or broken datastore leaves running sessions alone.

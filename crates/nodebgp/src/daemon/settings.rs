@@ -35,7 +35,8 @@ pub(crate) struct RunArgs {
     /// source address of outgoing sessions of its family.
     #[arg(long, value_name = "ADDR[:PORT]")]
     listen: Vec<String>,
-    /// Where bgpPeer resources are read: file:DIR (the embedded store).
+    /// Where bgpPeer resources are read: file:DIR (the embedded store) or
+    /// etcdv3:URL[,URL...].
     #[arg(long, value_name = "URL")]
     datastore: Option<String>,
     /// Unix socket that `nodebgp status` talks to.
@@ -81,17 +82,40 @@ struct SettingsFile {
 pub(crate) enum Datastore {
     /// The embedded store: files under a directory.
     File(PathBuf),
+    /// An etcd cluster through its v3 API: client URLs.
+    EtcdV3(Vec<String>),
 }
 
 impl Datastore {
+    /// `file:DIR` or `etcdv3:URL[,URL...]`.
     pub(crate) fn parse(text: &str) -> Result<Datastore> {
         match text.split_once(':') {
             Some(("file", path)) if !path.is_empty() => Ok(Datastore::File(PathBuf::from(path))),
-            Some(("etcdv3" | "etcdv2", _)) => {
-                bail!("datastore {text}: etcd is not available in this build yet; use file:DIR")
+            Some(("etcdv3", urls)) if !urls.is_empty() => Ok(Datastore::EtcdV3(
+                urls.split(',').map(str::to_owned).collect(),
+            )),
+            // etcd 3.x keeps v2-API data apart from v3 data; reading a Calico
+            // etcdv2 datastore needs a v2 client, not written yet.
+            Some(("etcdv2", _)) => {
+                bail!("datastore {text}: the etcd v2 API is not supported yet; use etcdv3:URL")
             }
-            _ => bail!("datastore {text}: expected file:DIR"),
+            _ => bail!("datastore {text}: expected file:DIR or etcdv3:URL[,URL...]"),
         }
+    }
+
+    /// Opens the store.
+    pub(crate) fn open(&self) -> Result<Box<dyn peer_store::PeerStore>> {
+        Ok(match self {
+            Datastore::File(directory) => {
+                Box::new(peer_store::FileStore::open(directory).with_context(|| {
+                    format!("cannot open the datastore in {}", directory.display())
+                })?)
+            }
+            Datastore::EtcdV3(endpoints) => Box::new(
+                peer_store::EtcdStore::connect(endpoints, None)
+                    .with_context(|| format!("cannot reach etcd at {}", endpoints.join(",")))?,
+            ),
+        })
     }
 }
 

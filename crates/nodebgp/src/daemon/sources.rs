@@ -7,9 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use anyhow::{Context as _, Result};
 use bgp_wire::Asn;
-use peer_store::{FileStore, ListFilter, PeerStore, Scope};
+use peer_store::{ListFilter, PeerStore, Scope};
 
-use super::settings::{Datastore, Settings, BGP_PORT};
+use super::settings::BGP_PORT;
 
 /// A session this node should run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,14 +24,6 @@ pub(crate) struct DesiredPeer {
     pub(crate) passive: bool,
     /// GTSM (RFC 5082).
     pub(crate) ttl_security: bool,
-}
-
-/// Opens the configured datastore.
-pub(crate) fn open(settings: &Settings) -> Result<FileStore> {
-    match &settings.datastore {
-        Datastore::File(directory) => FileStore::open(directory)
-            .with_context(|| format!("cannot open the datastore in {}", directory.display())),
-    }
 }
 
 /// The peers this node should have, in the order of their addresses.
@@ -69,6 +61,8 @@ pub(crate) fn desired_peers(store: &dyn PeerStore, node: &str) -> Result<Vec<Des
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use peer_store::FileStore;
 
     fn store_with(yaml: &str) -> (FileStore, std::path::PathBuf) {
         let directory = std::env::temp_dir().join(format!(

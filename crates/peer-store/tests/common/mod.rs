@@ -1,3 +1,6 @@
+// Shared by several test binaries; not every binary uses every helper.
+#![allow(dead_code)]
+
 //! Helpers shared by the store tests.
 
 use std::path::{Path, PathBuf};

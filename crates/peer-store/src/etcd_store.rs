@@ -1,0 +1,536 @@
+//! A [`PeerStore`] on an etcd server, through the etcd v3 API, in Calico's v1 key
+//! layout, so a node pointed at a Calico v1 datastore migrated to the v3 API picks
+//! up its peers and Calico v1 readers (confd) understand what this store writes.
+//!
+//! Layout under the prefix (default [`DEFAULT_PREFIX`], `/calico/bgp/v1`):
+//!
+//! - `<prefix>/global/peer_v4/<ip>` and `<prefix>/global/peer_v6/<ip>`
+//! - `<prefix>/host/<node>/peer_v4/<ip>` and `<prefix>/host/<node>/peer_v6/<ip>`
+//! - value: `{"ip":"10.0.0.1","as_num":"64512"}`, the AS number a decimal string.
+//!
+//! A peer with a port (Calico v3.16 `peerIP: a.b.c.d:port`) is written the way
+//! confd flattens v3 peers into v1 keys: `<ip>-<port>` as the last key segment and
+//! an extra `"port": <number>` in the value. Other keys under the prefix (Calico's
+//! `global/as_num`, `host/<node>/ip_addr_v4`, …) are not peers and are ignored.
+//!
+//! Revisions are etcd's: a peer's revision is its key's `mod_revision`, a listing's
+//! the response header's revision.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use etcd_client::{
+    Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, KeyValue, Txn, TxnOp,
+    TxnOpResponse, WatchOptions,
+};
+use serde::{Deserialize, Serialize};
+use tokio::runtime::Runtime;
+
+use crate::model::{BgpPeer, NodeName, PeerKey, Scope, ScopeKind};
+use crate::store::{
+    BatchError, Change, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore, PeerTable,
+    Revision, StoreError, StoredPeer,
+};
+use bgp_wire::Asn;
+
+/// Calico's etcd prefix for v1 BGP data.
+pub const DEFAULT_PREFIX: &str = "/calico/bgp/v1";
+
+/// etcd's default `--max-txn-ops`: a batch touching more distinct peers than this
+/// is refused by the server as a whole (nothing is written).
+pub const ETCD_MAX_TRANSACTION_OPERATIONS: usize = 128;
+
+/// How often a batch is re-evaluated when another writer changed one of its keys
+/// between our read and our transaction, before giving up.
+const WRITE_ATTEMPTS: usize = 8;
+
+/// How long to wait for the server on each request, and for a watch to catch up.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a catching-up watch may stay silent before we ask etcd whether it is
+/// synced (a progress notification carries no events when nothing under our prefix
+/// changed).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// A [`PeerStore`] kept in etcd (v3 API) in Calico's v1 key layout.
+///
+/// The store owns a small current-thread tokio runtime and blocks on it for every
+/// call: the [`PeerStore`] trait is synchronous because the daemon calls stores
+/// from blocking context (`spawn_blocking`), and one private runtime is simpler
+/// than threading a handle through every caller. Consequently its methods must not
+/// be called from inside an async task (tokio refuses nested `block_on`).
+///
+/// [`PeerStore::write_batch`] is one etcd transaction: all or nothing, limited to
+/// [`ETCD_MAX_TRANSACTION_OPERATIONS`] distinct peers by etcd's default.
+pub struct EtcdStore {
+    runtime: Runtime,
+    client: Client,
+    prefix: String,
+}
+
+impl std::fmt::Debug for EtcdStore {
+    // The client has no Debug; the prefix is what tells stores apart.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("EtcdStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The JSON value of a peer key, as libcalico-go v1 and confd write it.
+#[derive(Debug, Serialize, Deserialize)]
+struct PeerValue {
+    ip: String,
+    /// A string: confd printed large integers in e-notation.
+    as_num: String,
+    /// Only for peers with a port, as confd writes flattened v3 peers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+impl EtcdStore {
+    /// Connects to etcd at `endpoints` (`http://host:port`) and checks that it
+    /// answers; `prefix` defaults to [`DEFAULT_PREFIX`].
+    pub fn connect(endpoints: &[String], prefix: Option<&str>) -> Result<EtcdStore, StoreError> {
+        let prefix = prefix
+            .unwrap_or(DEFAULT_PREFIX)
+            .trim_end_matches('/')
+            .to_owned();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| StoreError::Io {
+                path: PathBuf::from(&prefix),
+                source: error,
+            })?;
+        let options = ConnectOptions::new()
+            .with_connect_timeout(REQUEST_TIMEOUT)
+            .with_timeout(REQUEST_TIMEOUT);
+        let client = runtime
+            .block_on(Client::connect(endpoints, Some(options)))
+            .map_err(etcd_error(&prefix))?;
+        let store = EtcdStore {
+            runtime,
+            client,
+            prefix,
+        };
+        // The client connects lazily; a count-only read makes an unreachable server
+        // an error here rather than at the first real request.
+        store.current_revision()?;
+        Ok(store)
+    }
+
+    /// The key prefix, without a trailing slash.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The etcd key of a peer in Calico's v1 layout.
+    pub fn key_of(&self, key: &PeerKey) -> String {
+        let family = if key.peer_address.is_ipv4() {
+            "peer_v4"
+        } else {
+            "peer_v6"
+        };
+        let address = match key.peer_port {
+            None => key.peer_address.to_string(),
+            Some(port) => format!("{}-{port}", key.peer_address),
+        };
+        match &key.scope {
+            Scope::Global => format!("{}/global/{family}/{address}", self.prefix),
+            Scope::Node(node) => format!("{}/host/{node}/{family}/{address}", self.prefix),
+        }
+    }
+
+    fn current_revision(&self) -> Result<Revision, StoreError> {
+        let options = GetOptions::new().with_prefix().with_count_only();
+        let response = self
+            .runtime
+            .block_on(
+                self.client
+                    .clone()
+                    .get(format!("{}/", self.prefix), Some(options)),
+            )
+            .map_err(etcd_error(&self.prefix))?;
+        Ok(header_revision(response.header()))
+    }
+
+    /// Reads `keys` at one etcd revision: the table of those that exist.
+    fn read_keys<'key>(
+        &self,
+        keys: impl Iterator<Item = &'key String>,
+    ) -> Result<PeerTable, StoreError> {
+        let reads: Vec<TxnOp> = keys.map(|key| TxnOp::get(key.as_str(), None)).collect();
+        let response = self
+            .runtime
+            .block_on(self.client.clone().txn(Txn::new().and_then(reads)))
+            .map_err(etcd_error(&self.prefix))?;
+        let mut table = PeerTable {
+            revision: header_revision(response.header()),
+            peers: BTreeMap::new(),
+        };
+        for operation_response in response.op_responses() {
+            if let TxnOpResponse::Get(get) = operation_response {
+                for key_value in get.kvs() {
+                    if let Some(stored) = self.decode(key_value)? {
+                        table.peers.insert(stored.peer.key(), stored);
+                    }
+                }
+            }
+        }
+        Ok(table)
+    }
+
+    /// The peer a key/value holds, `None` for keys outside the peer layout.
+    fn decode(&self, key_value: &KeyValue) -> Result<Option<StoredPeer>, StoreError> {
+        let key = String::from_utf8_lossy(key_value.key());
+        let Some(peer_key) = self.parse_key(&key) else {
+            return Ok(None);
+        };
+        let corrupt = |message: String| StoreError::Corrupt {
+            path: PathBuf::from(key.as_ref()),
+            message,
+        };
+        let value: PeerValue = serde_json::from_slice(key_value.value())
+            .map_err(|error| corrupt(format!("value is not a Calico v1 peer: {error}")))?;
+        let as_number = value
+            .as_num
+            .parse::<u32>()
+            .map_err(|_| corrupt(format!("invalid as_num '{}'", value.as_num)))?;
+        // The key is the identity; a value naming another peer means someone wrote
+        // it by hand, and guessing which one is right would hide that.
+        let value_address = value
+            .ip
+            .parse::<IpAddr>()
+            .map(|address| address.to_canonical());
+        if value_address != Ok(peer_key.peer_address) || value.port != peer_key.peer_port {
+            return Err(corrupt(format!(
+                "value names ip {} port {:?}, the key another peer",
+                value.ip, value.port
+            )));
+        }
+        Ok(Some(StoredPeer {
+            peer: BgpPeer {
+                scope: peer_key.scope,
+                peer_address: peer_key.peer_address,
+                peer_port: peer_key.peer_port,
+                as_number: Asn(as_number),
+            },
+            revision: to_revision(key_value.mod_revision()),
+        }))
+    }
+
+    /// The identity a key names, `None` when it is not a peer key under our prefix.
+    fn parse_key(&self, key: &str) -> Option<PeerKey> {
+        let rest = key.strip_prefix(&self.prefix)?.strip_prefix('/')?;
+        let segments: Vec<&str> = rest.split('/').collect();
+        let (scope, family, address) = match segments.as_slice() {
+            ["global", family, address] => (Scope::Global, *family, *address),
+            ["host", node, family, address] => {
+                (Scope::Node(NodeName::new(*node).ok()?), *family, *address)
+            }
+            _ => return None,
+        };
+        let (address, port) = match address.rsplit_once('-') {
+            Some((address, port)) => (address, Some(port.parse::<u16>().ok()?)),
+            None => (address, None),
+        };
+        let peer_address = address.parse::<IpAddr>().ok()?.to_canonical();
+        let family_matches = match family {
+            "peer_v4" => peer_address.is_ipv4(),
+            "peer_v6" => peer_address.is_ipv6(),
+            _ => false,
+        };
+        (family_matches && port != Some(0)).then_some(PeerKey {
+            scope,
+            peer_address,
+            peer_port: port,
+        })
+    }
+
+    fn encode(peer: &BgpPeer) -> String {
+        let value = PeerValue {
+            ip: peer.peer_address.to_string(),
+            as_num: peer.as_number.0.to_string(),
+            port: peer.peer_port,
+        };
+        // Serializing three plain fields cannot fail.
+        serde_json::to_string(&value).unwrap_or_default()
+    }
+
+    /// Evaluates the batch on the state read, then commits it if no key it read
+    /// changed since. `Ok(None)` means another writer won the race: read again.
+    fn try_write_batch(
+        &self,
+        operations: &[Operation],
+    ) -> Result<Option<Vec<Outcome>>, BatchError> {
+        let whole = |error| BatchError {
+            index: None,
+            committed: 0,
+            error,
+        };
+        let keys: BTreeMap<String, PeerKey> = operations
+            .iter()
+            .map(|operation| (self.key_of(&operation.key()), operation.key()))
+            .collect();
+        let before = self.read_keys(keys.keys()).map_err(whole)?;
+        // The shared batch semantics (conflicts, skips, no-op writes) decide what to
+        // write; etcd's transaction only guarantees nobody changed what we read.
+        let (after, mut outcomes, _changes) = before.apply(operations)?;
+        let planned_revision = Revision(before.revision.0 + 1);
+
+        let mut compares = Vec::with_capacity(keys.len());
+        let mut writes = Vec::new();
+        for (etcd_key, peer_key) in &keys {
+            let current = before.peers.get(peer_key);
+            compares.push(match current {
+                Some(stored) => Compare::mod_revision(
+                    etcd_key.as_str(),
+                    CompareOp::Equal,
+                    to_etcd(stored.revision),
+                ),
+                // Version 0 is etcd's "key absent": a create loses to any writer.
+                None => Compare::version(etcd_key.as_str(), CompareOp::Equal, 0),
+            });
+            match (current, after.peers.get(peer_key)) {
+                (_, Some(stored)) if stored.revision == planned_revision => {
+                    writes.push(TxnOp::put(
+                        etcd_key.as_str(),
+                        Self::encode(&stored.peer),
+                        None,
+                    ));
+                }
+                (Some(_), None) => writes.push(TxnOp::delete(etcd_key.as_str(), None)),
+                _ => {}
+            }
+        }
+        if writes.is_empty() {
+            return Ok(Some(outcomes));
+        }
+        let transaction = Txn::new().when(compares).and_then(writes);
+        let response = self
+            .runtime
+            .block_on(self.client.clone().txn(transaction))
+            .map_err(etcd_error(&self.prefix))
+            .map_err(whole)?;
+        if !response.succeeded() {
+            return Ok(None);
+        }
+        let committed = header_revision(response.header());
+        for outcome in &mut outcomes {
+            if outcome.revision == planned_revision {
+                outcome.revision = committed;
+            }
+        }
+        Ok(Some(outcomes))
+    }
+
+    /// Converts a watch event into a change, `None` for keys that are not peers.
+    fn change_of(&self, event: &etcd_client::Event) -> Result<Option<Change>, StoreError> {
+        let Some(key_value) = event.kv() else {
+            return Ok(None);
+        };
+        let revision = to_revision(key_value.mod_revision());
+        match event.event_type() {
+            EventType::Put => Ok(self.decode(key_value)?.map(|stored| Change::Put {
+                peer: stored.peer,
+                revision,
+            })),
+            EventType::Delete => {
+                let key = String::from_utf8_lossy(key_value.key()).into_owned();
+                if self.parse_key(&key).is_none() {
+                    return Ok(None);
+                }
+                // A delete event carries only the key; the AS number comes from the
+                // previous value, which etcd keeps as long as the delete is in history.
+                let previous = event.prev_kv().ok_or_else(|| StoreError::Corrupt {
+                    path: PathBuf::from(&key),
+                    message: "delete event without the previous value".to_owned(),
+                })?;
+                Ok(self.decode(previous)?.map(|stored| Change::Deleted {
+                    peer: stored.peer,
+                    revision,
+                }))
+            }
+        }
+    }
+
+    async fn watch_changes(
+        &self,
+        since: Revision,
+        until: Revision,
+    ) -> Result<ChangeSet, StoreError> {
+        let options = WatchOptions::new()
+            .with_prefix()
+            .with_prev_key()
+            .with_start_revision(to_etcd(since) + 1);
+        let mut stream = self
+            .client
+            .clone()
+            .watch(format!("{}/", self.prefix), Some(options))
+            .await
+            .map_err(etcd_error(&self.prefix))?;
+        let mut changes = Vec::new();
+        let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+        loop {
+            let message = match tokio::time::timeout(PROGRESS_INTERVAL, stream.message()).await {
+                Ok(message) => message.map_err(etcd_error(&self.prefix))?,
+                Err(_elapsed) => {
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(etcd_error(&self.prefix)(etcd_client::Error::WatchError(
+                            "watch did not catch up in time".to_owned(),
+                        )));
+                    }
+                    // etcd answers a progress request only once the watch has
+                    // replayed its history, so the answer means "caught up".
+                    stream
+                        .request_progress()
+                        .await
+                        .map_err(etcd_error(&self.prefix))?;
+                    continue;
+                }
+            };
+            let Some(response) = message else {
+                return Err(etcd_error(&self.prefix)(etcd_client::Error::WatchError(
+                    "watch stream closed".to_owned(),
+                )));
+            };
+            // etcd reports the revision it compacted at; a watch must start after it.
+            if response.compact_revision() > 0 {
+                return Err(StoreError::Compacted {
+                    requested: since,
+                    compacted_through: to_revision(response.compact_revision()),
+                });
+            }
+            if response.canceled() {
+                return Err(etcd_error(&self.prefix)(etcd_client::Error::WatchError(
+                    format!("watch canceled: {}", response.cancel_reason()),
+                )));
+            }
+            let mut caught_up = !response.created()
+                && response.events().is_empty()
+                && header_revision(response.header()) >= until;
+            for event in response.events() {
+                let revision = event.kv().map_or(0, KeyValue::mod_revision);
+                if to_revision(revision) > until {
+                    caught_up = true;
+                    break;
+                }
+                changes.extend(self.change_of(event)?);
+                caught_up |= to_revision(revision) == until;
+            }
+            if caught_up {
+                let _ = stream.cancel(response.watch_id()).await;
+                return Ok(ChangeSet {
+                    revision: until,
+                    changes,
+                });
+            }
+        }
+    }
+}
+
+impl PeerStore for EtcdStore {
+    fn get(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError> {
+        let response = self
+            .runtime
+            .block_on(self.client.clone().get(self.key_of(key), None))
+            .map_err(etcd_error(&self.prefix))?;
+        match response.kvs().first() {
+            Some(key_value) => self.decode(key_value),
+            None => Ok(None),
+        }
+    }
+
+    fn list(&self, filter: &ListFilter) -> Result<Listing, StoreError> {
+        // Narrow the range where the filter allows; the filter itself decides.
+        let range = match (&filter.node, filter.scope) {
+            (Some(node), _) => format!("{}/host/{node}/", self.prefix),
+            (None, Some(ScopeKind::Global)) => format!("{}/global/", self.prefix),
+            (None, Some(ScopeKind::Node)) => format!("{}/host/", self.prefix),
+            (None, None) => format!("{}/", self.prefix),
+        };
+        let response = self
+            .runtime
+            .block_on(
+                self.client
+                    .clone()
+                    .get(range, Some(GetOptions::new().with_prefix())),
+            )
+            .map_err(etcd_error(&self.prefix))?;
+        let mut peers = Vec::new();
+        for key_value in response.kvs() {
+            if let Some(stored) = self.decode(key_value)? {
+                if filter.matches(&stored.peer.key()) {
+                    peers.push(stored);
+                }
+            }
+        }
+        peers.sort_by_key(|stored| stored.peer.key());
+        Ok(Listing {
+            revision: header_revision(response.header()),
+            peers,
+        })
+    }
+
+    /// Replays etcd's history with a watch from `since + 1` until it has caught up
+    /// with the revision current when the call started.
+    fn changes_since(&self, since: Revision) -> Result<ChangeSet, StoreError> {
+        let current = self.current_revision()?;
+        if since > current {
+            return Err(StoreError::FutureRevision {
+                requested: since,
+                current,
+            });
+        }
+        if since == current {
+            return Ok(ChangeSet {
+                revision: current,
+                changes: Vec::new(),
+            });
+        }
+        self.runtime.block_on(self.watch_changes(since, current))
+    }
+
+    fn write_batch(&self, operations: &[Operation]) -> Result<Vec<Outcome>, BatchError> {
+        if operations.is_empty() {
+            return Ok(Vec::new());
+        }
+        for _ in 0..WRITE_ATTEMPTS {
+            if let Some(outcomes) = self.try_write_batch(operations)? {
+                return Ok(outcomes);
+            }
+        }
+        Err(BatchError {
+            index: None,
+            committed: 0,
+            error: etcd_error(&self.prefix)(etcd_client::Error::InvalidArgs(format!(
+                "gave up after {WRITE_ATTEMPTS} attempts: other writers keep changing these peers"
+            ))),
+        })
+    }
+}
+
+fn etcd_error(prefix: &str) -> impl Fn(etcd_client::Error) -> StoreError + '_ {
+    move |error| StoreError::Io {
+        path: PathBuf::from(prefix),
+        source: io::Error::other(error),
+    }
+}
+
+fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> Revision {
+    to_revision(header.map_or(0, |header| header.revision()))
+}
+
+/// etcd revisions are positive `i64`s; a negative one never comes from a server.
+fn to_revision(revision: i64) -> Revision {
+    Revision(u64::try_from(revision).unwrap_or_default())
+}
+
+fn to_etcd(revision: Revision) -> i64 {
+    i64::try_from(revision.0).unwrap_or(i64::MAX)
+}

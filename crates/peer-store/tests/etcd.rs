@@ -1,0 +1,442 @@
+//! EtcdStore against a real etcd server (Debian's `etcd-server`, /usr/bin/etcd),
+//! started per test on free 127.0.0.1 ports and killed when the test ends.
+
+mod common;
+
+use common::peer;
+use peer_store::{
+    Action, BgpPeer, Change, EtcdStore, ListFilter, NodeName, Operation, PeerStore, Revision,
+    ScopeKind, StoreError,
+};
+
+/// A running etcd; killed (and its data directory removed) on drop.
+struct EtcdServer {
+    etcd: lab::Etcd,
+}
+
+impl EtcdServer {
+    /// A real etcd from the project's lab harness; a missing `etcd-server`
+    /// package fails the test with the package's name, it does not skip it.
+    fn start(test: &str) -> EtcdServer {
+        EtcdServer {
+            etcd: lab::Etcd::start(test).unwrap_or_else(|error| panic!("{error}")),
+        }
+    }
+
+    fn endpoints(&self) -> Vec<String> {
+        vec![self.etcd.endpoint().to_owned()]
+    }
+
+    fn store(&self, prefix: &str) -> EtcdStore {
+        EtcdStore::connect(&self.endpoints(), Some(prefix)).unwrap()
+    }
+
+    /// Every key/value under `prefix`, read with etcd-client directly.
+    fn raw(&self, prefix: &str) -> Vec<(String, String)> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut client = etcd_client::Client::connect(self.endpoints(), None)
+                .await
+                .unwrap();
+            let options = etcd_client::GetOptions::new().with_prefix();
+            let response = client.get(prefix, Some(options)).await.unwrap();
+            response
+                .kvs()
+                .iter()
+                .map(|kv| {
+                    (
+                        kv.key_str().unwrap().to_owned(),
+                        kv.value_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    /// Drops etcd's history up to `revision`.
+    fn compact(&self, revision: Revision) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut client = etcd_client::Client::connect(self.endpoints(), None)
+                .await
+                .unwrap();
+            client.compact(revision.0 as i64, None).await.unwrap();
+        });
+    }
+
+    /// Writes a key directly, as another Calico component would.
+    fn put_raw(&self, key: &str, value: &str) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut client = etcd_client::Client::connect(self.endpoints(), None)
+                .await
+                .unwrap();
+            client.put(key, value, None).await.unwrap();
+        });
+    }
+}
+
+fn node(name: &str) -> NodeName {
+    NodeName::new(name).unwrap()
+}
+
+#[test]
+fn create_twice_is_already_exists() {
+    let server = EtcdServer::start("create-twice");
+    let store = server.store("/test-create/calico/bgp/v1");
+    let first = store
+        .create(peer("global", None, "10.0.0.1", "64512"))
+        .unwrap();
+    assert!(first.revision > Revision(0));
+
+    let error = store
+        .create(peer("global", None, "10.0.0.1", "65000"))
+        .unwrap_err();
+    assert!(matches!(error, StoreError::AlreadyExists(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "resource already exists: BGPPeer(global, ip=10.0.0.1)"
+    );
+    assert_eq!(store.get(&first.peer.key()).unwrap(), Some(first));
+}
+
+#[test]
+fn stale_revision_is_conflict() {
+    let server = EtcdServer::start("conflict");
+    let store = server.store("/test-conflict");
+    let first = store
+        .create(peer("node", Some("host1"), "10.0.0.2", "64512"))
+        .unwrap();
+    let second = store
+        .replace(
+            peer("node", Some("host1"), "10.0.0.2", "64513"),
+            Some(first.revision),
+        )
+        .unwrap();
+    assert!(second.revision > first.revision);
+
+    let error = store
+        .replace(
+            peer("node", Some("host1"), "10.0.0.2", "64514"),
+            Some(first.revision),
+        )
+        .unwrap_err();
+    match error {
+        StoreError::Conflict {
+            expected, actual, ..
+        } => {
+            assert_eq!(expected, first.revision);
+            assert_eq!(actual, second.revision);
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let error = store
+        .delete(&first.peer.key(), Some(first.revision))
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
+    assert_eq!(store.get(&first.peer.key()).unwrap(), Some(second.clone()));
+
+    store
+        .delete(&first.peer.key(), Some(second.revision))
+        .unwrap();
+    assert_eq!(store.get(&first.peer.key()).unwrap(), None);
+}
+
+#[test]
+fn failing_batch_writes_nothing() {
+    let server = EtcdServer::start("batch");
+    let store = server.store("/test-batch");
+    let existing = store
+        .create(peer("global", None, "10.0.0.9", "64512"))
+        .unwrap();
+    let before = store.list(&ListFilter::all()).unwrap();
+
+    let error = store
+        .write_batch(&[
+            Operation::Create {
+                peer: peer("global", None, "10.0.0.1", "64512"),
+                skip_if_exists: false,
+            },
+            Operation::Apply {
+                peer: peer("node", Some("host1"), "10.0.0.2", "64512"),
+            },
+            Operation::Replace {
+                peer: peer("global", None, "10.0.0.9", "65000"),
+                expected_revision: Some(Revision(existing.revision.0 + 100)),
+            },
+        ])
+        .unwrap_err();
+    assert_eq!(error.index, Some(2));
+    assert_eq!(error.committed, 0);
+    assert!(matches!(error.error, StoreError::Conflict { .. }));
+    let after = store.list(&ListFilter::all()).unwrap();
+    assert_eq!(after.peers, before.peers);
+    assert_eq!(server.raw("/test-batch/").len(), 1);
+
+    // The same batch with a good revision commits at one etcd revision.
+    let outcomes = store
+        .write_batch(&[
+            Operation::Create {
+                peer: peer("global", None, "10.0.0.1", "64512"),
+                skip_if_exists: false,
+            },
+            Operation::Apply {
+                peer: peer("node", Some("host1"), "10.0.0.2", "64512"),
+            },
+            Operation::Replace {
+                peer: peer("global", None, "10.0.0.9", "64512"),
+                expected_revision: Some(existing.revision),
+            },
+        ])
+        .unwrap();
+    let actions: Vec<Action> = outcomes.iter().map(|outcome| outcome.action).collect();
+    assert_eq!(
+        actions,
+        [Action::Created, Action::Created, Action::Unchanged]
+    );
+    assert_eq!(outcomes[0].revision, outcomes[1].revision);
+    assert_eq!(outcomes[2].revision, existing.revision);
+    assert_eq!(store.list(&ListFilter::all()).unwrap().peers.len(), 3);
+}
+
+#[test]
+fn list_filters_by_scope_and_node() {
+    let server = EtcdServer::start("list");
+    let store = server.store("/test-list");
+    for (scope, node, address) in [
+        ("global", None, "10.0.0.1"),
+        ("node", Some("host1"), "10.0.0.2"),
+        ("node", Some("host1"), "2001:db8::2"),
+        ("node", Some("host2"), "10.0.0.3"),
+    ] {
+        store.create(peer(scope, node, address, "64512")).unwrap();
+    }
+    // Calico v1 keeps other BGP settings beside the peers; they are not peers.
+    server.put_raw("/test-list/global/as_num", "64512");
+    server.put_raw("/test-list/host/host1/ip_addr_v4", "192.168.0.1");
+
+    let addresses = |filter: ListFilter| -> Vec<String> {
+        let listing = store.list(&filter).unwrap();
+        listing
+            .peers
+            .iter()
+            .map(|stored| stored.peer.key().to_string())
+            .collect()
+    };
+    assert_eq!(
+        addresses(ListFilter::all()),
+        [
+            "BGPPeer(global, ip=10.0.0.1)",
+            "BGPPeer(node=host1, ip=10.0.0.2)",
+            "BGPPeer(node=host1, ip=2001:db8::2)",
+            "BGPPeer(node=host2, ip=10.0.0.3)",
+        ]
+    );
+    let global = ListFilter {
+        scope: Some(ScopeKind::Global),
+        ..ListFilter::default()
+    };
+    assert_eq!(addresses(global), ["BGPPeer(global, ip=10.0.0.1)"]);
+    let node_scoped = ListFilter {
+        scope: Some(ScopeKind::Node),
+        ..ListFilter::default()
+    };
+    assert_eq!(addresses(node_scoped).len(), 3);
+    let host1 = ListFilter {
+        node: Some(node("host1")),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        addresses(host1),
+        [
+            "BGPPeer(node=host1, ip=10.0.0.2)",
+            "BGPPeer(node=host1, ip=2001:db8::2)",
+        ]
+    );
+    let by_address = ListFilter {
+        peer_address: Some("10.0.0.3".parse().unwrap()),
+        ..ListFilter::default()
+    };
+    assert_eq!(addresses(by_address), ["BGPPeer(node=host2, ip=10.0.0.3)"]);
+}
+
+#[test]
+fn keys_and_values_follow_calico_v1_layout() {
+    let server = EtcdServer::start("layout");
+    // The default prefix, as a Calico v1 reader expects it.
+    let store = EtcdStore::connect(&server.endpoints(), None).unwrap();
+    assert_eq!(store.prefix(), "/calico/bgp/v1");
+    store
+        .create(peer("global", None, "10.0.0.1", "64512"))
+        .unwrap();
+    store
+        .create(peer("node", Some("rack1-host1"), "2001:db8::1", "1.10"))
+        .unwrap();
+    store
+        .create(peer(
+            "node",
+            Some("rack1-host1"),
+            "10.0.0.5:1790",
+            "4294967295",
+        ))
+        .unwrap();
+
+    assert_eq!(
+        server.raw("/calico/"),
+        [
+            (
+                "/calico/bgp/v1/global/peer_v4/10.0.0.1".to_owned(),
+                r#"{"ip":"10.0.0.1","as_num":"64512"}"#.to_owned()
+            ),
+            (
+                "/calico/bgp/v1/host/rack1-host1/peer_v4/10.0.0.5-1790".to_owned(),
+                r#"{"ip":"10.0.0.5","as_num":"4294967295","port":1790}"#.to_owned()
+            ),
+            (
+                "/calico/bgp/v1/host/rack1-host1/peer_v6/2001:db8::1".to_owned(),
+                r#"{"ip":"2001:db8::1","as_num":"65546"}"#.to_owned()
+            ),
+        ]
+    );
+
+    // A peer written by Calico itself reads back.
+    server.put_raw(
+        "/calico/bgp/v1/host/node2/peer_v4/192.0.2.7",
+        r#"{"ip":"192.0.2.7","as_num":"63400"}"#,
+    );
+    let stored = store
+        .get(&peer("node", Some("node2"), "192.0.2.7", "63400").key())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.peer,
+        peer("node", Some("node2"), "192.0.2.7", "63400")
+    );
+}
+
+#[test]
+fn changes_since_reports_puts_and_deletes() {
+    let server = EtcdServer::start("changes");
+    let store = server.store("/test-changes");
+    let start = store.list(&ListFilter::all()).unwrap().revision;
+    assert!(store.changes_since(start).unwrap().changes.is_empty());
+
+    let first = peer("global", None, "10.0.0.1", "64512");
+    let created = store.create(first.clone()).unwrap();
+    // Writes outside the prefix move etcd's revision without being our changes.
+    server.put_raw("/elsewhere/key", "value");
+    let deleted_at = store.delete(&first.key(), None).unwrap();
+
+    let changes = store.changes_since(start).unwrap();
+    assert_eq!(
+        changes.changes,
+        [
+            Change::Put {
+                peer: first.clone(),
+                revision: created.revision
+            },
+            Change::Deleted {
+                peer: first.clone(),
+                revision: deleted_at
+            },
+        ]
+    );
+    assert!(changes.revision >= deleted_at);
+
+    // Only what came after the given revision, and nothing once caught up.
+    let later = store.changes_since(created.revision).unwrap();
+    assert_eq!(later.changes.len(), 1);
+    // The last write is not ours: catching up relies on etcd's progress answer.
+    server.put_raw("/elsewhere/key", "again");
+    let quiet = store.changes_since(created.revision).unwrap();
+    assert_eq!(quiet.changes, later.changes);
+    assert!(quiet.revision > later.revision);
+    assert!(store
+        .changes_since(changes.revision)
+        .unwrap()
+        .changes
+        .is_empty());
+
+    let error = store
+        .changes_since(Revision(changes.revision.0 + 10))
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::FutureRevision { .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn compacted_history_means_list_again() {
+    let server = EtcdServer::start("compacted");
+    let store = server.store("/test-compacted");
+    let start = store.list(&ListFilter::all()).unwrap().revision;
+    store
+        .create(peer("global", None, "10.0.0.1", "64512"))
+        .unwrap();
+    let latest = store
+        .apply(peer("global", None, "10.0.0.1", "64513"))
+        .unwrap();
+    server.compact(latest.revision);
+
+    let error = store.changes_since(start).unwrap_err();
+    match error {
+        StoreError::Compacted {
+            requested,
+            compacted_through,
+        } => {
+            assert_eq!(requested, start);
+            assert_eq!(compacted_through, latest.revision);
+        }
+        other => panic!("expected compaction, got {other:?}"),
+    }
+    // From the compaction point on, history is there.
+    assert!(store
+        .changes_since(latest.revision)
+        .unwrap()
+        .changes
+        .is_empty());
+}
+
+#[test]
+fn two_nodes_share_one_etcd() {
+    let server = EtcdServer::start("two-nodes");
+    let node_a = server.store("/test-shared");
+    let node_b = server.store("/test-shared");
+    let written: BgpPeer = peer("node", Some("host-b"), "10.0.0.7", "65001");
+    let stored = node_a.create(written.clone()).unwrap();
+
+    assert_eq!(node_b.get(&written.key()).unwrap(), Some(stored.clone()));
+    let host_b = ListFilter {
+        node: Some(node("host-b")),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        node_b.list(&host_b).unwrap().peers,
+        std::slice::from_ref(&stored)
+    );
+
+    // Node B's write after reading wins; node A's stale replace is refused.
+    node_b
+        .replace(
+            peer("node", Some("host-b"), "10.0.0.7", "65002"),
+            Some(stored.revision),
+        )
+        .unwrap();
+    let error = node_a
+        .replace(
+            peer("node", Some("host-b"), "10.0.0.7", "65003"),
+            Some(stored.revision),
+        )
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
+}
