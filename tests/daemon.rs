@@ -393,3 +393,28 @@ fn the_daemon_takes_its_peers_from_etcd_live() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn the_daemon_reads_a_calico_v1_datastore_through_the_etcd_v2_api() {
+    lab::require(Kind::Frr);
+    let etcd = lab::Etcd::start_with_v2("daemon-v2").unwrap_or_else(|error| panic!("{error}"));
+    let datastore = format!("etcdv2:{}", etcd.endpoint());
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("etcdv2");
+    let router = Router::start(
+        RouterSpec::new(Kind::Frr, "etcdv2-frr", theirs, 65130)
+            .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
+    )
+    .unwrap();
+    // A node peer in Calico v1's layout, /calico/bgp/v1/host/node-1/peer_v4/<ip>.
+    let peer = format!(
+        "apiVersion: v1\nkind: bgpPeer\nmetadata:\n  scope: node\n  node: node-1\n  peerIP: {theirs}\nspec:\n  asNumber: 65130\n"
+    );
+    let applied = resources_in("apply", &datastore, &peer);
+    assert!(applied.status.success(), "{applied:?}");
+    let daemon = Daemon::start_with(&directory, &datastore, "node-1", ours, "64512", &[]);
+    daemon.wait_for(theirs, "Established");
+    router
+        .wait_for_state(ours, PeerState::Established, UP)
+        .unwrap();
+}

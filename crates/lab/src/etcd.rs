@@ -25,6 +25,16 @@ impl Etcd {
     /// Starts etcd on 127.0.0.1 and waits until `/health` says it is healthy.
     /// A missing binary is an error naming the package, never a skip.
     pub fn start(name: &str) -> Result<Etcd, LabError> {
+        Etcd::start_with_args(name, &[])
+    }
+
+    /// Like [`Etcd::start`], with etcd's v2 API also served (`--enable-v2=true`),
+    /// as Calico v1 clusters used it. etcd keeps v2 data apart from v3 data.
+    pub fn start_with_v2(name: &str) -> Result<Etcd, LabError> {
+        Etcd::start_with_args(name, &["--enable-v2=true"])
+    }
+
+    fn start_with_args(name: &str, extra_args: &[&str]) -> Result<Etcd, LabError> {
         if !Path::new(ETCD_BINARY).exists() {
             return Err(LabError::StartFailed {
                 name: "etcd".into(),
@@ -54,6 +64,7 @@ impl Etcd {
             .args(["--listen-peer-urls", &peer_url])
             .args(["--initial-advertise-peer-urls", &peer_url])
             .args(["--initial-cluster", &format!("default={peer_url}")])
+            .args(extra_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

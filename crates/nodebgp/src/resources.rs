@@ -27,7 +27,7 @@ pub(crate) struct FileArgs {
     /// The resources: YAML or JSON, several documents, a list or a bgpPeerList; `-` reads standard input.
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     file: PathBuf,
-    /// Where resources are stored: file:DIR (the embedded store) or etcdv3:URL[,URL...].
+    /// Where resources are stored: file:DIR (the embedded store), etcdv3:URL[,URL...] or etcdv2:URL[,URL...].
     #[arg(long, value_name = "URL", default_value = "file:/var/lib/nodebgp")]
     datastore: String,
     /// create: skip resources that already exist instead of failing.
@@ -53,7 +53,7 @@ pub(crate) struct GetArgs {
     /// Output format; both can be fed back to `create`.
     #[arg(short = 'o', long = "output", default_value = "yaml", value_parser = ["yaml", "json"])]
     output: String,
-    /// Where resources are stored: file:DIR (the embedded store) or etcdv3:URL[,URL...].
+    /// Where resources are stored: file:DIR (the embedded store), etcdv3:URL[,URL...] or etcdv2:URL[,URL...].
     #[arg(long, value_name = "URL", default_value = "file:/var/lib/nodebgp")]
     datastore: String,
 }

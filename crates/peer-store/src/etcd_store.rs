@@ -18,7 +18,6 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,15 +25,14 @@ use etcd_client::{
     Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, KeyValue, Txn, TxnOp,
     TxnOpResponse, WatchOptions,
 };
-use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 
-use crate::model::{BgpPeer, NodeName, PeerKey, Scope, ScopeKind};
+use crate::calico_v1;
+use crate::model::{BgpPeer, PeerKey, ScopeKind};
 use crate::store::{
     BatchError, Change, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore, PeerTable,
     Revision, StoreError, StoredPeer,
 };
-use bgp_wire::Asn;
 
 /// Calico's etcd prefix for v1 BGP data.
 pub const DEFAULT_PREFIX: &str = "/calico/bgp/v1";
@@ -81,17 +79,6 @@ impl std::fmt::Debug for EtcdStore {
     }
 }
 
-/// The JSON value of a peer key, as libcalico-go v1 and confd write it.
-#[derive(Debug, Serialize, Deserialize)]
-struct PeerValue {
-    ip: String,
-    /// A string: confd printed large integers in e-notation.
-    as_num: String,
-    /// Only for peers with a port, as confd writes flattened v3 peers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    port: Option<u16>,
-}
-
 impl EtcdStore {
     /// Connects to etcd at `endpoints` (`http://host:port`) and checks that it
     /// answers; `prefix` defaults to [`DEFAULT_PREFIX`].
@@ -131,19 +118,7 @@ impl EtcdStore {
 
     /// The etcd key of a peer in Calico's v1 layout.
     pub fn key_of(&self, key: &PeerKey) -> String {
-        let family = if key.peer_address.is_ipv4() {
-            "peer_v4"
-        } else {
-            "peer_v6"
-        };
-        let address = match key.peer_port {
-            None => key.peer_address.to_string(),
-            Some(port) => format!("{}-{port}", key.peer_address),
-        };
-        match &key.scope {
-            Scope::Global => format!("{}/global/{family}/{address}", self.prefix),
-            Scope::Node(node) => format!("{}/host/{node}/{family}/{address}", self.prefix),
-        }
+        calico_v1::key_of(&self.prefix, key)
     }
 
     fn current_revision(&self) -> Result<Revision, StoreError> {
@@ -191,75 +166,22 @@ impl EtcdStore {
         let Some(peer_key) = self.parse_key(&key) else {
             return Ok(None);
         };
-        let corrupt = |message: String| StoreError::Corrupt {
-            path: PathBuf::from(key.as_ref()),
-            message,
-        };
-        let value: PeerValue = serde_json::from_slice(key_value.value())
-            .map_err(|error| corrupt(format!("value is not a Calico v1 peer: {error}")))?;
-        let as_number = value
-            .as_num
-            .parse::<u32>()
-            .map_err(|_| corrupt(format!("invalid as_num '{}'", value.as_num)))?;
-        // The key is the identity; a value naming another peer means someone wrote
-        // it by hand, and guessing which one is right would hide that.
-        let value_address = value
-            .ip
-            .parse::<IpAddr>()
-            .map(|address| address.to_canonical());
-        if value_address != Ok(peer_key.peer_address) || value.port != peer_key.peer_port {
-            return Err(corrupt(format!(
-                "value names ip {} port {:?}, the key another peer",
-                value.ip, value.port
-            )));
-        }
-        Ok(Some(StoredPeer {
-            peer: BgpPeer {
-                scope: peer_key.scope,
-                peer_address: peer_key.peer_address,
-                peer_port: peer_key.peer_port,
-                as_number: Asn(as_number),
-            },
-            revision: to_revision(key_value.mod_revision()),
-        }))
+        calico_v1::decode_value(
+            &key,
+            peer_key,
+            key_value.value(),
+            to_revision(key_value.mod_revision()),
+        )
+        .map(Some)
     }
 
     /// The identity a key names, `None` when it is not a peer key under our prefix.
     fn parse_key(&self, key: &str) -> Option<PeerKey> {
-        let rest = key.strip_prefix(&self.prefix)?.strip_prefix('/')?;
-        let segments: Vec<&str> = rest.split('/').collect();
-        let (scope, family, address) = match segments.as_slice() {
-            ["global", family, address] => (Scope::Global, *family, *address),
-            ["host", node, family, address] => {
-                (Scope::Node(NodeName::new(*node).ok()?), *family, *address)
-            }
-            _ => return None,
-        };
-        let (address, port) = match address.rsplit_once('-') {
-            Some((address, port)) => (address, Some(port.parse::<u16>().ok()?)),
-            None => (address, None),
-        };
-        let peer_address = address.parse::<IpAddr>().ok()?.to_canonical();
-        let family_matches = match family {
-            "peer_v4" => peer_address.is_ipv4(),
-            "peer_v6" => peer_address.is_ipv6(),
-            _ => false,
-        };
-        (family_matches && port != Some(0)).then_some(PeerKey {
-            scope,
-            peer_address,
-            peer_port: port,
-        })
+        calico_v1::parse_key(&self.prefix, key)
     }
 
     fn encode(peer: &BgpPeer) -> String {
-        let value = PeerValue {
-            ip: peer.peer_address.to_string(),
-            as_num: peer.as_number.0.to_string(),
-            port: peer.peer_port,
-        };
-        // Serializing three plain fields cannot fail.
-        serde_json::to_string(&value).unwrap_or_default()
+        calico_v1::encode_value(peer)
     }
 
     /// Evaluates the batch on the state read, then commits it if no key it read

@@ -31,14 +31,20 @@
 //!   (`/calico/bgp/v1/{global|host/<node>}/peer_v4|peer_v6/<ip>`, value
 //!   `{"ip":…,"as_num":"…"}`), with etcd revisions, one etcd transaction per batch
 //!   and a watch replay for [`PeerStore::changes_since`].
+//! - **[`EtcdV2Store`]** keeps peers in the same layout through etcd's v2 HTTP API,
+//!   as Calico v1 clusters did: batches are validated first, then applied one
+//!   compare-and-swap at a time (not atomic), and [`PeerStore::changes_since`]
+//!   asks the caller to list again whenever the store moved.
 //! - **CLI helpers** ([`execute_documents`] and friends, [`resource_kind`]) give
 //!   calicoctl's verbs, aliases and messages (`Successfully created 2 'bgpPeer'
 //!   resource(s)`).
 
 mod batch;
+mod calico_v1;
 mod document;
 mod error;
 mod etcd_store;
+mod etcd_v2_store;
 mod file_store;
 mod input;
 mod kind;
@@ -54,6 +60,7 @@ pub use document::{
 };
 pub use error::{DocumentError, DocumentLabel, FieldError, ParseError, Problem};
 pub use etcd_store::{EtcdStore, DEFAULT_PREFIX, ETCD_MAX_TRANSACTION_OPERATIONS};
+pub use etcd_v2_store::EtcdV2Store;
 pub use file_store::{FileStore, CHANGE_HISTORY_LIMIT, LOCK_FILE_NAME, STORE_FILE_NAME};
 pub use input::{parse_documents, parse_keys, to_json, to_yaml};
 pub use kind::{resource_kind, ResourceKind, UnsupportedResourceType};

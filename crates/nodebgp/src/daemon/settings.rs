@@ -35,8 +35,8 @@ pub(crate) struct RunArgs {
     /// source address of outgoing sessions of its family.
     #[arg(long, value_name = "ADDR[:PORT]")]
     listen: Vec<String>,
-    /// Where bgpPeer resources are read: file:DIR (the embedded store) or
-    /// etcdv3:URL[,URL...].
+    /// Where bgpPeer resources are read: file:DIR (the embedded store),
+    /// etcdv3:URL[,URL...], or etcdv2:URL[,URL...] (a Calico v1 datastore).
     #[arg(long, value_name = "URL")]
     datastore: Option<String>,
     /// Unix socket that `nodebgp status` talks to.
@@ -84,22 +84,26 @@ pub(crate) enum Datastore {
     File(PathBuf),
     /// An etcd cluster through its v3 API: client URLs.
     EtcdV3(Vec<String>),
+    /// An etcd cluster through its v2 API, where Calico v1 kept its data.
+    EtcdV2(Vec<String>),
 }
 
 impl Datastore {
-    /// `file:DIR` or `etcdv3:URL[,URL...]`.
+    /// `file:DIR`, `etcdv3:URL[,URL...]` or `etcdv2:URL[,URL...]`.
     pub(crate) fn parse(text: &str) -> Result<Datastore> {
         match text.split_once(':') {
             Some(("file", path)) if !path.is_empty() => Ok(Datastore::File(PathBuf::from(path))),
             Some(("etcdv3", urls)) if !urls.is_empty() => Ok(Datastore::EtcdV3(
                 urls.split(',').map(str::to_owned).collect(),
             )),
-            // etcd 3.x keeps v2-API data apart from v3 data; reading a Calico
-            // etcdv2 datastore needs a v2 client, not written yet.
-            Some(("etcdv2", _)) => {
-                bail!("datastore {text}: the etcd v2 API is not supported yet; use etcdv3:URL")
-            }
-            _ => bail!("datastore {text}: expected file:DIR or etcdv3:URL[,URL...]"),
+            // etcd 3.x keeps v2-API data apart from v3 data: a Calico v1
+            // datastore is read through the v2 API it was written with.
+            Some(("etcdv2", urls)) if !urls.is_empty() => Ok(Datastore::EtcdV2(
+                urls.split(',').map(str::to_owned).collect(),
+            )),
+            _ => bail!(
+                "datastore {text}: expected file:DIR, etcdv3:URL[,URL...] or etcdv2:URL[,URL...]"
+            ),
         }
     }
 
@@ -114,6 +118,11 @@ impl Datastore {
             Datastore::EtcdV3(endpoints) => Box::new(
                 peer_store::EtcdStore::connect(endpoints, None)
                     .with_context(|| format!("cannot reach etcd at {}", endpoints.join(",")))?,
+            ),
+            Datastore::EtcdV2(endpoints) => Box::new(
+                peer_store::EtcdV2Store::connect(endpoints, None).with_context(|| {
+                    format!("cannot reach etcd's v2 API at {}", endpoints.join(","))
+                })?,
             ),
         })
     }

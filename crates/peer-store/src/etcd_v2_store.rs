@@ -1,0 +1,519 @@
+//! A [`PeerStore`] on etcd's **v2** HTTP API, in Calico's v1 key layout, so a node
+//! can be pointed at the datastore of an existing Calico v1 cluster (which kept
+//! its data through the v2 API; etcd 3.x serves it with `--enable-v2`, apart from
+//! the v3 data).
+//!
+//! Keys and values are those of [`EtcdStore`](crate::EtcdStore):
+//! `<prefix>/global|host/<node>/peer_v4|peer_v6/<ip>` holding
+//! `{"ip":"10.0.0.1","as_num":"64512"}`. Other keys under the prefix are ignored.
+//!
+//! Revisions are etcd v2 indexes: a peer's revision is its node's `modifiedIndex`,
+//! a listing's the `X-Etcd-Index` of the response. Note that this index is global
+//! to the etcd v2 store: writes anywhere in it advance it.
+//!
+//! # Limitations
+//!
+//! - **No multi-key transactions.** [`PeerStore::write_batch`] first reads every
+//!   key the batch touches and validates the whole batch on that state (so a batch
+//!   that is invalid from the start writes nothing), then applies the operations
+//!   one by one, each a compare-and-swap on the key (`prevExist=false` to create,
+//!   `prevIndex` to replace or delete). If another writer changes a key in between,
+//!   that operation fails and the batch stops there: the [`BatchError`] reports
+//!   in `committed` how many operations were already applied (calicoctl's
+//!   "Partial success" message).
+//! - **No change history.** [`PeerStore::changes_since`] answers an empty change
+//!   set while the store index has not moved, and [`StoreError::Compacted`] ("list
+//!   again") as soon as it has; callers re-list. The v2 watch
+//!   (`?wait=true&waitIndex=`) is not used.
+//! - Plain `http://` endpoints only (the client is built without TLS); the first
+//!   endpoint answering at connect time is used for every request.
+
+use std::collections::btree_map::{BTreeMap, Entry};
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::calico_v1;
+use crate::etcd_store::DEFAULT_PREFIX;
+use crate::model::{BgpPeer, PeerKey, ScopeKind};
+use crate::store::{
+    Action, BatchError, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore, PeerTable,
+    Revision, StoreError, StoredPeer,
+};
+
+/// How long to wait for the server on each request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// etcd v2 error codes we act on.
+const KEY_NOT_FOUND: u64 = 100;
+const COMPARE_FAILED: u64 = 101;
+const NODE_EXISTS: u64 = 105;
+
+/// A [`PeerStore`] kept in etcd through the v2 HTTP API, in Calico's v1 layout.
+/// v2 has no multi-key transactions: [`PeerStore::write_batch`] validates the
+/// whole batch, then applies it one compare-and-swap at a time, and may stop part
+/// way ([`BatchError::committed`]). [`PeerStore::changes_since`] has no history
+/// replay: it asks the caller to list again ([`StoreError::Compacted`]) whenever
+/// the store index moved. Plain `http://` endpoints only.
+pub struct EtcdV2Store {
+    agent: ureq::Agent,
+    endpoint: String,
+    prefix: String,
+}
+
+impl std::fmt::Debug for EtcdV2Store {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("EtcdV2Store")
+            .field("endpoint", &self.endpoint)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A node of a v2 response.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Node {
+    key: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    dir: bool,
+    #[serde(default)]
+    nodes: Vec<Node>,
+    #[serde(default)]
+    modified_index: u64,
+}
+
+/// A v2 response body: a node on success, an error code otherwise.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Body {
+    #[serde(default)]
+    node: Option<Node>,
+    #[serde(default)]
+    error_code: Option<u64>,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    cause: String,
+}
+
+/// A decoded HTTP answer.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    /// `X-Etcd-Index`: the store index when the request was served.
+    index: Option<u64>,
+    body: Body,
+}
+
+impl Reply {
+    fn error_code(&self) -> Option<u64> {
+        self.body.error_code
+    }
+}
+
+/// What one operation writes, decided on the state it saw.
+enum Write {
+    Put {
+        value: String,
+        previous: Option<u64>,
+    },
+    Delete {
+        previous: u64,
+    },
+}
+
+impl EtcdV2Store {
+    /// Connects to the first of `endpoints` (`http://host:port`) that answers on
+    /// the v2 API; `prefix` defaults to [`DEFAULT_PREFIX`]. An etcd that does not
+    /// serve v2 (started without `--enable-v2`) is an error saying so.
+    pub fn connect(endpoints: &[String], prefix: Option<&str>) -> Result<EtcdV2Store, StoreError> {
+        let prefix = prefix
+            .unwrap_or(DEFAULT_PREFIX)
+            .trim_end_matches('/')
+            .to_owned();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build()
+            .into();
+        let mut failures = Vec::new();
+        for endpoint in endpoints {
+            let store = EtcdV2Store {
+                agent: agent.clone(),
+                endpoint: endpoint.trim_end_matches('/').to_owned(),
+                prefix: prefix.clone(),
+            };
+            match store.send("GET", "/", &[], None) {
+                Ok(reply) if reply.index.is_some() => return Ok(store),
+                Ok(reply) => failures.push(format!(
+                    "{endpoint}: HTTP {} without X-Etcd-Index: the v2 API is not served (start etcd with --enable-v2)",
+                    reply.status
+                )),
+                Err(error) => failures.push(format!("{endpoint}: {error}")),
+            }
+        }
+        if failures.is_empty() {
+            failures.push("no endpoint given".to_owned());
+        }
+        Err(io_error(&prefix, failures.join("; ")))
+    }
+
+    /// The key prefix, without a trailing slash.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The endpoint in use.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The etcd key of a peer in Calico's v1 layout.
+    pub fn key_of(&self, key: &PeerKey) -> String {
+        calico_v1::key_of(&self.prefix, key)
+    }
+
+    /// One request to `/v2/keys{key}` with `query` in the URL and, for PUT, the
+    /// form body `form`.
+    fn send(
+        &self,
+        method: &str,
+        key: &str,
+        query: &[(&str, String)],
+        form: Option<&[(&str, String)]>,
+    ) -> Result<Reply, StoreError> {
+        let mut url = format!("{}/v2/keys{key}", self.endpoint);
+        for (position, (name, value)) in query.iter().enumerate() {
+            url.push(if position == 0 { '?' } else { '&' });
+            url.push_str(&format!("{name}={value}"));
+        }
+        let transport = |error: ureq::Error| io_error(key, format!("{method} {url}: {error}"));
+        let response = match (method, form) {
+            ("PUT", Some(form)) => self
+                .agent
+                .put(&url)
+                .send_form(form.iter().map(|(name, value)| (*name, value.as_str()))),
+            ("DELETE", _) => self.agent.delete(&url).call(),
+            _ => self.agent.get(&url).call(),
+        };
+        let mut response = response.map_err(transport)?;
+        let status = response.status().as_u16();
+        let index = response
+            .headers()
+            .get("X-Etcd-Index")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        let text = response.body_mut().read_to_string().map_err(transport)?;
+        // Non-JSON bodies (a 404 page from an etcd without v2) read as empty.
+        let body = serde_json::from_str(&text).unwrap_or(Body {
+            node: None,
+            error_code: None,
+            message: text,
+            cause: String::new(),
+        });
+        Ok(Reply {
+            status,
+            index,
+            body,
+        })
+    }
+
+    /// A reply that is neither success nor an error we expect.
+    fn unexpected(&self, key: &str, reply: &Reply) -> StoreError {
+        io_error(
+            key,
+            format!(
+                "etcd v2 answered HTTP {} (error code {:?}: {} {})",
+                reply.status,
+                reply.body.error_code,
+                reply.body.message.trim(),
+                reply.body.cause
+            ),
+        )
+    }
+
+    /// The peer a leaf node holds, `None` for nodes outside the peer layout.
+    fn decode(&self, node: &Node) -> Result<Option<StoredPeer>, StoreError> {
+        if node.dir {
+            return Ok(None);
+        }
+        let Some(peer_key) = calico_v1::parse_key(&self.prefix, &node.key) else {
+            return Ok(None);
+        };
+        let value = node.value.as_deref().unwrap_or_default();
+        calico_v1::decode_value(
+            &node.key,
+            peer_key,
+            value.as_bytes(),
+            Revision(node.modified_index),
+        )
+        .map(Some)
+    }
+
+    /// Every peer under the directory `key`, recursively, and the store index.
+    fn read_tree(&self, key: &str) -> Result<(Revision, Vec<StoredPeer>), StoreError> {
+        let reply = self.send(
+            "GET",
+            key,
+            &[
+                ("recursive", "true".to_owned()),
+                ("quorum", "true".to_owned()),
+            ],
+            None,
+        )?;
+        let revision = Revision(reply.index.unwrap_or_default());
+        if reply.error_code() == Some(KEY_NOT_FOUND) {
+            return Ok((revision, Vec::new()));
+        }
+        let Some(node) = reply.body.node.as_ref().filter(|_| reply.status == 200) else {
+            return Err(self.unexpected(key, &reply));
+        };
+        let mut peers = Vec::new();
+        let mut pending = vec![node];
+        while let Some(node) = pending.pop() {
+            pending.extend(node.nodes.iter());
+            peers.extend(self.decode(node)?);
+        }
+        Ok((revision, peers))
+    }
+
+    /// The peer at `key` (read through the quorum) and the store index.
+    fn read_one(&self, key: &PeerKey) -> Result<(Revision, Option<StoredPeer>), StoreError> {
+        let etcd_key = self.key_of(key);
+        let reply = self.send("GET", &etcd_key, &[("quorum", "true".to_owned())], None)?;
+        let revision = Revision(reply.index.unwrap_or_default());
+        if reply.error_code() == Some(KEY_NOT_FOUND) {
+            return Ok((revision, None));
+        }
+        match reply.body.node.as_ref().filter(|_| reply.status == 200) {
+            Some(node) => Ok((revision, self.decode(node)?)),
+            None => Err(self.unexpected(&etcd_key, &reply)),
+        }
+    }
+
+    /// Carries out one write; `Ok(None)` when the compare-and-swap lost to
+    /// another writer, otherwise the index of the write.
+    fn execute(&self, key: &PeerKey, write: &Write) -> Result<Option<Revision>, StoreError> {
+        let etcd_key = self.key_of(key);
+        let reply = match write {
+            Write::Put { value, previous } => {
+                let condition = match previous {
+                    None => ("prevExist", "false".to_owned()),
+                    Some(index) => ("prevIndex", index.to_string()),
+                };
+                self.send(
+                    "PUT",
+                    &etcd_key,
+                    &[],
+                    Some(&[("value", value.clone()), condition]),
+                )?
+            }
+            Write::Delete { previous } => self.send(
+                "DELETE",
+                &etcd_key,
+                &[("prevIndex", previous.to_string())],
+                None,
+            )?,
+        };
+        match reply.error_code() {
+            Some(COMPARE_FAILED | NODE_EXISTS | KEY_NOT_FOUND) => return Ok(None),
+            Some(_) => return Err(self.unexpected(&etcd_key, &reply)),
+            None => {}
+        }
+        let written = reply
+            .body
+            .node
+            .as_ref()
+            .map(|node| node.modified_index)
+            .filter(|index| *index > 0)
+            .or(reply.index);
+        match written {
+            Some(index) if (200..300).contains(&reply.status) => Ok(Some(Revision(index))),
+            _ => Err(self.unexpected(&etcd_key, &reply)),
+        }
+    }
+
+    /// Applies one operation on the current state of its key: `Ok(None)` when a
+    /// concurrent writer changed the key after it was read.
+    fn apply_one(
+        &self,
+        operation: &Operation,
+        store_revision: Revision,
+        current: Option<&StoredPeer>,
+    ) -> Result<Option<Outcome>, StoreError> {
+        let key = operation.key();
+        let table = PeerTable {
+            revision: store_revision,
+            peers: current
+                .map(|stored| (key.clone(), stored.clone()))
+                .into_iter()
+                .collect(),
+        };
+        let (after, mut outcomes, _changes) = table
+            .apply(std::slice::from_ref(operation))
+            .map_err(|failure| failure.error)?;
+        let Some(mut outcome) = outcomes.pop() else {
+            return Err(io_error(&self.prefix, format!("no outcome for {key}")));
+        };
+        let write = match outcome.action {
+            Action::Created | Action::Replaced => match after.peers.get(&key) {
+                Some(stored) => Write::Put {
+                    value: calico_v1::encode_value(&stored.peer),
+                    previous: current.map(|stored| stored.revision.0),
+                },
+                None => return Err(io_error(&self.prefix, format!("lost {key}"))),
+            },
+            Action::Deleted => match current {
+                Some(stored) => Write::Delete {
+                    previous: stored.revision.0,
+                },
+                None => return Err(io_error(&self.prefix, format!("lost {key}"))),
+            },
+            Action::Unchanged | Action::SkippedExisting | Action::SkippedMissing => {
+                return Ok(Some(outcome));
+            }
+        };
+        Ok(self.execute(&key, &write)?.map(|revision| {
+            outcome.revision = revision;
+            outcome
+        }))
+    }
+}
+
+impl PeerStore for EtcdV2Store {
+    fn get(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError> {
+        Ok(self.read_one(key)?.1)
+    }
+
+    fn list(&self, filter: &ListFilter) -> Result<Listing, StoreError> {
+        // Narrow the directory where the filter allows; the filter itself decides.
+        let directory = match (&filter.node, filter.scope) {
+            (Some(node), _) => format!("{}/host/{node}", self.prefix),
+            (None, Some(ScopeKind::Global)) => format!("{}/global", self.prefix),
+            (None, Some(ScopeKind::Node)) => format!("{}/host", self.prefix),
+            (None, None) => self.prefix.clone(),
+        };
+        let (revision, mut peers) = self.read_tree(&directory)?;
+        peers.retain(|stored| filter.matches(&stored.peer.key()));
+        peers.sort_by_key(|stored| stored.peer.key());
+        Ok(Listing { revision, peers })
+    }
+
+    /// No history replay over v2: an empty change set while the store index is
+    /// still `since`, [`StoreError::Compacted`] (list again) once it has moved.
+    fn changes_since(&self, since: Revision) -> Result<ChangeSet, StoreError> {
+        let (current, _) = self.read_tree(&self.prefix)?;
+        if since > current {
+            return Err(StoreError::FutureRevision {
+                requested: since,
+                current,
+            });
+        }
+        if since < current {
+            return Err(StoreError::Compacted {
+                requested: since,
+                compacted_through: current,
+            });
+        }
+        Ok(ChangeSet {
+            revision: current,
+            changes: Vec::new(),
+        })
+    }
+
+    /// Validates the whole batch on the current state, then applies it one
+    /// compare-and-swap at a time: not atomic (see the module documentation).
+    fn write_batch(&self, operations: &[Operation]) -> Result<Vec<Outcome>, BatchError> {
+        let whole = |error| BatchError {
+            index: None,
+            committed: 0,
+            error,
+        };
+        let mut store_revision = Revision::INITIAL;
+        let mut state: BTreeMap<PeerKey, Option<StoredPeer>> = BTreeMap::new();
+        for operation in operations {
+            if let Entry::Vacant(entry) = state.entry(operation.key()) {
+                let (revision, stored) = self.read_one(entry.key()).map_err(whole)?;
+                store_revision = store_revision.max(revision);
+                entry.insert(stored);
+            }
+        }
+        // Validation: the shared batch semantics on what was read; nothing is
+        // written when any operation would fail.
+        let table = PeerTable {
+            revision: store_revision,
+            peers: state
+                .iter()
+                .filter_map(|(key, stored)| Some((key.clone(), stored.clone()?)))
+                .collect(),
+        };
+        table.apply(operations)?;
+
+        let mut outcomes = Vec::with_capacity(operations.len());
+        for (index, operation) in operations.iter().enumerate() {
+            let fail = |error| BatchError {
+                index: Some(index),
+                committed: index,
+                error,
+            };
+            let key = operation.key();
+            let current = state.get(&key).cloned().flatten();
+            let outcome = match self
+                .apply_one(operation, store_revision, current.as_ref())
+                .map_err(fail)?
+            {
+                Some(outcome) => outcome,
+                None => {
+                    // Another writer got in between: re-read and report what the
+                    // operation now fails with (or apply it if it no longer does).
+                    let (revision, current) = self.read_one(&key).map_err(fail)?;
+                    store_revision = store_revision.max(revision);
+                    self.apply_one(operation, store_revision, current.as_ref())
+                        .map_err(fail)?
+                        .ok_or_else(|| {
+                            fail(io_error(
+                                &self.key_of(&key),
+                                "another writer keeps changing this peer".to_owned(),
+                            ))
+                        })?
+                }
+            };
+            let after = match outcome.action {
+                Action::Created | Action::Replaced => {
+                    operation_peer(operation).map(|peer| StoredPeer {
+                        peer: peer.clone(),
+                        revision: outcome.revision,
+                    })
+                }
+                Action::Deleted => None,
+                _ => state.get(&key).cloned().flatten(),
+            };
+            store_revision = store_revision.max(outcome.revision);
+            state.insert(key, after);
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+}
+
+fn operation_peer(operation: &Operation) -> Option<&BgpPeer> {
+    match operation {
+        Operation::Create { peer, .. }
+        | Operation::Replace { peer, .. }
+        | Operation::Apply { peer } => Some(peer),
+        Operation::Delete { .. } => None,
+    }
+}
+
+fn io_error(path: &str, message: String) -> StoreError {
+    StoreError::Io {
+        path: PathBuf::from(path),
+        source: io::Error::other(message),
+    }
+}
