@@ -24,6 +24,7 @@ use bgp_fsm::{Config, IdleHoldPolicy};
 use bgp_session::net::{self, SocketOptions};
 use bgp_session::{reject, spawn_listener, spawn_peer, Accepted, PeerConfig, PeerHandle};
 use bgp_wire::Family;
+use peer_manager::Action;
 use peer_store::PeerStore;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -179,38 +180,46 @@ impl Manager {
                 return;
             }
         };
-        let desired: HashMap<IpAddr, DesiredPeer> = desired
-            .into_iter()
-            .map(|peer| (peer.address.ip(), peer))
-            .collect();
-        let gone: Vec<IpAddr> = self
+        let running: Vec<DesiredPeer> = self
             .peers
-            .iter()
-            .filter(|(address, running)| desired.get(address) != Some(&running.desired))
-            .map(|(address, _)| *address)
+            .values()
+            .map(|peer| peer.desired.clone())
             .collect();
-        for address in gone {
-            if let Some(running) = self.peers.remove(&address) {
-                info!(peer = %address, "peer removed or changed; ending its session");
-                self.install_password(address, None);
-                running.handle.deconfigure().await;
+        // The peer manager's pure diff: only what changed is touched.
+        for action in peer_manager::reconcile(&desired, &running) {
+            match action {
+                Action::Start(peer) => self.start_peer(peer).await,
+                Action::Stop { address, .. } => self.stop_peer(address.ip()).await,
+                Action::Restart { old, new } => {
+                    info!(peer = %new.address, "peer changed; restarting its session");
+                    self.stop_peer(old.address.ip()).await;
+                    self.start_peer(new).await;
+                }
             }
         }
-        for (address, peer) in desired {
-            if self.peers.contains_key(&address) {
-                continue;
-            }
-            info!(peer = %peer.address, asn = peer.asn.0, "starting session");
-            self.install_password(address, peer.password.as_deref());
-            let handle = spawn_peer(self.peer_config(&peer));
-            handle.start().await;
-            self.peers.insert(
-                address,
-                RunningPeer {
-                    desired: peer,
-                    handle,
-                },
-            );
+    }
+
+    async fn start_peer(&mut self, peer: DesiredPeer) {
+        info!(peer = %peer.address, asn = peer.asn.0, "starting session");
+        // v1 bgpPeer resources carry no password; the listeners get none.
+        self.install_password(peer.address.ip(), None);
+        let handle = spawn_peer(self.peer_config(&peer));
+        handle.start().await;
+        self.peers.insert(
+            peer.address.ip(),
+            RunningPeer {
+                desired: peer,
+                handle,
+            },
+        );
+    }
+
+    /// Ends a session with Cease / Peer De-configured.
+    async fn stop_peer(&mut self, address: IpAddr) {
+        if let Some(running) = self.peers.remove(&address) {
+            info!(peer = %address, "peer removed; ending its session");
+            self.install_password(address, None);
+            running.handle.deconfigure().await;
         }
     }
 
@@ -248,8 +257,8 @@ impl Manager {
             session,
             socket: SocketOptions {
                 local_address: settings.source_address(peer.address.ip()),
-                md5_password: peer.password.clone(),
-                ttl_security: peer.ttl_security,
+                md5_password: None,
+                ttl_security: false,
                 ttl: None,
             },
             connect_timeout: Duration::from_secs(5),

@@ -1,61 +1,30 @@
-//! This node's desired peers, from the bgpPeer resources in the datastore:
-//! every global peer, and the node-scoped peers naming this node; a node peer
-//! overrides a global one at the same address.
-
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+//! This node's desired peers, from the bgpPeer resources in the datastore,
+//! computed by the peer manager: every global peer, and the node-scoped peers
+//! naming this node; a node peer overrides a global one at the same address.
 
 use anyhow::{Context as _, Result};
-use bgp_wire::Asn;
-use peer_store::{ListFilter, PeerStore, Scope};
+use peer_manager::BgpConfiguration;
+use peer_store::{ListFilter, PeerStore};
 
-use super::settings::BGP_PORT;
+pub(crate) use peer_manager::DesiredPeer;
 
-/// A session this node should run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DesiredPeer {
-    /// The peer's address and port.
-    pub(crate) address: SocketAddr,
-    /// The peer's AS.
-    pub(crate) asn: Asn,
-    /// TCP MD5 password (not in v1 bgpPeer resources).
-    pub(crate) password: Option<String>,
-    /// Wait for the peer to connect.
-    pub(crate) passive: bool,
-    /// GTSM (RFC 5082).
-    pub(crate) ttl_security: bool,
-}
-
-/// The peers this node should have, in the order of their addresses.
+/// The peers this node should have, in the order of their addresses. Node
+/// and BGPConfiguration resources are not stored yet, so there is no
+/// node-to-node mesh: the peer manager gets no nodes and the mesh off.
 pub(crate) fn desired_peers(store: &dyn PeerStore, node: &str) -> Result<Vec<DesiredPeer>> {
     let listing = store
         .list(&ListFilter::all())
         .context("cannot list bgpPeer resources")?;
-    let mut chosen: HashMap<IpAddr, (bool, DesiredPeer)> = HashMap::new();
-    for peer in listing.peers.into_iter().map(|stored| stored.peer) {
-        let node_scoped = match &peer.scope {
-            Scope::Global => false,
-            Scope::Node(name) if name.as_str() == node => true,
-            Scope::Node(_) => continue,
-        };
-        let desired = DesiredPeer {
-            address: SocketAddr::new(peer.peer_address, peer.peer_port.unwrap_or(BGP_PORT)),
-            asn: peer.as_number,
-            password: None,
-            passive: false,
-            ttl_security: false,
-        };
-        // One session per peer address; the node's own resource wins.
-        match chosen.get(&peer.peer_address) {
-            Some((true, _)) if !node_scoped => {}
-            _ => {
-                chosen.insert(peer.peer_address, (node_scoped, desired));
-            }
-        }
-    }
-    let mut peers: Vec<DesiredPeer> = chosen.into_values().map(|(_, peer)| peer).collect();
-    peers.sort_by_key(|peer| peer.address);
-    Ok(peers)
+    let peers: Vec<_> = listing
+        .peers
+        .into_iter()
+        .map(|stored| stored.peer)
+        .collect();
+    let config = BgpConfiguration {
+        node_to_node_mesh: false,
+        ..BgpConfiguration::default()
+    };
+    Ok(peer_manager::desired_peers(node, &[], &config, &peers))
 }
 
 #[cfg(test)]
