@@ -418,3 +418,97 @@ fn the_daemon_reads_a_calico_v1_datastore_through_the_etcd_v2_api() {
         .wait_for_state(ours, PeerState::Established, UP)
         .unwrap();
 }
+
+#[test]
+fn changing_one_peers_as_restarts_that_session_only() {
+    lab::require(Kind::Frr);
+    let (ours, first, second) = (address(), address(), address());
+    let directory = scratch("as-change");
+    let _one = Router::start(
+        RouterSpec::new(Kind::Frr, "as-one", first, 65141)
+            .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
+    )
+    .unwrap();
+    let two = Router::start(
+        RouterSpec::new(Kind::Frr, "as-two", second, 65142)
+            .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
+    )
+    .unwrap();
+    let both = format!(
+        "{}---\n{}",
+        global_peer(first, "65141"),
+        global_peer(second, "65142")
+    );
+    assert!(resources("apply", &directory, &both).status.success());
+    let daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
+    daemon.wait_for(first, "Established");
+    let untouched = daemon.wait_for(second, "Established");
+    // The first peer's AS changes (to one FRR does not have): its session
+    // restarts and fails with Bad Peer AS; the second one is left alone.
+    assert!(resources("apply", &directory, &global_peer(first, "65199"))
+        .status
+        .success());
+    let deadline = Instant::now() + UP;
+    loop {
+        let peer = daemon.peer(first).unwrap();
+        if peer["peer_as"] == 65199
+            && peer["last_error"]
+                .as_str()
+                .is_some_and(|error| error.contains("Bad Peer AS"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the changed peer did not restart: {peer}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let second_now = daemon.peer(second).unwrap();
+    assert_eq!(second_now["state"], "Established");
+    assert!(second_now["since_seconds"].as_u64() >= untouched["since_seconds"].as_u64());
+    // FRR counts the sessions it has seen come up with us: still one.
+    assert_eq!(
+        connections_established(&two, ours),
+        1,
+        "the untouched session was restarted"
+    );
+}
+
+/// How many times FRR saw its session with `peer` reach Established.
+fn connections_established(router: &Router, peer: IpAddr) -> u64 {
+    let text = router
+        .cli(&[&format!("show bgp neighbors {peer} json")])
+        .expect("vtysh answers");
+    let json: Value = serde_json::from_str(&text).expect("vtysh prints JSON");
+    json[peer.to_string()]["connectionsEstablished"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no connectionsEstablished in {json}"))
+}
+
+#[test]
+fn an_unreachable_etcd_leaves_running_sessions_up() {
+    lab::require(Kind::Frr);
+    let etcd = lab::Etcd::start("unreachable").unwrap_or_else(|error| panic!("{error}"));
+    let datastore = format!("etcdv3:{}", etcd.endpoint());
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("unreachable");
+    let _router = Router::start(
+        RouterSpec::new(Kind::Frr, "unreachable-frr", theirs, 65150)
+            .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
+    )
+    .unwrap();
+    assert!(
+        resources_in("apply", &datastore, &global_peer(theirs, "65150"))
+            .status
+            .success()
+    );
+    let daemon = Daemon::start_with(&directory, &datastore, "node-1", ours, "64512", &[]);
+    let before = daemon.wait_for(theirs, "Established");
+    drop(etcd);
+    // Several failed reads (1 s, 2 s, 4 s apart): the session must not notice.
+    std::thread::sleep(Duration::from_secs(8));
+    let after = daemon.peer(theirs).expect("the peer is still configured");
+    assert_eq!(after["state"], "Established");
+    assert!(after["since_seconds"].as_u64() > before["since_seconds"].as_u64());
+}

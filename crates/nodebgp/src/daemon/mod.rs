@@ -70,6 +70,10 @@ struct Manager {
     /// The store file's identity and size when it was last read: reading and
     /// parsing it every second would cost more than every idle session.
     store_seen: Option<(std::time::SystemTime, u64, u64)>,
+    /// Consecutive failed reads of the datastore, and when to try again:
+    /// an unreachable store is retried with a doubling wait, up to a minute.
+    store_failures: u32,
+    retry_at: Option<tokio::time::Instant>,
     peers: HashMap<IpAddr, RunningPeer>,
     listeners: Vec<Arc<tokio::net::TcpListener>>,
 }
@@ -80,6 +84,8 @@ impl Manager {
             settings,
             store,
             store_seen: None,
+            store_failures: 0,
+            retry_at: None,
             peers: HashMap::new(),
             listeners: Vec::new(),
         }
@@ -164,6 +170,12 @@ impl Manager {
     }
 
     async fn reconcile(&mut self) {
+        if self
+            .retry_at
+            .is_some_and(|at| tokio::time::Instant::now() < at)
+        {
+            return;
+        }
         if !self.store_changed() {
             return;
         }
@@ -176,10 +188,21 @@ impl Manager {
             Ok(desired) => desired,
             Err(error) => {
                 // An unreachable or broken datastore leaves running sessions alone.
-                warn!(error = %format!("{error:#}"), "cannot read peers; sessions left as they are");
+                self.store_failures += 1;
+                let wait = Duration::from_secs(1 << self.store_failures.min(6))
+                    .min(Duration::from_secs(60));
+                self.retry_at = Some(tokio::time::Instant::now() + wait);
+                self.store_seen = None;
+                warn!(
+                    error = %format!("{error:#}"),
+                    retry_in = wait.as_secs(),
+                    "cannot read peers; sessions left as they are"
+                );
                 return;
             }
         };
+        self.store_failures = 0;
+        self.retry_at = None;
         let running: Vec<DesiredPeer> = self
             .peers
             .values()
