@@ -93,58 +93,15 @@ fn node(name: &str) -> NodeName {
 fn create_twice_is_already_exists() {
     let server = EtcdServer::start("create-twice");
     let store = server.store("/test-create/calico/bgp/v1");
-    let first = store
-        .create(peer("global", None, "10.0.0.1", "64512"))
-        .unwrap();
+    let first = common::contract::create_twice_is_already_exists(&store);
     assert!(first.revision > Revision(0));
-
-    let error = store
-        .create(peer("global", None, "10.0.0.1", "65000"))
-        .unwrap_err();
-    assert!(matches!(error, StoreError::AlreadyExists(_)), "{error:?}");
-    assert_eq!(
-        error.to_string(),
-        "resource already exists: BGPPeer(global, ip=10.0.0.1)"
-    );
-    assert_eq!(store.get(&first.peer.key()).unwrap(), Some(first));
 }
 
 #[test]
 fn stale_revision_is_conflict() {
     let server = EtcdServer::start("conflict");
     let store = server.store("/test-conflict");
-    let first = store
-        .create(peer("node", Some("host1"), "10.0.0.2", "64512"))
-        .unwrap();
-    let second = store
-        .replace(
-            peer("node", Some("host1"), "10.0.0.2", "64513"),
-            Some(first.revision),
-        )
-        .unwrap();
-    assert!(second.revision > first.revision);
-
-    let error = store
-        .replace(
-            peer("node", Some("host1"), "10.0.0.2", "64514"),
-            Some(first.revision),
-        )
-        .unwrap_err();
-    match error {
-        StoreError::Conflict {
-            expected, actual, ..
-        } => {
-            assert_eq!(expected, first.revision);
-            assert_eq!(actual, second.revision);
-        }
-        other => panic!("expected a conflict, got {other:?}"),
-    }
-    let error = store
-        .delete(&first.peer.key(), Some(first.revision))
-        .unwrap_err();
-    assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
-    assert_eq!(store.get(&first.peer.key()).unwrap(), Some(second.clone()));
-
+    let (first, second) = common::contract::stale_revisions_are_conflicts(&store);
     store
         .delete(&first.peer.key(), Some(second.revision))
         .unwrap();

@@ -21,22 +21,8 @@ fn open(directory: &TemporaryDirectory) -> FileStore {
 fn create_twice_is_already_exists() {
     let directory = TemporaryDirectory::new("create-twice");
     let store = open(&directory);
-    let first = store
-        .create(peer("global", None, "10.0.0.1", "64512"))
-        .unwrap();
+    let first = common::contract::create_twice_is_already_exists(&store);
     assert_eq!(first.revision, Revision(1));
-
-    let error = store
-        .create(peer("global", None, "10.0.0.1", "65000"))
-        .unwrap_err();
-    assert!(matches!(error, StoreError::AlreadyExists(_)), "{error:?}");
-    assert_eq!(
-        error.to_string(),
-        "resource already exists: BGPPeer(global, ip=10.0.0.1)"
-    );
-    // The refused create changed nothing.
-    let stored = store.get(&first.peer.key()).unwrap().unwrap();
-    assert_eq!(stored, first);
 }
 
 #[test]

@@ -9,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use peer_store::{parse_documents, BgpPeer};
 
+pub(crate) mod contract;
+
 /// A directory under the system temp dir, unique per test, removed on drop.
 pub(crate) struct TemporaryDirectory(PathBuf);
 
