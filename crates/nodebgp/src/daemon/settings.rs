@@ -334,6 +334,21 @@ mod tests {
     }
 
     #[test]
+    fn the_example_files_in_config_are_valid() {
+        let settings: SettingsFile =
+            serde_yaml::from_str(include_str!("../../../../config/nodebgp.yaml")).unwrap();
+        assert_eq!(settings.node.as_deref(), Some("rack1-host1"));
+        assert_eq!(
+            parse_asn(settings.as_number.as_ref().unwrap()).unwrap(),
+            Asn(64512)
+        );
+        let peers =
+            peer_store::parse_documents(include_str!("../../../../config/bgppeers.yaml")).unwrap();
+        assert_eq!(peers.len(), 2);
+        assert_eq!(peers[1].as_number, Asn(4_200_000_001));
+    }
+
+    #[test]
     fn listen_addresses_take_an_optional_port() {
         assert_eq!(
             parse_socket_address("10.0.0.1").unwrap(),
