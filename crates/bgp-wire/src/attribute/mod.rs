@@ -535,7 +535,7 @@ pub(crate) fn decode_attributes(
             flags
         };
         match decode_one(flags, type_code, field, value_range, context) {
-            Ok(attribute) => decoded.attributes.push(attribute),
+            Ok(value) => decoded.attributes.push(PathAttribute { flags, value }),
             Err(problem) => {
                 let error = AttributeError {
                     subcode: problem.subcode,
@@ -584,7 +584,7 @@ fn decode_one(
     field: &Bytes,
     range: std::ops::Range<usize>,
     context: &CodecContext,
-) -> Result<PathAttribute, Problem> {
+) -> Result<AttributeValue, Problem> {
     let value: &[u8] = &field[range.clone()];
     // Only values kept as octets need their own `Bytes`.
     let shared = || field.slice(range.clone());
@@ -597,12 +597,9 @@ fn decode_one(
                 "unrecognized well-known attribute",
             ));
         }
-        return Ok(PathAttribute {
-            flags,
-            value: AttributeValue::Other {
-                type_code,
-                value: shared(),
-            },
+        return Ok(AttributeValue::Other {
+            type_code,
+            value: shared(),
         });
     };
     let length_error = |detail| {
@@ -757,10 +754,6 @@ fn decode_one(
         }
         _ => unreachable!("expected_flags covers exactly the types matched above"),
     };
-    let attribute = PathAttribute {
-        flags,
-        value: attribute_value,
-    };
     // RFC 4271 §4.3: Partial is only for optional transitive attributes.
     let partial_allowed = expected.is_optional() && expected.is_transitive();
     let flags_conflict = flags.0 & (AttributeFlags::OPTIONAL | AttributeFlags::TRANSITIVE)
@@ -771,10 +764,15 @@ fn decode_one(
         // malformed: treat-as-withdraw. The attribute is kept when it names
         // routes to withdraw.
         let keep = matches!(
-            attribute.value,
+            attribute_value,
             AttributeValue::MpReach(_) | AttributeValue::MpUnreach(_)
         )
-        .then(|| Box::new(attribute));
+        .then(|| {
+            Box::new(PathAttribute {
+                flags,
+                value: attribute_value,
+            })
+        });
         return Err(Problem {
             keep,
             ..Problem::new(
@@ -784,5 +782,7 @@ fn decode_one(
             )
         });
     }
-    Ok(attribute)
+    // The caller builds the attribute in place: returning the whole
+    // attribute through here cost a copy on every one of them.
+    Ok(attribute_value)
 }
