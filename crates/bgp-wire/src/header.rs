@@ -99,7 +99,7 @@ pub(crate) fn check_header(
     header: &[u8],
     max_length: usize,
 ) -> Result<(MessageType, usize), HeaderError> {
-    if header.len() < HEADER_LENGTH || header[..16].iter().any(|&octet| octet != 0xff) {
+    if header.len() < HEADER_LENGTH || header[..16] != [0xff; 16] {
         return Err(HeaderError::ConnectionNotSynchronized);
     }
     let length_field = u16::from_be_bytes([header[16], header[17]]);

@@ -127,6 +127,8 @@ pub fn decode_path_attributes(
     field: &bytes::Bytes,
     context: &CodecContext,
 ) -> (Vec<PathAttribute>, Vec<AttributeError>) {
-    let decoded = attribute::decode_attributes(field, 0..field.len(), context);
-    (decoded.attributes, decoded.errors)
+    let mut attributes = Vec::with_capacity(8);
+    let mut errors = Vec::new();
+    attribute::decode_attributes(field, 0..field.len(), context, &mut attributes, &mut errors);
+    (attributes, errors)
 }

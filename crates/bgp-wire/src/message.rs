@@ -73,15 +73,14 @@ impl Message {
             }
             .into());
         }
+        if message_type == MessageType::Update {
+            return Update::decode_body(frame, HEADER_LENGTH, context);
+        }
         let body = || frame.slice(HEADER_LENGTH..);
-        let mut errors = Vec::new();
+        let errors = Vec::new();
         let message = match message_type {
             MessageType::Open => Message::Open(Open::decode_body(&body())?),
-            MessageType::Update => {
-                let (update, update_errors) = Update::decode_body(frame, HEADER_LENGTH, context)?;
-                errors = update_errors;
-                Message::Update(update)
-            }
+            MessageType::Update => unreachable!("decoded above"),
             MessageType::Notification => Message::Notification(Notification::decode_body(&body())),
             MessageType::Keepalive => Message::Keepalive,
             MessageType::RouteRefresh => {

@@ -110,7 +110,16 @@ pub(crate) fn decode_prefixes(
         AddressKind::V4 => 32,
         AddressKind::V6 => 128,
     };
-    output.reserve(count_prefixes(field, add_path));
+    if !field.is_empty() {
+        // IPv4 without path identifiers, the hot case: an estimate from the
+        // field's length (prefixes up to /16 take three octets or fewer, so
+        // it seldom falls short) spares a counting pass over the field.
+        let room = match (kind, add_path) {
+            (AddressKind::V4, false) => field.len() / 3 + 1,
+            _ => count_prefixes(field, add_path),
+        };
+        output.reserve(room);
+    }
     let mut at = 0;
     while at < field.len() {
         let path_id = if add_path {
@@ -133,12 +142,20 @@ pub(crate) fn decode_prefixes(
         // Shifting the octets in avoids a memcpy call for a few bytes.
         let prefix = match kind {
             AddressKind::V4 => {
-                let bits = octets
-                    .iter()
-                    .enumerate()
-                    .fold(0u32, |bits, (index, octet)| {
-                        bits | u32::from(*octet) << (24 - 8 * index)
-                    });
+                let bits = match field.get(at - count..at - count + 4) {
+                    // Four octets at hand (the usual case inside a field): one
+                    // load, the octets past the prefix masked off.
+                    Some(word) if count > 0 => {
+                        let word = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+                        word & (u32::MAX << (32 - 8 * count))
+                    }
+                    _ => octets
+                        .iter()
+                        .enumerate()
+                        .fold(0u32, |bits, (index, octet)| {
+                            bits | u32::from(*octet) << (24 - 8 * index)
+                        }),
+                };
                 match Ipv4Net::new(Ipv4Addr::from(bits), length) {
                     Ok(net) => IpNet::V4(net),
                     Err(_) => return Err(NlriError::BadLength),

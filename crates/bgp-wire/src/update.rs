@@ -24,8 +24,9 @@ use crate::attribute::{
     decode_attributes, AsPath, AttributeType, AttributeValue, MpNlri, MpReach, MpUnreach, Origin,
     PathAttribute,
 };
-use crate::error::{AttributeError, Treatment, UpdateSubcode};
+use crate::error::{AttributeError, DecodeError, Treatment, UpdateSubcode};
 use crate::header::HEADER_LENGTH;
+use crate::message::{Message, Received};
 use crate::nlri::{decode_prefixes, AddressKind, Nlri, NlriError};
 use crate::types::Family;
 use crate::CodecContext;
@@ -174,7 +175,7 @@ impl Update {
         frame: &Bytes,
         start: usize,
         context: &CodecContext,
-    ) -> Result<(Update, Vec<AttributeError>), AttributeError> {
+    ) -> Result<Received, DecodeError> {
         let body: &[u8] = &frame[start.min(frame.len())..];
         let length_at = |at: usize| -> Option<usize> {
             body.get(at..at + 2)
@@ -204,15 +205,16 @@ impl Update {
                 UpdateSubcode::MalformedAttributeList,
                 Bytes::new(),
                 "total path attribute length exceeds the message",
-            ));
+            )
+            .into());
         }
         let add_path = context.add_path_receive(Family::IPV4_UNICAST);
-        let mut withdrawn = Vec::new();
+        let mut update = Update::default();
         decode_prefixes(
             &body[2..attributes_at],
             AddressKind::V4,
             add_path,
-            &mut withdrawn,
+            &mut update.withdrawn,
         )
         .map_err(|error| match error {
             NlriError::Overrun => update_error(
@@ -226,32 +228,38 @@ impl Update {
                 "a withdrawn prefix length exceeds 32",
             ),
         })?;
-        let mut announced = Vec::new();
+
         // RFC 4271 §6.3 / RFC 7606 §5.3: an NLRI field that does not parse is
         // an Invalid Network Field, and resets the session.
-        decode_prefixes(&body[nlri_at..], AddressKind::V4, add_path, &mut announced).map_err(
-            |_| {
-                update_error(
-                    UpdateSubcode::InvalidNetworkField,
-                    Bytes::new(),
-                    "the NLRI field does not parse",
-                )
-            },
-        )?;
-        let decoded = decode_attributes(frame, start + attributes_at + 2..start + nlri_at, context);
-        let mut errors = decoded.errors;
-        let update = Update {
-            withdrawn,
-            attributes: decoded.attributes,
-            announced,
-        };
+        decode_prefixes(
+            &body[nlri_at..],
+            AddressKind::V4,
+            add_path,
+            &mut update.announced,
+        )
+        .map_err(|_| {
+            update_error(
+                UpdateSubcode::InvalidNetworkField,
+                Bytes::new(),
+                "the NLRI field does not parse",
+            )
+        })?;
+        update.attributes.reserve(8);
+        let mut errors = Vec::new();
+        let present = decode_attributes(
+            frame,
+            start + attributes_at + 2..start + nlri_at,
+            context,
+            &mut update.attributes,
+            &mut errors,
+        );
 
         // RFC 4271 §6.3 and RFC 4760 §3: ORIGIN and AS_PATH are needed whenever
         // routes are announced, NEXT_HOP when they are in the NLRI field.
         // RFC 7606 §3 d: their absence is treat-as-withdraw.
-        let announces_multiprotocol = update
-            .mp_reach()
-            .is_some_and(|reach| !reach.nlri.is_empty());
+        let announces_multiprotocol = update.attributes.iter().any(|attribute| {
+            matches!(&attribute.value, AttributeValue::MpReach(reach) if !reach.nlri.is_empty())
+        });
         if !update.announced.is_empty() || announces_multiprotocol {
             // NEXT_HOP only matters for the NLRI field (RFC 4760 §3).
             let next_hop_needed = !update.announced.is_empty();
@@ -263,7 +271,7 @@ impl Update {
             .into_iter()
             .filter(|type_code| next_hop_needed || *type_code != AttributeType::NEXT_HOP);
             for type_code in required {
-                if !decoded.present.contains(type_code) {
+                if !present.contains(type_code) {
                     errors.push(AttributeError {
                         subcode: UpdateSubcode::MissingWellKnownAttribute,
                         treatment: Treatment::TreatAsWithdraw,
@@ -276,12 +284,18 @@ impl Update {
                 }
             }
         }
-        if let Some(reset) =
-            most_severe(&errors).filter(|error| error.treatment == Treatment::SessionReset)
-        {
-            return Err(reset.clone());
+        if !errors.is_empty() {
+            if let Some(reset) =
+                most_severe(&errors).filter(|error| error.treatment == Treatment::SessionReset)
+            {
+                return Err(reset.clone().into());
+            }
         }
-        Ok((update, errors))
+        // Built straight into the caller's result: no copies through layers.
+        Ok(Received {
+            message: Message::Update(update),
+            errors,
+        })
     }
 
     /// Octets of the body as one message.

@@ -123,7 +123,13 @@ impl AsPath {
 
     /// Checks and keeps a received value. `four_octet` says how wide the
     /// numbers are on the wire (RFC 6793 §4: AS4_PATH always four).
-    pub(crate) fn decode(value: &Bytes, four_octet: bool) -> Result<AsPath, AsPathError> {
+    /// `shared` gives the value as a `Bytes` (a slice of the message), asked
+    /// for only when the value is kept as it is.
+    pub(crate) fn decode(
+        value: &[u8],
+        four_octet: bool,
+        shared: impl FnOnce() -> Bytes,
+    ) -> Result<AsPath, AsPathError> {
         let width = if four_octet { 4 } else { 2 };
         let mut offset = 0;
         let mut total_numbers = 0usize;
@@ -141,9 +147,7 @@ impl AsPath {
             total_numbers += count;
         }
         if four_octet {
-            return Ok(AsPath {
-                encoded: value.clone(),
-            });
+            return Ok(AsPath { encoded: shared() });
         }
         // Widen two-octet numbers once, so that everything after sees one form.
         let segments = value.len() - total_numbers * 2;
@@ -357,7 +361,8 @@ mod tests {
     use super::*;
 
     fn path(hex_value: &str, four_octet: bool) -> Result<AsPath, AsPathError> {
-        AsPath::decode(&Bytes::from(hex::decode(hex_value).unwrap()), four_octet)
+        let value = Bytes::from(hex::decode(hex_value).unwrap());
+        AsPath::decode(&value, four_octet, || value.clone())
     }
 
     #[test]

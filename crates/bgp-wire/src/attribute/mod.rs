@@ -386,16 +386,6 @@ fn malformed_treatment(type_code: AttributeType) -> Treatment {
     }
 }
 
-/// The outcome of reading a Path Attributes field.
-#[derive(Debug)]
-pub(crate) struct DecodedAttributes {
-    pub(crate) attributes: Vec<PathAttribute>,
-    pub(crate) errors: Vec<AttributeError>,
-    /// Types present on the wire, malformed ones included, so that a malformed
-    /// attribute is not also reported missing.
-    pub(crate) present: TypeSet,
-}
-
 /// A set of attribute type codes, one bit each.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct TypeSet([u64; 4]);
@@ -414,24 +404,23 @@ impl TypeSet {
     }
 }
 
-impl DecodedAttributes {
-    fn error(
-        &mut self,
-        subcode: UpdateSubcode,
-        treatment: Treatment,
-        attribute: Option<AttributeType>,
-        data: Bytes,
-        detail: &'static str,
-    ) {
-        self.errors.push(AttributeError {
-            subcode,
-            treatment,
-            attribute,
-            family: None,
-            data,
-            detail,
-        });
-    }
+#[cold]
+fn push_error(
+    errors: &mut Vec<AttributeError>,
+    subcode: UpdateSubcode,
+    treatment: Treatment,
+    attribute: Option<AttributeType>,
+    data: Bytes,
+    detail: &'static str,
+) {
+    errors.push(AttributeError {
+        subcode,
+        treatment,
+        attribute,
+        family: None,
+        data,
+        detail,
+    });
 }
 
 /// Reads a whole Path Attributes field, checking every attribute (RFC 4271
@@ -440,16 +429,18 @@ impl DecodedAttributes {
 ///
 /// The attributes are `field[range]`: the field is not sliced out of the
 /// message first, since every `Bytes` slice costs an atomic increment.
+///
+/// Attributes and errors are appended to `attributes` and `errors`; the
+/// result holds the types present on the wire, malformed ones included, so
+/// that a malformed attribute is not also reported missing.
 pub(crate) fn decode_attributes(
     field: &Bytes,
     range: std::ops::Range<usize>,
     context: &CodecContext,
-) -> DecodedAttributes {
-    let mut decoded = DecodedAttributes {
-        attributes: Vec::with_capacity(8),
-        errors: Vec::new(),
-        present: TypeSet::default(),
-    };
+    attributes: &mut Vec<PathAttribute>,
+    errors: &mut Vec<AttributeError>,
+) -> TypeSet {
+    let mut present = TypeSet::default();
     let limit = range.end.min(field.len());
     let mut offset = range.start;
     while offset < limit {
@@ -460,7 +451,8 @@ pub(crate) fn decode_attributes(
         let header_length = if flags.is_extended_length() { 4 } else { 3 };
         if rest.len() < header_length {
             // RFC 7606 §4: too few octets left for an attribute header.
-            decoded.error(
+            push_error(
+                errors,
                 UpdateSubcode::MalformedAttributeList,
                 Treatment::TreatAsWithdraw,
                 None,
@@ -485,7 +477,8 @@ pub(crate) fn decode_attributes(
             );
             // RFC 4271 §6.3: a length that conflicts with what is there is an
             // Attribute Length Error.
-            decoded.error(
+            push_error(
+                errors,
                 UpdateSubcode::AttributeLengthError,
                 if is_multiprotocol {
                     Treatment::SessionReset
@@ -505,7 +498,7 @@ pub(crate) fn decode_attributes(
         // sliced for an error's data field.
         let whole = || field.slice(start..end);
 
-        if decoded.present.insert(type_code) {
+        if present.insert(type_code) {
             // RFC 7606 §3 g: keep the first of a repeated attribute, except that a
             // repeated MP attribute resets the session.
             let (treatment, detail) = match type_code {
@@ -518,7 +511,8 @@ pub(crate) fn decode_attributes(
                     "attribute appears more than once; the repeat is discarded",
                 ),
             };
-            decoded.error(
+            push_error(
+                errors,
                 UpdateSubcode::MalformedAttributeList,
                 treatment,
                 Some(type_code),
@@ -534,9 +528,26 @@ pub(crate) fn decode_attributes(
         } else {
             flags
         };
-        match decode_one(flags, type_code, field, value_range, context) {
-            Ok(value) => decoded.attributes.push(PathAttribute { flags, value }),
+        // The value is written straight into its place in the list: built on
+        // the stack and pushed, every attribute cost a copy that stalled on
+        // store forwarding. A placeholder holds the place meanwhile.
+        // (A constant, so that it is not built on the stack either.)
+        const PLACEHOLDER: PathAttribute = PathAttribute {
+            flags: AttributeFlags(0),
+            value: AttributeValue::AtomicAggregate,
+        };
+        attributes.push(PLACEHOLDER);
+        let slot = match attributes.last_mut() {
+            Some(attribute) => {
+                attribute.flags = flags;
+                &mut attribute.value
+            }
+            None => unreachable!("pushed just above"),
+        };
+        match decode_one(flags, type_code, field, value_range, context, slot) {
+            Ok(()) => {}
             Err(problem) => {
+                attributes.pop();
                 let error = AttributeError {
                     subcode: problem.subcode,
                     treatment: problem.treatment,
@@ -546,13 +557,13 @@ pub(crate) fn decode_attributes(
                     detail: problem.detail,
                 };
                 if let Some(attribute) = problem.keep {
-                    decoded.attributes.push(*attribute);
+                    attributes.push(*attribute);
                 }
-                decoded.errors.push(error);
+                errors.push(error);
             }
         }
     }
-    decoded
+    present
 }
 
 /// A problem with one attribute.
@@ -567,24 +578,37 @@ struct Problem {
 }
 
 impl Problem {
-    fn new(subcode: UpdateSubcode, treatment: Treatment, detail: &'static str) -> Self {
-        Problem {
+    /// Boxed: problems are rare, and a small `Result` keeps the common path lean.
+    #[cold]
+    #[inline(never)]
+    fn new(subcode: UpdateSubcode, treatment: Treatment, detail: &'static str) -> Box<Self> {
+        Box::new(Problem {
             subcode,
             treatment,
             family: None,
             detail,
             keep: None,
-        }
+        })
     }
 }
 
+/// Writes a value over the placeholder, which needs no drop: skipping the
+/// drop keeps the write a plain store.
+#[inline(always)]
+fn fill(slot: &mut AttributeValue, value: AttributeValue) {
+    debug_assert!(matches!(slot, AttributeValue::AtomicAggregate));
+    std::mem::forget(std::mem::replace(slot, value));
+}
+
+#[inline(always)]
 fn decode_one(
     flags: AttributeFlags,
     type_code: AttributeType,
     field: &Bytes,
     range: std::ops::Range<usize>,
     context: &CodecContext,
-) -> Result<AttributeValue, Problem> {
+    slot: &mut AttributeValue,
+) -> Result<(), Box<Problem>> {
     let value: &[u8] = &field[range.clone()];
     // Only values kept as octets need their own `Bytes`.
     let shared = || field.slice(range.clone());
@@ -597,10 +621,11 @@ fn decode_one(
                 "unrecognized well-known attribute",
             ));
         }
-        return Ok(AttributeValue::Other {
+        *slot = AttributeValue::Other {
             type_code,
             value: shared(),
-        });
+        };
+        return Ok(());
     };
     let length_error = |detail| {
         Err(Problem::new(
@@ -610,7 +635,7 @@ fn decode_one(
         ))
     };
     let four_octets = |value: &[u8]| u32::from_be_bytes([value[0], value[1], value[2], value[3]]);
-    let attribute_value = match type_code {
+    match type_code {
         AttributeType::ORIGIN => {
             if value.len() != 1 {
                 return length_error("ORIGIN length is not 1");
@@ -627,12 +652,12 @@ fn decode_one(
                     ))
                 }
             };
-            AttributeValue::Origin(origin)
+            fill(slot, AttributeValue::Origin(origin))
         }
         AttributeType::AS_PATH | AttributeType::AS4_PATH => {
             let is_as4 = type_code == AttributeType::AS4_PATH;
             let path =
-                AsPath::decode(&shared(), is_as4 || context.four_octet_asn).map_err(|_| {
+                AsPath::decode(value, is_as4 || context.four_octet_asn, shared).map_err(|_| {
                     Problem::new(
                         UpdateSubcode::MalformedAsPath,
                         malformed_treatment(type_code),
@@ -652,16 +677,19 @@ fn decode_one(
                         "AS4_PATH carries confederation segments",
                     ));
                 }
-                AttributeValue::As4Path(path)
+                fill(slot, AttributeValue::As4Path(path))
             } else {
-                AttributeValue::AsPath(path)
+                fill(slot, AttributeValue::AsPath(path))
             }
         }
         AttributeType::NEXT_HOP => {
             if value.len() != 4 {
                 return length_error("NEXT_HOP length is not 4");
             }
-            AttributeValue::NextHop(Ipv4Addr::from(four_octets(value)))
+            fill(
+                slot,
+                AttributeValue::NextHop(Ipv4Addr::from(four_octets(value))),
+            )
         }
         AttributeType::MULTI_EXIT_DISC | AttributeType::LOCAL_PREF => {
             if value.len() != 4 {
@@ -676,16 +704,16 @@ fn decode_one(
                 return length_error("MULTI_EXIT_DISC or LOCAL_PREF length is not 4");
             }
             if type_code == AttributeType::LOCAL_PREF {
-                AttributeValue::LocalPref(four_octets(value))
+                fill(slot, AttributeValue::LocalPref(four_octets(value)))
             } else {
-                AttributeValue::MultiExitDisc(four_octets(value))
+                fill(slot, AttributeValue::MultiExitDisc(four_octets(value)))
             }
         }
         AttributeType::ATOMIC_AGGREGATE => {
             if !value.is_empty() {
                 return length_error("ATOMIC_AGGREGATE length is not 0");
             }
-            AttributeValue::AtomicAggregate
+            fill(slot, AttributeValue::AtomicAggregate)
         }
         AttributeType::AGGREGATOR | AttributeType::AS4_AGGREGATOR => {
             let wide = type_code == AttributeType::AS4_AGGREGATOR || context.four_octet_asn;
@@ -701,33 +729,36 @@ fn decode_one(
                 _ => return length_error("AGGREGATOR length does not match the AS number size"),
             };
             if type_code == AttributeType::AS4_AGGREGATOR {
-                AttributeValue::As4Aggregator(aggregator)
+                fill(slot, AttributeValue::As4Aggregator(aggregator))
             } else {
-                AttributeValue::Aggregator(aggregator)
+                fill(slot, AttributeValue::Aggregator(aggregator))
             }
         }
         AttributeType::COMMUNITIES => match Communities::decode(&shared()) {
-            Some(list) => AttributeValue::Communities(list),
+            Some(list) => fill(slot, AttributeValue::Communities(list)),
             None => return length_error("COMMUNITIES length is not a non-zero multiple of 4"),
         },
         AttributeType::ORIGINATOR_ID => {
             if value.len() != 4 {
                 return length_error("ORIGINATOR_ID length is not 4");
             }
-            AttributeValue::OriginatorId(Ipv4Addr::from(four_octets(value)))
+            fill(
+                slot,
+                AttributeValue::OriginatorId(Ipv4Addr::from(four_octets(value))),
+            )
         }
         AttributeType::CLUSTER_LIST => match ClusterList::decode(&shared()) {
-            Some(list) => AttributeValue::ClusterList(list),
+            Some(list) => fill(slot, AttributeValue::ClusterList(list)),
             None => return length_error("CLUSTER_LIST length is not a non-zero multiple of 4"),
         },
         AttributeType::EXTENDED_COMMUNITIES => match ExtendedCommunities::decode(&shared()) {
-            Some(list) => AttributeValue::ExtendedCommunities(list),
+            Some(list) => fill(slot, AttributeValue::ExtendedCommunities(list)),
             None => {
                 return length_error("EXTENDED_COMMUNITIES length is not a non-zero multiple of 8")
             }
         },
         AttributeType::LARGE_COMMUNITY => match LargeCommunities::decode(&shared()) {
-            Some(list) => AttributeValue::LargeCommunities(list),
+            Some(list) => fill(slot, AttributeValue::LargeCommunities(list)),
             None => return length_error("LARGE_COMMUNITY length is not a non-zero multiple of 12"),
         },
         AttributeType::MP_REACH_NLRI | AttributeType::MP_UNREACH_NLRI => {
@@ -738,22 +769,24 @@ fn decode_one(
                 MpUnreach::decode(&shared(), context)
                     .map(|unreach| AttributeValue::MpUnreach(Box::new(unreach)))
             };
-            decoded.map_err(|MpError { family, detail }| Problem {
-                // RFC 4760 §7: Optional Attribute Error; RFC 7606 §7.11 lets the
-                // family alone be disabled when it can be told.
-                subcode: UpdateSubcode::OptionalAttributeError,
-                treatment: if family.is_some() {
-                    Treatment::AfiSafiDisable
-                } else {
-                    Treatment::SessionReset
-                },
-                family,
-                detail,
-                keep: None,
-            })?
+            *slot = decoded.map_err(|MpError { family, detail }| {
+                Box::new(Problem {
+                    // RFC 4760 §7: Optional Attribute Error; RFC 7606 §7.11 lets the
+                    // family alone be disabled when it can be told.
+                    subcode: UpdateSubcode::OptionalAttributeError,
+                    treatment: if family.is_some() {
+                        Treatment::AfiSafiDisable
+                    } else {
+                        Treatment::SessionReset
+                    },
+                    family,
+                    detail,
+                    keep: None,
+                })
+            })?;
         }
         _ => unreachable!("expected_flags covers exactly the types matched above"),
-    };
+    }
     // RFC 4271 §4.3: Partial is only for optional transitive attributes.
     let partial_allowed = expected.is_optional() && expected.is_transitive();
     let flags_conflict = flags.0 & (AttributeFlags::OPTIONAL | AttributeFlags::TRANSITIVE)
@@ -764,25 +797,22 @@ fn decode_one(
         // malformed: treat-as-withdraw. The attribute is kept when it names
         // routes to withdraw.
         let keep = matches!(
-            attribute_value,
+            slot,
             AttributeValue::MpReach(_) | AttributeValue::MpUnreach(_)
         )
         .then(|| {
             Box::new(PathAttribute {
                 flags,
-                value: attribute_value,
+                value: std::mem::replace(slot, AttributeValue::AtomicAggregate),
             })
         });
-        return Err(Problem {
-            keep,
-            ..Problem::new(
-                UpdateSubcode::AttributeFlagsError,
-                Treatment::TreatAsWithdraw,
-                "attribute flags contradict the attribute type",
-            )
-        });
+        let mut problem = Problem::new(
+            UpdateSubcode::AttributeFlagsError,
+            Treatment::TreatAsWithdraw,
+            "attribute flags contradict the attribute type",
+        );
+        problem.keep = keep;
+        return Err(problem);
     }
-    // The caller builds the attribute in place: returning the whole
-    // attribute through here cost a copy on every one of them.
-    Ok(attribute_value)
+    Ok(())
 }
