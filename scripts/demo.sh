@@ -64,10 +64,13 @@ spec:
 PEER
 "$nodebgp" apply -f "$work/peer.yaml" --datastore "file:$work/store"
 
+# --no-fib: the demo peers on loopback, and FRR's next hop (127.0.0.2) is no
+# gateway for the host's routing table; a node installs what it learns.
 run=("$nodebgp" run --node demo-node --as 64512 --listen 127.0.0.1 --datastore "file:$work/store"
-     --control-socket "$work/nodebgp.ctl" --advertise 10.244.1.0/24)
+     --control-socket "$work/nodebgp.ctl" --advertise "10.244.1.0/24 64512:100" --no-fib)
 if [ "$check" = 0 ]; then
     echo "nodebgp: in another shell, '$nodebgp status --control-socket $work/nodebgp.ctl'"
+    echo "         and '$nodebgp routes --control-socket $work/nodebgp.ctl'"
     "${run[@]}" &
     daemon_pid=$!
     wait "$daemon_pid"
@@ -77,10 +80,12 @@ fi
 daemon_pid=$!
 for _ in $(seq 1 60); do
     if "$nodebgp" status -o json --control-socket "$work/nodebgp.ctl" 2>/dev/null | grep -q '"state": "Established"' \
-        && vtysh -c 'show bgp ipv4 unicast 10.244.1.0/24' 2>/dev/null | grep -q '64512'; then
+        && vtysh -c 'show bgp ipv4 unicast 10.244.1.0/24' 2>/dev/null | grep -q '64512' \
+        && "$nodebgp" routes 192.0.2.0/24 --control-socket "$work/nodebgp.ctl" 2>/dev/null | grep -q '^>'; then
         "$nodebgp" status --control-socket "$work/nodebgp.ctl"
+        "$nodebgp" routes --control-socket "$work/nodebgp.ctl"
         vtysh -c 'show bgp summary'
-        echo "demo: OK, nodebgp and FRR are Established and FRR has 10.244.1.0/24"
+        echo "demo: OK, nodebgp and FRR are Established, FRR has 10.244.1.0/24 and nodebgp 192.0.2.0/24"
         exit 0
     fi
     sleep 1

@@ -3,187 +3,14 @@
 //! its state read with `nodebgp status -o json`, and real FRR routers as peers.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lab::{Kind, NeighborSpec, PeerState, Router, RouterSpec};
+use nodebgp_interop::daemon::{
+    address, global_peer, nodebgp, resources, resources_in, scratch, store_url, Daemon, UP,
+};
 use serde_json::Value;
-
-const UP: Duration = Duration::from_secs(30);
-
-/// The `nodebgp` binary next to this test's executable (cargo builds the
-/// workspace's binaries before its tests).
-fn nodebgp() -> PathBuf {
-    let executable = std::env::current_exe().unwrap();
-    let binary = executable
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("nodebgp");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p nodebgp`",
-        binary.display()
-    );
-    binary
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("nodebgp-daemon-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
-
-fn store_url(directory: &Path) -> String {
-    format!("file:{}", directory.join("store").display())
-}
-
-/// Runs a resource command (`apply`, `delete`, ...) with `yaml` on standard input,
-/// against the embedded store in `directory`.
-fn resources(verb: &str, directory: &Path, yaml: &str) -> std::process::Output {
-    resources_in(verb, &store_url(directory), yaml)
-}
-
-/// The same against any datastore URL.
-fn resources_in(verb: &str, datastore: &str, yaml: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new(nodebgp())
-        .args([verb, "-f", "-", "--datastore", datastore])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(yaml.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn global_peer(address: IpAddr, asn: &str) -> String {
-    format!("apiVersion: v1\nkind: bgpPeer\nmetadata:\n  scope: global\n  peerIP: {address}\nspec:\n  asNumber: {asn}\n")
-}
-
-struct Daemon {
-    child: Child,
-    control: PathBuf,
-}
-
-impl Daemon {
-    fn start(directory: &Path, node: &str, address: IpAddr, asn: &str, extra: &[&str]) -> Daemon {
-        Daemon::start_with(directory, &store_url(directory), node, address, asn, extra)
-    }
-
-    fn start_with(
-        directory: &Path,
-        datastore: &str,
-        node: &str,
-        address: IpAddr,
-        asn: &str,
-        extra: &[&str],
-    ) -> Daemon {
-        let control = directory.join("nodebgp.ctl");
-        let log = std::fs::File::create(directory.join("nodebgp.log")).unwrap();
-        let child = Command::new(nodebgp())
-            .args([
-                "run",
-                "--node",
-                node,
-                "--as",
-                asn,
-                "--listen",
-                &address.to_string(),
-            ])
-            .args(["--datastore", datastore, "--control-socket"])
-            .arg(&control)
-            .args([
-                "--connect-retry",
-                "1",
-                "--hold-time",
-                "9",
-                "--log-level",
-                "debug",
-            ])
-            .args(extra)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let daemon = Daemon { child, control };
-        let deadline = Instant::now() + UP;
-        while daemon.try_status().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "the daemon's control socket never answered"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        daemon
-    }
-
-    fn try_status(&self) -> Option<Value> {
-        let output = Command::new(nodebgp())
-            .args(["status", "-o", "json", "--control-socket"])
-            .arg(&self.control)
-            .output()
-            .ok()?;
-        output
-            .status
-            .success()
-            .then(|| serde_json::from_slice(&output.stdout).ok())
-            .flatten()
-    }
-
-    fn peer(&self, address: IpAddr) -> Option<Value> {
-        let status = self.try_status()?;
-        status["peers"]
-            .as_array()?
-            .iter()
-            .find(|peer| peer["peer"] == address.to_string())
-            .cloned()
-    }
-
-    /// Waits until the daemon reports the peer in `state`.
-    fn wait_for(&self, address: IpAddr, state: &str) -> Value {
-        let deadline = Instant::now() + UP;
-        loop {
-            if let Some(peer) = self.peer(address).filter(|peer| peer["state"] == state) {
-                return peer;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{address} never reached {state}: {:?}",
-                self.peer(address)
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn terminate(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn address() -> IpAddr {
-    IpAddr::V4(lab::free_loopback_address().unwrap())
-}
 
 #[test]
 fn the_daemon_peers_with_frr_from_a_bgp_peer_in_the_embedded_store() {
@@ -312,7 +139,15 @@ fn a_terminated_daemon_says_goodbye_with_an_administrative_shutdown() {
             .status
             .success()
     );
-    let mut daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
+    // Without graceful restart, SIGTERM is a full stop (with it, a restart
+    // that leaves without a word: tests/routes.rs).
+    let mut daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "64512",
+        &["--no-graceful-restart"],
+    );
     daemon.wait_for(theirs, "Established");
     daemon.terminate();
     router

@@ -11,6 +11,11 @@ use bgp_session::{spawn_listener, spawn_peer, PeerConfig, PeerHandle};
 use bgp_wire::{Asn, HoldTime, RouterId};
 use tokio::sync::mpsc;
 
+#[path = "harness/daemon.rs"]
+pub mod daemon;
+#[path = "harness/netns.rs"]
+pub mod netns;
+
 /// How long a session may take to come up on loopback.
 pub const UP: Duration = Duration::from_secs(30);
 
@@ -115,6 +120,7 @@ pub fn start(spec: &SpeakerSpec) -> Speaker {
             .iter()
             .map(|prefix| prefix.parse().unwrap())
             .collect(),
+        routes: None,
     }));
     let (sender, mut accepted) = mpsc::channel(8);
     spawn_listener(listener, sender);

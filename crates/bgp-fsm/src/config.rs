@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bgp_wire::{Asn, Family, HoldTime, RouterId};
+use bgp_wire::{Asn, Family, GracefulRestart, HoldTime, RouterId};
 
 /// How long the session waits in Idle before it starts again after an error,
 /// doubling on each failure that did not reach Established (like BIRD's
@@ -62,6 +62,10 @@ pub struct Config {
     pub jitter_seed: Option<u64>,
     /// Host name announced with the FQDN capability, as FRR shows it.
     pub hostname: Option<String>,
+    /// The Graceful Restart capability we announce (RFC 4724 §3), if any:
+    /// the driver sets the Restart State bit after a restart and the
+    /// Forwarding State bit for families whose routes it kept in the kernel.
+    pub graceful_restart: Option<GracefulRestart>,
 }
 
 impl Config {
@@ -82,6 +86,7 @@ impl Config {
             send_hold: None,
             jitter_seed: None,
             hostname: None,
+            graceful_restart: None,
         }
     }
 

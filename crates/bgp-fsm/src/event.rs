@@ -33,6 +33,18 @@ pub enum Input {
     /// Cease subcode is Peer De-configured (RFC 4486 §4), and the session does
     /// not restart.
     Deconfigure,
+    /// The peer sent more prefixes than allowed: NOTIFICATION Cease / Maximum
+    /// Number of Prefixes Reached, with the family and the limit as its data
+    /// (RFC 4486 §4); the session starts again after `restart_after`, or
+    /// stays down until started when it is `None`.
+    MaximumPrefixes {
+        /// The family over its limit.
+        family: bgp_wire::Family,
+        /// The limit.
+        limit: u32,
+        /// When to try again.
+        restart_after: Option<std::time::Duration>,
+    },
     /// Events 16 and 17: Tcp_CR_Acked / TcpConnectionConfirmed.
     Connected {
         /// The new connection.

@@ -80,6 +80,9 @@ pub(crate) fn local_open(config: &Config) -> Open {
     if config.extended_message {
         capabilities.push(Capability::ExtendedMessage);
     }
+    if let Some(restart) = &config.graceful_restart {
+        capabilities.push(Capability::GracefulRestart(restart.clone()));
+    }
     if let Some(hostname) = &config.hostname {
         capabilities.push(Capability::Fqdn {
             hostname: Bytes::copy_from_slice(&hostname.as_bytes()[..hostname.len().min(255)]),

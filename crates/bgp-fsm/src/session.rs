@@ -205,6 +205,11 @@ impl Session {
                     Notification::new(ErrorCode::CEASE, cease::PEER_DECONFIGURED, Bytes::new());
                 self.stop(now, notification)
             }
+            Input::MaximumPrefixes {
+                family,
+                limit,
+                restart_after,
+            } => self.maximum_prefixes(now, family, limit, restart_after),
             Input::Connected {
                 connection,
                 direction,
@@ -327,6 +332,37 @@ impl Session {
             State::OpenSent { .. } | State::OpenConfirm { .. } | State::Established { .. }
         );
         self.tear_down(now, opened.then_some(notification), DownReason::Stopped);
+    }
+
+    /// RFC 4486 §4: Cease / Maximum Number of Prefixes Reached, whose data is
+    /// the AFI (2 octets), SAFI (1) and the limit (4); then Idle, restarting
+    /// after the operator's interval when there is one.
+    fn maximum_prefixes(
+        &mut self,
+        now: Instant,
+        family: bgp_wire::Family,
+        limit: u32,
+        restart_after: Option<Duration>,
+    ) {
+        if !matches!(self.state, State::Established { .. }) {
+            return;
+        }
+        let mut data = Vec::with_capacity(7);
+        data.extend_from_slice(&family.afi.0.to_be_bytes());
+        data.push(family.safi.0);
+        data.extend_from_slice(&limit.to_be_bytes());
+        let notification = Notification::new(
+            ErrorCode::CEASE,
+            cease::MAXIMUM_PREFIXES_REACHED,
+            Bytes::from(data),
+        );
+        self.started = false;
+        self.tear_down(now, Some(notification), DownReason::ConnectionClosed);
+        if let Some(wait) = restart_after {
+            // The operator's interval, not the back-off, decides this restart.
+            self.started = true;
+            self.arm(now, Timer::IdleHold, wait);
+        }
     }
 
     /// Closes every connection (with a NOTIFICATION on the main one when

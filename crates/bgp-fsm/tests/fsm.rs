@@ -1106,3 +1106,95 @@ fn manual_stop_in_open_confirm_sends_a_cease() {
     assert_eq!(notification_sent(&drain(&mut session)), Some((6, 2)));
     assert_eq!(session.state(), StateKind::Idle);
 }
+
+/// RFC 4486 §4: too many prefixes ends the session with Cease subcode 1,
+/// whose data carries the AFI, SAFI and the limit; the operator's restart
+/// interval, not the back-off, decides when it comes back.
+#[test]
+fn maximum_prefixes_sends_cease_1_with_family_and_limit_then_restarts_after_the_interval() {
+    let now = Instant::now();
+    let mut session = established(now);
+    session.handle(
+        now,
+        Input::MaximumPrefixes {
+            family: Family::IPV4_UNICAST,
+            limit: 1000,
+            restart_after: Some(Duration::from_secs(30)),
+        },
+    );
+    let outputs = drain(&mut session);
+    let notification = sent(&outputs)
+        .into_iter()
+        .find_map(|(_, message)| match message {
+            Message::Notification(notification) => Some(notification),
+            _ => None,
+        })
+        .expect("a NOTIFICATION");
+    assert_eq!(
+        (notification.code, notification.subcode),
+        (ErrorCode::CEASE, 1)
+    );
+    assert_eq!(&notification.data[..], &[0, 1, 1, 0, 0, 0x03, 0xe8]);
+    assert!(closed(&outputs, OUT));
+    assert_eq!(session.state(), StateKind::Idle);
+    assert_eq!(
+        session.deadline(Timer::IdleHold),
+        Some(now + Duration::from_secs(30))
+    );
+}
+
+/// Without a restart interval the session stays down until started again.
+#[test]
+fn maximum_prefixes_without_interval_stays_down() {
+    let now = Instant::now();
+    let mut session = established(now);
+    session.handle(
+        now,
+        Input::MaximumPrefixes {
+            family: Family::IPV4_UNICAST,
+            limit: 10,
+            restart_after: None,
+        },
+    );
+    let outputs = drain(&mut session);
+    assert_eq!(notification_sent(&outputs), Some((6, 1)));
+    assert_eq!(session.state(), StateKind::Idle);
+    assert_eq!(session.poll_timeout(), None);
+}
+
+/// The Graceful Restart capability configured is announced in our OPEN
+/// (RFC 4724 §3).
+#[test]
+fn graceful_restart_capability_is_announced_when_configured() {
+    let now = Instant::now();
+    let mut config = config();
+    config.graceful_restart = Some(bgp_wire::GracefulRestart {
+        flags: 0x8,
+        restart_time: 120,
+        families: vec![bgp_wire::GracefulRestartFamily {
+            family: Family::IPV4_UNICAST,
+            flags: 0x80,
+        }],
+    });
+    let mut session = Session::new(config, now);
+    session.handle(now, Input::Start);
+    drain(&mut session);
+    session.handle(
+        now,
+        Input::Connected {
+            connection: OUT,
+            direction: Direction::Outgoing,
+        },
+    );
+    let open = sent(&drain(&mut session))
+        .into_iter()
+        .find_map(|(_, message)| match message {
+            Message::Open(open) => Some(open),
+            _ => None,
+        })
+        .expect("an OPEN");
+    assert!(open.capabilities().any(|capability| matches!(
+        capability,
+        Capability::GracefulRestart(restart) if restart.restart_time == 120 && restart.flags == 0x8
+    )));
+}

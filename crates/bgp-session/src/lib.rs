@@ -20,4 +20,6 @@ pub mod net;
 mod peer;
 
 pub use listener::{reject, spawn_listener, Accepted};
-pub use peer::{spawn_peer, PeerConfig, PeerHandle, PeerStatus};
+pub use peer::{
+    spawn_peer, PeerConfig, PeerEvent, PeerHandle, PeerStatus, RouteLink, SessionEvent,
+};

@@ -39,8 +39,58 @@ pub struct PeerConfig {
     pub socket: SocketOptions,
     /// How long one outgoing connection attempt may take.
     pub connect_timeout: Duration,
-    /// Prefixes this speaker originates to the peer, next hop self.
+    /// Prefixes this speaker originates to the peer, next hop self, when the
+    /// session stands alone (no `routes` link).
     pub advertise: Vec<IpNet>,
+    /// Where the session's routing events go, and under which peer number.
+    /// With it, UPDATEs are passed up and what to send comes from
+    /// [`PeerHandle::send_updates`]; without it, the session keeps its own
+    /// received-prefix set and announces `advertise` (tests, tools).
+    pub routes: Option<RouteLink>,
+}
+
+/// The link from a peer task to the routing task that owns the RIB.
+#[derive(Debug, Clone)]
+pub struct RouteLink {
+    /// The number the routing task knows this peer by; a new number for each
+    /// spawned task, so that events of a replaced session are never mistaken
+    /// for its successor's.
+    pub peer: u32,
+    /// The routing task's inbox. Bounded: a peer that sends faster than the
+    /// RIB takes routes in is not read until it catches up (TCP pushes back).
+    pub events: mpsc::Sender<PeerEvent>,
+}
+
+/// A routing event of one peer.
+#[derive(Debug)]
+pub struct PeerEvent {
+    /// The peer's number ([`RouteLink::peer`]).
+    pub peer: u32,
+    /// What happened.
+    pub event: SessionEvent,
+}
+
+/// What a session tells the routing task.
+#[derive(Debug)]
+pub enum SessionEvent {
+    /// The session reached Established.
+    Established {
+        /// What was negotiated.
+        negotiated: Box<Negotiated>,
+        /// Our address on the connection: next hop self.
+        local_address: Option<SocketAddr>,
+    },
+    /// An UPDATE arrived, with its RFC 7606 attribute errors.
+    Update {
+        /// The message.
+        update: Update,
+        /// Errors that did not reset the session.
+        errors: Vec<bgp_wire::AttributeError>,
+    },
+    /// The peer asked for our routes again (RFC 2918).
+    RouteRefresh(bgp_wire::RouteRefresh),
+    /// The session left Established (or failed before it).
+    Down(DownReason),
 }
 
 /// A snapshot of one peer, for `nodebgp status`.
@@ -78,10 +128,18 @@ pub struct PeerStatus {
 #[derive(Debug)]
 enum Command {
     Start,
-    Stop { communication: Option<String> },
+    Stop {
+        communication: Option<String>,
+    },
     Deconfigure,
     Incoming(TcpStream),
     Status(oneshot::Sender<PeerStatus>),
+    MaximumPrefixes {
+        family: Family,
+        limit: u32,
+        restart_after: Option<Duration>,
+    },
+    Detach,
 }
 
 /// The handle the daemon keeps for a running peer task. Dropping it stops
@@ -89,6 +147,10 @@ enum Command {
 #[derive(Debug)]
 pub struct PeerHandle {
     commands: mpsc::Sender<Command>,
+    /// UPDATEs from the routing task. Unbounded, because the routing task
+    /// must never wait on a peer that is itself waiting to hand it routes;
+    /// what is queued is bounded by the RIB it comes from.
+    updates: mpsc::UnboundedSender<Vec<Message>>,
     task: JoinHandle<()>,
     address: SocketAddr,
     state: watch::Receiver<StateKind>,
@@ -140,6 +202,47 @@ impl PeerHandle {
         answer.await.ok()
     }
 
+    /// Queues UPDATEs to send; dropped unless the session is Established.
+    pub fn send_updates(&self, updates: Vec<Update>) {
+        let _ = self
+            .updates
+            .send(updates.into_iter().map(Message::Update).collect());
+    }
+
+    /// Queues messages to send in this order (UPDATEs, and the RFC 7313
+    /// BoRR/EoRR markers around a refreshed table, or a ROUTE-REFRESH
+    /// request); dropped unless the session is Established.
+    pub fn send_messages(&self, messages: Vec<Message>) {
+        let _ = self.updates.send(messages);
+    }
+
+    /// Ends the session because the peer exceeded its prefix limit
+    /// (RFC 4486 §4), restarting it after `restart_after` if given.
+    pub async fn maximum_prefixes(
+        &self,
+        family: Family,
+        limit: u32,
+        restart_after: Option<Duration>,
+    ) {
+        let _ = self
+            .commands
+            .send(Command::MaximumPrefixes {
+                family,
+                limit,
+                restart_after,
+            })
+            .await;
+    }
+
+    /// Leaves for a graceful restart (RFC 4724 §4.1): the connections are
+    /// closed without a NOTIFICATION, so a helper peer keeps our routes;
+    /// waits for the task to end.
+    pub async fn detach(self) {
+        let _ = self.commands.send(Command::Detach).await;
+        drop(self.commands);
+        let _ = self.task.await;
+    }
+
     /// Stops the session with Cease / Administrative Shutdown and
     /// `communication`, and waits for the task to end.
     pub async fn shut_down(self, communication: Option<String>) {
@@ -160,6 +263,7 @@ impl PeerHandle {
 /// Starts the task for one peer; it waits for [`PeerHandle::start`].
 pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
     let (commands, receiver) = mpsc::channel(64);
+    let (updates, outbound_updates) = mpsc::unbounded_channel();
     let (events_sender, events) = mpsc::channel(1024);
     let address = config.address;
     let now = Instant::now().into_std();
@@ -177,11 +281,14 @@ pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
         attempt: None,
         received: HashSet::new(),
         counters: Counters::default(),
+        outbound_updates,
+        outbox: Vec::new(),
     };
     let span = tracing::info_span!("peer", address = %address);
     let task = tokio::spawn(peer.run().instrument(span));
     PeerHandle {
         commands,
+        updates,
         task,
         address,
         state,
@@ -220,6 +327,9 @@ struct Peer {
     /// Prefixes the peer announces (a count for status until the RIB owns them).
     received: HashSet<(Family, Nlri)>,
     counters: Counters,
+    outbound_updates: mpsc::UnboundedReceiver<Vec<Message>>,
+    /// Events for the routing task, sent (and waited for) between turns.
+    outbox: Vec<SessionEvent>,
 }
 
 fn now() -> std::time::Instant {
@@ -230,10 +340,15 @@ impl Peer {
     async fn run(mut self) {
         loop {
             self.carry_out();
+            self.deliver().await;
             let deadline = self.session.poll_timeout().map(Instant::from_std);
             tokio::select! {
                 biased;
                 command = self.commands.recv() => match command {
+                    Some(Command::Detach) => {
+                        self.detach().await;
+                        return;
+                    }
                     Some(command) => self.command(command),
                     None => {
                         self.session.handle(now(), Input::Stop { communication: None });
@@ -242,9 +357,45 @@ impl Peer {
                         return;
                     }
                 },
+                Some(messages) = self.outbound_updates.recv() => self.send_messages(messages),
                 Some(event) = self.events.recv() => self.event(event),
                 () = sleep_until(deadline) => self.session.handle_timeout(now()),
             }
+        }
+    }
+
+    /// Hands the routing task what happened, waiting while its inbox is full.
+    async fn deliver(&mut self) {
+        let Some(link) = &self.config.routes else {
+            return;
+        };
+        for event in self.outbox.drain(..) {
+            let event = PeerEvent {
+                peer: link.peer,
+                event,
+            };
+            if link.events.send(event).await.is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Closes every connection without a word (RFC 4724 §4.1: no
+    /// NOTIFICATION, so the peer keeps our routes as stale).
+    async fn detach(&mut self) {
+        if let Some((_, task)) = self.attempt.take() {
+            task.abort();
+        }
+        info!("leaving for a graceful restart; connections closed without NOTIFICATION");
+        self.finish_writing().await;
+    }
+
+    fn send_messages(&mut self, messages: Vec<Message>) {
+        if self.session.state() != StateKind::Established {
+            return;
+        }
+        for message in messages {
+            self.session.send(now(), message);
         }
     }
 
@@ -284,6 +435,20 @@ impl Peer {
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
             }
+            Command::MaximumPrefixes {
+                family,
+                limit,
+                restart_after,
+            } => self.session.handle(
+                now(),
+                Input::MaximumPrefixes {
+                    family,
+                    limit,
+                    restart_after,
+                },
+            ),
+            // Handled in the loop, which must end after it.
+            Command::Detach => {}
         }
     }
 
@@ -443,11 +608,30 @@ impl Peer {
                         hold_time = negotiated.hold_time.as_secs(),
                         "session established"
                     );
-                    self.advertise();
+                    if self.config.routes.is_some() {
+                        let local_address = self
+                            .connections
+                            .get(&connection_of(&self.session))
+                            .and_then(|live| live.local_address);
+                        self.outbox.push(SessionEvent::Established {
+                            negotiated,
+                            local_address,
+                        });
+                    } else {
+                        self.advertise();
+                    }
                 }
-                Output::Update { update, errors } => self.learn(update, &errors),
+                Output::Update { update, errors } => {
+                    if self.config.routes.is_some() {
+                        self.outbox.push(SessionEvent::Update { update, errors });
+                    } else {
+                        self.learn(update, &errors);
+                    }
+                }
                 Output::RouteRefresh(refresh) => {
-                    if refresh.subtype == bgp_wire::RouteRefreshSubtype::REQUEST {
+                    if self.config.routes.is_some() {
+                        self.outbox.push(SessionEvent::RouteRefresh(refresh));
+                    } else if refresh.subtype == bgp_wire::RouteRefreshSubtype::REQUEST {
                         self.advertise();
                     }
                 }
@@ -455,6 +639,9 @@ impl Peer {
                     warn!(reason = %reason, "session down");
                     self.received.clear();
                     self.counters.prefixes_sent = 0;
+                    if self.config.routes.is_some() {
+                        self.outbox.push(SessionEvent::Down(reason));
+                    }
                 }
             }
         }
@@ -644,6 +831,12 @@ impl Peer {
             .map(|prefix| Nlri::new(prefix.trunc()))
             .collect()
     }
+}
+
+/// The established connection's id (`ConnectionId(0)`, which no connection
+/// has, when there is none).
+fn connection_of(session: &Session) -> ConnectionId {
+    session.established_connection().unwrap_or(ConnectionId(0))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

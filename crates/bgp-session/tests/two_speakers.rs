@@ -58,6 +58,7 @@ fn peer_config(
         },
         connect_timeout: Duration::from_secs(2),
         advertise: vec![format!("10.{}.0.0/24", local_as % 200).parse().unwrap()],
+        routes: None,
     }
 }
 

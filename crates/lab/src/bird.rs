@@ -96,12 +96,17 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr, paths: &Paths) -> S
             }
             None => {}
         }
-        let _ = writeln!(
-            w,
-            "  hold time {}; keepalive time {};",
-            n.hold_time,
-            n.keepalive()
-        );
+        // BIRD takes hold time 0 (no keepalives) but no keepalive time 0.
+        if n.hold_time == 0 {
+            let _ = writeln!(w, "  hold time 0;");
+        } else {
+            let _ = writeln!(
+                w,
+                "  hold time {}; keepalive time {};",
+                n.hold_time,
+                n.keepalive()
+            );
+        }
         let _ = writeln!(
             w,
             "  connect delay time 1; connect retry time {}; error wait time 1, 10;",
@@ -113,11 +118,19 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr, paths: &Paths) -> S
         if n.passive {
             let _ = writeln!(w, "  passive on;");
         }
+        if spec.graceful_restart {
+            let _ = writeln!(w, "  graceful restart on;");
+        }
         for f in n.effective_families() {
             let v = &f.name()[3..];
+            let export = if spec.export {
+                "filter lab_out"
+            } else {
+                "none"
+            };
             let _ = writeln!(
                 w,
-                "  {} {{ import all; export filter lab_out; igp table igp{v}; }};",
+                "  {} {{ import all; export {export}; igp table igp{v}; }};",
                 f.name()
             );
         }
@@ -203,5 +216,30 @@ mod tests {
             static_routes(&spec, Family::Ipv4),
             "route 10.4.0.0/24 blackhole;\n"
         );
+    }
+
+    #[test]
+    fn a_receiver_exports_nothing_and_may_run_without_hold_timer() {
+        let spec = RouterSpec::new(
+            Kind::Bird,
+            "b1",
+            "127.20.0.4".parse::<std::net::IpAddr>().unwrap(),
+            65000,
+        )
+        .neighbor(
+            NeighborSpec::new("127.20.0.2".parse::<std::net::IpAddr>().unwrap(), 64700)
+                .with_hold_time(0),
+        )
+        .with_export(false);
+        let paths = Paths::new(PathBuf::from("/x"), Kind::Bird);
+        let c = config(&spec, "127.20.0.4".parse().unwrap(), &paths);
+        assert!(c.contains("  hold time 0;\n"), "{c}");
+        // BIRD rejects `keepalive time 0`.
+        assert!(!c.contains("keepalive time"), "{c}");
+        assert!(
+            c.contains("ipv4 { import all; export none; igp table igp4; };"),
+            "{c}"
+        );
+        assert!(!c.contains("export filter"), "{c}");
     }
 }

@@ -33,9 +33,18 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr) -> String {
     let _ = writeln!(w, "hostname {}", spec.name);
     let _ = writeln!(w, "log timestamp precision 3");
     let _ = writeln!(w, "!");
-    let rewrite = spec.next_hop.is_some() || spec.next_hop6.is_some();
+    let rewrite =
+        spec.export && (spec.next_hop.is_some() || spec.next_hop6.is_some() || spec.prepend > 0);
+    if !spec.export {
+        let _ = writeln!(w, "route-map LAB-NONE deny 10");
+        let _ = writeln!(w, "!");
+    }
     if rewrite {
         let _ = writeln!(w, "route-map LAB-OUT permit 10");
+        if spec.prepend > 0 {
+            let path = vec![spec.asn.to_string(); usize::from(spec.prepend)].join(" ");
+            let _ = writeln!(w, " set as-path prepend {path}");
+        }
         if let Some(nh) = spec.next_hop {
             let _ = writeln!(w, " set ip next-hop {nh}");
         }
@@ -54,6 +63,9 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr) -> String {
     let _ = writeln!(w, " no bgp default ipv4-unicast");
     // 127/8 next hops are martians: without this, NOTIFICATION 3/8 and a reset loop.
     let _ = writeln!(w, " bgp allow-martian-nexthop");
+    if spec.graceful_restart {
+        let _ = writeln!(w, " bgp graceful-restart");
+    }
     for n in &spec.neighbors {
         let p = n.address;
         let _ = writeln!(w, " neighbor {p} remote-as {}", n.asn);
@@ -82,7 +94,9 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr) -> String {
             .filter(|n| n.effective_families().contains(&fam))
         {
             let _ = writeln!(w, "  neighbor {} activate", n.address);
-            if rewrite {
+            if !spec.export {
+                let _ = writeln!(w, "  neighbor {} route-map LAB-NONE out", n.address);
+            } else if rewrite {
                 let _ = writeln!(w, "  neighbor {} route-map LAB-OUT out", n.address);
             }
         }
@@ -207,5 +221,54 @@ mod tests {
             assert!(c.contains(needle), "missing {needle:?} in\n{c}");
         }
         assert!(!c.contains("ipv6 next-hop"));
+    }
+
+    #[test]
+    fn graceful_restart_and_prepend_reach_the_config() {
+        let spec = RouterSpec::new(
+            Kind::Frr,
+            "r2",
+            "127.20.0.2".parse::<std::net::IpAddr>().unwrap(),
+            65020,
+        )
+        .neighbor(NeighborSpec::new(
+            "127.20.0.3".parse::<std::net::IpAddr>().unwrap(),
+            65003,
+        ))
+        .with_graceful_restart()
+        .with_prepend(2);
+        let c = config(&spec, "127.20.0.2".parse().unwrap());
+        for needle in [
+            " bgp graceful-restart",
+            " set as-path prepend 65020 65020",
+            "  neighbor 127.20.0.3 route-map LAB-OUT out",
+        ] {
+            assert!(c.contains(needle), "missing {needle:?} in\n{c}");
+        }
+    }
+
+    #[test]
+    fn a_receiver_exports_nothing() {
+        let spec = RouterSpec::new(
+            Kind::Frr,
+            "r1",
+            "127.20.0.2".parse::<std::net::IpAddr>().unwrap(),
+            65000,
+        )
+        .neighbor(
+            NeighborSpec::new("127.20.0.3".parse::<std::net::IpAddr>().unwrap(), 64700)
+                .with_hold_time(0),
+        )
+        .next_hop("198.51.100.2".parse().unwrap())
+        .with_export(false);
+        let c = config(&spec, "127.20.0.2".parse().unwrap());
+        for needle in [
+            "route-map LAB-NONE deny 10",
+            "  neighbor 127.20.0.3 route-map LAB-NONE out",
+            " neighbor 127.20.0.3 timers 0 0",
+        ] {
+            assert!(c.contains(needle), "missing {needle:?} in\n{c}");
+        }
+        assert!(!c.contains("LAB-OUT"), "{c}");
     }
 }

@@ -44,7 +44,11 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr) -> String {
     .into_iter()
     .flatten()
     .collect();
-    if !rewrites.is_empty() {
+    if !spec.export {
+        // Every route is rejected on the way out, so there is nothing to rewrite.
+        let _ = writeln!(w, "  [global.apply-policy.config]");
+        let _ = writeln!(w, "    default-export-policy = \"reject-route\"");
+    } else if !rewrites.is_empty() {
         let _ = writeln!(w, "  [global.apply-policy.config]");
         let _ = writeln!(w, "    export-policy-list = [\"lab-next-hop\"]");
         let _ = writeln!(w, "    default-export-policy = \"accept-route\"");
@@ -99,10 +103,19 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr) -> String {
             let _ = writeln!(w, "    enabled = true");
             let _ = writeln!(w, "    multihop-ttl = {ttl}");
         }
+        if spec.graceful_restart {
+            let _ = writeln!(w, "  [neighbors.graceful-restart.config]");
+            let _ = writeln!(w, "    enabled = true");
+            let _ = writeln!(w, "    restart-time = 120");
+        }
         for f in n.effective_families() {
             let _ = writeln!(w, "  [[neighbors.afi-safis]]");
             let _ = writeln!(w, "    [neighbors.afi-safis.config]");
             let _ = writeln!(w, "      afi-safi-name = \"{}-unicast\"", f.name());
+            if spec.graceful_restart {
+                let _ = writeln!(w, "    [neighbors.afi-safis.mp-graceful-restart.config]");
+                let _ = writeln!(w, "      enabled = true");
+            }
         }
     }
     c
@@ -144,8 +157,13 @@ pub(crate) fn cli_args(paths: &Paths, args: &[&str]) -> Vec<String> {
     a
 }
 
-/// `global rib add` arguments for one prefix.
+/// `global rib add` (or `del`) arguments for one prefix.
 pub(crate) fn rib_add(prefix: &ipnet::IpNet) -> [String; 6] {
+    rib_command("add", prefix)
+}
+
+/// `global rib VERB -a FAMILY PREFIX`.
+pub(crate) fn rib_command(verb: &str, prefix: &ipnet::IpNet) -> [String; 6] {
     let fam = match prefix {
         ipnet::IpNet::V4(_) => Family::Ipv4,
         ipnet::IpNet::V6(_) => Family::Ipv6,
@@ -153,7 +171,7 @@ pub(crate) fn rib_add(prefix: &ipnet::IpNet) -> [String; 6] {
     [
         "global".into(),
         "rib".into(),
-        "add".into(),
+        verb.into(),
         "-a".into(),
         fam.name().into(),
         prefix.to_string(),
@@ -196,5 +214,50 @@ mod tests {
         ] {
             assert!(c.contains(needle), "missing {needle:?} in\n{c}");
         }
+    }
+
+    #[test]
+    fn graceful_restart_is_enabled_per_neighbor_and_family() {
+        let spec = RouterSpec::new(
+            Kind::Gobgp,
+            "g2",
+            "127.20.0.3".parse::<std::net::IpAddr>().unwrap(),
+            65003,
+        )
+        .neighbor(NeighborSpec::new(
+            "127.20.0.2".parse::<std::net::IpAddr>().unwrap(),
+            65002,
+        ))
+        .with_graceful_restart();
+        let c = config(&spec, "127.20.0.3".parse().unwrap());
+        assert!(c.contains("[neighbors.graceful-restart.config]"), "{c}");
+        assert!(c.contains("restart-time = 120"), "{c}");
+        assert!(
+            c.contains("[neighbors.afi-safis.mp-graceful-restart.config]"),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn a_receiver_rejects_every_export() {
+        let spec = RouterSpec::new(
+            Kind::Gobgp,
+            "g1",
+            "127.20.0.3".parse::<std::net::IpAddr>().unwrap(),
+            65000,
+        )
+        .neighbor(NeighborSpec::new(
+            "127.20.0.2".parse::<std::net::IpAddr>().unwrap(),
+            64700,
+        ))
+        .next_hop("198.51.100.3".parse().unwrap())
+        .with_export(false);
+        let c = config(&spec, "127.20.0.3".parse().unwrap());
+        assert!(
+            c.contains("default-export-policy = \"reject-route\""),
+            "{c}"
+        );
+        assert_eq!(c.matches("[global.apply-policy.config]").count(), 1, "{c}");
+        assert!(!c.contains("set-next-hop"), "{c}");
     }
 }

@@ -745,6 +745,49 @@ impl Router {
     }
 }
 
+impl Router {
+    /// Stops originating prefixes (the reverse of [`Router::add_routes`]), so
+    /// that the router withdraws them.
+    pub fn remove_routes(&mut self, prefixes: &[&str]) -> Result<(), LabError> {
+        let nets: Vec<ipnet::IpNet> = prefixes
+            .iter()
+            .map(|p| parse_prefix(p).map_err(LabError::InvalidSpec))
+            .collect::<Result<_, _>>()?;
+        let texts: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        self.spec.routes.retain(|route| {
+            parse_prefix(route).map_or(true, |net| !texts.contains(&net.to_string()))
+        });
+        match self.spec.kind {
+            Kind::Frr => {
+                for net in &nets {
+                    let router = format!("router bgp {}", self.spec.asn);
+                    let af = format!("address-family {} unicast", Family::of(net.addr()).name());
+                    let line = format!("no network {net}");
+                    self.cli(&["configure terminal", &router, &af, &line])?;
+                }
+                Ok(())
+            }
+            Kind::Gobgp => {
+                for net in &nets {
+                    let args = gobgp::rib_command("del", net);
+                    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                    self.cli(&refs)?;
+                }
+                Ok(())
+            }
+            Kind::Bird => {
+                for fam in [Family::Ipv4, Family::Ipv6] {
+                    write(
+                        &bird::static_file(&self.paths, fam),
+                        &bird::static_routes(&self.spec, fam),
+                    )?;
+                }
+                self.cli(&["configure"]).map(|_| ())
+            }
+        }
+    }
+}
+
 impl Drop for Router {
     fn drop(&mut self) {
         self.stop();

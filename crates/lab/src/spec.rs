@@ -45,6 +45,8 @@ pub struct NeighborSpec {
     /// TCP-MD5 password (RFC 2385). No quotes, backslashes or whitespace.
     pub password: Option<String>,
     /// Hold time in seconds, 0 or at least 3 (default 30); keepalive is a third of it.
+    /// GoBGP takes a configured 0 as its default of 90 s (a peer's 0 still wins
+    /// the negotiation).
     pub hold_time: u16,
     /// Seconds between connection attempts (default 1, so tests are fast).
     pub connect_retry: u16,
@@ -159,6 +161,17 @@ pub struct RouterSpec {
     /// FRR silently drops a ::1 next hop and BIRD will not send a next hop
     /// equal to the neighbor's address; use 2001:db8:ffff::/48.
     pub next_hop6: Option<Ipv6Addr>,
+    /// Announce graceful restart (RFC 4724) and act as its helper: FRR
+    /// `bgp graceful-restart`, GoBGP `graceful-restart` per neighbor and
+    /// family, BIRD `graceful restart on`.
+    pub graceful_restart: bool,
+    /// Prepend the router's own AS this many extra times to everything it
+    /// advertises (FRR only), to make its paths longer than another's.
+    pub prepend: u8,
+    /// Advertise routes to neighbors (default true). `false` makes the router
+    /// a pure receiver that sends no UPDATE at all, e.g. for benchmarks that
+    /// feed it a table: nothing learned or originated is exported.
+    pub export: bool,
 }
 
 impl RouterSpec {
@@ -176,7 +189,22 @@ impl RouterSpec {
             routes: Vec::new(),
             next_hop: None,
             next_hop6: None,
+            graceful_restart: false,
+            prepend: 0,
+            export: true,
         }
+    }
+
+    /// Turns on graceful restart (see [`RouterSpec::graceful_restart`]).
+    pub fn with_graceful_restart(mut self) -> Self {
+        self.graceful_restart = true;
+        self
+    }
+
+    /// Prepends the own AS `times` more times on export (FRR only).
+    pub fn with_prepend(mut self, times: u8) -> Self {
+        self.prepend = times;
+        self
     }
 
     /// Adds a neighbor.
@@ -223,6 +251,12 @@ impl RouterSpec {
         self
     }
 
+    /// Sets whether anything is advertised to neighbors (see [`RouterSpec::export`]).
+    pub fn with_export(mut self, export: bool) -> Self {
+        self.export = export;
+        self
+    }
+
     /// Index of the first neighbor with this address.
     pub(crate) fn neighbor_index(&self, peer: IpAddr) -> Option<usize> {
         self.neighbors.iter().position(|n| n.address == peer)
@@ -231,6 +265,9 @@ impl RouterSpec {
     /// Checks everything a config generator relies on.
     pub(crate) fn validate(&self) -> Result<(), LabError> {
         let bad = |m: String| Err(LabError::InvalidSpec(format!("{}: {m}", self.name)));
+        if self.prepend > 0 && self.kind != Kind::Frr {
+            return bad("prepend is only implemented for FRR".into());
+        }
         if self.name.is_empty()
             || self.name.len() > 40
             || !self

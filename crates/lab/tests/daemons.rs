@@ -580,3 +580,52 @@ fn start_failure_reports_the_daemon_log() {
         other => panic!("expected StartFailed, got {other}"),
     }
 }
+
+/// Each kind as a pure receiver (`with_export(false)`, hold time 0, as the
+/// route-load benchmark runs them): it learns FRR's prefix and sends nothing
+/// back, not even the prefix it originates itself.
+#[test]
+fn a_receiver_without_export_or_hold_timer_learns_and_sends_nothing() {
+    for kind in Kind::ALL {
+        lab::require(kind);
+    }
+    for kind in Kind::ALL {
+        let (a, b) = (addr(), addr());
+        let sender = Router::start(
+            RouterSpec::new(Kind::Frr, "quiet-sender", a, 64700)
+                .neighbor(NeighborSpec::new(b, 65000))
+                .route("10.77.0.0/24")
+                // GoBGP 3.10 drops 127/8 next hops.
+                .next_hop("198.51.100.7".parse().unwrap()),
+        )
+        .unwrap();
+        let receiver = Router::start(
+            RouterSpec::new(kind, "quiet-receiver", b, 65000)
+                .neighbor(NeighborSpec::new(a, 64700).with_hold_time(0))
+                .route("10.78.0.0/24")
+                .with_export(false),
+        )
+        .unwrap();
+        receiver
+            .wait_for_prefixes(ip(a), &["10.77.0.0/24"], UP)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        // GoBGP reads a configured hold time of 0 as "use the default" (90 s);
+        // it still accepts a peer's 0 (the route-load sender proposes it).
+        if kind != Kind::Gobgp {
+            let hold = sender
+                .cli(&[&format!("show bgp neighbors {b} json")])
+                .unwrap();
+            assert!(
+                hold.contains("\"bgpTimerHoldTimeMsecs\":0"),
+                "{kind}: hold time not negotiated to 0: {hold}"
+            );
+        }
+        // Whatever it would send has had time to arrive.
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(
+            sender.received_prefixes(ip(b)).unwrap(),
+            Vec::<String>::new(),
+            "{kind} exported routes"
+        );
+    }
+}

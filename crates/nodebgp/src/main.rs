@@ -5,7 +5,9 @@
 //!
 //! - `nodebgp run`: the daemon for one node.
 //! - `nodebgp status`: the live state of its sessions.
-//! - `nodebgp apply|create|replace|delete|get`: bgpPeer resources in the datastore.
+//! - `nodebgp routes`: its RIBs.
+//! - `nodebgp apply|create|replace|delete|get`: bgpPeer, BGPPeer, Node and
+//!   BGPConfiguration resources in the datastore.
 //! - `nodebgp decode`: decode BGP messages from hex, pcap or MRT input to JSON.
 
 mod daemon;
@@ -27,9 +29,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the BGP daemon for this node.
-    Run(daemon::RunArgs),
+    Run(Box<daemon::RunArgs>),
     /// Show the live state of every session of a running daemon.
     Status(daemon::StatusArgs),
+    /// Show routes: the Loc-RIB, or one peer's received or advertised routes.
+    Routes(daemon::RoutesArgs),
+    /// Ask a peer to send its routes again (ROUTE-REFRESH).
+    Refresh(daemon::RefreshArgs),
     /// Create or update resources from a file (`-` for standard input).
     Apply(resources::FileArgs),
     /// Create resources from a file; fails if one exists.
@@ -38,7 +44,8 @@ enum Command {
     Replace(resources::FileArgs),
     /// Delete the resources a file names.
     Delete(resources::FileArgs),
-    /// List resources (bgppeer, aliases bgppeers bgpp bgpps bp bps).
+    /// List resources: bgppeer (bgppeers bgpp bgpps bp bps), node (nodes no),
+    /// bgpconfiguration (bgpconfigurations bgpconfig bgpconfigs).
     Get(resources::GetArgs),
     /// Decode BGP messages (hex lines, a pcap capture or an MRT dump) into JSON,
     /// one object per message.
@@ -50,6 +57,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(arguments) => daemon::run(&arguments),
         Command::Status(arguments) => daemon::print_status(&arguments),
+        Command::Routes(arguments) => daemon::print_routes(&arguments),
+        Command::Refresh(arguments) => daemon::request_refresh(&arguments),
         Command::Apply(arguments) => resources::apply(&arguments, resources::Verb::Apply),
         Command::Create(arguments) => resources::apply(&arguments, resources::Verb::Create),
         Command::Replace(arguments) => resources::apply(&arguments, resources::Verb::Replace),

@@ -1,13 +1,16 @@
-//! `nodebgp apply|create|replace|delete -f FILE` and `nodebgp get bgppeer`:
-//! bgpPeer resources in the datastore, with calicoctl's verbs and messages.
+//! `nodebgp apply|create|replace|delete -f FILE` and `nodebgp get
+//! bgppeer|node|bgpconfiguration [NAME]`: v1 bgpPeer and v3 BGPPeer, Node and
+//! BGPConfiguration resources in the datastore, with calicoctl's verbs, aliases
+//! and messages. A file may mix kinds; it is validated whole before anything is
+//! written.
 
 use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use peer_store::{
-    execute_documents, resource_kind, to_json, to_yaml, BatchOptions, ListFilter, NodeName,
-    PeerStore, ScopeKind,
+    execute_documents, resource_kind, resources_to_json, resources_to_yaml, BatchOptions,
+    ListFilter, NodeName, PeerStore, ResourceFilter, ScopeKind,
 };
 
 use crate::daemon::Datastore;
@@ -41,9 +44,13 @@ pub(crate) struct FileArgs {
 /// Flags of `nodebgp get`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct GetArgs {
-    /// The resource type: bgppeer (or bgppeers, bgpp, bgpps, bp, bps).
+    /// The resource type: bgppeer (bgppeers bgpp bgpps bp bps), node (nodes no)
+    /// or bgpconfiguration (bgpconfigurations bgpconfig bgpconfigs).
     #[arg(value_name = "TYPE")]
     kind: String,
+    /// Only this resource: a v3 name, or a v1 bgpPeer's peer IP address.
+    #[arg(value_name = "NAME")]
+    name: Option<String>,
     /// Only peers of this scope (global or node).
     #[arg(long)]
     scope: Option<ScopeKind>,
@@ -93,30 +100,34 @@ pub(crate) fn apply(arguments: &FileArgs, verb: Verb) -> Result<()> {
 }
 
 pub(crate) fn get(arguments: &GetArgs) -> Result<()> {
-    if resource_kind(&arguments.kind).is_none() {
+    let Some(kind) = resource_kind(&arguments.kind) else {
         bail!("Resource type '{}' is not supported", arguments.kind);
-    }
+    };
     let node = arguments
         .node
         .as_deref()
         .map(NodeName::new)
         .transpose()
         .map_err(|error| anyhow::anyhow!("--node: {error}"))?;
-    let filter = ListFilter {
-        scope: arguments.scope,
-        node,
-        peer_address: None,
+    let filter = ResourceFilter {
+        kind: Some(kind),
+        name: arguments.name.clone(),
+        peers: ListFilter {
+            scope: arguments.scope,
+            node,
+            peer_address: None,
+        },
     };
     let store = open(&arguments.datastore)?;
-    let listing = store.list(&filter)?;
-    let peers: Vec<_> = listing
-        .peers
+    let listing = store.list_resources(&filter)?;
+    let resources: Vec<_> = listing
+        .resources
         .into_iter()
-        .map(|stored| stored.peer)
+        .map(|stored| stored.resource)
         .collect();
     match arguments.output.as_str() {
-        "json" => println!("{}", to_json(&peers)),
-        _ => print!("{}", to_yaml(&peers)),
+        "json" => print!("{}", resources_to_json(&resources)),
+        _ => print!("{}", resources_to_yaml(&resources)),
     }
     Ok(())
 }

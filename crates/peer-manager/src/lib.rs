@@ -37,18 +37,39 @@
 //! If `this_node` is not among `nodes`, its addresses are unknown: it gets no mesh,
 //! and only the self-peering check by address is skipped.
 //!
+//! [`desired_peer_set`] adds Calico v3 `BGPPeer`s ([`PeerV3`]), §2:
+//!
+//! * one with neither `node` nor `nodeSelector` is global; one with `node` applies
+//!   to that node; one with `nodeSelector` to the nodes whose labels it matches
+//!   (both count as node peers for the override rule above);
+//! * a `peerIP` peer is an explicit peer like a v1 one, carrying its per-peer
+//!   settings ([`SessionSettings`]: port, password, source address, keepalive,
+//!   GTSM hops, restart time, allowed own-AS count, keep next hop);
+//! * a `peerSelector` peer becomes one session to every other node it selects, at
+//!   that node's BGP address of each family this node also has, with that node's
+//!   AS (or the cluster's) on the cluster `listen_port`, passive by the mesh's
+//!   address-string rule (§3 "`passive on` if the peer is a Calico node with a
+//!   higher IP");
+//! * every session's local AS ([`DesiredPeer::local_as`]) is this node's
+//!   `spec.bgp.asNumber`, else the AS the cluster configuration sets explicitly
+//!   ([`BgpConfiguration::configured_as_number`]), else the daemon's own.
+//!
 //! [`reconcile`] identifies sessions by peer IP address. It returns at most one
 //! [`Action`] per address, sorted by address: [`Action::Start`] for a new address,
 //! [`Action::Stop`] for an address no longer desired, [`Action::Restart`] when the
-//! port, AS or passive flag changed, and nothing for an unchanged session. A change
+//! port, either AS, the passive flag or any [`SessionSettings`] (the password
+//! among them) changed, and nothing for an unchanged session. A change
 //! of [`PeerSource`] alone does not touch the session and yields no action.
 
+mod desired;
+
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 
 pub use bgp_wire::Asn;
-pub use peer_store::{BgpPeer, NodeName, Scope};
+pub use desired::{desired_peer_set, desired_peers, PeerV3};
+pub use peer_store::{BgpPeer, BgpPeerV3, Labels, NodeName, Scope};
 
 /// The BGP port (RFC 4271 §8.2.1), used for explicit peers that name no port.
 pub const BGP_PORT: u16 = 179;
@@ -69,6 +90,8 @@ pub struct Node {
     pub as_number: Option<Asn>,
     /// Set when the node is a route reflector (`spec.bgp.routeReflectorClusterID`).
     pub route_reflector_cluster_id: Option<Ipv4Addr>,
+    /// The node's labels (`metadata.labels`), what v3 selectors match.
+    pub labels: Labels,
 }
 
 /// Cluster-wide BGP settings (Calico's BGPConfiguration `default`).
@@ -80,6 +103,40 @@ pub struct BgpConfiguration {
     pub node_to_node_mesh: bool,
     /// The port every node listens on, and mesh sessions connect to (default 179).
     pub listen_port: u16,
+    /// The AS the `default` BGPConfiguration sets explicitly, if any: the local AS
+    /// of a node without one of its own. `None` leaves it to the daemon.
+    pub configured_as_number: Option<Asn>,
+}
+
+impl BgpConfiguration {
+    /// The settings from the `default` BGPConfiguration resource, if there is one;
+    /// `fallback_as` is the cluster AS when the resource sets none (the daemon's
+    /// own AS, which is Calico's 64512 unless configured otherwise).
+    pub fn from_resource(
+        resource: Option<&peer_store::BgpConfigurationResource>,
+        fallback_as: Asn,
+    ) -> Self {
+        let configured_as_number = resource.and_then(|resource| resource.as_number);
+        BgpConfiguration {
+            as_number: configured_as_number.unwrap_or(fallback_as),
+            node_to_node_mesh: resource.map_or(true, |resource| resource.mesh_enabled()),
+            listen_port: resource.map_or(BGP_PORT, |resource| resource.listen_port_or_default()),
+            configured_as_number,
+        }
+    }
+}
+
+impl From<&peer_store::NodeResource> for Node {
+    fn from(node: &peer_store::NodeResource) -> Self {
+        Node {
+            name: node.name.to_string(),
+            ipv4: node.ipv4(),
+            ipv6: node.ipv6(),
+            as_number: node.as_number(),
+            route_reflector_cluster_id: node.route_reflector_cluster_id(),
+            labels: node.labels.clone(),
+        }
+    }
 }
 
 impl Default for BgpConfiguration {
@@ -89,6 +146,7 @@ impl Default for BgpConfiguration {
             as_number: DEFAULT_AS_NUMBER,
             node_to_node_mesh: true,
             listen_port: BGP_PORT,
+            configured_as_number: None,
         }
     }
 }
@@ -98,10 +156,62 @@ impl Default for BgpConfiguration {
 pub enum PeerSource {
     /// A global bgpPeer resource.
     Global,
-    /// A bgpPeer resource scoped to this node.
+    /// A bgpPeer resource scoped to this node (v1 `scope: node`, v3 `node` or a
+    /// matching `nodeSelector`).
     NodeScoped,
+    /// A v3 BGPPeer's `peerSelector` selected this node (the named one).
+    PeerSelector(String),
     /// The node-to-node mesh, towards the named node.
     Mesh(String),
+}
+
+/// Where a session's connections come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SourceAddress {
+    /// The daemon's own choice (its listen address of the family): v1 peers, and
+    /// v3 `UseNodeIP` peers of a node whose address is unknown.
+    #[default]
+    Daemon,
+    /// This node's BGP address (v3 `UseNodeIP`, the mesh).
+    Node(IpAddr),
+    /// No binding: the kernel chooses (v3 `sourceAddress: None`).
+    Unbound,
+}
+
+/// The per-peer settings of a v3 BGPPeer; v1 peers and the mesh use the defaults.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct SessionSettings {
+    /// TCP MD5 password (RFC 2385), already read from its file or variable.
+    pub password: Option<String>,
+    /// The source address of outgoing connections.
+    pub source_address: SourceAddress,
+    /// The keepalive interval (`keepaliveTime`).
+    pub keepalive: Option<Duration>,
+    /// GTSM (RFC 5082) with this many hops (`ttlSecurity`).
+    pub ttl_security_hops: Option<u8>,
+    /// The graceful-restart time to announce (`maxRestartTime`, RFC 4724 §3).
+    pub max_restart_time: Option<Duration>,
+    /// How often our own AS may appear in a received AS_PATH
+    /// (`numAllowedLocalASNumbers`).
+    pub allowed_local_as: Option<u32>,
+    /// Keep the original next hop towards eBGP peers (`keepOriginalNextHop`).
+    pub keep_original_next_hop: bool,
+}
+
+impl std::fmt::Debug for SessionSettings {
+    // The password stays out of logs.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SessionSettings")
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("source_address", &self.source_address)
+            .field("keepalive", &self.keepalive)
+            .field("ttl_security_hops", &self.ttl_security_hops)
+            .field("max_restart_time", &self.max_restart_time)
+            .field("allowed_local_as", &self.allowed_local_as)
+            .field("keep_original_next_hop", &self.keep_original_next_hop)
+            .finish()
+    }
 }
 
 /// One session a node should run.
@@ -111,16 +221,27 @@ pub struct DesiredPeer {
     pub address: SocketAddr,
     /// The peer's AS.
     pub asn: Asn,
+    /// Our AS on this session: this node's `spec.bgp.asNumber`, else
+    /// [`BgpConfiguration::configured_as_number`]; `None` leaves it to the daemon
+    /// (its `--as`), as before node and configuration resources existed.
+    pub local_as: Option<Asn>,
     /// Wait for the peer to connect instead of connecting.
     pub passive: bool,
     /// Why the session exists.
     pub source: PeerSource,
+    /// Per-peer settings (v3 BGPPeer fields).
+    pub settings: SessionSettings,
 }
 
 impl DesiredPeer {
-    /// Whether the session itself (port, AS, passive) differs; the source does not count.
+    /// Whether the session itself (port, either AS, passive, settings) differs;
+    /// the source does not count.
     fn session_differs(&self, other: &DesiredPeer) -> bool {
-        self.address != other.address || self.asn != other.asn || self.passive != other.passive
+        self.address != other.address
+            || self.asn != other.asn
+            || self.local_as != other.local_as
+            || self.passive != other.passive
+            || self.settings != other.settings
     }
 }
 
@@ -143,7 +264,7 @@ pub enum Action {
         /// Why it stops.
         reason: StopReason,
     },
-    /// Replace a running session whose port, AS or passive flag changed.
+    /// Replace a running session whose port, AS, passive flag or settings changed.
     Restart {
         /// The session as it runs.
         old: DesiredPeer,
@@ -161,121 +282,6 @@ impl Action {
             Action::Restart { new, .. } => new.address.ip(),
         }
     }
-}
-
-/// The precedence of an explicit peer: higher wins at the same address.
-fn rank(peer: &BgpPeer) -> u8 {
-    match peer.scope {
-        Scope::Global => 0,
-        Scope::Node(_) => 1,
-    }
-}
-
-/// Whether `candidate` beats `current` for the same address.
-fn explicit_beats(candidate: &BgpPeer, current: &BgpPeer) -> bool {
-    rank(candidate)
-        .cmp(&rank(current))
-        .then_with(|| current.peer_port.cmp(&candidate.peer_port))
-        .then_with(|| current.as_number.cmp(&candidate.as_number))
-        == Ordering::Greater
-}
-
-/// Whether a mesh session to `peer` is passive given our address text `own` (same
-/// family): Calico compares the address strings, not the numbers.
-fn mesh_passive(peer: IpAddr, own: &str) -> bool {
-    peer.to_string().as_str() > own
-}
-
-/// Everything a node's peer set depends on: the sessions `this_node` should run,
-/// sorted by address, one per peer IP address (see the crate documentation).
-///
-/// Linear in `nodes.len() + peers.len()`, plus sorting the result.
-pub fn desired_peers(
-    this_node: &str,
-    nodes: &[Node],
-    config: &BgpConfiguration,
-    peers: &[BgpPeer],
-) -> Vec<DesiredPeer> {
-    let me = nodes.iter().find(|node| node.name == this_node);
-    let own_v4 = me.and_then(|node| node.ipv4).map(IpAddr::V4);
-    let own_v6 = me.and_then(|node| node.ipv6).map(IpAddr::V6);
-    let is_own = |address: IpAddr| Some(address) == own_v4 || Some(address) == own_v6;
-
-    // Explicit peers: the winner per address.
-    let mut explicit: HashMap<IpAddr, &BgpPeer> = HashMap::new();
-    for peer in peers {
-        match &peer.scope {
-            Scope::Global => {}
-            Scope::Node(name) if name.as_str() == this_node => {}
-            Scope::Node(_) => continue,
-        }
-        if is_own(peer.peer_address) {
-            continue;
-        }
-        explicit
-            .entry(peer.peer_address)
-            .and_modify(|current| {
-                if explicit_beats(peer, current) {
-                    *current = peer;
-                }
-            })
-            .or_insert(peer);
-    }
-
-    let mut desired: Vec<DesiredPeer> = Vec::with_capacity(explicit.len() + 2 * nodes.len());
-    desired.extend(explicit.values().map(|peer| DesiredPeer {
-        address: SocketAddr::new(peer.peer_address, peer.peer_port.unwrap_or(BGP_PORT)),
-        asn: peer.as_number,
-        passive: false,
-        source: match peer.scope {
-            Scope::Global => PeerSource::Global,
-            Scope::Node(_) => PeerSource::NodeScoped,
-        },
-    }));
-
-    let mesh_on = config.node_to_node_mesh
-        && me.is_some_and(|node| node.route_reflector_cluster_id.is_none());
-    if mesh_on {
-        let own_v4_text = own_v4.map(|address| address.to_string());
-        let own_v6_text = own_v6.map(|address| address.to_string());
-        // The mesh node per address: the lowest name, whatever the input order.
-        let mut mesh: HashMap<IpAddr, &Node> = HashMap::new();
-        for node in nodes {
-            if node.name == this_node || node.route_reflector_cluster_id.is_some() {
-                continue;
-            }
-            let v4 = own_v4.and(node.ipv4.map(IpAddr::V4));
-            let v6 = own_v6.and(node.ipv6.map(IpAddr::V6));
-            for address in [v4, v6].into_iter().flatten() {
-                if is_own(address) || explicit.contains_key(&address) {
-                    continue;
-                }
-                mesh.entry(address)
-                    .and_modify(|current| {
-                        if node.name < current.name {
-                            *current = node;
-                        }
-                    })
-                    .or_insert(node);
-            }
-        }
-        desired.extend(mesh.into_iter().map(|(address, node)| {
-            let own = if address.is_ipv4() {
-                &own_v4_text
-            } else {
-                &own_v6_text
-            };
-            DesiredPeer {
-                address: SocketAddr::new(address, config.listen_port),
-                asn: node.as_number.unwrap_or(config.as_number),
-                passive: own.as_deref().is_some_and(|own| mesh_passive(address, own)),
-                source: PeerSource::Mesh(node.name.clone()),
-            }
-        }));
-    }
-
-    desired.sort_unstable_by_key(|peer| peer.address.ip());
-    desired
 }
 
 /// Sorts a peer list by IP address, keeping the first entry for an address.

@@ -8,8 +8,10 @@ fn peer(address: &str, asn: u32) -> DesiredPeer {
     DesiredPeer {
         address: address.parse().unwrap(),
         asn: Asn(asn),
+        local_as: None,
         passive: false,
         source: PeerSource::Global,
+        settings: Default::default(),
     }
 }
 

@@ -1,5 +1,6 @@
-//! `create|replace|apply|delete -f FILE`: run one verb over every peer in a file and
-//! describe the result in calicoctl v1's words.
+//! `create|replace|apply|delete -f FILE`: run one verb over every resource in a
+//! file (v1 bgpPeers and v3 BGPPeers, Nodes and BGPConfigurations, mixed freely)
+//! and describe the result in calicoctl's words.
 //!
 //! Every document is validated before anything is written, and the writes go to the
 //! store as one batch, so with a transactional store a file is applied entirely or
@@ -8,10 +9,10 @@
 
 use std::fmt;
 
-use crate::document::KIND;
 use crate::error::ParseError;
-use crate::input::{parse_documents, parse_keys};
-use crate::store::{BatchError, Operation, Outcome, PeerStore};
+use crate::input::{parse_resource_keys, parse_resources};
+use crate::resource::ResourceKey;
+use crate::store::{BatchError, Outcome, PeerStore, ResourceOperation};
 
 /// The resource-management verbs that take a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,6 +63,8 @@ pub struct BatchOptions {
 pub struct BatchReport {
     /// What was done.
     pub verb: Verb,
+    /// The `kind` of every resource in the file, or `None` when kinds were mixed.
+    pub kind: Option<&'static str>,
     /// One outcome per resource, in file order.
     pub outcomes: Vec<Outcome>,
 }
@@ -72,9 +75,10 @@ impl fmt::Display for BatchReport {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             formatter,
-            "Successfully {} {} '{KIND}' resource(s)",
+            "Successfully {} {} {}resource(s)",
             self.verb.past_tense(),
-            self.outcomes.len()
+            self.outcomes.len(),
+            quoted(self.kind)
         )
     }
 }
@@ -89,75 +93,117 @@ pub enum CommandError {
     #[error("No resources specified in file")]
     NoResources,
     /// The store refused an operation.
-    #[error("{}", describe_failure(*.verb, *.total, .failure))]
+    #[error("{}", describe_failure(*.verb, *.kind, *.total, .failure))]
     Failed {
         /// What was being done.
         verb: Verb,
+        /// The `kind` of every resource in the file, or `None` when kinds were mixed.
+        kind: Option<&'static str>,
         /// How many resources the file holds.
         total: usize,
-        /// Which one failed, why, and how many were committed before it.
-        failure: BatchError,
+        /// Which one failed, why, and how many were committed before it (boxed:
+        /// the error is large and this is the cold path).
+        failure: Box<BatchError>,
     },
 }
 
-fn describe_failure(verb: Verb, total: usize, failure: &BatchError) -> String {
+/// `'bgpPeer' ` for one kind, nothing for several.
+fn quoted(kind: Option<&'static str>) -> String {
+    kind.map(|kind| format!("'{kind}' ")).unwrap_or_default()
+}
+
+fn describe_failure(
+    verb: Verb,
+    kind: Option<&'static str>,
+    total: usize,
+    failure: &BatchError,
+) -> String {
     let error = &failure.error;
+    let kind = quoted(kind);
     match (failure.committed, total) {
-        (0, 1) => format!("Failed to {} '{KIND}' resource: {error}", verb.infinitive()),
-        (0, _) => format!(
-            "Failed to {} any '{KIND}' resources: {error}",
-            verb.infinitive()
-        ),
+        (0, 1) => format!("Failed to {} {kind}resource: {error}", verb.infinitive()),
+        (0, _) => format!("Failed to {} any {kind}resources: {error}", verb.infinitive()),
         (committed, _) => format!(
-            "Partial success: {} the first {committed} out of {total} '{KIND}' resources:\nHit error: {error}",
+            "Partial success: {} the first {committed} out of {total} {kind}resources:\nHit error: {error}",
             verb.past_tense()
         ),
     }
 }
 
-/// Runs `verb` over every bgpPeer in `text` (YAML or JSON, any of the accepted
-/// layouts). For [`Verb::Delete`] only identities are needed.
+/// The kind shared by every resource, `None` when there are several.
+fn common_kind(kinds: impl Iterator<Item = &'static str>) -> Option<&'static str> {
+    let mut kinds = kinds.peekable();
+    let first = *kinds.peek()?;
+    kinds.all(|kind| kind == first).then_some(first)
+}
+
+fn key_kind_name(key: &ResourceKey) -> &'static str {
+    match key {
+        ResourceKey::BgpPeer(_) => crate::document::KIND,
+        ResourceKey::Named { kind, .. } => kind.kind_name(),
+    }
+}
+
+/// Runs `verb` over every resource in `text` (YAML or JSON, any of the accepted
+/// layouts, any mix of kinds). Every document is validated before anything is
+/// written; the writes go to the store as one batch. For [`Verb::Delete`] only
+/// identities are needed.
 pub fn execute_documents<S: PeerStore + ?Sized>(
     store: &S,
     verb: Verb,
     text: &str,
     options: BatchOptions,
 ) -> Result<BatchReport, CommandError> {
-    let operations: Vec<Operation> = match verb {
-        Verb::Delete => parse_keys(text)?
-            .into_iter()
-            .map(|key| Operation::Delete {
-                key,
-                expected_revision: None,
-                skip_if_missing: options.skip_not_exists,
-            })
-            .collect(),
-        _ => parse_documents(text)?
-            .into_iter()
-            .map(|peer| match verb {
-                Verb::Create => Operation::Create {
-                    peer,
-                    skip_if_exists: options.skip_exists,
-                },
-                Verb::Replace => Operation::Replace {
-                    peer,
+    let (operations, kind): (Vec<ResourceOperation>, _) = match verb {
+        Verb::Delete => {
+            let keys = parse_resource_keys(text)?;
+            let kind = common_kind(keys.iter().map(key_kind_name));
+            let operations = keys
+                .into_iter()
+                .map(|key| ResourceOperation::Delete {
+                    key,
                     expected_revision: None,
-                },
-                _ => Operation::Apply { peer },
-            })
-            .collect(),
+                    skip_if_missing: options.skip_not_exists,
+                })
+                .collect();
+            (operations, kind)
+        }
+        _ => {
+            let resources = parse_resources(text)?;
+            let kind = common_kind(resources.iter().map(|resource| resource.kind_name()));
+            let operations = resources
+                .into_iter()
+                .map(|resource| match verb {
+                    Verb::Create => ResourceOperation::Create {
+                        resource,
+                        skip_if_exists: options.skip_exists,
+                    },
+                    Verb::Replace => ResourceOperation::Replace {
+                        resource,
+                        expected_revision: None,
+                    },
+                    _ => ResourceOperation::Apply { resource },
+                })
+                .collect();
+            (operations, kind)
+        }
     };
     if operations.is_empty() {
         return Err(CommandError::NoResources);
     }
     let outcomes = store
-        .write_batch(&operations)
+        .write_resources(&operations)
         .map_err(|failure| CommandError::Failed {
             verb,
+            kind,
             total: operations.len(),
-            failure,
+            failure: Box::new(failure),
         })?;
-    Ok(BatchReport { verb, outcomes })
+    Ok(BatchReport {
+        verb,
+        kind,
+        outcomes,
+    })
 }
 
 /// `create -f`: see [`execute_documents`].

@@ -42,6 +42,13 @@ pub enum DocumentLabel {
         /// `metadata.peerIP`.
         peer_ip: String,
     },
+    /// A v3 resource, by kind and `metadata.name` as written.
+    Named {
+        /// `BGPPeer`, `Node` or `BGPConfiguration`.
+        kind: &'static str,
+        /// `metadata.name`.
+        name: String,
+    },
 }
 
 impl fmt::Display for DocumentLabel {
@@ -58,6 +65,7 @@ impl fmt::Display for DocumentLabel {
                 node: None,
                 peer_ip,
             } => write!(formatter, "bgpPeer(peerIP={peer_ip})"),
+            DocumentLabel::Named { kind, name } => write!(formatter, "{kind}({name})"),
         }
     }
 }
@@ -69,10 +77,11 @@ pub enum Problem {
     #[error("{}", describe_fields(.0))]
     Fields(Vec<FieldError>),
     /// An identifying field is absent (`peerIP`, or `node` for a node-scoped or
-    /// unscoped peer, exactly as libcalico-go's `ValidateMetadataIDsAssigned`).
+    /// unscoped peer, exactly as libcalico-go's `ValidateMetadataIDsAssigned`;
+    /// `name` for a v3 resource).
     #[error("insufficient identifiers, missing '{0}'")]
     InsufficientIdentifiers(&'static str),
-    /// `kind`/`apiVersion` are not `bgpPeer`/`v1` (or `bgpPeerList`/`v1`).
+    /// `kind`/`apiVersion` name no resource this crate knows.
     #[error("Unknown resource type ({kind}) and/or version ({api_version})")]
     UnknownResourceType {
         /// The `kind` as written (empty when absent).

@@ -13,8 +13,18 @@
 //! an extra `"port": <number>` in the value. Other keys under the prefix (Calico's
 //! `global/as_num`, `host/<node>/ip_addr_v4`, …) are not peers and are ignored.
 //!
-//! Revisions are etcd's: a peer's revision is its key's `mod_revision`, a listing's
-//! the response header's revision.
+//! v3 resources are kept where Calico's etcd v3 backend keeps them, as the JSON
+//! documents Calico writes (`libcalico-go/lib/backend/model/resource.go`):
+//!
+//! - `<root>/resources/v3/projectcalico.org/bgppeers/<name>`
+//! - `<root>/resources/v3/projectcalico.org/nodes/<name>`
+//! - `<root>/resources/v3/projectcalico.org/bgpconfigurations/<name>`
+//!
+//! where `<root>` is the prefix without its `/bgp/v1` (`/calico` by default), or
+//! the prefix itself when it does not end so.
+//!
+//! Revisions are etcd's: a resource's revision is its key's `mod_revision`, a
+//! listing's the response header's revision.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -28,14 +38,21 @@ use etcd_client::{
 use tokio::runtime::Runtime;
 
 use crate::calico_v1;
-use crate::model::{BgpPeer, PeerKey, ScopeKind};
+use crate::kind::ResourceKind;
+use crate::model::{PeerKey, ScopeKind};
+use crate::resource::{AnyDocument, NamedKind, Resource, ResourceKey};
 use crate::store::{
-    BatchError, Change, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore, PeerTable,
-    Revision, StoreError, StoredPeer,
+    BatchError, Outcome, PeerStore, ResourceChange, ResourceChangeSet, ResourceFilter,
+    ResourceListing, ResourceOperation, Revision, StoreError, StoredResource,
 };
+use crate::table::ResourceTable;
+use crate::v3::ResourceName;
 
 /// Calico's etcd prefix for v1 BGP data.
 pub const DEFAULT_PREFIX: &str = "/calico/bgp/v1";
+
+/// Where Calico keeps v3 resources, below the root (`/calico`).
+pub const V3_RESOURCES_PATH: &str = "/resources/v3/projectcalico.org";
 
 /// etcd's default `--max-txn-ops`: a batch touching more distinct peers than this
 /// is refused by the server as a whole (nothing is written).
@@ -66,7 +83,12 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 pub struct EtcdStore {
     runtime: Runtime,
     client: Client,
+    /// v1 peers, `/calico/bgp/v1`.
     prefix: String,
+    /// Everything this store reads lives below it (`/calico`): the watch range.
+    root: String,
+    /// v3 resources, `/calico/resources/v3/projectcalico.org`.
+    resource_prefix: String,
 }
 
 impl std::fmt::Debug for EtcdStore {
@@ -100,10 +122,14 @@ impl EtcdStore {
         let client = runtime
             .block_on(Client::connect(endpoints, Some(options)))
             .map_err(etcd_error(&prefix))?;
+        let root = prefix.strip_suffix("/bgp/v1").unwrap_or(&prefix).to_owned();
+        let resource_prefix = format!("{root}{V3_RESOURCES_PATH}");
         let store = EtcdStore {
             runtime,
             client,
             prefix,
+            root,
+            resource_prefix,
         };
         // The client connects lazily; a count-only read makes an unreachable server
         // an error here rather than at the first real request.
@@ -121,6 +147,35 @@ impl EtcdStore {
         calico_v1::key_of(&self.prefix, key)
     }
 
+    /// The prefix of v3 resources, without a trailing slash.
+    pub fn resource_prefix(&self) -> &str {
+        &self.resource_prefix
+    }
+
+    /// The etcd key of any resource: Calico's v1 layout for v1 peers, its v3
+    /// layout for the rest.
+    pub fn key_of_resource(&self, key: &ResourceKey) -> String {
+        match key {
+            ResourceKey::BgpPeer(key) => self.key_of(key),
+            ResourceKey::Named { kind, name } => {
+                format!("{}/{}/{name}", self.resource_prefix, kind.plural())
+            }
+        }
+    }
+
+    /// The identity a key names, `None` for keys of neither layout.
+    fn parse_any_key(&self, key: &str) -> Option<ResourceKey> {
+        if let Some(peer_key) = self.parse_key(key) {
+            return Some(ResourceKey::BgpPeer(peer_key));
+        }
+        let rest = key.strip_prefix(&self.resource_prefix)?.strip_prefix('/')?;
+        let (plural, name) = rest.split_once('/')?;
+        Some(ResourceKey::Named {
+            kind: NamedKind::from_plural(plural)?,
+            name: ResourceName::new(name).ok()?,
+        })
+    }
+
     fn current_revision(&self) -> Result<Revision, StoreError> {
         let options = GetOptions::new().with_prefix().with_count_only();
         let response = self
@@ -128,7 +183,7 @@ impl EtcdStore {
             .block_on(
                 self.client
                     .clone()
-                    .get(format!("{}/", self.prefix), Some(options)),
+                    .get(format!("{}/", self.root), Some(options)),
             )
             .map_err(etcd_error(&self.prefix))?;
         Ok(header_revision(response.header()))
@@ -138,21 +193,27 @@ impl EtcdStore {
     fn read_keys<'key>(
         &self,
         keys: impl Iterator<Item = &'key String>,
-    ) -> Result<PeerTable, StoreError> {
+    ) -> Result<ResourceTable, StoreError> {
         let reads: Vec<TxnOp> = keys.map(|key| TxnOp::get(key.as_str(), None)).collect();
+        self.read_table(reads)
+    }
+
+    /// Runs `reads` (gets) in one transaction, so at one etcd revision, and
+    /// decodes every resource they return.
+    fn read_table(&self, reads: Vec<TxnOp>) -> Result<ResourceTable, StoreError> {
         let response = self
             .runtime
             .block_on(self.client.clone().txn(Txn::new().and_then(reads)))
             .map_err(etcd_error(&self.prefix))?;
-        let mut table = PeerTable {
+        let mut table = ResourceTable {
             revision: header_revision(response.header()),
-            peers: BTreeMap::new(),
+            resources: BTreeMap::new(),
         };
         for operation_response in response.op_responses() {
             if let TxnOpResponse::Get(get) = operation_response {
                 for key_value in get.kvs() {
                     if let Some(stored) = self.decode(key_value)? {
-                        table.peers.insert(stored.peer.key(), stored);
+                        table.resources.insert(stored.resource.key(), stored);
                     }
                 }
             }
@@ -160,19 +221,35 @@ impl EtcdStore {
         Ok(table)
     }
 
-    /// The peer a key/value holds, `None` for keys outside the peer layout.
-    fn decode(&self, key_value: &KeyValue) -> Result<Option<StoredPeer>, StoreError> {
+    /// The resource a key/value holds, `None` for keys outside both layouts.
+    fn decode(&self, key_value: &KeyValue) -> Result<Option<StoredResource>, StoreError> {
         let key = String::from_utf8_lossy(key_value.key());
-        let Some(peer_key) = self.parse_key(&key) else {
-            return Ok(None);
-        };
-        calico_v1::decode_value(
-            &key,
-            peer_key,
-            key_value.value(),
-            to_revision(key_value.mod_revision()),
-        )
-        .map(Some)
+        let revision = to_revision(key_value.mod_revision());
+        match self.parse_any_key(&key) {
+            None => Ok(None),
+            Some(ResourceKey::BgpPeer(peer_key)) => {
+                calico_v1::decode_value(&key, peer_key, key_value.value(), revision)
+                    .map(|stored| Some(stored.into()))
+            }
+            Some(resource_key) => {
+                let corrupt = |message: String| StoreError::Corrupt {
+                    path: PathBuf::from(key.as_ref()),
+                    message,
+                };
+                let resource: Resource =
+                    serde_json::from_slice(key_value.value()).map_err(|error| {
+                        corrupt(format!("value is not a Calico v3 resource: {error}"))
+                    })?;
+                // The key is the identity, as for v1 peers.
+                if resource.key() != resource_key {
+                    return Err(corrupt(format!(
+                        "value names {}, the key {resource_key}",
+                        resource.key()
+                    )));
+                }
+                Ok(Some(StoredResource { resource, revision }))
+            }
+        }
     }
 
     /// The identity a key names, `None` when it is not a peer key under our prefix.
@@ -180,24 +257,30 @@ impl EtcdStore {
         calico_v1::parse_key(&self.prefix, key)
     }
 
-    fn encode(peer: &BgpPeer) -> String {
-        calico_v1::encode_value(peer)
+    /// The value Calico writes: v1's `{"ip","as_num"}` for v1 peers, the v3
+    /// document as JSON for the rest.
+    fn encode(resource: &Resource) -> String {
+        match resource {
+            Resource::BgpPeer(peer) => calico_v1::encode_value(peer),
+            // Plain documents of strings, numbers and booleans cannot fail to serialize.
+            other => serde_json::to_string(&AnyDocument::from(other)).unwrap_or_default(),
+        }
     }
 
     /// Evaluates the batch on the state read, then commits it if no key it read
     /// changed since. `Ok(None)` means another writer won the race: read again.
     fn try_write_batch(
         &self,
-        operations: &[Operation],
+        operations: &[ResourceOperation],
     ) -> Result<Option<Vec<Outcome>>, BatchError> {
         let whole = |error| BatchError {
             index: None,
             committed: 0,
             error,
         };
-        let keys: BTreeMap<String, PeerKey> = operations
+        let keys: BTreeMap<String, ResourceKey> = operations
             .iter()
-            .map(|operation| (self.key_of(&operation.key()), operation.key()))
+            .map(|operation| (self.key_of_resource(&operation.key()), operation.key()))
             .collect();
         let before = self.read_keys(keys.keys()).map_err(whole)?;
         // The shared batch semantics (conflicts, skips, no-op writes) decide what to
@@ -207,8 +290,8 @@ impl EtcdStore {
 
         let mut compares = Vec::with_capacity(keys.len());
         let mut writes = Vec::new();
-        for (etcd_key, peer_key) in &keys {
-            let current = before.peers.get(peer_key);
+        for (etcd_key, resource_key) in &keys {
+            let current = before.resources.get(resource_key);
             compares.push(match current {
                 Some(stored) => Compare::mod_revision(
                     etcd_key.as_str(),
@@ -218,11 +301,11 @@ impl EtcdStore {
                 // Version 0 is etcd's "key absent": a create loses to any writer.
                 None => Compare::version(etcd_key.as_str(), CompareOp::Equal, 0),
             });
-            match (current, after.peers.get(peer_key)) {
+            match (current, after.resources.get(resource_key)) {
                 (_, Some(stored)) if stored.revision == planned_revision => {
                     writes.push(TxnOp::put(
                         etcd_key.as_str(),
-                        Self::encode(&stored.peer),
+                        Self::encode(&stored.resource),
                         None,
                     ));
                 }
@@ -251,20 +334,20 @@ impl EtcdStore {
         Ok(Some(outcomes))
     }
 
-    /// Converts a watch event into a change, `None` for keys that are not peers.
-    fn change_of(&self, event: &etcd_client::Event) -> Result<Option<Change>, StoreError> {
+    /// Converts a watch event into a change, `None` for keys that are not resources.
+    fn change_of(&self, event: &etcd_client::Event) -> Result<Option<ResourceChange>, StoreError> {
         let Some(key_value) = event.kv() else {
             return Ok(None);
         };
         let revision = to_revision(key_value.mod_revision());
         match event.event_type() {
-            EventType::Put => Ok(self.decode(key_value)?.map(|stored| Change::Put {
-                peer: stored.peer,
+            EventType::Put => Ok(self.decode(key_value)?.map(|stored| ResourceChange::Put {
+                resource: stored.resource,
                 revision,
             })),
             EventType::Delete => {
                 let key = String::from_utf8_lossy(key_value.key()).into_owned();
-                if self.parse_key(&key).is_none() {
+                if self.parse_any_key(&key).is_none() {
                     return Ok(None);
                 }
                 // A delete event carries only the key; the AS number comes from the
@@ -273,10 +356,12 @@ impl EtcdStore {
                     path: PathBuf::from(&key),
                     message: "delete event without the previous value".to_owned(),
                 })?;
-                Ok(self.decode(previous)?.map(|stored| Change::Deleted {
-                    peer: stored.peer,
-                    revision,
-                }))
+                Ok(self
+                    .decode(previous)?
+                    .map(|stored| ResourceChange::Deleted {
+                        resource: stored.resource,
+                        revision,
+                    }))
             }
         }
     }
@@ -285,7 +370,7 @@ impl EtcdStore {
         &self,
         since: Revision,
         until: Revision,
-    ) -> Result<ChangeSet, StoreError> {
+    ) -> Result<ResourceChangeSet, StoreError> {
         let options = WatchOptions::new()
             .with_prefix()
             .with_prev_key()
@@ -293,7 +378,7 @@ impl EtcdStore {
         let mut stream = self
             .client
             .clone()
-            .watch(format!("{}/", self.prefix), Some(options))
+            .watch(format!("{}/", self.root), Some(options))
             .await
             .map_err(etcd_error(&self.prefix))?;
         let mut changes = Vec::new();
@@ -347,7 +432,7 @@ impl EtcdStore {
             }
             if caught_up {
                 let _ = stream.cancel(response.watch_id()).await;
-                return Ok(ChangeSet {
+                return Ok(ResourceChangeSet {
                     revision: until,
                     changes,
                 });
@@ -357,10 +442,10 @@ impl EtcdStore {
 }
 
 impl PeerStore for EtcdStore {
-    fn get(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError> {
+    fn get_resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError> {
         let response = self
             .runtime
-            .block_on(self.client.clone().get(self.key_of(key), None))
+            .block_on(self.client.clone().get(self.key_of_resource(key), None))
             .map_err(etcd_error(&self.prefix))?;
         match response.kvs().first() {
             Some(key_value) => self.decode(key_value),
@@ -368,40 +453,32 @@ impl PeerStore for EtcdStore {
         }
     }
 
-    fn list(&self, filter: &ListFilter) -> Result<Listing, StoreError> {
-        // Narrow the range where the filter allows; the filter itself decides.
-        let range = match (&filter.node, filter.scope) {
+    fn list_resources(&self, filter: &ResourceFilter) -> Result<ResourceListing, StoreError> {
+        // Narrow the ranges where the filter allows; the filter itself decides.
+        let peers = &filter.peers;
+        let v1_range = match (&peers.node, peers.scope) {
             (Some(node), _) => format!("{}/host/{node}/", self.prefix),
             (None, Some(ScopeKind::Global)) => format!("{}/global/", self.prefix),
             (None, Some(ScopeKind::Node)) => format!("{}/host/", self.prefix),
             (None, None) => format!("{}/", self.prefix),
         };
-        let response = self
-            .runtime
-            .block_on(
-                self.client
-                    .clone()
-                    .get(range, Some(GetOptions::new().with_prefix())),
-            )
-            .map_err(etcd_error(&self.prefix))?;
-        let mut peers = Vec::new();
-        for key_value in response.kvs() {
-            if let Some(stored) = self.decode(key_value)? {
-                if filter.matches(&stored.peer.key()) {
-                    peers.push(stored);
-                }
-            }
-        }
-        peers.sort_by_key(|stored| stored.peer.key());
-        Ok(Listing {
-            revision: header_revision(response.header()),
-            peers,
-        })
+        let named = |kind: NamedKind| format!("{}/{}/", self.resource_prefix, kind.plural());
+        let ranges = match filter.kind {
+            Some(ResourceKind::BgpPeer) => vec![v1_range, named(NamedKind::BgpPeer)],
+            Some(ResourceKind::Node) => vec![named(NamedKind::Node)],
+            Some(ResourceKind::BgpConfiguration) => vec![named(NamedKind::BgpConfiguration)],
+            None => vec![v1_range, format!("{}/", self.resource_prefix)],
+        };
+        let reads = ranges
+            .into_iter()
+            .map(|range| TxnOp::get(range, Some(GetOptions::new().with_prefix())))
+            .collect();
+        Ok(self.read_table(reads)?.list(filter))
     }
 
     /// Replays etcd's history with a watch from `since + 1` until it has caught up
     /// with the revision current when the call started.
-    fn changes_since(&self, since: Revision) -> Result<ChangeSet, StoreError> {
+    fn resource_changes_since(&self, since: Revision) -> Result<ResourceChangeSet, StoreError> {
         let current = self.current_revision()?;
         if since > current {
             return Err(StoreError::FutureRevision {
@@ -410,7 +487,7 @@ impl PeerStore for EtcdStore {
             });
         }
         if since == current {
-            return Ok(ChangeSet {
+            return Ok(ResourceChangeSet {
                 revision: current,
                 changes: Vec::new(),
             });
@@ -418,7 +495,10 @@ impl PeerStore for EtcdStore {
         self.runtime.block_on(self.watch_changes(since, current))
     }
 
-    fn write_batch(&self, operations: &[Operation]) -> Result<Vec<Outcome>, BatchError> {
+    fn write_resources(
+        &self,
+        operations: &[ResourceOperation],
+    ) -> Result<Vec<Outcome>, BatchError> {
         if operations.is_empty() {
             return Ok(Vec::new());
         }
@@ -431,7 +511,7 @@ impl PeerStore for EtcdStore {
             index: None,
             committed: 0,
             error: etcd_error(&self.prefix)(etcd_client::Error::InvalidArgs(format!(
-                "gave up after {WRITE_ATTEMPTS} attempts: other writers keep changing these peers"
+                "gave up after {WRITE_ATTEMPTS} attempts: other writers keep changing these resources"
             ))),
         })
     }

@@ -25,6 +25,10 @@
 //!   set while the store index has not moved, and [`StoreError::Compacted`] ("list
 //!   again") as soon as it has; callers re-list. The v2 watch
 //!   (`?wait=true&waitIndex=`) is not used.
+//! - **v1 bgpPeers only.** v3 `BGPPeer`, `Node` and `BGPConfiguration` resources
+//!   are refused with [`StoreError::Unsupported`] (Calico v1 clusters kept no such
+//!   thing here); listing every kind lists the v1 peers, listing a v3 kind alone
+//!   lists nothing.
 //! - Plain `http://` endpoints only (the client is built without TLS); the first
 //!   endpoint answering at connect time is used for every request.
 
@@ -37,11 +41,19 @@ use serde::Deserialize;
 
 use crate::calico_v1;
 use crate::etcd_store::DEFAULT_PREFIX;
+use crate::kind::ResourceKind;
 use crate::model::{BgpPeer, PeerKey, ScopeKind};
+use crate::resource::{Resource, ResourceKey};
 use crate::store::{
-    Action, BatchError, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore, PeerTable,
-    Revision, StoreError, StoredPeer,
+    Action, BatchError, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore,
+    ResourceChange, ResourceChangeSet, ResourceFilter, ResourceListing, ResourceOperation,
+    Revision, StoreError, StoredPeer, StoredResource,
 };
+use crate::table::ResourceTable;
+
+/// Why v3 kinds are refused here.
+const V3_UNSUPPORTED: &str = "the etcd v2 store holds Calico v1 bgpPeers only (the layout of \
+Calico v1 clusters); keep BGPPeer, Node and BGPConfiguration resources in the etcdv3 or file store";
 
 /// How long to wait for the server on each request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -348,23 +360,28 @@ impl EtcdV2Store {
         current: Option<&StoredPeer>,
     ) -> Result<Option<Outcome>, StoreError> {
         let key = operation.key();
-        let table = PeerTable {
+        let resource_key = ResourceKey::BgpPeer(key.clone());
+        let table = ResourceTable {
             revision: store_revision,
-            peers: current
-                .map(|stored| (key.clone(), stored.clone()))
+            resources: current
+                .map(|stored| (resource_key.clone(), stored.clone().into()))
                 .into_iter()
                 .collect(),
         };
         let (after, mut outcomes, _changes) = table
-            .apply(std::slice::from_ref(operation))
+            .apply(&[ResourceOperation::from(operation.clone())])
             .map_err(|failure| failure.error)?;
         let Some(mut outcome) = outcomes.pop() else {
             return Err(io_error(&self.prefix, format!("no outcome for {key}")));
         };
         let write = match outcome.action {
-            Action::Created | Action::Replaced => match after.peers.get(&key) {
-                Some(stored) => Write::Put {
-                    value: calico_v1::encode_value(&stored.peer),
+            Action::Created | Action::Replaced => match after
+                .resources
+                .get(&resource_key)
+                .and_then(|stored| stored.resource.as_bgp_peer())
+            {
+                Some(peer) => Write::Put {
+                    value: calico_v1::encode_value(peer),
                     previous: current.map(|stored| stored.revision.0),
                 },
                 None => return Err(io_error(&self.prefix, format!("lost {key}"))),
@@ -386,12 +403,12 @@ impl EtcdV2Store {
     }
 }
 
-impl PeerStore for EtcdV2Store {
-    fn get(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError> {
+impl EtcdV2Store {
+    fn get_peer(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError> {
         Ok(self.read_one(key)?.1)
     }
 
-    fn list(&self, filter: &ListFilter) -> Result<Listing, StoreError> {
+    fn list_peers(&self, filter: &ListFilter) -> Result<Listing, StoreError> {
         // Narrow the directory where the filter allows; the filter itself decides.
         let directory = match (&filter.node, filter.scope) {
             (Some(node), _) => format!("{}/host/{node}", self.prefix),
@@ -407,7 +424,7 @@ impl PeerStore for EtcdV2Store {
 
     /// No history replay over v2: an empty change set while the store index is
     /// still `since`, [`StoreError::Compacted`] (list again) once it has moved.
-    fn changes_since(&self, since: Revision) -> Result<ChangeSet, StoreError> {
+    fn peer_changes_since(&self, since: Revision) -> Result<ChangeSet, StoreError> {
         let (current, _) = self.read_tree(&self.prefix)?;
         if since > current {
             return Err(StoreError::FutureRevision {
@@ -429,7 +446,7 @@ impl PeerStore for EtcdV2Store {
 
     /// Validates the whole batch on the current state, then applies it one
     /// compare-and-swap at a time: not atomic (see the module documentation).
-    fn write_batch(&self, operations: &[Operation]) -> Result<Vec<Outcome>, BatchError> {
+    fn write_peers(&self, operations: &[Operation]) -> Result<Vec<Outcome>, BatchError> {
         let whole = |error| BatchError {
             index: None,
             committed: 0,
@@ -446,14 +463,21 @@ impl PeerStore for EtcdV2Store {
         }
         // Validation: the shared batch semantics on what was read; nothing is
         // written when any operation would fail.
-        let table = PeerTable {
+        let table = ResourceTable {
             revision: store_revision,
-            peers: state
+            resources: state
                 .iter()
-                .filter_map(|(key, stored)| Some((key.clone(), stored.clone()?)))
+                .filter_map(|(key, stored)| {
+                    Some((ResourceKey::BgpPeer(key.clone()), stored.clone()?.into()))
+                })
                 .collect(),
         };
-        table.apply(operations)?;
+        let resource_operations: Vec<ResourceOperation> = operations
+            .iter()
+            .cloned()
+            .map(ResourceOperation::from)
+            .collect();
+        table.apply(&resource_operations)?;
 
         let mut outcomes = Vec::with_capacity(operations.len());
         for (index, operation) in operations.iter().enumerate() {
@@ -499,6 +523,124 @@ impl PeerStore for EtcdV2Store {
             outcomes.push(outcome);
         }
         Ok(outcomes)
+    }
+}
+
+impl PeerStore for EtcdV2Store {
+    fn get_resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError> {
+        match key {
+            ResourceKey::BgpPeer(key) => Ok(self.get_peer(key)?.map(StoredResource::from)),
+            ResourceKey::Named { .. } => Err(unsupported(key)),
+        }
+    }
+
+    fn list_resources(&self, filter: &ResourceFilter) -> Result<ResourceListing, StoreError> {
+        let (revision, mut peers) = match filter.kind {
+            None | Some(ResourceKind::BgpPeer) => {
+                let listing = self.list_peers(&filter.peers)?;
+                (listing.revision, listing.peers)
+            }
+            // Nothing of these kinds can be stored here.
+            Some(ResourceKind::Node | ResourceKind::BgpConfiguration) => {
+                (self.read_tree(&self.prefix)?.0, Vec::new())
+            }
+        };
+        peers.retain(|stored| filter.matches(&Resource::BgpPeer(stored.peer.clone())));
+        Ok(ResourceListing {
+            revision,
+            resources: peers.into_iter().map(StoredResource::from).collect(),
+        })
+    }
+
+    fn resource_changes_since(&self, since: Revision) -> Result<ResourceChangeSet, StoreError> {
+        let changes = self.peer_changes_since(since)?;
+        Ok(ResourceChangeSet {
+            revision: changes.revision,
+            changes: changes
+                .changes
+                .into_iter()
+                .map(|change| match change {
+                    crate::store::Change::Put { peer, revision } => ResourceChange::Put {
+                        resource: Resource::BgpPeer(peer),
+                        revision,
+                    },
+                    crate::store::Change::Deleted { peer, revision } => ResourceChange::Deleted {
+                        resource: Resource::BgpPeer(peer),
+                        revision,
+                    },
+                })
+                .collect(),
+        })
+    }
+
+    /// v1 peers only: a batch holding any v3 resource is refused before anything
+    /// is written.
+    fn write_resources(
+        &self,
+        operations: &[ResourceOperation],
+    ) -> Result<Vec<Outcome>, BatchError> {
+        let mut peer_operations = Vec::with_capacity(operations.len());
+        for (index, operation) in operations.iter().enumerate() {
+            let refuse = |key: &ResourceKey| BatchError {
+                index: Some(index),
+                committed: 0,
+                error: unsupported(key),
+            };
+            peer_operations.push(match operation {
+                ResourceOperation::Create {
+                    resource: Resource::BgpPeer(peer),
+                    skip_if_exists,
+                } => Operation::Create {
+                    peer: peer.clone(),
+                    skip_if_exists: *skip_if_exists,
+                },
+                ResourceOperation::Replace {
+                    resource: Resource::BgpPeer(peer),
+                    expected_revision,
+                } => Operation::Replace {
+                    peer: peer.clone(),
+                    expected_revision: *expected_revision,
+                },
+                ResourceOperation::Apply {
+                    resource: Resource::BgpPeer(peer),
+                } => Operation::Apply { peer: peer.clone() },
+                ResourceOperation::Delete {
+                    key: ResourceKey::BgpPeer(key),
+                    expected_revision,
+                    skip_if_missing,
+                } => Operation::Delete {
+                    key: key.clone(),
+                    expected_revision: *expected_revision,
+                    skip_if_missing: *skip_if_missing,
+                },
+                other => return Err(refuse(&other.key())),
+            });
+        }
+        self.write_peers(&peer_operations)
+    }
+
+    fn get(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError> {
+        self.get_peer(key)
+    }
+
+    fn list(&self, filter: &ListFilter) -> Result<Listing, StoreError> {
+        self.list_peers(filter)
+    }
+
+    fn changes_since(&self, since: Revision) -> Result<ChangeSet, StoreError> {
+        self.peer_changes_since(since)
+    }
+
+    fn write_batch(&self, operations: &[Operation]) -> Result<Vec<Outcome>, BatchError> {
+        self.write_peers(operations)
+    }
+}
+
+fn unsupported(key: &ResourceKey) -> StoreError {
+    StoreError::Unsupported {
+        store: "the etcd v2 store",
+        key: key.clone(),
+        reason: V3_UNSUPPORTED,
     }
 }
 

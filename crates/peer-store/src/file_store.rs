@@ -2,9 +2,10 @@
 //!
 //! Layout under the store directory:
 //!
-//! - `store.yaml`: format version, store revision, every peer (Calico v1 documents
-//!   with their revision) and the recent change history for
-//!   [`PeerStore::changes_since`].
+//! - `store.yaml`: format version, store revision, every resource with its
+//!   revision (v1 bgpPeers under `peers`, v3 BGPPeers, Nodes and BGPConfigurations
+//!   under `resources`, each as its Calico document) and the recent change history
+//!   for [`PeerStore::resource_changes_since`].
 //! - `store.lock`: empty; an advisory lock on it serializes writers, across threads
 //!   and processes (`flock` semantics: every operation opens its own handle).
 //! - `.store.yaml.tmp.<pid>.<n>`: a new state being written; renamed over
@@ -23,12 +24,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::document::BgpPeerDocument;
-use crate::model::{BgpPeer, PeerKey};
+use crate::resource::{AnyDocument, Resource, ResourceKey};
 use crate::store::{
-    BatchError, Change, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore, PeerTable,
-    Revision, StoreError, StoredPeer,
+    BatchError, Outcome, PeerStore, ResourceChange, ResourceChangeSet, ResourceFilter,
+    ResourceListing, ResourceOperation, Revision, StoreError, StoredResource,
 };
+use crate::table::ResourceTable;
 
 /// The state file's name inside the store directory.
 pub const STORE_FILE_NAME: &str = "store.yaml";
@@ -46,7 +47,7 @@ const HEADER: &str = "# nodebgp peer store. Rewritten atomically on every change
 /// processes; `create_new` catches anything else).
 static TEMPORARY_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A [`PeerStore`] kept in one file in a directory. Cheap to clone or open many
+/// A [`PeerStore`] (every resource kind) kept in one file in a directory. Cheap to clone or open many
 /// times: it holds no handles, and every operation reads the file afresh.
 #[derive(Debug, Clone)]
 pub struct FileStore {
@@ -167,15 +168,15 @@ impl FileStore {
 }
 
 impl PeerStore for FileStore {
-    fn get(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError> {
-        Ok(self.read_state()?.table.peers.get(key).cloned())
+    fn get_resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError> {
+        Ok(self.read_state()?.table.resources.get(key).cloned())
     }
 
-    fn list(&self, filter: &ListFilter) -> Result<Listing, StoreError> {
+    fn list_resources(&self, filter: &ResourceFilter) -> Result<ResourceListing, StoreError> {
         Ok(self.read_state()?.table.list(filter))
     }
 
-    fn changes_since(&self, since: Revision) -> Result<ChangeSet, StoreError> {
+    fn resource_changes_since(&self, since: Revision) -> Result<ResourceChangeSet, StoreError> {
         let state = self.read_state()?;
         let current = state.table.revision;
         if since > current {
@@ -190,7 +191,7 @@ impl PeerStore for FileStore {
                 compacted_through: state.compacted_through,
             });
         }
-        Ok(ChangeSet {
+        Ok(ResourceChangeSet {
             revision: current,
             changes: state
                 .changes
@@ -201,7 +202,10 @@ impl PeerStore for FileStore {
         })
     }
 
-    fn write_batch(&self, operations: &[Operation]) -> Result<Vec<Outcome>, BatchError> {
+    fn write_resources(
+        &self,
+        operations: &[ResourceOperation],
+    ) -> Result<Vec<Outcome>, BatchError> {
         let whole_batch = |error| BatchError {
             index: None,
             committed: 0,
@@ -231,14 +235,28 @@ fn io_error(path: &Path) -> impl Fn(io::Error) -> StoreError + '_ {
 /// The whole store in memory.
 #[derive(Debug, Default)]
 struct State {
-    table: PeerTable,
+    table: ResourceTable,
     /// Changes up to here may be missing from `changes`.
     compacted_through: Revision,
-    changes: VecDeque<Change>,
+    changes: VecDeque<ResourceChange>,
+}
+
+/// Reads and validates one stored document.
+fn read_record(value: serde_yaml::Value, position: usize) -> Result<Resource, String> {
+    let document =
+        AnyDocument::read(value).map_err(|problem| format!("document {position}: {problem}"))?;
+    document
+        .validate(position)
+        .map_err(|error| error.to_string())
+}
+
+fn write_record(resource: &Resource) -> serde_yaml::Value {
+    // Plain documents of strings, integers and booleans: conversion cannot fail.
+    serde_yaml::to_value(AnyDocument::from(resource)).expect("resource documents always convert")
 }
 
 impl State {
-    fn record(&mut self, changes: Vec<Change>) {
+    fn record(&mut self, changes: Vec<ResourceChange>) {
         self.changes.extend(changes);
         while self.changes.len() > CHANGE_HISTORY_LIMIT {
             if let Some(dropped) = self.changes.pop_front() {
@@ -254,33 +272,33 @@ impl State {
                 file.format_version
             ));
         }
-        let mut table = PeerTable {
+        let mut table = ResourceTable {
             revision: Revision(file.revision),
-            ..PeerTable::default()
+            ..ResourceTable::default()
         };
-        for (index, record) in file.peers.into_iter().enumerate() {
-            let peer = record
-                .resource
-                .validate(index + 1)
-                .map_err(|error| format!("peers: {error}"))?;
-            let stored = StoredPeer {
-                peer,
+        let records = file.peers.into_iter().chain(file.resources);
+        for (index, record) in records.enumerate() {
+            let resource = read_record(record.resource, index + 1)
+                .map_err(|error| format!("resources: {error}"))?;
+            let stored = StoredResource {
+                resource,
                 revision: Revision(record.revision),
             };
-            if let Some(duplicate) = table.peers.insert(stored.peer.key(), stored) {
-                return Err(format!("peers: {} is stored twice", duplicate.peer.key()));
+            if let Some(duplicate) = table.resources.insert(stored.resource.key(), stored) {
+                return Err(format!(
+                    "resources: {} is stored twice",
+                    duplicate.resource.key()
+                ));
             }
         }
         let mut changes = VecDeque::with_capacity(file.changes.len());
         for (index, record) in file.changes.into_iter().enumerate() {
-            let peer = record
-                .resource
-                .validate(index + 1)
+            let resource = read_record(record.resource, index + 1)
                 .map_err(|error| format!("changes: {error}"))?;
             let revision = Revision(record.revision);
             changes.push_back(match record.change_type {
-                ChangeType::Put => Change::Put { peer, revision },
-                ChangeType::Delete => Change::Deleted { peer, revision },
+                ChangeType::Put => ResourceChange::Put { resource, revision },
+                ChangeType::Delete => ResourceChange::Deleted { resource, revision },
             });
         }
         Ok(State {
@@ -291,30 +309,31 @@ impl State {
     }
 
     fn to_text(&self) -> String {
-        let record = |peer: &BgpPeer| BgpPeerDocument::from(peer);
+        let record = |stored: &StoredResource| PeerRecord {
+            revision: stored.revision.0,
+            resource: write_record(&stored.resource),
+        };
+        let (peers, resources): (Vec<&StoredResource>, Vec<&StoredResource>) = self
+            .table
+            .resources
+            .values()
+            .partition(|stored| matches!(stored.resource, Resource::BgpPeer(_)));
         let file = StoreFile {
             format_version: FORMAT_VERSION,
             revision: self.table.revision.0,
             compacted_through: self.compacted_through.0,
-            peers: self
-                .table
-                .peers
-                .values()
-                .map(|stored| PeerRecord {
-                    revision: stored.revision.0,
-                    resource: record(&stored.peer),
-                })
-                .collect(),
+            peers: peers.into_iter().map(record).collect(),
+            resources: resources.into_iter().map(record).collect(),
             changes: self
                 .changes
                 .iter()
                 .map(|change| ChangeRecord {
                     revision: change.revision().0,
                     change_type: match change {
-                        Change::Put { .. } => ChangeType::Put,
-                        Change::Deleted { .. } => ChangeType::Delete,
+                        ResourceChange::Put { .. } => ChangeType::Put,
+                        ResourceChange::Deleted { .. } => ChangeType::Delete,
                     },
-                    resource: record(change.peer()),
+                    resource: write_record(change.resource()),
                 })
                 .collect(),
         };
@@ -322,7 +341,6 @@ impl State {
         serde_yaml::to_string(&file).expect("store state always serializes")
     }
 }
-
 /// `store.yaml` on disk.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -333,6 +351,9 @@ struct StoreFile {
     compacted_through: u64,
     #[serde(default)]
     peers: Vec<PeerRecord>,
+    /// v3 resources; absent in stores written before they existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<PeerRecord>,
     #[serde(default)]
     changes: Vec<ChangeRecord>,
 }
@@ -341,7 +362,7 @@ struct StoreFile {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PeerRecord {
     revision: u64,
-    resource: BgpPeerDocument,
+    resource: serde_yaml::Value,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -350,7 +371,7 @@ struct ChangeRecord {
     revision: u64,
     #[serde(rename = "type")]
     change_type: ChangeType,
-    resource: BgpPeerDocument,
+    resource: serde_yaml::Value,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

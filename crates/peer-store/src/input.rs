@@ -1,9 +1,11 @@
-//! Reading files of bgpPeer documents and printing peers back.
+//! Reading files of resource documents and printing resources back.
 //!
 //! A file may hold several YAML documents separated by `---`, a YAML list of
-//! resources, a `bgpPeerList` with `items`, or the same as JSON (one value or
-//! several concatenated). Every resource is validated before any is returned, and
-//! every invalid one is reported.
+//! resources, a `bgpPeerList` (or v3 `BGPPeerList`, `NodeList`,
+//! `BGPConfigurationList`) with `items`, or the same as JSON (one value or several
+//! concatenated). Every resource is validated before any is returned, and every
+//! invalid one is reported. [`parse_documents`] and [`parse_keys`] read v1
+//! bgpPeers only; [`parse_resources`] and [`parse_resource_keys`] read every kind.
 
 use serde::Deserialize;
 
@@ -12,11 +14,40 @@ use crate::document::{
 };
 use crate::error::{DocumentError, DocumentLabel, ParseError, Problem};
 use crate::model::{BgpPeer, PeerKey};
+use crate::resource::{AnyDocument, Resource, ResourceKey};
+use crate::v3::API_VERSION_V3;
+
+/// The v3 list kinds (`calicoctl get -o yaml` prints several resources as one).
+const V3_LIST_KINDS: [&str; 3] = ["BGPPeerList", "NodeList", "BGPConfigurationList"];
 
 /// Parses and validates every bgpPeer in `text` (YAML or JSON). An empty input gives
 /// no peers.
 pub fn parse_documents(text: &str) -> Result<Vec<BgpPeer>, ParseError> {
     check_all(text, |document, position| document.validate(position))
+}
+
+/// Parses and validates every resource of any kind in `text` (YAML or JSON).
+pub fn parse_resources(text: &str) -> Result<Vec<Resource>, ParseError> {
+    check_all_kinds(text, |document, position| document.validate(position))
+}
+
+/// Parses the identities of every resource in `text`, for deleting by file: a v1
+/// bgpPeer as in [`parse_keys`], a v3 resource by its kind and `metadata.name`.
+pub fn parse_resource_keys(text: &str) -> Result<Vec<ResourceKey>, ParseError> {
+    check_all_kinds(text, |document, position| document.identify(position))
+}
+
+fn check_all_kinds<T>(
+    text: &str,
+    mut check: impl FnMut(&AnyDocument, usize) -> Result<T, DocumentError>,
+) -> Result<Vec<T>, ParseError> {
+    check_values(text, |value, position| {
+        let document = AnyDocument::read(value).map_err(|problem| DocumentError {
+            document: DocumentLabel::Index(position),
+            problem,
+        })?;
+        check(&document, position)
+    })
 }
 
 /// Parses the identities in `text`, for deleting by file: `spec.asNumber` may be
@@ -33,6 +64,20 @@ fn check_all<T>(
     text: &str,
     mut check: impl FnMut(&BgpPeerDocument, usize) -> Result<T, DocumentError>,
 ) -> Result<Vec<T>, ParseError> {
+    check_values(text, |value, position| {
+        let document = read_document(value).map_err(|problem| DocumentError {
+            document: DocumentLabel::Index(position),
+            problem,
+        })?;
+        check(&document, position)
+    })
+}
+
+/// Locates every resource value in `text` and checks each, collecting every error.
+fn check_values<T>(
+    text: &str,
+    mut check: impl FnMut(serde_yaml::Value, usize) -> Result<T, DocumentError>,
+) -> Result<Vec<T>, ParseError> {
     let mut resources = Vec::new();
     for value in read_values(text)? {
         flatten(value, &mut resources);
@@ -41,8 +86,8 @@ fn check_all<T>(
     let mut errors = Vec::new();
     for (index, resource) in resources.into_iter().enumerate() {
         let position = index + 1;
-        match resource.and_then(read_document) {
-            Ok(document) => match check(&document, position) {
+        match resource {
+            Ok(value) => match check(value, position) {
                 Ok(result) => checked.push(result),
                 Err(error) => errors.push(error),
             },
@@ -108,7 +153,10 @@ fn flatten(value: serde_yaml::Value, resources: &mut Vec<Located>) {
                 }
             }
         }
-        serde_yaml::Value::Mapping(ref mapping) if text_field(mapping, "kind") == LIST_KIND => {
+        serde_yaml::Value::Mapping(ref mapping)
+            if text_field(mapping, "kind") == LIST_KIND
+                || V3_LIST_KINDS.contains(&text_field(mapping, "kind").as_str()) =>
+        {
             match read_list(value) {
                 Ok(items) => resources.extend(items.into_iter().map(Ok)),
                 Err(problem) => resources.push(Err(problem)),
@@ -116,7 +164,7 @@ fn flatten(value: serde_yaml::Value, resources: &mut Vec<Located>) {
         }
         serde_yaml::Value::Mapping(_) => resources.push(Ok(value)),
         _ => resources.push(Err(Problem::Unreadable(
-            "expected a bgpPeer resource, a list of them, or a bgpPeerList".to_owned(),
+            "expected a resource, a list of them, or a list kind with items".to_owned(),
         ))),
     }
 }
@@ -144,9 +192,18 @@ fn read_list(value: serde_yaml::Value) -> Result<Vec<serde_yaml::Value>, Problem
         items: Vec<serde_yaml::Value>,
     }
 
+    let kind = value
+        .as_mapping()
+        .map(|mapping| text_field(mapping, "kind"))
+        .unwrap_or_default();
     let list: ListDocument = serde_yaml::from_value(value)
-        .map_err(|error| Problem::Unreadable(format!("{LIST_KIND}: {error}")))?;
-    if list.api_version != API_VERSION {
+        .map_err(|error| Problem::Unreadable(format!("{kind}: {error}")))?;
+    let expected = if list.kind == LIST_KIND {
+        API_VERSION
+    } else {
+        API_VERSION_V3
+    };
+    if list.api_version != expected {
         return Err(Problem::UnknownResourceType {
             kind: list.kind,
             api_version: list.api_version,
@@ -157,7 +214,7 @@ fn read_list(value: serde_yaml::Value) -> Result<Vec<serde_yaml::Value>, Problem
 
 /// Reads one resource mapping. serde's message from a `Value` carries no path, so
 /// on failure the sections are read alone to say which one holds the bad field.
-fn read_document(value: serde_yaml::Value) -> Result<BgpPeerDocument, Problem> {
+pub(crate) fn read_document(value: serde_yaml::Value) -> Result<BgpPeerDocument, Problem> {
     let section_error = |value: &serde_yaml::Value| -> Option<String> {
         let mapping = value.as_mapping()?;
         if let Some(metadata) = mapping.get("metadata") {
@@ -194,6 +251,24 @@ pub fn to_json(peers: &[BgpPeer]) -> String {
     let documents: Vec<BgpPeerDocument> = peers.iter().map(BgpPeerDocument::from).collect();
     let mut text =
         serde_json::to_string_pretty(&documents).expect("bgpPeer documents always serialize");
+    text.push('\n');
+    text
+}
+
+/// Prints resources of any kind as a YAML sequence of documents; v1 bgpPeers as
+/// [`to_yaml`] does. [`parse_resources`] reads it back.
+pub fn resources_to_yaml(resources: &[Resource]) -> String {
+    let documents: Vec<AnyDocument> = resources.iter().map(AnyDocument::from).collect();
+    // Strings, integers, booleans and plain structs only: serialization cannot fail.
+    serde_yaml::to_string(&documents).expect("resource documents always serialize")
+}
+
+/// Prints resources of any kind as a pretty JSON array. [`parse_resources`] reads
+/// it back.
+pub fn resources_to_json(resources: &[Resource]) -> String {
+    let documents: Vec<AnyDocument> = resources.iter().map(AnyDocument::from).collect();
+    let mut text =
+        serde_json::to_string_pretty(&documents).expect("resource documents always serialize");
     text.push('\n');
     text
 }

@@ -6,15 +6,22 @@ use std::str::FromStr;
 /// A resource type this crate manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceKind {
-    /// `bgpPeer`.
+    /// `bgpPeer` (v1) and `BGPPeer` (v3).
     BgpPeer,
+    /// `Node` (v3).
+    Node,
+    /// `BGPConfiguration` (v3).
+    BgpConfiguration,
 }
 
 impl ResourceKind {
-    /// The `kind` written in documents and messages (`'bgpPeer' resource(s)`).
+    /// The `kind` written in documents and messages (`'bgpPeer' resource(s)`); v3
+    /// BGPPeers share the v1 type's name on the command line.
     pub fn kind_name(self) -> &'static str {
         match self {
             ResourceKind::BgpPeer => crate::document::KIND,
+            ResourceKind::Node => crate::v3::node::NODE_KIND,
+            ResourceKind::BgpConfiguration => crate::v3::bgp_configuration::BGP_CONFIGURATION_KIND,
         }
     }
 }
@@ -25,14 +32,32 @@ impl fmt::Display for ResourceKind {
     }
 }
 
-/// The resource type named on a command line, case-insensitively, with calicoctl v1's
-/// aliases: `bgppeer bgppeers bgpp bgpps bp bps`.
+/// The resource type named on a command line, case-insensitively, with calicoctl's
+/// aliases (`calicoctl/resourcemgr`): `bgppeer bgppeers bgpp bgpps bp bps`,
+/// `node nodes no`, `bgpconfiguration bgpconfigurations bgpconfig bgpconfigs`.
 pub fn resource_kind(name: &str) -> Option<ResourceKind> {
-    const BGP_PEER_ALIASES: [&str; 6] = ["bgppeer", "bgppeers", "bgpp", "bgpps", "bp", "bps"];
-    BGP_PEER_ALIASES
-        .iter()
-        .any(|alias| alias.eq_ignore_ascii_case(name))
-        .then_some(ResourceKind::BgpPeer)
+    const ALIASES: [(ResourceKind, &[&str]); 3] = [
+        (
+            ResourceKind::BgpPeer,
+            &["bgppeer", "bgppeers", "bgpp", "bgpps", "bp", "bps"],
+        ),
+        (ResourceKind::Node, &["node", "nodes", "no"]),
+        (
+            ResourceKind::BgpConfiguration,
+            &[
+                "bgpconfiguration",
+                "bgpconfigurations",
+                "bgpconfig",
+                "bgpconfigs",
+            ],
+        ),
+    ];
+    ALIASES.iter().find_map(|(kind, aliases)| {
+        aliases
+            .iter()
+            .any(|alias| alias.eq_ignore_ascii_case(name))
+            .then_some(*kind)
+    })
 }
 
 /// A resource-type name no alias matches (calicoctl's message).
@@ -62,6 +87,27 @@ mod tests {
     }
 
     #[test]
+    fn node_and_configuration_aliases_match_case_insensitively() {
+        for name in ["node", "nodes", "no", "Node", "NODES", "No"] {
+            assert_eq!(resource_kind(name), Some(ResourceKind::Node), "{name}");
+        }
+        for name in [
+            "bgpconfiguration",
+            "bgpconfigurations",
+            "bgpconfig",
+            "bgpconfigs",
+            "BGPConfiguration",
+            "BgpConfigs",
+        ] {
+            assert_eq!(
+                resource_kind(name),
+                Some(ResourceKind::BgpConfiguration),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn other_names_are_refused() {
         for name in [
             "",
@@ -72,6 +118,9 @@ mod tests {
             "ippool",
             "bpss",
             " bp",
+            "nod",
+            "bgpconf",
+            "bgpconfigurationss",
         ] {
             assert_eq!(resource_kind(name), None, "{name}");
         }

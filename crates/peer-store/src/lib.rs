@@ -1,4 +1,15 @@
-//! Calico v1 `bgpPeer` resources: the model, its validation, and where peers are kept.
+//! Calico BGP resources: the v1 `bgpPeer` and the `projectcalico.org/v3`
+//! `BGPPeer`, `Node` and `BGPConfiguration`; their models, validation, and the
+//! datastores that keep them.
+//!
+//! - **v3 resources** ([`parse_resources`], [`Resource`]): `BGPPeer` (node /
+//!   nodeSelector / global, peerIP+asNumber or peerSelector, password from a file
+//!   or an environment variable, sourceAddress, keepaliveTime, maxRestartTime,
+//!   ttlSecurity, numAllowedLocalASNumbers, keepOriginalNextHop), `Node` (labels,
+//!   `spec.bgp` addresses, AS, route-reflector cluster id) and `BGPConfiguration`,
+//!   with Calico's mutual exclusions; label selectors in [`Selector`]. Every
+//!   store holds every kind (the etcd v2 store v1 peers only), identified by
+//!   [`ResourceKey`].
 //!
 //! # Contract
 //!
@@ -20,21 +31,27 @@
 //!   `asNumber` as a plain integer; it parses back to the same peers.
 //! - **Stores** implement [`PeerStore`]: synchronous (call from `spawn_blocking`),
 //!   create / replace (with an optional revision check) / apply / delete / get /
-//!   list, all-or-nothing [`PeerStore::write_batch`], and polling
-//!   [`PeerStore::changes_since`] instead of a push watch. Errors read as
+//!   list, all-or-nothing batches, and polling changes instead of a push watch,
+//!   for every kind ([`PeerStore::write_resources`],
+//!   [`PeerStore::list_resources`], [`PeerStore::resource_changes_since`], …);
+//!   the v1-only methods ([`PeerStore::write_batch`], [`PeerStore::list`],
+//!   [`PeerStore::changes_since`]) are views of them. Errors read as
 //!   libcalico-go's (`resource already exists: BGPPeer(global, ip=10.0.0.1)`).
 //! - **[`FileStore`]** keeps everything in `<dir>/store.yaml`, replaced atomically
 //!   (temporary file, fsync, rename, directory fsync) under an advisory lock on
 //!   `<dir>/store.lock`: concurrent writers do not lose updates, and a crash leaves
 //!   the old state or the new one.
-//! - **[`EtcdStore`]** keeps peers in etcd (v3 API) in Calico's v1 key layout
+//! - **[`EtcdStore`]** keeps v1 peers in etcd (v3 API) in Calico's v1 key layout
 //!   (`/calico/bgp/v1/{global|host/<node>}/peer_v4|peer_v6/<ip>`, value
-//!   `{"ip":…,"as_num":"…"}`), with etcd revisions, one etcd transaction per batch
-//!   and a watch replay for [`PeerStore::changes_since`].
+//!   `{"ip":…,"as_num":"…"}`) and v3 resources in Calico's v3 layout
+//!   (`/calico/resources/v3/projectcalico.org/<plural>/<name>`, the JSON
+//!   document), with etcd revisions, one etcd transaction per batch and a watch
+//!   replay for [`PeerStore::resource_changes_since`].
 //! - **[`EtcdV2Store`]** keeps peers in the same layout through etcd's v2 HTTP API,
 //!   as Calico v1 clusters did: batches are validated first, then applied one
 //!   compare-and-swap at a time (not atomic), and [`PeerStore::changes_since`]
-//!   asks the caller to list again whenever the store moved.
+//!   asks the caller to list again whenever the store moved. It holds v1 peers
+//!   only and refuses v3 kinds ([`StoreError::Unsupported`]).
 //! - **CLI helpers** ([`execute_documents`] and friends, [`resource_kind`]) give
 //!   calicoctl's verbs, aliases and messages (`Successfully created 2 'bgpPeer'
 //!   resource(s)`).
@@ -49,7 +66,11 @@ mod file_store;
 mod input;
 mod kind;
 mod model;
+mod resource;
+mod selector;
 mod store;
+mod table;
+mod v3;
 
 pub use batch::{
     apply_documents, create_documents, delete_documents, execute_documents, replace_documents,
@@ -59,18 +80,38 @@ pub use document::{
     AsNumberValue, BgpPeerDocument, BgpPeerMetadata, BgpPeerSpec, API_VERSION, KIND, LIST_KIND,
 };
 pub use error::{DocumentError, DocumentLabel, FieldError, ParseError, Problem};
-pub use etcd_store::{EtcdStore, DEFAULT_PREFIX, ETCD_MAX_TRANSACTION_OPERATIONS};
+pub use etcd_store::{
+    EtcdStore, DEFAULT_PREFIX, ETCD_MAX_TRANSACTION_OPERATIONS, V3_RESOURCES_PATH,
+};
 pub use etcd_v2_store::EtcdV2Store;
 pub use file_store::{FileStore, CHANGE_HISTORY_LIMIT, LOCK_FILE_NAME, STORE_FILE_NAME};
-pub use input::{parse_documents, parse_keys, to_json, to_yaml};
+pub use input::{
+    parse_documents, parse_keys, parse_resource_keys, parse_resources, resources_to_json,
+    resources_to_yaml, to_json, to_yaml,
+};
 pub use kind::{resource_kind, ResourceKind, UnsupportedResourceType};
 pub use model::{
     format_peer_ip, parse_peer_ip, BgpPeer, InvalidNodeName, InvalidPeerIp, NodeName, PeerKey,
     Scope, ScopeKind, UnrecognizedScope, NODE_NAME_MAX_LENGTH,
 };
+pub use resource::{NamedKind, Resource, ResourceKey};
+pub use selector::{Selector, SelectorError};
 pub use store::{
     Action, BatchError, Change, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore,
-    Revision, StoreError, StoredPeer,
+    ResourceChange, ResourceChangeSet, ResourceFilter, ResourceListing, ResourceOperation,
+    Revision, StoreError, StoredPeer, StoredResource,
+};
+pub use v3::bgp_configuration::{
+    BgpConfigurationDocument, BgpConfigurationResource, Community, PrefixAdvertisement,
+    BGP_CONFIGURATION_KIND, DEFAULT_CONFIGURATION_NAME,
+};
+pub use v3::bgp_peer::{
+    BgpPeerV3, BgpPeerV3Document, PasswordSource, PeerTarget, SourceAddress, BGP_PEER_KIND,
+};
+pub use v3::node::{NodeBgp, NodeDocument, NodeResource, NODE_KIND};
+pub use v3::{
+    format_duration, parse_duration, InvalidResourceName, Labels, ResourceName, API_VERSION_V3,
+    RESOURCE_NAME_MAX_LENGTH,
 };
 
 /// Re-exported so callers can name the AS number type without depending on bgp-wire.

@@ -1,15 +1,21 @@
 //! The datastore contract every backend (file, etcd v3/v2, Kubernetes API) fulfils.
 //!
 //! The trait is synchronous: backends do blocking I/O and the daemon calls them
-//! from `spawn_blocking`. Watching is polling: read a [`Listing`], then ask for
-//! [`PeerStore::changes_since`] its revision, again and again.
+//! from `spawn_blocking`. Watching is polling: read a [`ResourceListing`], then ask
+//! for [`PeerStore::resource_changes_since`] its revision, again and again.
+//!
+//! Every kind ([`Resource`]) goes through the same four backend methods; the v1
+//! bgpPeer methods ([`PeerStore::get`], [`PeerStore::list`],
+//! [`PeerStore::write_batch`], …) are views of them restricted to v1 peers.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use crate::kind::ResourceKind;
 use crate::model::{BgpPeer, NodeName, PeerKey, ScopeKind};
+use crate::resource::{Resource, ResourceKey};
+use crate::v3::bgp_peer::PeerTarget;
 
 /// A point in the store's history. Every committed write batch gets the next one;
 /// a resource remembers the revision that last wrote it (etcd's `mod_revision`,
@@ -21,7 +27,7 @@ impl Revision {
     /// The revision of an empty, never written store.
     pub const INITIAL: Revision = Revision(0);
 
-    fn next(self) -> Revision {
+    pub(crate) fn next(self) -> Revision {
         Revision(self.0 + 1)
     }
 }
@@ -194,8 +200,8 @@ pub enum Action {
 /// The result of one operation in a committed batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// The peer's identity.
-    pub key: PeerKey,
+    /// The resource's identity.
+    pub key: ResourceKey,
     /// What happened.
     pub action: Action,
     /// The peer's revision afterwards (for a delete, the revision of the delete; for
@@ -224,17 +230,17 @@ impl fmt::Display for Outcome {
 /// Why a store operation failed. The first three read as libcalico-go's errors.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Create of a peer that exists.
+    /// Create of a resource that exists.
     #[error("resource already exists: {0}")]
-    AlreadyExists(PeerKey),
-    /// Replace or delete of a peer that does not exist.
+    AlreadyExists(ResourceKey),
+    /// Replace or delete of a resource that does not exist.
     #[error("resource does not exist: {0}")]
-    NotFound(PeerKey),
-    /// Replace or delete with a revision that is no longer the peer's.
+    NotFound(ResourceKey),
+    /// Replace or delete with a revision that is no longer the resource's.
     #[error("update conflict: {key} (read at revision {expected}, now at revision {actual})")]
     Conflict {
-        /// The peer.
-        key: PeerKey,
+        /// The resource.
+        key: ResourceKey,
         /// The revision the caller read.
         expected: Revision,
         /// The peer's revision now.
@@ -264,6 +270,16 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// This backend cannot hold this kind of resource.
+    #[error("{store} cannot store {key}: {reason}")]
+    Unsupported {
+        /// Which backend.
+        store: &'static str,
+        /// The resource.
+        key: ResourceKey,
+        /// Why, and what to use instead.
+        reason: &'static str,
+    },
     /// Reading or writing the datastore failed.
     #[error("datastore I/O error on {path}: {source}")]
     Io {
@@ -290,26 +306,132 @@ pub struct BatchError {
     pub error: StoreError,
 }
 
-/// A bgpPeer datastore.
+/// A datastore of bgpPeer, BGPPeer, Node and BGPConfiguration resources.
 ///
-/// Backends implement [`get`](PeerStore::get), [`list`](PeerStore::list),
-/// [`changes_since`](PeerStore::changes_since) and
-/// [`write_batch`](PeerStore::write_batch); the single-peer writes are provided on
-/// top of `write_batch` and may be overridden.
+/// Backends implement [`get_resource`](PeerStore::get_resource),
+/// [`list_resources`](PeerStore::list_resources),
+/// [`resource_changes_since`](PeerStore::resource_changes_since) and
+/// [`write_resources`](PeerStore::write_resources); everything else is provided
+/// on top of them and may be overridden.
 pub trait PeerStore: Send + Sync {
-    /// The peer with this key, if any.
-    fn get(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError>;
+    /// The resource with this key, if any.
+    fn get_resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError>;
 
-    /// The peers matching `filter`, with the store revision they reflect.
-    fn list(&self, filter: &ListFilter) -> Result<Listing, StoreError>;
+    /// The resources matching `filter`, with the store revision they reflect,
+    /// ordered by key (v1 peers first, then v3 BGPPeers, Nodes, BGPConfigurations).
+    fn list_resources(&self, filter: &ResourceFilter) -> Result<ResourceListing, StoreError>;
 
     /// The changes after `since`, for polling. Fails with [`StoreError::Compacted`]
     /// or [`StoreError::FutureRevision`] when the caller must list again.
-    fn changes_since(&self, since: Revision) -> Result<ChangeSet, StoreError>;
+    fn resource_changes_since(&self, since: Revision) -> Result<ResourceChangeSet, StoreError>;
 
     /// Applies `operations` in order, all or nothing where the backend can (see
     /// [`BatchError::committed`]). Operations see the effects of earlier ones.
-    fn write_batch(&self, operations: &[Operation]) -> Result<Vec<Outcome>, BatchError>;
+    fn write_resources(&self, operations: &[ResourceOperation])
+        -> Result<Vec<Outcome>, BatchError>;
+
+    /// The v1 peer with this key, if any.
+    fn get(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError> {
+        Ok(self
+            .get_resource(&ResourceKey::BgpPeer(key.clone()))?
+            .and_then(StoredResource::into_peer))
+    }
+
+    /// The v1 peers matching `filter`, with the store revision they reflect.
+    fn list(&self, filter: &ListFilter) -> Result<Listing, StoreError> {
+        let listing = self.list_resources(&ResourceFilter {
+            kind: Some(ResourceKind::BgpPeer),
+            name: None,
+            peers: filter.clone(),
+        })?;
+        Ok(Listing {
+            revision: listing.revision,
+            peers: listing
+                .resources
+                .into_iter()
+                .filter_map(StoredResource::into_peer)
+                .collect(),
+        })
+    }
+
+    /// The v1 peer changes after `since` (see
+    /// [`resource_changes_since`](PeerStore::resource_changes_since)).
+    fn changes_since(&self, since: Revision) -> Result<ChangeSet, StoreError> {
+        let changes = self.resource_changes_since(since)?;
+        Ok(ChangeSet {
+            revision: changes.revision,
+            changes: changes
+                .changes
+                .into_iter()
+                .filter_map(ResourceChange::into_peer_change)
+                .collect(),
+        })
+    }
+
+    /// Applies v1 peer `operations` (see [`write_resources`](PeerStore::write_resources)).
+    fn write_batch(&self, operations: &[Operation]) -> Result<Vec<Outcome>, BatchError> {
+        let operations: Vec<ResourceOperation> = operations
+            .iter()
+            .cloned()
+            .map(ResourceOperation::from)
+            .collect();
+        self.write_resources(&operations)
+    }
+
+    /// Adds a resource of any kind; [`StoreError::AlreadyExists`] if its key is taken.
+    fn create_resource(&self, resource: Resource) -> Result<StoredResource, StoreError> {
+        write_one_resource(
+            self,
+            ResourceOperation::Create {
+                resource,
+                skip_if_exists: false,
+            },
+        )
+    }
+
+    /// Changes an existing resource; [`StoreError::NotFound`] if absent,
+    /// [`StoreError::Conflict`] if `expected_revision` is given and stale.
+    fn replace_resource(
+        &self,
+        resource: Resource,
+        expected_revision: Option<Revision>,
+    ) -> Result<StoredResource, StoreError> {
+        write_one_resource(
+            self,
+            ResourceOperation::Replace {
+                resource,
+                expected_revision,
+            },
+        )
+    }
+
+    /// Creates or replaces a resource.
+    fn apply_resource(&self, resource: Resource) -> Result<StoredResource, StoreError> {
+        write_one_resource(self, ResourceOperation::Apply { resource })
+    }
+
+    /// Removes a resource, returning the revision of the delete.
+    fn delete_resource(
+        &self,
+        key: &ResourceKey,
+        expected_revision: Option<Revision>,
+    ) -> Result<Revision, StoreError> {
+        let operation = ResourceOperation::Delete {
+            key: key.clone(),
+            expected_revision,
+            skip_if_missing: false,
+        };
+        let mut outcomes = self
+            .write_resources(std::slice::from_ref(&operation))
+            .map_err(|failure| failure.error)?;
+        outcomes
+            .pop()
+            .map(|outcome| outcome.revision)
+            .ok_or_else(|| StoreError::Corrupt {
+                path: PathBuf::new(),
+                message: format!("no outcome returned for {key}"),
+            })
+    }
 
     /// Adds a peer; [`StoreError::AlreadyExists`] if its key is taken.
     fn create(&self, peer: BgpPeer) -> Result<StoredPeer, StoreError> {
@@ -392,149 +514,295 @@ fn write_one<S: PeerStore + ?Sized>(
     }
 }
 
-/// The peers of a store in memory, and the all-or-nothing application of a batch
-/// to them: the transaction logic every backend that loads state can share.
+fn write_one_resource<S: PeerStore + ?Sized>(
+    store: &S,
+    operation: ResourceOperation,
+) -> Result<StoredResource, StoreError> {
+    let mut outcomes = store
+        .write_resources(std::slice::from_ref(&operation))
+        .map_err(|failure| failure.error)?;
+    let resource = match operation {
+        ResourceOperation::Create { resource, .. }
+        | ResourceOperation::Replace { resource, .. }
+        | ResourceOperation::Apply { resource } => resource,
+        ResourceOperation::Delete { key, .. } => {
+            return Err(StoreError::Corrupt {
+                path: PathBuf::new(),
+                message: format!("delete of {key} has no resource to return"),
+            })
+        }
+    };
+    match outcomes.pop() {
+        Some(outcome) => Ok(StoredResource {
+            resource,
+            revision: outcome.revision,
+        }),
+        None => Err(StoreError::Corrupt {
+            path: PathBuf::new(),
+            message: format!("no outcome returned for {}", resource.key()),
+        }),
+    }
+}
+
+/// A resource as stored, with the revision that last wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResource {
+    /// The resource.
+    pub resource: Resource,
+    /// The revision of its last write.
+    pub revision: Revision,
+}
+
+impl StoredResource {
+    /// The v1 peer view, for a v1 bgpPeer.
+    pub fn into_peer(self) -> Option<StoredPeer> {
+        match self.resource {
+            Resource::BgpPeer(peer) => Some(StoredPeer {
+                peer,
+                revision: self.revision,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoredPeer> for StoredResource {
+    fn from(stored: StoredPeer) -> Self {
+        StoredResource {
+            resource: Resource::BgpPeer(stored.peer),
+            revision: stored.revision,
+        }
+    }
+}
+
+/// The result of [`PeerStore::list_resources`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceListing {
+    /// The store revision the listing reflects.
+    pub revision: Revision,
+    /// The matching resources, ordered by key.
+    pub resources: Vec<StoredResource>,
+}
+
+/// Which resources to list. Absent fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct PeerTable {
-    pub(crate) revision: Revision,
-    pub(crate) peers: BTreeMap<PeerKey, StoredPeer>,
+pub struct ResourceFilter {
+    /// Only this type (v1 and v3 peers are both [`ResourceKind::BgpPeer`]).
+    pub kind: Option<ResourceKind>,
+    /// Only this name: a v3 `metadata.name`, or a v1 peer's address.
+    pub name: Option<String>,
+    /// For peers (v1 and v3): scope, node and address. A v3 peer is node-scoped
+    /// when it has a `node` or a `nodeSelector`; `node` matches its `node` only.
+    pub peers: ListFilter,
 }
 
-impl PeerTable {
-    /// Applies `operations` to a copy; on success returns the new table, the
-    /// outcomes and the changes (all at one new revision, or none if nothing
-    /// changed). On failure `self` is untouched.
-    pub(crate) fn apply(
-        &self,
-        operations: &[Operation],
-    ) -> Result<(PeerTable, Vec<Outcome>, Vec<Change>), BatchError> {
-        let revision = self.revision.next();
-        let mut peers = self.peers.clone();
-        let mut outcomes = Vec::with_capacity(operations.len());
-        let mut changes = Vec::new();
-        for (index, operation) in operations.iter().enumerate() {
-            let fail = |error| BatchError {
-                index: Some(index),
-                committed: 0,
-                error,
-            };
-            let key = operation.key();
-            let existing = peers.get(&key).cloned();
-            let check_revision = |expected: Option<Revision>, current: &StoredPeer| match expected {
-                Some(expected) if expected != current.revision => Err(StoreError::Conflict {
-                    key: key.clone(),
-                    expected,
-                    actual: current.revision,
-                }),
-                _ => Ok(()),
-            };
-            let (action, outcome_revision) = match (operation, existing) {
-                (Operation::Create { skip_if_exists, .. }, Some(current)) => {
-                    if !skip_if_exists {
-                        return Err(fail(StoreError::AlreadyExists(key)));
-                    }
-                    (Action::SkippedExisting, current.revision)
-                }
-                (Operation::Replace { .. }, None) => {
-                    return Err(fail(StoreError::NotFound(key)));
-                }
-                (
-                    Operation::Replace {
-                        peer,
-                        expected_revision,
-                    },
-                    Some(current),
-                ) => {
-                    check_revision(*expected_revision, &current).map_err(fail)?;
-                    put(&mut peers, &mut changes, peer, revision, Some(&current))
-                }
-                (Operation::Create { peer, .. } | Operation::Apply { peer }, current) => {
-                    put(&mut peers, &mut changes, peer, revision, current.as_ref())
-                }
-                (
-                    Operation::Delete {
-                        skip_if_missing, ..
-                    },
-                    None,
-                ) => {
-                    if !skip_if_missing {
-                        return Err(fail(StoreError::NotFound(key)));
-                    }
-                    (Action::SkippedMissing, self.revision)
-                }
-                (
-                    Operation::Delete {
-                        expected_revision, ..
-                    },
-                    Some(current),
-                ) => {
-                    check_revision(*expected_revision, &current).map_err(fail)?;
-                    peers.remove(&key);
-                    changes.push(Change::Deleted {
-                        peer: current.peer,
-                        revision,
-                    });
-                    (Action::Deleted, revision)
-                }
-            };
-            outcomes.push(Outcome {
-                key,
-                action,
-                revision: outcome_revision,
-            });
-        }
-        let table = PeerTable {
-            revision: if changes.is_empty() {
-                self.revision
-            } else {
-                revision
-            },
-            peers,
-        };
-        Ok((table, outcomes, changes))
+impl ResourceFilter {
+    /// Matches every resource.
+    pub fn all() -> Self {
+        ResourceFilter::default()
     }
 
-    pub(crate) fn list(&self, filter: &ListFilter) -> Listing {
-        Listing {
-            revision: self.revision,
-            peers: self
-                .peers
-                .iter()
-                .filter(|(key, _)| filter.matches(key))
-                .map(|(_, stored)| stored.clone())
-                .collect(),
+    /// Only resources of this type.
+    pub fn of_kind(kind: ResourceKind) -> Self {
+        ResourceFilter {
+            kind: Some(kind),
+            ..ResourceFilter::default()
+        }
+    }
+
+    /// Whether `resource` is selected.
+    pub fn matches(&self, resource: &Resource) -> bool {
+        if self.kind.is_some_and(|kind| kind != resource.kind()) {
+            return false;
+        }
+        match resource {
+            Resource::BgpPeer(peer) => {
+                self.name
+                    .as_ref()
+                    .is_none_or(|name| *name == peer.peer_address.to_string())
+                    && self.peers.matches(&peer.key())
+            }
+            Resource::BgpPeerV3(peer) => {
+                let scope = if peer.is_global() {
+                    ScopeKind::Global
+                } else {
+                    ScopeKind::Node
+                };
+                let address = match &peer.target {
+                    PeerTarget::Address { address, .. } => Some(*address),
+                    PeerTarget::Selector(_) => None,
+                };
+                self.name
+                    .as_ref()
+                    .is_none_or(|name| name == peer.name.as_str())
+                    && self.peers.scope.is_none_or(|wanted| wanted == scope)
+                    && self.peers.node.as_ref().is_none_or(|node| {
+                        peer.node.as_ref().map(|own| own.as_str()) == Some(node.as_str())
+                    })
+                    && self
+                        .peers
+                        .peer_address
+                        .is_none_or(|wanted| address == Some(wanted))
+            }
+            Resource::Node(node) => self
+                .name
+                .as_ref()
+                .is_none_or(|name| name == node.name.as_str()),
+            Resource::BgpConfiguration(config) => self
+                .name
+                .as_ref()
+                .is_none_or(|name| name == config.name.as_str()),
         }
     }
 }
 
-/// Writes `peer` unless it is already stored exactly so.
-fn put(
-    peers: &mut BTreeMap<PeerKey, StoredPeer>,
-    changes: &mut Vec<Change>,
-    peer: &BgpPeer,
-    revision: Revision,
-    current: Option<&StoredPeer>,
-) -> (Action, Revision) {
-    match current {
-        Some(current) if current.peer == *peer => (Action::Unchanged, current.revision),
-        _ => {
-            peers.insert(
-                peer.key(),
-                StoredPeer {
-                    peer: peer.clone(),
-                    revision,
-                },
-            );
-            changes.push(Change::Put {
-                peer: peer.clone(),
+/// One entry of the store's history, for any kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceChange {
+    /// The resource was created or changed.
+    Put {
+        /// The resource as it now is.
+        resource: Resource,
+        /// The revision of the write.
+        revision: Revision,
+    },
+    /// The resource was deleted.
+    Deleted {
+        /// The resource as it was.
+        resource: Resource,
+        /// The revision of the delete.
+        revision: Revision,
+    },
+}
+
+impl ResourceChange {
+    /// The revision of the batch that made this change.
+    pub fn revision(&self) -> Revision {
+        match self {
+            ResourceChange::Put { revision, .. } | ResourceChange::Deleted { revision, .. } => {
+                *revision
+            }
+        }
+    }
+
+    /// The resource written, or the one deleted.
+    pub fn resource(&self) -> &Resource {
+        match self {
+            ResourceChange::Put { resource, .. } | ResourceChange::Deleted { resource, .. } => {
+                resource
+            }
+        }
+    }
+
+    /// The v1 peer view, for a change of a v1 bgpPeer.
+    pub fn into_peer_change(self) -> Option<Change> {
+        match self {
+            ResourceChange::Put {
+                resource: Resource::BgpPeer(peer),
                 revision,
-            });
-            let action = if current.is_some() {
-                Action::Replaced
-            } else {
-                Action::Created
-            };
-            (action, revision)
+            } => Some(Change::Put { peer, revision }),
+            ResourceChange::Deleted {
+                resource: Resource::BgpPeer(peer),
+                revision,
+            } => Some(Change::Deleted { peer, revision }),
+            _ => None,
+        }
+    }
+}
+
+/// The result of [`PeerStore::resource_changes_since`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceChangeSet {
+    /// The store revision now: pass it to the next call.
+    pub revision: Revision,
+    /// Every change after the requested revision, oldest first.
+    pub changes: Vec<ResourceChange>,
+}
+
+/// One write of any kind in a batch; the same rules as [`Operation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceOperation {
+    /// Add a resource.
+    Create {
+        /// The resource.
+        resource: Resource,
+        /// Treat an existing resource as success.
+        skip_if_exists: bool,
+    },
+    /// Change an existing resource.
+    Replace {
+        /// The resource.
+        resource: Resource,
+        /// The revision the caller read, or `None` to overwrite unconditionally.
+        expected_revision: Option<Revision>,
+    },
+    /// Create or replace.
+    Apply {
+        /// The resource.
+        resource: Resource,
+    },
+    /// Remove a resource.
+    Delete {
+        /// Which resource.
+        key: ResourceKey,
+        /// The revision the caller read, or `None` to delete unconditionally.
+        expected_revision: Option<Revision>,
+        /// Treat an absent resource as success.
+        skip_if_missing: bool,
+    },
+}
+
+impl ResourceOperation {
+    /// The key the operation writes.
+    pub fn key(&self) -> ResourceKey {
+        match self {
+            ResourceOperation::Create { resource, .. }
+            | ResourceOperation::Replace { resource, .. }
+            | ResourceOperation::Apply { resource } => resource.key(),
+            ResourceOperation::Delete { key, .. } => key.clone(),
+        }
+    }
+
+    /// The resource written, for every operation but a delete.
+    pub fn resource(&self) -> Option<&Resource> {
+        match self {
+            ResourceOperation::Create { resource, .. }
+            | ResourceOperation::Replace { resource, .. }
+            | ResourceOperation::Apply { resource } => Some(resource),
+            ResourceOperation::Delete { .. } => None,
+        }
+    }
+}
+
+impl From<Operation> for ResourceOperation {
+    fn from(operation: Operation) -> Self {
+        match operation {
+            Operation::Create {
+                peer,
+                skip_if_exists,
+            } => ResourceOperation::Create {
+                resource: Resource::BgpPeer(peer),
+                skip_if_exists,
+            },
+            Operation::Replace {
+                peer,
+                expected_revision,
+            } => ResourceOperation::Replace {
+                resource: Resource::BgpPeer(peer),
+                expected_revision,
+            },
+            Operation::Apply { peer } => ResourceOperation::Apply {
+                resource: Resource::BgpPeer(peer),
+            },
+            Operation::Delete {
+                key,
+                expected_revision,
+                skip_if_missing,
+            } => ResourceOperation::Delete {
+                key: ResourceKey::BgpPeer(key),
+                expected_revision,
+                skip_if_missing,
+            },
         }
     }
 }

@@ -149,6 +149,7 @@ fn a_refused_operation_rolls_back_the_whole_file() {
     match &error {
         CommandError::Failed {
             verb: Verb::Create,
+            kind: Some("bgpPeer"),
             total: 2,
             failure,
         } => {
@@ -224,12 +225,13 @@ fn empty_and_unreadable_files() {
 fn partial_success_wording_for_stores_without_transactions() {
     let failure = |committed| CommandError::Failed {
         verb: Verb::Apply,
+        kind: Some("bgpPeer"),
         total: 3,
-        failure: BatchError {
+        failure: Box::new(BatchError {
             index: Some(committed),
             committed,
-            error: StoreError::NotFound(peer("global", None, "10.0.0.3", "1").key()),
-        },
+            error: StoreError::NotFound(peer("global", None, "10.0.0.3", "1").key().into()),
+        }),
     };
     assert_eq!(
         failure(2).to_string(),

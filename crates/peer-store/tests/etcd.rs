@@ -397,3 +397,66 @@ fn two_nodes_share_one_etcd() {
         .unwrap_err();
     assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
 }
+
+#[test]
+fn v3_kinds_follow_the_same_contract() {
+    let server = EtcdServer::start("v3-contract");
+    let store = server.store("/test-v3/calico/bgp/v1");
+    common::contract::v3_kinds_round_trip(&store);
+}
+
+#[test]
+fn mixed_batches_are_all_or_nothing() {
+    let server = EtcdServer::start("v3-mixed");
+    let store = server.store("/test-mixed/calico/bgp/v1");
+    common::contract::mixed_batches_are_all_or_nothing(&store);
+}
+
+#[test]
+fn v3_kinds_live_in_calicos_v3_keys_as_calico_json() {
+    let server = EtcdServer::start("v3-layout");
+    let store = server.store("/calico/bgp/v1");
+    assert_eq!(
+        store.resource_prefix(),
+        "/calico/resources/v3/projectcalico.org"
+    );
+    for resource in common::contract::v3_resources() {
+        store.create_resource(resource).unwrap();
+    }
+    store
+        .create(peer("global", None, "10.0.0.1", "64512"))
+        .unwrap();
+    let raw = server.raw("/calico/");
+    let keys: Vec<&str> = raw.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "/calico/bgp/v1/global/peer_v4/10.0.0.1",
+            "/calico/resources/v3/projectcalico.org/bgpconfigurations/default",
+            "/calico/resources/v3/projectcalico.org/bgppeers/rack-a-tor",
+            "/calico/resources/v3/projectcalico.org/nodes/host-a",
+        ]
+    );
+    let node: serde_json::Value = serde_json::from_str(&raw[3].1).unwrap();
+    assert_eq!(
+        node,
+        serde_json::json!({
+            "apiVersion": "projectcalico.org/v3",
+            "kind": "Node",
+            "metadata": {"name": "host-a", "labels": {"rack": "a"}},
+            "spec": {"bgp": {"ipv4Address": "10.0.0.1/24", "ipv6Address": "fd00::1/64", "asNumber": 64513}}
+        })
+    );
+    // A value as calico-node writes it (with uid and creationTimestamp) is read.
+    let written = r#"{"kind":"Node","apiVersion":"projectcalico.org/v3","metadata":{"name":"host-b","uid":"1b2c","creationTimestamp":"2026-01-01T00:00:00Z","labels":{"rack":"b"}},"spec":{"bgp":{"ipv4Address":"10.0.0.2/24","ipv4IPIPTunnelAddr":"192.168.1.1"},"orchRefs":[{"nodeName":"host-b","orchestrator":"k8s"}],"addresses":[{"address":"10.0.0.2/24","type":"CalicoNodeIP"}]},"status":{}}"#;
+    server.put_raw(
+        "/calico/resources/v3/projectcalico.org/nodes/host-b",
+        written,
+    );
+    let nodes = store
+        .list_resources(&peer_store::ResourceFilter::of_kind(
+            peer_store::ResourceKind::Node,
+        ))
+        .unwrap();
+    assert_eq!(nodes.resources.len(), 2);
+}

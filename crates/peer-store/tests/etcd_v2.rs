@@ -287,7 +287,7 @@ fn batch_is_validated_before_anything_is_written() {
     let listing = store.list(&ListFilter::all()).unwrap();
     assert_eq!(listing.peers.len(), 3);
     for outcome in &outcomes[..3] {
-        let stored = store.get(&outcome.key).unwrap().unwrap();
+        let stored = store.get(outcome.key.peer_key().unwrap()).unwrap().unwrap();
         assert_eq!(stored.revision, outcome.revision);
     }
 }
@@ -327,4 +327,24 @@ fn refuses_an_etcd_without_v2() {
     let etcd = lab::Etcd::start("v2-disabled").unwrap_or_else(|error| panic!("{error}"));
     let error = EtcdV2Store::connect(&[etcd.endpoint().to_owned()], None).unwrap_err();
     assert!(error.to_string().contains("--enable-v2"), "{error}");
+}
+
+#[test]
+fn v3_kinds_are_refused_with_a_reason_and_nothing_is_written() {
+    let server = EtcdServer::start("v2-v3-kinds");
+    let store = server.store("/test-v3");
+    let mixed = "apiVersion: v1\nkind: bgpPeer\nmetadata: {scope: global, peerIP: 10.0.0.1}\nspec: {asNumber: 65001}\n---\napiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: host-a}\n";
+    let error = peer_store::apply_documents(&store, mixed).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Failed to apply any resources: the etcd v2 store cannot store Node(host-a): the etcd v2 store holds Calico v1 bgpPeers only (the layout of Calico v1 clusters); keep BGPPeer, Node and BGPConfiguration resources in the etcdv3 or file store"
+    );
+    assert!(store.list(&ListFilter::all()).unwrap().peers.is_empty());
+    // Listing every kind is the v1 peers; a v3 kind alone is nothing.
+    let node_listing = store
+        .list_resources(&peer_store::ResourceFilter::of_kind(
+            peer_store::ResourceKind::Node,
+        ))
+        .unwrap();
+    assert!(node_listing.resources.is_empty());
 }

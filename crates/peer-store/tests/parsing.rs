@@ -198,7 +198,7 @@ fn empty_inputs_hold_no_resources() {
 fn shapes_that_are_not_resources() {
     assert_eq!(
         parse_documents("just a string\n").unwrap_err().to_string(),
-        "document 1: expected a bgpPeer resource, a list of them, or a bgpPeerList"
+        "document 1: expected a resource, a list of them, or a list kind with items"
     );
     assert_eq!(
         parse_documents("- - apiVersion: v1\n")

@@ -14,6 +14,8 @@ use tracing::warn;
 #[derive(Debug)]
 pub(crate) struct ControlRequest {
     pub(crate) command: String,
+    /// The whole request, for commands that take arguments.
+    pub(crate) request: Value,
     /// One line of JSON.
     pub(crate) reply: oneshot::Sender<String>,
 }
@@ -55,7 +57,13 @@ async fn answer(stream: UnixStream, requests: mpsc::Sender<ControlRequest>) -> R
             Ok(request) => {
                 let command = request["command"].as_str().unwrap_or_default().to_owned();
                 let (reply, answer) = oneshot::channel();
-                requests.send(ControlRequest { command, reply }).await?;
+                requests
+                    .send(ControlRequest {
+                        command,
+                        request,
+                        reply,
+                    })
+                    .await?;
                 answer.await?
             }
             Err(error) => json!({"error": format!("request is not JSON: {error}")}).to_string(),
@@ -68,6 +76,11 @@ async fn answer(stream: UnixStream, requests: mpsc::Sender<ControlRequest>) -> R
 
 /// Sends one request to a running daemon and returns its answer.
 pub(crate) fn request(path: &PathBuf, command: &str) -> Result<Value> {
+    request_with(path, json!({"command": command}))
+}
+
+/// Sends one request with arguments, `{"command": ..., ...}`.
+pub(crate) fn request_with(path: &PathBuf, request: Value) -> Result<Value> {
     use std::io::{BufRead, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(path).with_context(|| {
         format!(
@@ -76,7 +89,7 @@ pub(crate) fn request(path: &PathBuf, command: &str) -> Result<Value> {
         )
     })?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    writeln!(stream, "{}", json!({"command": command}))?;
+    writeln!(stream, "{request}")?;
     let mut line = String::new();
     std::io::BufReader::new(&stream).read_line(&mut line)?;
     serde_json::from_str(&line).context("the daemon's answer is not JSON")

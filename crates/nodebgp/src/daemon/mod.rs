@@ -10,6 +10,9 @@
 //! ```
 
 mod control;
+mod fib;
+mod routes;
+mod routing;
 mod settings;
 mod sources;
 mod status;
@@ -31,6 +34,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 pub(crate) use control::request;
+pub(crate) use routes::{print_routes, request_refresh, RefreshArgs, RoutesArgs};
 pub(crate) use settings::{Datastore, RunArgs, Settings};
 pub(crate) use sources::DesiredPeer;
 pub(crate) use status::{print_status, StatusArgs};
@@ -56,12 +60,21 @@ pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
         .build()?;
     // Opened before the runtime starts: the etcd store runs its own.
     let store: Arc<dyn PeerStore> = Arc::from(settings.datastore.open()?);
-    runtime.block_on(Manager::new(settings, store).run())
+    runtime.block_on(async move {
+        // Bounded: a peer sending a table faster than the RIB takes it in
+        // waits, and so does its TCP connection.
+        let (route_sender, route_events) = mpsc::channel(1024);
+        Manager::new(settings, store, route_sender)
+            .run(route_events)
+            .await
+    })
 }
 
 struct RunningPeer {
     desired: DesiredPeer,
     handle: PeerHandle,
+    /// The number the routing side knows this peer task by.
+    number: u32,
 }
 
 struct Manager {
@@ -76,10 +89,26 @@ struct Manager {
     retry_at: Option<tokio::time::Instant>,
     peers: HashMap<IpAddr, RunningPeer>,
     listeners: Vec<Arc<tokio::net::TcpListener>>,
+    /// The RIB and what hangs on it.
+    routing: routing::Routing,
+    /// Where peer tasks send their routing events.
+    route_events: mpsc::Sender<bgp_session::PeerEvent>,
+    /// The number of the next peer task.
+    next_number: u32,
+    /// The kernel FIB task, where nodebgp may change the routing table.
+    fib: Option<fib::FibHandle>,
+    /// Until when the previous run's kernel routes wait for the peers to
+    /// resend their tables (graceful restart), if they are waiting.
+    synchronise_by: Option<tokio::time::Instant>,
 }
 
 impl Manager {
-    fn new(settings: Settings, store: Arc<dyn PeerStore>) -> Self {
+    fn new(
+        settings: Settings,
+        store: Arc<dyn PeerStore>,
+        route_events: mpsc::Sender<bgp_session::PeerEvent>,
+    ) -> Self {
+        let routing = Self::routing_for(&settings, settings.local_as);
         Manager {
             settings,
             store,
@@ -88,10 +117,25 @@ impl Manager {
             retry_at: None,
             peers: HashMap::new(),
             listeners: Vec::new(),
+            routing,
+            route_events,
+            next_number: 1,
+            fib: None,
+            synchronise_by: None,
         }
     }
 
-    async fn run(mut self) -> Result<()> {
+    async fn run(mut self, mut route_events: mpsc::Receiver<bgp_session::PeerEvent>) -> Result<()> {
+        if self.settings.routing.fib {
+            let routing = &self.settings.routing;
+            self.fib = fib::start(routing.fib_table, routing.fib_netns.as_deref()).await;
+            if self.fib.as_ref().is_some_and(|fib| fib.restarted) {
+                self.synchronise_by = Some(
+                    tokio::time::Instant::now()
+                        + Duration::from_secs(u64::from(self.settings.routing.restart_time)),
+                );
+            }
+        }
         let (accepted_sender, mut accepted) = mpsc::channel::<Accepted>(64);
         for address in self.settings.listen.clone() {
             let listener = Arc::new(
@@ -113,26 +157,138 @@ impl Manager {
         let mut tick = tokio::time::interval(RECONCILE_INTERVAL);
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        loop {
+        // SIGTERM (a restart or an upgrade, as Kubernetes sends it) leaves
+        // gracefully when graceful restart is on; SIGINT always stops fully.
+        let graceful = loop {
+            let deadline = self.routing.next_deadline();
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
-                _ = terminate.recv() => break,
+                _ = tokio::signal::ctrl_c() => break false,
+                _ = terminate.recv() => break self.settings.routing.graceful_restart,
+                Some(event) = route_events.recv() => {
+                    let effects = self.routing.event(event);
+                    self.carry_out(effects).await;
+                    // Drain what is already queued before looking elsewhere:
+                    // a table arriving is handled in large strides.
+                    while let Ok(event) = route_events.try_recv() {
+                        let effects = self.routing.event(event);
+                        self.carry_out(effects).await;
+                    }
+                    self.check_synchronised();
+                }
+                () = sleep_until(deadline) => {
+                    let effects = self.routing.expire(tokio::time::Instant::now());
+                    self.carry_out(effects).await;
+                }
                 Some(connection) = accepted.recv() => self.accept(connection).await,
                 Some(request) = control.recv() => {
-                    let answer = self.control(&request.command).await;
+                    let answer = self.control(&request.command, &request.request).await;
                     let _ = request.reply.send(answer);
                 }
-                _ = tick.tick() => self.reconcile().await,
+                _ = tick.tick() => {
+                    self.reconcile().await;
+                    self.check_synchronised();
+                }
+            }
+        };
+        if graceful {
+            info!("leaving for a graceful restart: sessions closed without NOTIFICATION, kernel routes kept");
+            for (_, peer) in self.peers.drain() {
+                peer.handle.detach().await;
+            }
+        } else {
+            info!("shutting down");
+            for (_, peer) in self.peers.drain() {
+                peer.handle
+                    .shut_down(Some("nodebgp is shutting down".into()))
+                    .await;
             }
         }
-        info!("shutting down");
-        for (_, peer) in self.peers.drain() {
-            peer.handle
-                .shut_down(Some("nodebgp is shutting down".into()))
-                .await;
+        if let Some(fib) = self.fib.take() {
+            let (done, finished) = tokio::sync::oneshot::channel();
+            let _ = fib.commands.send(fib::FibCommand::Stop {
+                remove: !graceful,
+                done,
+            });
+            let _ = finished.await;
         }
         let _ = std::fs::remove_file(&self.settings.control_socket);
         Ok(())
+    }
+
+    /// A RIB for the node's AS, with the node's own prefixes.
+    fn routing_for(settings: &Settings, local_as: bgp_wire::Asn) -> routing::Routing {
+        let next_hop_v4 = match settings.source_address(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+        {
+            Some(IpAddr::V4(address)) => address,
+            _ => settings.router_id.0,
+        };
+        let next_hop_v6 = match settings.source_address(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED))
+        {
+            Some(IpAddr::V6(address)) => Some(address),
+            _ => None,
+        };
+        routing::Routing::new(
+            &settings.routing,
+            local_as,
+            settings.router_id,
+            Some(next_hop_v4),
+            next_hop_v6,
+            &settings.advertise,
+        )
+    }
+
+    fn new_routing(&self, local_as: bgp_wire::Asn) -> routing::Routing {
+        Self::routing_for(&self.settings, local_as)
+    }
+
+    /// Carries out what the routing side asked for.
+    async fn carry_out(&mut self, effects: Vec<routing::Effect>) {
+        for effect in effects {
+            match effect {
+                routing::Effect::Send(number, messages) => {
+                    if let Some(peer) = self.peer_by_number(number) {
+                        peer.handle.send_messages(messages);
+                    }
+                }
+                routing::Effect::MaximumPrefixes {
+                    peer,
+                    family,
+                    limit,
+                    restart_after,
+                } => {
+                    if let Some(running) = self.peer_by_number(peer) {
+                        running
+                            .handle
+                            .maximum_prefixes(family, limit, Some(restart_after))
+                            .await;
+                    }
+                }
+            }
+        }
+        let changes = self.routing.take_fib_changes();
+        if let (Some(fib), false) = (&self.fib, changes.is_empty()) {
+            let _ = fib.commands.send(fib::FibCommand::Changes(changes));
+        }
+    }
+
+    fn peer_by_number(&self, number: u32) -> Option<&RunningPeer> {
+        self.peers.values().find(|peer| peer.number == number)
+    }
+
+    /// After a restart, the previous run's kernel routes that no peer
+    /// re-announced go once every peer resent its table, or the restart
+    /// time is over (RFC 4724 §4.1).
+    fn check_synchronised(&mut self) {
+        let Some(deadline) = self.synchronise_by else {
+            return;
+        };
+        let all = !self.peers.is_empty() && self.routing.all_synchronised();
+        if all || tokio::time::Instant::now() >= deadline {
+            self.synchronise_by = None;
+            if let Some(fib) = &self.fib {
+                let _ = fib.commands.send(fib::FibCommand::Synchronised);
+            }
+        }
     }
 
     async fn accept(&mut self, connection: Accepted) {
@@ -203,6 +359,25 @@ impl Manager {
         };
         self.store_failures = 0;
         self.retry_at = None;
+        // The node's AS (from its node resource or the BGP configuration)
+        // is what the RIB prepends and checks loops against: when it
+        // changes, every session starts again on a new RIB.
+        let node_as = desired
+            .iter()
+            .find_map(|peer| peer.local_as)
+            .unwrap_or(self.settings.local_as);
+        if node_as != self.routing.local_as() {
+            info!(
+                from = self.routing.local_as().0,
+                to = node_as.0,
+                "the node's AS changed; restarting every session"
+            );
+            let addresses: Vec<IpAddr> = self.peers.keys().copied().collect();
+            for address in addresses {
+                self.stop_peer(address).await;
+            }
+            self.routing = self.new_routing(node_as);
+        }
         let running: Vec<DesiredPeer> = self
             .peers
             .values()
@@ -224,15 +399,38 @@ impl Manager {
 
     async fn start_peer(&mut self, peer: DesiredPeer) {
         info!(peer = %peer.address, asn = peer.asn.0, "starting session");
-        // v1 bgpPeer resources carry no password; the listeners get none.
-        self.install_password(peer.address.ip(), None);
-        let handle = spawn_peer(self.peer_config(&peer));
+        // The listeners need the peer's MD5 key too (v3 `password`), or none.
+        self.install_password(peer.address.ip(), peer.settings.password.as_deref());
+        let number = self.next_number;
+        self.next_number += 1;
+        let mut config = self.peer_config(&peer);
+        self.attach_routing(&mut config, number, &peer);
+        // v3 `maxRestartTime` (BIRD `graceful restart time`): the Restart Time we
+        // announce (RFC 4724 §3). Set after the routing link, which announces the
+        // daemon-wide time; without graceful restart configured we announce the
+        // capability with no families, as a receiving speaker only.
+        if let Some(time) = peer.settings.max_restart_time {
+            let restart_time = u16::try_from(time.as_secs()).unwrap_or(u16::MAX).min(4095);
+            match config.session.graceful_restart.as_mut() {
+                Some(restart) => restart.restart_time = restart_time,
+                None => {
+                    config.session.graceful_restart = Some(bgp_wire::GracefulRestart {
+                        flags: 0,
+                        restart_time,
+                        families: Vec::new(),
+                    })
+                }
+            }
+        }
+        self.routing.add_peer(number, &peer);
+        let handle = spawn_peer(config);
         handle.start().await;
         self.peers.insert(
             peer.address.ip(),
             RunningPeer {
                 desired: peer,
                 handle,
+                number,
             },
         );
     }
@@ -243,6 +441,47 @@ impl Manager {
             info!(peer = %address, "peer removed; ending its session");
             self.install_password(address, None);
             running.handle.deconfigure().await;
+            let effects = self.routing.remove_peer(running.number);
+            self.carry_out(effects).await;
+        }
+    }
+
+    /// Links a new peer task to the RIB, and announces graceful restart
+    /// (RFC 4724 §3): the Restart State bit after a restart that kept kernel
+    /// routes, and Forwarding State for every family while the FIB is kept.
+    fn attach_routing(&self, config: &mut PeerConfig, number: u32, peer: &DesiredPeer) {
+        config.routes = Some(bgp_session::RouteLink {
+            peer: number,
+            events: self.route_events.clone(),
+        });
+        config.advertise = Vec::new();
+        let routing = &self.settings.routing;
+        if routing.graceful_restart {
+            let forwarding = self.fib.is_some();
+            config.session.graceful_restart = Some(bgp_wire::GracefulRestart {
+                flags: if self.synchronise_by.is_some() {
+                    0x8
+                } else {
+                    0
+                },
+                // The BGPPeer's maxRestartTime, else the daemon's setting;
+                // the capability has 12 bits for it (RFC 4724 §3).
+                restart_time: peer
+                    .settings
+                    .max_restart_time
+                    .map_or(routing.restart_time, |time| {
+                        u16::try_from(time.as_secs().min(4095)).unwrap_or(4095)
+                    }),
+                families: config
+                    .session
+                    .families
+                    .iter()
+                    .map(|family| bgp_wire::GracefulRestartFamily {
+                        family: *family,
+                        flags: if forwarding { 0x80 } else { 0 },
+                    })
+                    .collect(),
+            });
         }
     }
 
@@ -258,8 +497,21 @@ impl Manager {
 
     fn peer_config(&self, peer: &DesiredPeer) -> PeerConfig {
         let settings = &self.settings;
-        let mut session = Config::new(settings.local_as, peer.asn, settings.router_id);
+        // The node's AS (Node `spec.bgp.asNumber`, else the BGPConfiguration's),
+        // else --as.
+        let local_as = peer.local_as.unwrap_or(settings.local_as);
+        let mut session = Config::new(local_as, peer.asn, settings.router_id);
         session.hold_time = settings.hold_time;
+        // v3 `keepaliveTime` (BIRD `keepalive time`); otherwise a third of the
+        // negotiated hold time (RFC 4271 §10).
+        if let Some(keepalive) = peer.settings.keepalive {
+            session.keepalive = Some(keepalive);
+        }
+        // TODO(issue4): allowed_own_as (v3 `numAllowedLocalASNumbers`, BIRD `allow
+        // local as N`): needs a field on bgp_fsm::Config / PeerConfig for how often
+        // our AS may appear in a received AS_PATH; today such routes are refused.
+        // TODO(issue4): keep_original_next_hop (v3 `keepOriginalNextHop`, BIRD `next
+        // hop keep`, eBGP only): needs a next-hop policy field on PeerConfig.
         session.connect_retry = settings.connect_retry;
         session.passive = peer.passive;
         // A session carries its transport's family, both with --all-families.
@@ -279,29 +531,76 @@ impl Manager {
             address: peer.address,
             session,
             socket: SocketOptions {
-                local_address: settings.source_address(peer.address.ip()),
-                md5_password: None,
-                ttl_security: false,
-                ttl: None,
+                local_address: match peer.settings.source_address {
+                    peer_manager::SourceAddress::Daemon => {
+                        settings.source_address(peer.address.ip())
+                    }
+                    peer_manager::SourceAddress::Node(address) => Some(address),
+                    peer_manager::SourceAddress::Unbound => None,
+                },
+                md5_password: peer.settings.password.clone(),
+                // GTSM (RFC 5082 §3): one hop is exactly "send 255, accept only
+                // 255". TODO(issue4): ttl_security_hops (a minimum accepted TTL of
+                // 256 - hops): SocketOptions only knows one hop, so a peer further
+                // away is sent TTL 255 without the receive check.
+                ttl_security: peer.settings.ttl_security_hops == Some(1),
+                ttl: peer
+                    .settings
+                    .ttl_security_hops
+                    .filter(|hops| *hops > 1)
+                    .map(|_| 255),
             },
             connect_timeout: Duration::from_secs(5),
-            advertise: settings.advertise.clone(),
+            advertise: Vec::new(),
+            routes: None,
         }
     }
 
-    async fn control(&self, command: &str) -> String {
+    async fn control(&mut self, command: &str, request: &serde_json::Value) -> String {
         match command {
+            "refresh" => {
+                let wanted = request["peer"]
+                    .as_str()
+                    .and_then(|text| text.parse::<IpAddr>().ok());
+                let Some(number) = wanted
+                    .and_then(|address| self.peers.get(&address))
+                    .map(|peer| peer.number)
+                else {
+                    return json!({"error": "refresh: give the address of a peer of this node"})
+                        .to_string();
+                };
+                match self.routing.request_refresh(number) {
+                    Ok(effects) => {
+                        self.carry_out(effects).await;
+                        json!({"requested": true}).to_string()
+                    }
+                    Err(error) => json!({"error": error}).to_string(),
+                }
+            }
+            "routes" => routes::answer(self.routing.rib(), &self.peer_numbers(), request),
             "status" => {
                 let mut peers = Vec::with_capacity(self.peers.len());
+                let counts: HashMap<u32, (usize, usize)> = self
+                    .routing
+                    .rib()
+                    .statistics()
+                    .peers
+                    .iter()
+                    .map(|peer| (peer.peer.0, (peer.accepted, peer.advertised)))
+                    .collect();
                 for running in self.peers.values() {
                     if let Some(status) = running.handle.status().await {
-                        peers.push(status::PeerReport::new(&status));
+                        let (received, sent) =
+                            counts.get(&running.number).copied().unwrap_or_default();
+                        peers.push(
+                            status::PeerReport::new(&status).with_prefix_counts(received, sent),
+                        );
                     }
                 }
                 peers.sort_by_key(|peer| peer.address);
                 let report = status::StatusReport {
                     node: self.settings.node.clone(),
-                    asn: self.settings.local_as.0,
+                    asn: self.routing.local_as().0,
                     router_id: self.settings.router_id.to_string(),
                     peers,
                 };
@@ -310,6 +609,23 @@ impl Manager {
             }
             other => json!({"error": format!("unknown command '{other}'")}).to_string(),
         }
+    }
+}
+
+impl Manager {
+    /// Running peers' numbers and addresses, for naming peers in answers.
+    fn peer_numbers(&self) -> HashMap<u32, IpAddr> {
+        self.peers
+            .iter()
+            .map(|(address, peer)| (peer.number, *address))
+            .collect()
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

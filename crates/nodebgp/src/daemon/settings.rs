@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use bgp_wire::{Asn, HoldTime, RouterId};
+use bgp_wire::{Asn, Community, HoldTime, LargeCommunity, RouterId};
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -42,9 +42,11 @@ pub(crate) struct RunArgs {
     /// Unix socket that `nodebgp status` talks to.
     #[arg(long, value_name = "PATH")]
     control_socket: Option<PathBuf>,
-    /// A prefix this node originates to all its peers; repeatable.
-    #[arg(long, value_name = "PREFIX")]
-    advertise: Vec<IpNet>,
+    /// A prefix this node originates to all its peers, optionally followed by
+    /// communities to attach, standard `A:B` or large `G:L1:L2`
+    /// (e.g. "10.244.1.0/24 65000:100 64512:1:2"); repeatable.
+    #[arg(long, value_name = "PREFIX [COMMUNITY...]")]
+    advertise: Vec<String>,
     /// Hold time to propose, in seconds (default 90).
     #[arg(long, value_name = "SECONDS")]
     hold_time: Option<u16>,
@@ -58,6 +60,56 @@ pub(crate) struct RunArgs {
     /// Log filter, e.g. info or nodebgp=debug (default: $RUST_LOG or info).
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
+    /// Do not install learned routes into the kernel (by default they are,
+    /// where nodebgp has CAP_NET_ADMIN).
+    #[arg(long)]
+    no_fib: bool,
+    /// Install kernel routes in this network namespace (a name under
+    /// /run/netns, as `ip netns add` makes) instead of nodebgp's own.
+    #[arg(long, value_name = "NAME")]
+    fib_netns: Option<String>,
+    /// The node's IPv4 address as next hop of what it advertises (default:
+    /// the session's own address, or the IPv4 listen address).
+    #[arg(long, value_name = "ADDRESS")]
+    ipv4_next_hop: Option<Ipv4Addr>,
+    /// The node's IPv6 address as next hop of the IPv6 routes it advertises
+    /// over IPv4 sessions (default: the session's or the IPv6 listen address).
+    #[arg(long, value_name = "ADDRESS")]
+    ipv6_next_hop: Option<Ipv6Addr>,
+    /// Kernel routing table for learned routes (default 254, main).
+    #[arg(long, value_name = "TABLE")]
+    fib_table: Option<u32>,
+    /// Most equal-cost paths installed per prefix (default 8; 1 disables ECMP).
+    #[arg(long, value_name = "N")]
+    max_paths: Option<usize>,
+    /// Leave without graceful restart: SIGTERM then sends a Cease to every
+    /// peer and removes nodebgp's kernel routes (RFC 4724 is on by default).
+    #[arg(long)]
+    no_graceful_restart: bool,
+    /// Restart Time announced in the Graceful Restart capability, seconds
+    /// (default 120).
+    #[arg(long, value_name = "SECONDS")]
+    restart_time: Option<u16>,
+    /// Act as a route reflector with this cluster id (RFC 4456); iBGP peers
+    /// are then its clients.
+    #[arg(long, value_name = "ID")]
+    cluster_id: Option<Ipv4Addr>,
+    /// Re-advertise routes learned over eBGP to other eBGP peers (a node is
+    /// not a transit router by default).
+    #[arg(long)]
+    transit: bool,
+    /// Most prefixes accepted from one peer; more tear the session down with
+    /// Cease / Maximum Number of Prefixes Reached (RFC 4486) unless
+    /// --max-prefix-warn-only.
+    #[arg(long, value_name = "N")]
+    max_prefix: Option<usize>,
+    /// Only log when a peer exceeds --max-prefix.
+    #[arg(long)]
+    max_prefix_warn_only: bool,
+    /// Seconds before a session torn down for too many prefixes starts again
+    /// (default 60).
+    #[arg(long, value_name = "SECONDS")]
+    max_prefix_restart: Option<u64>,
 }
 
 /// The settings file; every field optional.
@@ -70,11 +122,71 @@ struct SettingsFile {
     listen: Option<Vec<String>>,
     datastore: Option<String>,
     control_socket: Option<PathBuf>,
-    advertise: Option<Vec<IpNet>>,
+    advertise: Option<Vec<String>>,
     hold_time: Option<u16>,
     connect_retry: Option<u64>,
     all_families: Option<bool>,
     log_level: Option<String>,
+    fib: Option<bool>,
+    fib_netns: Option<String>,
+    ipv4_next_hop: Option<Ipv4Addr>,
+    ipv6_next_hop: Option<Ipv6Addr>,
+    fib_table: Option<u32>,
+    max_paths: Option<usize>,
+    graceful_restart: Option<bool>,
+    restart_time: Option<u16>,
+    cluster_id: Option<Ipv4Addr>,
+    transit: Option<bool>,
+    max_prefix: Option<usize>,
+    max_prefix_warn_only: Option<bool>,
+    max_prefix_restart: Option<u64>,
+}
+
+/// A prefix the node originates, with the communities it carries (Calico's
+/// `prefixAdvertisements`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origination {
+    pub(crate) prefix: IpNet,
+    pub(crate) communities: Vec<Community>,
+    pub(crate) large_communities: Vec<LargeCommunity>,
+}
+
+impl Origination {
+    /// `PREFIX [A:B | G:L1:L2]...`.
+    pub(crate) fn parse(text: &str) -> Result<Origination> {
+        let mut words = text.split_whitespace();
+        let prefix_text = words.next().context("advertise: empty")?;
+        let prefix: IpNet = prefix_text
+            .parse()
+            .with_context(|| format!("advertise '{text}': '{prefix_text}' is not a prefix"))?;
+        let mut origination = Origination {
+            prefix: prefix.trunc(),
+            communities: Vec::new(),
+            large_communities: Vec::new(),
+        };
+        for word in words {
+            let parts: Vec<&str> = word.split(':').collect();
+            let bad = || {
+                anyhow::anyhow!("advertise '{text}': community '{word}' is neither A:B (16-bit each) nor G:L1:L2 (32-bit each)")
+            };
+            match parts.as_slice() {
+                [high, low] => {
+                    let high: u16 = high.parse().map_err(|_| bad())?;
+                    let low: u16 = low.parse().map_err(|_| bad())?;
+                    origination
+                        .communities
+                        .push(Community((u32::from(high) << 16) | u32::from(low)));
+                }
+                [global, local1, local2] => origination.large_communities.push(LargeCommunity {
+                    global: global.parse().map_err(|_| bad())?,
+                    local1: local1.parse().map_err(|_| bad())?,
+                    local2: local2.parse().map_err(|_| bad())?,
+                }),
+                _ => return Err(bad()),
+            }
+        }
+        Ok(origination)
+    }
 }
 
 /// Where resources live.
@@ -137,11 +249,33 @@ pub(crate) struct Settings {
     pub(crate) listen: Vec<SocketAddr>,
     pub(crate) datastore: Datastore,
     pub(crate) control_socket: PathBuf,
-    pub(crate) advertise: Vec<IpNet>,
+    pub(crate) advertise: Vec<Origination>,
     pub(crate) hold_time: HoldTime,
     pub(crate) connect_retry: Duration,
     pub(crate) all_families: bool,
     pub(crate) log_level: String,
+    pub(crate) routing: RoutingSettings,
+}
+
+/// What decides how routes are selected, passed on and installed.
+#[derive(Debug, Clone)]
+pub(crate) struct RoutingSettings {
+    /// Install learned routes in the kernel.
+    pub(crate) fib: bool,
+    pub(crate) fib_netns: Option<String>,
+    pub(crate) fib_table: u32,
+    /// Next hop self, when set: the node's addresses.
+    pub(crate) ipv4_next_hop: Option<Ipv4Addr>,
+    pub(crate) ipv6_next_hop: Option<Ipv6Addr>,
+    pub(crate) max_paths: usize,
+    /// Announce and honour RFC 4724 graceful restart.
+    pub(crate) graceful_restart: bool,
+    pub(crate) restart_time: u16,
+    pub(crate) cluster_id: Option<Ipv4Addr>,
+    pub(crate) transit: bool,
+    pub(crate) max_prefix: Option<usize>,
+    pub(crate) max_prefix_tear_down: bool,
+    pub(crate) max_prefix_restart: Duration,
 }
 
 /// `ADDR`, `ADDR:PORT` or `[V6]:PORT`; the port defaults to 179.
@@ -229,8 +363,43 @@ impl Settings {
             Some(text) => Datastore::parse(text)?,
             None => Datastore::File(PathBuf::from("/var/lib/nodebgp")),
         };
-        let mut advertise = file.advertise.clone().unwrap_or_default();
-        advertise.extend(arguments.advertise.iter().copied());
+        let advertise = file
+            .advertise
+            .iter()
+            .flatten()
+            .chain(&arguments.advertise)
+            .map(|text| Origination::parse(text))
+            .collect::<Result<Vec<_>>>()?;
+        let restart_time = arguments.restart_time.or(file.restart_time).unwrap_or(120);
+        if restart_time > 4095 {
+            bail!("restart time {restart_time}: at most 4095 seconds (12 bits, RFC 4724 §3)");
+        }
+        let max_paths = arguments.max_paths.or(file.max_paths).unwrap_or(8);
+        if max_paths == 0 {
+            bail!("max paths 0: at least 1");
+        }
+        let routing = RoutingSettings {
+            fib: !arguments.no_fib && file.fib.unwrap_or(true),
+            fib_table: arguments.fib_table.or(file.fib_table).unwrap_or(254),
+            fib_netns: arguments.fib_netns.clone().or(file.fib_netns.clone()),
+            ipv4_next_hop: arguments.ipv4_next_hop.or(file.ipv4_next_hop),
+            ipv6_next_hop: arguments.ipv6_next_hop.or(file.ipv6_next_hop),
+            max_paths,
+            graceful_restart: !arguments.no_graceful_restart
+                && file.graceful_restart.unwrap_or(true),
+            restart_time,
+            cluster_id: arguments.cluster_id.or(file.cluster_id),
+            transit: arguments.transit || file.transit.unwrap_or(false),
+            max_prefix: arguments.max_prefix.or(file.max_prefix),
+            max_prefix_tear_down: !(arguments.max_prefix_warn_only
+                || file.max_prefix_warn_only.unwrap_or(false)),
+            max_prefix_restart: Duration::from_secs(
+                arguments
+                    .max_prefix_restart
+                    .or(file.max_prefix_restart)
+                    .unwrap_or(60),
+            ),
+        };
         Ok(Settings {
             node: arguments
                 .node
@@ -258,6 +427,7 @@ impl Settings {
                 .or(file.log_level.clone())
                 .or_else(|| std::env::var("RUST_LOG").ok())
                 .unwrap_or_else(|| "info".to_owned()),
+            routing,
         })
     }
 
@@ -346,6 +516,33 @@ mod tests {
             peer_store::parse_documents(include_str!("../../../../config/bgppeers.yaml")).unwrap();
         assert_eq!(peers.len(), 2);
         assert_eq!(peers[1].as_number, Asn(4_200_000_001));
+    }
+
+    #[test]
+    fn advertised_prefixes_take_standard_and_large_communities() {
+        let origination = Origination::parse("10.244.1.7/24 65000:100 64512:1:2").unwrap();
+        assert_eq!(
+            origination.prefix,
+            "10.244.1.0/24".parse::<IpNet>().unwrap()
+        );
+        assert_eq!(origination.communities, vec![Community(65000 << 16 | 100)]);
+        assert_eq!(
+            origination.large_communities,
+            vec![LargeCommunity {
+                global: 64512,
+                local1: 1,
+                local2: 2
+            }]
+        );
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "10.0.0.0/8 70000:1",
+            "10.0.0.0/8 1:2:3:4",
+            "10.0.0.0/8 x:1",
+        ] {
+            assert!(Origination::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

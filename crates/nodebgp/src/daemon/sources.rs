@@ -1,30 +1,68 @@
-//! This node's desired peers, from the bgpPeer resources in the datastore,
-//! computed by the peer manager: every global peer, and the node-scoped peers
-//! naming this node; a node peer overrides a global one at the same address.
+//! This node's desired peers, from the resources in the datastore, computed by
+//! the peer manager: v1 bgpPeers and v3 BGPPeers (global, this node's, and those
+//! whose `nodeSelector` matches its labels; `peerSelector` peers towards the
+//! selected nodes), and the node-to-node mesh when this node has a Node resource
+//! and the `default` BGPConfiguration does not turn it off. A node peer
+//! overrides a global one at the same address.
+//!
+//! Passwords of v3 peers (`password: {file: …}` / `{env: …}`) are read here, on
+//! every read of the store; a peer whose password cannot be read is left out
+//! (and logged), so that it never runs without its key.
 
 use anyhow::{Context as _, Result};
-use peer_manager::BgpConfiguration;
-use peer_store::{ListFilter, PeerStore};
+use peer_manager::{BgpConfiguration, Node, PeerV3, DEFAULT_AS_NUMBER};
+use peer_store::{PeerStore, Resource, ResourceFilter};
+use tracing::warn;
 
 pub(crate) use peer_manager::DesiredPeer;
 
-/// The peers this node should have, in the order of their addresses. Node
-/// and BGPConfiguration resources are not stored yet, so there is no
-/// node-to-node mesh: the peer manager gets no nodes and the mesh off.
+/// The peers this node should have, in the order of their addresses. Without
+/// Node resources there is no mesh (this node's addresses are unknown); without
+/// a `default` BGPConfiguration, Calico's defaults apply and the local AS is the
+/// daemon's own (`--as`).
 pub(crate) fn desired_peers(store: &dyn PeerStore, node: &str) -> Result<Vec<DesiredPeer>> {
     let listing = store
-        .list(&ListFilter::all())
-        .context("cannot list bgpPeer resources")?;
-    let peers: Vec<_> = listing
-        .peers
-        .into_iter()
-        .map(|stored| stored.peer)
-        .collect();
-    let config = BgpConfiguration {
-        node_to_node_mesh: false,
-        ..BgpConfiguration::default()
-    };
-    Ok(peer_manager::desired_peers(node, &[], &config, &peers))
+        .list_resources(&ResourceFilter::all())
+        .context("cannot list resources")?;
+    let mut peers = Vec::new();
+    let mut v3_peers = Vec::new();
+    let mut nodes = Vec::new();
+    let mut configuration = None;
+    for stored in listing.resources {
+        match stored.resource {
+            Resource::BgpPeer(peer) => peers.push(peer),
+            Resource::BgpPeerV3(peer) => {
+                let password = match &peer.password {
+                    None => None,
+                    Some(source) => match source.read() {
+                        Ok(password) => Some(password),
+                        Err(error) => {
+                            warn!(peer = %peer.name, %error, "BGPPeer left out: its password cannot be read");
+                            continue;
+                        }
+                    },
+                };
+                v3_peers.push(PeerV3 {
+                    resource: peer,
+                    password,
+                });
+            }
+            Resource::Node(resource) => nodes.push(Node::from(&resource)),
+            Resource::BgpConfiguration(resource) if resource.is_default() => {
+                configuration = Some(resource)
+            }
+            // Per-node `node.<name>` configurations carry only listenPort, log
+            // severity and prefix advertisements, which nodebgp does not take
+            // from them.
+            Resource::BgpConfiguration(_) => {}
+        }
+    }
+    // Remote nodes without an AS of their own are in the cluster's AS: the
+    // configured one, else Calico's default.
+    let config = BgpConfiguration::from_resource(configuration.as_ref(), DEFAULT_AS_NUMBER);
+    Ok(peer_manager::desired_peer_set(
+        node, &nodes, &config, &peers, &v3_peers,
+    ))
 }
 
 #[cfg(test)]
@@ -73,6 +111,43 @@ mod tests {
                 .find(|peer| peer.address.port() == 179 && peer.asn.0 == 65001)
                 .map(|peer| peer.address.ip().to_string()),
             Some("10.0.0.1".to_owned())
+        );
+        std::fs::remove_dir_all(directory).unwrap();
+    }
+
+    #[test]
+    fn nodes_configuration_and_v3_peers_give_the_mesh_and_selector_peers() {
+        let (store, directory) = store_with(
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: 64600}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n1, labels: {rack: a}}\nspec: {bgp: {ipv4Address: 10.1.0.1/24}}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n2, labels: {rack: b}}\nspec: {bgp: {ipv4Address: 10.1.0.2/24, asNumber: 64602}}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: rack-a}\nspec: {nodeSelector: \"rack == 'a'\", peerIP: 192.0.2.1, asNumber: 65001}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: locked}\nspec: {peerIP: 192.0.2.9, asNumber: 65009, password: {file: /nonexistent/nodebgp-test}}\n",
+        );
+        let summary = |node: &str| -> Vec<(String, u32, Option<u32>)> {
+            desired_peers(&store, node)
+                .unwrap()
+                .iter()
+                .map(|peer| {
+                    (
+                        peer.address.to_string(),
+                        peer.asn.0,
+                        peer.local_as.map(|asn| asn.0),
+                    )
+                })
+                .collect()
+        };
+        // The peer whose password file is missing is left out, not run without it.
+        assert_eq!(
+            summary("n1"),
+            [
+                ("10.1.0.2:179".to_owned(), 64602, Some(64600)),
+                ("192.0.2.1:179".to_owned(), 65001, Some(64600)),
+            ]
+        );
+        assert_eq!(
+            summary("n2"),
+            [("10.1.0.1:179".to_owned(), 64600, Some(64602))]
         );
         std::fs::remove_dir_all(directory).unwrap();
     }

@@ -71,6 +71,17 @@ struct NegotiatedReport {
 }
 
 impl PeerReport {
+    /// Takes the prefix counts from the RIB, which holds the routes when the
+    /// session is not standing alone: accepted into the Adj-RIB-In, and in
+    /// the Adj-RIB-Out.
+    pub(crate) fn with_prefix_counts(mut self, received: usize, sent: usize) -> Self {
+        self.prefixes = Both {
+            received: received as u64,
+            sent: sent as u64,
+        };
+        self
+    }
+
     pub(crate) fn new(status: &PeerStatus) -> Self {
         PeerReport {
             address: status.address,

@@ -125,6 +125,28 @@ fn update_fields(update: &Update, object: &mut Map<String, Value>) {
     }
 }
 
+/// Path attributes by name, as `decode` prints them (for `nodebgp routes`).
+pub(crate) fn attributes_object<'a>(
+    list: impl IntoIterator<Item = &'a PathAttribute>,
+) -> Map<String, Value> {
+    let mut attributes = Map::new();
+    let mut unknown = Vec::new();
+    let (mut withdrawn, mut announced) = (Map::new(), Map::new());
+    for attribute in list {
+        attribute_field(
+            attribute,
+            &mut attributes,
+            &mut unknown,
+            &mut withdrawn,
+            &mut announced,
+        );
+    }
+    if !unknown.is_empty() {
+        attributes.insert("unknown".into(), Value::Array(unknown));
+    }
+    attributes
+}
+
 fn mp_nlri(nlri: &MpNlri) -> Value {
     match nlri {
         MpNlri::Prefixes(list) => prefixes(list),

@@ -3,7 +3,7 @@
 //! `--summary`, as totals). A malformed message is reported and decoding goes
 //! on with the next one.
 
-mod json;
+pub(crate) mod json;
 mod session;
 mod summary;
 

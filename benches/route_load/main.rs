@@ -1,0 +1,433 @@
+//! # route-load: one full table into BIRD, FRR, GoBGP and nodebgp
+//!
+//! The benchmark of issue 5: how long each receiver takes to receive, select and
+//! hold `--prefixes` IPv4 prefixes (default 1,000,000) from one peer, and how much
+//! memory it then uses. Every receiver gets the same byte stream from the same
+//! sender in the same run:
+//!
+//! ```text
+//!   synthetic_full_table(N, TABLE_SEED)      built once, before any connection (not timed)
+//!        │
+//!   sender (this process, own 127.x address, AS 64700, hold time 0)
+//!        │  OPEN / KEEPALIVE, then every UPDATE and End-of-RIB
+//!        ▼
+//!   receiver (fresh per run, own 127.x address and port, AS 65000, imports all,
+//!             exports nothing, no kernel FIB)  ◀── its own CLI polled every 20-50 ms
+//! ```
+//!
+//! The clock runs from the first UPDATE byte written until the receiver's CLI
+//! reports all N prefixes accepted (the end of that query; for FRR, also an
+//! empty best-path work queue, see [`Running::settled`]). Memory is read from
+//! `/proc/PID/status` of the receiver process: `VmRSS` once the session is up
+//! and idle (baseline), `VmHWM` (peak) and `VmRSS` (held) when it has them all;
+//! bytes per route divide the growth over the baseline by N.
+//!
+//! Receivers run `--runs` times each, interleaved (round-robin, the order rotated
+//! each round), and the report gives the median and the minimum.
+//!
+//! ```text
+//! route-load [--prefixes N] [--runs R] [--seed S] [--nodebgp PATH]
+//!            [--only bird,frr,gobgp,nodebgp] [--timeout SECONDS] [--linger SECONDS]
+//! ```
+//!
+//! `--linger` keeps each receiver (and its session) up that long after it was
+//! measured, with its run directory printed, to inspect it by hand.
+
+mod receiver;
+mod sender;
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use lab::Kind;
+use nodebgp_benches::{synthetic_full_table, TABLE_SEED};
+
+use crate::receiver::{Implementation, Running};
+
+/// Settings from the command line.
+#[derive(Debug)]
+struct Settings {
+    prefixes: usize,
+    runs: usize,
+    seed: u64,
+    implementations: Vec<Implementation>,
+    timeout: Duration,
+    /// Keep each receiver running this long after its measurement, to look at it.
+    linger: Duration,
+}
+
+fn parse_arguments() -> Result<Settings, String> {
+    let mut prefixes = 1_000_000;
+    let mut runs = 3;
+    let mut seed = TABLE_SEED;
+    let mut timeout = Duration::from_secs(600);
+    let mut linger = Duration::ZERO;
+    let mut nodebgp = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/release/nodebgp"
+    ));
+    let mut only: Option<Vec<String>> = None;
+    let mut arguments = std::env::args().skip(1);
+    while let Some(flag) = arguments.next() {
+        let mut value = || {
+            arguments
+                .next()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        let number = |text: String| {
+            text.replace('_', "")
+                .parse::<u64>()
+                .map_err(|error| format!("{flag} {text}: {error}"))
+        };
+        match flag.as_str() {
+            "--prefixes" => prefixes = number(value()?)? as usize,
+            "--runs" => runs = number(value()?)? as usize,
+            "--seed" => seed = number(value()?)?,
+            "--timeout" => timeout = Duration::from_secs(number(value()?)?),
+            "--linger" => linger = Duration::from_secs(number(value()?)?),
+            "--nodebgp" => nodebgp = PathBuf::from(value()?),
+            "--only" => {
+                only = Some(
+                    value()?
+                        .split(',')
+                        .map(|name| name.trim().to_ascii_lowercase())
+                        .collect(),
+                )
+            }
+            "-h" | "--help" => {
+                println!(
+                    "route-load [--prefixes N] [--runs R] [--seed S] [--nodebgp PATH] \
+                     [--only bird,frr,gobgp,nodebgp] [--timeout SECONDS] [--linger SECONDS]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other} (see --help)")),
+        }
+    }
+    if prefixes == 0 || runs == 0 {
+        return Err("--prefixes and --runs must be at least 1".to_owned());
+    }
+    let all = [
+        Implementation::Lab(Kind::Bird),
+        Implementation::Lab(Kind::Frr),
+        Implementation::Lab(Kind::Gobgp),
+        Implementation::Nodebgp(nodebgp),
+    ];
+    let implementations = match only {
+        None => all.to_vec(),
+        Some(names) => {
+            for name in &names {
+                if !all.iter().any(|i| i.name().eq_ignore_ascii_case(name)) {
+                    return Err(format!("--only: no receiver named {name}"));
+                }
+            }
+            all.into_iter()
+                .filter(|i| names.iter().any(|name| i.name().eq_ignore_ascii_case(name)))
+                .collect()
+        }
+    };
+    Ok(Settings {
+        prefixes,
+        runs,
+        seed,
+        implementations,
+        timeout,
+        linger,
+    })
+}
+
+/// One measured run.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    /// First UPDATE byte written to all prefixes reported.
+    seconds: f64,
+    /// First UPDATE byte written to the last byte of the stream written.
+    written: f64,
+    /// VmRSS once the session was up and idle, KiB.
+    baseline_kib: u64,
+    /// VmHWM when done, KiB.
+    peak_kib: u64,
+    /// VmRSS when done, KiB.
+    held_kib: u64,
+    /// User + system CPU time of the receiver during the load.
+    cpu_seconds: f64,
+}
+
+fn main() -> ExitCode {
+    let settings = match parse_arguments() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("route-load: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let built = Instant::now();
+    let updates = synthetic_full_table(settings.prefixes, settings.seed);
+    let stream = Arc::new(sender::stream_of(&updates));
+    println!(
+        "table: {} prefixes in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
+        settings.prefixes,
+        updates.len(),
+        stream.len(),
+        settings.seed,
+        built.elapsed().as_secs_f64()
+    );
+    drop(updates);
+
+    let mut present = Vec::new();
+    for implementation in &settings.implementations {
+        match implementation.missing() {
+            Some(why) => println!("skipped: {}: {why}", implementation.name()),
+            None => present.push(implementation.clone()),
+        }
+    }
+    let versions: Vec<String> = present.iter().map(Implementation::version).collect();
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); present.len()];
+    let mut failures: Vec<Vec<String>> = vec![Vec::new(); present.len()];
+    for run in 0..settings.runs {
+        for step in 0..present.len() {
+            let index = (step + run) % present.len();
+            let implementation = &present[index];
+            let name = implementation.name();
+            match measure(implementation, &settings, &stream, run) {
+                Ok(sample) => {
+                    println!(
+                        "run {}/{} {name:<8} {:>8.3} s (all written after {:.3} s)  baseline {:>7.1} MiB  peak {:>7.1} MiB  held {:>7.1} MiB  CPU {:>7.2} s",
+                        run + 1,
+                        settings.runs,
+                        sample.seconds,
+                        sample.written,
+                        mib(sample.baseline_kib),
+                        mib(sample.peak_kib),
+                        mib(sample.held_kib),
+                        sample.cpu_seconds,
+                    );
+                    samples[index].push(sample);
+                }
+                Err(error) => {
+                    println!(
+                        "run {}/{} {name:<8} FAILED: {error}",
+                        run + 1,
+                        settings.runs
+                    );
+                    failures[index].push(error);
+                }
+            }
+        }
+    }
+
+    println!();
+    println!(
+        "{} IPv4 prefixes from one peer; median and min over {} interleaved runs; memory: medians",
+        settings.prefixes, settings.runs
+    );
+    println!(
+        "| receiver | version | runs ok | median s | min s | prefixes/s (median) | peak RSS MiB | held RSS MiB | bytes/route (held − baseline) | bytes/route (peak − baseline) | CPU s |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut all_ok = true;
+    for (index, implementation) in present.iter().enumerate() {
+        let runs = &samples[index];
+        all_ok &= failures[index].is_empty();
+        if runs.is_empty() {
+            println!(
+                "| {} | {} | 0/{} | | | | | | | | |",
+                implementation.name(),
+                versions[index],
+                settings.runs
+            );
+            continue;
+        }
+        let n = settings.prefixes as f64;
+        let seconds = median(runs.iter().map(|s| s.seconds).collect());
+        let min = runs.iter().map(|s| s.seconds).fold(f64::INFINITY, f64::min);
+        let peak = median(runs.iter().map(|s| s.peak_kib as f64).collect());
+        let held = median(runs.iter().map(|s| s.held_kib as f64).collect());
+        let held_per_route = median(
+            runs.iter()
+                .map(|s| (s.held_kib as f64 - s.baseline_kib as f64) * 1024.0 / n)
+                .collect(),
+        );
+        let peak_per_route = median(
+            runs.iter()
+                .map(|s| (s.peak_kib as f64 - s.baseline_kib as f64) * 1024.0 / n)
+                .collect(),
+        );
+        let cpu = median(runs.iter().map(|s| s.cpu_seconds).collect());
+        println!(
+            "| {} | {} | {}/{} | {seconds:.3} | {min:.3} | {:.0} | {:.1} | {:.1} | {held_per_route:.1} | {peak_per_route:.1} | {cpu:.2} |",
+            implementation.name(),
+            versions[index],
+            runs.len(),
+            settings.runs,
+            n / seconds,
+            peak / 1024.0,
+            held / 1024.0,
+        );
+    }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Starts a fresh receiver, sends it the table, measures, stops it.
+fn measure(
+    implementation: &Implementation,
+    settings: &Settings,
+    stream: &Arc<Vec<u8>>,
+    run: usize,
+) -> Result<Sample, String> {
+    let sender_address = lab::free_loopback_address().map_err(|error| error.to_string())?;
+    let receiver = implementation.start(sender_address, run)?;
+    let outcome = load(&receiver, sender_address, settings, stream);
+    let outcome = outcome.map_err(|error| format!("{error}\n--- log ---\n{}", receiver.log_tail()));
+    // Stop the receiver before the session closes, so that it does not spend
+    // the teardown flushing the table.
+    drop(receiver);
+    outcome
+}
+
+fn load(
+    receiver: &Running,
+    sender_address: Ipv4Addr,
+    settings: &Settings,
+    stream: &Arc<Vec<u8>>,
+) -> Result<Sample, String> {
+    let pid = receiver.pid();
+    let session = sender::connect(
+        sender_address,
+        receiver.listen(),
+        Instant::now() + Duration::from_secs(30),
+    )?;
+    let up = Instant::now();
+    while !receiver.established(sender_address) {
+        if let Some(why) = session.ended() {
+            return Err(format!("session ended before the table: {why}"));
+        }
+        if up.elapsed() > Duration::from_secs(15) {
+            return Err("the receiver never reported the session Established".to_owned());
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Let the receiver finish whatever follows the session's start.
+    thread::sleep(Duration::from_secs(1));
+    let baseline_kib = proc_status_kib(pid, "VmRSS")?;
+    let cpu_before = cpu_seconds(pid)?;
+
+    let writer = session.write_all(Arc::clone(stream))?;
+    let started = Instant::now();
+    let target = settings.prefixes as u64;
+    let done = loop {
+        let elapsed = started.elapsed();
+        if let Some(why) = session.ended() {
+            return Err(format!("session ended during the load: {why}"));
+        }
+        match receiver.count(sender_address) {
+            Ok(count) if count >= target && receiver.settled()? => break Instant::now(),
+            Ok(count) if elapsed > settings.timeout => {
+                return Err(format!(
+                    "only {count} of {target} prefixes after {elapsed:?}"
+                ))
+            }
+            Err(error) if elapsed > settings.timeout => {
+                return Err(format!("no count after {elapsed:?}: {error}"))
+            }
+            _ => {}
+        }
+        // 20 ms at first, 50 ms from the first second on: the queries cost the
+        // receiver (and this machine) some CPU too.
+        thread::sleep((elapsed / 20).clamp(Duration::from_millis(20), Duration::from_millis(50)));
+    };
+    let peak_kib = proc_status_kib(pid, "VmHWM")?;
+    let held_kib = proc_status_kib(pid, "VmRSS")?;
+    let cpu_after = cpu_seconds(pid)?;
+    let (first, last) = writer
+        .join()
+        .map_err(|_| "the writer thread panicked".to_owned())??;
+    let count = receiver.count(sender_address)?;
+    if count != target {
+        return Err(format!("{count} prefixes accepted, {target} sent"));
+    }
+    if !settings.linger.is_zero() {
+        println!(
+            "lingering {:?}: {} (pid {pid}), sender {sender_address}",
+            settings.linger,
+            receiver.describe()
+        );
+        thread::sleep(settings.linger);
+    }
+    let (_, updates_back) = session.received();
+    if updates_back > 1 {
+        eprintln!("note: the receiver sent {updates_back} UPDATEs back (it should export nothing)");
+    }
+    Ok(Sample {
+        seconds: done.duration_since(first).as_secs_f64(),
+        written: last.duration_since(first).as_secs_f64(),
+        baseline_kib,
+        peak_kib,
+        held_kib,
+        cpu_seconds: cpu_after - cpu_before,
+    })
+}
+
+/// A `kB` line of `/proc/PID/status`.
+fn proc_status_kib(pid: u32, field: &str) -> Result<u64, String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|error| format!("/proc/{pid}/status: {error} (the receiver exited?)"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("no {field} in /proc/{pid}/status"))
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|error| format!("/proc/{pid}/stat: {error}"))?;
+    // Fields after the command name, which ends at the last ')': state is the
+    // first of them, utime the 12th and stime the 13th.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or("unreadable /proc/PID/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |index: usize| -> Result<f64, String> {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<f64>().ok())
+            .ok_or_else(|| "unreadable /proc/PID/stat".to_owned())
+    };
+    Ok((ticks(11)? + ticks(12)?) / clock_ticks())
+}
+
+/// `getconf CLK_TCK` (100 on Linux everywhere that matters).
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}

@@ -1,0 +1,395 @@
+//! The receiving side: each implementation started fresh on its own loopback
+//! address and port, with the sender as its only neighbor (AS 64700), importing
+//! everything, exporting nothing, and no kernel FIB.
+//!
+//! BIRD, FRR and GoBGP run through the lab harness ([`lab::Router`]); nodebgp
+//! is the release binary, given one bgpPeer resource in an embedded store.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use lab::{Kind, NeighborSpec, PeerState, Router, RouterSpec};
+
+use crate::sender::SENDER_AS;
+
+/// The receivers' AS.
+const RECEIVER_AS: u32 = 65000;
+
+/// How long a receiver may take to start and configure its neighbor.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One implementation under test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Implementation {
+    /// A daemon of the lab harness.
+    Lab(Kind),
+    /// nodebgp, from this binary.
+    Nodebgp(PathBuf),
+}
+
+impl Implementation {
+    /// The name in the report.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Implementation::Lab(kind) => kind.to_string(),
+            Implementation::Nodebgp(_) => "nodebgp".to_owned(),
+        }
+    }
+
+    /// Why it cannot run here, if it cannot.
+    pub(crate) fn missing(&self) -> Option<String> {
+        match self {
+            Implementation::Lab(kind) if !lab::available(*kind) => Some(format!(
+                "package {} is not installed (apt-get install -y {})",
+                kind.package(),
+                kind.package()
+            )),
+            Implementation::Lab(_) => None,
+            Implementation::Nodebgp(binary) if !binary.is_file() => Some(format!(
+                "{} does not exist (cargo build --release -p nodebgp)",
+                binary.display()
+            )),
+            Implementation::Nodebgp(_) => None,
+        }
+    }
+
+    /// The version line the implementation prints about itself.
+    pub(crate) fn version(&self) -> String {
+        let (program, flag) = match self {
+            Implementation::Lab(Kind::Bird) => ("/usr/sbin/bird".into(), "--version"),
+            Implementation::Lab(Kind::Frr) => ("/usr/lib/frr/bgpd".into(), "--version"),
+            Implementation::Lab(Kind::Gobgp) => ("/usr/bin/gobgpd".into(), "--version"),
+            Implementation::Nodebgp(binary) => (binary.clone(), "--version"),
+        };
+        let output = Command::new(&program).arg(flag).output();
+        let text = match output {
+            Ok(output) => format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            Err(error) => format!("({}: {error})", program.display()),
+        };
+        text.lines()
+            .find(|line| line.to_ascii_lowercase().contains("version") || line.contains("nodebgp"))
+            .unwrap_or("?")
+            .trim()
+            .to_owned()
+    }
+
+    /// Starts it with `sender` as its neighbor. Returns once it listens.
+    pub(crate) fn start(&self, sender: Ipv4Addr, run: usize) -> Result<Running, String> {
+        let address = lab::free_loopback_address().map_err(|error| error.to_string())?;
+        let port = lab::free_port(address.into()).map_err(|error| error.to_string())?;
+        match self {
+            Implementation::Lab(kind) => {
+                let name = format!("route-load-{}-{run}", kind.package());
+                let spec = RouterSpec::new(*kind, name, address, RECEIVER_AS)
+                    .with_port(port)
+                    .with_export(false)
+                    .neighbor(
+                        NeighborSpec::new(sender, SENDER_AS)
+                            .with_passive(true)
+                            .with_hold_time(0),
+                    );
+                let router = Router::start(spec).map_err(|error| error.to_string())?;
+                Ok(Running::Lab {
+                    router,
+                    listen: SocketAddr::new(address.into(), port),
+                })
+            }
+            Implementation::Nodebgp(binary) => {
+                Nodebgp::start(binary, address, port, sender, run).map(Running::Nodebgp)
+            }
+        }
+    }
+}
+
+/// A receiver that runs.
+#[derive(Debug)]
+pub(crate) enum Running {
+    /// Through the lab harness.
+    Lab {
+        /// The daemon.
+        router: Router,
+        /// Where it listens.
+        listen: SocketAddr,
+    },
+    /// nodebgp.
+    Nodebgp(Nodebgp),
+}
+
+impl Running {
+    /// Where the sender connects to.
+    pub(crate) fn listen(&self) -> SocketAddr {
+        match self {
+            Running::Lab { listen, .. } => *listen,
+            Running::Nodebgp(daemon) => daemon.listen,
+        }
+    }
+
+    /// The process whose memory is measured.
+    pub(crate) fn pid(&self) -> u32 {
+        match self {
+            Running::Lab { router, .. } => router.pid(),
+            Running::Nodebgp(daemon) => daemon.child.id(),
+        }
+    }
+
+    /// Prefixes from `sender` that the receiver reports as accepted, from its
+    /// own CLI: FRR `acceptedPrefixCounter`, GoBGP `accepted`, BIRD `Routes: N
+    /// imported`, nodebgp `status` `prefixes.received`.
+    pub(crate) fn count(&self, sender: Ipv4Addr) -> Result<u64, String> {
+        match self {
+            Running::Lab { router, .. } => router
+                .received_count(sender.into())
+                .map_err(|error| error.to_string()),
+            Running::Nodebgp(daemon) => daemon.count(sender),
+        }
+    }
+
+    /// Whether the receiver has nothing left to select. FRR counts a prefix
+    /// accepted when it enters the table and runs best-path selection from a
+    /// work queue afterwards, so its `process_queue` must be empty too; BIRD,
+    /// GoBGP and nodebgp select as they accept.
+    pub(crate) fn settled(&self) -> Result<bool, String> {
+        match self {
+            Running::Lab { router, .. } if router.kind() == Kind::Frr => {
+                let queues = router
+                    .cli(&["show work-queues"])
+                    .map_err(|error| error.to_string())?;
+                frr_process_queue_items(&queues)
+                    .map(|items| items == 0)
+                    .ok_or_else(|| format!("no process_queue in `show work-queues`:\n{queues}"))
+            }
+            _ => Ok(true),
+        }
+    }
+
+    /// Whether the receiver sees the session to `sender` as Established.
+    pub(crate) fn established(&self, sender: Ipv4Addr) -> bool {
+        match self {
+            Running::Lab { router, .. } => {
+                router.neighbor_state(sender.into()).ok() == Some(PeerState::Established)
+            }
+            Running::Nodebgp(daemon) => daemon
+                .peer(sender)
+                .ok()
+                .flatten()
+                .is_some_and(|peer| peer["state"] == "Established"),
+        }
+    }
+
+    /// Where it listens and where its files are.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Running::Lab { router, listen } => {
+                format!(
+                    "{} on {listen}, run directory {}",
+                    router.kind(),
+                    router.run_dir().display()
+                )
+            }
+            Running::Nodebgp(daemon) => format!(
+                "nodebgp on {}, control socket {}",
+                daemon.listen,
+                daemon.socket.display()
+            ),
+        }
+    }
+
+    /// The last lines of the receiver's log.
+    pub(crate) fn log_tail(&self) -> String {
+        match self {
+            Running::Lab { router, .. } => router.log_tail(15),
+            Running::Nodebgp(daemon) => daemon.log_tail(),
+        }
+    }
+}
+
+/// A nodebgp daemon in a directory of its own.
+#[derive(Debug)]
+pub(crate) struct Nodebgp {
+    binary: PathBuf,
+    child: Child,
+    dir: PathBuf,
+    socket: PathBuf,
+    listen: SocketAddr,
+}
+
+impl Nodebgp {
+    fn start(
+        binary: &Path,
+        address: Ipv4Addr,
+        port: u16,
+        sender: Ipv4Addr,
+        run: usize,
+    ) -> Result<Nodebgp, String> {
+        let dir =
+            std::env::temp_dir().join(format!("nodebgp-route-load-{}-{run}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+        // The daemon also connects out to its peers. The peer's port is one on
+        // which nothing listens, so those attempts are refused at once and the
+        // sender's own connection is the session.
+        let dead_port = lab::free_port(sender.into()).map_err(|error| error.to_string())?;
+        let peers = dir.join("peers.yaml");
+        std::fs::write(
+            &peers,
+            format!(
+                "apiVersion: v1\nkind: bgpPeer\nmetadata:\n  scope: global\n  peerIP: {sender}:{dead_port}\nspec:\n  asNumber: {SENDER_AS}\n"
+            ),
+        )
+        .map_err(|error| format!("{}: {error}", peers.display()))?;
+        let store = format!("file:{}", dir.join("store").display());
+        let applied = Command::new(binary)
+            .args(["apply", "-f"])
+            .arg(&peers)
+            .args(["--datastore", &store])
+            .output()
+            .map_err(|error| format!("{}: {error}", binary.display()))?;
+        if !applied.status.success() {
+            return Err(format!(
+                "nodebgp apply: {}",
+                String::from_utf8_lossy(&applied.stderr)
+            ));
+        }
+        let socket = dir.join("nodebgp.ctl");
+        let listen = SocketAddr::new(address.into(), port);
+        let log = std::fs::File::create(dir.join("nodebgp.log"))
+            .map_err(|error| format!("nodebgp.log: {error}"))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|error| format!("nodebgp.log: {error}"))?;
+        let setpriv = Path::new("/usr/bin/setpriv");
+        let mut command = if setpriv.exists() {
+            // Dies with this process, like the lab's daemons.
+            let mut command = Command::new(setpriv);
+            command.args(["--pdeathsig", "KILL", "--"]).arg(binary);
+            command
+        } else {
+            Command::new(binary)
+        };
+        command
+            .args(["run", "--node", "bench", "--as", &RECEIVER_AS.to_string()])
+            .args(["--listen", &listen.to_string(), "--datastore", &store])
+            .arg("--control-socket")
+            .arg(&socket)
+            .args(["--no-fib", "--log-level", "warn"])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
+        let child = command
+            .spawn()
+            .map_err(|error| format!("{}: {error}", binary.display()))?;
+        let mut daemon = Nodebgp {
+            binary: binary.to_owned(),
+            child,
+            dir,
+            socket,
+            listen,
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = daemon.child.try_wait() {
+                return Err(format!(
+                    "nodebgp exited during start-up ({status}):\n{}",
+                    daemon.log_tail()
+                ));
+            }
+            // Up once it answers and knows its peer.
+            if matches!(daemon.peer(sender), Ok(Some(_))) {
+                return Ok(daemon);
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "nodebgp not ready after {START_TIMEOUT:?} (log {})",
+                    daemon.dir.join("nodebgp.log").display()
+                ));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.join("nodebgp.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    /// The status report's entry for `peer`.
+    fn peer(&self, peer: Ipv4Addr) -> Result<Option<serde_json::Value>, String> {
+        let output = Command::new(&self.binary)
+            .args(["status", "-o", "json", "--control-socket"])
+            .arg(&self.socket)
+            .output()
+            .map_err(|error| format!("nodebgp status: {error}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "nodebgp status: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .map_err(|error| format!("nodebgp status: {error}"))?;
+        let wanted = IpAddr::from(peer).to_string();
+        Ok(report["peers"]
+            .as_array()
+            .and_then(|peers| peers.iter().find(|entry| entry["peer"] == wanted.as_str()))
+            .cloned())
+    }
+
+    fn count(&self, peer: Ipv4Addr) -> Result<u64, String> {
+        let entry = self
+            .peer(peer)?
+            .ok_or_else(|| format!("nodebgp status does not list {peer}"))?;
+        entry["prefixes"]["received"]
+            .as_u64()
+            .ok_or_else(|| format!("no prefixes.received in {entry}"))
+    }
+}
+
+impl Drop for Nodebgp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Items waiting in bgpd's `process_queue`, from `show work-queues`:
+///
+/// ```text
+///       List (ms)   Q. Runs   Yields       Cycle Counts
+/// P    Items  Hold    Total    Total    Best  Gran.    Total   Avg. Name
+///          1    50      131        0       2      1      133      1 process_queue (null)
+/// ```
+fn frr_process_queue_items(text: &str) -> Option<u64> {
+    text.lines()
+        .find(|line| line.contains("process_queue"))
+        .and_then(|line| {
+            line.split_whitespace()
+                .find(|word| word.chars().all(|c| c.is_ascii_digit()))
+        })
+        .and_then(|items| items.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frr_process_queue_items_come_from_the_first_column() {
+        let text = "Work queue statistics for bgpd:
+      List (ms)   Q. Runs   Yields       Cycle Counts
+P    Items  Hold    Total    Total    Best  Gran.    Total   Avg. Name
+         0    50        0        0       0      1        0      0 label callbacks
+         7    50      131        0       2      1      133      1 process_queue (null)
+";
+        assert_eq!(frr_process_queue_items(text), Some(7));
+        assert_eq!(frr_process_queue_items("nothing"), None);
+    }
+}

@@ -1,0 +1,308 @@
+//! The sending side: just enough BGP to open a session to a receiver and pour a
+//! pre-encoded table into it.
+//!
+//! ```text
+//!   sender (own 127.x address)                receiver
+//!   connect ─────────────────────────────────▶ accept
+//!   OPEN (AS 64700, hold 0, 4-octet AS, MP v4) ▶
+//!                                            ◀ OPEN
+//!   KEEPALIVE ───────────────────────────────▶
+//!                                            ◀ KEEPALIVE      (session up)
+//!   writer thread: every UPDATE, End-of-RIB ─▶
+//!   reader thread: drains whatever comes back; a NOTIFICATION or EOF ends the run
+//! ```
+//!
+//! Hold time 0 (RFC 4271 §4.2) means neither side sends KEEPALIVEs, so the
+//! writer owns the socket's sending half alone.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use bgp_wire::{
+    split_frame, Asn, Capability, CodecContext, Family, Message, Open, RouterId, MAX_MESSAGE_LENGTH,
+};
+use bytes::{Bytes, BytesMut};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+/// The sender's AS: the first AS of every path in the synthetic table.
+pub(crate) const SENDER_AS: u32 = 64700;
+
+/// How long one connection attempt may take to reach the session-up point.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Chunk of the table handed to one `write` call.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// The whole stream to send: every UPDATE of the table, then the IPv4 unicast
+/// End-of-RIB (RFC 4724 §2: an UPDATE with nothing in it), in one buffer.
+pub(crate) fn stream_of(updates: &[Bytes]) -> Vec<u8> {
+    let total: usize = updates.iter().map(Bytes::len).sum();
+    let mut stream = Vec::with_capacity(total + 23);
+    for update in updates {
+        stream.extend_from_slice(update);
+    }
+    let mut end_of_rib = [0xff_u8; 23];
+    end_of_rib[16..19].copy_from_slice(&[0, 23, 2]);
+    end_of_rib[19..].fill(0);
+    stream.extend_from_slice(&end_of_rib);
+    stream
+}
+
+/// What the writer thread ends with: when it handed the first and the last
+/// byte to the kernel, or why it failed.
+pub(crate) type Written = Result<(Instant, Instant), String>;
+
+/// What the reader thread saw after the session came up.
+#[derive(Debug, Default)]
+pub(crate) struct Inbound {
+    /// Messages received.
+    pub(crate) messages: u64,
+    /// UPDATEs among them (a receiver that exports nothing may still send its
+    /// End-of-RIB).
+    pub(crate) updates: u64,
+    /// Why the session ended, if it did: a NOTIFICATION, EOF or a read error.
+    pub(crate) ended: Option<String>,
+}
+
+/// An established session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    stream: TcpStream,
+    inbound: Arc<Mutex<Inbound>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// Opens a session from `local` to `remote`, retrying until `deadline` (the
+/// receiver may not accept yet, or may refuse the first attempts).
+pub(crate) fn connect(
+    local: Ipv4Addr,
+    remote: SocketAddr,
+    deadline: Instant,
+) -> Result<Session, String> {
+    let mut last = String::from("no attempt made");
+    while Instant::now() < deadline {
+        match attempt(local, remote) {
+            Ok(session) => return Ok(session),
+            Err(error) => last = error,
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!("no session from {local} to {remote}: {last}"))
+}
+
+fn attempt(local: Ipv4Addr, remote: SocketAddr) -> Result<Session, String> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
+        .map_err(|error| format!("socket: {error}"))?;
+    socket
+        .set_reuse_address(true)
+        .map_err(|error| format!("SO_REUSEADDR: {error}"))?;
+    socket
+        .bind(&SockAddr::from(SocketAddr::new(local.into(), 0)))
+        .map_err(|error| format!("bind {local}: {error}"))?;
+    socket
+        .connect_timeout(&SockAddr::from(remote), Duration::from_secs(2))
+        .map_err(|error| format!("connect: {error}"))?;
+    socket
+        .set_tcp_nodelay(true)
+        .map_err(|error| format!("TCP_NODELAY: {error}"))?;
+    let mut stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .map_err(|error| format!("read timeout: {error}"))?;
+
+    let context = CodecContext::default();
+    let open = Open::new(
+        Asn(SENDER_AS),
+        0,
+        RouterId(local),
+        vec![
+            Capability::Multiprotocol(Family::IPV4_UNICAST),
+            Capability::FourOctetAs(Asn(SENDER_AS)),
+        ],
+    );
+    send(&mut stream, &Message::Open(open), &context)?;
+
+    let started = Instant::now();
+    let mut buffer = BytesMut::with_capacity(64 * 1024);
+    let mut opened = false;
+    loop {
+        while let Some(frame) = split_frame(&mut buffer, MAX_MESSAGE_LENGTH)
+            .map_err(|error| format!("bad header from the receiver: {error}"))?
+        {
+            let received = Message::decode(&frame, &context)
+                .map_err(|error| format!("undecodable message from the receiver: {error}"))?;
+            match received.message {
+                Message::Open(_) if !opened => {
+                    opened = true;
+                    send(&mut stream, &Message::Keepalive, &context)?;
+                }
+                Message::Keepalive if opened => {
+                    return Ok(Session::start(stream, buffer));
+                }
+                Message::Notification(notification) => {
+                    return Err(format!("NOTIFICATION from the receiver: {notification}"));
+                }
+                other => {
+                    return Err(format!(
+                        "unexpected {:?} while opening",
+                        other.message_type()
+                    ))
+                }
+            }
+        }
+        if started.elapsed() > HANDSHAKE_TIMEOUT {
+            return Err(format!(
+                "no {} within {HANDSHAKE_TIMEOUT:?}",
+                if opened { "KEEPALIVE" } else { "OPEN" }
+            ));
+        }
+        read_some(&mut stream, &mut buffer)?;
+    }
+}
+
+fn send(stream: &mut TcpStream, message: &Message, context: &CodecContext) -> Result<(), String> {
+    let bytes = message
+        .to_bytes(context)
+        .map_err(|error| format!("encode: {error}"))?;
+    stream
+        .write_all(&bytes)
+        .map_err(|error| format!("write: {error}"))
+}
+
+/// One read into `buffer`; a timeout is not an error, EOF is.
+fn read_some(stream: &mut TcpStream, buffer: &mut BytesMut) -> Result<(), String> {
+    let mut chunk = [0_u8; 16 * 1024];
+    match stream.read(&mut chunk) {
+        Ok(0) => Err("the receiver closed the connection".to_owned()),
+        Ok(n) => {
+            buffer.extend_from_slice(&chunk[..n]);
+            Ok(())
+        }
+        Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(()),
+        Err(error) if error.kind() == ErrorKind::Interrupted => Ok(()),
+        Err(error) => Err(format!("read: {error}")),
+    }
+}
+
+impl Session {
+    fn start(stream: TcpStream, buffer: BytesMut) -> Session {
+        let inbound = Arc::new(Mutex::new(Inbound::default()));
+        let reader = stream.try_clone().ok().map(|mut clone| {
+            let inbound = Arc::clone(&inbound);
+            thread::spawn(move || drain(&mut clone, buffer, &inbound))
+        });
+        Session {
+            stream,
+            inbound,
+            reader,
+        }
+    }
+
+    /// Starts writing `stream` on a thread of its own. The returned handle
+    /// yields the instant the first byte was handed to the kernel and the one
+    /// the last was.
+    pub(crate) fn write_all(&self, stream: Arc<Vec<u8>>) -> Result<JoinHandle<Written>, String> {
+        let mut socket = self
+            .stream
+            .try_clone()
+            .map_err(|error| format!("clone the socket: {error}"))?;
+        Ok(thread::spawn(move || {
+            let first = Instant::now();
+            for chunk in stream.chunks(WRITE_CHUNK) {
+                socket
+                    .write_all(chunk)
+                    .map_err(|error| format!("write the table: {error}"))?;
+            }
+            Ok((first, Instant::now()))
+        }))
+    }
+
+    /// Why the session ended, if it has.
+    pub(crate) fn ended(&self) -> Option<String> {
+        self.lock().ended.clone()
+    }
+
+    /// Messages and UPDATEs received since the session came up.
+    pub(crate) fn received(&self) -> (u64, u64) {
+        let inbound = self.lock();
+        (inbound.messages, inbound.updates)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inbound> {
+        self.inbound
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+/// The reader thread: counts what arrives until the connection ends.
+fn drain(stream: &mut TcpStream, mut buffer: BytesMut, inbound: &Mutex<Inbound>) {
+    let context = CodecContext::default();
+    let end = |why: String| {
+        let mut state = inbound
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.ended.get_or_insert(why);
+    };
+    loop {
+        loop {
+            let frame = match split_frame(&mut buffer, MAX_MESSAGE_LENGTH) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(error) => return end(format!("bad header from the receiver: {error}")),
+            };
+            let decoded = Message::decode(&frame, &context);
+            let mut state = inbound
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.messages += 1;
+            match decoded.map(|received| received.message) {
+                Ok(Message::Update(_)) => state.updates += 1,
+                Ok(Message::Notification(notification)) => {
+                    state
+                        .ended
+                        .get_or_insert(format!("NOTIFICATION from the receiver: {notification}"));
+                    return;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    state
+                        .ended
+                        .get_or_insert(format!("undecodable message from the receiver: {error}"));
+                    return;
+                }
+            }
+        }
+        if let Err(error) = read_some(stream, &mut buffer) {
+            return end(error);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stream_ends_with_an_ipv4_end_of_rib() {
+        let stream = stream_of(&[]);
+        let frame = Bytes::from(stream);
+        let received = Message::decode(&frame, &CodecContext::default()).unwrap();
+        let Message::Update(update) = received.message else {
+            panic!("not an UPDATE");
+        };
+        assert_eq!(update.end_of_rib(), Some(Family::IPV4_UNICAST));
+    }
+}

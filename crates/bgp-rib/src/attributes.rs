@@ -1,0 +1,393 @@
+//! Interned path attribute sets.
+//!
+//! Most routes share their attributes with many others (a peer announces a
+//! whole block of prefixes behind one AS path), so an attribute set is stored
+//! once and every path that carries it holds an [`Arc`] to it: hash-consing.
+//! The sets we send are interned too, so that a full table exported to a peer
+//! costs one set per distinct outgoing attribute combination, not per prefix.
+//!
+//! A set never points into a received message: values decoded by `bgp-wire`
+//! are slices of the message buffer (and that buffer may be a whole socket
+//! read), so a new set copies what it keeps ([`Attributes::detached`]).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use bgp_wire::{
+    Aggregator, AsPath, Asn, AttributeFlags, AttributeType, AttributeValue, ClusterId, ClusterList,
+    Communities, ExtendedCommunities, LargeCommunities, Origin, PathAttribute, SegmentKind,
+};
+use bytes::Bytes;
+use hashbrown::HashSet;
+
+/// LOCAL_PREF assumed when a route carries none (eBGP routes, local routes):
+/// the usual default of BGP implementations (RFC 4271 §9.1.1 leaves it to policy).
+pub const DEFAULT_LOCAL_PREF: u32 = 100;
+
+/// An optional attribute this crate does not model, kept byte for byte so it
+/// can be passed on (RFC 4271 §5: optional transitive attributes travel on).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnknownAttribute {
+    /// The flags as received (Partial may be set).
+    pub flags: AttributeFlags,
+    /// The type code.
+    pub type_code: AttributeType,
+    /// The value octets.
+    pub value: Bytes,
+}
+
+/// An interned, immutable attribute set shared by every path that carries it.
+///
+/// The next hop is part of the set: routes received with different next hops
+/// are different sets, and so are the sets sent to peers with different
+/// next-hop-self addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Attributes {
+    pub(crate) origin: Origin,
+    pub(crate) as_path: AsPath,
+    pub(crate) next_hop: Option<IpAddr>,
+    pub(crate) med: Option<u32>,
+    pub(crate) local_pref: Option<u32>,
+    pub(crate) communities: Option<Communities>,
+    /// The attributes most routes do without, boxed so that a set without
+    /// them is about half the size; `None` when all are absent (never an
+    /// empty box, so that equal sets compare equal).
+    pub(crate) rare: Option<Box<Rare>>,
+    /// Cached for the decision process, derived from `as_path` (RFC 4271
+    /// §9.1.2.2 a): computed once per set rather than once per comparison.
+    pub(crate) path_length: u32,
+}
+
+/// The less common attributes of a set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Rare {
+    pub(crate) atomic_aggregate: bool,
+    pub(crate) aggregator: Option<Aggregator>,
+    pub(crate) extended_communities: Option<ExtendedCommunities>,
+    pub(crate) large_communities: Option<LargeCommunities>,
+    pub(crate) originator_id: Option<Ipv4Addr>,
+    pub(crate) cluster_list: Option<ClusterList>,
+    pub(crate) unknown: Box<[UnknownAttribute]>,
+}
+
+impl Rare {
+    fn is_empty(&self) -> bool {
+        *self == Rare::default()
+    }
+}
+
+impl Attributes {
+    /// A set with only the mandatory attributes.
+    pub(crate) fn new(origin: Origin, as_path: AsPath, next_hop: Option<IpAddr>) -> Self {
+        let path_length = as_path.length() as u32;
+        Attributes {
+            origin,
+            as_path,
+            next_hop,
+            med: None,
+            local_pref: None,
+            communities: None,
+            rare: None,
+            path_length,
+        }
+    }
+
+    /// The rare attributes, to change them (see [`Attributes::tidy`]).
+    pub(crate) fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Drops an empty rare part, the form interning expects.
+    pub(crate) fn tidy(&mut self) {
+        if self.rare.as_deref().is_some_and(Rare::is_empty) {
+            self.rare = None;
+        }
+    }
+
+    fn rare(&self) -> Option<&Rare> {
+        self.rare.as_deref()
+    }
+
+    /// Replaces the AS path, keeping the cached length right.
+    pub(crate) fn set_as_path(&mut self, as_path: AsPath) {
+        self.path_length = as_path.length() as u32;
+        self.as_path = as_path;
+    }
+
+    /// ORIGIN (RFC 4271 §5.1.1).
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// AS_PATH, four-octet numbers, AS4_PATH already merged in (RFC 6793 §4.2.3).
+    pub fn as_path(&self) -> &AsPath {
+        &self.as_path
+    }
+
+    /// The next hop: NEXT_HOP, or the global address of an MP_REACH_NLRI next
+    /// hop; `None` for locally originated routes.
+    pub fn next_hop(&self) -> Option<IpAddr> {
+        self.next_hop
+    }
+
+    /// MULTI_EXIT_DISC (RFC 4271 §5.1.4).
+    pub fn med(&self) -> Option<u32> {
+        self.med
+    }
+
+    /// LOCAL_PREF (RFC 4271 §5.1.5), as carried; see [`DEFAULT_LOCAL_PREF`].
+    pub fn local_pref(&self) -> Option<u32> {
+        self.local_pref
+    }
+
+    /// ATOMIC_AGGREGATE (RFC 4271 §5.1.6).
+    pub fn atomic_aggregate(&self) -> bool {
+        self.rare().is_some_and(|rare| rare.atomic_aggregate)
+    }
+
+    /// AGGREGATOR (RFC 4271 §5.1.7), four-octet AS (AS4_AGGREGATOR merged in).
+    pub fn aggregator(&self) -> Option<Aggregator> {
+        self.rare()?.aggregator
+    }
+
+    /// COMMUNITIES (RFC 1997).
+    pub fn communities(&self) -> Option<&Communities> {
+        self.communities.as_ref()
+    }
+
+    /// EXTENDED_COMMUNITIES (RFC 4360).
+    pub fn extended_communities(&self) -> Option<&ExtendedCommunities> {
+        self.rare()?.extended_communities.as_ref()
+    }
+
+    /// LARGE_COMMUNITY (RFC 8092).
+    pub fn large_communities(&self) -> Option<&LargeCommunities> {
+        self.rare()?.large_communities.as_ref()
+    }
+
+    /// ORIGINATOR_ID (RFC 4456 §8).
+    pub fn originator_id(&self) -> Option<Ipv4Addr> {
+        self.rare()?.originator_id
+    }
+
+    /// CLUSTER_LIST (RFC 4456 §8).
+    pub fn cluster_list(&self) -> Option<&ClusterList> {
+        self.rare()?.cluster_list.as_ref()
+    }
+
+    /// Attributes this crate does not model, in type-code order.
+    pub fn unknown(&self) -> &[UnknownAttribute] {
+        self.rare().map_or(&[], |rare| &rare.unknown)
+    }
+
+    /// The attributes as `bgp-wire` values in type-code order, for display and
+    /// for building UPDATEs. An IPv4 next hop is a NEXT_HOP attribute; an IPv6
+    /// one is only in [`Attributes::next_hop`], as MP_REACH_NLRI also carries
+    /// the routes and is built with them.
+    pub fn to_path_attributes(&self) -> Vec<PathAttribute> {
+        let mut list = Vec::with_capacity(8 + self.unknown().len());
+        list.push(PathAttribute::new(AttributeValue::Origin(self.origin)));
+        list.push(PathAttribute::new(AttributeValue::AsPath(
+            self.as_path.clone(),
+        )));
+        if let Some(IpAddr::V4(address)) = self.next_hop {
+            list.push(PathAttribute::new(AttributeValue::NextHop(address)));
+        }
+        if let Some(med) = self.med {
+            list.push(PathAttribute::new(AttributeValue::MultiExitDisc(med)));
+        }
+        if let Some(local_pref) = self.local_pref {
+            list.push(PathAttribute::new(AttributeValue::LocalPref(local_pref)));
+        }
+        if let Some(communities) = &self.communities {
+            list.push(PathAttribute::new(AttributeValue::Communities(
+                communities.clone(),
+            )));
+        }
+        if let Some(rare) = self.rare() {
+            if rare.atomic_aggregate {
+                list.push(PathAttribute::new(AttributeValue::AtomicAggregate));
+            }
+            if let Some(aggregator) = rare.aggregator {
+                list.push(PathAttribute::new(AttributeValue::Aggregator(aggregator)));
+            }
+            if let Some(originator_id) = rare.originator_id {
+                list.push(PathAttribute::new(AttributeValue::OriginatorId(
+                    originator_id,
+                )));
+            }
+            if let Some(cluster_list) = &rare.cluster_list {
+                list.push(PathAttribute::new(AttributeValue::ClusterList(
+                    cluster_list.clone(),
+                )));
+            }
+            if let Some(extended) = &rare.extended_communities {
+                list.push(PathAttribute::new(AttributeValue::ExtendedCommunities(
+                    extended.clone(),
+                )));
+            }
+            if let Some(large) = &rare.large_communities {
+                list.push(PathAttribute::new(AttributeValue::LargeCommunities(
+                    large.clone(),
+                )));
+            }
+            for unknown in rare.unknown.iter() {
+                list.push(PathAttribute {
+                    flags: unknown.flags,
+                    value: AttributeValue::Other {
+                        type_code: unknown.type_code,
+                        value: unknown.value.clone(),
+                    },
+                });
+            }
+        }
+        list.sort_by_key(|attribute| attribute.value.type_code());
+        list
+    }
+
+    /// The same as [`Attributes::to_path_attributes`], as an iterator.
+    pub fn iter(&self) -> impl Iterator<Item = PathAttribute> {
+        self.to_path_attributes().into_iter()
+    }
+
+    /// A copy that owns all its octets, so that interning it keeps no
+    /// received message alive.
+    pub(crate) fn detached(&self) -> Attributes {
+        let segments: Vec<(SegmentKind, Vec<Asn>)> = self
+            .as_path
+            .segments()
+            .map(|segment| (segment.kind, segment.asns().collect()))
+            .collect();
+        let as_path =
+            AsPath::from_segments(segments.iter().map(|(kind, asns)| (*kind, asns.as_slice())));
+        let rare = self.rare().map(|rare| {
+            Box::new(Rare {
+                extended_communities: rare
+                    .extended_communities
+                    .as_ref()
+                    .map(|list| list.iter().collect()),
+                large_communities: rare
+                    .large_communities
+                    .as_ref()
+                    .map(|list| list.iter().collect()),
+                cluster_list: rare.cluster_list.as_ref().map(|list| list.iter().collect()),
+                unknown: rare
+                    .unknown
+                    .iter()
+                    .map(|unknown| UnknownAttribute {
+                        value: Bytes::copy_from_slice(&unknown.value),
+                        ..unknown.clone()
+                    })
+                    .collect(),
+                ..rare.clone()
+            })
+        });
+        Attributes {
+            as_path,
+            communities: self.communities.as_ref().map(|list| list.iter().collect()),
+            rare,
+            ..self.clone()
+        }
+    }
+
+    /// Whether CLUSTER_LIST holds `cluster_id` (RFC 4456 §8 loop check).
+    pub(crate) fn cluster_list_contains(&self, cluster_id: Ipv4Addr) -> bool {
+        self.cluster_list()
+            .is_some_and(|list| list.iter().any(|item| item == ClusterId(cluster_id)))
+    }
+
+    /// Length of CLUSTER_LIST, for RFC 4456 §9's tie-break.
+    pub(crate) fn cluster_list_length(&self) -> usize {
+        self.cluster_list().map_or(0, |list| list.len())
+    }
+}
+
+/// The hash-consing table: one [`Arc`] per distinct set.
+///
+/// A set is dead when the table holds its only reference. Dead sets are
+/// swept in batches (amortised over the releases that can kill them), and
+/// never counted: [`Interner::live`] skips them.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    sets: HashSet<Arc<Attributes>>,
+    /// References dropped since the last sweep: a bound on the dead sets.
+    releases: usize,
+}
+
+impl Interner {
+    /// The shared copy of `candidate`, made on first sight.
+    pub(crate) fn intern(&mut self, candidate: &Attributes) -> Arc<Attributes> {
+        debug_assert!(
+            !candidate.rare.as_deref().is_some_and(Rare::is_empty),
+            "tidy() the set before interning it"
+        );
+        if let Some(existing) = self.sets.get(candidate) {
+            return Arc::clone(existing);
+        }
+        let shared = Arc::new(candidate.detached());
+        self.sets.insert(Arc::clone(&shared));
+        shared
+    }
+
+    /// Records that `count` references may have been dropped, and sweeps the
+    /// dead sets once they may be many.
+    pub(crate) fn released(&mut self, count: usize) {
+        self.releases += count;
+        if self.releases > self.sets.len().max(4096) {
+            self.sweep();
+        }
+    }
+
+    /// Drops every set that nothing but this table uses.
+    pub(crate) fn sweep(&mut self) {
+        self.sets.retain(|set| Arc::strong_count(set) > 1);
+        self.releases = 0;
+    }
+
+    /// Sets in use.
+    pub(crate) fn live(&self) -> usize {
+        self.sets
+            .iter()
+            .filter(|set| Arc::strong_count(set) > 1)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_without_rare_attributes_is_small() {
+        assert!(std::mem::size_of::<Attributes>() <= 120);
+    }
+
+    #[test]
+    fn equal_sets_are_interned_once_and_swept_when_unused() {
+        let mut interner = Interner::default();
+        let set = Attributes::new(Origin::Igp, AsPath::sequence(&[Asn(65001)]), None);
+        let first = interner.intern(&set);
+        let second = interner.intern(&set.clone());
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(interner.live(), 1);
+        drop((first, second));
+        assert_eq!(interner.live(), 0);
+        interner.sweep();
+        assert_eq!(interner.sets.len(), 0);
+    }
+
+    #[test]
+    fn detached_sets_are_equal_and_own_their_octets() {
+        let message = Bytes::from(vec![0u8; 4096]);
+        let mut set = Attributes::new(Origin::Igp, AsPath::sequence(&[Asn(1)]), None);
+        set.rare_mut().unknown = vec![UnknownAttribute {
+            flags: AttributeFlags::OPTIONAL_TRANSITIVE,
+            type_code: AttributeType(99),
+            value: message.slice(10..12),
+        }]
+        .into_boxed_slice();
+        let detached = set.detached();
+        assert_eq!(detached, set);
+        assert_eq!(detached.unknown()[0].value.len(), 2);
+    }
+}

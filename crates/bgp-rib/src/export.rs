@@ -1,0 +1,260 @@
+//! What each peer is sent: who may receive a route (RFC 4271 §9.1.3, RFC 4456
+//! §6), how its attributes change on the way out (RFC 4271 §5.1), and the
+//! UPDATE messages that carry it.
+
+use std::net::IpAddr;
+
+use bgp_wire::{
+    Aggregator, AsPath, AttributeFlags, AttributeValue, ClusterId, Community, Family, MpNlri,
+    MpReach, MpUnreach, Nlri, PathAttribute, SegmentKind, Update,
+};
+use bytes::Bytes;
+
+use crate::attributes::{Attributes, UnknownAttribute, DEFAULT_LOCAL_PREF};
+use crate::peer::PeerState;
+use crate::RibConfig;
+
+/// Where a best path came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// Originated by this node.
+    Local,
+    /// Learned from a peer.
+    Peer(&'a PeerState),
+}
+
+/// Our own address to put in NEXT_HOP / MP_REACH_NLRI towards `target` for
+/// routes of `family`.
+fn next_hop_self(target: &PeerState, family: Family) -> Option<IpAddr> {
+    match family {
+        Family::IPV4_UNICAST => target.info.next_hop_v4.map(IpAddr::V4),
+        Family::IPV6_UNICAST => target.info.next_hop_v6.map(IpAddr::V6),
+        _ => None,
+    }
+}
+
+/// Whether a route from `source` with `attributes` goes to `target` at all.
+pub(crate) fn eligible(
+    config: &RibConfig,
+    source: Source<'_>,
+    attributes: &Attributes,
+    target: &PeerState,
+    family: Family,
+) -> bool {
+    let source = match source {
+        Source::Local => None,
+        Source::Peer(source) => Some(source),
+    };
+    // Never back to the peer it came from (split horizon). First, as the
+    // cheapest test and the one that settles a lone peer's own routes.
+    if source.is_some_and(|source| source.id == target.id) {
+        return false;
+    }
+    // Only families the session negotiated (RFC 4760 §6), and only when we
+    // have an address of that family to give as next hop: without one, the
+    // peer gets nothing of the family (a reflected route would be usable, but
+    // a peer we cannot even name ourselves to in that family is misconfigured).
+    if !target.up || !target.negotiated(family) || next_hop_self(target, family).is_none() {
+        return false;
+    }
+    // RFC 1997: NO_ADVERTISE goes to no peer, NO_EXPORT stays inside the AS,
+    // and so does NO_EXPORT_SUBCONFED without confederations.
+    let target_internal = target.info.internal;
+    if let Some(communities) = &attributes.communities {
+        let stays = |community: Community| {
+            community == Community::NO_ADVERTISE
+                || (!target_internal
+                    && (community == Community::NO_EXPORT
+                        || community == Community::NO_EXPORT_SUBCONFED))
+        };
+        if communities.iter().any(stays) {
+            return false;
+        }
+    }
+    let Some(source) = source else {
+        return true;
+    };
+    match (source.info.internal, target_internal) {
+        // A node is not a transit router unless configured to be.
+        (false, false) => config.transit,
+        (false, true) | (true, false) => true,
+        // RFC 4271 §9.2: iBGP-learned routes are not sent to iBGP peers, except
+        // by a route reflector (RFC 4456 §6): from a client to every other
+        // iBGP peer, from a non-client to clients only.
+        (true, true) => {
+            config.cluster_id.is_some()
+                && (source.info.route_reflector_client || target.info.route_reflector_client)
+        }
+    }
+}
+
+/// The attributes `target` is sent for a route, or `None` when it is not sent.
+pub(crate) fn transform(
+    config: &RibConfig,
+    source: Source<'_>,
+    attributes: &Attributes,
+    target: &PeerState,
+    family: Family,
+) -> Option<Attributes> {
+    if !eligible(config, source, attributes, target, family) {
+        return None;
+    }
+    let own_next_hop = next_hop_self(target, family)?;
+    let mut out = attributes.clone();
+    // RFC 4271 §5: unrecognised optional transitive attributes are passed on
+    // with Partial set; non-transitive ones are not passed on.
+    if let Some(rare) = out.rare.as_deref_mut() {
+        rare.unknown = rare
+            .unknown
+            .iter()
+            .filter(|unknown| unknown.flags.is_transitive())
+            .map(|unknown| UnknownAttribute {
+                flags: AttributeFlags(unknown.flags.0 | AttributeFlags::PARTIAL),
+                ..unknown.clone()
+            })
+            .collect();
+    }
+    if !target.info.internal {
+        // RFC 4271 §5.1.2: prepend our AS; §5.1.3: next hop self.
+        out.set_as_path(attributes.as_path.prepend(config.local_as));
+        out.next_hop = Some(own_next_hop);
+        // §5.1.5: LOCAL_PREF is not sent to external peers; §5.1.4: a MED
+        // received from a neighbouring AS is not passed on to another.
+        out.local_pref = None;
+        if matches!(source, Source::Peer(_)) {
+            out.med = None;
+        }
+        // RFC 4456 §8: ORIGINATOR_ID and CLUSTER_LIST stay inside the AS.
+        if let Some(rare) = out.rare.as_deref_mut() {
+            rare.originator_id = None;
+            rare.cluster_list = None;
+        }
+        out.tidy();
+        return Some(out);
+    }
+    // §5.1.5: iBGP peers always get a LOCAL_PREF.
+    out.local_pref = Some(attributes.local_pref.unwrap_or(DEFAULT_LOCAL_PREF));
+    match source {
+        Source::Local => out.next_hop = Some(own_next_hop),
+        // eBGP-learned routes keep the external next hop (RFC 4271 §5.1.3).
+        Source::Peer(source) if !source.info.internal => {}
+        Source::Peer(source) => {
+            // Reflection (RFC 4456 §8): ORIGINATOR_ID names the route's
+            // originator in the AS, CLUSTER_LIST gains our cluster id.
+            out.rare_mut().originator_id = Some(
+                attributes
+                    .originator_id()
+                    .unwrap_or(source.info.router_id.0),
+            );
+            if let Some(cluster_id) = config.cluster_id {
+                let existing = attributes
+                    .cluster_list()
+                    .into_iter()
+                    .flat_map(|list| list.iter());
+                out.rare_mut().cluster_list = Some(
+                    std::iter::once(ClusterId(cluster_id))
+                        .chain(existing)
+                        .collect(),
+                );
+            }
+        }
+    }
+    out.tidy();
+    Some(out)
+}
+
+/// One UPDATE announcing `prefixes` of `family` with `attributes` (the wire
+/// encoder splits it when it does not fit one message).
+pub(crate) fn announcement(
+    attributes: &Attributes,
+    family: Family,
+    prefixes: Vec<Nlri>,
+    four_octet_peer: bool,
+) -> Update {
+    let mut list = attributes.to_path_attributes();
+    // RFC 6793 §4.2.2: towards a two-octet speaker, AS numbers that need four
+    // octets go as AS_TRANS in AS_PATH and AGGREGATOR, with the real values in
+    // AS4_PATH and AS4_AGGREGATOR.
+    if !four_octet_peer {
+        let as_path = &attributes.as_path;
+        if as_path
+            .segments()
+            .flat_map(|segment| segment.asns())
+            .any(|asn| asn.is_four_octet())
+        {
+            let segments: Vec<(SegmentKind, Vec<bgp_wire::Asn>)> = as_path
+                .segments()
+                .filter(|segment| !segment.kind.is_confederation())
+                .map(|segment| (segment.kind, segment.asns().collect()))
+                .collect();
+            let as4_path =
+                AsPath::from_segments(segments.iter().map(|(kind, asns)| (*kind, asns.as_slice())));
+            list.push(PathAttribute::new(AttributeValue::As4Path(as4_path)));
+        }
+        if let Some(aggregator @ Aggregator { asn, .. }) = attributes.aggregator() {
+            if asn.is_four_octet() {
+                list.push(PathAttribute::new(AttributeValue::As4Aggregator(
+                    aggregator,
+                )));
+            }
+        }
+    }
+    let announced = match (family, attributes.next_hop) {
+        // The plain IPv4 form: NEXT_HOP and the NLRI field (RFC 4271 §4.3).
+        (Family::IPV4_UNICAST, Some(IpAddr::V4(_))) => prefixes,
+        (_, next_hop) => {
+            list.retain(|attribute| !matches!(attribute.value, AttributeValue::NextHop(_)));
+            // RFC 4760 §3 with RFC 2545 §3: a 16-octet global IPv6 next hop, or
+            // 4 octets for an IPv4 one.
+            let next_hop = match next_hop {
+                Some(IpAddr::V4(address)) => Bytes::copy_from_slice(&address.octets()),
+                Some(IpAddr::V6(address)) => Bytes::copy_from_slice(&address.octets()),
+                None => Bytes::new(),
+            };
+            list.push(PathAttribute::new(AttributeValue::MpReach(Box::new(
+                MpReach {
+                    family,
+                    next_hop,
+                    reserved: 0,
+                    nlri: MpNlri::Prefixes(prefixes),
+                },
+            ))));
+            Vec::new()
+        }
+    };
+    // Type-code order, as most implementations send them.
+    list.sort_by_key(|attribute| attribute.value.type_code());
+    Update {
+        withdrawn: Vec::new(),
+        attributes: list,
+        announced,
+    }
+}
+
+/// One UPDATE withdrawing `prefixes` of `family` (never empty: an empty one
+/// would read as End-of-RIB).
+pub(crate) fn withdrawal(family: Family, prefixes: Vec<Nlri>) -> Update {
+    if family == Family::IPV4_UNICAST {
+        return Update {
+            withdrawn: prefixes,
+            ..Update::default()
+        };
+    }
+    Update {
+        attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
+            MpUnreach {
+                family,
+                nlri: MpNlri::Prefixes(prefixes),
+            },
+        )))],
+        ..Update::default()
+    }
+}
+
+/// The End-of-RIB marker of `family` (RFC 4724 §2).
+pub(crate) fn end_of_rib(family: Family) -> Update {
+    if family == Family::IPV4_UNICAST {
+        return Update::default();
+    }
+    withdrawal(family, Vec::new())
+}

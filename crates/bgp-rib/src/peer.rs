@@ -1,0 +1,55 @@
+//! What the RIB keeps per peer: its session facts, counters and Adj-RIB-Out.
+
+use bgp_wire::Family;
+
+use crate::table::Outboxes;
+use crate::{PeerId, PeerInfo};
+
+/// One peer, up or down. A down peer stays known: its stale paths (graceful
+/// restart) still need its router id and address for the decision process.
+#[derive(Debug)]
+pub(crate) struct PeerState {
+    pub(crate) id: PeerId,
+    pub(crate) info: PeerInfo,
+    pub(crate) up: bool,
+    pub(crate) outboxes: Outboxes,
+    /// Families whose End-of-RIB is still to follow the initial table (RFC 4724 §2).
+    pub(crate) end_of_rib_pending: Vec<Family>,
+    /// Paths held from this peer (Adj-RIB-In after import checks), IPv4 unicast.
+    pub(crate) accepted_ipv4: usize,
+    /// The same for IPv6 unicast.
+    pub(crate) accepted_ipv6: usize,
+    /// Prefixes announced by the peer since its session came up, accepted or not.
+    pub(crate) received: u64,
+}
+
+impl PeerState {
+    pub(crate) fn new(id: PeerId, info: PeerInfo) -> Self {
+        PeerState {
+            id,
+            info,
+            up: false,
+            outboxes: Outboxes::default(),
+            end_of_rib_pending: Vec::new(),
+            accepted_ipv4: 0,
+            accepted_ipv6: 0,
+            received: 0,
+        }
+    }
+
+    pub(crate) fn accepted_mut(&mut self, family: Family) -> &mut usize {
+        if family == Family::IPV6_UNICAST {
+            &mut self.accepted_ipv6
+        } else {
+            &mut self.accepted_ipv4
+        }
+    }
+
+    pub(crate) fn negotiated(&self, family: Family) -> bool {
+        self.info.families.contains(&family)
+    }
+
+    pub(crate) fn has_output(&self) -> bool {
+        self.up && (self.outboxes.has_work() || !self.end_of_rib_pending.is_empty())
+    }
+}

@@ -1,0 +1,874 @@
+//! The RIB: receiving (import), the per-prefix bookkeeping that follows a
+//! change, and the polls that hand back UPDATEs and FIB changes.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bgp_wire::{
+    AsPath, AttributeError, AttributeValue, Community, Family, LargeCommunity, Nlri, Origin,
+    Treatment, Update,
+};
+use hashbrown::hash_map::Entry;
+use hashbrown::HashMap;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use smallvec::SmallVec;
+
+use crate::attributes::{Attributes, Interner, UnknownAttribute};
+use crate::decision;
+use crate::export::{self, Source};
+use crate::peer::PeerState;
+use crate::table::{Path, Paths, PeerSlot, PrefixKey, Selection, Tables};
+use crate::{FibChange, PeerId, PeerInfo, Receipt, RibConfig};
+
+/// Next hops of the selected paths of one prefix, sorted.
+type NextHops = SmallVec<[IpAddr; 2]>;
+
+/// The best path of a prefix, as far as export cares: who it is from and
+/// what it carries.
+#[derive(Debug, Clone)]
+struct BestPath {
+    local: bool,
+    peer: PeerSlot,
+    attributes: Arc<Attributes>,
+}
+
+impl BestPath {
+    fn of(path: &Path) -> Self {
+        BestPath {
+            local: path.is_local(),
+            peer: path.peer,
+            attributes: Arc::clone(&path.attributes),
+        }
+    }
+
+    /// Whether two selections export the same thing.
+    fn same(one: &Option<BestPath>, other: &Option<BestPath>) -> bool {
+        match (one, other) {
+            (None, None) => true,
+            (Some(one), Some(other)) => {
+                one.local == other.local
+                    && one.peer == other.peer
+                    && Arc::ptr_eq(&one.attributes, &other.attributes)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What the selection of one prefix looks like from outside.
+#[derive(Debug, Default)]
+struct Selected {
+    best: Option<BestPath>,
+    fib: NextHops,
+}
+
+fn selected(paths: Option<&Paths>) -> Selected {
+    let Some(paths) = paths else {
+        return Selected::default();
+    };
+    let Some(best) = paths.best() else {
+        return Selected::default();
+    };
+    // The FIB carries routes learned from peers; a locally originated best
+    // path means the node itself owns the prefix.
+    let mut fib = NextHops::new();
+    if !best.is_local() {
+        for path in paths.as_slice() {
+            if path.selection != Selection::None {
+                if let Some(next_hop) = path.attributes.next_hop {
+                    fib.push(next_hop);
+                }
+            }
+        }
+        fib.sort_unstable();
+        fib.dedup();
+    }
+    Selected {
+        best: Some(BestPath::of(best)),
+        fib,
+    }
+}
+
+/// The selection of a prefix whose only path is `path`.
+fn selected_single(path: &Path) -> Selected {
+    let fib = match (path.is_local(), path.attributes.next_hop) {
+        (false, Some(next_hop)) => std::iter::once(next_hop).collect(),
+        _ => NextHops::new(),
+    };
+    Selected {
+        best: Some(BestPath::of(path)),
+        fib,
+    }
+}
+
+/// What happened to one announced path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Added,
+    Replaced,
+    Unchanged,
+    /// Not taken: the peer is at its prefix limit and is to be torn down.
+    Refused,
+}
+
+/// Counts kept while one UPDATE is applied.
+#[derive(Debug, Default)]
+struct Tally {
+    announced: usize,
+    withdrawn: usize,
+    exceeded: Option<Receipt>,
+    refused: usize,
+}
+
+/// The routing information base: Adj-RIB-In, Loc-RIB and Adj-RIB-Out of every
+/// peer (see the crate documentation).
+#[derive(Debug)]
+pub struct Rib {
+    pub(crate) config: RibConfig,
+    pub(crate) interner: Interner,
+    pub(crate) peers: Vec<PeerState>,
+    pub(crate) slots: HashMap<PeerId, PeerSlot>,
+    pub(crate) tables: Tables,
+    /// Prefixes whose FIB entry changed since the last [`Rib::poll_fib`]: the
+    /// next hops reported then, and the current ones (kept here so that the
+    /// poll does not look every prefix up again in the big tables).
+    fib_pending: HashMap<IpNet, (NextHops, NextHops)>,
+}
+
+impl Rib {
+    /// An empty RIB.
+    pub fn new(config: RibConfig) -> Rib {
+        Rib {
+            config: RibConfig {
+                max_paths: config.max_paths.max(1),
+                ..config
+            },
+            interner: Interner::default(),
+            peers: Vec::new(),
+            slots: HashMap::default(),
+            tables: Tables::default(),
+            fib_pending: HashMap::default(),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RibConfig {
+        &self.config
+    }
+
+    pub(crate) fn slot(&self, peer: PeerId) -> Option<PeerSlot> {
+        self.slots.get(&peer).copied()
+    }
+
+    fn up_slot(&self, peer: PeerId) -> Option<PeerSlot> {
+        self.slot(peer)
+            .filter(|slot| self.peers[usize::from(*slot)].up)
+    }
+
+    /// Session established: the peer's full export is queued, followed by
+    /// End-of-RIB per family (RFC 4724 §2). If the peer had stale paths
+    /// (graceful restart helper), they stay until [`Rib::receive`] sees its
+    /// End-of-RIB or [`Rib::flush_stale`] is called.
+    ///
+    /// # Panics
+    /// With more than 65535 distinct peers.
+    pub fn peer_up(&mut self, peer: PeerId, info: PeerInfo) {
+        let slot = match self.slot(peer) {
+            Some(slot) => slot,
+            None => {
+                let slot = PeerSlot::try_from(self.peers.len()).expect("at most 65535 peers");
+                self.peers.push(PeerState::new(peer, info.clone()));
+                self.slots.insert(peer, slot);
+                slot
+            }
+        };
+        let state = &mut self.peers[usize::from(slot)];
+        let released = state.outboxes.ipv4.advertised.len() + state.outboxes.ipv6.advertised.len();
+        state.outboxes.ipv4.clear();
+        state.outboxes.ipv6.clear();
+        state.info = info;
+        state.up = true;
+        state.received = 0;
+        state.outboxes.ipv4.full = state.negotiated(Family::IPV4_UNICAST);
+        state.outboxes.ipv6.full = state.negotiated(Family::IPV6_UNICAST);
+        state.end_of_rib_pending = state.info.families.clone();
+        self.interner.released(released);
+    }
+
+    /// Session went down. `keep_stale` makes us a graceful restart helper (RFC
+    /// 4724 §4.2): the peer's paths stay, marked stale, still used for
+    /// forwarding; otherwise they are removed now. Its Adj-RIB-Out is dropped
+    /// either way.
+    pub fn peer_down(&mut self, peer: PeerId, keep_stale: bool) {
+        let Some(slot) = self.slot(peer) else {
+            return;
+        };
+        let state = &mut self.peers[usize::from(slot)];
+        let released = state.outboxes.ipv4.advertised.len() + state.outboxes.ipv6.advertised.len();
+        state.outboxes.ipv4.clear();
+        state.outboxes.ipv6.clear();
+        state.end_of_rib_pending.clear();
+        state.up = false;
+        self.interner.released(released);
+        if keep_stale {
+            // The selection does not change: stale paths still forward.
+            let mark = |paths: &mut Paths| {
+                for path in paths.as_mut_slice() {
+                    if !path.is_local() && path.peer == slot {
+                        path.flags |= Path::STALE;
+                    }
+                }
+            };
+            self.tables.ipv4.values_mut().for_each(mark);
+            self.tables.ipv6.values_mut().for_each(mark);
+        } else {
+            self.remove_where::<Ipv4Net>(slot, false);
+            self.remove_where::<Ipv6Net>(slot, false);
+        }
+    }
+
+    /// Removes the peer's stale paths of `family` (all families when `None`):
+    /// the restart timer expired, or its End-of-RIB came (RFC 4724 §4.2).
+    pub fn flush_stale(&mut self, peer: PeerId, family: Option<Family>) {
+        let Some(slot) = self.slot(peer) else {
+            return;
+        };
+        if family.is_none_or(|family| family == Family::IPV4_UNICAST) {
+            self.remove_where::<Ipv4Net>(slot, true);
+        }
+        if family.is_none_or(|family| family == Family::IPV6_UNICAST) {
+            self.remove_where::<Ipv6Net>(slot, true);
+        }
+    }
+
+    /// Removes the paths of peer `slot` (only the stale ones with `stale_only`).
+    fn remove_where<K: PrefixKey>(&mut self, slot: PeerSlot, stale_only: bool) {
+        let doomed: Vec<(K, Option<u32>)> = K::table(&self.tables)
+            .iter()
+            .flat_map(|(key, paths)| {
+                paths
+                    .as_slice()
+                    .iter()
+                    .filter(|path| {
+                        !path.is_local() && path.peer == slot && (!stale_only || path.is_stale())
+                    })
+                    .map(|path| (*key, path.path_id()))
+            })
+            .collect();
+        for (key, path_id) in doomed {
+            if self.remove(key, Some(slot), path_id) {
+                *self.peers[usize::from(slot)].accepted_mut(K::FAMILY) -= 1;
+            }
+        }
+    }
+
+    /// Applies one received UPDATE (RFC 4271 §9). Any error whose treatment
+    /// is treat-as-withdraw or more severe (RFC 7606 §2; AFI/SAFI disable and
+    /// session reset included, for the message at hand) turns its
+    /// announcements into withdrawals. End-of-RIB (RFC 4724 §2) flushes the
+    /// peer's stale paths of that family.
+    pub fn receive(&mut self, peer: PeerId, update: &Update, errors: &[AttributeError]) -> Receipt {
+        let Some(slot) = self.up_slot(peer) else {
+            return Receipt::Accepted {
+                announced: 0,
+                withdrawn: 0,
+            };
+        };
+        if let Some(family) = update.end_of_rib() {
+            self.flush_stale(peer, Some(family));
+            return Receipt::EndOfRib(family);
+        }
+        let mut tally = Tally::default();
+        for nlri in update
+            .withdrawn
+            .iter()
+            .filter(|nlri| nlri.prefix.addr().is_ipv4())
+        {
+            tally.withdrawn += usize::from(self.withdraw_nlri(slot, nlri));
+        }
+        if let Some(unreach) = update.mp_unreach() {
+            if is_routed(unreach.family) {
+                let matches_family = |nlri: &&Nlri| family_of(nlri.prefix) == unreach.family;
+                for nlri in unreach.nlri.prefixes().iter().filter(matches_family) {
+                    tally.withdrawn += usize::from(self.withdraw_nlri(slot, nlri));
+                }
+            }
+        }
+        let reach = update
+            .mp_reach()
+            .filter(|reach| is_routed(reach.family) && !reach.nlri.is_empty());
+        if update.announced.is_empty() && reach.is_none() {
+            return tally.receipt();
+        }
+        let treat_as_withdraw = errors
+            .iter()
+            .any(|error| error.treatment >= Treatment::TreatAsWithdraw);
+        let mut base = if treat_as_withdraw {
+            None
+        } else {
+            self.import_attributes(slot, update)
+        };
+        if !update.announced.is_empty() {
+            // RFC 4271 §5.1.3: NEXT_HOP for the routes of the NLRI field.
+            let attributes = base.as_mut().and_then(|base| {
+                let next_hop = update.next_hop()?;
+                Some(self.intern_with_next_hop(base, IpAddr::V4(next_hop)))
+            });
+            // The NLRI field holds IPv4 prefixes only (RFC 4271 §4.3).
+            for nlri in update
+                .announced
+                .iter()
+                .filter(|nlri| nlri.prefix.addr().is_ipv4())
+            {
+                self.announce_nlri(slot, nlri, attributes.as_ref(), &mut tally);
+            }
+        }
+        if let Some(reach) = reach {
+            // RFC 2545 §3: of a global and a link-local IPv6 next hop, the
+            // global one is used (unless it is left unspecified, as some
+            // speakers do on unnumbered links).
+            let attributes = base.as_mut().and_then(|base| {
+                let addresses = reach.next_hop_addresses();
+                let next_hop = *addresses.iter().find(|address| !address.is_unspecified())?;
+                Some(self.intern_with_next_hop(base, next_hop))
+            });
+            let matches_family = |nlri: &&Nlri| family_of(nlri.prefix) == reach.family;
+            for nlri in reach.nlri.prefixes().iter().filter(matches_family) {
+                self.announce_nlri(slot, nlri, attributes.as_ref(), &mut tally);
+            }
+        }
+        tally.receipt()
+    }
+
+    /// The interned set of `base` with `next_hop` (one UPDATE may carry routes
+    /// of two families, each with its own next hop).
+    fn intern_with_next_hop(&mut self, base: &mut Attributes, next_hop: IpAddr) -> Arc<Attributes> {
+        base.next_hop = Some(next_hop);
+        self.interner.intern(base)
+    }
+
+    /// The attributes of a received UPDATE as kept (next hop aside), or
+    /// `None` when the import checks reject its routes.
+    fn import_attributes(&self, slot: PeerSlot, update: &Update) -> Option<Attributes> {
+        let info = &self.peers[usize::from(slot)].info;
+        // RFC 6793 §4.2.3: the path a two-octet speaker's route really took.
+        let as_path = update.effective_as_path(info.four_octet_asn)?;
+        // RFC 4271 §9.1.2: a route whose AS_PATH holds our AS is a loop,
+        // unless configured to allow it a number of times.
+        if as_path.count(self.config.local_as) > usize::from(info.allow_own_as) {
+            return None;
+        }
+        let mut attributes = Attributes::new(update.origin()?, as_path, None);
+        let mut as4_aggregator = None;
+        let mut unknown = Vec::new();
+        for attribute in &update.attributes {
+            match &attribute.value {
+                AttributeValue::MultiExitDisc(med) => attributes.med = Some(*med),
+                // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
+                AttributeValue::LocalPref(local_pref) if info.internal => {
+                    attributes.local_pref = Some(*local_pref)
+                }
+                AttributeValue::AtomicAggregate => attributes.rare_mut().atomic_aggregate = true,
+                AttributeValue::Aggregator(aggregator) => {
+                    attributes.rare_mut().aggregator = Some(*aggregator)
+                }
+                AttributeValue::As4Aggregator(aggregator) => as4_aggregator = Some(*aggregator),
+                AttributeValue::Communities(list) => attributes.communities = Some(list.clone()),
+                AttributeValue::ExtendedCommunities(list) => {
+                    attributes.rare_mut().extended_communities = Some(list.clone())
+                }
+                AttributeValue::LargeCommunities(list) => {
+                    attributes.rare_mut().large_communities = Some(list.clone())
+                }
+                // RFC 4456 §8: these only mean something inside the AS.
+                AttributeValue::OriginatorId(id) if info.internal => {
+                    attributes.rare_mut().originator_id = Some(*id)
+                }
+                AttributeValue::ClusterList(list) if info.internal => {
+                    attributes.rare_mut().cluster_list = Some(list.clone())
+                }
+                AttributeValue::Other { type_code, value } => unknown.push(UnknownAttribute {
+                    flags: attribute.flags,
+                    type_code: *type_code,
+                    value: value.clone(),
+                }),
+                // ORIGIN and AS_PATH are read above, next hops per family,
+                // AS4_PATH is merged, MP attributes carry the routes.
+                _ => {}
+            }
+        }
+        // RFC 6793 §4.2.3: AS4_AGGREGATOR replaces an AGGREGATOR naming AS_TRANS.
+        if !info.four_octet_asn {
+            if let (Some(aggregator), Some(as4)) = (attributes.aggregator(), as4_aggregator) {
+                if aggregator.asn == bgp_wire::Asn::TRANS {
+                    attributes.rare_mut().aggregator = Some(as4);
+                }
+            }
+        }
+        unknown.sort_by_key(|attribute| attribute.type_code);
+        if !unknown.is_empty() {
+            attributes.rare_mut().unknown = unknown.into_boxed_slice();
+        }
+        attributes.tidy();
+        if info.internal {
+            // RFC 4456 §8: our own route reflected back, or one that has
+            // already been through our cluster.
+            if attributes.originator_id() == Some(self.config.router_id.0) {
+                return None;
+            }
+            if let Some(cluster_id) = self.config.cluster_id {
+                if attributes.cluster_list_contains(cluster_id) {
+                    return None;
+                }
+            }
+        }
+        Some(attributes)
+    }
+
+    /// Removes the peer's path for `nlri`; whether there was one.
+    fn withdraw_nlri(&mut self, slot: PeerSlot, nlri: &Nlri) -> bool {
+        let removed = match nlri.prefix {
+            IpNet::V4(net) => self.remove(net.trunc(), Some(slot), nlri.path_id),
+            IpNet::V6(net) => self.remove(net.trunc(), Some(slot), nlri.path_id),
+        };
+        if removed {
+            let family = family_of(nlri.prefix);
+            *self.peers[usize::from(slot)].accepted_mut(family) -= 1;
+        }
+        removed
+    }
+
+    /// Takes in one announced prefix; `None` attributes mean it failed the
+    /// import checks and is handled as a withdrawal.
+    fn announce_nlri(
+        &mut self,
+        slot: PeerSlot,
+        nlri: &Nlri,
+        attributes: Option<&Arc<Attributes>>,
+        tally: &mut Tally,
+    ) {
+        self.peers[usize::from(slot)].received += 1;
+        let Some(attributes) = attributes else {
+            tally.withdrawn += usize::from(self.withdraw_nlri(slot, nlri));
+            return;
+        };
+        let family = family_of(nlri.prefix);
+        let state = &mut self.peers[usize::from(slot)];
+        let count = *state.accepted_mut(family);
+        let limit = state.info.max_prefix;
+        // RFC 4486: past the limit a tearing-down peer gets none of the excess.
+        let may_add = limit.is_none_or(|limit| !limit.tear_down || count < limit.limit);
+        let path = Path {
+            attributes: Arc::clone(attributes),
+            path_id: nlri.path_id.unwrap_or(0),
+            peer: slot,
+            selection: Selection::None,
+            flags: if nlri.path_id.is_some() {
+                Path::HAS_PATH_ID
+            } else {
+                0
+            },
+        };
+        let outcome = match nlri.prefix {
+            IpNet::V4(net) => self.upsert(net.trunc(), Some(slot), path, may_add),
+            IpNet::V6(net) => self.upsert(net.trunc(), Some(slot), path, may_add),
+        };
+        match outcome {
+            Outcome::Added => {
+                let count = self.peers[usize::from(slot)].accepted_mut(family);
+                *count += 1;
+                tally.announced += 1;
+                if let Some(limit) = limit {
+                    if *count == limit.limit + 1 {
+                        tally.exceeded = Some(Receipt::MaxPrefixExceeded {
+                            family,
+                            limit: limit.limit,
+                            count: *count,
+                            tear_down: false,
+                        });
+                    }
+                }
+            }
+            Outcome::Replaced | Outcome::Unchanged => tally.announced += 1,
+            Outcome::Refused => {
+                tally.refused += 1;
+                if let Some(limit) = limit {
+                    tally.exceeded = Some(Receipt::MaxPrefixExceeded {
+                        family,
+                        limit: limit.limit,
+                        count: count + tally.refused,
+                        tear_down: true,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Adds or replaces the path of `source` (`None`: local) for `key`.
+    fn upsert<K: PrefixKey>(
+        &mut self,
+        key: K,
+        source: Option<PeerSlot>,
+        mut path: Path,
+        may_add: bool,
+    ) -> Outcome {
+        let table = K::table_mut(&mut self.tables);
+        let (before, after, outcome) = match table.entry(key) {
+            Entry::Vacant(entry) => {
+                if !may_add {
+                    return Outcome::Refused;
+                }
+                path.selection = Selection::Best;
+                let after = selected_single(&path);
+                entry.insert(Paths::One(path));
+                (Selected::default(), after, Outcome::Added)
+            }
+            Entry::Occupied(mut entry) => {
+                let paths = entry.get_mut();
+                let path_id = path.path_id();
+                let position = paths
+                    .as_slice()
+                    .iter()
+                    .position(|existing| existing.is_from(source, path_id));
+                let before = selected(Some(paths));
+                let outcome = match position {
+                    Some(index) => {
+                        let existing = &mut paths.as_mut_slice()[index];
+                        if Arc::ptr_eq(&existing.attributes, &path.attributes) {
+                            // Re-learned as it was (graceful restart): fresh again.
+                            existing.flags &= !Path::STALE;
+                            return Outcome::Unchanged;
+                        }
+                        existing.attributes = path.attributes;
+                        existing.flags = path.flags;
+                        self.interner.released(1);
+                        Outcome::Replaced
+                    }
+                    None if !may_add => return Outcome::Refused,
+                    None => {
+                        paths.push(path);
+                        Outcome::Added
+                    }
+                };
+                decision::select(paths.as_mut_slice(), &self.peers, &self.config);
+                (before, selected(Some(paths)), outcome)
+            }
+        };
+        self.note_change(key, before, after);
+        outcome
+    }
+
+    /// Removes the path of `source` (`None`: local) with `path_id` from `key`;
+    /// whether there was one.
+    fn remove<K: PrefixKey>(
+        &mut self,
+        key: K,
+        source: Option<PeerSlot>,
+        path_id: Option<u32>,
+    ) -> bool {
+        let table = K::table_mut(&mut self.tables);
+        let Entry::Occupied(mut entry) = table.entry(key) else {
+            return false;
+        };
+        let Some(index) = entry
+            .get()
+            .as_slice()
+            .iter()
+            .position(|path| path.is_from(source, path_id))
+        else {
+            return false;
+        };
+        let before = selected(Some(entry.get()));
+        let after = if entry.get().len() == 1 {
+            entry.remove();
+            Selected::default()
+        } else {
+            let paths = entry.get_mut();
+            paths.remove(index);
+            decision::select(paths.as_mut_slice(), &self.peers, &self.config);
+            selected(Some(paths))
+        };
+        self.interner.released(1);
+        self.note_change(key, before, after);
+        true
+    }
+
+    /// After a prefix changed: marks it dirty for the peers that may have to
+    /// hear of it, and remembers its FIB state as of the last poll.
+    fn note_change<K: PrefixKey>(&mut self, key: K, before: Selected, after: Selected) {
+        if before.fib != after.fib {
+            match self.fib_pending.entry(key.into()) {
+                Entry::Occupied(mut entry) => entry.get_mut().1 = after.fib,
+                Entry::Vacant(entry) => {
+                    entry.insert((before.fib, after.fib));
+                }
+            }
+        }
+        if BestPath::same(&before.best, &after.best) {
+            return;
+        }
+        // Only peers that will be sent the new best path, or were sent the old
+        // one, get the prefix marked: nothing per prefix for the others.
+        let mut marks: SmallVec<[usize; 8]> = SmallVec::new();
+        for (index, target) in self.peers.iter().enumerate() {
+            if !target.up {
+                continue;
+            }
+            let outbox = K::outbox(&target.outboxes);
+            if outbox.full || outbox.resend {
+                continue;
+            }
+            let sent = after.best.as_ref().is_some_and(|best| {
+                let source = if best.local {
+                    Source::Local
+                } else {
+                    Source::Peer(&self.peers[usize::from(best.peer)])
+                };
+                export::eligible(&self.config, source, &best.attributes, target, K::FAMILY)
+            });
+            if sent || outbox.advertised.contains_key(&key) {
+                marks.push(index);
+            }
+        }
+        for index in marks {
+            K::outbox_mut(&mut self.peers[index].outboxes)
+                .dirty
+                .insert(key);
+        }
+    }
+
+    /// A locally originated prefix (the node's blocks, service prefixes),
+    /// with optional communities. Announcing it again replaces it.
+    pub fn originate(
+        &mut self,
+        prefix: IpNet,
+        communities: Vec<Community>,
+        large_communities: Vec<LargeCommunity>,
+    ) {
+        let mut attributes = Attributes::new(Origin::Igp, AsPath::empty(), None);
+        if !communities.is_empty() {
+            attributes.communities = Some(communities.into_iter().collect());
+        }
+        if !large_communities.is_empty() {
+            attributes.rare_mut().large_communities = Some(large_communities.into_iter().collect());
+        }
+        let path = Path {
+            attributes: self.interner.intern(&attributes),
+            path_id: 0,
+            peer: 0,
+            selection: Selection::None,
+            flags: Path::LOCAL,
+        };
+        match prefix {
+            IpNet::V4(net) => self.upsert(net.trunc(), None, path, true),
+            IpNet::V6(net) => self.upsert(net.trunc(), None, path, true),
+        };
+    }
+
+    /// Stops originating `prefix`.
+    pub fn withdraw_origin(&mut self, prefix: IpNet) {
+        match prefix {
+            IpNet::V4(net) => self.remove(net.trunc(), None, None),
+            IpNet::V6(net) => self.remove(net.trunc(), None, None),
+        };
+    }
+
+    /// The peer sent ROUTE-REFRESH for `family` (RFC 2918): its whole
+    /// Adj-RIB-Out for the family is queued again. The RFC 7313 BoRR/EoRR
+    /// markers around it are the caller's.
+    pub fn refresh(&mut self, peer: PeerId, family: Family) {
+        let Some(slot) = self.up_slot(peer) else {
+            return;
+        };
+        let state = &mut self.peers[usize::from(slot)];
+        if !state.negotiated(family) {
+            return;
+        }
+        if let Some((_, resend)) = state.outboxes.for_family(family) {
+            *resend = true;
+        }
+    }
+
+    /// UPDATE messages to send to `peer` now: withdrawals, then announcements
+    /// grouped so that prefixes with the same (interned) outgoing attributes
+    /// share one [`Update`] (the wire encoder splits it to fit), then
+    /// End-of-RIB after the initial table. Empty when nothing is pending, and
+    /// for an unknown or down peer.
+    pub fn poll_updates(&mut self, peer: PeerId) -> Vec<Update> {
+        let Some(slot) = self.up_slot(peer) else {
+            return Vec::new();
+        };
+        let mut updates = Vec::new();
+        self.export_family::<Ipv4Net>(slot, &mut updates);
+        self.export_family::<Ipv6Net>(slot, &mut updates);
+        let end_of_rib = std::mem::take(&mut self.peers[usize::from(slot)].end_of_rib_pending);
+        updates.extend(end_of_rib.into_iter().map(export::end_of_rib));
+        updates
+    }
+
+    /// Resolves one family's pending output for peer `slot` into `updates`.
+    fn export_family<K: PrefixKey>(&mut self, slot: PeerSlot, updates: &mut Vec<Update>) {
+        let Rib {
+            config,
+            interner,
+            peers,
+            tables,
+            ..
+        } = self;
+        let mut outbox = std::mem::take(K::outbox_mut(&mut peers[usize::from(slot)].outboxes));
+        if !outbox.has_work() {
+            *K::outbox_mut(&mut peers[usize::from(slot)].outboxes) = outbox;
+            return;
+        }
+        let resend = std::mem::take(&mut outbox.resend);
+        let full = std::mem::take(&mut outbox.full) || resend;
+        let dirty = std::mem::take(&mut outbox.dirty);
+        let target = &peers[usize::from(slot)];
+        let table = K::table(tables);
+        // The outgoing set of a (source set, source) pair, built once per
+        // poll: a full table costs one transform per distinct set.
+        let mut transformed: HashMap<(usize, u32), Option<Arc<Attributes>>> = HashMap::default();
+        let mut groups: HashMap<usize, (Arc<Attributes>, Vec<Nlri>)> = HashMap::default();
+        let mut withdrawals = Vec::new();
+        let mut released = 0;
+        // Prefixes sent before and gone from the table since: withdrawn too.
+        let gone: Vec<K> = if full {
+            outbox
+                .advertised
+                .keys()
+                .filter(|key| !table.contains_key(*key))
+                .copied()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut resolve = |key: K, paths: Option<&Paths>| {
+            let desired = paths.and_then(Paths::best).and_then(|best| {
+                let source_code = if best.is_local() {
+                    u32::MAX
+                } else {
+                    u32::from(best.peer)
+                };
+                transformed
+                    .entry((Arc::as_ptr(&best.attributes) as usize, source_code))
+                    .or_insert_with(|| {
+                        let source = if best.is_local() {
+                            Source::Local
+                        } else {
+                            Source::Peer(&peers[usize::from(best.peer)])
+                        };
+                        export::transform(config, source, &best.attributes, target, K::FAMILY)
+                            .map(|attributes| interner.intern(&attributes))
+                    })
+                    .clone()
+            });
+            let Some(desired) = desired else {
+                if outbox.advertised.remove(&key).is_some() {
+                    withdrawals.push(Nlri::new(key.into()));
+                    released += 1;
+                }
+                return;
+            };
+            // One probe of the Adj-RIB-Out for both the comparison and the update.
+            match outbox.advertised.entry(key) {
+                Entry::Occupied(mut entry) => {
+                    if !resend && Arc::ptr_eq(entry.get(), &desired) {
+                        return;
+                    }
+                    entry.insert(Arc::clone(&desired));
+                    released += 1;
+                }
+                Entry::Vacant(entry) => {
+                    entry.insert(Arc::clone(&desired));
+                }
+            }
+            groups
+                .entry(Arc::as_ptr(&desired) as usize)
+                .or_insert_with(|| (desired, Vec::new()))
+                .1
+                .push(Nlri::new(key.into()));
+        };
+        if full {
+            for (key, paths) in table.iter() {
+                resolve(*key, Some(paths));
+            }
+            for key in gone {
+                resolve(key, None);
+            }
+        } else {
+            for key in dirty {
+                resolve(key, table.get(&key));
+            }
+        }
+        if !withdrawals.is_empty() {
+            withdrawals.sort_unstable();
+            updates.push(export::withdrawal(K::FAMILY, withdrawals));
+        }
+        let mut groups: Vec<(Arc<Attributes>, Vec<Nlri>)> = groups.into_values().collect();
+        for (_, prefixes) in groups.iter_mut() {
+            prefixes.sort_unstable();
+        }
+        groups.sort_unstable_by_key(|(_, prefixes)| prefixes[0]);
+        let four_octet = target.info.four_octet_asn;
+        for (attributes, prefixes) in groups {
+            updates.push(export::announcement(
+                &attributes,
+                K::FAMILY,
+                prefixes,
+                four_octet,
+            ));
+        }
+        drop(transformed);
+        *K::outbox_mut(&mut peers[usize::from(slot)].outboxes) = outbox;
+        interner.released(released);
+    }
+
+    /// Peers with pending output, so the driver knows whom to poll.
+    pub fn peers_with_output(&self) -> Vec<PeerId> {
+        self.peers
+            .iter()
+            .filter(|peer| peer.has_output())
+            .map(|peer| peer.id)
+            .collect()
+    }
+
+    /// Changes to the forwarding table since the last call: per prefix, the
+    /// next hops of the selected (best and ECMP) paths learned from peers; an
+    /// empty list means remove. A prefix whose best path is locally originated
+    /// has no FIB route (so one only ever originated never appears). In no
+    /// particular order (each prefix appears once).
+    pub fn poll_fib(&mut self) -> Vec<FibChange> {
+        // Drained, not replaced: the map keeps its capacity for the next batch.
+        let changes: Vec<FibChange> = self
+            .fib_pending
+            .drain()
+            .filter(|(_, (before, now))| before != now)
+            .map(|(prefix, (_, now))| FibChange {
+                prefix,
+                next_hops: now.into_vec(),
+            })
+            .collect();
+        changes
+    }
+}
+
+impl Tally {
+    fn receipt(self) -> Receipt {
+        self.exceeded.unwrap_or(Receipt::Accepted {
+            announced: self.announced,
+            withdrawn: self.withdrawn,
+        })
+    }
+}
+
+/// The families this RIB routes.
+fn is_routed(family: Family) -> bool {
+    family == Family::IPV4_UNICAST || family == Family::IPV6_UNICAST
+}
+
+fn family_of(prefix: IpNet) -> Family {
+    match prefix {
+        IpNet::V4(_) => Family::IPV4_UNICAST,
+        IpNet::V6(_) => Family::IPV6_UNICAST,
+    }
+}

@@ -1,0 +1,464 @@
+//! The netlink side: one rtnetlink connection and the requests nodebgp makes on it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::pin::pin;
+use std::sync::{Mutex, PoisonError};
+
+use futures_util::TryStreamExt;
+use ipnet::IpNet;
+use tracing::{debug, warn};
+
+use crate::error::{errno, errno_of};
+use crate::message::{self, KernelRoute};
+use crate::route::ApplySummary;
+use crate::{FibError, FibRoute};
+
+/// The protocol number nodebgp marks its kernel routes with (`proto 244`).
+///
+/// The kernel does not interpret the number; it only stores it, filters on
+/// it and hands it back. Having a number of its own is what lets nodebgp
+/// find, replace and remove exactly its own routes and nothing else. Taken
+/// already: 0 to 4 (the kernel's and the administrator's, `static`), 12
+/// (`bird`, so Calico's BIRD), 186 to 197 (FRR's daemons in its
+/// `rt_protos.d/frr.conf`: 186 `bgp` for zebra's BGP routes, 196 FRR's
+/// `static`). 244 is in none of iproute2's or FRR's tables, so a node
+/// migrating from BIRD, or running FRR beside nodebgp, never has one daemon
+/// flush or overwrite the other's routes. `ip route show proto 244` lists
+/// them; `echo '244 nodebgp' > /etc/iproute2/rt_protos.d/nodebgp.conf` names them.
+pub const DEFAULT_PROTOCOL: u8 = 244;
+
+/// A netlink route connection in the calling thread's network namespace.
+fn connect() -> Result<
+    (
+        rtnetlink::proto::Connection<rtnetlink::packet_route::RouteNetlinkMessage>,
+        rtnetlink::Handle,
+    ),
+    FibError,
+> {
+    let (connection, handle, _) = match rtnetlink::new_connection_with_strict_check() {
+        Ok(connection) => connection,
+        // Kernels before 4.20 lack NETLINK_GET_STRICT_CHK: dump everything, filter here.
+        Err(error) => {
+            debug!(%error, "no strict netlink checking; filtering dumps in user space");
+            rtnetlink::new_connection().map_err(FibError::Connect)?
+        }
+    };
+    Ok((connection, handle))
+}
+
+/// The table routes go into by default: `main` (254).
+pub const DEFAULT_TABLE: u32 = 254;
+
+/// The metric (`RTA_PRIORITY`) routes get by default.
+///
+/// Not 0: the metric is part of a kernel route's identity, so an
+/// administrator's static route of the same prefix (metric 0 by default)
+/// neither collides with ours nor loses to it. 20 is what FRR gives BGP
+/// routes (eBGP's administrative distance).
+pub const DEFAULT_METRIC: u32 = 20;
+
+/// Where and how nodebgp's routes go in the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FibConfig {
+    /// The routing table (`main` is 254); any table but 0.
+    pub table: u32,
+    /// The protocol number marking our routes; above 4 (0 to 4 are the
+    /// kernel's and the administrator's). See [`DEFAULT_PROTOCOL`].
+    pub protocol: u8,
+    /// The metric of our routes; `None` leaves it to the kernel (0 for IPv4,
+    /// 1024 for IPv6). See [`DEFAULT_METRIC`].
+    pub metric: Option<u32>,
+}
+
+impl Default for FibConfig {
+    fn default() -> Self {
+        Self {
+            table: DEFAULT_TABLE,
+            protocol: DEFAULT_PROTOCOL,
+            metric: Some(DEFAULT_METRIC),
+        }
+    }
+}
+
+impl FibConfig {
+    fn validate(&self) -> Result<(), FibError> {
+        if self.table == 0 {
+            return Err(FibError::InvalidConfig {
+                reason: "table 0 is RT_TABLE_UNSPEC, not a routing table",
+            });
+        }
+        if self.protocol <= 4 {
+            return Err(FibError::InvalidConfig {
+                reason: "protocols 0 to 4 (unspec, redirect, kernel, boot, static) are not a routing daemon's",
+            });
+        }
+        Ok(())
+    }
+
+    fn owns(&self, route: &KernelRoute) -> bool {
+        route.table == self.table && route.protocol == self.protocol
+    }
+
+    /// Whether a route of ours sits at the metric we install with.
+    fn at_our_metric(&self, route: &KernelRoute) -> bool {
+        match self.metric {
+            Some(metric) => route.metric.unwrap_or(0) == metric,
+            None => true,
+        }
+    }
+}
+
+/// nodebgp's handle on one kernel routing table.
+///
+/// Owns a netlink route socket whose connection task runs on the tokio
+/// runtime that called [`Fib::open`] (a current-thread runtime works); the
+/// task ends when the `Fib` is dropped. The socket belongs to the network
+/// namespace of the thread that opened it.
+#[derive(Debug)]
+pub struct Fib {
+    config: FibConfig,
+    handle: rtnetlink::Handle,
+    connection: tokio::task::JoinHandle<()>,
+    /// Prefixes known to hold our route at our metric: installed through this
+    /// `Fib` or read by [`Fib::installed`]. Those are replaced in place
+    /// (NLM_F_REPLACE); any other prefix is added with NLM_F_EXCL first,
+    /// because the kernel's replace takes the first route of the same prefix
+    /// and metric whatever its protocol, and would overwrite another
+    /// daemon's or the administrator's route. (Left open: someone deleting
+    /// our route behind our back and adding theirs at our metric before our
+    /// next replace.)
+    owned: Mutex<HashSet<IpNet>>,
+}
+
+impl Drop for Fib {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+impl Fib {
+    /// Opens a netlink route socket (with `NETLINK_GET_STRICT_CHK`, so dumps
+    /// are filtered by table and protocol in the kernel) and spawns its
+    /// connection task on the current tokio runtime.
+    ///
+    /// Needs no privilege: without CAP_NET_ADMIN, reads work and writes fail
+    /// with [`FibError::PermissionDenied`]; [`Fib::check_permission`] tells
+    /// in advance.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub async fn open(config: FibConfig) -> Result<Fib, FibError> {
+        config.validate()?;
+        let (connection, handle) = connect()?;
+        Ok(Fib::with_connection(config, connection, handle))
+    }
+
+    /// Opens a connection to the routing tables of another network
+    /// namespace (`/run/netns/NAME`, as `ip netns add` makes): the netlink
+    /// socket is made by a short-lived thread that entered the namespace
+    /// with setns(2), and a socket stays in the namespace it was made in,
+    /// so the daemon itself, its sessions included, stays where it is.
+    pub async fn open_in_namespace(
+        config: FibConfig,
+        namespace: &std::path::Path,
+    ) -> Result<Fib, FibError> {
+        config.validate()?;
+        let namespace = namespace.to_owned();
+        // The socket registers with the caller's reactor as it is made.
+        let runtime = tokio::runtime::Handle::current();
+        let made = std::thread::spawn(move || {
+            let _context = runtime.enter();
+            let file = std::fs::File::open(&namespace).map_err(FibError::Connect)?;
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|error| FibError::Connect(std::io::Error::from(error)))?;
+            connect()
+        })
+        .join()
+        .map_err(|_| FibError::Connect(std::io::Error::other("the namespace thread panicked")))?;
+        let (connection, handle) = made?;
+        Ok(Fib::with_connection(config, connection, handle))
+    }
+
+    fn with_connection(
+        config: FibConfig,
+        connection: rtnetlink::proto::Connection<rtnetlink::packet_route::RouteNetlinkMessage>,
+        handle: rtnetlink::Handle,
+    ) -> Fib {
+        let connection = tokio::spawn(connection);
+        debug!(
+            table = config.table,
+            protocol = config.protocol,
+            "netlink route socket open"
+        );
+        Fib {
+            config,
+            handle,
+            connection,
+            owned: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The configuration this `Fib` was opened with.
+    #[must_use]
+    pub fn config(&self) -> &FibConfig {
+        &self.config
+    }
+
+    /// Whether we may change routes, by a write that changes nothing: an
+    /// `RTM_DELROUTE` for the unspecified address family, which the kernel
+    /// refuses with EPERM without CAP_NET_ADMIN in the socket's network
+    /// namespace and with EOPNOTSUPP otherwise. For "on by default where we
+    /// have the privilege".
+    pub async fn check_permission(&self) -> Result<(), FibError> {
+        let probe = message::permission_probe(&self.config);
+        match self.handle.route().del(probe).execute().await {
+            Ok(()) => Ok(()),
+            Err(error) => match errno_of(&error) {
+                Some(errno::EPERM | errno::EACCES) => Err(FibError::PermissionDenied),
+                Some(errno::EOPNOTSUPP) => Ok(()),
+                Some(other) => {
+                    debug!(
+                        errno = other,
+                        "unexpected answer to the permission probe, past the capability check"
+                    );
+                    Ok(())
+                }
+                None => Err(FibError::from_netlink(error, None)),
+            },
+        }
+    }
+
+    /// Routes already in our table with our protocol, IPv4 then IPv6, each
+    /// sorted by prefix: those of a previous run, kept by graceful restart.
+    ///
+    /// Routes of another protocol, or in another table, are never listed. A
+    /// prefix can appear twice when ours sit at two metrics (after the
+    /// configured metric changed). Also makes later [`Fib::apply`] calls
+    /// replace these routes in place.
+    pub async fn installed(&self) -> Result<Vec<FibRoute>, FibError> {
+        let routes = self.dump().await?;
+        let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
+        owned.extend(
+            routes
+                .iter()
+                .filter(|route| self.config.at_our_metric(route))
+                .map(|route| route.route.prefix),
+        );
+        Ok(merge(routes))
+    }
+
+    /// Installs or replaces one route; a route without next hops removes
+    /// our route for that prefix (and is not an error if there is none).
+    ///
+    /// A prefix this `Fib` knows as ours is replaced atomically
+    /// (NLM_F_REPLACE). Any other is added with NLM_F_EXCL; if a route
+    /// already holds the prefix at our metric, it is replaced only if it
+    /// is ours (from a previous run), else [`FibError::ForeignRoute`].
+    ///
+    /// Errors: [`FibError::NextHopUnreachable`] when a gateway is on no
+    /// connected network, [`FibError::PermissionDenied`], [`FibError::InvalidRoute`].
+    pub async fn apply(&mut self, route: &FibRoute) -> Result<(), FibError> {
+        let mut route = route.clone();
+        route.normalize();
+        if route.is_removal() {
+            return self.remove(&route.prefix).await;
+        }
+        let request = message::install_request(&self.config, &route)?;
+        let prefix = route.prefix;
+        if self.owned_mut().contains(&prefix) {
+            self.replace(request, prefix).await?;
+        } else {
+            let added = self.handle.route().add(request.clone()).execute().await;
+            match added {
+                Ok(()) => {}
+                Err(error) if errno_of(&error) == Some(errno::EEXIST) => {
+                    // A route of a previous run, or someone else's? Look at ours.
+                    let ours = self.dump().await?;
+                    let config = &self.config;
+                    let owned = self.owned.get_mut().unwrap_or_else(PoisonError::into_inner);
+                    owned.extend(
+                        ours.iter()
+                            .filter(|kernel| config.at_our_metric(kernel))
+                            .map(|kernel| kernel.route.prefix),
+                    );
+                    if !owned.contains(&prefix) {
+                        return Err(FibError::ForeignRoute {
+                            prefix,
+                            table: self.config.table,
+                        });
+                    }
+                    self.replace(request, prefix).await?;
+                }
+                Err(error) => return Err(FibError::from_netlink(error, Some(prefix))),
+            }
+        }
+        debug!(%prefix, next_hops = ?route.next_hops, "route installed");
+        self.owned_mut().insert(prefix);
+        Ok(())
+    }
+
+    /// Applies every route in turn, going on past routes that fail (each is
+    /// in [`ApplySummary::errors`]). Stops with an error only when no later
+    /// route could succeed either: permission denied or the connection gone.
+    pub async fn apply_all(&mut self, routes: &[FibRoute]) -> Result<ApplySummary, FibError> {
+        let mut summary = ApplySummary::default();
+        for route in routes {
+            match self.apply(route).await {
+                Ok(()) if route.is_removal() => summary.removed += 1,
+                Ok(()) => summary.installed += 1,
+                Err(error) if error.is_fatal() => return Err(error),
+                Err(error) => {
+                    warn!(prefix = %route.prefix, %error, "route not applied");
+                    summary.errors.push((route.prefix, error));
+                }
+            }
+        }
+        summary.applied = summary.installed + summary.removed;
+        summary.failed = summary.errors.len();
+        Ok(summary)
+    }
+
+    /// Removes every route with our protocol in our table, IPv4 and IPv6,
+    /// at any metric (daemon stop without graceful restart), and returns how
+    /// many it removed. Routes of other protocols stay.
+    ///
+    /// Goes on past a route that fails to go and then returns the first such
+    /// error; stops at once on permission denied or a lost connection.
+    pub async fn remove_all(&mut self) -> Result<usize, FibError> {
+        let routes = self.dump().await?;
+        let mut removed = 0;
+        let mut first_error = None;
+        for kernel in routes {
+            let prefix = kernel.route.prefix;
+            let request = message::removal_request(&self.config, &prefix, kernel.metric);
+            match self.handle.route().del(request).execute().await {
+                Ok(()) => removed += 1,
+                // Gone already, e.g. with its IPv6 siblings (older kernels list them apart).
+                Err(error) if errno_of(&error) == Some(errno::ESRCH) => {}
+                Err(error) => {
+                    let error = FibError::from_netlink(error, Some(prefix));
+                    if error.is_fatal() {
+                        return Err(error);
+                    }
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        self.owned_mut().clear();
+        debug!(removed, "removed all our routes");
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(removed),
+        }
+    }
+
+    fn owned_mut(&mut self) -> &mut HashSet<IpNet> {
+        self.owned.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn replace(
+        &self,
+        request: rtnetlink::packet_route::route::RouteMessage,
+        prefix: IpNet,
+    ) -> Result<(), FibError> {
+        self.handle
+            .route()
+            .add(request)
+            .replace()
+            .execute()
+            .await
+            .map_err(|error| FibError::from_netlink(error, Some(prefix)))
+    }
+
+    async fn remove(&mut self, prefix: &IpNet) -> Result<(), FibError> {
+        let request = message::removal_request(&self.config, prefix, self.config.metric);
+        match self.handle.route().del(request).execute().await {
+            Ok(()) => debug!(%prefix, "route removed"),
+            Err(error) if errno_of(&error) == Some(errno::ESRCH) => {
+                debug!(%prefix, "route to remove was absent")
+            }
+            Err(error) => return Err(FibError::from_netlink(error, Some(*prefix))),
+        }
+        self.owned_mut().remove(prefix);
+        Ok(())
+    }
+
+    /// Our routes (our table, our protocol), as the kernel has them.
+    async fn dump(&self) -> Result<Vec<KernelRoute>, FibError> {
+        let mut routes = Vec::new();
+        for family in message::FAMILIES {
+            let request = message::dump_request(&self.config, family);
+            let mut stream = pin!(self.handle.route().get(request).execute());
+            loop {
+                match stream.try_next().await {
+                    Ok(Some(reply)) => routes
+                        .extend(message::parse(&reply).filter(|route| self.config.owns(route))),
+                    Ok(None) => break,
+                    // The table does not exist (yet): nothing of ours in it.
+                    Err(error) if errno_of(&error) == Some(errno::ENOENT) => break,
+                    Err(error) => return Err(FibError::from_netlink(error, None)),
+                }
+            }
+        }
+        Ok(routes)
+    }
+}
+
+/// One [`FibRoute`] per prefix and metric, merging the next hops of routes
+/// that older kernels list one next hop at a time (IPv6 multipath).
+fn merge(routes: Vec<KernelRoute>) -> Vec<FibRoute> {
+    let mut merged: BTreeMap<(bool, IpNet, Option<u32>), FibRoute> = BTreeMap::new();
+    for kernel in routes {
+        let key = (
+            kernel.route.prefix.addr().is_ipv6(),
+            kernel.route.prefix,
+            kernel.metric,
+        );
+        merged
+            .entry(key)
+            .and_modify(|route| {
+                route
+                    .next_hops
+                    .extend(kernel.route.next_hops.iter().copied());
+                route.normalize();
+            })
+            .or_insert(kernel.route);
+    }
+    merged.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The daemon drives a `Fib` from tasks of a multi-threaded runtime too.
+    #[allow(dead_code)]
+    fn futures_are_send(fib: &mut Fib, route: &FibRoute) {
+        fn send<T: Send>(_: T) {}
+        send(fib.installed());
+        send(fib.check_permission());
+        send(fib.apply(route));
+        send(fib.apply_all(std::slice::from_ref(route)));
+        send(fib.remove_all());
+    }
+
+    #[test]
+    fn fib_and_its_futures_are_send_and_sync() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<Fib>();
+        let _checked: fn(&mut Fib, &FibRoute) = futures_are_send;
+    }
+
+    #[test]
+    fn the_default_configuration_is_main_protocol_196_metric_20() {
+        assert_eq!(
+            FibConfig::default(),
+            FibConfig {
+                table: 254,
+                protocol: 244,
+                metric: Some(20)
+            }
+        );
+        assert!(FibConfig::default().validate().is_ok());
+    }
+}

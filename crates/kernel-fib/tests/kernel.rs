@@ -1,0 +1,535 @@
+//! `Fib` against a real kernel, each test in a network namespace of its own
+//! (see `support`), checked independently with `ip -j route show`.
+
+mod support;
+
+use std::net::IpAddr;
+
+use kernel_fib::{diff, Fib, FibConfig, FibError, FibRoute};
+use support::{summary, Namespace};
+
+fn route(prefix: &str, next_hops: &[&str]) -> FibRoute {
+    FibRoute::new(
+        prefix.parse().expect("prefix"),
+        next_hops
+            .iter()
+            .map(|hop| hop.parse::<IpAddr>().expect("next hop")),
+    )
+}
+
+fn removal(prefix: &str) -> FibRoute {
+    FibRoute::removal(prefix.parse().expect("prefix"))
+}
+
+fn in_table(table: u32) -> FibConfig {
+    FibConfig {
+        table,
+        ..FibConfig::default()
+    }
+}
+
+macro_rules! namespace {
+    () => {
+        match Namespace::create() {
+            Some(namespace) => namespace,
+            None => return,
+        }
+    };
+}
+
+#[test]
+fn adds_ipv4_and_ipv6_routes_with_our_protocol_and_metric() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        fib.check_permission().await.unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
+            .await
+            .unwrap();
+        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2"]))
+            .await
+            .unwrap();
+        fib.apply(&route("0.0.0.0/0", &["192.0.2.254"]))
+            .await
+            .unwrap();
+    });
+    let routes = namespace.our_routes();
+    let summaries: Vec<_> = routes.iter().map(|route| route.summary()).collect();
+    assert_eq!(
+        summaries,
+        [
+            summary("default", &["192.0.2.254"]),
+            summary("10.0.0.0/24", &["192.0.2.2"]),
+            summary("2001:db8:1::/48", &["2001:db8::2"]),
+        ]
+    );
+    assert!(
+        routes
+            .iter()
+            .all(|route| route.table.is_none() && route.metric == Some(20)),
+        "{routes:?}"
+    );
+}
+
+#[test]
+fn replaces_the_next_hop_in_place() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
+            .await
+            .unwrap();
+        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2"]))
+            .await
+            .unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.3"]))
+            .await
+            .unwrap();
+        fib.apply(&route("2001:db8:1::/48", &["2001:db8::3"]))
+            .await
+            .unwrap();
+    });
+    let summaries: Vec<_> = namespace
+        .our_routes()
+        .iter()
+        .map(|route| route.summary())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            summary("10.0.0.0/24", &["192.0.2.3"]),
+            summary("2001:db8:1::/48", &["2001:db8::3"])
+        ]
+    );
+}
+
+#[test]
+fn two_next_hops_make_one_ecmp_route_with_two_nexthops() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
+            .await
+            .unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]))
+            .await
+            .unwrap();
+        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]))
+            .await
+            .unwrap();
+        let installed = fib.installed().await.unwrap();
+        assert_eq!(
+            installed,
+            [
+                route("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]),
+                route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"])
+            ]
+        );
+    });
+    let summaries: Vec<_> = namespace
+        .our_routes()
+        .iter()
+        .map(|route| route.summary())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            summary("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]),
+            summary("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]),
+        ]
+    );
+    let json = namespace.ip("-j -6 route show proto 244");
+    assert_eq!(
+        json.matches("\"gateway\"").count(),
+        2,
+        "two IPv6 nexthops: {json}"
+    );
+
+    // And back to a single path: the multipath route is replaced, not added to.
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        fib.installed().await.unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.3"]))
+            .await
+            .unwrap();
+        fib.apply(&route("2001:db8:1::/48", &["2001:db8::3"]))
+            .await
+            .unwrap();
+    });
+    let summaries: Vec<_> = namespace
+        .our_routes()
+        .iter()
+        .map(|route| route.summary())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            summary("10.0.0.0/24", &["192.0.2.3"]),
+            summary("2001:db8:1::/48", &["2001:db8::3"])
+        ]
+    );
+}
+
+#[test]
+fn an_empty_next_hop_list_deletes_and_deleting_twice_is_fine() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]))
+            .await
+            .unwrap();
+        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]))
+            .await
+            .unwrap();
+        fib.apply(&route("10.1.0.0/24", &["192.0.2.2"]))
+            .await
+            .unwrap();
+        fib.apply(&removal("10.0.0.0/24")).await.unwrap();
+        fib.apply(&removal("2001:db8:1::/48")).await.unwrap();
+        fib.apply(&removal("10.0.0.0/24")).await.unwrap();
+        fib.apply(&removal("10.9.0.0/24")).await.unwrap();
+    });
+    let summaries: Vec<_> = namespace
+        .our_routes()
+        .iter()
+        .map(|route| route.summary())
+        .collect();
+    assert_eq!(summaries, [summary("10.1.0.0/24", &["192.0.2.2"])]);
+}
+
+#[test]
+fn installed_and_remove_all_touch_only_our_protocol_in_our_table() {
+    let namespace = namespace!();
+    namespace.ip("route add 198.51.100.0/24 via 192.0.2.9 proto static");
+    namespace.ip("-6 route add 2001:db8:77::/48 via 2001:db8::9 proto static");
+    namespace.ip("route add 198.51.101.0/24 via 192.0.2.9 proto 186");
+    // Our protocol, but another table: not ours to list or remove.
+    namespace.ip("route add 203.0.113.0/24 via 192.0.2.9 proto 244 table 100");
+    let removed = namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
+            .await
+            .unwrap();
+        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]))
+            .await
+            .unwrap();
+        let installed = fib.installed().await.unwrap();
+        assert_eq!(
+            installed,
+            [
+                route("10.0.0.0/24", &["192.0.2.2"]),
+                route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"])
+            ]
+        );
+        let removed = fib.remove_all().await.unwrap();
+        assert!(fib.installed().await.unwrap().is_empty());
+        removed
+    });
+    assert_eq!(removed, 2);
+    let ours: Vec<_> = namespace
+        .our_routes()
+        .iter()
+        .map(|route| (route.summary(), route.table.clone()))
+        .collect();
+    assert_eq!(
+        ours,
+        [(
+            summary("203.0.113.0/24", &["192.0.2.9"]),
+            Some("100".to_owned())
+        )]
+    );
+    let statics: Vec<_> = namespace
+        .routes("static")
+        .iter()
+        .map(|route| route.summary())
+        .collect();
+    assert_eq!(
+        statics,
+        [
+            summary("198.51.100.0/24", &["192.0.2.9"]),
+            summary("2001:db8:77::/48", &["2001:db8::9"])
+        ]
+    );
+    assert_eq!(namespace.routes("186").len(), 1);
+}
+
+#[test]
+fn a_route_of_another_protocol_at_our_metric_is_not_overwritten() {
+    let namespace = namespace!();
+    namespace.ip("route add 10.7.0.0/24 via 192.0.2.9 proto static metric 20");
+    namespace.ip("route add 10.8.0.0/24 via 192.0.2.9 proto static");
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        let error = fib
+            .apply(&route("10.7.0.0/24", &["192.0.2.2"]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, FibError::ForeignRoute { table: 254, .. }),
+            "{error:?}"
+        );
+        // At another metric the two live side by side.
+        fib.apply(&route("10.8.0.0/24", &["192.0.2.2"]))
+            .await
+            .unwrap();
+        fib.apply(&removal("10.7.0.0/24")).await.unwrap();
+        fib.apply(&removal("10.8.0.0/24")).await.unwrap();
+    });
+    let statics: Vec<_> = namespace
+        .routes("static")
+        .iter()
+        .map(|route| route.summary())
+        .collect();
+    assert_eq!(
+        statics,
+        [
+            summary("10.7.0.0/24", &["192.0.2.9"]),
+            summary("10.8.0.0/24", &["192.0.2.9"])
+        ]
+    );
+    assert!(namespace.our_routes().is_empty());
+}
+
+#[test]
+fn routes_go_in_a_table_other_than_main() {
+    let namespace = namespace!();
+    for table in [100_u32, 1000] {
+        namespace.run(move || async move {
+            let mut fib = Fib::open(in_table(table)).await.unwrap();
+            fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
+                .await
+                .unwrap();
+            fib.apply(&route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]))
+                .await
+                .unwrap();
+            assert_eq!(fib.installed().await.unwrap().len(), 2);
+            let main = Fib::open(FibConfig::default()).await.unwrap();
+            assert!(main.installed().await.unwrap().is_empty());
+        });
+        let tables: Vec<_> = namespace
+            .our_routes()
+            .iter()
+            .map(|route| route.table.clone())
+            .collect();
+        assert_eq!(tables, [Some(table.to_string()), Some(table.to_string())]);
+        assert!(namespace
+            .ip("route show table main proto 244")
+            .trim()
+            .is_empty());
+        let removed = namespace.run(move || async move {
+            Fib::open(in_table(table))
+                .await
+                .unwrap()
+                .remove_all()
+                .await
+                .unwrap()
+        });
+        assert_eq!(removed, 2);
+    }
+    assert!(namespace.our_routes().is_empty());
+}
+
+#[test]
+fn a_table_that_does_not_exist_yet_has_nothing_installed() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        let mut fib = Fib::open(in_table(4242)).await.unwrap();
+        assert!(fib.installed().await.unwrap().is_empty());
+        assert_eq!(fib.remove_all().await.unwrap(), 0);
+    });
+}
+
+#[test]
+fn an_unreachable_gateway_is_reported_as_such() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        let error = fib
+            .apply(&route("10.0.0.0/24", &["203.0.113.5"]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, FibError::NextHopUnreachable { .. }),
+            "{error:?}"
+        );
+        let error = fib
+            .apply(&route("2001:db8:1::/48", &["2001:db8:99::1"]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, FibError::NextHopUnreachable { .. }),
+            "{error:?}"
+        );
+        let error = fib
+            .apply(&route("10.1.0.0/24", &["192.0.2.2", "203.0.113.5"]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, FibError::NextHopUnreachable { .. }),
+            "{error:?}"
+        );
+
+        let summary = fib
+            .apply_all(&[
+                route("10.2.0.0/24", &["192.0.2.2"]),
+                route("10.3.0.0/24", &["203.0.113.5"]),
+                route("2001:db8:2::/48", &["2001:db8::2"]),
+                removal("10.4.0.0/24"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            (summary.installed, summary.removed, summary.failed),
+            (2, 1, 1)
+        );
+        assert_eq!(summary.errors[0].0.to_string(), "10.3.0.0/24");
+        assert!(matches!(
+            summary.errors[0].1,
+            FibError::NextHopUnreachable { .. }
+        ));
+    });
+    let summaries: Vec<_> = namespace
+        .our_routes()
+        .iter()
+        .map(|route| route.summary())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            summary("10.2.0.0/24", &["192.0.2.2"]),
+            summary("2001:db8:2::/48", &["2001:db8::2"])
+        ]
+    );
+}
+
+#[test]
+fn a_second_fib_resyncs_with_what_the_first_left() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        let mut first = Fib::open(FibConfig::default()).await.unwrap();
+        let summary = first
+            .apply_all(&[
+                route("10.1.0.0/24", &["192.0.2.2"]),
+                route("10.2.0.0/24", &["192.0.2.2", "192.0.2.3"]),
+                route("10.3.0.0/24", &["192.0.2.2"]),
+                route("2001:db8:1::/48", &["2001:db8::2"]),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(summary.installed, 4);
+    });
+    // "Restart": a new Fib on a new runtime and socket; graceful restart kept the routes.
+    namespace.run(|| async {
+        let mut second = Fib::open(FibConfig::default()).await.unwrap();
+        let installed = second.installed().await.unwrap();
+        assert_eq!(
+            installed,
+            [
+                route("10.1.0.0/24", &["192.0.2.2"]),
+                route("10.2.0.0/24", &["192.0.2.2", "192.0.2.3"]),
+                route("10.3.0.0/24", &["192.0.2.2"]),
+                route("2001:db8:1::/48", &["2001:db8::2"]),
+            ]
+        );
+        let desired = [
+            route("10.1.0.0/24", &["192.0.2.2"]),
+            route("10.2.0.0/24", &["192.0.2.3"]),
+            route("10.4.0.0/24", &["192.0.2.4"]),
+            route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]),
+        ];
+        let changes = diff(&installed, &desired);
+        assert_eq!(changes.len(), 4, "{changes:?}");
+        let summary = second.apply_all(&changes).await.unwrap();
+        assert_eq!(
+            (summary.installed, summary.removed, summary.failed),
+            (3, 1, 0)
+        );
+        assert!(diff(&second.installed().await.unwrap(), &desired).is_empty());
+    });
+    let summaries: Vec<_> = namespace
+        .our_routes()
+        .iter()
+        .map(|route| route.summary())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            summary("10.1.0.0/24", &["192.0.2.2"]),
+            summary("10.2.0.0/24", &["192.0.2.3"]),
+            summary("10.4.0.0/24", &["192.0.2.4"]),
+            summary("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]),
+        ]
+    );
+}
+
+#[test]
+fn a_route_left_by_a_previous_run_is_replaced_without_reading_installed_first() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        Fib::open(FibConfig::default())
+            .await
+            .unwrap()
+            .apply(&route("10.1.0.0/24", &["192.0.2.2"]))
+            .await
+            .unwrap();
+        let mut second = Fib::open(FibConfig::default()).await.unwrap();
+        second
+            .apply(&route("10.1.0.0/24", &["192.0.2.3"]))
+            .await
+            .unwrap();
+    });
+    let summaries: Vec<_> = namespace
+        .our_routes()
+        .iter()
+        .map(|route| route.summary())
+        .collect();
+    assert_eq!(summaries, [summary("10.1.0.0/24", &["192.0.2.3"])]);
+}
+
+#[test]
+fn a_metric_left_to_the_kernel_works_for_both_families() {
+    let namespace = namespace!();
+    let config = FibConfig {
+        metric: None,
+        ..FibConfig::default()
+    };
+    namespace.run(move || async move {
+        let mut fib = Fib::open(config).await.unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
+            .await
+            .unwrap();
+        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2"]))
+            .await
+            .unwrap();
+        fib.apply(&route("10.0.0.0/24", &["192.0.2.3"]))
+            .await
+            .unwrap();
+        assert_eq!(fib.installed().await.unwrap().len(), 2);
+        assert_eq!(fib.remove_all().await.unwrap(), 2);
+    });
+    assert!(namespace.our_routes().is_empty());
+}
+
+#[test]
+fn open_refuses_a_protocol_or_table_that_is_not_a_daemons() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for config in [
+            FibConfig {
+                protocol: 4,
+                ..FibConfig::default()
+            },
+            FibConfig {
+                protocol: 0,
+                ..FibConfig::default()
+            },
+            in_table(0),
+        ] {
+            let error = Fib::open(config).await.unwrap_err();
+            assert!(matches!(error, FibError::InvalidConfig { .. }), "{error:?}");
+        }
+    });
+}

@@ -1,0 +1,202 @@
+//! A throw-away network namespace per test, so the tests never touch the
+//! host's routing tables.
+//!
+//! The namespace is made and configured with iproute2 (`ip netns add`, a veth
+//! pair `d0`/`d1` with 192.0.2.1/24 and 2001:db8::1/64 on `d0`, so gateways
+//! 192.0.2.2-254 and 2001:db8::2.. are on a connected network) and removed
+//! when the guard drops. [`Namespace::run`] runs a future in a thread of its
+//! own that has entered the namespace with setns(2) (only that thread moves),
+//! on a current-thread tokio runtime built there, so the netlink socket the
+//! code under test opens belongs to the namespace.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::future::Future;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// `ip netns add` mounts /run/netns on first use; creating one at a time avoids racing on that.
+static CREATE: Mutex<()> = Mutex::new(());
+
+pub struct Namespace {
+    name: String,
+}
+
+impl Namespace {
+    /// A configured namespace, or `None` (after printing a SKIP line) where
+    /// namespaces cannot be created, e.g. without root.
+    pub fn create() -> Option<Namespace> {
+        // libtest names each test's thread after the test.
+        let thread = std::thread::current();
+        let test = thread.name().unwrap_or("kernel-fib test");
+        let name = format!(
+            "nodebgp-fib-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        {
+            let _one_at_a_time = CREATE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let added = Command::new("ip").args(["netns", "add", &name]).output();
+            match added {
+                Ok(output) if output.status.success() => {}
+                Ok(output) => {
+                    eprintln!(
+                        "SKIP: {test}: `ip netns add` not permitted ({}); these tests need root",
+                        String::from_utf8_lossy(&output.stderr).trim()
+                    );
+                    return None;
+                }
+                Err(error) => {
+                    eprintln!("SKIP: {test}: cannot run `ip` (iproute2): {error}");
+                    return None;
+                }
+            }
+        }
+        let namespace = Namespace { name };
+        for args in [
+            "link set lo up",
+            "link add d0 type veth peer name d1",
+            "addr add 192.0.2.1/24 dev d0",
+            "addr add 2001:db8::1/64 dev d0 nodad",
+            "link set d0 up",
+            "link set d1 up",
+        ] {
+            namespace.ip(args);
+        }
+        Some(namespace)
+    }
+
+    /// Runs `ip -n NAME ARGS...`, panicking with its stderr if it fails.
+    pub fn ip(&self, args: &str) -> String {
+        let output = Command::new("ip")
+            .args(["-n", &self.name])
+            .args(args.split_whitespace())
+            .output()
+            .expect("run ip");
+        assert!(
+            output.status.success(),
+            "ip -n {} {args}: {}",
+            self.name,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("ip prints UTF-8")
+    }
+
+    /// The routes of protocol `protocol` in every table, IPv4 then IPv6, as
+    /// iproute2 reads them (`ip -j -4/-6 route show table all proto N`).
+    pub fn routes(&self, protocol: &str) -> Vec<KernelRoute> {
+        let mut routes = Vec::new();
+        for family in ["-4", "-6"] {
+            let json = self.ip(&format!(
+                "-j {family} route show table all proto {protocol}"
+            ));
+            let parsed: Value = serde_json::from_str(&json).expect("ip -j prints JSON");
+            for route in parsed.as_array().expect("a JSON array") {
+                routes.push(KernelRoute::from_json(route));
+            }
+        }
+        routes
+    }
+
+    /// nodebgp's routes (protocol 244), as iproute2 reads them.
+    pub fn our_routes(&self) -> Vec<KernelRoute> {
+        self.routes("244")
+    }
+
+    /// Runs `test` in a new thread inside the namespace, on a current-thread runtime.
+    pub fn run<F, Fut, T>(&self, test: F) -> T
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = T>,
+        T: Send + 'static,
+    {
+        let path = format!("/var/run/netns/{}", self.name);
+        let thread = std::thread::spawn(move || {
+            let file = std::fs::File::open(&path).expect("open the namespace");
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(test())
+        });
+        match thread.join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let deleted = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+        if !matches!(&deleted, Ok(output) if output.status.success()) {
+            eprintln!(
+                "could not remove network namespace {}: {deleted:?}",
+                self.name
+            );
+        }
+    }
+}
+
+/// One route of `ip -j route show`, reduced to what the tests check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelRoute {
+    /// `dst` ("default" for /0 routes, else the prefix; iproute2 prints a host route without /32 or /128).
+    pub destination: String,
+    /// The gateways, sorted: `gateway`, or those of `nexthops`.
+    pub gateways: Vec<String>,
+    /// `table`, absent for main.
+    pub table: Option<String>,
+    /// `metric`, absent for 0.
+    pub metric: Option<u64>,
+}
+
+impl KernelRoute {
+    fn from_json(route: &Value) -> Self {
+        let mut gateways: Vec<String> = match (route.get("gateway"), route.get("nexthops")) {
+            (Some(gateway), _) => vec![gateway.as_str().expect("gateway").to_owned()],
+            (None, Some(next_hops)) => next_hops
+                .as_array()
+                .expect("nexthops")
+                .iter()
+                .map(|hop| hop["gateway"].as_str().expect("nexthop gateway").to_owned())
+                .collect(),
+            (None, None) => Vec::new(),
+        };
+        gateways.sort();
+        KernelRoute {
+            destination: route["dst"].as_str().expect("dst").to_owned(),
+            gateways,
+            table: route.get("table").map(|table| {
+                table
+                    .as_str()
+                    .map_or_else(|| table.to_string(), str::to_owned)
+            }),
+            metric: route.get("metric").and_then(Value::as_u64),
+        }
+    }
+
+    /// `(destination, gateways)`, for compact assertions.
+    pub fn summary(&self) -> (String, Vec<String>) {
+        (self.destination.clone(), self.gateways.clone())
+    }
+}
+
+/// `(destination, gateways)` of a route, built from string slices.
+pub fn summary(destination: &str, gateways: &[&str]) -> (String, Vec<String>) {
+    let mut gateways: Vec<String> = gateways
+        .iter()
+        .map(|gateway| (*gateway).to_owned())
+        .collect();
+    gateways.sort();
+    (destination.to_owned(), gateways)
+}

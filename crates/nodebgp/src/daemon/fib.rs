@@ -1,0 +1,194 @@
+//! The task that owns the kernel routing table's netlink connection: it
+//! installs the RIB's selected routes with nodebgp's own protocol number, and
+//! after a restart keeps the routes the previous run left (graceful restart:
+//! the forwarding plane sees no gap) until the peers have resent their tables.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use bgp_rib::FibChange;
+use ipnet::IpNet;
+use kernel_fib::{Fib, FibConfig, FibRoute};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+/// Requests to the FIB task.
+#[derive(Debug)]
+pub(crate) enum FibCommand {
+    /// Selected routes changed.
+    Changes(Vec<FibChange>),
+    /// Every peer has resent its table: routes left by the previous run
+    /// that nothing re-learned are removed.
+    Synchronised,
+    /// The daemon stops; `remove` takes every nodebgp route out (a stop
+    /// without graceful restart).
+    Stop {
+        remove: bool,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// The FIB task's handle.
+#[derive(Debug)]
+pub(crate) struct FibHandle {
+    pub(crate) commands: mpsc::UnboundedSender<FibCommand>,
+    /// Whether the previous run left routes: nodebgp restarted.
+    pub(crate) restarted: bool,
+}
+
+/// Opens the kernel table; `None` (with a warning) where nodebgp may not
+/// change it, so that an unprivileged daemon still routes BGP.
+pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHandle> {
+    let config = FibConfig {
+        table,
+        ..FibConfig::default()
+    };
+    let opened = match namespace {
+        Some(name) => {
+            Fib::open_in_namespace(config, &std::path::Path::new("/run/netns").join(name)).await
+        }
+        None => Fib::open(config).await,
+    };
+    let fib = match opened {
+        Ok(fib) => fib,
+        Err(error) => {
+            warn!(%error, "cannot open the kernel routing table; routes are not installed");
+            return None;
+        }
+    };
+    if let Err(error) = fib.check_permission().await {
+        warn!(%error, "no permission to change kernel routes (CAP_NET_ADMIN); routes are not installed");
+        return None;
+    }
+    let leftovers = match fib.installed().await {
+        Ok(routes) => routes,
+        Err(error) => {
+            warn!(%error, "cannot read the kernel routing table; routes are not installed");
+            return None;
+        }
+    };
+    let restarted = !leftovers.is_empty();
+    if restarted {
+        info!(
+            routes = leftovers.len(),
+            "kernel routes of the previous run kept until the peers resend their tables"
+        );
+    }
+    let (commands, inbox) = mpsc::unbounded_channel();
+    let task = FibTask {
+        fib,
+        installed: leftovers
+            .into_iter()
+            .map(|route| (route.prefix, route.next_hops))
+            .collect(),
+        relearned: HashSet::new(),
+        synchronised: !restarted,
+    };
+    tokio::spawn(task.run(inbox));
+    Some(FibHandle {
+        commands,
+        restarted,
+    })
+}
+
+struct FibTask {
+    fib: Fib,
+    /// What the kernel holds with our protocol number.
+    installed: HashMap<IpNet, Vec<IpAddr>>,
+    /// Before synchronisation: prefixes set by this run.
+    relearned: HashSet<IpNet>,
+    synchronised: bool,
+}
+
+impl FibTask {
+    async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<FibCommand>) {
+        while let Some(command) = inbox.recv().await {
+            match command {
+                FibCommand::Changes(changes) => self.apply(changes).await,
+                FibCommand::Synchronised => self.synchronise().await,
+                FibCommand::Stop { remove, done } => {
+                    if remove {
+                        match self.fib.remove_all().await {
+                            Ok(count) => info!(routes = count, "kernel routes removed"),
+                            Err(error) => warn!(%error, "cannot remove kernel routes"),
+                        }
+                    } else {
+                        info!(
+                            routes = self.installed.len(),
+                            "kernel routes kept for the restart"
+                        );
+                    }
+                    let _ = done.send(());
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn apply(&mut self, changes: Vec<FibChange>) {
+        let mut routes = Vec::with_capacity(changes.len());
+        for change in changes {
+            if !self.synchronised {
+                self.relearned.insert(change.prefix);
+            }
+            if change.next_hops.is_empty() {
+                // Before synchronisation, a withdrawn route the previous run
+                // installed goes too: the peer has said so.
+                if self.installed.remove(&change.prefix).is_none() {
+                    continue;
+                }
+            } else if self.installed.get(&change.prefix) == Some(&change.next_hops) {
+                continue; // the previous run's route, unchanged: no gap, no work
+            } else {
+                self.installed
+                    .insert(change.prefix, change.next_hops.clone());
+            }
+            routes.push(FibRoute {
+                prefix: change.prefix,
+                next_hops: change.next_hops,
+            });
+        }
+        if routes.is_empty() {
+            return;
+        }
+        match self.fib.apply_all(&routes).await {
+            Ok(summary) => {
+                if summary.failed > 0 {
+                    warn!(
+                        failed = summary.failed,
+                        applied = summary.applied,
+                        "some kernel routes could not be installed"
+                    );
+                }
+            }
+            Err(error) => warn!(%error, "cannot update kernel routes"),
+        }
+    }
+
+    async fn synchronise(&mut self) {
+        if self.synchronised {
+            return;
+        }
+        self.synchronised = true;
+        let stale: Vec<FibRoute> = self
+            .installed
+            .keys()
+            .filter(|prefix| !self.relearned.contains(prefix))
+            .map(|prefix| FibRoute {
+                prefix: *prefix,
+                next_hops: Vec::new(),
+            })
+            .collect();
+        self.relearned = HashSet::new();
+        for route in &stale {
+            self.installed.remove(&route.prefix);
+        }
+        info!(
+            removed = stale.len(),
+            "peers resent their tables; stale kernel routes of the previous run removed"
+        );
+        if let Err(error) = self.fib.apply_all(&stale).await {
+            warn!(%error, "cannot remove stale kernel routes");
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The daemon's routing side: the RIB (`bgp-rib`, sans-IO) fed with the
+//! sessions' events, and what follows from it: UPDATEs for the peers, changes
+//! for the kernel FIB, graceful-restart timers. The manager owns one
+//! [`Routing`] and carries out the [`Effect`]s it returns, so that this part
+//! holds no handles and no clock of its own.
+//!
+//! ```text
+//!  peer tasks ──PeerEvent──► Routing::event ──► Rib ──► Effect::Send ──► peer tasks
+//!                                                  └──► FibChange ──► fib task (netlink)
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use bgp_fsm::{DownReason, Negotiated};
+use bgp_rib::{FibChange, MaxPrefix, PeerId, PeerInfo, Receipt, Rib, RibConfig};
+use bgp_session::{PeerEvent, SessionEvent};
+use bgp_wire::{Family, Message, RouteRefresh, RouteRefreshSubtype};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::settings::{Origination, RoutingSettings};
+use super::DesiredPeer;
+
+/// How long a restarted peer may take to send End-of-RIB before its
+/// remaining stale routes go (FRR's and BIRD's stale-path time).
+const STALE_PATH_TIME: Duration = Duration::from_secs(360);
+
+/// What the manager must do for the routing side.
+#[derive(Debug)]
+pub(crate) enum Effect {
+    /// Send these messages (UPDATEs, ROUTE-REFRESH) to the peer with this
+    /// number, in this order.
+    Send(u32, Vec<Message>),
+    /// The peer sent too many prefixes: tear its session down (RFC 4486).
+    MaximumPrefixes {
+        peer: u32,
+        family: Family,
+        limit: u32,
+        restart_after: Duration,
+    },
+}
+
+/// What the routing side keeps of one running peer.
+#[derive(Debug)]
+struct RoutedPeer {
+    address: SocketAddr,
+    desired: DesiredPeer,
+    /// The peer's Graceful Restart capability from its last OPEN: whether
+    /// to keep its routes when the session drops, and for how long.
+    restart_time: Option<Duration>,
+    /// Families whose End-of-RIB has not come yet in this session.
+    awaiting_end_of_rib: HashSet<Family>,
+    /// What the session negotiated, while it is up: the families, and
+    /// whether the peer takes ROUTE-REFRESH (RFC 2918) and its RFC 7313 form.
+    families: Vec<Family>,
+    route_refresh: bool,
+    enhanced_route_refresh: bool,
+}
+
+/// The RIB and its bookkeeping.
+pub(crate) struct Routing {
+    rib: Rib,
+    settings: RoutingSettings,
+    local_as: bgp_wire::Asn,
+    /// Our addresses for next hop self when a session's own address is of
+    /// the other family.
+    next_hop_v4: Option<Ipv4Addr>,
+    next_hop_v6: Option<Ipv6Addr>,
+    peers: HashMap<u32, RoutedPeer>,
+    /// When each restarting peer's stale routes are flushed (RFC 4724 §4.2).
+    stale_deadlines: HashMap<u32, Instant>,
+    /// Changes for the kernel, taken by the manager.
+    fib_changes: Vec<FibChange>,
+    /// Peers that sent End-of-RIB for every family at least once: the
+    /// restarted daemon's kernel routes are reconciled once all have.
+    synchronised: HashSet<u32>,
+}
+
+impl Routing {
+    pub(crate) fn new(
+        settings: &RoutingSettings,
+        local_as: bgp_wire::Asn,
+        router_id: bgp_wire::RouterId,
+        next_hop_v4: Option<Ipv4Addr>,
+        next_hop_v6: Option<Ipv6Addr>,
+        originate: &[Origination],
+    ) -> Self {
+        let mut rib = Rib::new(RibConfig {
+            local_as,
+            router_id,
+            cluster_id: settings.cluster_id,
+            max_paths: settings.max_paths,
+            transit: settings.transit,
+        });
+        for origination in originate {
+            rib.originate(
+                origination.prefix,
+                origination.communities.clone(),
+                origination.large_communities.clone(),
+            );
+        }
+        Routing {
+            rib,
+            settings: settings.clone(),
+            local_as,
+            next_hop_v4,
+            next_hop_v6,
+            peers: HashMap::new(),
+            stale_deadlines: HashMap::new(),
+            fib_changes: Vec::new(),
+            synchronised: HashSet::new(),
+        }
+    }
+
+    /// The RIB, for `nodebgp routes` and status counts.
+    pub(crate) fn rib(&self) -> &Rib {
+        &self.rib
+    }
+
+    /// The AS the RIB works in.
+    pub(crate) fn local_as(&self) -> bgp_wire::Asn {
+        self.local_as
+    }
+
+    /// A peer task was started under `number`.
+    pub(crate) fn add_peer(&mut self, number: u32, desired: &DesiredPeer) {
+        self.peers.insert(
+            number,
+            RoutedPeer {
+                address: desired.address,
+                desired: desired.clone(),
+                restart_time: None,
+                awaiting_end_of_rib: HashSet::new(),
+                families: Vec::new(),
+                route_refresh: false,
+                enhanced_route_refresh: false,
+            },
+        );
+    }
+
+    /// A peer task ended (peer removed or changed): its routes go now.
+    pub(crate) fn remove_peer(&mut self, number: u32) -> Vec<Effect> {
+        self.peers.remove(&number);
+        self.stale_deadlines.remove(&number);
+        self.synchronised.remove(&number);
+        self.rib.peer_down(PeerId(number), false);
+        self.flush_stale(number);
+        self.effects()
+    }
+
+    /// Handles one session event.
+    pub(crate) fn event(&mut self, event: PeerEvent) -> Vec<Effect> {
+        let number = event.peer;
+        if !self.peers.contains_key(&number) {
+            return Vec::new(); // a task already removed
+        }
+        let mut effects = Vec::new();
+        match event.event {
+            SessionEvent::Established {
+                negotiated,
+                local_address,
+            } => self.established(number, &negotiated, local_address),
+            SessionEvent::Update { update, errors } => {
+                match self.rib.receive(PeerId(number), &update, &errors) {
+                    Receipt::EndOfRib(family) => self.end_of_rib(number, family),
+                    Receipt::MaxPrefixExceeded {
+                        family,
+                        limit,
+                        count,
+                        tear_down,
+                    } => {
+                        let peer = self.peers[&number].address;
+                        warn!(%peer, %family, limit, count, tear_down, "peer exceeds its prefix limit");
+                        if tear_down {
+                            effects.push(Effect::MaximumPrefixes {
+                                peer: number,
+                                family,
+                                limit: u32::try_from(limit).unwrap_or(u32::MAX),
+                                restart_after: self.settings.max_prefix_restart,
+                            });
+                        }
+                    }
+                    Receipt::Accepted { .. } => {}
+                }
+            }
+            SessionEvent::RouteRefresh(refresh) => {
+                // RFC 2918 §4: a request is answered with the whole
+                // Adj-RIB-Out of the family; RFC 7313 §4 brackets it with
+                // BoRR and EoRR when both sides do enhanced route refresh.
+                if refresh.subtype == RouteRefreshSubtype::REQUEST {
+                    let enhanced = self.peers[&number].enhanced_route_refresh;
+                    let marker = |subtype| {
+                        Message::RouteRefresh(RouteRefresh {
+                            subtype,
+                            ..RouteRefresh::request(refresh.family)
+                        })
+                    };
+                    if enhanced {
+                        effects.push(Effect::Send(
+                            number,
+                            vec![marker(RouteRefreshSubtype::BEGIN)],
+                        ));
+                    }
+                    self.rib.refresh(PeerId(number), refresh.family);
+                    effects.extend(self.effects());
+                    if enhanced {
+                        effects.push(Effect::Send(number, vec![marker(RouteRefreshSubtype::END)]));
+                    }
+                }
+            }
+            SessionEvent::Down(reason) => self.down(number, &reason),
+        }
+        effects.extend(self.effects());
+        effects
+    }
+
+    fn established(
+        &mut self,
+        number: u32,
+        negotiated: &Negotiated,
+        local_address: Option<SocketAddr>,
+    ) {
+        let Some(peer) = self.peers.get_mut(&number) else {
+            return;
+        };
+        let (next_hop_v4, next_hop_v6) = match local_address.map(|address| address.ip()) {
+            Some(IpAddr::V4(address)) => (Some(address), self.next_hop_v6),
+            Some(IpAddr::V6(address)) => (
+                address.to_ipv4_mapped().or(self.next_hop_v4),
+                Some(address).filter(|address| address.to_ipv4_mapped().is_none()),
+            ),
+            None => (self.next_hop_v4, self.next_hop_v6),
+        };
+        // The operator's node addresses win over the session's.
+        let next_hop_v4 = self.settings.ipv4_next_hop.or(next_hop_v4);
+        let next_hop_v6 = self.settings.ipv6_next_hop.or(next_hop_v6);
+        peer.restart_time = negotiated
+            .peer_graceful_restart
+            .as_ref()
+            .filter(|_| self.settings.graceful_restart)
+            .map(|restart| Duration::from_secs(u64::from(restart.restart_time)));
+        peer.awaiting_end_of_rib = negotiated.families.iter().copied().collect();
+        peer.families = negotiated.families.clone();
+        peer.route_refresh = negotiated.route_refresh;
+        peer.enhanced_route_refresh = negotiated.enhanced_route_refresh;
+        let internal = negotiated.peer_as == self.local_as;
+        let info = PeerInfo {
+            address: peer.address.ip(),
+            asn: negotiated.peer_as,
+            router_id: negotiated.peer_router_id,
+            internal,
+            // A route reflector's iBGP peers are its clients (Calico: nodes
+            // peering with a node that has a routeReflectorClusterID).
+            route_reflector_client: internal && self.settings.cluster_id.is_some(),
+            next_hop_v4,
+            next_hop_v6,
+            families: negotiated.families.clone(),
+            four_octet_asn: negotiated.four_octet_asn,
+            // numAllowedLocalASNumbers (Calico's name for BIRD's
+            // `allow local as`).
+            allow_own_as: peer
+                .desired
+                .settings
+                .allowed_local_as
+                .map_or(0, |count| u8::try_from(count).unwrap_or(u8::MAX)),
+            max_prefix: self.settings.max_prefix.map(|limit| MaxPrefix {
+                limit,
+                tear_down: self.settings.max_prefix_tear_down,
+            }),
+        };
+        // Stale routes kept from the last session wait for its End-of-RIB,
+        // but not forever (RFC 4724 §4.2).
+        if self.stale_deadlines.contains_key(&number) {
+            self.stale_deadlines
+                .insert(number, Instant::now() + STALE_PATH_TIME);
+        }
+        self.rib.peer_up(PeerId(number), info);
+    }
+
+    fn end_of_rib(&mut self, number: u32, family: Family) {
+        let Some(peer) = self.peers.get_mut(&number) else {
+            return;
+        };
+        peer.awaiting_end_of_rib.remove(&family);
+        if peer.awaiting_end_of_rib.is_empty() {
+            self.stale_deadlines.remove(&number);
+            if self.synchronised.insert(number) {
+                info!(peer = %peer.address, "initial table received (End-of-RIB)");
+            }
+        }
+    }
+
+    fn down(&mut self, number: u32, reason: &DownReason) {
+        let Some(peer) = self.peers.get_mut(&number) else {
+            return;
+        };
+        // RFC 4724 §4.2: a helper keeps the routes of a peer that announced
+        // graceful restart when its session ends without a NOTIFICATION.
+        let keep = matches!(reason, DownReason::ConnectionClosed)
+            && peer.restart_time.is_some_and(|time| !time.is_zero());
+        if let (true, Some(time)) = (keep, peer.restart_time) {
+            info!(peer = %peer.address, restart_time = time.as_secs(), "peer restarting: its routes are kept as stale");
+            self.stale_deadlines.insert(number, Instant::now() + time);
+        } else {
+            self.stale_deadlines.remove(&number);
+        }
+        peer.awaiting_end_of_rib.clear();
+        peer.families.clear();
+        peer.route_refresh = false;
+        self.rib.peer_down(PeerId(number), keep);
+    }
+
+    fn flush_stale(&mut self, number: u32) {
+        self.rib.flush_stale(PeerId(number), None);
+    }
+
+    /// Asks the peer to send its routes again (RFC 2918 §3), for every
+    /// family of the session; an error when it cannot be asked.
+    pub(crate) fn request_refresh(&self, number: u32) -> Result<Vec<Effect>, String> {
+        let peer = self.peers.get(&number).ok_or("not a peer")?;
+        if peer.families.is_empty() {
+            return Err(format!(
+                "the session with {} is not established",
+                peer.address.ip()
+            ));
+        }
+        if !peer.route_refresh {
+            return Err(format!(
+                "{} did not announce the route refresh capability",
+                peer.address.ip()
+            ));
+        }
+        let requests = peer
+            .families
+            .iter()
+            .map(|family| Message::RouteRefresh(RouteRefresh::request(*family)))
+            .collect();
+        Ok(vec![Effect::Send(number, requests)])
+    }
+
+    /// The next graceful-restart deadline, for the manager's timer.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.stale_deadlines.values().min().copied()
+    }
+
+    /// Flushes the stale routes of peers whose time is up.
+    pub(crate) fn expire(&mut self, now: Instant) -> Vec<Effect> {
+        let expired: Vec<u32> = self
+            .stale_deadlines
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(number, _)| *number)
+            .collect();
+        for number in expired {
+            self.stale_deadlines.remove(&number);
+            if let Some(peer) = self.peers.get(&number) {
+                info!(peer = %peer.address, "restart time over: stale routes removed");
+            }
+            self.flush_stale(number);
+        }
+        self.effects()
+    }
+
+    /// Whether every running peer has sent its whole table at least once.
+    pub(crate) fn all_synchronised(&self) -> bool {
+        self.peers
+            .keys()
+            .all(|number| self.synchronised.contains(number))
+    }
+
+    /// Takes the kernel changes gathered so far.
+    pub(crate) fn take_fib_changes(&mut self) -> Vec<FibChange> {
+        std::mem::take(&mut self.fib_changes)
+    }
+
+    /// UPDATEs for every peer with something pending, and the FIB changes.
+    fn effects(&mut self) -> Vec<Effect> {
+        self.fib_changes.extend(self.rib.poll_fib());
+        self.rib
+            .peers_with_output()
+            .into_iter()
+            .filter_map(|peer| {
+                let updates = self.rib.poll_updates(peer);
+                (!updates.is_empty()).then(|| {
+                    Effect::Send(peer.0, updates.into_iter().map(Message::Update).collect())
+                })
+            })
+            .collect()
+    }
+}

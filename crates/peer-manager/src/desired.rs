@@ -1,0 +1,264 @@
+//! The sessions a node should run: [`desired_peers`] (v1 bgpPeers) and
+//! [`desired_peer_set`] (v1 and v3), following the rules in the crate documentation.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use peer_store::{BgpPeer, BgpPeerV3, Labels, PeerTarget, Scope};
+
+use crate::{
+    Asn, BgpConfiguration, DesiredPeer, Node, PeerSource, SessionSettings, SourceAddress, BGP_PORT,
+};
+
+/// A v3 BGPPeer with its password already read (reading is I/O, which this crate
+/// does not do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerV3 {
+    /// The resource.
+    pub resource: BgpPeerV3,
+    /// The content of its `password` file or variable, if it has one.
+    pub password: Option<String>,
+}
+
+/// One way to reach an address; the best one per address becomes the session.
+struct Candidate {
+    address: IpAddr,
+    /// The port as written (`None` sorts first, as the default port).
+    port: Option<u16>,
+    /// The port connected to when none is written.
+    default_port: u16,
+    asn: Asn,
+    /// 0 for global peers, 1 for this node's own: node peers override global ones.
+    rank: u8,
+    passive: bool,
+    source: PeerSource,
+    settings: SessionSettings,
+    /// The last tie-breaker, so the input order never matters: v1 peers (empty)
+    /// before v3 ones, then by resource and node name.
+    tie: String,
+}
+
+impl Candidate {
+    /// Whether `self` beats `current` for the same address: higher rank, then
+    /// lower port, then lower AS, then the tie-breaker.
+    fn beats(&self, current: &Candidate) -> bool {
+        self.rank
+            .cmp(&current.rank)
+            .then_with(|| current.port.cmp(&self.port))
+            .then_with(|| current.asn.cmp(&self.asn))
+            .then_with(|| current.tie.cmp(&self.tie))
+            == Ordering::Greater
+    }
+}
+
+/// Whether a session to a Calico node at `peer` is passive given our address text
+/// `own` (same family): Calico compares the address strings, not the numbers.
+fn mesh_passive(peer: IpAddr, own: &str) -> bool {
+    peer.to_string().as_str() > own
+}
+
+/// The sessions `this_node` should run from v1 bgpPeers alone (see the crate
+/// documentation), sorted by address, one per peer IP address.
+///
+/// Linear in `nodes.len() + peers.len()`, plus sorting the result.
+pub fn desired_peers(
+    this_node: &str,
+    nodes: &[Node],
+    config: &BgpConfiguration,
+    peers: &[BgpPeer],
+) -> Vec<DesiredPeer> {
+    desired_peer_set(this_node, nodes, config, peers, &[])
+}
+
+/// The sessions `this_node` should run from v1 bgpPeers, v3 BGPPeers, the nodes
+/// and the cluster configuration (see the crate documentation), sorted by
+/// address, one per peer IP address.
+///
+/// Linear in the number of nodes and peers, times the number of nodes for each
+/// `peerSelector` peer, plus sorting the result.
+pub fn desired_peer_set(
+    this_node: &str,
+    nodes: &[Node],
+    config: &BgpConfiguration,
+    peers: &[BgpPeer],
+    v3_peers: &[PeerV3],
+) -> Vec<DesiredPeer> {
+    let me = nodes.iter().find(|node| node.name == this_node);
+    let own_v4 = me.and_then(|node| node.ipv4).map(IpAddr::V4);
+    let own_v6 = me.and_then(|node| node.ipv6).map(IpAddr::V6);
+    let own_v4_text = own_v4.map(|address| address.to_string());
+    let own_v6_text = own_v6.map(|address| address.to_string());
+    let own_of_family = |address: IpAddr| if address.is_ipv4() { own_v4 } else { own_v6 };
+    let own_text_of_family = |address: IpAddr| {
+        if address.is_ipv4() {
+            own_v4_text.as_deref()
+        } else {
+            own_v6_text.as_deref()
+        }
+    };
+    let is_own = |address: IpAddr| Some(address) == own_v4 || Some(address) == own_v6;
+    let no_labels = Labels::new();
+    let my_labels = me.map_or(&no_labels, |node| &node.labels);
+    let local_as = me
+        .and_then(|node| node.as_number)
+        .or(config.configured_as_number);
+
+    let mut explicit: HashMap<IpAddr, Candidate> = HashMap::new();
+    let mut offer = |candidate: Candidate| {
+        if is_own(candidate.address) {
+            return;
+        }
+        match explicit.get(&candidate.address) {
+            Some(current) if !candidate.beats(current) => {}
+            _ => {
+                explicit.insert(candidate.address, candidate);
+            }
+        }
+    };
+
+    for peer in peers {
+        let rank = match &peer.scope {
+            Scope::Global => 0,
+            Scope::Node(name) if name.as_str() == this_node => 1,
+            Scope::Node(_) => continue,
+        };
+        offer(Candidate {
+            address: peer.peer_address,
+            port: peer.peer_port,
+            default_port: BGP_PORT,
+            asn: peer.as_number,
+            rank,
+            passive: false,
+            source: if rank == 0 {
+                PeerSource::Global
+            } else {
+                PeerSource::NodeScoped
+            },
+            settings: SessionSettings::default(),
+            tie: String::new(),
+        });
+    }
+
+    for peer in v3_peers {
+        let resource = &peer.resource;
+        if !resource.applies_to(this_node, my_labels) {
+            continue;
+        }
+        let rank = u8::from(!resource.is_global());
+        let settings = |address: IpAddr| SessionSettings {
+            password: peer.password.clone(),
+            source_address: match resource.source_address {
+                peer_store::SourceAddress::UseNodeIp => {
+                    own_of_family(address).map_or(SourceAddress::Daemon, SourceAddress::Node)
+                }
+                peer_store::SourceAddress::None => SourceAddress::Unbound,
+            },
+            keepalive: resource.keepalive_time,
+            ttl_security_hops: resource.ttl_security,
+            max_restart_time: resource.max_restart_time,
+            allowed_local_as: resource.num_allowed_local_as_numbers,
+            keep_original_next_hop: resource.keep_original_next_hop,
+        };
+        let source = if rank == 0 {
+            PeerSource::Global
+        } else {
+            PeerSource::NodeScoped
+        };
+        match &resource.target {
+            PeerTarget::Address {
+                address,
+                port,
+                as_number,
+            } => offer(Candidate {
+                address: *address,
+                port: *port,
+                default_port: BGP_PORT,
+                asn: *as_number,
+                rank,
+                passive: false,
+                source,
+                settings: settings(*address),
+                tie: resource.name.to_string(),
+            }),
+            PeerTarget::Selector(selector) => {
+                for node in nodes {
+                    if node.name == this_node || !selector.matches(&node.labels) {
+                        continue;
+                    }
+                    let v4 = own_v4.and(node.ipv4.map(IpAddr::V4));
+                    let v6 = own_v6.and(node.ipv6.map(IpAddr::V6));
+                    for address in [v4, v6].into_iter().flatten() {
+                        offer(Candidate {
+                            address,
+                            port: None,
+                            default_port: config.listen_port,
+                            asn: node.as_number.unwrap_or(config.as_number),
+                            rank,
+                            passive: own_text_of_family(address)
+                                .is_some_and(|own| mesh_passive(address, own)),
+                            source: PeerSource::PeerSelector(node.name.clone()),
+                            settings: settings(address),
+                            tie: format!("{}/{}", resource.name, node.name),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    let mut desired: Vec<DesiredPeer> = Vec::with_capacity(explicit.len() + 2 * nodes.len());
+    desired.extend(explicit.values().map(|candidate| DesiredPeer {
+        address: SocketAddr::new(
+            candidate.address,
+            candidate.port.unwrap_or(candidate.default_port),
+        ),
+        asn: candidate.asn,
+        local_as,
+        passive: candidate.passive,
+        source: candidate.source.clone(),
+        settings: candidate.settings.clone(),
+    }));
+
+    let mesh_on = config.node_to_node_mesh
+        && me.is_some_and(|node| node.route_reflector_cluster_id.is_none());
+    if mesh_on {
+        // The mesh node per address: the lowest name, whatever the input order.
+        let mut mesh: HashMap<IpAddr, &Node> = HashMap::new();
+        for node in nodes {
+            if node.name == this_node || node.route_reflector_cluster_id.is_some() {
+                continue;
+            }
+            let v4 = own_v4.and(node.ipv4.map(IpAddr::V4));
+            let v6 = own_v6.and(node.ipv6.map(IpAddr::V6));
+            for address in [v4, v6].into_iter().flatten() {
+                if is_own(address) || explicit.contains_key(&address) {
+                    continue;
+                }
+                mesh.entry(address)
+                    .and_modify(|current| {
+                        if node.name < current.name {
+                            *current = node;
+                        }
+                    })
+                    .or_insert(node);
+            }
+        }
+        desired.extend(mesh.into_iter().map(|(address, node)| DesiredPeer {
+            address: SocketAddr::new(address, config.listen_port),
+            asn: node.as_number.unwrap_or(config.as_number),
+            local_as,
+            passive: own_text_of_family(address).is_some_and(|own| mesh_passive(address, own)),
+            source: PeerSource::Mesh(node.name.clone()),
+            // Calico's mesh template: `source address <own IP>`.
+            settings: SessionSettings {
+                source_address:
+                    own_of_family(address).map_or(SourceAddress::Daemon, SourceAddress::Node),
+                ..SessionSettings::default()
+            },
+        }));
+    }
+
+    desired.sort_unstable_by_key(|peer| peer.address.ip());
+    desired
+}

@@ -1,0 +1,308 @@
+//! Every resource kind the stores hold, behind one type: Calico v1 `bgpPeer` and
+//! the v3 `BGPPeer`, `Node` and `BGPConfiguration`.
+//!
+//! A document's `apiVersion` and `kind` decide how it is read (exact match, as
+//! calicoctl does): `v1`/`bgpPeer`, or `projectcalico.org/v3` with `BGPPeer`,
+//! `Node` or `BGPConfiguration`.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::document::{BgpPeerDocument, Purpose, API_VERSION, KIND};
+use crate::error::{DocumentError, Problem};
+use crate::kind::ResourceKind;
+use crate::model::{BgpPeer, PeerKey};
+use crate::v3::bgp_configuration::{
+    BgpConfigurationDocument, BgpConfigurationResource, BgpConfigurationSpec,
+    BGP_CONFIGURATION_KIND,
+};
+use crate::v3::bgp_peer::{BgpPeerV3, BgpPeerV3Document, BgpPeerV3Spec, BGP_PEER_KIND};
+use crate::v3::node::{NodeDocument, NodeResource, NodeSpec, NODE_KIND};
+use crate::v3::{ObjectMetadata, ResourceName, API_VERSION_V3};
+
+/// The v3 kinds, identified by `metadata.name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NamedKind {
+    /// `BGPPeer`.
+    BgpPeer,
+    /// `Node`.
+    Node,
+    /// `BGPConfiguration`.
+    BgpConfiguration,
+}
+
+impl NamedKind {
+    /// The `kind` as written in documents.
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            NamedKind::BgpPeer => BGP_PEER_KIND,
+            NamedKind::Node => NODE_KIND,
+            NamedKind::BgpConfiguration => BGP_CONFIGURATION_KIND,
+        }
+    }
+
+    /// The lower-case plural Calico uses in its v3 etcd keys
+    /// (`/calico/resources/v3/projectcalico.org/<plural>/<name>`).
+    pub fn plural(self) -> &'static str {
+        match self {
+            NamedKind::BgpPeer => "bgppeers",
+            NamedKind::Node => "nodes",
+            NamedKind::BgpConfiguration => "bgpconfigurations",
+        }
+    }
+
+    /// The kind whose plural this is.
+    pub fn from_plural(plural: &str) -> Option<NamedKind> {
+        [
+            NamedKind::BgpPeer,
+            NamedKind::Node,
+            NamedKind::BgpConfiguration,
+        ]
+        .into_iter()
+        .find(|kind| kind.plural() == plural)
+    }
+
+    /// The command-line resource type this kind is listed under.
+    pub fn resource_kind(self) -> ResourceKind {
+        match self {
+            NamedKind::BgpPeer => ResourceKind::BgpPeer,
+            NamedKind::Node => ResourceKind::Node,
+            NamedKind::BgpConfiguration => ResourceKind::BgpConfiguration,
+        }
+    }
+}
+
+/// The identity of any stored resource.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKey {
+    /// A Calico v1 bgpPeer: scope, node and peerIP.
+    BgpPeer(PeerKey),
+    /// A v3 resource: kind and name.
+    Named {
+        /// The kind.
+        kind: NamedKind,
+        /// `metadata.name`.
+        name: ResourceName,
+    },
+}
+
+impl ResourceKey {
+    /// The command-line resource type.
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            ResourceKey::BgpPeer(_) => ResourceKind::BgpPeer,
+            ResourceKey::Named { kind, .. } => kind.resource_kind(),
+        }
+    }
+
+    /// The v1 peer key, for a v1 bgpPeer.
+    pub fn peer_key(&self) -> Option<&PeerKey> {
+        match self {
+            ResourceKey::BgpPeer(key) => Some(key),
+            ResourceKey::Named { .. } => None,
+        }
+    }
+}
+
+impl From<PeerKey> for ResourceKey {
+    fn from(key: PeerKey) -> Self {
+        ResourceKey::BgpPeer(key)
+    }
+}
+
+impl fmt::Display for ResourceKey {
+    /// `BGPPeer(global, ip=10.0.0.1)` for v1 peers (libcalico-go's key form);
+    /// `BGPPeer(rack1-tor)`, `Node(rack1-host1)`, `BGPConfiguration(default)` for v3.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResourceKey::BgpPeer(key) => write!(formatter, "{key}"),
+            ResourceKey::Named { kind, name } => write!(formatter, "{}({name})", kind.kind_name()),
+        }
+    }
+}
+
+/// Any validated resource.
+///
+/// It serializes to, and deserializes from, its Calico document (deserializing
+/// validates), so it can be stored as YAML or JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// A Calico v1 `bgpPeer`.
+    BgpPeer(BgpPeer),
+    /// A v3 `BGPPeer`.
+    BgpPeerV3(BgpPeerV3),
+    /// A v3 `Node`.
+    Node(NodeResource),
+    /// A v3 `BGPConfiguration`.
+    BgpConfiguration(BgpConfigurationResource),
+}
+
+impl Resource {
+    /// The identity.
+    pub fn key(&self) -> ResourceKey {
+        let named = |kind, name: &ResourceName| ResourceKey::Named {
+            kind,
+            name: name.clone(),
+        };
+        match self {
+            Resource::BgpPeer(peer) => ResourceKey::BgpPeer(peer.key()),
+            Resource::BgpPeerV3(peer) => named(NamedKind::BgpPeer, &peer.name),
+            Resource::Node(node) => named(NamedKind::Node, &node.name),
+            Resource::BgpConfiguration(config) => named(NamedKind::BgpConfiguration, &config.name),
+        }
+    }
+
+    /// The command-line resource type.
+    pub fn kind(&self) -> ResourceKind {
+        self.key().kind()
+    }
+
+    /// The `kind` as written in documents (`bgpPeer`, `BGPPeer`, `Node`, `BGPConfiguration`).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Resource::BgpPeer(_) => KIND,
+            Resource::BgpPeerV3(_) => BGP_PEER_KIND,
+            Resource::Node(_) => NODE_KIND,
+            Resource::BgpConfiguration(_) => BGP_CONFIGURATION_KIND,
+        }
+    }
+
+    /// The v1 peer, for a v1 bgpPeer.
+    pub fn as_bgp_peer(&self) -> Option<&BgpPeer> {
+        match self {
+            Resource::BgpPeer(peer) => Some(peer),
+            _ => None,
+        }
+    }
+}
+
+impl From<BgpPeer> for Resource {
+    fn from(peer: BgpPeer) -> Self {
+        Resource::BgpPeer(peer)
+    }
+}
+
+/// A document of any kind, unvalidated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub(crate) enum AnyDocument {
+    BgpPeer(BgpPeerDocument),
+    BgpPeerV3(BgpPeerV3Document),
+    // Boxed: calico-node's extra spec fields make it the largest by far.
+    Node(Box<NodeDocument>),
+    BgpConfiguration(BgpConfigurationDocument),
+}
+
+fn text_field<'value>(mapping: &'value serde_yaml::Mapping, name: &str) -> &'value str {
+    mapping
+        .get(name)
+        .and_then(serde_yaml::Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Reads a v3 document; on failure reads `metadata` and `spec` alone to say which
+/// section holds the bad field (serde's message from a `Value` carries no path).
+fn read_v3<Document, Spec>(value: serde_yaml::Value) -> Result<Document, Problem>
+where
+    Document: serde::de::DeserializeOwned,
+    Spec: serde::de::DeserializeOwned,
+{
+    match serde_yaml::from_value::<Document>(value.clone()) {
+        Ok(document) => Ok(document),
+        Err(error) => {
+            let mapping = value.as_mapping();
+            let section = |name: &str| mapping.and_then(|mapping| mapping.get(name)).cloned();
+            let detail = if let Some(Err(error)) =
+                section("metadata").map(serde_yaml::from_value::<ObjectMetadata>)
+            {
+                format!("metadata: {error}")
+            } else if let Some(Err(error)) = section("spec").map(serde_yaml::from_value::<Spec>) {
+                format!("spec: {error}")
+            } else {
+                error.to_string()
+            };
+            Err(Problem::Unreadable(detail))
+        }
+    }
+}
+
+impl AnyDocument {
+    /// Reads one resource mapping by its `apiVersion` and `kind`.
+    pub(crate) fn read(value: serde_yaml::Value) -> Result<AnyDocument, Problem> {
+        let Some(mapping) = value.as_mapping() else {
+            return Err(Problem::Unreadable(
+                "expected a resource mapping".to_owned(),
+            ));
+        };
+        let api_version = text_field(mapping, "apiVersion").to_owned();
+        let kind = text_field(mapping, "kind").to_owned();
+        match (api_version.as_str(), kind.as_str()) {
+            (API_VERSION, KIND) => crate::input::read_document(value).map(AnyDocument::BgpPeer),
+            (API_VERSION_V3, BGP_PEER_KIND) => {
+                read_v3::<_, BgpPeerV3Spec>(value).map(AnyDocument::BgpPeerV3)
+            }
+            (API_VERSION_V3, NODE_KIND) => read_v3::<NodeDocument, NodeSpec>(value)
+                .map(|node| AnyDocument::Node(Box::new(node))),
+            (API_VERSION_V3, BGP_CONFIGURATION_KIND) => {
+                read_v3::<_, BgpConfigurationSpec>(value).map(AnyDocument::BgpConfiguration)
+            }
+            _ => Err(Problem::UnknownResourceType { kind, api_version }),
+        }
+    }
+
+    /// Validates the whole resource.
+    pub(crate) fn validate(&self, document: usize) -> Result<Resource, DocumentError> {
+        match self {
+            AnyDocument::BgpPeer(peer) => peer.validate(document).map(Resource::BgpPeer),
+            AnyDocument::BgpPeerV3(peer) => peer.validate(document).map(Resource::BgpPeerV3),
+            AnyDocument::Node(node) => node.validate(document).map(Resource::Node),
+            AnyDocument::BgpConfiguration(config) => {
+                config.validate(document).map(Resource::BgpConfiguration)
+            }
+        }
+    }
+
+    /// Only the identity, for deleting by file: a v1 peer's identity (its spec
+    /// checked when present, as before), a v3 resource's name.
+    pub(crate) fn identify(&self, document: usize) -> Result<ResourceKey, DocumentError> {
+        let named = |kind, name| ResourceKey::Named { kind, name };
+        match self {
+            AnyDocument::BgpPeer(peer) => peer
+                .check(document, Purpose::Identify)
+                .map(|(key, _)| ResourceKey::BgpPeer(key)),
+            AnyDocument::BgpPeerV3(peer) => peer
+                .name(document)
+                .map(|name| named(NamedKind::BgpPeer, name)),
+            AnyDocument::Node(node) => node.name(document).map(|name| named(NamedKind::Node, name)),
+            AnyDocument::BgpConfiguration(config) => config
+                .name(document)
+                .map(|name| named(NamedKind::BgpConfiguration, name)),
+        }
+    }
+}
+
+impl From<&Resource> for AnyDocument {
+    fn from(resource: &Resource) -> Self {
+        match resource {
+            Resource::BgpPeer(peer) => AnyDocument::BgpPeer(peer.into()),
+            Resource::BgpPeerV3(peer) => AnyDocument::BgpPeerV3(peer.into()),
+            Resource::Node(node) => AnyDocument::Node(Box::new(node.into())),
+            Resource::BgpConfiguration(config) => AnyDocument::BgpConfiguration(config.into()),
+        }
+    }
+}
+
+impl Serialize for Resource {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        AnyDocument::from(self).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_yaml::Value::deserialize(deserializer)?;
+        let document = AnyDocument::read(value).map_err(serde::de::Error::custom)?;
+        document.validate(1).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,253 @@
+//! `nodebgp run` driven as an operator drives it: resources applied with
+//! `nodebgp apply`, the daemon started with flags, its state read with
+//! `nodebgp status -o json` and `nodebgp routes -o json`.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long a session or a route may take to show up on loopback.
+pub const UP: Duration = Duration::from_secs(30);
+
+/// The `nodebgp` binary next to this test's executable (cargo builds the
+/// workspace's binaries before its tests).
+pub fn nodebgp() -> PathBuf {
+    let executable = std::env::current_exe().unwrap();
+    let binary = executable
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("nodebgp");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p nodebgp`",
+        binary.display()
+    );
+    binary
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("nodebgp-daemon-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+/// The embedded store under `directory`, as a `--datastore` URL.
+pub fn store_url(directory: &Path) -> String {
+    format!("file:{}", directory.join("store").display())
+}
+
+/// Runs a resource command (`apply`, `delete`, ...) with `yaml` on standard input,
+/// against the embedded store in `directory`.
+pub fn resources(verb: &str, directory: &Path, yaml: &str) -> std::process::Output {
+    resources_in(verb, &store_url(directory), yaml)
+}
+
+/// The same against any datastore URL.
+pub fn resources_in(verb: &str, datastore: &str, yaml: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(nodebgp())
+        .args([verb, "-f", "-", "--datastore", datastore])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A v1 global bgpPeer document.
+pub fn global_peer(address: IpAddr, asn: &str) -> String {
+    format!("apiVersion: v1\nkind: bgpPeer\nmetadata:\n  scope: global\n  peerIP: {address}\nspec:\n  asNumber: {asn}\n")
+}
+
+/// A running `nodebgp run`, killed on drop.
+pub struct Daemon {
+    /// The daemon process.
+    pub child: Child,
+    /// Its control socket.
+    pub control: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `nodebgp run` on the embedded store in `directory`.
+    pub fn start(
+        directory: &Path,
+        node: &str,
+        address: IpAddr,
+        asn: &str,
+        extra: &[&str],
+    ) -> Daemon {
+        Daemon::start_with(directory, &store_url(directory), node, address, asn, extra)
+    }
+
+    /// Starts `nodebgp run` on any datastore and waits for its control socket.
+    pub fn start_with(
+        directory: &Path,
+        datastore: &str,
+        node: &str,
+        address: IpAddr,
+        asn: &str,
+        extra: &[&str],
+    ) -> Daemon {
+        let control = directory.join("nodebgp.ctl");
+        let log = std::fs::File::create(directory.join("nodebgp.log")).unwrap();
+        let child = Command::new(nodebgp())
+            .args([
+                "run",
+                "--node",
+                node,
+                "--as",
+                asn,
+                "--listen",
+                &address.to_string(),
+            ])
+            .args(["--datastore", datastore, "--control-socket"])
+            .arg(&control)
+            .args([
+                "--connect-retry",
+                "1",
+                "--hold-time",
+                "9",
+                "--log-level",
+                "debug",
+            ])
+            // Tests never touch the host's routing table: the kernel FIB is
+            // only on where a test gives it a namespace of its own.
+            .args(if extra.contains(&"--fib-netns") {
+                &[][..]
+            } else {
+                &["--no-fib"][..]
+            })
+            .args(extra)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let daemon = Daemon { child, control };
+        let deadline = Instant::now() + UP;
+        while daemon.try_status().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the daemon's control socket never answered"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        daemon
+    }
+
+    /// `nodebgp status -o json`, if the daemon answers.
+    pub fn try_status(&self) -> Option<Value> {
+        let output = Command::new(nodebgp())
+            .args(["status", "-o", "json", "--control-socket"])
+            .arg(&self.control)
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| serde_json::from_slice(&output.stdout).ok())
+            .flatten()
+    }
+
+    /// One peer of the status report.
+    pub fn peer(&self, address: IpAddr) -> Option<Value> {
+        let status = self.try_status()?;
+        status["peers"]
+            .as_array()?
+            .iter()
+            .find(|peer| peer["peer"] == address.to_string())
+            .cloned()
+    }
+
+    /// Waits until the daemon reports the peer in `state`.
+    pub fn wait_for(&self, address: IpAddr, state: &str) -> Value {
+        let deadline = Instant::now() + UP;
+        loop {
+            if let Some(peer) = self.peer(address).filter(|peer| peer["state"] == state) {
+                return peer;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{address} never reached {state}: {:?}",
+                self.peer(address)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// `nodebgp routes -o json` with `arguments` (e.g. `--peer`, a prefix).
+    pub fn routes(&self, arguments: &[&str]) -> Value {
+        let output = Command::new(nodebgp())
+            .args(["routes", "-o", "json", "--control-socket"])
+            .arg(&self.control)
+            .args(arguments)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "nodebgp routes {arguments:?}: {output:?}"
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// Waits until `nodebgp routes` with `arguments` satisfies `done`;
+    /// returns the last answer.
+    pub fn wait_for_routes(
+        &self,
+        arguments: &[&str],
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + UP;
+        loop {
+            let answer = self.routes(arguments);
+            if done(&answer) {
+                return answer;
+            }
+            assert!(Instant::now() < deadline, "never {what}: {answer:#}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Sends a signal (`-TERM`, `-INT`) and waits for the process to end.
+    pub fn signal(&mut self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and waits for the process to end.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback address.
+pub fn address() -> IpAddr {
+    IpAddr::V4(lab::free_loopback_address().unwrap())
+}

@@ -1,0 +1,554 @@
+//! Routes through `nodebgp run` against real FRR, GoBGP and BIRD: both
+//! directions, IPv4 and IPv6, withdrawals, best-path choices on crafted
+//! alternatives, ECMP, prefix limits, and the kernel FIB in a network
+//! namespace each test makes for itself.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use lab::{Family, Kind, NeighborSpec, PeerState, Router, RouterSpec};
+use nodebgp_interop::daemon::{address, global_peer, resources, scratch, Daemon, UP};
+use nodebgp_interop::netns::Namespace;
+use serde_json::Value;
+
+/// The prefixes of a `nodebgp routes -o json` answer, with their marks.
+fn prefixes(answer: &Value) -> Vec<String> {
+    answer["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|route| route["prefix"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn has_prefix(answer: &Value, prefix: &str) -> bool {
+    prefixes(answer).iter().any(|known| known == prefix)
+}
+
+fn neighbor(address: IpAddr, asn: u32) -> NeighborSpec {
+    NeighborSpec::new(address, asn)
+        .with_connect_retry(1)
+        .with_hold_time(9)
+}
+
+/// Polls `check` until it holds.
+fn eventually(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + UP;
+    while !check() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn routes_flow_both_ways_with_frr_over_ipv4_and_ipv6_and_withdrawals_propagate() {
+    lab::require(Kind::Frr);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("routes-frr");
+    let mut router = Router::start(
+        RouterSpec::new(Kind::Frr, "routes-frr", theirs, 4_200_000_001)
+            .neighbor(neighbor(ours, 4_200_000_002).with_families(&[Family::Ipv4, Family::Ipv6]))
+            .routes(["10.71.0.0/24", "10.71.1.0/24", "2001:db8:71::/48"])
+            .next_hop("198.51.100.71".parse().unwrap())
+            .next_hop("2001:db8:ffff::71".parse().unwrap()),
+    )
+    .unwrap();
+    assert!(
+        resources("apply", &directory, &global_peer(theirs, "4200000001"))
+            .status
+            .success()
+    );
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "4200000002",
+        &[
+            "--all-families",
+            "--advertise",
+            "10.70.0.0/24 65000:70 4200000002:7:0",
+            "--advertise",
+            "2001:db8:70::/48",
+            "--ipv6-next-hop",
+            "2001:db8:ffff::70",
+        ],
+    );
+    daemon.wait_for(theirs, "Established");
+    // Ours at FRR, IPv4 and IPv6 (MP-BGP), with the communities we attach.
+    router
+        .wait_for_prefixes(ours, &["10.70.0.0/24", "2001:db8:70::/48"], UP)
+        .expect("FRR learns both of the node's prefixes");
+    let detail = router
+        .cli(&["show bgp ipv4 unicast 10.70.0.0/24 json"])
+        .unwrap();
+    assert!(detail.contains("65000:70"), "{detail}");
+    assert!(detail.contains("4200000002:7:0"), "{detail}");
+    // Theirs in our Loc-RIB, best, with FRR's next hops and 4-octet AS path.
+    let answer = daemon.wait_for_routes(&[], "FRR's three prefixes", |answer| {
+        ["10.71.0.0/24", "10.71.1.0/24", "2001:db8:71::/48"]
+            .iter()
+            .all(|prefix| has_prefix(answer, prefix))
+    });
+    for route in answer["routes"].as_array().unwrap() {
+        if route["prefix"] == "10.71.0.0/24" {
+            assert_eq!(route["best"], true);
+            assert_eq!(route["peer"], theirs.to_string());
+            assert_eq!(route["next_hop"], "198.51.100.71");
+            assert_eq!(route["attributes"]["as_path"], "4200000001");
+        }
+        if route["prefix"] == "2001:db8:71::/48" {
+            assert_eq!(route["next_hop"], "2001:db8:ffff::71");
+        }
+    }
+    let received = daemon.routes(&["--peer", &theirs.to_string(), "--received"]);
+    assert_eq!(received["count"], 3, "{received:#}");
+    let advertised = daemon.routes(&["--peer", &theirs.to_string(), "--advertised"]);
+    assert_eq!(
+        prefixes(&advertised),
+        vec!["10.70.0.0/24".to_owned(), "2001:db8:70::/48".to_owned()]
+    );
+    // A withdrawal at FRR leaves our Loc-RIB.
+    router.remove_routes(&["10.71.1.0/24"]).unwrap();
+    daemon.wait_for_routes(&[], "10.71.1.0/24 withdrawn", |answer| {
+        !has_prefix(answer, "10.71.1.0/24") && has_prefix(answer, "10.71.0.0/24")
+    });
+    let status = daemon.peer(theirs).unwrap();
+    assert_eq!(status["prefixes"]["received"], 2, "{status:#}");
+}
+
+#[test]
+fn routes_flow_both_ways_with_gobgp_with_four_octet_asns() {
+    lab::require(Kind::Gobgp);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("routes-gobgp");
+    let router = Router::start(
+        RouterSpec::new(Kind::Gobgp, "routes-gobgp", theirs, 4_200_000_011)
+            .neighbor(neighbor(ours, 4_200_000_012))
+            .routes(["10.73.0.0/24"])
+            .next_hop("198.51.100.73".parse().unwrap()),
+    )
+    .unwrap();
+    assert!(
+        resources("apply", &directory, &global_peer(theirs, "\"64086.59915\""))
+            .status
+            .success()
+    );
+    // GoBGP 3.10 takes a 127/8 next hop as a withdrawal: the node's address
+    // is given as a TEST-NET-2 one, as a real node's would be.
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "4200000012",
+        &[
+            "--advertise",
+            "10.72.0.0/24",
+            "--ipv4-next-hop",
+            "198.51.100.72",
+        ],
+    );
+    daemon.wait_for(theirs, "Established");
+    router
+        .wait_for_prefixes(ours, &["10.72.0.0/24"], UP)
+        .expect("GoBGP accepts the node's prefix");
+    let answer = daemon.wait_for_routes(&[], "GoBGP's prefix", |answer| {
+        has_prefix(answer, "10.73.0.0/24")
+    });
+    let route = answer["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|route| route["prefix"] == "10.73.0.0/24")
+        .unwrap();
+    assert_eq!(route["peer"], theirs.to_string());
+    assert_eq!(route["attributes"]["as_path"], "4200000011");
+    assert_eq!(route["next_hop"], "198.51.100.73");
+}
+
+#[test]
+fn routes_flow_both_ways_with_bird_over_ipv4_and_ipv6() {
+    lab::require(Kind::Bird);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("routes-bird");
+    let router = Router::start(
+        RouterSpec::new(Kind::Bird, "routes-bird", theirs, 65031)
+            .neighbor(neighbor(ours, 65032).with_families(&[Family::Ipv4, Family::Ipv6]))
+            .routes(["10.75.0.0/24", "2001:db8:75::/48"])
+            .next_hop("198.51.100.75".parse().unwrap())
+            .next_hop("2001:db8:ffff::75".parse().unwrap()),
+    )
+    .unwrap();
+    assert!(
+        resources("apply", &directory, &global_peer(theirs, "65031"))
+            .status
+            .success()
+    );
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "65032",
+        &[
+            "--all-families",
+            "--advertise",
+            "10.74.0.0/24",
+            "--advertise",
+            "2001:db8:74::/48",
+            "--ipv6-next-hop",
+            "2001:db8:ffff::74",
+        ],
+    );
+    daemon.wait_for(theirs, "Established");
+    router
+        .wait_for_prefixes(ours, &["10.74.0.0/24", "2001:db8:74::/48"], UP)
+        .expect("BIRD learns both of the node's prefixes");
+    daemon.wait_for_routes(&[], "BIRD's two prefixes", |answer| {
+        has_prefix(answer, "10.75.0.0/24") && has_prefix(answer, "2001:db8:75::/48")
+    });
+}
+
+/// RFC 4271 §9.1.2.2: two FRRs announce the same prefix; the shorter AS path
+/// wins, and when the paths are equal (same neighbor AS) both are used.
+#[test]
+fn the_shorter_as_path_wins_and_equal_paths_are_multipath() {
+    lab::require(Kind::Frr);
+    let (ours, long, short) = (address(), address(), address());
+    let directory = scratch("best-path");
+    let _long = Router::start(
+        RouterSpec::new(Kind::Frr, "best-long", long, 65041)
+            .neighbor(neighbor(ours, 65040))
+            .routes(["10.76.0.0/24"])
+            .next_hop("198.51.100.41".parse().unwrap())
+            .with_prepend(2),
+    )
+    .unwrap();
+    let _short = Router::start(
+        RouterSpec::new(Kind::Frr, "best-short", short, 65041)
+            .neighbor(neighbor(ours, 65040))
+            .routes(["10.76.0.0/24"])
+            .next_hop("198.51.100.42".parse().unwrap()),
+    )
+    .unwrap();
+    let peers = format!(
+        "{}---\n{}",
+        global_peer(long, "65041"),
+        global_peer(short, "65041")
+    );
+    assert!(resources("apply", &directory, &peers).status.success());
+    let daemon = Daemon::start(&directory, "node-1", ours, "65040", &[]);
+    let answer = daemon.wait_for_routes(&["10.76.0.0/24"], "two paths", |answer| {
+        answer["count"] == 2
+    });
+    let routes = answer["routes"].as_array().unwrap();
+    let best: Vec<&Value> = routes
+        .iter()
+        .filter(|route| route["best"] == true)
+        .collect();
+    assert_eq!(best.len(), 1, "{answer:#}");
+    assert_eq!(best[0]["peer"], short.to_string(), "{answer:#}");
+    assert_eq!(best[0]["attributes"]["as_path"], "65041");
+    let other = routes.iter().find(|route| route["best"] != true).unwrap();
+    assert_eq!(other["multipath"], false, "a longer path is no multipath");
+    assert_eq!(other["attributes"]["as_path"], "65041 65041 65041");
+}
+
+/// Too many prefixes end the session with Cease / Maximum Number of
+/// Prefixes Reached (RFC 4486 §4).
+#[test]
+fn a_peer_over_its_prefix_limit_is_sent_cease_maximum_prefixes() {
+    lab::require(Kind::Frr);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("max-prefix");
+    let router = Router::start(
+        RouterSpec::new(Kind::Frr, "max-prefix", theirs, 65051)
+            .neighbor(neighbor(ours, 65050))
+            .routes(["10.77.0.0/24", "10.77.1.0/24", "10.77.2.0/24"]),
+    )
+    .unwrap();
+    assert!(
+        resources("apply", &directory, &global_peer(theirs, "65051"))
+            .status
+            .success()
+    );
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "65050",
+        &["--max-prefix", "2", "--max-prefix-restart", "300"],
+    );
+    eventually("FRR is told the limit was reached", || {
+        router
+            .last_error(ours)
+            .ok()
+            .flatten()
+            .is_some_and(|reason| reason.contains("Maximum Number of Prefixes"))
+    });
+    let status = daemon.peer(theirs).unwrap();
+    assert_ne!(status["state"], "Established", "{status:#}");
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Maximum"),
+        "{status:#}"
+    );
+}
+
+/// The kernel FIB, in a namespace of the test's own: two FRRs with equal
+/// paths give one multipath route; a withdrawal leaves one next hop; a stop
+/// without graceful restart removes nodebgp's routes and nothing else.
+#[test]
+fn selected_routes_reach_the_kernel_as_multipath_and_leave_it_on_stop() {
+    lab::require(Kind::Frr);
+    let Some(namespace) = Namespace::create("fib") else {
+        return;
+    };
+    namespace.add_network("198.51.100.1/24");
+    namespace.run(&[
+        "route",
+        "add",
+        "203.0.113.0/24",
+        "via",
+        "198.51.100.9",
+        "proto",
+        "static",
+    ]);
+    let (ours, first, second) = (address(), address(), address());
+    let directory = scratch("fib");
+    let _first = Router::start(
+        RouterSpec::new(Kind::Frr, "fib-one", first, 65061)
+            .neighbor(neighbor(ours, 65060))
+            .routes(["10.78.0.0/24"])
+            .next_hop("198.51.100.21".parse().unwrap()),
+    )
+    .unwrap();
+    let mut second_router = Router::start(
+        RouterSpec::new(Kind::Frr, "fib-two", second, 65061)
+            .neighbor(neighbor(ours, 65060))
+            .routes(["10.78.0.0/24", "10.78.1.0/24"])
+            .next_hop("198.51.100.22".parse().unwrap()),
+    )
+    .unwrap();
+    let peers = format!(
+        "{}---\n{}",
+        global_peer(first, "65061"),
+        global_peer(second, "65061")
+    );
+    assert!(resources("apply", &directory, &peers).status.success());
+    let mut daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "65060",
+        &["--fib-netns", namespace.name(), "--no-graceful-restart"],
+    );
+    eventually("a multipath kernel route via both FRRs", || {
+        let mut hops = namespace.next_hops("10.78.0.0/24");
+        hops.sort();
+        hops == ["198.51.100.21", "198.51.100.22"]
+    });
+    eventually("the single-path route", || {
+        namespace.next_hops("10.78.1.0/24") == ["198.51.100.22"]
+    });
+    second_router.remove_routes(&["10.78.0.0/24"]).unwrap();
+    eventually("one next hop left after the withdrawal", || {
+        namespace.next_hops("10.78.0.0/24") == ["198.51.100.21"]
+    });
+    daemon.signal("-INT");
+    assert!(namespace.next_hops("10.78.0.0/24").is_empty());
+    assert!(namespace.next_hops("10.78.1.0/24").is_empty());
+    assert_eq!(
+        namespace.next_hops("203.0.113.0/24"),
+        ["198.51.100.9"],
+        "a route that is not nodebgp's stays"
+    );
+}
+
+/// Graceful restart, both roles. nodebgp restarts (SIGTERM): FRR, as helper,
+/// keeps nodebgp's prefix, and the kernel route nodebgp installed is never
+/// absent while it is away. Then FRR restarts: nodebgp, as helper, keeps
+/// FRR's route as stale and refreshes it when FRR is back.
+#[test]
+fn graceful_restart_keeps_routes_on_both_sides_across_restarts() {
+    lab::require(Kind::Frr);
+    let Some(namespace) = Namespace::create("gr") else {
+        return;
+    };
+    namespace.add_network("198.51.100.1/24");
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("graceful");
+    let mut router = Router::start(
+        RouterSpec::new(Kind::Frr, "gr-frr", theirs, 65071)
+            .neighbor(neighbor(ours, 65070))
+            .routes(["10.79.0.0/24"])
+            .next_hop("198.51.100.31".parse().unwrap())
+            .with_graceful_restart(),
+    )
+    .unwrap();
+    assert!(
+        resources("apply", &directory, &global_peer(theirs, "65071"))
+            .status
+            .success()
+    );
+    let arguments = [
+        "--fib-netns",
+        namespace.name(),
+        "--advertise",
+        "10.80.0.0/24",
+        "--restart-time",
+        "60",
+    ];
+    let mut daemon = Daemon::start(&directory, "node-1", ours, "65070", &arguments);
+    daemon.wait_for(theirs, "Established");
+    router
+        .wait_for_prefixes(ours, &["10.80.0.0/24"], UP)
+        .unwrap();
+    eventually("the kernel route", || {
+        namespace.next_hops("10.79.0.0/24") == ["198.51.100.31"]
+    });
+
+    // nodebgp leaves for a restart: no NOTIFICATION, routes kept everywhere.
+    let watcher = namespace.watch_route("10.79.0.0/24");
+    daemon.terminate();
+    router
+        .wait_for_state_where(ours, "leave Established", UP, |state| {
+            state != PeerState::Established
+        })
+        .unwrap();
+    let kept = router
+        .cli(&["show bgp ipv4 unicast 10.80.0.0/24 json"])
+        .unwrap();
+    assert!(
+        kept.contains("\"stale\":true"),
+        "FRR keeps it as stale: {kept}"
+    );
+    let daemon = Daemon::start(&directory, "node-1", ours, "65070", &arguments);
+    daemon.wait_for(theirs, "Established");
+    eventually("FRR's copy of our prefix is fresh again", || {
+        router
+            .cli(&["show bgp ipv4 unicast 10.80.0.0/24 json"])
+            .is_ok_and(|text| text.contains("10.80.0.0/24") && !text.contains("\"stale\":true"))
+    });
+    daemon.wait_for_routes(&["10.79.0.0/24"], "FRR's route relearned", |answer| {
+        answer["count"] == 1 && answer["routes"][0]["stale"] == false
+    });
+    let samples = watcher.stop();
+    assert!(
+        samples.taken > 10,
+        "the watcher sampled {} times",
+        samples.taken
+    );
+    assert_eq!(
+        samples.missing, 0,
+        "the kernel route was absent in {} of {} samples",
+        samples.missing, samples.taken
+    );
+
+    // FRR goes away without a word (killed): nodebgp keeps its route, stale.
+    router.kill();
+    daemon.wait_for_routes(&["10.79.0.0/24"], "FRR's route kept as stale", |answer| {
+        answer["count"] == 1 && answer["routes"][0]["stale"] == true
+    });
+    assert_eq!(namespace.next_hops("10.79.0.0/24"), ["198.51.100.31"]);
+    router.restart().unwrap();
+    daemon.wait_for_routes(&["10.79.0.0/24"], "FRR's route refreshed", |answer| {
+        answer["count"] == 1 && answer["routes"][0]["stale"] == false
+    });
+}
+
+/// nodebgp as helper for a restarting GoBGP (RFC 4724 §4.2): its routes stay,
+/// marked stale, while it is away, and are refreshed when it returns.
+#[test]
+fn a_restarting_gobgp_keeps_its_routes_as_stale_until_it_returns() {
+    lab::require(Kind::Gobgp);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("gr-gobgp");
+    let mut router = Router::start(
+        RouterSpec::new(Kind::Gobgp, "gr-gobgp", theirs, 65081)
+            .neighbor(neighbor(ours, 65080))
+            .routes(["10.81.0.0/24"])
+            .next_hop("198.51.100.81".parse().unwrap())
+            .with_graceful_restart(),
+    )
+    .unwrap();
+    assert!(
+        resources("apply", &directory, &global_peer(theirs, "65081"))
+            .status
+            .success()
+    );
+    let daemon = Daemon::start(&directory, "node-1", ours, "65080", &[]);
+    daemon.wait_for(theirs, "Established");
+    daemon.wait_for_routes(&["10.81.0.0/24"], "GoBGP's route", |answer| {
+        answer["count"] == 1 && answer["routes"][0]["stale"] == false
+    });
+    router.kill();
+    daemon.wait_for_routes(&["10.81.0.0/24"], "GoBGP's route kept as stale", |answer| {
+        answer["count"] == 1 && answer["routes"][0]["stale"] == true
+    });
+    router.restart().unwrap();
+    daemon.wait_for(theirs, "Established");
+    daemon.wait_for_routes(&["10.81.0.0/24"], "GoBGP's route refreshed", |answer| {
+        answer["count"] == 1 && answer["routes"][0]["stale"] == false
+    });
+}
+
+/// FRR's message counters towards `peer`.
+fn frr_message_stats(router: &Router, peer: IpAddr) -> Value {
+    let text = router
+        .cli(&[&format!("show bgp neighbors {peer} json")])
+        .unwrap();
+    let json: Value = serde_json::from_str(&text).unwrap();
+    json[peer.to_string()]["messageStats"].clone()
+}
+
+/// ROUTE-REFRESH both ways (RFC 2918, RFC 7313): `nodebgp refresh` asks FRR
+/// for its routes, and FRR's `clear bgp soft in` is answered with ours.
+#[test]
+fn route_refresh_is_sent_and_answered() {
+    lab::require(Kind::Frr);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("refresh");
+    let router = Router::start(
+        RouterSpec::new(Kind::Frr, "refresh-frr", theirs, 65091)
+            .neighbor(neighbor(ours, 65090))
+            .routes(["10.82.0.0/24"]),
+    )
+    .unwrap();
+    assert!(
+        resources("apply", &directory, &global_peer(theirs, "65091"))
+            .status
+            .success()
+    );
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "65090",
+        &["--advertise", "10.83.0.0/24"],
+    );
+    daemon.wait_for(theirs, "Established");
+    router
+        .wait_for_prefixes(ours, &["10.83.0.0/24"], UP)
+        .unwrap();
+    let before = frr_message_stats(&router, ours);
+    let refresh = std::process::Command::new(nodebgp_interop::daemon::nodebgp())
+        .args(["refresh", &theirs.to_string(), "--control-socket"])
+        .arg(&daemon.control)
+        .output()
+        .unwrap();
+    assert!(refresh.status.success(), "{refresh:?}");
+    eventually("FRR receives our ROUTE-REFRESH", || {
+        frr_message_stats(&router, ours)["routeRefreshRecv"].as_u64()
+            > before["routeRefreshRecv"].as_u64()
+    });
+    router.cli(&[&format!("clear bgp {ours} soft in")]).unwrap();
+    eventually("FRR gets our table again", || {
+        let now = frr_message_stats(&router, ours);
+        now["routeRefreshSent"].as_u64() > before["routeRefreshSent"].as_u64()
+            && now["updatesRecv"].as_u64() > before["updatesRecv"].as_u64()
+    });
+    router
+        .wait_for_prefixes(ours, &["10.83.0.0/24"], UP)
+        .unwrap();
+}
