@@ -99,6 +99,9 @@ pub struct RibConfig {
     /// Re-export eBGP-learned routes to other eBGP peers. Off by default: a
     /// node is not a transit router.
     pub transit: bool,
+    /// Track changes for a forwarding table ([`Rib::poll_fib`]); off when
+    /// nothing installs routes, which saves a map entry per changed prefix.
+    pub forwarding: bool,
 }
 
 impl RibConfig {
@@ -110,6 +113,7 @@ impl RibConfig {
             cluster_id: None,
             max_paths: 1,
             transit: false,
+            forwarding: true,
         }
     }
 }

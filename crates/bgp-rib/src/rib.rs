@@ -596,7 +596,8 @@ impl Rib {
     /// After a prefix changed: marks it dirty for the peers that may have to
     /// hear of it, and remembers its FIB state as of the last poll.
     fn note_change<K: PrefixKey>(&mut self, key: K, before: Selected, after: Selected) {
-        if before.fib != after.fib {
+        // Without a forwarding table to feed, nobody polls: nothing is kept.
+        if self.config.forwarding && before.fib != after.fib {
             match self.fib_pending.entry(key.into()) {
                 Entry::Occupied(mut entry) => entry.get_mut().1 = after.fib,
                 Entry::Vacant(entry) => {

@@ -131,19 +131,25 @@ impl Rib {
             paths: self.tables.ipv4.values().map(count_paths).sum::<usize>()
                 + self.tables.ipv6.values().map(count_paths).sum::<usize>(),
             attribute_sets: self.interner.live(),
-            peers: self
-                .peers
-                .iter()
-                .map(|peer| PeerStatistics {
-                    peer: peer.id,
-                    up: peer.up,
-                    received: peer.received,
-                    accepted: peer.accepted_ipv4 + peer.accepted_ipv6,
-                    advertised: peer.outboxes.ipv4.advertised.len()
-                        + peer.outboxes.ipv6.advertised.len(),
-                })
-                .collect(),
+            peers: self.peer_statistics(),
         }
+    }
+
+    /// The per-peer counts alone: kept as counters, so this costs nothing
+    /// per prefix (unlike [`Rib::statistics`], which counts every path), for
+    /// status reports polled while a table arrives.
+    pub fn peer_statistics(&self) -> Vec<PeerStatistics> {
+        self.peers
+            .iter()
+            .map(|peer| PeerStatistics {
+                peer: peer.id,
+                up: peer.up,
+                received: peer.received,
+                accepted: peer.accepted_ipv4 + peer.accepted_ipv6,
+                advertised: peer.outboxes.ipv4.advertised.len()
+                    + peer.outboxes.ipv6.advertised.len(),
+            })
+            .collect()
     }
 
     /// Paths held from `peer` in `family`.

@@ -196,3 +196,20 @@ fn the_rib_can_move_between_threads() {
     send_and_sync::<Rib>();
     send_and_sync::<bgp_rib::Attributes>();
 }
+
+#[test]
+fn without_a_forwarding_table_no_changes_are_kept() {
+    let mut rib = Rib::new(RibConfig {
+        forwarding: false,
+        ..config()
+    });
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    assert!(rib.poll_fib().is_empty());
+    // The route is selected all the same.
+    assert!(rib.loc_rib().any(|view| view.best));
+}

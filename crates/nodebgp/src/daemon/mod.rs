@@ -583,8 +583,7 @@ impl Manager {
                 let counts: HashMap<u32, (usize, usize)> = self
                     .routing
                     .rib()
-                    .statistics()
-                    .peers
+                    .peer_statistics()
                     .iter()
                     .map(|peer| (peer.peer.0, (peer.accepted, peer.advertised)))
                     .collect();

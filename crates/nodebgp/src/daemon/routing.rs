@@ -93,6 +93,7 @@ impl Routing {
             cluster_id: settings.cluster_id,
             max_paths: settings.max_paths,
             transit: settings.transit,
+            forwarding: settings.fib,
         });
         for origination in originate {
             rib.originate(
