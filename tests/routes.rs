@@ -552,3 +552,46 @@ fn route_refresh_is_sent_and_answered() {
         .wait_for_prefixes(ours, &["10.83.0.0/24"], UP)
         .unwrap();
 }
+
+/// Calico's BGPConfiguration, live: service prefixes are originated by the
+/// node, with the communities of the prefix advertisement covering them,
+/// and withdrawn when the configuration drops them.
+#[test]
+fn the_bgp_configuration_advertises_service_prefixes_with_communities() {
+    lab::require(Kind::Frr);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("services");
+    let router = Router::start(
+        RouterSpec::new(Kind::Frr, "services-frr", theirs, 65101).neighbor(neighbor(ours, 64512)),
+    )
+    .unwrap();
+    assert!(
+        resources("apply", &directory, &global_peer(theirs, "65101"))
+            .status
+            .success()
+    );
+    let daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
+    daemon.wait_for(theirs, "Established");
+    let configuration = "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  communities:\n  - name: services\n    value: '64512:300'\n  prefixAdvertisements:\n  - cidr: 10.96.0.0/12\n    communities: [services, '64512:7:8']\n  serviceClusterIPs:\n  - cidr: 10.96.0.0/12\n  serviceExternalIPs:\n  - cidr: 10.84.0.0/24\n";
+    let applied = resources("apply", &directory, configuration);
+    assert!(applied.status.success(), "{applied:?}");
+    router
+        .wait_for_prefixes(ours, &["10.96.0.0/12", "10.84.0.0/24"], UP)
+        .expect("FRR learns the service prefixes");
+    let detail = router
+        .cli(&["show bgp ipv4 unicast 10.96.0.0/12 json"])
+        .unwrap();
+    assert!(detail.contains("64512:300"), "{detail}");
+    assert!(detail.contains("64512:7:8"), "{detail}");
+    let other = router
+        .cli(&["show bgp ipv4 unicast 10.84.0.0/24 json"])
+        .unwrap();
+    assert!(!other.contains("64512:300"), "outside the CIDR: {other}");
+    let without = configuration.replace("  serviceExternalIPs:\n  - cidr: 10.84.0.0/24\n", "");
+    assert!(resources("apply", &directory, &without).status.success());
+    eventually("FRR sees 10.84.0.0/24 withdrawn", || {
+        router
+            .received_prefixes(ours)
+            .is_ok_and(|prefixes| prefixes == ["10.96.0.0/12"])
+    });
+}

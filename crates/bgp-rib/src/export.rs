@@ -117,7 +117,12 @@ pub(crate) fn transform(
     if !target.info.internal {
         // RFC 4271 §5.1.2: prepend our AS; §5.1.3: next hop self.
         out.set_as_path(attributes.as_path.prepend(config.local_as));
-        out.next_hop = Some(own_next_hop);
+        let keep = target.info.keep_next_hop
+            && matches!(source, Source::Peer(_))
+            && attributes.next_hop.is_some();
+        if !keep {
+            out.next_hop = Some(own_next_hop);
+        }
         // §5.1.5: LOCAL_PREF is not sent to external peers; §5.1.4: a MED
         // received from a neighbouring AS is not passed on to another.
         out.local_pref = None;

@@ -156,6 +156,10 @@ pub struct PeerInfo {
     pub allow_own_as: u8,
     /// The prefix limit, if any.
     pub max_prefix: Option<MaxPrefix>,
+    /// Towards this eBGP peer, keep the next hop of learned routes instead of
+    /// setting our own (Calico's `keepOriginalNextHop`, BIRD's `next hop
+    /// keep`); our own prefixes still carry next hop self.
+    pub keep_next_hop: bool,
 }
 
 /// What [`Rib::receive`] did with an UPDATE.

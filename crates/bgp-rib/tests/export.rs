@@ -213,6 +213,45 @@ fn ebgp_peers_get_our_as_next_hop_self_and_no_med_or_local_pref() {
     .is_none());
 }
 
+/// Calico's keepOriginalNextHop: a learned route keeps its next hop towards
+/// that eBGP peer; the node's own prefixes still carry next hop self.
+#[test]
+fn keep_next_hop_keeps_the_learned_next_hop_towards_that_ebgp_peer_only() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ibgp("192.0.2.1", "1.1.1.1"));
+    up(
+        &mut rib,
+        2,
+        PeerInfo {
+            keep_next_hop: true,
+            ..ebgp("198.51.100.2", 65002, "2.2.2.2")
+        },
+    );
+    up(&mut rib, 3, ebgp("198.51.100.3", 65003, "3.3.3.3"));
+    rib.originate(net("10.9.0.0/24"), Vec::new(), Vec::new());
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65009]).build(),
+    );
+    let next_hop_of = |updates: &[Update], prefix: &str| {
+        updates
+            .iter()
+            .find(|update| {
+                update
+                    .announced
+                    .iter()
+                    .any(|nlri| nlri.prefix == net(prefix))
+            })
+            .and_then(Update::next_hop)
+    };
+    let kept = sent_to(&mut rib, 2);
+    assert_eq!(next_hop_of(&kept, "10.1.0.0/16"), Some(v4("192.0.2.1")));
+    assert_eq!(next_hop_of(&kept, "10.9.0.0/24"), Some(v4("10.0.0.1")));
+    let changed = sent_to(&mut rib, 3);
+    assert_eq!(next_hop_of(&changed, "10.1.0.0/16"), Some(v4("10.0.0.1")));
+}
+
 #[test]
 fn ibgp_peers_get_local_pref_and_the_learned_next_hop() {
     let mut rib = Rib::new(config());

@@ -52,6 +52,10 @@ pub struct SocketOptions {
     /// GTSM (RFC 5082): send with TTL / hop limit 255 and drop anything received
     /// with less (`IP_MINTTL` / `IPV6_MINHOPCOUNT`).
     pub ttl_security: bool,
+    /// With `ttl_security`, how many hops away the peer may be (RFC 5082
+    /// §3: accept TTL 256 − hops and up); 0 counts as 1, a directly
+    /// connected peer.
+    pub ttl_security_hops: u8,
     /// Plain outgoing TTL / hop limit (eBGP multihop); ignored when `ttl_security`.
     pub ttl: Option<u32>,
 }
@@ -65,6 +69,7 @@ impl fmt::Debug for SocketOptions {
                 &self.md5_password.as_ref().map(|_| "<redacted>"),
             )
             .field("ttl_security", &self.ttl_security)
+            .field("ttl_security_hops", &self.ttl_security_hops)
             .field("ttl", &self.ttl)
             .finish()
     }
@@ -242,9 +247,16 @@ pub fn set_md5_password(socket: &Socket, peer: IpAddr, password: Option<&str>) -
 /// a minimum accepted TTL / hop limit of 255 (`IP_TTL` + `IP_MINTTL` for IPv4
 /// peers, `IPV6_UNICAST_HOPS` + `IPV6_MINHOPCOUNT` for IPv6 peers).
 pub fn set_ttl_security(socket: &Socket, peer: IpAddr) -> io::Result<()> {
+    set_ttl_security_hops(socket, peer, 1)
+}
+
+/// GTSM for a peer up to `hops` away: send 255, accept 256 − `hops` and up
+/// (RFC 5082 §3: the TTL drops by one per router on the way).
+pub fn set_ttl_security_hops(socket: &Socket, peer: IpAddr, hops: u8) -> io::Result<()> {
     set_ttl(socket, peer, GTSM_TTL)?;
     let ipv6 = peer.to_canonical().is_ipv6();
-    setsockopt_min_ttl(socket, ipv6, GTSM_TTL as libc::c_int)
+    let minimum = GTSM_TTL as libc::c_int + 1 - libc::c_int::from(hops.max(1));
+    setsockopt_min_ttl(socket, ipv6, minimum)
         .map_err(|e| context(e, format_args!("minimum TTL for {peer}")))
 }
 
@@ -274,7 +286,7 @@ pub fn min_ttl(socket: &Socket, peer: IpAddr) -> io::Result<u32> {
 
 fn apply_ttl(socket: &Socket, peer: IpAddr, options: &SocketOptions) -> io::Result<()> {
     match (options.ttl_security, options.ttl) {
-        (true, _) => set_ttl_security(socket, peer),
+        (true, _) => set_ttl_security_hops(socket, peer, options.ttl_security_hops),
         (false, Some(ttl)) => set_ttl(socket, peer, ttl),
         (false, None) => Ok(()),
     }

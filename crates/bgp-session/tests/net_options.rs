@@ -169,6 +169,19 @@ fn ttl_security_read_back_and_overrides_ttl() {
     }
 }
 
+/// RFC 5082 §3 for a peer several hops away: send 255, accept 256 - hops.
+#[test]
+fn ttl_security_for_a_peer_three_hops_away_accepts_253_and_up() {
+    for (local, peer) in [(V4_CLIENT, V4_SERVER), (V6_LOOPBACK, V6_LOOPBACK)] {
+        let options = SocketOptions {
+            ttl_security_hops: 3,
+            ..gtsm_opts(local)
+        };
+        let socket = net::connect_socket(SocketAddr::new(peer, 179), &options).unwrap();
+        assert_eq!(net::min_ttl(&socket, peer).unwrap(), 253, "{peer}");
+    }
+}
+
 #[test]
 fn invalid_arguments_are_rejected() {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();

@@ -58,6 +58,7 @@ pub fn source() -> PeerInfo {
         four_octet_asn: true,
         allow_own_as: 0,
         max_prefix: None,
+        keep_next_hop: false,
     }
 }
 

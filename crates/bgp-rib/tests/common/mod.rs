@@ -43,6 +43,7 @@ pub fn ebgp(address: &str, asn: u32, router_id: &str) -> PeerInfo {
         four_octet_asn: true,
         allow_own_as: 0,
         max_prefix: None,
+        keep_next_hop: false,
     }
 }
 

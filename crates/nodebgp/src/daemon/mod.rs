@@ -97,6 +97,8 @@ struct Manager {
     next_number: u32,
     /// The kernel FIB task, where nodebgp may change the routing table.
     fib: Option<fib::FibHandle>,
+    /// What the BGPConfiguration adds to the node's own prefixes.
+    advertisements: sources::Advertisements,
     /// Until when the previous run's kernel routes wait for the peers to
     /// resend their tables (graceful restart), if they are waiting.
     synchronise_by: Option<tokio::time::Instant>,
@@ -122,6 +124,7 @@ impl Manager {
             next_number: 1,
             fib: None,
             synchronise_by: None,
+            advertisements: sources::Advertisements::default(),
         }
     }
 
@@ -237,6 +240,35 @@ impl Manager {
         )
     }
 
+    /// The node's prefixes: `--advertise` and the BGPConfiguration's service
+    /// prefixes, with the communities of every prefix advertisement whose
+    /// CIDR holds them (Calico's `prefixAdvertisements`).
+    fn originations(&self) -> Vec<settings::Origination> {
+        let mut originations = self.settings.advertise.clone();
+        for prefix in &self.advertisements.service_prefixes {
+            if !originations.iter().any(|known| known.prefix == *prefix) {
+                originations.push(settings::Origination {
+                    prefix: *prefix,
+                    communities: Vec::new(),
+                    large_communities: Vec::new(),
+                });
+            }
+        }
+        for (cidr, values) in &self.advertisements.communities {
+            for origination in originations
+                .iter_mut()
+                .filter(|origination| cidr.contains(&origination.prefix))
+            {
+                for value in values {
+                    if let Err(error) = origination.add_community(value) {
+                        warn!(%cidr, %error, "prefix advertisement community ignored");
+                    }
+                }
+            }
+        }
+        originations
+    }
+
     fn new_routing(&self, local_as: bgp_wire::Asn) -> routing::Routing {
         Self::routing_for(&self.settings, local_as)
     }
@@ -338,25 +370,25 @@ impl Manager {
         // Stores block (file I/O, or etcd on a runtime of its own): off the runtime.
         let (store, node) = (self.store.clone(), self.settings.node.clone());
         let read =
-            tokio::task::spawn_blocking(move || sources::desired_peers(store.as_ref(), &node))
-                .await;
-        let desired = match read.map_err(anyhow::Error::from).and_then(|result| result) {
-            Ok(desired) => desired,
-            Err(error) => {
-                // An unreachable or broken datastore leaves running sessions alone.
-                self.store_failures += 1;
-                let wait = Duration::from_secs(1 << self.store_failures.min(6))
-                    .min(Duration::from_secs(60));
-                self.retry_at = Some(tokio::time::Instant::now() + wait);
-                self.store_seen = None;
-                warn!(
-                    error = %format!("{error:#}"),
-                    retry_in = wait.as_secs(),
-                    "cannot read peers; sessions left as they are"
-                );
-                return;
-            }
-        };
+            tokio::task::spawn_blocking(move || sources::desired(store.as_ref(), &node)).await;
+        let (desired, advertisements) =
+            match read.map_err(anyhow::Error::from).and_then(|result| result) {
+                Ok(desired) => (desired.peers, desired.advertisements),
+                Err(error) => {
+                    // An unreachable or broken datastore leaves running sessions alone.
+                    self.store_failures += 1;
+                    let wait = Duration::from_secs(1 << self.store_failures.min(6))
+                        .min(Duration::from_secs(60));
+                    self.retry_at = Some(tokio::time::Instant::now() + wait);
+                    self.store_seen = None;
+                    warn!(
+                        error = %format!("{error:#}"),
+                        retry_in = wait.as_secs(),
+                        "cannot read peers; sessions left as they are"
+                    );
+                    return;
+                }
+            };
         self.store_failures = 0;
         self.retry_at = None;
         // The node's AS (from its node resource or the BGP configuration)
@@ -377,6 +409,15 @@ impl Manager {
                 self.stop_peer(address).await;
             }
             self.routing = self.new_routing(node_as);
+            let originations = self.originations();
+            let effects = self.routing.set_originations(&originations);
+            self.carry_out(effects).await;
+        }
+        if advertisements != self.advertisements {
+            self.advertisements = advertisements;
+            let originations = self.originations();
+            let effects = self.routing.set_originations(&originations);
+            self.carry_out(effects).await;
         }
         let running: Vec<DesiredPeer> = self
             .peers
@@ -539,16 +580,10 @@ impl Manager {
                     peer_manager::SourceAddress::Unbound => None,
                 },
                 md5_password: peer.settings.password.clone(),
-                // GTSM (RFC 5082 §3): one hop is exactly "send 255, accept only
-                // 255". TODO(issue4): ttl_security_hops (a minimum accepted TTL of
-                // 256 - hops): SocketOptions only knows one hop, so a peer further
-                // away is sent TTL 255 without the receive check.
-                ttl_security: peer.settings.ttl_security_hops == Some(1),
-                ttl: peer
-                    .settings
-                    .ttl_security_hops
-                    .filter(|hops| *hops > 1)
-                    .map(|_| 255),
+                // GTSM (RFC 5082 §3): send 255, accept 256 - hops and up.
+                ttl_security: peer.settings.ttl_security_hops.is_some(),
+                ttl_security_hops: peer.settings.ttl_security_hops.unwrap_or(1),
+                ttl: None,
             },
             connect_timeout: Duration::from_secs(5),
             advertise: Vec::new(),

@@ -17,6 +17,7 @@ use bgp_fsm::{DownReason, Negotiated};
 use bgp_rib::{FibChange, MaxPrefix, PeerId, PeerInfo, Receipt, Rib, RibConfig};
 use bgp_session::{PeerEvent, SessionEvent};
 use bgp_wire::{Family, Message, RouteRefresh, RouteRefreshSubtype};
+use ipnet::IpNet;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -73,6 +74,8 @@ pub(crate) struct Routing {
     stale_deadlines: HashMap<u32, Instant>,
     /// Changes for the kernel, taken by the manager.
     fib_changes: Vec<FibChange>,
+    /// What the node originates now, by prefix.
+    originated: HashMap<IpNet, Origination>,
     /// Peers that sent End-of-RIB for every family at least once: the
     /// restarted daemon's kernel routes are reconciled once all have.
     synchronised: HashSet<u32>,
@@ -95,12 +98,14 @@ impl Routing {
             transit: settings.transit,
             forwarding: settings.fib,
         });
+        let mut originated = HashMap::new();
         for origination in originate {
             rib.originate(
                 origination.prefix,
                 origination.communities.clone(),
                 origination.large_communities.clone(),
             );
+            originated.insert(origination.prefix, origination.clone());
         }
         Routing {
             rib,
@@ -112,7 +117,40 @@ impl Routing {
             stale_deadlines: HashMap::new(),
             fib_changes: Vec::new(),
             synchronised: HashSet::new(),
+            originated,
         }
+    }
+
+    /// Makes the node originate exactly `originations`: new or changed
+    /// prefixes are announced, dropped ones withdrawn, the rest untouched.
+    pub(crate) fn set_originations(&mut self, originations: &[Origination]) -> Vec<Effect> {
+        let wanted: HashMap<IpNet, &Origination> = originations
+            .iter()
+            .map(|origination| (origination.prefix, origination))
+            .collect();
+        let dropped: Vec<IpNet> = self
+            .originated
+            .keys()
+            .filter(|prefix| !wanted.contains_key(prefix))
+            .copied()
+            .collect();
+        for prefix in dropped {
+            info!(%prefix, "no longer originated");
+            self.originated.remove(&prefix);
+            self.rib.withdraw_origin(prefix);
+        }
+        for (prefix, origination) in wanted {
+            if self.originated.get(&prefix) != Some(origination) {
+                info!(%prefix, "originated");
+                self.rib.originate(
+                    prefix,
+                    origination.communities.clone(),
+                    origination.large_communities.clone(),
+                );
+                self.originated.insert(prefix, origination.clone());
+            }
+        }
+        self.effects()
     }
 
     /// The RIB, for `nodebgp routes` and status counts.
@@ -266,6 +304,7 @@ impl Routing {
                 .settings
                 .allowed_local_as
                 .map_or(0, |count| u8::try_from(count).unwrap_or(u8::MAX)),
+            keep_next_hop: peer.desired.settings.keep_original_next_hop,
             max_prefix: self.settings.max_prefix.map(|limit| MaxPrefix {
                 limit,
                 tear_down: self.settings.max_prefix_tear_down,

@@ -165,27 +165,44 @@ impl Origination {
             large_communities: Vec::new(),
         };
         for word in words {
-            let parts: Vec<&str> = word.split(':').collect();
-            let bad = || {
-                anyhow::anyhow!("advertise '{text}': community '{word}' is neither A:B (16-bit each) nor G:L1:L2 (32-bit each)")
-            };
-            match parts.as_slice() {
-                [high, low] => {
-                    let high: u16 = high.parse().map_err(|_| bad())?;
-                    let low: u16 = low.parse().map_err(|_| bad())?;
-                    origination
-                        .communities
-                        .push(Community((u32::from(high) << 16) | u32::from(low)));
+            origination
+                .add_community(word)
+                .with_context(|| format!("advertise '{text}'"))?;
+        }
+        Ok(origination)
+    }
+
+    /// Attaches one community, `A:B` (standard, RFC 1997) or `G:L1:L2`
+    /// (large, RFC 8092), unless it is attached already.
+    pub(crate) fn add_community(&mut self, word: &str) -> Result<()> {
+        let parts: Vec<&str> = word.split(':').collect();
+        let bad = || {
+            anyhow::anyhow!(
+                "community '{word}' is neither A:B (16-bit each) nor G:L1:L2 (32-bit each)"
+            )
+        };
+        match parts.as_slice() {
+            [high, low] => {
+                let high: u16 = high.parse().map_err(|_| bad())?;
+                let low: u16 = low.parse().map_err(|_| bad())?;
+                let community = Community((u32::from(high) << 16) | u32::from(low));
+                if !self.communities.contains(&community) {
+                    self.communities.push(community);
                 }
-                [global, local1, local2] => origination.large_communities.push(LargeCommunity {
+            }
+            [global, local1, local2] => {
+                let community = LargeCommunity {
                     global: global.parse().map_err(|_| bad())?,
                     local1: local1.parse().map_err(|_| bad())?,
                     local2: local2.parse().map_err(|_| bad())?,
-                }),
-                _ => return Err(bad()),
+                };
+                if !self.large_communities.contains(&community) {
+                    self.large_communities.push(community);
+                }
             }
+            _ => return Err(bad()),
         }
-        Ok(origination)
+        Ok(())
     }
 }
 

@@ -16,11 +16,87 @@ use tracing::warn;
 
 pub(crate) use peer_manager::DesiredPeer;
 
+/// What the `default` BGPConfiguration asks the node to advertise, Calico's
+/// way: service prefixes every node originates, and communities to attach to
+/// what falls inside a CIDR.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Advertisements {
+    /// `serviceClusterIPs`, `serviceExternalIPs`, `serviceLoadBalancerIPs`.
+    pub(crate) service_prefixes: Vec<ipnet::IpNet>,
+    /// `prefixAdvertisements`: a CIDR and the community values (names
+    /// resolved through `communities`) for the originated prefixes inside it.
+    pub(crate) communities: Vec<(ipnet::IpNet, Vec<String>)>,
+}
+
+/// Everything the store says this node should do.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Desired {
+    pub(crate) peers: Vec<DesiredPeer>,
+    pub(crate) advertisements: Advertisements,
+}
+
+/// The node's peers and advertisements.
+pub(crate) fn desired(store: &dyn PeerStore, node: &str) -> Result<Desired> {
+    let (peers, configuration) = read(store, node)?;
+    let advertisements = configuration
+        .as_ref()
+        .map(advertisements)
+        .unwrap_or_default();
+    Ok(Desired {
+        peers,
+        advertisements,
+    })
+}
+
+fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Advertisements {
+    let service_prefixes = configuration
+        .service_cluster_ips
+        .iter()
+        .chain(&configuration.service_external_ips)
+        .chain(&configuration.service_load_balancer_ips)
+        .map(ipnet::IpNet::trunc)
+        .collect();
+    // A community in a prefix advertisement is a name from `communities`
+    // or a value written out (Calico's rule).
+    let resolve = |word: &String| {
+        configuration
+            .communities
+            .iter()
+            .find(|community| &community.name == word)
+            .map_or_else(|| word.clone(), |community| community.value.clone())
+    };
+    let communities = configuration
+        .prefix_advertisements
+        .iter()
+        .map(|advertisement| {
+            (
+                advertisement.cidr.trunc(),
+                advertisement.communities.iter().map(resolve).collect(),
+            )
+        })
+        .collect();
+    Advertisements {
+        service_prefixes,
+        communities,
+    }
+}
+
 /// The peers this node should have, in the order of their addresses. Without
 /// Node resources there is no mesh (this node's addresses are unknown); without
 /// a `default` BGPConfiguration, Calico's defaults apply and the local AS is the
 /// daemon's own (`--as`).
-pub(crate) fn desired_peers(store: &dyn PeerStore, node: &str) -> Result<Vec<DesiredPeer>> {
+#[cfg(test)]
+fn desired_peers(store: &dyn PeerStore, node: &str) -> Result<Vec<DesiredPeer>> {
+    read(store, node).map(|(peers, _)| peers)
+}
+
+fn read(
+    store: &dyn PeerStore,
+    node: &str,
+) -> Result<(
+    Vec<DesiredPeer>,
+    Option<peer_store::BgpConfigurationResource>,
+)> {
     let listing = store
         .list_resources(&ResourceFilter::all())
         .context("cannot list resources")?;
@@ -60,9 +136,8 @@ pub(crate) fn desired_peers(store: &dyn PeerStore, node: &str) -> Result<Vec<Des
     // Remote nodes without an AS of their own are in the cluster's AS: the
     // configured one, else Calico's default.
     let config = BgpConfiguration::from_resource(configuration.as_ref(), DEFAULT_AS_NUMBER);
-    Ok(peer_manager::desired_peer_set(
-        node, &nodes, &config, &peers, &v3_peers,
-    ))
+    let desired = peer_manager::desired_peer_set(node, &nodes, &config, &peers, &v3_peers);
+    Ok((desired, configuration))
 }
 
 #[cfg(test)]
@@ -148,6 +223,32 @@ mod tests {
         assert_eq!(
             summary("n2"),
             [("10.1.0.1:179".to_owned(), 64600, Some(64602))]
+        );
+        std::fs::remove_dir_all(directory).unwrap();
+    }
+
+    #[test]
+    fn the_default_bgp_configuration_gives_service_prefixes_and_named_communities() {
+        let (store, directory) = store_with(
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec:\n  \
+             communities:\n  - {name: rack, value: '65001:10'}\n  \
+             prefixAdvertisements:\n  - cidr: 10.96.0.0/12\n    communities: [rack, '64512:1:2']\n  \
+             serviceClusterIPs:\n  - cidr: 10.96.0.0/12\n  serviceLoadBalancerIPs:\n  - cidr: 192.0.2.128/25\n",
+        );
+        let desired = desired(&store, "n1").unwrap();
+        assert_eq!(
+            desired.advertisements.service_prefixes,
+            vec![
+                "10.96.0.0/12".parse::<ipnet::IpNet>().unwrap(),
+                "192.0.2.128/25".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            desired.advertisements.communities,
+            vec![(
+                "10.96.0.0/12".parse().unwrap(),
+                vec!["65001:10".to_owned(), "64512:1:2".to_owned()]
+            )]
         );
         std::fs::remove_dir_all(directory).unwrap();
     }
