@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use lab::{Family, Kind, NeighborSpec, PeerState, Router, RouterSpec};
-use nodebgp_interop::daemon::{address, global_peer, resources, scratch, Daemon, UP};
+use nodebgp_interop::daemon::{address, apply, global_peer, resources, scratch, Daemon, UP};
 use nodebgp_interop::netns::Namespace;
 use serde_json::Value;
 
@@ -53,11 +53,7 @@ fn routes_flow_both_ways_with_frr_over_ipv4_and_ipv6_and_withdrawals_propagate()
             .next_hop("2001:db8:ffff::71".parse().unwrap()),
     )
     .unwrap();
-    assert!(
-        resources("apply", &directory, &global_peer(theirs, "4200000001"))
-            .status
-            .success()
-    );
+    apply(&directory, &global_peer(theirs, "4200000001"));
     let daemon = Daemon::start(
         &directory,
         "node-1",
@@ -117,22 +113,19 @@ fn routes_flow_both_ways_with_frr_over_ipv4_and_ipv6_and_withdrawals_propagate()
 }
 
 #[test]
-fn routes_flow_both_ways_with_gobgp_with_four_octet_asns() {
+fn routes_flow_both_ways_with_gobgp_over_ipv4_and_ipv6_with_four_octet_asns() {
     lab::require(Kind::Gobgp);
     let (ours, theirs) = (address(), address());
     let directory = scratch("routes-gobgp");
-    let router = Router::start(
+    let mut router = Router::start(
         RouterSpec::new(Kind::Gobgp, "routes-gobgp", theirs, 4_200_000_011)
-            .neighbor(neighbor(ours, 4_200_000_012))
-            .routes(["10.73.0.0/24"])
-            .next_hop("198.51.100.73".parse().unwrap()),
+            .neighbor(neighbor(ours, 4_200_000_012).with_families(&[Family::Ipv4, Family::Ipv6]))
+            .routes(["10.73.0.0/24", "2001:db8:73::/48"])
+            .next_hop("198.51.100.73".parse().unwrap())
+            .next_hop("2001:db8:ffff::73".parse().unwrap()),
     )
     .unwrap();
-    assert!(
-        resources("apply", &directory, &global_peer(theirs, "\"64086.59915\""))
-            .status
-            .success()
-    );
+    apply(&directory, &global_peer(theirs, "\"64086.59915\""));
     // GoBGP 3.10 takes a 127/8 next hop as a withdrawal: the node's address
     // is given as a TEST-NET-2 one, as a real node's would be.
     let daemon = Daemon::start(
@@ -141,28 +134,43 @@ fn routes_flow_both_ways_with_gobgp_with_four_octet_asns() {
         ours,
         "4200000012",
         &[
+            "--all-families",
             "--advertise",
             "10.72.0.0/24",
+            "--advertise",
+            "2001:db8:72::/48",
             "--ipv4-next-hop",
             "198.51.100.72",
+            "--ipv6-next-hop",
+            "2001:db8:ffff::72",
         ],
     );
     daemon.wait_for(theirs, "Established");
     router
-        .wait_for_prefixes(ours, &["10.72.0.0/24"], UP)
-        .expect("GoBGP accepts the node's prefix");
-    let answer = daemon.wait_for_routes(&[], "GoBGP's prefix", |answer| {
-        has_prefix(answer, "10.73.0.0/24")
+        .wait_for_prefixes(ours, &["10.72.0.0/24", "2001:db8:72::/48"], UP)
+        .expect("GoBGP accepts both of the node's prefixes");
+    let answer = daemon.wait_for_routes(&[], "GoBGP's two prefixes", |answer| {
+        has_prefix(answer, "10.73.0.0/24") && has_prefix(answer, "2001:db8:73::/48")
     });
-    let route = answer["routes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|route| route["prefix"] == "10.73.0.0/24")
-        .unwrap();
-    assert_eq!(route["peer"], theirs.to_string());
-    assert_eq!(route["attributes"]["as_path"], "4200000011");
-    assert_eq!(route["next_hop"], "198.51.100.73");
+    let route = |prefix: &str| {
+        answer["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|route| route["prefix"] == prefix)
+            .unwrap()
+            .clone()
+    };
+    let ipv4 = route("10.73.0.0/24");
+    assert_eq!(ipv4["peer"], theirs.to_string());
+    assert_eq!(ipv4["attributes"]["as_path"], "4200000011");
+    assert_eq!(ipv4["next_hop"], "198.51.100.73");
+    assert_eq!(route("2001:db8:73::/48")["next_hop"], "2001:db8:ffff::73");
+    // GoBGP withdraws one: it leaves our Loc-RIB.
+    router.remove_routes(&["2001:db8:73::/48"]).unwrap();
+    daemon.wait_for_routes(&[], "2001:db8:73::/48 withdrawn", |answer| {
+        !has_prefix(answer, "2001:db8:73::/48") && has_prefix(answer, "10.73.0.0/24")
+    });
 }
 
 #[test]
@@ -178,11 +186,7 @@ fn routes_flow_both_ways_with_bird_over_ipv4_and_ipv6() {
             .next_hop("2001:db8:ffff::75".parse().unwrap()),
     )
     .unwrap();
-    assert!(
-        resources("apply", &directory, &global_peer(theirs, "65031"))
-            .status
-            .success()
-    );
+    apply(&directory, &global_peer(theirs, "65031"));
     let daemon = Daemon::start(
         &directory,
         "node-1",
@@ -234,7 +238,7 @@ fn the_shorter_as_path_wins_and_equal_paths_are_multipath() {
         global_peer(long, "65041"),
         global_peer(short, "65041")
     );
-    assert!(resources("apply", &directory, &peers).status.success());
+    apply(&directory, &peers);
     let daemon = Daemon::start(&directory, "node-1", ours, "65040", &[]);
     let answer = daemon.wait_for_routes(&["10.76.0.0/24"], "two paths", |answer| {
         answer["count"] == 2
@@ -265,11 +269,7 @@ fn a_peer_over_its_prefix_limit_is_sent_cease_maximum_prefixes() {
             .routes(["10.77.0.0/24", "10.77.1.0/24", "10.77.2.0/24"]),
     )
     .unwrap();
-    assert!(
-        resources("apply", &directory, &global_peer(theirs, "65051"))
-            .status
-            .success()
-    );
+    apply(&directory, &global_peer(theirs, "65051"));
     let daemon = Daemon::start(
         &directory,
         "node-1",
@@ -335,7 +335,7 @@ fn selected_routes_reach_the_kernel_as_multipath_and_leave_it_on_stop() {
         global_peer(first, "65061"),
         global_peer(second, "65061")
     );
-    assert!(resources("apply", &directory, &peers).status.success());
+    apply(&directory, &peers);
     let mut daemon = Daemon::start(
         &directory,
         "node-1",
@@ -386,11 +386,7 @@ fn graceful_restart_keeps_routes_on_both_sides_across_restarts() {
             .with_graceful_restart(),
     )
     .unwrap();
-    assert!(
-        resources("apply", &directory, &global_peer(theirs, "65071"))
-            .status
-            .success()
-    );
+    apply(&directory, &global_peer(theirs, "65071"));
     let arguments = [
         "--fib-netns",
         namespace.name(),
@@ -472,11 +468,7 @@ fn a_restarting_gobgp_keeps_its_routes_as_stale_until_it_returns() {
             .with_graceful_restart(),
     )
     .unwrap();
-    assert!(
-        resources("apply", &directory, &global_peer(theirs, "65081"))
-            .status
-            .success()
-    );
+    apply(&directory, &global_peer(theirs, "65081"));
     let daemon = Daemon::start(&directory, "node-1", ours, "65080", &[]);
     daemon.wait_for(theirs, "Established");
     daemon.wait_for_routes(&["10.81.0.0/24"], "GoBGP's route", |answer| {
@@ -515,11 +507,7 @@ fn route_refresh_is_sent_and_answered() {
             .routes(["10.82.0.0/24"]),
     )
     .unwrap();
-    assert!(
-        resources("apply", &directory, &global_peer(theirs, "65091"))
-            .status
-            .success()
-    );
+    apply(&directory, &global_peer(theirs, "65091"));
     let daemon = Daemon::start(
         &directory,
         "node-1",
@@ -565,11 +553,7 @@ fn the_bgp_configuration_advertises_service_prefixes_with_communities() {
         RouterSpec::new(Kind::Frr, "services-frr", theirs, 65101).neighbor(neighbor(ours, 64512)),
     )
     .unwrap();
-    assert!(
-        resources("apply", &directory, &global_peer(theirs, "65101"))
-            .status
-            .success()
-    );
+    apply(&directory, &global_peer(theirs, "65101"));
     let daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
     daemon.wait_for(theirs, "Established");
     let configuration = "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  communities:\n  - name: services\n    value: '64512:300'\n  prefixAdvertisements:\n  - cidr: 10.96.0.0/12\n    communities: [services, '64512:7:8']\n  serviceClusterIPs:\n  - cidr: 10.96.0.0/12\n  serviceExternalIPs:\n  - cidr: 10.84.0.0/24\n";
@@ -588,10 +572,56 @@ fn the_bgp_configuration_advertises_service_prefixes_with_communities() {
         .unwrap();
     assert!(!other.contains("64512:300"), "outside the CIDR: {other}");
     let without = configuration.replace("  serviceExternalIPs:\n  - cidr: 10.84.0.0/24\n", "");
-    assert!(resources("apply", &directory, &without).status.success());
+    apply(&directory, &without);
     eventually("FRR sees 10.84.0.0/24 withdrawn", || {
         router
             .received_prefixes(ours)
             .is_ok_and(|prefixes| prefixes == ["10.96.0.0/12"])
     });
+}
+
+/// RFC 4456: nodebgp as a route reflector between two iBGP FRRs (its
+/// clients) passes a route from one to the other with ORIGINATOR_ID and its
+/// cluster id in CLUSTER_LIST.
+#[test]
+fn a_route_reflector_reflects_between_ibgp_clients() {
+    lab::require(Kind::Frr);
+    let (ours, first, second) = (address(), address(), address());
+    let directory = scratch("reflector");
+    let _first = Router::start(
+        RouterSpec::new(Kind::Frr, "rr-one", first, 65110)
+            .neighbor(neighbor(ours, 65110))
+            .routes(["10.85.0.0/24"]),
+    )
+    .unwrap();
+    let second_router = Router::start(
+        RouterSpec::new(Kind::Frr, "rr-two", second, 65110).neighbor(neighbor(ours, 65110)),
+    )
+    .unwrap();
+    apply(
+        &directory,
+        &format!(
+            "{}---\n{}",
+            global_peer(first, "65110"),
+            global_peer(second, "65110")
+        ),
+    );
+    let _daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "65110",
+        &["--cluster-id", "10.255.0.1"],
+    );
+    second_router
+        .wait_for_prefixes(ours, &["10.85.0.0/24"], UP)
+        .expect("the second client gets the first client's route");
+    let detail = second_router
+        .cli(&["show bgp ipv4 unicast 10.85.0.0/24 json"])
+        .unwrap();
+    assert!(
+        detail.contains(&format!("\"originatorId\":\"{first}\"")),
+        "ORIGINATOR_ID is the first client: {detail}"
+    );
+    assert!(detail.contains("10.255.0.1"), "our cluster id: {detail}");
 }

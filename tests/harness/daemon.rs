@@ -50,6 +50,13 @@ pub fn resources(verb: &str, directory: &Path, yaml: &str) -> std::process::Outp
     resources_in(verb, &store_url(directory), yaml)
 }
 
+/// `nodebgp apply -f -` of `yaml` to the embedded store in `directory`,
+/// which must succeed.
+pub fn apply(directory: &Path, yaml: &str) {
+    let output = resources("apply", directory, yaml);
+    assert!(output.status.success(), "nodebgp apply: {output:?}");
+}
+
 /// The same against any datastore URL.
 pub fn resources_in(verb: &str, datastore: &str, yaml: &str) -> std::process::Output {
     use std::io::Write;

@@ -89,11 +89,7 @@ fn replaces_the_next_hop_in_place() {
             .await
             .unwrap();
     });
-    let summaries: Vec<_> = namespace
-        .our_routes()
-        .iter()
-        .map(|route| route.summary())
-        .collect();
+    let summaries = namespace.our_summaries();
     assert_eq!(
         summaries,
         [
@@ -126,11 +122,7 @@ fn two_next_hops_make_one_ecmp_route_with_two_nexthops() {
             ]
         );
     });
-    let summaries: Vec<_> = namespace
-        .our_routes()
-        .iter()
-        .map(|route| route.summary())
-        .collect();
+    let summaries = namespace.our_summaries();
     assert_eq!(
         summaries,
         [
@@ -156,11 +148,7 @@ fn two_next_hops_make_one_ecmp_route_with_two_nexthops() {
             .await
             .unwrap();
     });
-    let summaries: Vec<_> = namespace
-        .our_routes()
-        .iter()
-        .map(|route| route.summary())
-        .collect();
+    let summaries = namespace.our_summaries();
     assert_eq!(
         summaries,
         [
@@ -189,11 +177,7 @@ fn an_empty_next_hop_list_deletes_and_deleting_twice_is_fine() {
         fib.apply(&removal("10.0.0.0/24")).await.unwrap();
         fib.apply(&removal("10.9.0.0/24")).await.unwrap();
     });
-    let summaries: Vec<_> = namespace
-        .our_routes()
-        .iter()
-        .map(|route| route.summary())
-        .collect();
+    let summaries = namespace.our_summaries();
     assert_eq!(summaries, [summary("10.1.0.0/24", &["192.0.2.2"])]);
 }
 
@@ -388,11 +372,7 @@ fn an_unreachable_gateway_is_reported_as_such() {
             FibError::NextHopUnreachable { .. }
         ));
     });
-    let summaries: Vec<_> = namespace
-        .our_routes()
-        .iter()
-        .map(|route| route.summary())
-        .collect();
+    let summaries = namespace.our_summaries();
     assert_eq!(
         summaries,
         [
@@ -446,11 +426,7 @@ fn a_second_fib_resyncs_with_what_the_first_left() {
         );
         assert!(diff(&second.installed().await.unwrap(), &desired).is_empty());
     });
-    let summaries: Vec<_> = namespace
-        .our_routes()
-        .iter()
-        .map(|route| route.summary())
-        .collect();
+    let summaries = namespace.our_summaries();
     assert_eq!(
         summaries,
         [
@@ -478,11 +454,7 @@ fn a_route_left_by_a_previous_run_is_replaced_without_reading_installed_first() 
             .await
             .unwrap();
     });
-    let summaries: Vec<_> = namespace
-        .our_routes()
-        .iter()
-        .map(|route| route.summary())
-        .collect();
+    let summaries = namespace.our_summaries();
     assert_eq!(summaries, [summary("10.1.0.0/24", &["192.0.2.3"])]);
 }
 

@@ -109,6 +109,11 @@ impl Namespace {
         self.routes("244")
     }
 
+    /// `(destination, gateways)` of each of nodebgp's routes, in table order.
+    pub fn our_summaries(&self) -> Vec<(String, Vec<String>)> {
+        self.our_routes().iter().map(KernelRoute::summary).collect()
+    }
+
     /// Runs `test` in a new thread inside the namespace, on a current-thread runtime.
     pub fn run<F, Fut, T>(&self, test: F) -> T
     where

@@ -103,20 +103,7 @@ fn update_fields(update: &Update, object: &mut Map<String, Value>) {
             prefixes(&update.announced),
         );
     }
-    let mut attributes = Map::new();
-    let mut unknown = Vec::new();
-    for attribute in &update.attributes {
-        attribute_field(
-            attribute,
-            &mut attributes,
-            &mut unknown,
-            &mut withdrawn,
-            &mut announced,
-        );
-    }
-    if !unknown.is_empty() {
-        attributes.insert("unknown".into(), Value::Array(unknown));
-    }
+    let attributes = attributes_with_nlri(&update.attributes, &mut withdrawn, &mut announced);
     object.insert("withdrawn".into(), Value::Object(withdrawn));
     object.insert("announced".into(), Value::Object(announced));
     object.insert("attributes".into(), Value::Object(attributes));
@@ -126,20 +113,21 @@ fn update_fields(update: &Update, object: &mut Map<String, Value>) {
 }
 
 /// Path attributes by name, as `decode` prints them (for `nodebgp routes`).
-pub(crate) fn attributes_object<'a>(
-    list: impl IntoIterator<Item = &'a PathAttribute>,
+pub(crate) fn attributes_object(list: &[PathAttribute]) -> Map<String, Value> {
+    attributes_with_nlri(list, &mut Map::new(), &mut Map::new())
+}
+
+/// Path attributes by name; MP_REACH/MP_UNREACH prefixes go to `announced`
+/// and `withdrawn` by family.
+fn attributes_with_nlri(
+    list: &[PathAttribute],
+    withdrawn: &mut Map<String, Value>,
+    announced: &mut Map<String, Value>,
 ) -> Map<String, Value> {
     let mut attributes = Map::new();
     let mut unknown = Vec::new();
-    let (mut withdrawn, mut announced) = (Map::new(), Map::new());
     for attribute in list {
-        attribute_field(
-            attribute,
-            &mut attributes,
-            &mut unknown,
-            &mut withdrawn,
-            &mut announced,
-        );
+        attribute_field(attribute, &mut attributes, &mut unknown, withdrawn, announced);
     }
     if !unknown.is_empty() {
         attributes.insert("unknown".into(), Value::Array(unknown));
