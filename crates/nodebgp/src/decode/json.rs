@@ -127,7 +127,13 @@ fn attributes_with_nlri(
     let mut attributes = Map::new();
     let mut unknown = Vec::new();
     for attribute in list {
-        attribute_field(attribute, &mut attributes, &mut unknown, withdrawn, announced);
+        attribute_field(
+            attribute,
+            &mut attributes,
+            &mut unknown,
+            withdrawn,
+            announced,
+        );
     }
     if !unknown.is_empty() {
         attributes.insert("unknown".into(), Value::Array(unknown));
