@@ -191,9 +191,19 @@ fn get_prints_every_kind_in_a_form_create_reads_back() {
         ])
         .output()
         .unwrap();
-    let nodes: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
-    assert_eq!(nodes.as_array().unwrap().len(), 1);
-    assert_eq!(nodes[0]["metadata"]["name"], "node-b");
+    // calicoctl prints a named resource as one object, a listing as a
+    // <Kind>List with items.
+    let node: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(node["kind"], "Node");
+    assert_eq!(node["metadata"]["name"], "node-b");
+    let all = std::process::Command::new(nodebgp())
+        .args(["get", "nodes", "-o", "json", "--datastore", &datastore])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    assert_eq!(list["kind"], "NodeList");
+    assert_eq!(list["apiVersion"], "projectcalico.org/v3");
+    assert!(list["items"].as_array().unwrap().len() >= 2, "{list:#}");
     let unknown = std::process::Command::new(nodebgp())
         .args(["get", "ippool", "--datastore", &datastore])
         .output()

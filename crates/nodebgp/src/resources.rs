@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _, Result};
 use peer_store::{
     execute_documents, resource_kind, resources_to_json, resources_to_yaml, BatchOptions,
-    ListFilter, NodeName, PeerStore, ResourceFilter, ScopeKind,
+    ListFilter, NodeName, PeerStore, Resource, ResourceFilter, ScopeKind,
 };
 
 use crate::daemon::Datastore;
@@ -125,9 +125,49 @@ pub(crate) fn get(arguments: &GetArgs) -> Result<()> {
         .into_iter()
         .map(|stored| stored.resource)
         .collect();
-    match arguments.output.as_str() {
-        "json" => print!("{}", resources_to_json(&resources)),
-        _ => print!("{}", resources_to_yaml(&resources)),
-    }
+    print!(
+        "{}",
+        calicoctl_output(&resources, arguments.name.is_some(), &arguments.output)
+    );
     Ok(())
+}
+
+/// What calicoctl prints: one named resource as a single document; v3
+/// resources of one kind as a `<Kind>List` with `items`; v1 bgpPeers (or a
+/// mix) as a list of documents, as calicoctl v1 did. `create` reads each
+/// form back.
+fn calicoctl_output(resources: &[Resource], named: bool, format: &str) -> String {
+    let as_list = || match format {
+        "json" => resources_to_json(resources),
+        _ => resources_to_yaml(resources),
+    };
+    let list_kind = match resources.first() {
+        Some(Resource::BgpPeerV3(_)) => Some("BGPPeerList"),
+        Some(Resource::Node(_)) => Some("NodeList"),
+        Some(Resource::BgpConfiguration(_)) => Some("BGPConfigurationList"),
+        _ => None,
+    };
+    let all_v3 = !resources
+        .iter()
+        .any(|resource| matches!(resource, Resource::BgpPeer(_)));
+    let documents: serde_json::Value = match serde_json::from_str(&resources_to_json(resources)) {
+        Ok(documents) => documents,
+        Err(_) => return as_list(),
+    };
+    let value = match (named, resources.len(), list_kind) {
+        (true, 1, _) => documents[0].clone(),
+        (false, _, Some(kind)) if all_v3 => serde_json::json!({
+            "apiVersion": "projectcalico.org/v3",
+            "kind": kind,
+            "items": documents,
+        }),
+        _ => return as_list(),
+    };
+    match format {
+        "json" => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ),
+        _ => serde_yaml::to_string(&value).unwrap_or_default(),
+    }
 }
