@@ -625,3 +625,87 @@ fn a_route_reflector_reflects_between_ibgp_clients() {
     );
     assert!(detail.contains("10.255.0.1"), "our cluster id: {detail}");
 }
+
+/// Whether the only route of `answer` is in the given state: `stale`,
+/// `long_lived_stale`, and whether it carries LLGR_STALE (65535:6).
+fn route_state(answer: &Value, stale: bool, long_lived_stale: bool) -> bool {
+    let route = &answer["routes"][0];
+    let llgr_stale = route["attributes"]["communities"]
+        .to_string()
+        .contains("65535:6");
+    answer["count"] == 1
+        && route["stale"] == stale
+        && route["long_lived_stale"] == long_lived_stale
+        && llgr_stale == long_lived_stale
+}
+
+/// Long-lived graceful restart (RFC 9494) as FRR's helper: FRR, killed, has
+/// its route kept as stale for its 2 s restart time, then as long-lived
+/// stale (least preferred, LLGR_STALE attached) for the smaller of FRR's
+/// long-lived stale time (600 s) and ours (3 s), then removed; FRR back,
+/// the route is fresh again.
+#[test]
+fn a_killed_frr_with_long_lived_graceful_restart_has_its_route_kept_long_lived_stale() {
+    lab::require(Kind::Frr);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("llgr-frr");
+    let mut router = Router::start(
+        RouterSpec::new(Kind::Frr, "llgr-frr", theirs, 65091)
+            .neighbor(neighbor(ours, 65090))
+            .routes(["10.91.0.0/24"])
+            .next_hop("198.51.100.91".parse().unwrap())
+            .with_long_lived_stale_time(2, 600),
+    )
+    .unwrap();
+    apply(&directory, &global_peer(theirs, "65091"));
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "65090",
+        &["--long-lived-stale-time", "3"],
+    );
+    daemon.wait_for(theirs, "Established");
+    daemon.wait_for_routes(&["10.91.0.0/24"], "FRR's route", |answer| {
+        route_state(answer, false, false)
+    });
+    // FRR saw our LLGR capability too.
+    let neighbor_text = router
+        .cli(&[&format!("show bgp neighbors {ours}")])
+        .unwrap();
+    assert!(
+        neighbor_text.contains("Long-lived Graceful Restart: advertised and received"),
+        "{neighbor_text}"
+    );
+
+    router.kill();
+    let started = Instant::now();
+    daemon.wait_for_routes(&["10.91.0.0/24"], "FRR's route kept as stale", |answer| {
+        route_state(answer, true, false)
+    });
+    daemon.wait_for_routes(
+        &["10.91.0.0/24"],
+        "FRR's route kept as long-lived stale",
+        |answer| route_state(answer, true, true),
+    );
+    let long_lived_after = started.elapsed();
+    assert!(
+        long_lived_after >= Duration::from_millis(1500),
+        "long-lived stale after {long_lived_after:?}, before the restart time"
+    );
+    daemon.wait_for_routes(
+        &["10.91.0.0/24"],
+        "FRR's route removed at the end of our long-lived stale time",
+        |answer| answer["count"] == 0,
+    );
+    assert!(
+        started.elapsed() >= long_lived_after + Duration::from_secs(2),
+        "removed after {:?}, long-lived stale after {long_lived_after:?}",
+        started.elapsed()
+    );
+    router.restart().unwrap();
+    daemon.wait_for(theirs, "Established");
+    daemon.wait_for_routes(&["10.91.0.0/24"], "FRR's route fresh again", |answer| {
+        route_state(answer, false, false)
+    });
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bgp_wire::{Asn, Family, GracefulRestart, HoldTime, RouterId};
+use bgp_wire::{Asn, Family, GracefulRestart, HoldTime, LongLivedFamily, RouterId};
 
 /// How long the session waits in Idle before it starts again after an error,
 /// doubling on each failure that did not reach Established (like BIRD's
@@ -66,6 +66,10 @@ pub struct Config {
     /// the driver sets the Restart State bit after a restart and the
     /// Forwarding State bit for families whose routes it kept in the kernel.
     pub graceful_restart: Option<GracefulRestart>,
+    /// The Long-Lived Graceful Restart capability we announce (RFC 9494 §3),
+    /// one entry per family; not announced when empty. RFC 9494 §4.1 wants
+    /// it beside [`Config::graceful_restart`].
+    pub long_lived_graceful_restart: Vec<LongLivedFamily>,
 }
 
 impl Config {
@@ -87,6 +91,7 @@ impl Config {
             jitter_seed: None,
             hostname: None,
             graceful_restart: None,
+            long_lived_graceful_restart: Vec::new(),
         }
     }
 

@@ -83,6 +83,11 @@ pub(crate) fn local_open(config: &Config) -> Open {
     if let Some(restart) = &config.graceful_restart {
         capabilities.push(Capability::GracefulRestart(restart.clone()));
     }
+    if !config.long_lived_graceful_restart.is_empty() {
+        capabilities.push(Capability::LongLivedGracefulRestart(
+            config.long_lived_graceful_restart.clone(),
+        ));
+    }
     if let Some(hostname) = &config.hostname {
         capabilities.push(Capability::Fqdn {
             hostname: Bytes::copy_from_slice(&hostname.as_bytes()[..hostname.len().min(255)]),

@@ -1197,4 +1197,48 @@ fn graceful_restart_capability_is_announced_when_configured() {
         capability,
         Capability::GracefulRestart(restart) if restart.restart_time == 120 && restart.flags == 0x8
     )));
+    // No long-lived graceful restart unless configured.
+    assert!(!open
+        .capabilities()
+        .any(|capability| matches!(capability, Capability::LongLivedGracefulRestart(_))));
+}
+
+/// The Long-Lived Graceful Restart capability configured is announced in
+/// our OPEN, beside Graceful Restart (RFC 9494 §3, §4.1).
+#[test]
+fn long_lived_graceful_restart_capability_is_announced_when_configured() {
+    let now = Instant::now();
+    let mut config = config();
+    config.graceful_restart = Some(bgp_wire::GracefulRestart {
+        flags: 0,
+        restart_time: 120,
+        families: Vec::new(),
+    });
+    let llgr = vec![bgp_wire::LongLivedFamily {
+        family: Family::IPV4_UNICAST,
+        flags: 0x80,
+        stale_time: 86_400,
+    }];
+    config.long_lived_graceful_restart = llgr.clone();
+    let mut session = Session::new(config, now);
+    session.handle(now, Input::Start);
+    drain(&mut session);
+    session.handle(
+        now,
+        Input::Connected {
+            connection: OUT,
+            direction: Direction::Outgoing,
+        },
+    );
+    let open = sent(&drain(&mut session))
+        .into_iter()
+        .find_map(|(_, message)| match message {
+            Message::Open(open) => Some(open),
+            _ => None,
+        })
+        .expect("an OPEN");
+    assert!(open.capabilities().any(|capability| matches!(
+        capability,
+        Capability::LongLivedGracefulRestart(families) if *families == llgr
+    )));
 }

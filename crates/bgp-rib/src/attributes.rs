@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use bgp_wire::{
     Aggregator, AsPath, Asn, AttributeFlags, AttributeType, AttributeValue, ClusterId, ClusterList,
-    Communities, ExtendedCommunities, LargeCommunities, Origin, PathAttribute, SegmentKind,
+    Communities, Community, ExtendedCommunities, LargeCommunities, Origin, PathAttribute,
+    SegmentKind,
 };
 use bytes::Bytes;
 use hashbrown::HashSet;
@@ -294,6 +295,34 @@ impl Attributes {
     pub(crate) fn cluster_list_contains(&self, cluster_id: Ipv4Addr) -> bool {
         self.cluster_list()
             .is_some_and(|list| list.iter().any(|item| item == ClusterId(cluster_id)))
+    }
+
+    /// Whether COMMUNITIES holds `community`.
+    pub(crate) fn has_community(&self, community: Community) -> bool {
+        self.communities
+            .as_ref()
+            .is_some_and(|list| list.iter().any(|item| item == community))
+    }
+
+    /// Whether the set marks a long-lived stale route (RFC 9494 §4.3): it
+    /// carries LLGR_STALE, because we attached it or the peer sent it so.
+    pub(crate) fn is_long_lived_stale(&self) -> bool {
+        self.has_community(Community::LLGR_STALE)
+    }
+
+    /// The set with LLGR_STALE added to COMMUNITIES (RFC 9494 §4.2: a
+    /// route kept as long-lived stale carries it from then on).
+    pub(crate) fn with_long_lived_stale(&self) -> Attributes {
+        let mut out = self.clone();
+        if !self.is_long_lived_stale() {
+            let existing = self.communities.iter().flat_map(|list| list.iter());
+            out.communities = Some(
+                existing
+                    .chain(std::iter::once(Community::LLGR_STALE))
+                    .collect(),
+            );
+        }
+        out
     }
 
     /// Length of CLUSTER_LIST, for RFC 4456 §9's tie-break.

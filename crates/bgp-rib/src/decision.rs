@@ -1,5 +1,6 @@
-//! The decision process of RFC 4271 §9.1.2.2 among the paths of one prefix,
-//! and the choice of ECMP paths beside the best.
+//! The decision process of RFC 4271 §9.1.2.2 among the paths of one prefix
+//! (with RFC 9494 §4.4's long-lived stale paths least preferred), and the
+//! choice of ECMP paths beside the best.
 //!
 //! Every step is an elimination over the whole set of candidates, as the RFC
 //! words it, and the last step compares values that no two paths share (peer
@@ -23,6 +24,9 @@ use crate::{PeerId, RibConfig};
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     index: usize,
+    /// Long-lived stale (RFC 9494 §4.4): ours past the restart time, or
+    /// received with LLGR_STALE.
+    long_lived_stale: bool,
     local_pref: u32,
     path_length: u32,
     origin: Origin,
@@ -44,6 +48,7 @@ impl Candidate {
         let peer = &peers[usize::from(path.peer)];
         Candidate {
             index,
+            long_lived_stale: path.is_long_lived() || attributes.is_long_lived_stale(),
             local_pref: attributes.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
             path_length: attributes.path_length,
             origin: attributes.origin,
@@ -105,6 +110,14 @@ pub(crate) fn select(paths: &mut [Path], peers: &[PeerState], config: &RibConfig
         .enumerate()
         .map(|(index, path)| Candidate::new(index, path, peers, config))
         .collect();
+    // RFC 9494 §4.4: a long-lived stale path is least preferred: any other
+    // path wins over it, before LOCAL_PREF is even looked at.
+    if candidates
+        .iter()
+        .any(|candidate| !candidate.long_lived_stale)
+    {
+        candidates.retain(|candidate| !candidate.long_lived_stale);
+    }
     // RFC 4271 §9.1.2.1: the degree of preference is LOCAL_PREF, highest wins.
     keep_lowest(&mut candidates, |candidate| {
         std::cmp::Reverse(candidate.local_pref)

@@ -71,6 +71,16 @@ pub(crate) fn eligible(
             return false;
         }
     }
+    // RFC 9494 §4.3: a long-lived stale route (ours, or received with
+    // LLGR_STALE) goes only to peers that announced the LLGR capability.
+    // §4.6 would allow sending it to iBGP peers without the capability (with
+    // NO_EXPORT attached and LOCAL_PREF lowered to 0), but only as an
+    // optional procedure: we do not, because such a peer cannot tell the
+    // route is stale, and a node has no inner iBGP mesh that needs it to
+    // keep forwarding. A withdrawal is the safe default the RFC names.
+    if !target.info.long_lived && attributes.is_long_lived_stale() {
+        return false;
+    }
     let Some(source) = source else {
         return true;
     };

@@ -7,13 +7,15 @@
 //! send to each peer, and the changes to make to the forwarding table.
 //!
 //! ```text
-//!  peer_up / peer_down / flush_stale / refresh           originate / withdraw_origin
+//!  peer_up / peer_down / refresh                          originate / withdraw_origin
+//!  flush_stale / enter_long_lived_stale                            │
 //!           │                                                      │
 //!  receive(peer, Update, errors) ──► import checks ──► Adj-RIB-In ─┤
 //!   (RFC 7606 treat-as-withdraw,     (AS loop, RFC 4456 loops,     │
 //!    End-of-RIB, max-prefix)          next hop, ADD-PATH id)       ▼
 //!                                                    Loc-RIB: RFC 4271 §9.1.2 decision
-//!                                                    process, bounded ECMP, GR stale marks
+//!                                                    process, bounded ECMP, GR and
+//!                                                    long-lived (RFC 9494) stale marks
 //!                                                        │                    │
 //!                             best changed: prefix dirty per peer     selected next hops
 //!                                                        ▼                    ▼
@@ -59,9 +61,13 @@
 //! - ADD-PATH is understood on receipt only: each peer is sent the best path,
 //!   without path identifiers.
 //! - No confederations (their AS_PATH segments count 0, as RFC 5065 §5.3
-//!   says, and NO_EXPORT_SUBCONFED acts as NO_EXPORT), no long-lived graceful
-//!   restart (RFC 9494), no RFC 8950 negotiation check when a reflected IPv4
-//!   route with an IPv6 next hop is sent on.
+//!   says, and NO_EXPORT_SUBCONFED acts as NO_EXPORT), no RFC 8950
+//!   negotiation check when a reflected IPv4 route with an IPv6 next hop is
+//!   sent on.
+//! - Long-lived graceful restart (RFC 9494) is the RIB's part only: the
+//!   driver decides when a peer's stale paths turn long-lived stale and when
+//!   they go, and does not use §4.6's optional partial deployment procedure
+//!   (long-lived stale routes go only to peers with the LLGR capability).
 //! - Max-prefix limits count each family separately.
 
 mod attributes;
@@ -160,6 +166,18 @@ pub struct PeerInfo {
     /// setting our own (Calico's `keepOriginalNextHop`, BIRD's `next hop
     /// keep`); our own prefixes still carry next hop self.
     pub keep_next_hop: bool,
+    /// The peer announced the Long-Lived Graceful Restart capability (RFC
+    /// 9494 §3): only such peers are sent long-lived stale routes (§4.3).
+    pub long_lived: bool,
+}
+
+/// What [`Rib::enter_long_lived_stale`] did with a peer's stale paths.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LongLivedStale {
+    /// Paths kept as long-lived stale, LLGR_STALE attached.
+    pub kept: usize,
+    /// Paths removed because they carried NO_LLGR (RFC 9494 §4.2).
+    pub removed: usize,
 }
 
 /// What [`Rib::receive`] did with an UPDATE.

@@ -18,7 +18,7 @@ use crate::decision;
 use crate::export::{self, Source};
 use crate::peer::PeerState;
 use crate::table::{Path, Paths, PeerSlot, PrefixKey, Selection, Tables};
-use crate::{FibChange, PeerId, PeerInfo, Receipt, RibConfig};
+use crate::{FibChange, LongLivedStale, PeerId, PeerInfo, Receipt, RibConfig};
 
 /// Next hops of the selected paths of one prefix, sorted.
 type NextHops = SmallVec<[IpAddr; 2]>;
@@ -239,6 +239,92 @@ impl Rib {
         if family.is_none_or(|family| family == Family::IPV6_UNICAST) {
             self.remove_where::<Ipv6Net>(slot, true);
         }
+    }
+
+    /// The peer's restart time is over (or it announced none) and it
+    /// announced long-lived graceful restart for `families` (RFC 9494 §4.2):
+    /// its stale paths of those families that carry NO_LLGR are removed; the
+    /// others stay, marked long-lived stale, with LLGR_STALE attached (a new
+    /// interned set), least preferred in the decision process (§4.4) and sent
+    /// only to peers with the capability (§4.3). Its End-of-RIB, re-learning
+    /// a path, or [`Rib::flush_stale`] at the end of the long-lived stale
+    /// time ends them as it ends any stale path. Fresh paths (learned since
+    /// the peer came back) and paths already long-lived stale are left alone;
+    /// stale paths of other families are the caller's to flush.
+    pub fn enter_long_lived_stale(&mut self, peer: PeerId, families: &[Family]) -> LongLivedStale {
+        let Some(slot) = self.slot(peer) else {
+            return LongLivedStale::default();
+        };
+        let mut outcome = LongLivedStale::default();
+        if families.contains(&Family::IPV4_UNICAST) {
+            self.long_lived_family::<Ipv4Net>(slot, &mut outcome);
+        }
+        if families.contains(&Family::IPV6_UNICAST) {
+            self.long_lived_family::<Ipv6Net>(slot, &mut outcome);
+        }
+        outcome
+    }
+
+    /// [`Rib::enter_long_lived_stale`] for one family.
+    fn long_lived_family<K: PrefixKey>(&mut self, slot: PeerSlot, outcome: &mut LongLivedStale) {
+        let entering = |path: &Path| {
+            !path.is_local() && path.peer == slot && path.is_stale() && !path.is_long_lived()
+        };
+        let mut doomed: Vec<(K, Option<u32>)> = Vec::new();
+        let mut kept: Vec<K> = Vec::new();
+        for (key, paths) in K::table(&self.tables) {
+            let mut keeps = false;
+            for path in paths.as_slice().iter().filter(|path| entering(path)) {
+                // RFC 9494 §4.2: NO_LLGR routes are not retained as long-lived stale.
+                if path.attributes.has_community(Community::NO_LLGR) {
+                    doomed.push((*key, path.path_id()));
+                } else {
+                    keeps = true;
+                }
+            }
+            if keeps {
+                kept.push(*key);
+            }
+        }
+        for (key, path_id) in doomed {
+            if self.remove(key, Some(slot), path_id) {
+                *self.peers[usize::from(slot)].accepted_mut(K::FAMILY) -= 1;
+                outcome.removed += 1;
+            }
+        }
+        // One new set per distinct old set, not one per prefix.
+        let mut marked: HashMap<usize, Arc<Attributes>> = HashMap::default();
+        let mut released = 0;
+        for key in kept {
+            let Rib {
+                config,
+                interner,
+                peers,
+                tables,
+                ..
+            } = self;
+            let Some(paths) = K::table_mut(tables).get_mut(&key) else {
+                continue;
+            };
+            let before = selected(Some(paths));
+            for path in paths.as_mut_slice() {
+                if !entering(path) {
+                    continue;
+                }
+                let attributes = marked
+                    .entry(Arc::as_ptr(&path.attributes) as usize)
+                    .or_insert_with(|| interner.intern(&path.attributes.with_long_lived_stale()));
+                path.attributes = Arc::clone(attributes);
+                path.flags |= Path::LONG_LIVED;
+                released += 1;
+                outcome.kept += 1;
+            }
+            decision::select(paths.as_mut_slice(), peers, config);
+            let after = selected(Some(paths));
+            self.note_change(key, before, after);
+        }
+        drop(marked);
+        self.interner.released(released);
     }
 
     /// Removes the paths of peer `slot` (only the stale ones with `stale_only`).

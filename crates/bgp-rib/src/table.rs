@@ -51,6 +51,11 @@ impl Path {
     pub(crate) const HAS_PATH_ID: u8 = 2;
     /// Originated by this node.
     pub(crate) const LOCAL: u8 = 4;
+    /// Kept past its peer's restart time as long-lived stale (RFC 9494 §4.2),
+    /// with LLGR_STALE attached; always set together with `STALE`, so that
+    /// End-of-RIB, re-learning and [`crate::Rib::flush_stale`] treat it as
+    /// any stale path.
+    pub(crate) const LONG_LIVED: u8 = 8;
 
     pub(crate) fn is_local(&self) -> bool {
         self.flags & Path::LOCAL != 0
@@ -58,6 +63,10 @@ impl Path {
 
     pub(crate) fn is_stale(&self) -> bool {
         self.flags & Path::STALE != 0
+    }
+
+    pub(crate) fn is_long_lived(&self) -> bool {
+        self.flags & Path::LONG_LIVED != 0
     }
 
     pub(crate) fn path_id(&self) -> Option<u32> {

@@ -24,6 +24,10 @@ pub struct RouteView<'a> {
     pub multipath: bool,
     /// Kept after its peer went down (graceful restart, RFC 4724 §4.2).
     pub stale: bool,
+    /// Treated as long-lived stale (RFC 9494): kept past its peer's restart
+    /// time with LLGR_STALE attached ([`Rib::enter_long_lived_stale`]), or
+    /// received carrying LLGR_STALE; least preferred either way.
+    pub long_lived_stale: bool,
 }
 
 /// Counts of one peer.
@@ -64,6 +68,7 @@ impl Rib {
             best: path.selection == Selection::Best,
             multipath: path.selection == Selection::Multipath,
             stale: path.is_stale(),
+            long_lived_stale: path.is_long_lived() || path.attributes.is_long_lived_stale(),
         }
     }
 

@@ -66,6 +66,13 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr) -> String {
     if spec.graceful_restart {
         let _ = writeln!(w, " bgp graceful-restart");
     }
+    if let Some((restart_time, stale_time)) = spec.long_lived {
+        let _ = writeln!(w, " bgp graceful-restart restart-time {restart_time}");
+        let _ = writeln!(
+            w,
+            " bgp long-lived-graceful-restart stale-time {stale_time}"
+        );
+    }
     for n in &spec.neighbors {
         let p = n.address;
         let _ = writeln!(w, " neighbor {p} remote-as {}", n.asn);
@@ -242,6 +249,25 @@ mod tests {
             " bgp graceful-restart",
             " set as-path prepend 65020 65020",
             "  neighbor 127.20.0.3 route-map LAB-OUT out",
+        ] {
+            assert!(c.contains(needle), "missing {needle:?} in\n{c}");
+        }
+    }
+
+    #[test]
+    fn long_lived_graceful_restart_reaches_the_config() {
+        let spec = RouterSpec::new(
+            Kind::Frr,
+            "r3",
+            "127.20.0.2".parse::<std::net::IpAddr>().unwrap(),
+            65020,
+        )
+        .with_long_lived_stale_time(1, 30);
+        let c = config(&spec, "127.20.0.2".parse().unwrap());
+        for needle in [
+            " bgp graceful-restart\n",
+            " bgp graceful-restart restart-time 1",
+            " bgp long-lived-graceful-restart stale-time 30",
         ] {
             assert!(c.contains(needle), "missing {needle:?} in\n{c}");
         }

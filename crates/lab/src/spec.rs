@@ -165,6 +165,11 @@ pub struct RouterSpec {
     /// `bgp graceful-restart`, GoBGP `graceful-restart` per neighbor and
     /// family, BIRD `graceful restart on`.
     pub graceful_restart: bool,
+    /// Long-lived graceful restart (RFC 9494), FRR only: `(restart time,
+    /// long-lived stale time)` in seconds, FRR `bgp graceful-restart
+    /// restart-time` and `bgp long-lived-graceful-restart stale-time`.
+    /// Implies [`RouterSpec::graceful_restart`].
+    pub long_lived: Option<(u16, u32)>,
     /// Prepend the router's own AS this many extra times to everything it
     /// advertises (FRR only), to make its paths longer than another's.
     pub prepend: u8,
@@ -190,6 +195,7 @@ impl RouterSpec {
             next_hop: None,
             next_hop6: None,
             graceful_restart: false,
+            long_lived: None,
             prepend: 0,
             export: true,
         }
@@ -198,6 +204,14 @@ impl RouterSpec {
     /// Turns on graceful restart (see [`RouterSpec::graceful_restart`]).
     pub fn with_graceful_restart(mut self) -> Self {
         self.graceful_restart = true;
+        self
+    }
+
+    /// Turns on graceful restart with a `restart_time` and long-lived
+    /// graceful restart with a `stale_time` (see [`RouterSpec::long_lived`]).
+    pub fn with_long_lived_stale_time(mut self, restart_time: u16, stale_time: u32) -> Self {
+        self.graceful_restart = true;
+        self.long_lived = Some((restart_time, stale_time));
         self
     }
 

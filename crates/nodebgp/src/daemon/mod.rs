@@ -489,7 +489,8 @@ impl Manager {
 
     /// Links a new peer task to the RIB, and announces graceful restart
     /// (RFC 4724 §3): the Restart State bit after a restart that kept kernel
-    /// routes, and Forwarding State for every family while the FIB is kept.
+    /// routes, and Forwarding State for every family while the FIB is kept;
+    /// with a long-lived stale time, long-lived graceful restart too (RFC 9494).
     fn attach_routing(&self, config: &mut PeerConfig, number: u32, peer: &DesiredPeer) {
         config.routes = Some(bgp_session::RouteLink {
             peer: number,
@@ -523,6 +524,24 @@ impl Manager {
                     })
                     .collect(),
             });
+            // RFC 9494 §3: the LLGR capability beside GR (§4.1), for every
+            // family of the session, F bit as for GR; the stale time is 24 bits
+            // (checked with the settings).
+            if let Some(stale_time) = routing.long_lived_stale_time {
+                let stale_time = u32::try_from(stale_time.as_secs())
+                    .unwrap_or(u32::MAX)
+                    .min(0x00ff_ffff);
+                config.session.long_lived_graceful_restart = config
+                    .session
+                    .families
+                    .iter()
+                    .map(|family| bgp_wire::LongLivedFamily {
+                        family: *family,
+                        flags: if forwarding { 0x80 } else { 0 },
+                        stale_time,
+                    })
+                    .collect();
+            }
         }
     }
 

@@ -108,7 +108,14 @@ fn print_table(answer: &Value) {
             } else {
                 "*"
             },
-            if route["stale"] == true { "S" } else { "" }
+            // L: long-lived stale (RFC 9494), least preferred; S: stale.
+            if route["long_lived_stale"] == true {
+                "L"
+            } else if route["stale"] == true {
+                "S"
+            } else {
+                ""
+            }
         );
         let attributes = &route["attributes"];
         let text = |value: &Value| match value {
@@ -241,6 +248,7 @@ fn route_value(view: &RouteView<'_>, peer: Value) -> Value {
         "best": view.best,
         "multipath": view.multipath,
         "stale": view.stale,
+        "long_lived_stale": view.long_lived_stale,
         "next_hop": view.attributes.next_hop().map(|address| address.to_string()),
         "attributes": Value::Object(attributes_object(&view.attributes.to_path_attributes())),
     })

@@ -1,6 +1,7 @@
 //! The daemon's routing side: the RIB (`bgp-rib`, sans-IO) fed with the
 //! sessions' events, and what follows from it: UPDATEs for the peers, changes
-//! for the kernel FIB, graceful-restart timers. The manager owns one
+//! for the kernel FIB, graceful-restart timers (RFC 4724, and RFC 9494's
+//! long-lived stale time after the restart time). The manager owns one
 //! [`Routing`] and carries out the [`Effect`]s it returns, so that this part
 //! holds no handles and no clock of its own.
 //!
@@ -16,7 +17,7 @@ use std::time::Duration;
 use bgp_fsm::{DownReason, Negotiated};
 use bgp_rib::{FibChange, MaxPrefix, PeerId, PeerInfo, Receipt, Rib, RibConfig};
 use bgp_session::{PeerEvent, SessionEvent};
-use bgp_wire::{Family, Message, RouteRefresh, RouteRefreshSubtype};
+use bgp_wire::{Capability, Family, Message, RouteRefresh, RouteRefreshSubtype};
 use ipnet::IpNet;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -51,6 +52,11 @@ struct RoutedPeer {
     /// The peer's Graceful Restart capability from its last OPEN: whether
     /// to keep its routes when the session drops, and for how long.
     restart_time: Option<Duration>,
+    /// The families the peer announced long-lived graceful restart for in its
+    /// last OPEN (RFC 9494 §3), each with how long its routes may stay
+    /// long-lived stale: the smaller of its Long-lived Stale Time and ours.
+    /// Empty when either side did not announce it.
+    long_lived: Vec<(Family, Duration)>,
     /// Families whose End-of-RIB has not come yet in this session.
     awaiting_end_of_rib: HashSet<Family>,
     /// What the session negotiated, while it is up: the families, and
@@ -70,8 +76,12 @@ pub(crate) struct Routing {
     next_hop_v4: Option<Ipv4Addr>,
     next_hop_v6: Option<Ipv6Addr>,
     peers: HashMap<u32, RoutedPeer>,
-    /// When each restarting peer's stale routes are flushed (RFC 4724 §4.2).
+    /// When each restarting peer's stale routes are flushed (RFC 4724 §4.2),
+    /// or turn long-lived stale when it announced LLGR (RFC 9494 §4.2).
     stale_deadlines: HashMap<u32, Instant>,
+    /// When a peer's long-lived stale routes of a family are flushed (the end
+    /// of its long-lived stale time, RFC 9494 §4.2).
+    long_lived_deadlines: HashMap<(u32, Family), Instant>,
     /// Changes for the kernel, taken by the manager.
     fib_changes: Vec<FibChange>,
     /// What the node originates now, by prefix.
@@ -115,6 +125,7 @@ impl Routing {
             next_hop_v6,
             peers: HashMap::new(),
             stale_deadlines: HashMap::new(),
+            long_lived_deadlines: HashMap::new(),
             fib_changes: Vec::new(),
             synchronised: HashSet::new(),
             originated,
@@ -171,6 +182,7 @@ impl Routing {
                 address: desired.address,
                 desired: desired.clone(),
                 restart_time: None,
+                long_lived: Vec::new(),
                 awaiting_end_of_rib: HashSet::new(),
                 families: Vec::new(),
                 route_refresh: false,
@@ -183,6 +195,8 @@ impl Routing {
     pub(crate) fn remove_peer(&mut self, number: u32) -> Vec<Effect> {
         self.peers.remove(&number);
         self.stale_deadlines.remove(&number);
+        self.long_lived_deadlines
+            .retain(|(peer, _), _| *peer != number);
         self.synchronised.remove(&number);
         self.rib.peer_down(PeerId(number), false);
         self.flush_stale(number);
@@ -261,6 +275,14 @@ impl Routing {
         negotiated: &Negotiated,
         local_address: Option<SocketAddr>,
     ) {
+        let long_lived = self.long_lived_families(negotiated);
+        // RFC 9494 §4.3: long-lived stale routes go to peers that announced
+        // the capability (to us, who announce it when it is configured).
+        let sends_long_lived = self.settings.long_lived_stale_time.is_some()
+            && negotiated
+                .peer_capabilities
+                .iter()
+                .any(|capability| matches!(capability, Capability::LongLivedGracefulRestart(_)));
         let Some(peer) = self.peers.get_mut(&number) else {
             return;
         };
@@ -280,6 +302,7 @@ impl Routing {
             .as_ref()
             .filter(|_| self.settings.graceful_restart)
             .map(|restart| Duration::from_secs(u64::from(restart.restart_time)));
+        peer.long_lived = long_lived;
         peer.awaiting_end_of_rib = negotiated.families.iter().copied().collect();
         peer.families = negotiated.families.clone();
         peer.route_refresh = negotiated.route_refresh;
@@ -309,6 +332,7 @@ impl Routing {
                 limit,
                 tear_down: self.settings.max_prefix_tear_down,
             }),
+            long_lived: sends_long_lived,
         };
         // Stale routes kept from the last session wait for its End-of-RIB,
         // but not forever (RFC 4724 §4.2).
@@ -319,7 +343,38 @@ impl Routing {
         self.rib.peer_up(PeerId(number), info);
     }
 
+    /// The families the peer's LLGR capability covers (RFC 9494 §3), with
+    /// the long-lived stale time to apply to each; empty when we do not do
+    /// long-lived graceful restart or the peer did not announce it.
+    fn long_lived_families(&self, negotiated: &Negotiated) -> Vec<(Family, Duration)> {
+        let Some(maximum) = self.settings.long_lived_stale_time else {
+            return Vec::new();
+        };
+        // RFC 9494 §4.1: the LLGR capability is used beside the GR one only.
+        if !self.settings.graceful_restart || negotiated.peer_graceful_restart.is_none() {
+            return Vec::new();
+        }
+        negotiated
+            .peer_capabilities
+            .iter()
+            .filter_map(|capability| match capability {
+                Capability::LongLivedGracefulRestart(families) => Some(families),
+                _ => None,
+            })
+            .flatten()
+            // A zero stale time means no long-lived retention for the family
+            // (RFC 9494 §3); only the session's families are kept at all.
+            .filter(|entry| entry.stale_time > 0 && negotiated.families.contains(&entry.family))
+            .map(|entry| {
+                let announced = Duration::from_secs(u64::from(entry.stale_time));
+                (entry.family, announced.min(maximum))
+            })
+            .collect()
+    }
+
     fn end_of_rib(&mut self, number: u32, family: Family) {
+        // The RIB flushed the family's stale paths, long-lived ones included.
+        self.long_lived_deadlines.remove(&(number, family));
         let Some(peer) = self.peers.get_mut(&number) else {
             return;
         };
@@ -337,19 +392,64 @@ impl Routing {
             return;
         };
         // RFC 4724 §4.2: a helper keeps the routes of a peer that announced
-        // graceful restart when its session ends without a NOTIFICATION.
+        // graceful restart when its session ends without a NOTIFICATION; with
+        // long-lived graceful restart, even when its restart time is zero
+        // (RFC 9494 §4.2: the long-lived stale time then starts at once).
+        let restart_time = peer.restart_time.filter(|time| !time.is_zero());
         let keep = matches!(reason, DownReason::ConnectionClosed)
-            && peer.restart_time.is_some_and(|time| !time.is_zero());
-        if let (true, Some(time)) = (keep, peer.restart_time) {
-            info!(peer = %peer.address, restart_time = time.as_secs(), "peer restarting: its routes are kept as stale");
-            self.stale_deadlines.insert(number, Instant::now() + time);
-        } else {
-            self.stale_deadlines.remove(&number);
+            && (restart_time.is_some() || !peer.long_lived.is_empty());
+        let mut long_lived_now = false;
+        match (keep, restart_time) {
+            (true, Some(time)) => {
+                info!(peer = %peer.address, restart_time = time.as_secs(), "peer restarting: its routes are kept as stale");
+                self.stale_deadlines.insert(number, Instant::now() + time);
+            }
+            (true, None) => {
+                self.stale_deadlines.remove(&number);
+                long_lived_now = true;
+            }
+            (false, _) => {
+                self.stale_deadlines.remove(&number);
+                self.long_lived_deadlines
+                    .retain(|(peer, _), _| *peer != number);
+            }
         }
         peer.awaiting_end_of_rib.clear();
         peer.families.clear();
         peer.route_refresh = false;
         self.rib.peer_down(PeerId(number), keep);
+        if long_lived_now {
+            self.enter_long_lived(number, Instant::now());
+        }
+    }
+
+    /// The peer's restart time is over while it is away (RFC 9494 §4.2): its
+    /// stale routes of the families it announced LLGR for turn long-lived
+    /// stale (those with NO_LLGR go), until the end of their long-lived stale
+    /// time; those of other families go now.
+    fn enter_long_lived(&mut self, number: u32, now: Instant) {
+        let Some(peer) = self.peers.get(&number) else {
+            return;
+        };
+        let address = peer.address;
+        let long_lived = peer.long_lived.clone();
+        let families: Vec<Family> = long_lived.iter().map(|(family, _)| *family).collect();
+        for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            if !families.contains(&family) {
+                self.rib.flush_stale(PeerId(number), Some(family));
+            }
+        }
+        let outcome = self.rib.enter_long_lived_stale(PeerId(number), &families);
+        for (family, time) in &long_lived {
+            self.long_lived_deadlines
+                .insert((number, *family), now + *time);
+        }
+        let stale_time = long_lived
+            .iter()
+            .map(|(_, time)| time.as_secs())
+            .max()
+            .unwrap_or(0);
+        info!(peer = %address, kept = outcome.kept, removed = outcome.removed, stale_time, "restart time over: routes kept as long-lived stale (RFC 9494)");
     }
 
     fn flush_stale(&mut self, number: u32) {
@@ -382,10 +482,16 @@ impl Routing {
 
     /// The next graceful-restart deadline, for the manager's timer.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.stale_deadlines.values().min().copied()
+        self.stale_deadlines
+            .values()
+            .chain(self.long_lived_deadlines.values())
+            .min()
+            .copied()
     }
 
-    /// Flushes the stale routes of peers whose time is up.
+    /// Flushes the stale routes of peers whose time is up, or makes them
+    /// long-lived stale (RFC 9494 §4.2), and flushes long-lived stale routes
+    /// whose time is up.
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<Effect> {
         let expired: Vec<u32> = self
             .stale_deadlines
@@ -395,10 +501,35 @@ impl Routing {
             .collect();
         for number in expired {
             self.stale_deadlines.remove(&number);
+            // Long-lived only while the peer is away: a peer back but without
+            // End-of-RIB in time loses its stale routes as before.
+            let away_with_long_lived = self
+                .peers
+                .get(&number)
+                .is_some_and(|peer| peer.families.is_empty() && !peer.long_lived.is_empty());
+            if away_with_long_lived {
+                self.enter_long_lived(number, now);
+                continue;
+            }
             if let Some(peer) = self.peers.get(&number) {
                 info!(peer = %peer.address, "restart time over: stale routes removed");
             }
+            self.long_lived_deadlines
+                .retain(|(peer, _), _| *peer != number);
             self.flush_stale(number);
+        }
+        let expired: Vec<(u32, Family)> = self
+            .long_lived_deadlines
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(key, _)| *key)
+            .collect();
+        for (number, family) in expired {
+            self.long_lived_deadlines.remove(&(number, family));
+            if let Some(peer) = self.peers.get(&number) {
+                info!(peer = %peer.address, %family, "long-lived stale time over: stale routes removed");
+            }
+            self.rib.flush_stale(PeerId(number), Some(family));
         }
         self.effects()
     }
@@ -428,5 +559,185 @@ impl Routing {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bgp_wire::{
+        AsPath, AttributeValue, GracefulRestart, LongLivedFamily, Nlri, Origin, PathAttribute,
+        RouterId, Update,
+    };
+
+    use super::*;
+
+    const PEER: u32 = 1;
+
+    fn settings() -> RoutingSettings {
+        RoutingSettings {
+            fib: false,
+            fib_netns: None,
+            fib_table: 254,
+            ipv4_next_hop: None,
+            ipv6_next_hop: None,
+            max_paths: 1,
+            graceful_restart: true,
+            restart_time: 120,
+            long_lived_stale_time: Some(Duration::from_secs(300)),
+            cluster_id: None,
+            transit: false,
+            max_prefix: None,
+            max_prefix_tear_down: true,
+            max_prefix_restart: Duration::from_secs(60),
+        }
+    }
+
+    /// A peer with these capabilities, up, that sent 10.1.0.0/16.
+    fn routing(restart_time: u16, long_lived_stale_time: Option<u32>) -> Routing {
+        let mut routing = Routing::new(
+            &settings(),
+            bgp_wire::Asn(65001),
+            RouterId(Ipv4Addr::new(192, 0, 2, 1)),
+            None,
+            None,
+            &[],
+        );
+        let desired = DesiredPeer {
+            address: "192.0.2.2:179".parse().unwrap(),
+            asn: bgp_wire::Asn(65002),
+            local_as: None,
+            passive: false,
+            source: peer_manager::PeerSource::Global,
+            settings: peer_manager::SessionSettings::default(),
+        };
+        routing.add_peer(PEER, &desired);
+        let negotiated = Negotiated {
+            peer_as: bgp_wire::Asn(65002),
+            peer_router_id: RouterId(Ipv4Addr::new(192, 0, 2, 2)),
+            hold_time: Duration::from_secs(90),
+            keepalive: Duration::from_secs(30),
+            families: vec![Family::IPV4_UNICAST],
+            four_octet_asn: true,
+            route_refresh: true,
+            enhanced_route_refresh: false,
+            extended_message: false,
+            add_path_receive: Vec::new(),
+            add_path_send: Vec::new(),
+            peer_graceful_restart: Some(GracefulRestart {
+                flags: 0,
+                restart_time,
+                families: Vec::new(),
+            }),
+            peer_hostname: None,
+            peer_capabilities: long_lived_stale_time
+                .map(|stale_time| {
+                    Capability::LongLivedGracefulRestart(vec![LongLivedFamily {
+                        family: Family::IPV4_UNICAST,
+                        flags: 0,
+                        stale_time,
+                    }])
+                })
+                .into_iter()
+                .collect(),
+        };
+        routing.event(PeerEvent {
+            peer: PEER,
+            event: SessionEvent::Established {
+                negotiated: Box::new(negotiated),
+                local_address: Some("192.0.2.1:179".parse().unwrap()),
+            },
+        });
+        let update = Update {
+            withdrawn: Vec::new(),
+            attributes: vec![
+                PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+                PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(&[bgp_wire::Asn(
+                    65002,
+                )]))),
+                PathAttribute::new(AttributeValue::NextHop(Ipv4Addr::new(192, 0, 2, 2))),
+            ],
+            announced: vec![Nlri::new("10.1.0.0/16".parse().unwrap())],
+        };
+        routing.event(PeerEvent {
+            peer: PEER,
+            event: SessionEvent::Update {
+                update,
+                errors: Vec::new(),
+            },
+        });
+        routing
+    }
+
+    /// The route's (stale, long-lived stale) marks; `None` when it is gone.
+    fn marks(routing: &Routing) -> Option<(bool, bool)> {
+        routing
+            .rib()
+            .lookup("10.1.0.0/16".parse().unwrap())
+            .next()
+            .map(|view| (view.stale, view.long_lived_stale))
+    }
+
+    /// RFC 9494 §4.2 as the daemon drives it: stale for the restart time,
+    /// then long-lived stale for the smaller of both stale times (ours is
+    /// 300 s), then gone; at once when the restart time is zero; plain
+    /// graceful restart without the peer's LLGR; nothing kept after a stop.
+    #[test]
+    fn a_peer_with_llgr_is_kept_stale_then_long_lived_stale_then_flushed() {
+        const GONE: Option<(bool, bool)> = None;
+        const STALE: Option<(bool, bool)> = Some((true, false));
+        const LONG_LIVED: Option<(bool, bool)> = Some((true, true));
+        // (restart time, peer's long-lived stale time, down reason,
+        //  marks after down, at +3 s, at +3 s + 299 s, at +3 s + 301 s)
+        let cases = [
+            (
+                2,
+                Some(600),
+                DownReason::ConnectionClosed,
+                [STALE, LONG_LIVED, LONG_LIVED, GONE],
+            ),
+            (
+                2,
+                Some(100),
+                DownReason::ConnectionClosed,
+                [STALE, LONG_LIVED, GONE, GONE],
+            ),
+            (
+                0,
+                Some(600),
+                DownReason::ConnectionClosed,
+                [LONG_LIVED, LONG_LIVED, GONE, GONE],
+            ),
+            (
+                2,
+                None,
+                DownReason::ConnectionClosed,
+                [STALE, GONE, GONE, GONE],
+            ),
+            (2, Some(600), DownReason::Stopped, [GONE, GONE, GONE, GONE]),
+        ];
+        for (restart_time, stale_time, reason, expected) in cases {
+            let label = format!("restart {restart_time} s, stale {stale_time:?}, {reason}");
+            let mut routing = routing(restart_time, stale_time);
+            assert_eq!(marks(&routing), Some((false, false)), "{label}");
+            let down = Instant::now();
+            routing.event(PeerEvent {
+                peer: PEER,
+                event: SessionEvent::Down(reason),
+            });
+            let mut seen = vec![marks(&routing)];
+            // The restart time ends (2 s, or at once), then the long-lived
+            // stale time (counted from the end of the restart time).
+            let restart_over = down + Duration::from_secs(3);
+            for at in [
+                restart_over,
+                restart_over + Duration::from_secs(299),
+                restart_over + Duration::from_secs(301),
+            ] {
+                routing.expire(at);
+                seen.push(marks(&routing));
+            }
+            assert_eq!(seen, expected, "{label}");
+            assert_eq!(routing.next_deadline(), None, "{label}");
+        }
     }
 }

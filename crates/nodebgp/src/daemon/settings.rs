@@ -90,6 +90,12 @@ pub(crate) struct RunArgs {
     /// (default 120).
     #[arg(long, value_name = "SECONDS")]
     restart_time: Option<u16>,
+    /// Long-lived graceful restart (RFC 9494): announce it with this
+    /// Long-lived Stale Time, and keep a peer's routes, least preferred, up to
+    /// this long after its restart time when it announced it too (default
+    /// off; at most 16777215 seconds).
+    #[arg(long, value_name = "SECONDS")]
+    long_lived_stale_time: Option<u32>,
     /// Act as a route reflector with this cluster id (RFC 4456); iBGP peers
     /// are then its clients.
     #[arg(long, value_name = "ID")]
@@ -135,6 +141,7 @@ struct SettingsFile {
     max_paths: Option<usize>,
     graceful_restart: Option<bool>,
     restart_time: Option<u16>,
+    long_lived_stale_time: Option<u32>,
     cluster_id: Option<Ipv4Addr>,
     transit: Option<bool>,
     max_prefix: Option<usize>,
@@ -288,6 +295,10 @@ pub(crate) struct RoutingSettings {
     /// Announce and honour RFC 4724 graceful restart.
     pub(crate) graceful_restart: bool,
     pub(crate) restart_time: u16,
+    /// Long-lived graceful restart (RFC 9494) when set: the Long-lived Stale
+    /// Time we announce, and the longest we keep a peer's routes past its
+    /// restart time.
+    pub(crate) long_lived_stale_time: Option<Duration>,
     pub(crate) cluster_id: Option<Ipv4Addr>,
     pub(crate) transit: bool,
     pub(crate) max_prefix: Option<usize>,
@@ -391,6 +402,23 @@ impl Settings {
         if restart_time > 4095 {
             bail!("restart time {restart_time}: at most 4095 seconds (12 bits, RFC 4724 §3)");
         }
+        let graceful_restart =
+            !arguments.no_graceful_restart && file.graceful_restart.unwrap_or(true);
+        // 0 is off, as in the capability (RFC 9494 §3: no long-lived stale time).
+        let long_lived_stale_time = arguments
+            .long_lived_stale_time
+            .or(file.long_lived_stale_time)
+            .filter(|seconds| *seconds > 0);
+        if let Some(seconds) = long_lived_stale_time {
+            if seconds > 0x00ff_ffff {
+                bail!("long-lived stale time {seconds}: at most 16777215 seconds (24 bits, RFC 9494 §3)");
+            }
+            if !graceful_restart {
+                bail!(
+                    "long-lived stale time: needs graceful restart (RFC 9494 §4.1 announces both)"
+                );
+            }
+        }
         let max_paths = arguments.max_paths.or(file.max_paths).unwrap_or(8);
         if max_paths == 0 {
             bail!("max paths 0: at least 1");
@@ -402,9 +430,10 @@ impl Settings {
             ipv4_next_hop: arguments.ipv4_next_hop.or(file.ipv4_next_hop),
             ipv6_next_hop: arguments.ipv6_next_hop.or(file.ipv6_next_hop),
             max_paths,
-            graceful_restart: !arguments.no_graceful_restart
-                && file.graceful_restart.unwrap_or(true),
+            graceful_restart,
             restart_time,
+            long_lived_stale_time: long_lived_stale_time
+                .map(|seconds| Duration::from_secs(u64::from(seconds))),
             cluster_id: arguments.cluster_id.or(file.cluster_id),
             transit: arguments.transit || file.transit.unwrap_or(false),
             max_prefix: arguments.max_prefix.or(file.max_prefix),
@@ -560,6 +589,40 @@ mod tests {
         ] {
             assert!(Origination::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn long_lived_stale_time_is_off_by_default_and_needs_graceful_restart() {
+        // (long-lived stale time, no graceful restart, expected)
+        let cases = [
+            (None, false, Ok(None)),
+            (Some(0), false, Ok(None)),
+            (Some(3600), false, Ok(Some(3600_u32))),
+            (Some(0x00ff_ffff), false, Ok(Some(0x00ff_ffff))),
+            (Some(0x0100_0000), false, Err("24 bits")),
+            (Some(3600), true, Err("needs graceful restart")),
+        ];
+        for (seconds, no_graceful_restart, expected) in cases {
+            let arguments = RunArgs {
+                long_lived_stale_time: seconds,
+                no_graceful_restart,
+                router_id: Some(Ipv4Addr::new(1, 1, 1, 1)),
+                ..RunArgs::default()
+            };
+            match (Settings::from_args(&arguments), expected) {
+                (Ok(settings), Ok(expected)) => assert_eq!(
+                    settings.routing.long_lived_stale_time,
+                    expected.map(|seconds| Duration::from_secs(u64::from(seconds))),
+                    "{seconds:?}"
+                ),
+                (Err(error), Err(words)) => {
+                    assert!(error.to_string().contains(words), "{error}")
+                }
+                (result, expected) => panic!("{seconds:?}: {result:?}, expected {expected:?}"),
+            }
+        }
+        let file: SettingsFile = serde_yaml::from_str("longLivedStaleTime: 86400\n").unwrap();
+        assert_eq!(file.long_lived_stale_time, Some(86400));
     }
 
     #[test]
