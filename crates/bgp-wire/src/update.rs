@@ -209,78 +209,63 @@ impl Update {
             .into());
         }
         let add_path = context.add_path_receive(Family::IPV4_UNICAST);
-        let mut update = Update::default();
-        decode_prefixes(
-            &body[2..attributes_at],
-            AddressKind::V4,
-            add_path,
-            &mut update.withdrawn,
-        )
-        .map_err(|error| match error {
-            NlriError::Overrun => update_error(
-                UpdateSubcode::MalformedAttributeList,
-                Bytes::new(),
-                "a withdrawn prefix runs past the withdrawn routes length",
-            ),
-            NlriError::BadLength => update_error(
-                UpdateSubcode::InvalidNetworkField,
-                Bytes::new(),
-                "a withdrawn prefix length exceeds 32",
-            ),
-        })?;
+        let withdrawn = decode_prefixes(&body[2..attributes_at], AddressKind::V4, add_path)
+            .map_err(|error| match error {
+                NlriError::Overrun => update_error(
+                    UpdateSubcode::MalformedAttributeList,
+                    Bytes::new(),
+                    "a withdrawn prefix runs past the withdrawn routes length",
+                ),
+                NlriError::BadLength => update_error(
+                    UpdateSubcode::InvalidNetworkField,
+                    Bytes::new(),
+                    "a withdrawn prefix length exceeds 32",
+                ),
+            })?;
 
         // RFC 4271 §6.3 / RFC 7606 §5.3: an NLRI field that does not parse is
         // an Invalid Network Field, and resets the session.
-        decode_prefixes(
-            &body[nlri_at..],
-            AddressKind::V4,
-            add_path,
-            &mut update.announced,
-        )
-        .map_err(|_| {
-            update_error(
-                UpdateSubcode::InvalidNetworkField,
-                Bytes::new(),
-                "the NLRI field does not parse",
-            )
-        })?;
-        update.attributes.reserve(8);
+        let announced =
+            decode_prefixes(&body[nlri_at..], AddressKind::V4, add_path).map_err(|_| {
+                update_error(
+                    UpdateSubcode::InvalidNetworkField,
+                    Bytes::new(),
+                    "the NLRI field does not parse",
+                )
+            })?;
+        // An attribute takes at least three octets, and most UPDATEs carry
+        // fewer than eight: allocated once at that size (none for an UPDATE
+        // that only withdraws), rather than grown from empty.
+        let mut attributes = Vec::with_capacity((attributes_length / 3).min(8));
         let mut errors = Vec::new();
         let present = decode_attributes(
             frame,
             start + attributes_at + 2..start + nlri_at,
             context,
-            &mut update.attributes,
+            &mut attributes,
             &mut errors,
         );
 
         // RFC 4271 §6.3 and RFC 4760 §3: ORIGIN and AS_PATH are needed whenever
         // routes are announced, NEXT_HOP when they are in the NLRI field.
-        // RFC 7606 §3 d: their absence is treat-as-withdraw.
-        let announces_multiprotocol = update.attributes.iter().any(|attribute| {
-            matches!(&attribute.value, AttributeValue::MpReach(reach) if !reach.nlri.is_empty())
-        });
-        if !update.announced.is_empty() || announces_multiprotocol {
+        // RFC 7606 §3 d: their absence is treat-as-withdraw. The set of types
+        // seen answers first, so the list is only searched when MP_REACH_NLRI
+        // was there.
+        let announces_multiprotocol = present.contains(AttributeType::MP_REACH_NLRI)
+            && attributes.iter().any(|attribute| {
+                matches!(&attribute.value, AttributeValue::MpReach(reach) if !reach.nlri.is_empty())
+            });
+        if !announced.is_empty() || announces_multiprotocol {
             // NEXT_HOP only matters for the NLRI field (RFC 4760 §3).
-            let next_hop_needed = !update.announced.is_empty();
-            let required = [
+            let next_hop_needed = !announced.is_empty();
+            for type_code in [
                 AttributeType::ORIGIN,
                 AttributeType::AS_PATH,
                 AttributeType::NEXT_HOP,
-            ]
-            .into_iter()
-            .filter(|type_code| next_hop_needed || *type_code != AttributeType::NEXT_HOP);
-            for type_code in required {
-                if !present.contains(type_code) {
-                    errors.push(AttributeError {
-                        subcode: UpdateSubcode::MissingWellKnownAttribute,
-                        treatment: Treatment::TreatAsWithdraw,
-                        attribute: Some(type_code),
-                        family: None,
-                        // RFC 4271 §6.3: the data field holds the missing type code.
-                        data: Bytes::copy_from_slice(&[type_code.0]),
-                        detail: "a mandatory well-known attribute is missing",
-                    });
+            ] {
+                let needed = next_hop_needed || type_code != AttributeType::NEXT_HOP;
+                if needed && !present.contains(type_code) {
+                    push_missing(&mut errors, type_code);
                 }
             }
         }
@@ -293,7 +278,11 @@ impl Update {
         }
         // Built straight into the caller's result: no copies through layers.
         Ok(Received {
-            message: Message::Update(update),
+            message: Message::Update(Update {
+                withdrawn,
+                attributes,
+                announced,
+            }),
             errors,
         })
     }
@@ -421,6 +410,21 @@ impl Update {
         }
         Ok(messages)
     }
+}
+
+/// Records a missing mandatory well-known attribute; out of line, since
+/// well-formed UPDATEs never get here.
+#[cold]
+fn push_missing(errors: &mut Vec<AttributeError>, type_code: AttributeType) {
+    errors.push(AttributeError {
+        subcode: UpdateSubcode::MissingWellKnownAttribute,
+        treatment: Treatment::TreatAsWithdraw,
+        attribute: Some(type_code),
+        family: None,
+        // RFC 4271 §6.3: the data field holds the missing type code.
+        data: Bytes::copy_from_slice(&[type_code.0]),
+        detail: "a mandatory well-known attribute is missing",
+    });
 }
 
 /// The error RFC 7606 §3 says governs a message: the most severe, the first

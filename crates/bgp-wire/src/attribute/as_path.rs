@@ -57,6 +57,31 @@ pub(crate) enum AsPathError {
     Overrun,
 }
 
+/// Checks the segments of a received value whose AS numbers are `width`
+/// octets wide (RFC 4271 §4.3, RFC 7606 §7.2) and counts the numbers. Works
+/// on the borrowed octets: nothing is sliced or copied until they are known
+/// to be good.
+fn count_numbers(value: &[u8], width: usize) -> Result<usize, AsPathError> {
+    let mut rest = value;
+    let mut total = 0;
+    loop {
+        match rest {
+            [] => return Ok(total),
+            [kind, count, tail @ ..] => {
+                SegmentKind::from_code(*kind).ok_or(AsPathError::BadSegmentType)?;
+                if *count == 0 {
+                    return Err(AsPathError::EmptySegment);
+                }
+                rest = tail
+                    .get(usize::from(*count) * width..)
+                    .ok_or(AsPathError::Overrun)?;
+                total += usize::from(*count);
+            }
+            [_] => return Err(AsPathError::Overrun),
+        }
+    }
+}
+
 /// One segment, borrowed from a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment<'a> {
@@ -66,7 +91,9 @@ pub struct Segment<'a> {
 }
 
 impl<'a> Segment<'a> {
-    /// The AS numbers, in order.
+    /// The AS numbers, in order. Inlined: it is read in every route's
+    /// path, often from other crates.
+    #[inline]
     pub fn asns(&self) -> impl ExactSizeIterator<Item = Asn> + 'a {
         self.numbers
             .chunks_exact(4)
@@ -74,6 +101,7 @@ impl<'a> Segment<'a> {
     }
 
     /// How many AS numbers the segment holds.
+    #[inline]
     pub fn len(&self) -> usize {
         self.numbers.len() / 4
     }
@@ -124,45 +152,37 @@ impl AsPath {
     /// Checks and keeps a received value. `four_octet` says how wide the
     /// numbers are on the wire (RFC 6793 §4: AS4_PATH always four).
     /// `shared` gives the value as a `Bytes` (a slice of the message), asked
-    /// for only when the value is kept as it is.
+    /// for only when the value is kept as it is. Inlined into the attribute
+    /// decoder, its one caller, which writes the result straight into place.
+    #[inline]
     pub(crate) fn decode(
         value: &[u8],
         four_octet: bool,
         shared: impl FnOnce() -> Bytes,
     ) -> Result<AsPath, AsPathError> {
-        let width = if four_octet { 4 } else { 2 };
-        let mut offset = 0;
-        let mut total_numbers = 0usize;
-        while offset < value.len() {
-            let header = value.get(offset..offset + 2).ok_or(AsPathError::Overrun)?;
-            SegmentKind::from_code(header[0]).ok_or(AsPathError::BadSegmentType)?;
-            let count = usize::from(header[1]);
-            if count == 0 {
-                return Err(AsPathError::EmptySegment);
-            }
-            offset += 2 + count * width;
-            if offset > value.len() {
-                return Err(AsPathError::Overrun);
-            }
-            total_numbers += count;
-        }
         if four_octet {
+            count_numbers(value, 4)?;
             return Ok(AsPath { encoded: shared() });
         }
-        // Widen two-octet numbers once, so that everything after sees one form.
-        let segments = value.len() - total_numbers * 2;
-        let mut wide = BytesMut::with_capacity(segments + total_numbers * 4);
-        let mut offset = 0;
-        while offset < value.len() {
-            let count = usize::from(value[offset + 1]);
-            wide.put_slice(&value[offset..offset + 2]);
-            for number in value[offset + 2..offset + 2 + count * 2].chunks_exact(2) {
-                wide.put_u32(u32::from(u16::from_be_bytes([number[0], number[1]])));
+        // Widen two-octet numbers once, so that everything after sees one
+        // form. The vector is allocated at its exact final size, so that
+        // `Bytes` takes it over without another allocation.
+        let total_numbers = count_numbers(value, 2)?;
+        let mut wide = Vec::with_capacity(value.len() + total_numbers * 2);
+        let mut rest = value;
+        while let [kind, count, tail @ ..] = rest {
+            // Checked above; a miss would only end the loop, never panic.
+            let Some((numbers, after)) = tail.split_at_checked(usize::from(*count) * 2) else {
+                break;
+            };
+            wide.extend_from_slice(&[*kind, *count]);
+            for number in numbers.chunks_exact(2) {
+                wide.extend_from_slice(&[0, 0, number[0], number[1]]);
             }
-            offset += 2 + count * 2;
+            rest = after;
         }
         Ok(AsPath {
-            encoded: wide.freeze(),
+            encoded: Bytes::from(wide),
         })
     }
 
@@ -191,15 +211,19 @@ impl AsPath {
     }
 
     /// The segments, in order.
+    #[inline]
     pub fn segments(&self) -> impl Iterator<Item = Segment<'_>> {
         let mut rest: &[u8] = &self.encoded;
         std::iter::from_fn(move || {
-            let (&code, tail) = rest.split_first()?;
-            let (&count, tail) = tail.split_first()?;
-            let (numbers, tail) = tail.split_at(usize::from(count) * 4);
+            let [code, count, tail @ ..] = rest else {
+                return None;
+            };
+            // The encoding is always well formed; were it not, the
+            // iteration would end rather than panic.
+            let (numbers, tail) = tail.split_at_checked(usize::from(*count) * 4)?;
             rest = tail;
             Some(Segment {
-                kind: SegmentKind::from_code(code)?,
+                kind: SegmentKind::from_code(*code)?,
                 numbers,
             })
         })

@@ -27,13 +27,23 @@ pub struct ItemList<T> {
 }
 
 impl<T: ListItem> ItemList<T> {
-    /// Keeps a received value when it is a non-empty whole number of items,
-    /// the rule RFC 7606 §7.8, §7.10, §7.14 and RFC 8092 §6 state.
-    pub(crate) fn decode(value: &Bytes) -> Option<Self> {
-        (!value.is_empty() && value.len().is_multiple_of(T::SIZE)).then(|| ItemList {
-            octets: value.clone(),
+    /// Whether a received value of `length` octets is a non-empty whole
+    /// number of items, the rule RFC 7606 §7.8, §7.10, §7.14 and RFC 8092 §6
+    /// state. Checked on the length alone, so that the octets are only
+    /// sliced out of the message (an atomic increment) once they are kept.
+    #[inline]
+    pub(crate) fn fits(length: usize) -> bool {
+        length != 0 && length.is_multiple_of(T::SIZE)
+    }
+
+    /// Keeps received octets that [`ItemList::fits`] accepted.
+    #[inline]
+    pub(crate) fn from_checked(octets: Bytes) -> Self {
+        debug_assert!(Self::fits(octets.len()));
+        ItemList {
+            octets,
             item: PhantomData,
-        })
+        }
     }
 
     /// The items, in order.
@@ -242,11 +252,11 @@ mod tests {
 
     #[test]
     fn lists_accept_only_whole_non_empty_item_counts() {
-        assert!(Communities::decode(&Bytes::from_static(&[0, 1, 0, 2])).is_some());
-        assert!(Communities::decode(&Bytes::new()).is_none());
-        assert!(Communities::decode(&Bytes::from_static(&[0, 1, 0])).is_none());
-        assert!(LargeCommunities::decode(&Bytes::from_static(&[0; 24])).is_some());
-        assert!(LargeCommunities::decode(&Bytes::from_static(&[0; 16])).is_none());
+        assert!(Communities::fits(4));
+        assert!(!Communities::fits(0));
+        assert!(!Communities::fits(3));
+        assert!(LargeCommunities::fits(24));
+        assert!(!LargeCommunities::fits(16));
     }
 
     #[test]

@@ -352,7 +352,7 @@ impl PathAttribute {
 
 /// The flags a known attribute must carry, ignoring Partial and Extended
 /// Length; `None` for types this codec does not model.
-fn expected_flags(type_code: AttributeType) -> Option<AttributeFlags> {
+const fn expected_flags(type_code: AttributeType) -> Option<AttributeFlags> {
     Some(match type_code {
         AttributeType::ORIGIN
         | AttributeType::AS_PATH
@@ -373,6 +373,42 @@ fn expected_flags(type_code: AttributeType) -> Option<AttributeFlags> {
         _ => return None,
     })
 }
+
+/// How the flags of a received attribute are checked, by type code: the
+/// flags octet masked with `mask` must equal `expected` (RFC 4271 §4.3, §6.3).
+/// Partial is only for optional transitive attributes, so it is in the mask
+/// of every other type. `expected` is zero for types this codec does not
+/// model (every known type has the optional or the transitive bit).
+#[derive(Clone, Copy)]
+struct FlagRule {
+    expected: u8,
+    mask: u8,
+}
+
+/// [`FlagRule`]s for every type code, worked out once at compile time so
+/// that each attribute costs one load instead of two `match`es.
+static FLAG_RULES: [FlagRule; 256] = {
+    let mut rules = [FlagRule {
+        expected: 0,
+        mask: 0,
+    }; 256];
+    let mut code = 0;
+    while code < rules.len() {
+        if let Some(expected) = expected_flags(AttributeType(code as u8)) {
+            let optional_transitive = AttributeFlags::OPTIONAL | AttributeFlags::TRANSITIVE;
+            rules[code] = FlagRule {
+                expected: expected.0,
+                mask: if expected.0 == optional_transitive {
+                    optional_transitive
+                } else {
+                    optional_transitive | AttributeFlags::PARTIAL
+                },
+            };
+        }
+        code += 1;
+    }
+    rules
+};
 
 /// What RFC 7606 §7 asks for when a known attribute is malformed.
 fn malformed_treatment(type_code: AttributeType) -> Treatment {
@@ -442,9 +478,12 @@ pub(crate) fn decode_attributes(
 ) -> TypeSet {
     let mut present = TypeSet::default();
     let limit = range.end.min(field.len());
+    // Borrowed once: indexing a local slice needs no reload of the `Bytes`
+    // length after every write to the lists.
+    let octets: &[u8] = &field[..limit];
     let mut offset = range.start;
     while offset < limit {
-        let rest = &field[offset..limit];
+        let rest = &octets[offset..];
         // RFC 4271 §4.3: the four low-order flag bits are unused and MUST be
         // ignored on receipt (and are sent as zero).
         let flags = AttributeFlags(rest[0] & 0xf0);
@@ -544,7 +583,10 @@ pub(crate) fn decode_attributes(
             }
             None => unreachable!("pushed just above"),
         };
-        match decode_one(flags, type_code, field, value_range, context, slot) {
+        // In bounds: `end <= limit` was checked above.
+        let value = &octets[value_range.clone()];
+        let shared = || field.slice(value_range.clone());
+        match decode_one(flags, type_code, value, shared, context, slot) {
             Ok(()) => {}
             Err(problem) => {
                 attributes.pop();
@@ -600,19 +642,20 @@ fn fill(slot: &mut AttributeValue, value: AttributeValue) {
     std::mem::forget(std::mem::replace(slot, value));
 }
 
+/// Decodes one attribute's value into `slot`. `value` is the value's
+/// octets; `shared` gives them as a `Bytes`, asked for only by the values
+/// kept as octets, since every slice costs an atomic increment.
 #[inline(always)]
 fn decode_one(
     flags: AttributeFlags,
     type_code: AttributeType,
-    field: &Bytes,
-    range: std::ops::Range<usize>,
+    value: &[u8],
+    shared: impl Fn() -> Bytes + Copy,
     context: &CodecContext,
     slot: &mut AttributeValue,
 ) -> Result<(), Box<Problem>> {
-    let value: &[u8] = &field[range.clone()];
-    // Only values kept as octets need their own `Bytes`.
-    let shared = || field.slice(range.clone());
-    let Some(expected) = expected_flags(type_code) else {
+    let rule = FLAG_RULES[usize::from(type_code.0)];
+    if rule.expected == 0 {
         if !flags.is_optional() {
             // RFC 4271 §6.3: an unrecognised well-known attribute; RFC 7606 leaves this a reset.
             return Err(Problem::new(
@@ -626,7 +669,7 @@ fn decode_one(
             value: shared(),
         };
         return Ok(());
-    };
+    }
     let length_error = |detail| {
         Err(Problem::new(
             UpdateSubcode::AttributeLengthError,
@@ -734,10 +777,15 @@ fn decode_one(
                 fill(slot, AttributeValue::Aggregator(aggregator))
             }
         }
-        AttributeType::COMMUNITIES => match Communities::decode(&shared()) {
-            Some(list) => fill(slot, AttributeValue::Communities(list)),
-            None => return length_error("COMMUNITIES length is not a non-zero multiple of 4"),
-        },
+        AttributeType::COMMUNITIES => {
+            if !Communities::fits(value.len()) {
+                return length_error("COMMUNITIES length is not a non-zero multiple of 4");
+            }
+            fill(
+                slot,
+                AttributeValue::Communities(Communities::from_checked(shared())),
+            )
+        }
         AttributeType::ORIGINATOR_ID => {
             if value.len() != 4 {
                 return length_error("ORIGINATOR_ID length is not 4");
@@ -747,20 +795,33 @@ fn decode_one(
                 AttributeValue::OriginatorId(Ipv4Addr::from(four_octets(value))),
             )
         }
-        AttributeType::CLUSTER_LIST => match ClusterList::decode(&shared()) {
-            Some(list) => fill(slot, AttributeValue::ClusterList(list)),
-            None => return length_error("CLUSTER_LIST length is not a non-zero multiple of 4"),
-        },
-        AttributeType::EXTENDED_COMMUNITIES => match ExtendedCommunities::decode(&shared()) {
-            Some(list) => fill(slot, AttributeValue::ExtendedCommunities(list)),
-            None => {
-                return length_error("EXTENDED_COMMUNITIES length is not a non-zero multiple of 8")
+        AttributeType::CLUSTER_LIST => {
+            if !ClusterList::fits(value.len()) {
+                return length_error("CLUSTER_LIST length is not a non-zero multiple of 4");
             }
-        },
-        AttributeType::LARGE_COMMUNITY => match LargeCommunities::decode(&shared()) {
-            Some(list) => fill(slot, AttributeValue::LargeCommunities(list)),
-            None => return length_error("LARGE_COMMUNITY length is not a non-zero multiple of 12"),
-        },
+            fill(
+                slot,
+                AttributeValue::ClusterList(ClusterList::from_checked(shared())),
+            )
+        }
+        AttributeType::EXTENDED_COMMUNITIES => {
+            if !ExtendedCommunities::fits(value.len()) {
+                return length_error("EXTENDED_COMMUNITIES length is not a non-zero multiple of 8");
+            }
+            fill(
+                slot,
+                AttributeValue::ExtendedCommunities(ExtendedCommunities::from_checked(shared())),
+            )
+        }
+        AttributeType::LARGE_COMMUNITY => {
+            if !LargeCommunities::fits(value.len()) {
+                return length_error("LARGE_COMMUNITY length is not a non-zero multiple of 12");
+            }
+            fill(
+                slot,
+                AttributeValue::LargeCommunities(LargeCommunities::from_checked(shared())),
+            )
+        }
         AttributeType::MP_REACH_NLRI | AttributeType::MP_UNREACH_NLRI => {
             let decoded = if type_code == AttributeType::MP_REACH_NLRI {
                 MpReach::decode(&shared(), context)
@@ -787,12 +848,9 @@ fn decode_one(
         }
         _ => unreachable!("expected_flags covers exactly the types matched above"),
     }
-    // RFC 4271 §4.3: Partial is only for optional transitive attributes.
-    let partial_allowed = expected.is_optional() && expected.is_transitive();
-    let flags_conflict = flags.0 & (AttributeFlags::OPTIONAL | AttributeFlags::TRANSITIVE)
-        != expected.0
-        || (flags.is_partial() && !partial_allowed);
-    if flags_conflict {
+    // RFC 4271 §4.3: the optional and transitive bits must match the type,
+    // and Partial is only for optional transitive attributes.
+    if flags.0 & rule.mask != rule.expected {
         // RFC 7606 §3 c: flags that contradict the type make the attribute
         // malformed: treat-as-withdraw. The attribute is kept when it names
         // routes to withdraw.
@@ -815,4 +873,36 @@ fn decode_one(
         return Err(problem);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table must give, for every type code and flags octet, the verdict
+    /// of the rule it is built from (RFC 4271 §4.3): optional and transitive
+    /// bits as the type prescribes, Partial only on optional transitive types.
+    #[test]
+    fn flag_rules_agree_with_the_rule_they_are_built_from() {
+        for code in 0..=u8::MAX {
+            let rule = FLAG_RULES[usize::from(code)];
+            let Some(expected) = expected_flags(AttributeType(code)) else {
+                assert_eq!(rule.expected, 0, "type {code} is not modelled");
+                continue;
+            };
+            for high_bits in 0..16u8 {
+                let flags = AttributeFlags(high_bits << 4);
+                let partial_allowed = expected.is_optional() && expected.is_transitive();
+                let conflict = flags.0 & (AttributeFlags::OPTIONAL | AttributeFlags::TRANSITIVE)
+                    != expected.0
+                    || (flags.is_partial() && !partial_allowed);
+                assert_eq!(
+                    flags.0 & rule.mask != rule.expected,
+                    conflict,
+                    "type {code}, flags {:#04x}",
+                    flags.0
+                );
+            }
+        }
+    }
 }

@@ -106,20 +106,25 @@ fn address_kind(family: Family) -> Option<AddressKind> {
     }
 }
 
-fn decode_nlri(family: Family, field: &Bytes, context: &CodecContext) -> Result<MpNlri, MpError> {
+/// The NLRI at `value[start..]`; only an opaque family's NLRI is sliced out
+/// as `Bytes`, since every slice costs an atomic increment.
+fn decode_nlri(
+    family: Family,
+    value: &Bytes,
+    start: usize,
+    context: &CodecContext,
+) -> Result<MpNlri, MpError> {
     let Some(kind) = address_kind(family) else {
-        return Ok(MpNlri::Opaque(field.clone()));
+        return Ok(MpNlri::Opaque(value.slice(start..)));
     };
-    let mut prefixes = Vec::new();
-    decode_prefixes(field, kind, context.add_path_receive(family), &mut prefixes).map_err(
-        |error| MpError {
+    let prefixes = decode_prefixes(&value[start..], kind, context.add_path_receive(family))
+        .map_err(|error| MpError {
             family: Some(family),
             detail: match error {
                 NlriError::Overrun => "a prefix runs past the end of the attribute",
                 NlriError::BadLength => "a prefix length exceeds the address size",
             },
-        },
-    )?;
+        })?;
     Ok(MpNlri::Prefixes(prefixes))
 }
 
@@ -168,7 +173,7 @@ impl MpReach {
             family,
             next_hop,
             reserved: value[4 + next_hop_length],
-            nlri: decode_nlri(family, &value.slice(nlri_start..), context)?,
+            nlri: decode_nlri(family, value, nlri_start, context)?,
         })
     }
 
@@ -230,7 +235,7 @@ impl MpUnreach {
         let family = read_family(value)?;
         Ok(MpUnreach {
             family,
-            nlri: decode_nlri(family, &value.slice(3..), context)?,
+            nlri: decode_nlri(family, value, 3, context)?,
         })
     }
 
