@@ -150,9 +150,12 @@ pub(crate) fn select(paths: &mut [Path], peers: &[PeerState], config: &RibConfig
 
     // ECMP: paths equal to the best through the eBGP/iBGP step, each with a
     // next hop of its own. The survivors already share LOCAL_PREF, AS_PATH
-    // length, ORIGIN and kind; MED must match too, and for eBGP the
-    // neighbour AS (multipath across different ASes needs an explicit knob
-    // elsewhere, and is not offered).
+    // length, ORIGIN and kind; the neighbour AS must match too, for iBGP as
+    // for eBGP paths, and then MED: RFC 4271 §9.1.2.2 c compares MED only
+    // between paths from the same neighbour AS, so paths from different ones
+    // are not equal however their MEDs read (multipath across ASes needs an
+    // explicit knob elsewhere, FRR's `as-path multipath-relax`, and is not
+    // offered).
     if config.max_paths <= 1 {
         return;
     }
@@ -162,9 +165,9 @@ pub(crate) fn select(paths: &mut [Path], peers: &[PeerState], config: &RibConfig
         if extra + 1 >= config.max_paths {
             break;
         }
-        let equal = candidate.med == best.med
-            && candidate.external == best.external
-            && (!best.external || candidate.neighbor_as == best.neighbor_as);
+        let equal = candidate.neighbor_as == best.neighbor_as
+            && candidate.med == best.med
+            && candidate.external == best.external;
         let Some(next_hop) = candidate.next_hop else {
             continue;
         };

@@ -111,6 +111,12 @@ pub(crate) fn transform(
     }
     let own_next_hop = next_hop_self(target, family)?;
     let mut out = attributes.clone();
+    // RFC 5065 §5: confederation segments are never sent to a peer outside
+    // the confederation, and we are in none, so to no peer at all. Import
+    // already refuses them (§5, RFC 7606 §7.2); this is a safeguard.
+    if attributes.as_path.has_confederation_segments() {
+        out.set_as_path(without_confederation_segments(&attributes.as_path));
+    }
     // RFC 4271 §5: unrecognised optional transitive attributes are passed on
     // with Partial set; non-transitive ones are not passed on.
     if let Some(rare) = out.rare.as_deref_mut() {
@@ -126,7 +132,7 @@ pub(crate) fn transform(
     }
     if !target.info.internal {
         // RFC 4271 §5.1.2: prepend our AS; §5.1.3: next hop self.
-        out.set_as_path(attributes.as_path.prepend(config.local_as));
+        out.set_as_path(out.as_path.prepend(config.local_as));
         let keep = target.info.keep_next_hop
             && matches!(source, Source::Peer(_))
             && attributes.next_hop.is_some();
@@ -178,6 +184,17 @@ pub(crate) fn transform(
     Some(out)
 }
 
+/// `as_path` without its AS_CONFED_SEQUENCE and AS_CONFED_SET segments
+/// (RFC 5065 §4.1 c, §5).
+fn without_confederation_segments(as_path: &AsPath) -> AsPath {
+    let segments: Vec<(SegmentKind, Vec<bgp_wire::Asn>)> = as_path
+        .segments()
+        .filter(|segment| !segment.kind.is_confederation())
+        .map(|segment| (segment.kind, segment.asns().collect()))
+        .collect();
+    AsPath::from_segments(segments.iter().map(|(kind, asns)| (*kind, asns.as_slice())))
+}
+
 /// One UPDATE announcing `prefixes` of `family` with `attributes` (the wire
 /// encoder splits it when it does not fit one message).
 pub(crate) fn announcement(
@@ -197,13 +214,8 @@ pub(crate) fn announcement(
             .flat_map(|segment| segment.asns())
             .any(|asn| asn.is_four_octet())
         {
-            let segments: Vec<(SegmentKind, Vec<bgp_wire::Asn>)> = as_path
-                .segments()
-                .filter(|segment| !segment.kind.is_confederation())
-                .map(|segment| (segment.kind, segment.asns().collect()))
-                .collect();
-            let as4_path =
-                AsPath::from_segments(segments.iter().map(|(kind, asns)| (*kind, asns.as_slice())));
+            // RFC 6793 §3: AS4_PATH carries no confederation segments.
+            let as4_path = without_confederation_segments(as_path);
             list.push(PathAttribute::new(AttributeValue::As4Path(as4_path)));
         }
         if let Some(aggregator @ Aggregator { asn, .. }) = attributes.aggregator() {
@@ -272,4 +284,78 @@ pub(crate) fn end_of_rib(family: Family) -> Update {
         return Update::default();
     }
     withdrawal(family, Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use bgp_wire::{Asn, Origin, RouterId};
+
+    use super::*;
+    use crate::{PeerId, PeerInfo};
+
+    fn peer(id: u32, internal: bool) -> PeerState {
+        let mut state = PeerState::new(
+            PeerId(id),
+            PeerInfo {
+                address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, id as u8)),
+                asn: Asn(if internal { 64512 } else { 65000 + id }),
+                router_id: RouterId(Ipv4Addr::new(1, 1, 1, id as u8)),
+                internal,
+                route_reflector_client: false,
+                next_hop_v4: Some(Ipv4Addr::new(10, 0, 0, 1)),
+                next_hop_v6: None,
+                families: vec![Family::IPV4_UNICAST],
+                four_octet_asn: true,
+                allow_own_as: 0,
+                max_prefix: None,
+                keep_next_hop: false,
+                long_lived: false,
+                enforce_first_as: true,
+            },
+        );
+        state.up = true;
+        state
+    }
+
+    /// RFC 5065 §5: whatever got into the table, no peer is sent
+    /// confederation segments (import refuses them; this is the safeguard).
+    #[test]
+    fn confederation_segments_are_never_sent() {
+        let config = RibConfig {
+            transit: true,
+            ..RibConfig::new(Asn(64512), RouterId(Ipv4Addr::new(10, 0, 0, 1)))
+        };
+        let confed = [Asn(65100), Asn(65101)];
+        let rest = [Asn(65001), Asn(65002)];
+        let as_path = AsPath::from_segments([
+            (SegmentKind::ConfedSequence, &confed[..]),
+            (SegmentKind::Sequence, &rest[..]),
+            (SegmentKind::ConfedSet, &confed[..]),
+        ]);
+        let mut attributes = Attributes::new(
+            Origin::Igp,
+            as_path,
+            Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))),
+        );
+        attributes.local_pref = Some(100);
+        let source = peer(1, false);
+        for (target, expected) in [
+            (peer(2, false), "64512 65001 65002"),
+            (peer(3, true), "65001 65002"),
+        ] {
+            let out = transform(
+                &config,
+                Source::Peer(&source),
+                &attributes,
+                &target,
+                Family::IPV4_UNICAST,
+            )
+            .expect("sent");
+            assert!(!out.as_path.has_confederation_segments());
+            assert_eq!(out.as_path.to_string(), expected);
+            assert_eq!(out.path_length, 2 + u32::from(!target.info.internal));
+        }
+    }
 }

@@ -27,10 +27,21 @@
 //! - Per-peer state is keyed by the caller's [`PeerId`]. [`Rib::receive`],
 //!   [`Rib::poll_updates`] and [`Rib::refresh`] for an unknown or down peer do
 //!   nothing.
+//! - A peer stays known after [`Rib::peer_down`] (its stale paths need it);
+//!   [`Rib::remove_peer`] forgets it for good: its paths go (withdrawals and
+//!   FIB changes follow as for `peer_down` without stale paths) and its slot
+//!   is reused by the next new peer. A long-running caller that numbers peers
+//!   anew must call it for every peer it drops, or the peer table grows with
+//!   every number ever used (at most 65535 peers are known at once).
 //! - The Adj-RIB-In holds routes after the import checks: AS_PATH loops beyond
 //!   `allow_own_as` (RFC 4271 §9.1.2), ORIGINATOR_ID / CLUSTER_LIST loops from
-//!   iBGP (RFC 4456 §8), treat-as-withdraw (RFC 7606 §2). It and the Loc-RIB
-//!   are one store: every path of a prefix, the best and ECMP ones marked.
+//!   iBGP (RFC 4456 §8), confederation segments (RFC 5065 §5: we are in no
+//!   confederation), the first AS of an eBGP path (RFC 4271 §6.3, with
+//!   [`PeerInfo::enforce_first_as`]), the next hop (RFC 4271 §6.3: not one of
+//!   our own session addresses, nor unspecified, multicast or broadcast),
+//!   families the session did not negotiate (RFC 4760 §8, ignored), and
+//!   treat-as-withdraw (RFC 7606 §2). It and the Loc-RIB are one store: every
+//!   path of a prefix, the best and ECMP ones marked.
 //! - The decision process (RFC 4271 §9.1.2.2, RFC 4456 §9) is a sequence of
 //!   eliminations over the whole set, so its result never depends on the order
 //!   in which paths arrived.
@@ -41,8 +52,9 @@
 //!   since the last [`Rib::poll_fib`].
 //! - Attribute sets are interned ([`Attributes`]): one allocation per distinct
 //!   set, shared by every path and every Adj-RIB-Out entry that carries it.
-//! - Only IPv4 and IPv6 unicast are routed; other families are ignored on
-//!   receipt, though End-of-RIB is sent for every negotiated family.
+//! - Only IPv4 and IPv6 unicast are routed, and only when the session
+//!   negotiated them; other families are ignored on receipt, though
+//!   End-of-RIB is sent for every negotiated family.
 //!
 //! ## Storage
 //! One hash map per family keyed by `Ipv4Net` / `Ipv6Net`; a prefix with one
@@ -60,10 +72,10 @@
 //!   per-peer filters); IGP cost (RFC 4271 §9.1.2.2 e) counts as equal.
 //! - ADD-PATH is understood on receipt only: each peer is sent the best path,
 //!   without path identifiers.
-//! - No confederations (their AS_PATH segments count 0, as RFC 5065 §5.3
-//!   says, and NO_EXPORT_SUBCONFED acts as NO_EXPORT), no RFC 8950
-//!   negotiation check when a reflected IPv4 route with an IPv6 next hop is
-//!   sent on.
+//! - No confederations (a route whose AS_PATH holds confederation segments
+//!   is malformed, RFC 5065 §5, and none are ever sent; NO_EXPORT_SUBCONFED
+//!   acts as NO_EXPORT), no RFC 8950 negotiation check when a reflected
+//!   IPv4 route with an IPv6 next hop is sent on.
 //! - Long-lived graceful restart (RFC 9494) is the RIB's part only: the
 //!   driver decides when a peer's stale paths turn long-lived stale and when
 //!   they go, and does not use §4.6's optional partial deployment procedure
@@ -152,7 +164,8 @@ pub struct PeerInfo {
     /// Our address to use as next hop self for IPv6 routes (MP_REACH_NLRI).
     pub next_hop_v6: Option<Ipv6Addr>,
     /// The families both sides negotiated (RFC 4760 §8); IPv4 unicast must be
-    /// listed when the session has no multiprotocol capability.
+    /// listed when the session has no multiprotocol capability. Routes of
+    /// other families are ignored on receipt and none are sent.
     pub families: Vec<Family>,
     /// The 4-octet AS capability was negotiated (RFC 6793): decides the
     /// AS4_PATH merge on receipt and AS4_PATH on sending.
@@ -169,6 +182,13 @@ pub struct PeerInfo {
     /// The peer announced the Long-Lived Graceful Restart capability (RFC
     /// 9494 §3): only such peers are sent long-lived stale routes (§4.3).
     pub long_lived: bool,
+    /// For an eBGP peer: a route whose AS_PATH does not start with the peer's
+    /// AS (empty, or led by an AS_SET or another AS) is treated as withdrawn
+    /// (RFC 4271 §6.3's optional check, RFC 7606 §7.2; FRR's
+    /// `enforce-first-as`, on by default there). Turn it off for a route
+    /// server (RFC 7947 §2.2.2.2), which does not prepend its AS. Ignored for
+    /// iBGP peers.
+    pub enforce_first_as: bool,
 }
 
 /// What [`Rib::enter_long_lived_stale`] did with a peer's stale paths.

@@ -7,6 +7,8 @@ use crate::{PeerId, PeerInfo};
 
 /// One peer, up or down. A down peer stays known: its stale paths (graceful
 /// restart) still need its router id and address for the decision process.
+/// A removed peer's state stays in its slot, `removed`, until a new peer
+/// takes the slot.
 #[derive(Debug)]
 pub(crate) struct PeerState {
     pub(crate) id: PeerId,
@@ -21,6 +23,13 @@ pub(crate) struct PeerState {
     pub(crate) accepted_ipv6: usize,
     /// Prefixes announced by the peer since its session came up, accepted or not.
     pub(crate) received: u64,
+    /// Of the accepted paths, those marked stale (graceful restart), IPv4
+    /// unicast: End-of-RIB of a peer without stale paths costs no table scan.
+    pub(crate) stale_ipv4: usize,
+    /// The same for IPv6 unicast.
+    pub(crate) stale_ipv6: usize,
+    /// Forgotten ([`crate::Rib::remove_peer`]): the slot is free for reuse.
+    pub(crate) removed: bool,
 }
 
 impl PeerState {
@@ -34,6 +43,9 @@ impl PeerState {
             accepted_ipv4: 0,
             accepted_ipv6: 0,
             received: 0,
+            stale_ipv4: 0,
+            stale_ipv6: 0,
+            removed: false,
         }
     }
 
@@ -42,6 +54,14 @@ impl PeerState {
             &mut self.accepted_ipv6
         } else {
             &mut self.accepted_ipv4
+        }
+    }
+
+    pub(crate) fn stale_mut(&mut self, family: Family) -> &mut usize {
+        if family == Family::IPV6_UNICAST {
+            &mut self.stale_ipv6
+        } else {
+            &mut self.stale_ipv4
         }
     }
 

@@ -128,6 +128,13 @@ pub struct Rib {
     pub(crate) interner: Interner,
     pub(crate) peers: Vec<PeerState>,
     pub(crate) slots: HashMap<PeerId, PeerSlot>,
+    /// Slots of removed peers below the last used one, for reuse
+    /// ([`Rib::remove_peer`]).
+    free: Vec<PeerSlot>,
+    /// Slots of the peers that are up, in no particular order: the targets a
+    /// change may have to be sent to, so that marking a changed prefix walks
+    /// neither down nor removed peers.
+    up_slots: Vec<PeerSlot>,
     pub(crate) tables: Tables,
     /// Prefixes whose FIB entry changed since the last [`Rib::poll_fib`]: the
     /// next hops reported then, and the current ones (kept here so that the
@@ -146,6 +153,8 @@ impl Rib {
             interner: Interner::default(),
             peers: Vec::new(),
             slots: HashMap::default(),
+            free: Vec::new(),
+            up_slots: Vec::new(),
             tables: Tables::default(),
             fib_pending: HashMap::default(),
         }
@@ -171,17 +180,31 @@ impl Rib {
     /// End-of-RIB or [`Rib::flush_stale`] is called.
     ///
     /// # Panics
-    /// With more than 65535 distinct peers.
+    /// With more than 65535 peers known at once (a peer is known from its
+    /// first `peer_up` until [`Rib::remove_peer`]).
     pub fn peer_up(&mut self, peer: PeerId, info: PeerInfo) {
         let slot = match self.slot(peer) {
             Some(slot) => slot,
             None => {
-                let slot = PeerSlot::try_from(self.peers.len()).expect("at most 65535 peers");
-                self.peers.push(PeerState::new(peer, info.clone()));
+                let slot = match self.free.pop() {
+                    Some(slot) => {
+                        self.peers[usize::from(slot)] = PeerState::new(peer, info.clone());
+                        slot
+                    }
+                    None => {
+                        let slot = PeerSlot::try_from(self.peers.len())
+                            .expect("at most 65535 peers known at once");
+                        self.peers.push(PeerState::new(peer, info.clone()));
+                        slot
+                    }
+                };
                 self.slots.insert(peer, slot);
                 slot
             }
         };
+        if !self.peers[usize::from(slot)].up {
+            self.up_slots.push(slot);
+        }
         let state = &mut self.peers[usize::from(slot)];
         let released = state.outboxes.ipv4.advertised.len() + state.outboxes.ipv6.advertised.len();
         state.outboxes.ipv4.clear();
@@ -209,22 +232,59 @@ impl Rib {
         state.outboxes.ipv6.clear();
         state.end_of_rib_pending.clear();
         state.up = false;
+        self.up_slots.retain(|up| *up != slot);
         self.interner.released(released);
         if keep_stale {
             // The selection does not change: stale paths still forward.
             let mark = |paths: &mut Paths| {
+                let mut marked = 0;
                 for path in paths.as_mut_slice() {
-                    if !path.is_local() && path.peer == slot {
+                    if !path.is_local() && path.peer == slot && !path.is_stale() {
                         path.flags |= Path::STALE;
+                        marked += 1;
                     }
                 }
+                marked
             };
-            self.tables.ipv4.values_mut().for_each(mark);
-            self.tables.ipv6.values_mut().for_each(mark);
+            let ipv4: usize = self.tables.ipv4.values_mut().map(mark).sum();
+            let ipv6: usize = self.tables.ipv6.values_mut().map(mark).sum();
+            let state = &mut self.peers[usize::from(slot)];
+            state.stale_ipv4 += ipv4;
+            state.stale_ipv6 += ipv6;
         } else {
             self.remove_where::<Ipv4Net>(slot, false);
             self.remove_where::<Ipv6Net>(slot, false);
         }
+    }
+
+    /// The peer is gone for good (deconfigured, or replaced by a session
+    /// under another [`PeerId`]): as [`Rib::peer_down`] without stale paths
+    /// (its paths, stale ones included, are removed, the prefixes decided
+    /// again, withdrawals and FIB changes queued), then the peer is
+    /// forgotten and its slot reused by the next new peer. Nothing for an
+    /// unknown peer; the same `PeerId` may come up again later as a new peer.
+    pub fn remove_peer(&mut self, peer: PeerId) {
+        let Some(slot) = self.slot(peer) else {
+            return;
+        };
+        self.peer_down(peer, false);
+        self.slots.remove(&peer);
+        let state = &mut self.peers[usize::from(slot)];
+        debug_assert_eq!(state.accepted_ipv4 + state.accepted_ipv6, 0);
+        debug_assert_eq!(state.stale_ipv4 + state.stale_ipv6, 0);
+        state.removed = true;
+        // Let go of the Adj-RIB-Out's memory, not only its entries.
+        state.outboxes = Default::default();
+        state.end_of_rib_pending = Vec::new();
+        // No path refers to the slot any more: it is free. Trailing free
+        // slots are dropped, so the list only ever holds as many peers as
+        // were known at once.
+        self.free.push(slot);
+        while self.peers.last().is_some_and(|state| state.removed) {
+            self.peers.pop();
+        }
+        let len = self.peers.len();
+        self.free.retain(|free| usize::from(*free) < len);
     }
 
     /// Removes the peer's stale paths of `family` (all families when `None`):
@@ -233,10 +293,14 @@ impl Rib {
         let Some(slot) = self.slot(peer) else {
             return;
         };
-        if family.is_none_or(|family| family == Family::IPV4_UNICAST) {
+        // Without stale paths (the usual End-of-RIB after a fresh start) the
+        // family table need not be scanned.
+        let state = &self.peers[usize::from(slot)];
+        let (stale_ipv4, stale_ipv6) = (state.stale_ipv4, state.stale_ipv6);
+        if stale_ipv4 > 0 && family.is_none_or(|family| family == Family::IPV4_UNICAST) {
             self.remove_where::<Ipv4Net>(slot, true);
         }
-        if family.is_none_or(|family| family == Family::IPV6_UNICAST) {
+        if stale_ipv6 > 0 && family.is_none_or(|family| family == Family::IPV6_UNICAST) {
             self.remove_where::<Ipv6Net>(slot, true);
         }
     }
@@ -267,6 +331,9 @@ impl Rib {
 
     /// [`Rib::enter_long_lived_stale`] for one family.
     fn long_lived_family<K: PrefixKey>(&mut self, slot: PeerSlot, outcome: &mut LongLivedStale) {
+        if *self.peers[usize::from(slot)].stale_mut(K::FAMILY) == 0 {
+            return;
+        }
         let entering = |path: &Path| {
             !path.is_local() && path.peer == slot && path.is_stale() && !path.is_long_lived()
         };
@@ -351,8 +418,10 @@ impl Rib {
     /// Applies one received UPDATE (RFC 4271 §9). Any error whose treatment
     /// is treat-as-withdraw or more severe (RFC 7606 §2; AFI/SAFI disable and
     /// session reset included, for the message at hand) turns its
-    /// announcements into withdrawals. End-of-RIB (RFC 4724 §2) flushes the
-    /// peer's stale paths of that family.
+    /// announcements into withdrawals, as do the import checks (see the
+    /// crate documentation). Routes of a family the session did not
+    /// negotiate are ignored (RFC 4760 §8). End-of-RIB (RFC 4724 §2) flushes
+    /// the peer's stale paths of that family.
     pub fn receive(&mut self, peer: PeerId, update: &Update, errors: &[AttributeError]) -> Receipt {
         let Some(slot) = self.up_slot(peer) else {
             return Receipt::Accepted {
@@ -364,16 +433,27 @@ impl Rib {
             self.flush_stale(peer, Some(family));
             return Receipt::EndOfRib(family);
         }
+        // RFC 4760 §8: routes of a family are exchanged only when both sides
+        // advertised it. Those of any other family, in MP_REACH_NLRI,
+        // MP_UNREACH_NLRI or (IPv4 unicast) the NLRI fields, are ignored.
+        let state = &self.peers[usize::from(slot)];
+        let ipv4 = state.negotiated(Family::IPV4_UNICAST);
+        let ipv6 = state.negotiated(Family::IPV6_UNICAST);
+        let accepts = |family: Family| {
+            (family == Family::IPV4_UNICAST && ipv4) || (family == Family::IPV6_UNICAST && ipv6)
+        };
         let mut tally = Tally::default();
-        for nlri in update
-            .withdrawn
-            .iter()
-            .filter(|nlri| nlri.prefix.addr().is_ipv4())
-        {
-            tally.withdrawn += usize::from(self.withdraw_nlri(slot, nlri));
+        if ipv4 {
+            for nlri in update
+                .withdrawn
+                .iter()
+                .filter(|nlri| nlri.prefix.addr().is_ipv4())
+            {
+                tally.withdrawn += usize::from(self.withdraw_nlri(slot, nlri));
+            }
         }
         if let Some(unreach) = update.mp_unreach() {
-            if is_routed(unreach.family) {
+            if accepts(unreach.family) {
                 let matches_family = |nlri: &&Nlri| family_of(nlri.prefix) == unreach.family;
                 for nlri in unreach.nlri.prefixes().iter().filter(matches_family) {
                     tally.withdrawn += usize::from(self.withdraw_nlri(slot, nlri));
@@ -382,8 +462,9 @@ impl Rib {
         }
         let reach = update
             .mp_reach()
-            .filter(|reach| is_routed(reach.family) && !reach.nlri.is_empty());
-        if update.announced.is_empty() && reach.is_none() {
+            .filter(|reach| accepts(reach.family) && !reach.nlri.is_empty());
+        let announced = if ipv4 { &update.announced[..] } else { &[] };
+        if announced.is_empty() && reach.is_none() {
             return tally.receipt();
         }
         let treat_as_withdraw = errors
@@ -394,18 +475,19 @@ impl Rib {
         } else {
             self.import_attributes(slot, update)
         };
-        if !update.announced.is_empty() {
+        if !announced.is_empty() {
             // RFC 4271 §5.1.3: NEXT_HOP for the routes of the NLRI field.
-            let attributes = base.as_mut().and_then(|base| {
-                let next_hop = update.next_hop()?;
-                Some(self.intern_with_next_hop(base, IpAddr::V4(next_hop)))
-            });
+            let info = &self.peers[usize::from(slot)].info;
+            let next_hop = update
+                .next_hop()
+                .map(IpAddr::V4)
+                .filter(|next_hop| usable_next_hop(info, *next_hop));
+            let attributes = match (base.as_mut(), next_hop) {
+                (Some(base), Some(next_hop)) => Some(self.intern_with_next_hop(base, next_hop)),
+                _ => None,
+            };
             // The NLRI field holds IPv4 prefixes only (RFC 4271 §4.3).
-            for nlri in update
-                .announced
-                .iter()
-                .filter(|nlri| nlri.prefix.addr().is_ipv4())
-            {
+            for nlri in announced.iter().filter(|nlri| nlri.prefix.addr().is_ipv4()) {
                 self.announce_nlri(slot, nlri, attributes.as_ref(), &mut tally);
             }
         }
@@ -413,11 +495,17 @@ impl Rib {
             // RFC 2545 §3: of a global and a link-local IPv6 next hop, the
             // global one is used (unless it is left unspecified, as some
             // speakers do on unnumbered links).
-            let attributes = base.as_mut().and_then(|base| {
-                let addresses = reach.next_hop_addresses();
-                let next_hop = *addresses.iter().find(|address| !address.is_unspecified())?;
-                Some(self.intern_with_next_hop(base, next_hop))
-            });
+            let info = &self.peers[usize::from(slot)].info;
+            let next_hop = reach
+                .next_hop_addresses()
+                .iter()
+                .copied()
+                .find(|address| !address.is_unspecified())
+                .filter(|next_hop| usable_next_hop(info, *next_hop));
+            let attributes = match (base.as_mut(), next_hop) {
+                (Some(base), Some(next_hop)) => Some(self.intern_with_next_hop(base, next_hop)),
+                _ => None,
+            };
             let matches_family = |nlri: &&Nlri| family_of(nlri.prefix) == reach.family;
             for nlri in reach.nlri.prefixes().iter().filter(matches_family) {
                 self.announce_nlri(slot, nlri, attributes.as_ref(), &mut tally);
@@ -439,6 +527,26 @@ impl Rib {
         let info = &self.peers[usize::from(slot)].info;
         // RFC 6793 §4.2.3: the path a two-octet speaker's route really took.
         let as_path = update.effective_as_path(info.four_octet_asn)?;
+        // RFC 5065 §5: AS_CONFED_SEQUENCE / AS_CONFED_SET segments from a
+        // neighbour outside our confederation make the AS_PATH malformed, and
+        // we are in no confederation, so every neighbour is outside one
+        // (Appendix B: the check is for every speaker); a malformed AS_PATH is
+        // treat-as-withdraw (RFC 7606 §7.2). Counting 0 towards the path
+        // length, such segments would otherwise win the decision.
+        if update
+            .as_path()
+            .is_some_and(AsPath::has_confederation_segments)
+            || as_path.has_confederation_segments()
+        {
+            return None;
+        }
+        // RFC 4271 §6.3 (optional check) and RFC 7606 §7.2: an eBGP peer's
+        // AS_PATH starts with the peer's AS (every speaker prepends its own,
+        // RFC 4271 §5.1.2), as an AS_SEQUENCE; otherwise treat-as-withdraw.
+        // Without it an empty AS_PATH (length 0) would beat every honest path.
+        if !info.internal && info.enforce_first_as && as_path.first_asn() != Some(info.asn) {
+            return None;
+        }
         // RFC 4271 §9.1.2: a route whose AS_PATH holds our AS is a loop,
         // unless configured to allow it a number of times.
         if as_path.count(self.config.local_as) > usize::from(info.allow_own_as) {
@@ -620,9 +728,21 @@ impl Rib {
                 let outcome = match position {
                     Some(index) => {
                         let existing = &mut paths.as_mut_slice()[index];
+                        if existing.is_stale() {
+                            if let Some(slot) = source {
+                                *self.peers[usize::from(slot)].stale_mut(K::FAMILY) -= 1;
+                            }
+                        }
                         if Arc::ptr_eq(&existing.attributes, &path.attributes) {
-                            // Re-learned as it was (graceful restart): fresh again.
-                            existing.flags &= !Path::STALE;
+                            // Re-learned as it was (graceful restart, RFC 4724
+                            // §4.2): fresh again, and no longer kept by us as
+                            // long-lived stale either (RFC 9494 §4.2: a stale
+                            // route is kept until the peer sends it again).
+                            // The set is the one the peer sent, so if it
+                            // carries LLGR_STALE the route stays least
+                            // preferred for that (§4.4): the selection does
+                            // not change.
+                            existing.flags &= !(Path::STALE | Path::LONG_LIVED);
                             return Outcome::Unchanged;
                         }
                         existing.attributes = path.attributes;
@@ -664,6 +784,11 @@ impl Rib {
         else {
             return false;
         };
+        if entry.get().as_slice()[index].is_stale() {
+            if let Some(slot) = source {
+                *self.peers[usize::from(slot)].stale_mut(K::FAMILY) -= 1;
+            }
+        }
         let before = selected(Some(entry.get()));
         let after = if entry.get().len() == 1 {
             entry.remove();
@@ -697,10 +822,8 @@ impl Rib {
         // Only peers that will be sent the new best path, or were sent the old
         // one, get the prefix marked: nothing per prefix for the others.
         let mut marks: SmallVec<[usize; 8]> = SmallVec::new();
-        for (index, target) in self.peers.iter().enumerate() {
-            if !target.up {
-                continue;
-            }
+        for index in self.up_slots.iter().map(|slot| usize::from(*slot)) {
+            let target = &self.peers[index];
             let outbox = K::outbox(&target.outboxes);
             if outbox.full || outbox.resend {
                 continue;
@@ -948,9 +1071,27 @@ impl Tally {
     }
 }
 
-/// The families this RIB routes.
-fn is_routed(family: Family) -> bool {
-    family == Family::IPV4_UNICAST || family == Family::IPV6_UNICAST
+/// Whether `next_hop`, received from the peer of `info`, may be used. RFC
+/// 4271 §6.3: a NEXT_HOP that is an address of the receiving speaker is
+/// semantically incorrect and the route is ignored (§5.1.3: a speaker never
+/// gives a peer the peer's own address as next hop); one that is no host
+/// address at all (unspecified, multicast, broadcast) is not a valid next
+/// hop either. Our addresses known here are those of the session (what we
+/// give the peer as next hop self).
+fn usable_next_hop(info: &PeerInfo, next_hop: IpAddr) -> bool {
+    match next_hop {
+        IpAddr::V4(address) => {
+            !(address.is_unspecified()
+                || address.is_multicast()
+                || address.is_broadcast()
+                || info.next_hop_v4 == Some(address))
+        }
+        IpAddr::V6(address) => {
+            !(address.is_unspecified()
+                || address.is_multicast()
+                || info.next_hop_v6 == Some(address))
+        }
+    }
 }
 
 fn family_of(prefix: IpNet) -> Family {

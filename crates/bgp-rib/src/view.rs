@@ -54,7 +54,9 @@ pub struct Statistics {
     pub paths: usize,
     /// Distinct attribute sets in use (received and sent).
     pub attribute_sets: usize,
-    /// Per peer, in the order peers were first seen.
+    /// Per known peer (removed ones are not), in the order of their slots:
+    /// the order peers were first seen, except that a new peer takes the place
+    /// of a removed one ([`Rib::remove_peer`]).
     pub peers: Vec<PeerStatistics>,
 }
 
@@ -146,6 +148,7 @@ impl Rib {
     pub fn peer_statistics(&self) -> Vec<PeerStatistics> {
         self.peers
             .iter()
+            .filter(|peer| !peer.removed)
             .map(|peer| PeerStatistics {
                 peer: peer.id,
                 up: peer.up,

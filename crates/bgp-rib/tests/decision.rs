@@ -393,7 +393,7 @@ fn ecmp_needs_the_same_neighbor_as_med_and_a_distinct_next_hop() {
         1,
         route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
     );
-    // Another neighbour AS: not a multipath partner for eBGP.
+    // Another neighbour AS: not a multipath partner (nor for iBGP, below).
     receive(
         &mut rib,
         4,
@@ -453,6 +453,49 @@ fn ecmp_does_not_mix_ebgp_and_ibgp() {
     );
     assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(1)));
     assert!(multipath_peers(&rib, "10.1.0.0/16").is_empty());
+}
+
+/// README ("Routes"): ECMP uses "equal paths from the same neighbor AS", for
+/// iBGP as for eBGP paths: two iBGP paths whose neighbour ASes differ (a node
+/// learning the same prefix from two ToRs via a reflector) are not
+/// multipath partners, since MED is not comparable across neighbour ASes
+/// (RFC 4271 §9.1.2.2 c). BIRD (`merge paths`) and FRR (without `bestpath
+/// as-path multipath-relax`) do the same.
+#[test]
+fn ibgp_multipath_needs_the_same_neighbor_as_too() {
+    let mut rib = Rib::new(RibConfig {
+        max_paths: 4,
+        ..config()
+    });
+    up(&mut rib, 1, ibgp("192.0.2.1", "1.1.1.1"));
+    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    up(&mut rib, 3, ibgp("192.0.2.3", "3.3.3.3"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    receive(
+        &mut rib,
+        2,
+        route(&["10.1.0.0/16"], "192.0.2.2").path(&[65002]).build(),
+    );
+    assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(1)));
+    assert!(multipath_peers(&rib, "10.1.0.0/16").is_empty());
+    // An equal iBGP path from the best path's neighbour AS is a partner.
+    receive(
+        &mut rib,
+        3,
+        route(&["10.1.0.0/16"], "192.0.2.3").path(&[65001]).build(),
+    );
+    assert_eq!(multipath_peers(&rib, "10.1.0.0/16"), vec![PeerId(3)]);
+    // So are iBGP paths originated in our AS (empty paths: our AS is their
+    // neighbour AS).
+    for (peer, address) in [(1, "192.0.2.1"), (2, "192.0.2.2")] {
+        receive(&mut rib, peer, route(&["10.2.0.0/16"], address).build());
+    }
+    assert_eq!(best_peer(&rib, "10.2.0.0/16"), Some(PeerId(1)));
+    assert_eq!(multipath_peers(&rib, "10.2.0.0/16"), vec![PeerId(2)]);
 }
 
 /// One candidate path: peer, local pref, path (first AS, length), origin, MED, internal.

@@ -641,3 +641,69 @@ fn a_peer_going_down_loses_its_adj_rib_out_and_withdraws_its_routes_elsewhere() 
         .collect();
     assert_eq!(advertised, vec![net("10.9.0.0/16")]);
 }
+
+/// Split horizon after a change of best path: a peer that was sent a route
+/// and then itself announces the better path is sent a withdrawal.
+#[test]
+fn a_peer_whose_own_path_becomes_best_is_sent_a_withdrawal() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    let sent = rib.poll_updates(PeerId(2));
+    assert_eq!(announced(&sent), vec![net("10.1.0.0/16")]);
+    receive(
+        &mut rib,
+        2,
+        route(&["10.1.0.0/16"], "192.0.2.2")
+            .path(&[65009])
+            .local_pref(200)
+            .build(),
+    );
+    assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(2)));
+    let sent = rib.poll_updates(PeerId(2));
+    assert_eq!(withdrawn(&sent), vec![net("10.1.0.0/16")]);
+    assert_eq!(rib.advertised(PeerId(2)).count(), 0);
+    // And peer 1 now gets peer 2's path (iBGP-learned to eBGP).
+    let sent = rib.poll_updates(PeerId(1));
+    assert_eq!(announced(&sent), vec![net("10.1.0.0/16")]);
+}
+
+/// Without transit, an eBGP peer that was sent our own prefix is sent a
+/// withdrawal when we stop originating it, even though another eBGP peer's
+/// path for it remains (and becomes best).
+#[test]
+fn withdrawing_an_origin_withdraws_it_from_ebgp_peers_that_may_not_get_the_learned_path() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
+    rib.originate(net("10.1.0.0/16"), Vec::new(), Vec::new());
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    assert_eq!(
+        announced(&rib.poll_updates(PeerId(2))),
+        vec![net("10.1.0.0/16")]
+    );
+    rib.poll_fib();
+    rib.withdraw_origin(net("10.1.0.0/16"));
+    assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(1)));
+    assert_eq!(
+        withdrawn(&rib.poll_updates(PeerId(2))),
+        vec![net("10.1.0.0/16")]
+    );
+    // The learned path goes into the FIB now that we no longer own the prefix.
+    assert_eq!(
+        rib.poll_fib(),
+        vec![bgp_rib::FibChange {
+            prefix: net("10.1.0.0/16"),
+            next_hops: vec![ip("192.0.2.1")]
+        }]
+    );
+}

@@ -107,8 +107,9 @@ fn originating_a_learned_prefix_takes_it_out_of_the_fib() {
 #[test]
 fn identical_sets_from_two_peers_share_one_allocation_until_withdrawn() {
     let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
-    up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
+    // Two routers of one neighbour AS send the very same route.
+    up(&mut rib, 1, ebgp("192.0.2.1", 65009, "1.1.1.1"));
+    up(&mut rib, 2, ebgp("192.0.2.2", 65009, "2.2.2.2"));
     let update = route(&["10.1.0.0/16", "10.2.0.0/16"], "192.0.2.9")
         .path(&[65009])
         .build();

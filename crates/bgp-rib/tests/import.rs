@@ -1,15 +1,52 @@
-//! Receiving: import checks, treat-as-withdraw, multiprotocol, ADD-PATH,
-//! max-prefix and graceful restart.
+//! Receiving: import checks (loops, malformed and hostile AS_PATHs, next
+//! hops, unnegotiated families), treat-as-withdraw, multiprotocol, ADD-PATH,
+//! max-prefix, graceful restart, and odd inputs handled without harm.
 
 mod common;
 
 use bgp_rib::{Family, MaxPrefix, PeerId, PeerInfo, Receipt, Rib, RibConfig};
-use bgp_wire::{AttributeError, Treatment, UpdateSubcode};
+use bgp_wire::{
+    Afi, AsPath, Asn, AttributeError, AttributeValue, MpNlri, MpReach, MpUnreach, Nlri, Origin,
+    PathAttribute, Safi, SegmentKind, Treatment, Update, UpdateSubcode,
+};
 use bytes::Bytes;
 use common::*;
 
 fn paths(rib: &Rib, prefix: &str) -> usize {
     rib.lookup(net(prefix)).count()
+}
+
+/// The next hops `prefix` was last reported with by [`Rib::poll_fib`], if
+/// it was (drains the other changes).
+fn in_fib(rib: &mut Rib, prefix: &str) -> Option<Vec<std::net::IpAddr>> {
+    rib.poll_fib()
+        .into_iter()
+        .find(|change| change.prefix == net(prefix))
+        .map(|change| change.next_hops)
+}
+
+/// `update` with its AS_PATH replaced by `segments`.
+fn with_as_path(mut update: Update, segments: &[(SegmentKind, &[Asn])]) -> Update {
+    let as_path = AsPath::from_segments(segments.iter().copied());
+    for attribute in &mut update.attributes {
+        if let AttributeValue::AsPath(path) = &mut attribute.value {
+            *path = as_path.clone();
+        }
+    }
+    update
+}
+
+/// The AS_PATH an UPDATE carries, as sent.
+fn as_path_sent(updates: &[Update]) -> Option<AsPath> {
+    updates.iter().find_map(|update| {
+        update
+            .attributes
+            .iter()
+            .find_map(|attribute| match &attribute.value {
+                AttributeValue::AsPath(path) => Some(path.clone()),
+                _ => None,
+            })
+    })
 }
 
 fn error(treatment: Treatment) -> AttributeError {
@@ -500,4 +537,523 @@ fn an_unspecified_global_ipv6_next_hop_gives_way_to_the_link_local_one() {
     receive(&mut rib, 1, update);
     let view = rib.lookup(net("2001:db8:100::/48")).next().unwrap();
     assert_eq!(view.attributes.next_hop(), Some(ip("fe80::1")));
+}
+
+/// RFC 5065 §5 (which, per its Appendix B, applies to every BGP speaker, not
+/// only confederation members): AS_CONFED_SEQUENCE / AS_CONFED_SET segments
+/// from a neighbour outside our confederation make the AS_PATH malformed
+/// (RFC 7606 §7.2: treat-as-withdraw), and they are never sent to peers
+/// outside the confederation. nodebgp is in no confederation: such a path
+/// (which would count 0 towards the path length and win the decision) is
+/// not taken, and what is sent on carries none.
+#[test]
+fn confederation_segments_from_outside_a_confederation_are_malformed() {
+    let mut rib = Rib::new(RibConfig {
+        transit: true,
+        ..config()
+    });
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
+    up(&mut rib, 3, ebgp("192.0.2.3", 65003, "3.3.3.3"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    let wrapped = [Asn(65002), Asn(65005), Asn(65006), Asn(65007)];
+    let update = with_as_path(
+        route(&["10.1.0.0/16"], "192.0.2.2").build(),
+        &[(SegmentKind::ConfedSequence, &wrapped[..])],
+    );
+    assert_eq!(
+        receive(&mut rib, 2, update),
+        Receipt::Accepted {
+            announced: 0,
+            withdrawn: 0
+        }
+    );
+    let sent = rib.poll_updates(PeerId(3));
+    let path = as_path_sent(&sent).expect("peer 3 is sent the prefix");
+    assert!(
+        !path.has_confederation_segments(),
+        "sent to an eBGP peer: {path:?}"
+    );
+    assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(1)));
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
+}
+
+/// The same after an honest path: a confederation segment anywhere (here an
+/// AS_CONFED_SET behind the peer's AS), from an eBGP or an iBGP peer,
+/// withdraws the peer's earlier path for the prefix.
+#[test]
+fn a_confederation_segment_anywhere_withdraws_the_peers_path() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    let confed = [Asn(65100), Asn(65101)];
+    for (peer, first, address) in [(1, Asn(65001), "192.0.2.1"), (2, Asn(65009), "192.0.2.2")] {
+        let prefix = format!("10.{peer}.0.0/16");
+        receive(
+            &mut rib,
+            peer,
+            route(&[&prefix], address).path(&[first.0]).build(),
+        );
+        assert_eq!(paths(&rib, &prefix), 1);
+        let update = with_as_path(
+            route(&[&prefix], address).build(),
+            &[
+                (SegmentKind::Sequence, &[first][..]),
+                (SegmentKind::ConfedSet, &confed[..]),
+            ],
+        );
+        assert_eq!(
+            receive(&mut rib, peer, update),
+            Receipt::Accepted {
+                announced: 0,
+                withdrawn: 1
+            },
+            "peer {peer}"
+        );
+        assert_eq!(paths(&rib, &prefix), 0);
+    }
+}
+
+/// RFC 4760 §8: routes of an <AFI, SAFI> are exchanged only when both sides
+/// advertised the capability for it. A session that negotiated IPv4 unicast
+/// only (the daemon's default for an IPv4 transport) cannot put IPv6 routes
+/// into the Loc-RIB and the kernel with an MP_REACH_NLRI.
+#[test]
+fn routes_of_a_family_the_session_did_not_negotiate_are_ignored() {
+    let mut rib = Rib::new(config());
+    let info = PeerInfo {
+        families: vec![Family::IPV4_UNICAST],
+        ..ebgp("192.0.2.1", 65001, "1.1.1.1")
+    };
+    up(&mut rib, 1, info);
+    rib.poll_fib();
+    let receipt = receive(
+        &mut rib,
+        1,
+        route(&["2001:db8:99::/48"], "2001:db8::99")
+            .path(&[65001])
+            .build(),
+    );
+    assert_eq!(
+        receipt,
+        Receipt::Accepted {
+            announced: 0,
+            withdrawn: 0
+        }
+    );
+    assert_eq!(paths(&rib, "2001:db8:99::/48"), 0);
+    assert_eq!(in_fib(&mut rib, "2001:db8:99::/48"), None);
+    assert_eq!(rib.accepted(PeerId(1), Family::IPV6_UNICAST), 0);
+    // The negotiated family in the same session still works.
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
+}
+
+/// The other way round: a session that negotiated IPv6 unicast only (the
+/// multiprotocol capability without IPv4 unicast) has its NLRI field and
+/// withdrawn routes field ignored, and its MP_UNREACH_NLRI of IPv4 unicast
+/// too; MP_REACH_NLRI of IPv6 unicast is taken.
+#[test]
+fn the_nlri_field_is_ignored_when_ipv4_unicast_was_not_negotiated() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    // The session comes back with IPv6 unicast only (after a graceful
+    // restart the old IPv4 path stays, stale, until the driver flushes it).
+    rib.peer_down(PeerId(1), true);
+    let info = PeerInfo {
+        families: vec![Family::IPV6_UNICAST],
+        ..ebgp("192.0.2.1", 65001, "1.1.1.1")
+    };
+    up(&mut rib, 1, info);
+    let receipt = receive(
+        &mut rib,
+        1,
+        route(&["10.2.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    assert_eq!(
+        receipt,
+        Receipt::Accepted {
+            announced: 0,
+            withdrawn: 0
+        }
+    );
+    assert_eq!(paths(&rib, "10.2.0.0/16"), 0);
+    // IPv4 unicast in MP_REACH_NLRI is no better.
+    receive(
+        &mut rib,
+        1,
+        route(&["10.3.0.0/16"], "2001:db8:1::1")
+            .path(&[65001])
+            .build(),
+    );
+    assert_eq!(paths(&rib, "10.3.0.0/16"), 0);
+    // Withdrawals of the family are ignored as well, in either field.
+    receive(&mut rib, 1, withdraw(&["10.1.0.0/16"]));
+    let unreach = Update {
+        attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
+            MpUnreach {
+                family: Family::IPV4_UNICAST,
+                nlri: MpNlri::Prefixes(vec![Nlri::new(net("10.1.0.0/16"))]),
+            },
+        )))],
+        ..Update::default()
+    };
+    receive(&mut rib, 1, unreach);
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
+    receive(
+        &mut rib,
+        1,
+        route(&["2001:db8:1::/48"], "2001:db8:1::1")
+            .path(&[65001])
+            .build(),
+    );
+    assert_eq!(paths(&rib, "2001:db8:1::/48"), 1);
+}
+
+/// RFC 4271 §6.3: a NEXT_HOP that is semantically incorrect, "an IP address
+/// of the receiving speaker", makes the route ignored (and §5.1.3 says a
+/// speaker never sends a peer its own address as next hop); otherwise it
+/// would go to the kernel as a route via the node itself.
+#[test]
+fn a_next_hop_that_is_our_own_address_is_ignored() {
+    let mut rib = Rib::new(config());
+    // Our address on this session (next hop self) is 10.0.0.1.
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    rib.poll_fib();
+    receive(
+        &mut rib,
+        1,
+        route(&["10.9.0.0/16"], "10.0.0.1").path(&[65001]).build(),
+    );
+    assert_eq!(in_fib(&mut rib, "10.9.0.0/16"), None);
+    assert_eq!(paths(&rib, "10.9.0.0/16"), 0);
+}
+
+/// The same for our IPv6 session address, and for next hops that are no
+/// host address (unspecified, multicast, broadcast): the route is ignored,
+/// and as it replaces the peer's earlier announcement of the prefix, that
+/// path is withdrawn (treat-as-withdraw for this peer's path).
+#[test]
+fn an_unusable_next_hop_withdraws_the_peers_path() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    for (prefix, good, bad) in [
+        ("10.1.0.0/16", "192.0.2.1", "0.0.0.0"),
+        ("10.2.0.0/16", "192.0.2.1", "224.0.0.5"),
+        ("10.3.0.0/16", "192.0.2.1", "255.255.255.255"),
+        ("2001:db8:1::/48", "2001:db8:7::1", "2001:db8::1"),
+        ("2001:db8:2::/48", "2001:db8:7::1", "ff02::5"),
+    ] {
+        receive(&mut rib, 1, route(&[prefix], good).path(&[65001]).build());
+        assert_eq!(paths(&rib, prefix), 1, "{prefix}");
+        assert_eq!(in_fib(&mut rib, prefix), Some(vec![ip(good)]));
+        let receipt = receive(&mut rib, 1, route(&[prefix], bad).path(&[65001]).build());
+        assert_eq!(
+            receipt,
+            Receipt::Accepted {
+                announced: 0,
+                withdrawn: 1
+            },
+            "next hop {bad}"
+        );
+        assert_eq!(paths(&rib, prefix), 0, "next hop {bad}");
+        assert_eq!(in_fib(&mut rib, prefix), Some(Vec::new()), "next hop {bad}");
+    }
+}
+
+/// A next hop equal to the peer's own address is the ordinary case.
+#[test]
+fn a_next_hop_equal_to_the_peer_is_used() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    rib.poll_fib();
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    assert_eq!(in_fib(&mut rib, "10.1.0.0/16"), Some(vec![ip("192.0.2.1")]));
+}
+
+/// RFC 4271 §6.3 / RFC 7606 §7.2: an eBGP peer's AS_PATH must start with the
+/// peer's AS (every eBGP speaker prepends, §5.1.2); an empty AS_PATH from an
+/// external peer is treat-as-withdraw where the check is made (FRR's
+/// `enforce-first-as`, on by default; GoBGP too). Without it, being the
+/// shortest path possible (length 0), it would beat every honest path.
+#[test]
+fn an_empty_as_path_from_an_external_peer_is_not_preferred() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    receive(&mut rib, 2, route(&["10.1.0.0/16"], "192.0.2.2").build());
+    assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(1)));
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
+}
+
+/// The first-AS check: a path led by another AS is refused too (and
+/// withdraws the peer's path); with `enforce_first_as` off (a route server,
+/// RFC 7947, does not prepend its AS) both are taken. iBGP paths are not
+/// checked (an empty path is a route originated in our AS).
+#[test]
+fn the_first_as_of_an_ebgp_path_must_be_the_peers() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1")
+            .path(&[65001, 65010])
+            .build(),
+    );
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
+    let receipt = receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65010]).build(),
+    );
+    assert_eq!(
+        receipt,
+        Receipt::Accepted {
+            announced: 0,
+            withdrawn: 1
+        }
+    );
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
+
+    let route_server = PeerInfo {
+        enforce_first_as: false,
+        ..ebgp("192.0.2.2", 65002, "2.2.2.2")
+    };
+    up(&mut rib, 2, route_server);
+    receive(
+        &mut rib,
+        2,
+        route(&["10.2.0.0/16"], "192.0.2.20").path(&[65010]).build(),
+    );
+    receive(&mut rib, 2, route(&["10.3.0.0/16"], "192.0.2.20").build());
+    assert_eq!(paths(&rib, "10.2.0.0/16"), 1);
+    assert_eq!(paths(&rib, "10.3.0.0/16"), 1);
+
+    up(&mut rib, 3, ibgp("192.0.2.3", "3.3.3.3"));
+    receive(&mut rib, 3, route(&["10.4.0.0/16"], "192.0.2.3").build());
+    assert_eq!(paths(&rib, "10.4.0.0/16"), 1);
+}
+
+/// An AS_PATH of a lone AS_SET (an aggregate): from an eBGP peer under the
+/// first-AS check it does not start with the peer's AS and is refused (as
+/// FRR's `enforce-first-as` does); from a peer without the check it counts
+/// 1 (RFC 4271 §9.1.2.2 a), without a panic, and with a neighbour AS (our
+/// own, as for a path that starts with a set) that does not break the MED
+/// step.
+#[test]
+fn an_as_path_of_only_an_as_set_counts_one() {
+    let set = [Asn(65001), Asn(65010), Asn(65011)];
+    let aggregate = || {
+        with_as_path(
+            route(&["10.1.0.0/16"], "192.0.2.1").build(),
+            &[(SegmentKind::Set, &set[..])],
+        )
+    };
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    receive(&mut rib, 1, aggregate());
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
+
+    let mut rib = Rib::new(config());
+    let unchecked = PeerInfo {
+        enforce_first_as: false,
+        ..ebgp("192.0.2.1", 65001, "1.1.1.1")
+    };
+    up(&mut rib, 1, unchecked);
+    up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
+    receive(&mut rib, 1, aggregate());
+    receive(
+        &mut rib,
+        2,
+        route(&["10.1.0.0/16"], "192.0.2.2")
+            .path(&[65002, 65003])
+            .build(),
+    );
+    assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(1)));
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 2);
+}
+
+/// The same prefix twice in one UPDATE is one path, counted once.
+#[test]
+fn a_prefix_twice_in_one_update_is_one_path() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16", "10.1.0.0/16", "10.1.0.0/16"], "192.0.2.1")
+            .path(&[65001])
+            .build(),
+    );
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
+    assert_eq!(rib.accepted(PeerId(1), Family::IPV4_UNICAST), 1);
+    receive(&mut rib, 1, withdraw(&["10.1.0.0/16"]));
+    assert_eq!(rib.accepted(PeerId(1), Family::IPV4_UNICAST), 0);
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
+}
+
+/// RFC 7606 §5.3: a prefix both withdrawn and announced in one UPDATE is
+/// announced. Withdrawals of prefixes never announced change nothing.
+#[test]
+fn withdrawn_and_announced_together_is_announced_and_unknown_withdrawals_are_harmless() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut update = route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build();
+    update.withdrawn = vec![
+        Nlri::new(net("10.1.0.0/16")),
+        Nlri::new(net("10.200.0.0/16")),
+    ];
+    assert_eq!(
+        receive(&mut rib, 1, update),
+        Receipt::Accepted {
+            announced: 1,
+            withdrawn: 0
+        }
+    );
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
+    assert_eq!(
+        receive(&mut rib, 1, withdraw(&["10.99.0.0/16", "2001:db8:7::/48"])),
+        Receipt::Accepted {
+            announced: 0,
+            withdrawn: 0
+        }
+    );
+    assert_eq!(rib.accepted(PeerId(1), Family::IPV4_UNICAST), 1);
+    assert_eq!(rib.accepted(PeerId(1), Family::IPV6_UNICAST), 0);
+}
+
+/// MP_REACH_NLRI of a family the RIB does not route (here IPv4 multicast)
+/// is ignored without a panic, and does not disturb the unicast table.
+#[test]
+fn mp_reach_of_an_unrouted_family_is_ignored() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let update = Update {
+        withdrawn: Vec::new(),
+        attributes: vec![
+            PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(&[Asn(65001)]))),
+            PathAttribute::new(AttributeValue::MpReach(Box::new(MpReach {
+                family: Family::new(Afi::IPV4, Safi::MULTICAST),
+                next_hop: Bytes::from_static(&[192, 0, 2, 1]),
+                reserved: 0,
+                nlri: MpNlri::Prefixes(vec![Nlri::new(net("10.1.0.0/16"))]),
+            }))),
+        ],
+        announced: Vec::new(),
+    };
+    assert_eq!(
+        receive(&mut rib, 1, update),
+        Receipt::Accepted {
+            announced: 0,
+            withdrawn: 0
+        }
+    );
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
+}
+
+/// Graceful restart round trip with End-of-RIB from another family first:
+/// only that family's stale paths go.
+#[test]
+fn end_of_rib_flushes_only_its_own_family() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    receive(
+        &mut rib,
+        1,
+        route(&["2001:db8:1::/48"], "2001:db8::2")
+            .path(&[65001])
+            .build(),
+    );
+    rib.peer_down(PeerId(1), true);
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    receive(&mut rib, 1, withdraw(&[]));
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
+    assert_eq!(paths(&rib, "2001:db8:1::/48"), 1);
+}
+
+/// Stale paths are counted per peer and family, so that an End-of-RIB with
+/// nothing stale scans no table; the counts stay right through two restarts
+/// in a row, re-learned paths and withdrawals of stale ones.
+#[test]
+fn stale_paths_are_tracked_through_repeated_restarts() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"], "192.0.2.1")
+            .path(&[65001])
+            .build(),
+    );
+    let stale = |rib: &Rib| rib.loc_rib().filter(|view| view.stale).count();
+    rib.peer_down(PeerId(1), true);
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    // One re-learned as it was, one changed, none for the third yet.
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    receive(
+        &mut rib,
+        1,
+        route(&["10.2.0.0/16"], "192.0.2.1")
+            .path(&[65001, 7])
+            .build(),
+    );
+    assert_eq!(stale(&rib), 1);
+    // Down again before its End-of-RIB: all three stale, the third once.
+    rib.peer_down(PeerId(1), true);
+    assert_eq!(stale(&rib), 3);
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    receive(&mut rib, 1, withdraw(&["10.3.0.0/16"]));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    assert_eq!(
+        receive(&mut rib, 1, Update::default()),
+        Receipt::EndOfRib(Family::IPV4_UNICAST)
+    );
+    assert_eq!(stale(&rib), 0);
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
+    assert_eq!(paths(&rib, "10.2.0.0/16"), 0);
+    assert_eq!(paths(&rib, "10.3.0.0/16"), 0);
+    assert_eq!(rib.accepted(PeerId(1), Family::IPV4_UNICAST), 1);
+    // Nothing stale: End-of-RIB changes nothing.
+    assert_eq!(
+        receive(&mut rib, 1, Update::default()),
+        Receipt::EndOfRib(Family::IPV4_UNICAST)
+    );
+    assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
 }

@@ -416,3 +416,50 @@ fn an_unknown_peer_has_nothing_to_keep() {
         LongLivedStale::default()
     );
 }
+
+/// A path kept as long-lived stale that the returning peer sends again as it
+/// is now (carrying LLGR_STALE: the peer holds it long-lived stale itself) is
+/// re-learned: no longer stale nor marked long-lived stale by us (it stays
+/// least preferred for the LLGR_STALE it carries). So the next restart
+/// treats it as any fresh path: stale, then long-lived stale again.
+#[test]
+fn a_path_relearned_with_llgr_stale_is_no_longer_ours_to_keep_long_lived() {
+    let mut rib = Rib::new(transit());
+    up(&mut rib, RESTARTING, restarting());
+    receive(
+        &mut rib,
+        RESTARTING,
+        route(&["10.1.0.0/16"], "192.0.2.2").path(&[65002]).build(),
+    );
+    rib.peer_down(PeerId(RESTARTING), true);
+    assert_eq!(
+        rib.enter_long_lived_stale(PeerId(RESTARTING), &[Family::IPV4_UNICAST]),
+        LongLivedStale {
+            kept: 1,
+            removed: 0
+        }
+    );
+    up(&mut rib, RESTARTING, restarting());
+    receive(
+        &mut rib,
+        RESTARTING,
+        route(&["10.1.0.0/16"], "192.0.2.2")
+            .path(&[65002])
+            .communities(&[Community::LLGR_STALE])
+            .build(),
+    );
+    assert_eq!(marks(&rib, "10.1.0.0/16", RESTARTING), Some((false, true)));
+    receive(&mut rib, RESTARTING, Update::default());
+    assert_eq!(marks(&rib, "10.1.0.0/16", RESTARTING), Some((false, true)));
+    rib.peer_down(PeerId(RESTARTING), true);
+    assert_eq!(marks(&rib, "10.1.0.0/16", RESTARTING), Some((true, true)));
+    assert_eq!(
+        rib.enter_long_lived_stale(PeerId(RESTARTING), &[Family::IPV4_UNICAST]),
+        LongLivedStale {
+            kept: 1,
+            removed: 0
+        }
+    );
+    rib.flush_stale(PeerId(RESTARTING), None);
+    assert_eq!(marks(&rib, "10.1.0.0/16", RESTARTING), None);
+}

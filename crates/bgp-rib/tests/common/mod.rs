@@ -45,6 +45,7 @@ pub fn ebgp(address: &str, asn: u32, router_id: &str) -> PeerInfo {
         max_prefix: None,
         keep_next_hop: false,
         long_lived: false,
+        enforce_first_as: true,
     }
 }
 

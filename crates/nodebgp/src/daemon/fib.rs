@@ -81,6 +81,7 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
             .into_iter()
             .map(|route| (route.prefix, route.next_hops))
             .collect(),
+        failed: HashMap::new(),
         relearned: HashSet::new(),
         synchronised: !restarted,
     };
@@ -91,10 +92,17 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
     })
 }
 
+/// How often routes the kernel refused are tried again (a gateway that was
+/// not reachable may be now).
+const RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
 struct FibTask {
     fib: Fib,
     /// What the kernel holds with our protocol number.
     installed: HashMap<IpNet, Vec<IpAddr>>,
+    /// Routes the kernel refused, as they should be: tried again every
+    /// [`RETRY_INTERVAL`] until they go in or the RIB changes them.
+    failed: HashMap<IpNet, Vec<IpAddr>>,
     /// Before synchronisation: prefixes set by this run.
     relearned: HashSet<IpNet>,
     synchronised: bool,
@@ -102,7 +110,19 @@ struct FibTask {
 
 impl FibTask {
     async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<FibCommand>) {
-        while let Some(command) = inbox.recv().await {
+        let mut retry = tokio::time::interval(RETRY_INTERVAL);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let command = tokio::select! {
+                command = inbox.recv() => match command {
+                    Some(command) => command,
+                    None => return,
+                },
+                _ = retry.tick(), if !self.failed.is_empty() => {
+                    self.retry().await;
+                    continue;
+                }
+            };
             match command {
                 FibCommand::Changes(changes) => self.apply(changes).await,
                 FibCommand::Synchronised => self.synchronise().await,
@@ -131,38 +151,67 @@ impl FibTask {
             if !self.synchronised {
                 self.relearned.insert(change.prefix);
             }
+            // A newer wish replaces a failed one.
+            let failed = self.failed.remove(&change.prefix).is_some();
             if change.next_hops.is_empty() {
                 // Before synchronisation, a withdrawn route the previous run
                 // installed goes too: the peer has said so.
-                if self.installed.remove(&change.prefix).is_none() {
+                if self.installed.remove(&change.prefix).is_none() && !failed {
                     continue;
                 }
             } else if self.installed.get(&change.prefix) == Some(&change.next_hops) {
                 continue; // the previous run's route, unchanged: no gap, no work
-            } else {
-                self.installed
-                    .insert(change.prefix, change.next_hops.clone());
             }
             routes.push(FibRoute {
                 prefix: change.prefix,
                 next_hops: change.next_hops,
             });
         }
+        self.install(routes).await;
+    }
+
+    /// Hands routes to the kernel; what it takes is recorded as installed,
+    /// what it refuses is kept for [`FibTask::retry`].
+    async fn install(&mut self, routes: Vec<FibRoute>) {
         if routes.is_empty() {
             return;
         }
-        match self.fib.apply_all(&routes).await {
+        let refused: HashSet<IpNet> = match self.fib.apply_all(&routes).await {
             Ok(summary) => {
                 if summary.failed > 0 {
                     warn!(
                         failed = summary.failed,
                         applied = summary.applied,
-                        "some kernel routes could not be installed"
+                        first = ?summary.errors.first(),
+                        "some kernel routes could not be installed; retried every {} s",
+                        RETRY_INTERVAL.as_secs()
                     );
                 }
+                summary.errors.iter().map(|(prefix, _)| *prefix).collect()
             }
-            Err(error) => warn!(%error, "cannot update kernel routes"),
+            Err(error) => {
+                warn!(%error, "cannot update kernel routes; retried every {} s", RETRY_INTERVAL.as_secs());
+                routes.iter().map(|route| route.prefix).collect()
+            }
+        };
+        for route in routes {
+            if refused.contains(&route.prefix) {
+                self.failed.insert(route.prefix, route.next_hops);
+            } else if route.next_hops.is_empty() {
+                self.installed.remove(&route.prefix);
+            } else {
+                self.installed.insert(route.prefix, route.next_hops);
+            }
         }
+    }
+
+    async fn retry(&mut self) {
+        let routes: Vec<FibRoute> = self
+            .failed
+            .drain()
+            .map(|(prefix, next_hops)| FibRoute { prefix, next_hops })
+            .collect();
+        self.install(routes).await;
     }
 
     async fn synchronise(&mut self) {

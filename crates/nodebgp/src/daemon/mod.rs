@@ -137,6 +137,9 @@ impl Manager {
                     tokio::time::Instant::now()
                         + Duration::from_secs(u64::from(self.settings.routing.restart_time)),
                 );
+                // RFC 4724 §4.1: a restarted speaker selects and sends once
+                // its peers have resent their tables.
+                self.routing.defer_updates(true);
             }
         }
         let (accepted_sender, mut accepted) = mpsc::channel::<Accepted>(64);
@@ -176,7 +179,7 @@ impl Manager {
                         let effects = self.routing.event(event);
                         self.carry_out(effects).await;
                     }
-                    self.check_synchronised();
+                    self.check_synchronised().await;
                 }
                 () = sleep_until(deadline) => {
                     let effects = self.routing.expire(tokio::time::Instant::now());
@@ -189,7 +192,7 @@ impl Manager {
                 }
                 _ = tick.tick() => {
                     self.reconcile().await;
-                    self.check_synchronised();
+                    self.check_synchronised().await;
                 }
             }
         };
@@ -310,7 +313,7 @@ impl Manager {
     /// After a restart, the previous run's kernel routes that no peer
     /// re-announced go once every peer resent its table, or the restart
     /// time is over (RFC 4724 §4.1).
-    fn check_synchronised(&mut self) {
+    async fn check_synchronised(&mut self) {
         let Some(deadline) = self.synchronise_by else {
             return;
         };
@@ -320,6 +323,9 @@ impl Manager {
             if let Some(fib) = &self.fib {
                 let _ = fib.commands.send(fib::FibCommand::Synchronised);
             }
+            info!("peers resent their tables: routes selected and sent");
+            let effects = self.routing.defer_updates(false);
+            self.carry_out(effects).await;
         }
     }
 
@@ -409,6 +415,9 @@ impl Manager {
                 self.stop_peer(address).await;
             }
             self.routing = self.new_routing(node_as);
+            if self.synchronise_by.is_some() {
+                self.routing.defer_updates(true);
+            }
             let originations = self.originations();
             let effects = self.routing.set_originations(&originations);
             self.carry_out(effects).await;

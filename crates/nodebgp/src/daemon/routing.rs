@@ -57,6 +57,10 @@ struct RoutedPeer {
     /// long-lived stale: the smaller of its Long-lived Stale Time and ours.
     /// Empty when either side did not announce it.
     long_lived: Vec<(Family, Duration)>,
+    /// The families the peer listed in its last Graceful Restart (and LLGR)
+    /// capability: only their routes are kept while it restarts (RFC 4724
+    /// §4.2, RFC 9494 §4.2).
+    retained: Vec<Family>,
     /// Families whose End-of-RIB has not come yet in this session.
     awaiting_end_of_rib: HashSet<Family>,
     /// What the session negotiated, while it is up: the families, and
@@ -89,6 +93,10 @@ pub(crate) struct Routing {
     /// Peers that sent End-of-RIB for every family at least once: the
     /// restarted daemon's kernel routes are reconciled once all have.
     synchronised: HashSet<u32>,
+    /// After a restart, route selection for the peers is deferred until they
+    /// have all sent End-of-RIB (RFC 4724 §4.1): nothing is sent meanwhile,
+    /// so that each peer gets the whole table, then End-of-RIB.
+    deferred: bool,
 }
 
 impl Routing {
@@ -129,7 +137,15 @@ impl Routing {
             fib_changes: Vec::new(),
             synchronised: HashSet::new(),
             originated,
+            deferred: false,
         }
+    }
+
+    /// Starts or ends the selection deferral of a restarted speaker (RFC
+    /// 4724 §4.1); ending it sends every peer what is pending.
+    pub(crate) fn defer_updates(&mut self, deferred: bool) -> Vec<Effect> {
+        self.deferred = deferred;
+        self.effects()
     }
 
     /// Makes the node originate exactly `originations`: new or changed
@@ -183,6 +199,7 @@ impl Routing {
                 desired: desired.clone(),
                 restart_time: None,
                 long_lived: Vec::new(),
+                retained: Vec::new(),
                 awaiting_end_of_rib: HashSet::new(),
                 families: Vec::new(),
                 route_refresh: false,
@@ -198,8 +215,10 @@ impl Routing {
         self.long_lived_deadlines
             .retain(|(peer, _), _| *peer != number);
         self.synchronised.remove(&number);
-        self.rib.peer_down(PeerId(number), false);
-        self.flush_stale(number);
+        // Its paths go, stale ones too, and its slot is freed for the next
+        // peer: a daemon that runs for months starts peers with ever-new
+        // numbers.
+        self.rib.remove_peer(PeerId(number));
         self.effects()
     }
 
@@ -283,9 +302,12 @@ impl Routing {
                 .peer_capabilities
                 .iter()
                 .any(|capability| matches!(capability, Capability::LongLivedGracefulRestart(_)));
+        self.settle_stale_routes(number, negotiated);
+        let retained = Self::retained_families(negotiated, &long_lived);
         let Some(peer) = self.peers.get_mut(&number) else {
             return;
         };
+        peer.retained = retained;
         let (next_hop_v4, next_hop_v6) = match local_address.map(|address| address.ip()) {
             Some(IpAddr::V4(address)) => (Some(address), self.next_hop_v6),
             Some(IpAddr::V6(address)) => (
@@ -333,14 +355,69 @@ impl Routing {
                 tear_down: self.settings.max_prefix_tear_down,
             }),
             long_lived: sends_long_lived,
+            enforce_first_as: true,
         };
-        // Stale routes kept from the last session wait for its End-of-RIB,
-        // but not forever (RFC 4724 §4.2).
-        if self.stale_deadlines.contains_key(&number) {
-            self.stale_deadlines
-                .insert(number, Instant::now() + STALE_PATH_TIME);
-        }
         self.rib.peer_up(PeerId(number), info);
+    }
+
+    /// The peer is back (RFC 4724 §4.2): the stale routes of a family its new
+    /// OPEN does not say it kept forwarding for (not listed, or the F bit
+    /// clear, or no capability at all) go at once; the others wait for the
+    /// family's End-of-RIB, but not forever.
+    fn settle_stale_routes(&mut self, number: u32, negotiated: &Negotiated) {
+        let had_stale = self.stale_deadlines.contains_key(&number)
+            || self
+                .long_lived_deadlines
+                .keys()
+                .any(|(peer, _)| *peer == number);
+        if !had_stale {
+            return;
+        }
+        const FORWARDING_PRESERVED: u8 = 0x80;
+        let preserved = |family: Family| {
+            let by_restart = negotiated
+                .peer_graceful_restart
+                .as_ref()
+                .is_some_and(|restart| {
+                    restart.families.iter().any(|entry| {
+                        entry.family == family && entry.flags & FORWARDING_PRESERVED != 0
+                    })
+                });
+            let by_long_lived = negotiated.peer_capabilities.iter().any(|capability| {
+                matches!(capability, Capability::LongLivedGracefulRestart(entries)
+                if entries.iter().any(|entry| {
+                    entry.family == family && entry.flags & FORWARDING_PRESERVED != 0
+                }))
+            });
+            by_restart || by_long_lived
+        };
+        for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            if !preserved(family) {
+                self.rib.flush_stale(PeerId(number), Some(family));
+            }
+        }
+        self.long_lived_deadlines
+            .retain(|(peer, _), _| *peer != number);
+        self.stale_deadlines
+            .insert(number, Instant::now() + STALE_PATH_TIME);
+    }
+
+    /// The families whose routes are kept when the session drops: those of
+    /// the peer's Graceful Restart capability (RFC 4724 §4.2) and of its
+    /// long-lived one (RFC 9494 §4.2).
+    fn retained_families(
+        negotiated: &Negotiated,
+        long_lived: &[(Family, Duration)],
+    ) -> Vec<Family> {
+        let mut families: Vec<Family> = negotiated
+            .peer_graceful_restart
+            .iter()
+            .flat_map(|restart| restart.families.iter().map(|entry| entry.family))
+            .chain(long_lived.iter().map(|(family, _)| *family))
+            .collect();
+        families.sort_unstable();
+        families.dedup();
+        families
     }
 
     /// The families the peer's LLGR capability covers (RFC 9494 §3), with
@@ -380,7 +457,11 @@ impl Routing {
         };
         peer.awaiting_end_of_rib.remove(&family);
         if peer.awaiting_end_of_rib.is_empty() {
-            self.stale_deadlines.remove(&number);
+            // Stale routes of families this session did not negotiate would
+            // otherwise wait for an End-of-RIB that never comes.
+            if self.stale_deadlines.remove(&number).is_some() {
+                self.rib.flush_stale(PeerId(number), None);
+            }
             if self.synchronised.insert(number) {
                 info!(peer = %peer.address, "initial table received (End-of-RIB)");
             }
@@ -391,13 +472,20 @@ impl Routing {
         let Some(peer) = self.peers.get_mut(&number) else {
             return;
         };
+        // A connection that failed before Established ends no session: its
+        // routes and timers belong to the session before it.
+        if peer.families.is_empty() {
+            return;
+        }
         // RFC 4724 §4.2: a helper keeps the routes of a peer that announced
         // graceful restart when its session ends without a NOTIFICATION; with
         // long-lived graceful restart, even when its restart time is zero
         // (RFC 9494 §4.2: the long-lived stale time then starts at once).
         let restart_time = peer.restart_time.filter(|time| !time.is_zero());
         let keep = matches!(reason, DownReason::ConnectionClosed)
-            && (restart_time.is_some() || !peer.long_lived.is_empty());
+            && (restart_time.is_some() || !peer.long_lived.is_empty())
+            && !peer.retained.is_empty();
+        let retained = peer.retained.clone();
         let mut long_lived_now = false;
         match (keep, restart_time) {
             (true, Some(time)) => {
@@ -418,6 +506,14 @@ impl Routing {
         peer.families.clear();
         peer.route_refresh = false;
         self.rib.peer_down(PeerId(number), keep);
+        if keep {
+            // Only the families the peer said it would restart with.
+            for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+                if !retained.contains(&family) {
+                    self.rib.flush_stale(PeerId(number), Some(family));
+                }
+            }
+        }
         if long_lived_now {
             self.enter_long_lived(number, Instant::now());
         }
@@ -549,6 +645,10 @@ impl Routing {
     /// UPDATEs for every peer with something pending, and the FIB changes.
     fn effects(&mut self) -> Vec<Effect> {
         self.fib_changes.extend(self.rib.poll_fib());
+        if self.deferred {
+            // The RIB keeps what is pending; it is sent when deferral ends.
+            return Vec::new();
+        }
         self.rib
             .peers_with_output()
             .into_iter()
@@ -565,8 +665,8 @@ impl Routing {
 #[cfg(test)]
 mod tests {
     use bgp_wire::{
-        AsPath, AttributeValue, GracefulRestart, LongLivedFamily, Nlri, Origin, PathAttribute,
-        RouterId, Update,
+        AsPath, AttributeValue, GracefulRestart, GracefulRestartFamily, LongLivedFamily, Nlri,
+        Origin, PathAttribute, RouterId, Update,
     };
 
     use super::*;
@@ -626,7 +726,10 @@ mod tests {
             peer_graceful_restart: Some(GracefulRestart {
                 flags: 0,
                 restart_time,
-                families: Vec::new(),
+                families: vec![GracefulRestartFamily {
+                    family: Family::IPV4_UNICAST,
+                    flags: 0x80,
+                }],
             }),
             peer_hostname: None,
             peer_capabilities: long_lived_stale_time
@@ -647,6 +750,12 @@ mod tests {
                 local_address: Some("192.0.2.1:179".parse().unwrap()),
             },
         });
+        announce(&mut routing);
+        routing
+    }
+
+    /// The peer sends 10.1.0.0/16.
+    fn announce(routing: &mut Routing) {
         let update = Update {
             withdrawn: Vec::new(),
             attributes: vec![
@@ -665,7 +774,6 @@ mod tests {
                 errors: Vec::new(),
             },
         });
-        routing
     }
 
     /// The route's (stale, long-lived stale) marks; `None` when it is gone.
@@ -739,5 +847,144 @@ mod tests {
             assert_eq!(seen, expected, "{label}");
             assert_eq!(routing.next_deadline(), None, "{label}");
         }
+    }
+
+    /// The peer comes back with this Graceful Restart capability.
+    fn re_establish(routing: &mut Routing, restart: Option<GracefulRestart>) {
+        let negotiated = Negotiated {
+            peer_as: bgp_wire::Asn(65002),
+            peer_router_id: RouterId(Ipv4Addr::new(192, 0, 2, 2)),
+            hold_time: Duration::from_secs(90),
+            keepalive: Duration::from_secs(30),
+            families: vec![Family::IPV4_UNICAST],
+            four_octet_asn: true,
+            route_refresh: true,
+            enhanced_route_refresh: false,
+            extended_message: false,
+            add_path_receive: Vec::new(),
+            add_path_send: Vec::new(),
+            peer_graceful_restart: restart,
+            peer_hostname: None,
+            peer_capabilities: Vec::new(),
+        };
+        routing.event(PeerEvent {
+            peer: PEER,
+            event: SessionEvent::Established {
+                negotiated: Box::new(negotiated),
+                local_address: Some("192.0.2.1:179".parse().unwrap()),
+            },
+        });
+    }
+
+    fn down(routing: &mut Routing) {
+        routing.event(PeerEvent {
+            peer: PEER,
+            event: SessionEvent::Down(DownReason::ConnectionClosed),
+        });
+    }
+
+    /// RFC 4724 §4.2: back with the family's F bit clear, or without the
+    /// capability, the stale routes go at once; with it set they wait for
+    /// End-of-RIB.
+    #[test]
+    fn stale_routes_go_at_once_when_the_peer_returns_without_forwarding_state() {
+        let with_flags = |flags| {
+            Some(GracefulRestart {
+                flags: 0,
+                restart_time: 120,
+                families: vec![GracefulRestartFamily {
+                    family: Family::IPV4_UNICAST,
+                    flags,
+                }],
+            })
+        };
+        for (label, restart, expected) in [
+            ("F bit set", with_flags(0x80), Some((true, false))),
+            ("F bit clear", with_flags(0), None),
+            ("no capability", None, None),
+        ] {
+            let mut routing = routing(120, None);
+            down(&mut routing);
+            assert_eq!(marks(&routing), Some((true, false)), "{label}");
+            re_establish(&mut routing, restart);
+            assert_eq!(marks(&routing), expected, "{label}");
+        }
+    }
+
+    /// RFC 4724 §4.2: only the families listed in the peer's capability are
+    /// kept.
+    #[test]
+    fn families_missing_from_the_capability_are_not_kept() {
+        let mut routing = routing(120, None);
+        // The session runs again, now with a capability that lists no family.
+        down(&mut routing);
+        re_establish(
+            &mut routing,
+            Some(GracefulRestart {
+                flags: 0,
+                restart_time: 120,
+                families: Vec::new(),
+            }),
+        );
+        assert_eq!(marks(&routing), None, "F bit not set for IPv4: flushed");
+        // This session's capability lists no family: nothing is kept when it
+        // drops.
+        announce(&mut routing);
+        assert_eq!(marks(&routing), Some((false, false)));
+        down(&mut routing);
+        assert_eq!(marks(&routing), None);
+        assert_eq!(routing.next_deadline(), None);
+    }
+
+    /// A connection that fails before Established (here: a second Down)
+    /// leaves the restart timer of the session before it alone.
+    #[test]
+    fn a_failed_reconnection_does_not_move_the_restart_deadline() {
+        let mut routing = routing(120, None);
+        down(&mut routing);
+        let deadline = routing.next_deadline();
+        assert!(deadline.is_some());
+        std::thread::sleep(Duration::from_millis(5));
+        down(&mut routing);
+        assert_eq!(routing.next_deadline(), deadline);
+        assert_eq!(marks(&routing), Some((true, false)));
+    }
+
+    /// RFC 4724 §4.1: while deferred nothing is sent; the end of the
+    /// deferral sends what is pending, End-of-RIB last.
+    #[test]
+    fn deferred_selection_sends_nothing_until_it_ends() {
+        let mut routing = routing(120, None);
+        routing.defer_updates(true);
+        routing.set_originations(&[Origination::parse("10.9.0.0/24").unwrap()]);
+        down(&mut routing);
+        re_establish(
+            &mut routing,
+            Some(GracefulRestart {
+                flags: 0,
+                restart_time: 120,
+                families: vec![GracefulRestartFamily {
+                    family: Family::IPV4_UNICAST,
+                    flags: 0x80,
+                }],
+            }),
+        );
+        let effects = routing.defer_updates(false);
+        let sent: Vec<&Message> = effects
+            .iter()
+            .flat_map(|effect| match effect {
+                Effect::Send(PEER, messages) => messages.iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let announced = sent.iter().any(|message| {
+            matches!(message, Message::Update(update)
+                if update.announced.iter().any(|nlri| nlri.prefix.to_string() == "10.9.0.0/24"))
+        });
+        assert!(announced, "{sent:?}");
+        assert!(
+            matches!(sent.last(), Some(Message::Update(update)) if update.end_of_rib().is_some()),
+            "End-of-RIB last: {sent:?}"
+        );
     }
 }
