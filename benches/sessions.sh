@@ -5,12 +5,15 @@
 # sit idle (keepalives only). Needs bird2 and a release build of nodebgp.
 #
 #   benches/sessions.sh [SESSIONS] [IDLE_SECONDS]
+#
+# NODEBGP_ARGS adds flags to `nodebgp run` (e.g. --no-fib); SKIP_BUILD=1 uses
+# target/release/nodebgp as it is (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions=${1:-100}
 idle=${2:-60}
 [ -x /usr/sbin/bird ] || { echo "bird2 is not installed (apt-get install -y bird2)" >&2; exit 1; }
-cargo build --release --locked -p nodebgp >/dev/null
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --locked -p nodebgp >/dev/null
 nodebgp=$PWD/target/release/nodebgp
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nodebgp-sessions.XXXXXX")
@@ -57,7 +60,7 @@ for i in $(seq 0 $((sessions - 1))); do
 done > "$work/peers.yaml"
 "$nodebgp" apply -f "$work/peers.yaml" --datastore "file:$work/store" >/dev/null
 "$nodebgp" run --node bench --as 64512 --listen "$node" --datastore "file:$work/store" \
-    --control-socket "$work/nodebgp.ctl" --connect-retry 1 --log-level ${LOG_LEVEL:-warn} > "$work/nodebgp.log" 2>&1 &
+    --control-socket "$work/nodebgp.ctl" --connect-retry 1 --log-level ${LOG_LEVEL:-warn} ${NODEBGP_ARGS:-} > "$work/nodebgp.log" 2>&1 &
 daemon_pid=$!
 
 # Wait on BIRD's side, so that nodebgp's own status answers (JSON for every
