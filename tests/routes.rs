@@ -31,6 +31,29 @@ fn neighbor(address: IpAddr, asn: u32) -> NeighborSpec {
         .with_hold_time(9)
 }
 
+/// A lab router on `address` in `asn` peering with us (`ours`, `our_asn`)
+/// over IPv4 with both unicast families, originating 10.`octet`.0.0/24 and
+/// 2001:db8:`octet`::/48 with next hops in the documentation ranges (no lab
+/// daemon takes a loopback next hop in every case).
+fn dual_stack(
+    kind: Kind,
+    name: &str,
+    address: IpAddr,
+    asn: u32,
+    ours: IpAddr,
+    our_asn: u32,
+    octet: u8,
+) -> RouterSpec {
+    RouterSpec::new(kind, name, address, asn)
+        .neighbor(neighbor(ours, our_asn).with_families(&[Family::Ipv4, Family::Ipv6]))
+        .routes([
+            format!("10.{octet}.0.0/24"),
+            format!("2001:db8:{octet}::/48"),
+        ])
+        .next_hop(format!("198.51.100.{octet}").parse().unwrap())
+        .next_hop(format!("2001:db8:ffff::{octet}").parse().unwrap())
+}
+
 /// Polls `check` until it holds.
 fn eventually(what: &str, check: impl Fn() -> bool) {
     let deadline = Instant::now() + UP;
@@ -46,11 +69,16 @@ fn routes_flow_both_ways_with_frr_over_ipv4_and_ipv6_and_withdrawals_propagate()
     let (ours, theirs) = (address(), address());
     let directory = scratch("routes-frr");
     let mut router = Router::start(
-        RouterSpec::new(Kind::Frr, "routes-frr", theirs, 4_200_000_001)
-            .neighbor(neighbor(ours, 4_200_000_002).with_families(&[Family::Ipv4, Family::Ipv6]))
-            .routes(["10.71.0.0/24", "10.71.1.0/24", "2001:db8:71::/48"])
-            .next_hop("198.51.100.71".parse().unwrap())
-            .next_hop("2001:db8:ffff::71".parse().unwrap()),
+        dual_stack(
+            Kind::Frr,
+            "routes-frr",
+            theirs,
+            4_200_000_001,
+            ours,
+            4_200_000_002,
+            71,
+        )
+        .route("10.71.1.0/24"),
     )
     .unwrap();
     apply(&directory, &global_peer(theirs, "4200000001"));
@@ -117,13 +145,15 @@ fn routes_flow_both_ways_with_gobgp_over_ipv4_and_ipv6_with_four_octet_asns() {
     lab::require(Kind::Gobgp);
     let (ours, theirs) = (address(), address());
     let directory = scratch("routes-gobgp");
-    let mut router = Router::start(
-        RouterSpec::new(Kind::Gobgp, "routes-gobgp", theirs, 4_200_000_011)
-            .neighbor(neighbor(ours, 4_200_000_012).with_families(&[Family::Ipv4, Family::Ipv6]))
-            .routes(["10.73.0.0/24", "2001:db8:73::/48"])
-            .next_hop("198.51.100.73".parse().unwrap())
-            .next_hop("2001:db8:ffff::73".parse().unwrap()),
-    )
+    let mut router = Router::start(dual_stack(
+        Kind::Gobgp,
+        "routes-gobgp",
+        theirs,
+        4_200_000_011,
+        ours,
+        4_200_000_012,
+        73,
+    ))
     .unwrap();
     apply(&directory, &global_peer(theirs, "\"64086.59915\""));
     // GoBGP 3.10 takes a 127/8 next hop as a withdrawal: the node's address
@@ -178,13 +208,15 @@ fn routes_flow_both_ways_with_bird_over_ipv4_and_ipv6() {
     lab::require(Kind::Bird);
     let (ours, theirs) = (address(), address());
     let directory = scratch("routes-bird");
-    let router = Router::start(
-        RouterSpec::new(Kind::Bird, "routes-bird", theirs, 65031)
-            .neighbor(neighbor(ours, 65032).with_families(&[Family::Ipv4, Family::Ipv6]))
-            .routes(["10.75.0.0/24", "2001:db8:75::/48"])
-            .next_hop("198.51.100.75".parse().unwrap())
-            .next_hop("2001:db8:ffff::75".parse().unwrap()),
-    )
+    let router = Router::start(dual_stack(
+        Kind::Bird,
+        "routes-bird",
+        theirs,
+        65031,
+        ours,
+        65032,
+        75,
+    ))
     .unwrap();
     apply(&directory, &global_peer(theirs, "65031"));
     let daemon = Daemon::start(

@@ -711,7 +711,43 @@ mod tests {
             settings: peer_manager::SessionSettings::default(),
         };
         routing.add_peer(PEER, &desired);
-        let negotiated = Negotiated {
+        let negotiated = negotiated(
+            Some(GracefulRestart {
+                flags: 0,
+                restart_time,
+                families: vec![GracefulRestartFamily {
+                    family: Family::IPV4_UNICAST,
+                    flags: 0x80,
+                }],
+            }),
+            long_lived_stale_time
+                .map(|stale_time| {
+                    Capability::LongLivedGracefulRestart(vec![LongLivedFamily {
+                        family: Family::IPV4_UNICAST,
+                        flags: 0,
+                        stale_time,
+                    }])
+                })
+                .into_iter()
+                .collect(),
+        );
+        routing.event(PeerEvent {
+            peer: PEER,
+            event: SessionEvent::Established {
+                negotiated: Box::new(negotiated),
+                local_address: Some("192.0.2.1:179".parse().unwrap()),
+            },
+        });
+        announce(&mut routing);
+        routing
+    }
+
+    /// What an IPv4 session with the peer negotiates.
+    fn negotiated(
+        restart: Option<GracefulRestart>,
+        peer_capabilities: Vec<Capability>,
+    ) -> Negotiated {
+        Negotiated {
             peer_as: bgp_wire::Asn(65002),
             peer_router_id: RouterId(Ipv4Addr::new(192, 0, 2, 2)),
             hold_time: Duration::from_secs(90),
@@ -723,35 +759,10 @@ mod tests {
             extended_message: false,
             add_path_receive: Vec::new(),
             add_path_send: Vec::new(),
-            peer_graceful_restart: Some(GracefulRestart {
-                flags: 0,
-                restart_time,
-                families: vec![GracefulRestartFamily {
-                    family: Family::IPV4_UNICAST,
-                    flags: 0x80,
-                }],
-            }),
+            peer_graceful_restart: restart,
             peer_hostname: None,
-            peer_capabilities: long_lived_stale_time
-                .map(|stale_time| {
-                    Capability::LongLivedGracefulRestart(vec![LongLivedFamily {
-                        family: Family::IPV4_UNICAST,
-                        flags: 0,
-                        stale_time,
-                    }])
-                })
-                .into_iter()
-                .collect(),
-        };
-        routing.event(PeerEvent {
-            peer: PEER,
-            event: SessionEvent::Established {
-                negotiated: Box::new(negotiated),
-                local_address: Some("192.0.2.1:179".parse().unwrap()),
-            },
-        });
-        announce(&mut routing);
-        routing
+            peer_capabilities,
+        }
     }
 
     /// The peer sends 10.1.0.0/16.
@@ -851,22 +862,7 @@ mod tests {
 
     /// The peer comes back with this Graceful Restart capability.
     fn re_establish(routing: &mut Routing, restart: Option<GracefulRestart>) {
-        let negotiated = Negotiated {
-            peer_as: bgp_wire::Asn(65002),
-            peer_router_id: RouterId(Ipv4Addr::new(192, 0, 2, 2)),
-            hold_time: Duration::from_secs(90),
-            keepalive: Duration::from_secs(30),
-            families: vec![Family::IPV4_UNICAST],
-            four_octet_asn: true,
-            route_refresh: true,
-            enhanced_route_refresh: false,
-            extended_message: false,
-            add_path_receive: Vec::new(),
-            add_path_send: Vec::new(),
-            peer_graceful_restart: restart,
-            peer_hostname: None,
-            peer_capabilities: Vec::new(),
-        };
+        let negotiated = negotiated(restart, Vec::new());
         routing.event(PeerEvent {
             peer: PEER,
             event: SessionEvent::Established {
