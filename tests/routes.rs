@@ -4,6 +4,7 @@
 //! namespace each test makes for itself.
 
 use std::net::IpAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use lab::{Family, Kind, NeighborSpec, PeerState, Router, RouterSpec};
@@ -54,6 +55,60 @@ fn dual_stack(
         .next_hop(format!("2001:db8:ffff::{octet}").parse().unwrap())
 }
 
+/// A lab router of `kind` on `address` in `asn`, with us (`ours`, `our_asn`)
+/// as its one neighbor.
+fn peering_with_us(
+    kind: Kind,
+    name: &str,
+    address: IpAddr,
+    asn: u32,
+    ours: IpAddr,
+    our_asn: u32,
+) -> RouterSpec {
+    RouterSpec::new(kind, name, address, asn).neighbor(neighbor(ours, our_asn))
+}
+
+/// The global v1 bgpPeer documents of `peers` (address, AS number), as one
+/// multi-document YAML.
+fn global_peers(peers: &[(IpAddr, &str)]) -> String {
+    peers
+        .iter()
+        .map(|&(address, asn)| global_peer(address, asn))
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+/// Applies `theirs` (in `their_asn`) as a global peer in `directory`'s store,
+/// starts `nodebgp run` there as node-1 on `ours` in `our_asn` with
+/// `arguments`, and waits for the session with `theirs` to be Established.
+fn start_peered(
+    directory: &Path,
+    theirs: IpAddr,
+    their_asn: &str,
+    ours: IpAddr,
+    our_asn: &str,
+    arguments: &[&str],
+) -> Daemon {
+    apply(directory, &global_peer(theirs, their_asn));
+    let daemon = Daemon::start(directory, "node-1", ours, our_asn, arguments);
+    daemon.wait_for(theirs, "Established");
+    daemon
+}
+
+/// Whether `answer` holds one route, whose `stale` mark is `stale`.
+fn only_route_stale(answer: &Value, stale: bool) -> bool {
+    answer["count"] == 1 && answer["routes"][0]["stale"] == stale
+}
+
+/// A network namespace of the test's own for the kernel FIB, with
+/// 198.51.100.1/24 on it so that the lab routers' 198.51.100.x next hops are
+/// reachable; `None` where namespaces cannot be made.
+fn fib_namespace(purpose: &str) -> Option<Namespace> {
+    let namespace = Namespace::create(purpose)?;
+    namespace.add_network("198.51.100.1/24");
+    Some(namespace)
+}
+
 /// Polls `check` until it holds.
 fn eventually(what: &str, check: impl Fn() -> bool) {
     let deadline = Instant::now() + UP;
@@ -81,10 +136,10 @@ fn routes_flow_both_ways_with_frr_over_ipv4_and_ipv6_and_withdrawals_propagate()
         .route("10.71.1.0/24"),
     )
     .unwrap();
-    apply(&directory, &global_peer(theirs, "4200000001"));
-    let daemon = Daemon::start(
+    let daemon = start_peered(
         &directory,
-        "node-1",
+        theirs,
+        "4200000001",
         ours,
         "4200000002",
         &[
@@ -97,7 +152,6 @@ fn routes_flow_both_ways_with_frr_over_ipv4_and_ipv6_and_withdrawals_propagate()
             "2001:db8:ffff::70",
         ],
     );
-    daemon.wait_for(theirs, "Established");
     // Ours at FRR, IPv4 and IPv6 (MP-BGP), with the communities we attach.
     router
         .wait_for_prefixes(ours, &["10.70.0.0/24", "2001:db8:70::/48"], UP)
@@ -155,12 +209,12 @@ fn routes_flow_both_ways_with_gobgp_over_ipv4_and_ipv6_with_four_octet_asns() {
         73,
     ))
     .unwrap();
-    apply(&directory, &global_peer(theirs, "\"64086.59915\""));
     // GoBGP 3.10 takes a 127/8 next hop as a withdrawal: the node's address
     // is given as a TEST-NET-2 one, as a real node's would be.
-    let daemon = Daemon::start(
+    let daemon = start_peered(
         &directory,
-        "node-1",
+        theirs,
+        "\"64086.59915\"",
         ours,
         "4200000012",
         &[
@@ -175,7 +229,6 @@ fn routes_flow_both_ways_with_gobgp_over_ipv4_and_ipv6_with_four_octet_asns() {
             "2001:db8:ffff::72",
         ],
     );
-    daemon.wait_for(theirs, "Established");
     router
         .wait_for_prefixes(ours, &["10.72.0.0/24", "2001:db8:72::/48"], UP)
         .expect("GoBGP accepts both of the node's prefixes");
@@ -218,10 +271,10 @@ fn routes_flow_both_ways_with_bird_over_ipv4_and_ipv6() {
         75,
     ))
     .unwrap();
-    apply(&directory, &global_peer(theirs, "65031"));
-    let daemon = Daemon::start(
+    let daemon = start_peered(
         &directory,
-        "node-1",
+        theirs,
+        "65031",
         ours,
         "65032",
         &[
@@ -234,7 +287,6 @@ fn routes_flow_both_ways_with_bird_over_ipv4_and_ipv6() {
             "2001:db8:ffff::74",
         ],
     );
-    daemon.wait_for(theirs, "Established");
     router
         .wait_for_prefixes(ours, &["10.74.0.0/24", "2001:db8:74::/48"], UP)
         .expect("BIRD learns both of the node's prefixes");
@@ -251,25 +303,19 @@ fn the_shorter_as_path_wins_and_equal_paths_are_multipath() {
     let (ours, long, short) = (address(), address(), address());
     let directory = scratch("best-path");
     let _long = Router::start(
-        RouterSpec::new(Kind::Frr, "best-long", long, 65041)
-            .neighbor(neighbor(ours, 65040))
+        peering_with_us(Kind::Frr, "best-long", long, 65041, ours, 65040)
             .routes(["10.76.0.0/24"])
             .next_hop("198.51.100.41".parse().unwrap())
             .with_prepend(2),
     )
     .unwrap();
     let _short = Router::start(
-        RouterSpec::new(Kind::Frr, "best-short", short, 65041)
-            .neighbor(neighbor(ours, 65040))
+        peering_with_us(Kind::Frr, "best-short", short, 65041, ours, 65040)
             .routes(["10.76.0.0/24"])
             .next_hop("198.51.100.42".parse().unwrap()),
     )
     .unwrap();
-    let peers = format!(
-        "{}---\n{}",
-        global_peer(long, "65041"),
-        global_peer(short, "65041")
-    );
+    let peers = global_peers(&[(long, "65041"), (short, "65041")]);
     apply(&directory, &peers);
     let daemon = Daemon::start(&directory, "node-1", ours, "65040", &[]);
     let answer = daemon.wait_for_routes(&["10.76.0.0/24"], "two paths", |answer| {
@@ -296,9 +342,11 @@ fn a_peer_over_its_prefix_limit_is_sent_cease_maximum_prefixes() {
     let (ours, theirs) = (address(), address());
     let directory = scratch("max-prefix");
     let router = Router::start(
-        RouterSpec::new(Kind::Frr, "max-prefix", theirs, 65051)
-            .neighbor(neighbor(ours, 65050))
-            .routes(["10.77.0.0/24", "10.77.1.0/24", "10.77.2.0/24"]),
+        peering_with_us(Kind::Frr, "max-prefix", theirs, 65051, ours, 65050).routes([
+            "10.77.0.0/24",
+            "10.77.1.0/24",
+            "10.77.2.0/24",
+        ]),
     )
     .unwrap();
     apply(&directory, &global_peer(theirs, "65051"));
@@ -333,10 +381,9 @@ fn a_peer_over_its_prefix_limit_is_sent_cease_maximum_prefixes() {
 #[test]
 fn selected_routes_reach_the_kernel_as_multipath_and_leave_it_on_stop() {
     lab::require(Kind::Frr);
-    let Some(namespace) = Namespace::create("fib") else {
+    let Some(namespace) = fib_namespace("fib") else {
         return;
     };
-    namespace.add_network("198.51.100.1/24");
     namespace.run(&[
         "route",
         "add",
@@ -349,24 +396,18 @@ fn selected_routes_reach_the_kernel_as_multipath_and_leave_it_on_stop() {
     let (ours, first, second) = (address(), address(), address());
     let directory = scratch("fib");
     let _first = Router::start(
-        RouterSpec::new(Kind::Frr, "fib-one", first, 65061)
-            .neighbor(neighbor(ours, 65060))
+        peering_with_us(Kind::Frr, "fib-one", first, 65061, ours, 65060)
             .routes(["10.78.0.0/24"])
             .next_hop("198.51.100.21".parse().unwrap()),
     )
     .unwrap();
     let mut second_router = Router::start(
-        RouterSpec::new(Kind::Frr, "fib-two", second, 65061)
-            .neighbor(neighbor(ours, 65060))
+        peering_with_us(Kind::Frr, "fib-two", second, 65061, ours, 65060)
             .routes(["10.78.0.0/24", "10.78.1.0/24"])
             .next_hop("198.51.100.22".parse().unwrap()),
     )
     .unwrap();
-    let peers = format!(
-        "{}---\n{}",
-        global_peer(first, "65061"),
-        global_peer(second, "65061")
-    );
+    let peers = global_peers(&[(first, "65061"), (second, "65061")]);
     apply(&directory, &peers);
     let mut daemon = Daemon::start(
         &directory,
@@ -404,21 +445,18 @@ fn selected_routes_reach_the_kernel_as_multipath_and_leave_it_on_stop() {
 #[test]
 fn graceful_restart_keeps_routes_on_both_sides_across_restarts() {
     lab::require(Kind::Frr);
-    let Some(namespace) = Namespace::create("gr") else {
+    let Some(namespace) = fib_namespace("gr") else {
         return;
     };
-    namespace.add_network("198.51.100.1/24");
     let (ours, theirs) = (address(), address());
     let directory = scratch("graceful");
     let mut router = Router::start(
-        RouterSpec::new(Kind::Frr, "gr-frr", theirs, 65071)
-            .neighbor(neighbor(ours, 65070))
+        peering_with_us(Kind::Frr, "gr-frr", theirs, 65071, ours, 65070)
             .routes(["10.79.0.0/24"])
             .next_hop("198.51.100.31".parse().unwrap())
             .with_graceful_restart(),
     )
     .unwrap();
-    apply(&directory, &global_peer(theirs, "65071"));
     let arguments = [
         "--fib-netns",
         namespace.name(),
@@ -427,8 +465,7 @@ fn graceful_restart_keeps_routes_on_both_sides_across_restarts() {
         "--restart-time",
         "60",
     ];
-    let mut daemon = Daemon::start(&directory, "node-1", ours, "65070", &arguments);
-    daemon.wait_for(theirs, "Established");
+    let mut daemon = start_peered(&directory, theirs, "65071", ours, "65070", &arguments);
     router
         .wait_for_prefixes(ours, &["10.80.0.0/24"], UP)
         .unwrap();
@@ -459,7 +496,7 @@ fn graceful_restart_keeps_routes_on_both_sides_across_restarts() {
             .is_ok_and(|text| text.contains("10.80.0.0/24") && !text.contains("\"stale\":true"))
     });
     daemon.wait_for_routes(&["10.79.0.0/24"], "FRR's route relearned", |answer| {
-        answer["count"] == 1 && answer["routes"][0]["stale"] == false
+        only_route_stale(answer, false)
     });
     let samples = watcher.stop();
     assert!(
@@ -476,12 +513,12 @@ fn graceful_restart_keeps_routes_on_both_sides_across_restarts() {
     // FRR goes away without a word (killed): nodebgp keeps its route, stale.
     router.kill();
     daemon.wait_for_routes(&["10.79.0.0/24"], "FRR's route kept as stale", |answer| {
-        answer["count"] == 1 && answer["routes"][0]["stale"] == true
+        only_route_stale(answer, true)
     });
     assert_eq!(namespace.next_hops("10.79.0.0/24"), ["198.51.100.31"]);
     router.restart().unwrap();
     daemon.wait_for_routes(&["10.79.0.0/24"], "FRR's route refreshed", |answer| {
-        answer["count"] == 1 && answer["routes"][0]["stale"] == false
+        only_route_stale(answer, false)
     });
 }
 
@@ -493,27 +530,24 @@ fn a_restarting_gobgp_keeps_its_routes_as_stale_until_it_returns() {
     let (ours, theirs) = (address(), address());
     let directory = scratch("gr-gobgp");
     let mut router = Router::start(
-        RouterSpec::new(Kind::Gobgp, "gr-gobgp", theirs, 65081)
-            .neighbor(neighbor(ours, 65080))
+        peering_with_us(Kind::Gobgp, "gr-gobgp", theirs, 65081, ours, 65080)
             .routes(["10.81.0.0/24"])
             .next_hop("198.51.100.81".parse().unwrap())
             .with_graceful_restart(),
     )
     .unwrap();
-    apply(&directory, &global_peer(theirs, "65081"));
-    let daemon = Daemon::start(&directory, "node-1", ours, "65080", &[]);
-    daemon.wait_for(theirs, "Established");
+    let daemon = start_peered(&directory, theirs, "65081", ours, "65080", &[]);
     daemon.wait_for_routes(&["10.81.0.0/24"], "GoBGP's route", |answer| {
-        answer["count"] == 1 && answer["routes"][0]["stale"] == false
+        only_route_stale(answer, false)
     });
     router.kill();
     daemon.wait_for_routes(&["10.81.0.0/24"], "GoBGP's route kept as stale", |answer| {
-        answer["count"] == 1 && answer["routes"][0]["stale"] == true
+        only_route_stale(answer, true)
     });
     router.restart().unwrap();
     daemon.wait_for(theirs, "Established");
     daemon.wait_for_routes(&["10.81.0.0/24"], "GoBGP's route refreshed", |answer| {
-        answer["count"] == 1 && answer["routes"][0]["stale"] == false
+        only_route_stale(answer, false)
     });
 }
 
@@ -534,20 +568,18 @@ fn route_refresh_is_sent_and_answered() {
     let (ours, theirs) = (address(), address());
     let directory = scratch("refresh");
     let router = Router::start(
-        RouterSpec::new(Kind::Frr, "refresh-frr", theirs, 65091)
-            .neighbor(neighbor(ours, 65090))
+        peering_with_us(Kind::Frr, "refresh-frr", theirs, 65091, ours, 65090)
             .routes(["10.82.0.0/24"]),
     )
     .unwrap();
-    apply(&directory, &global_peer(theirs, "65091"));
-    let daemon = Daemon::start(
+    let daemon = start_peered(
         &directory,
-        "node-1",
+        theirs,
+        "65091",
         ours,
         "65090",
         &["--advertise", "10.83.0.0/24"],
     );
-    daemon.wait_for(theirs, "Established");
     router
         .wait_for_prefixes(ours, &["10.83.0.0/24"], UP)
         .unwrap();
@@ -581,13 +613,16 @@ fn the_bgp_configuration_advertises_service_prefixes_with_communities() {
     lab::require(Kind::Frr);
     let (ours, theirs) = (address(), address());
     let directory = scratch("services");
-    let router = Router::start(
-        RouterSpec::new(Kind::Frr, "services-frr", theirs, 65101).neighbor(neighbor(ours, 64512)),
-    )
+    let router = Router::start(peering_with_us(
+        Kind::Frr,
+        "services-frr",
+        theirs,
+        65101,
+        ours,
+        64512,
+    ))
     .unwrap();
-    apply(&directory, &global_peer(theirs, "65101"));
-    let daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
-    daemon.wait_for(theirs, "Established");
+    let _daemon = start_peered(&directory, theirs, "65101", ours, "64512", &[]);
     let configuration = "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  communities:\n  - name: services\n    value: '64512:300'\n  prefixAdvertisements:\n  - cidr: 10.96.0.0/12\n    communities: [services, '64512:7:8']\n  serviceClusterIPs:\n  - cidr: 10.96.0.0/12\n  serviceExternalIPs:\n  - cidr: 10.84.0.0/24\n";
     let applied = resources("apply", &directory, configuration);
     assert!(applied.status.success(), "{applied:?}");
@@ -621,22 +656,21 @@ fn a_route_reflector_reflects_between_ibgp_clients() {
     let (ours, first, second) = (address(), address(), address());
     let directory = scratch("reflector");
     let _first = Router::start(
-        RouterSpec::new(Kind::Frr, "rr-one", first, 65110)
-            .neighbor(neighbor(ours, 65110))
-            .routes(["10.85.0.0/24"]),
+        peering_with_us(Kind::Frr, "rr-one", first, 65110, ours, 65110).routes(["10.85.0.0/24"]),
     )
     .unwrap();
-    let second_router = Router::start(
-        RouterSpec::new(Kind::Frr, "rr-two", second, 65110).neighbor(neighbor(ours, 65110)),
-    )
+    let second_router = Router::start(peering_with_us(
+        Kind::Frr,
+        "rr-two",
+        second,
+        65110,
+        ours,
+        65110,
+    ))
     .unwrap();
     apply(
         &directory,
-        &format!(
-            "{}---\n{}",
-            global_peer(first, "65110"),
-            global_peer(second, "65110")
-        ),
+        &global_peers(&[(first, "65110"), (second, "65110")]),
     );
     let _daemon = Daemon::start(
         &directory,
@@ -682,22 +716,20 @@ fn a_killed_frr_with_long_lived_graceful_restart_has_its_route_kept_long_lived_s
     let (ours, theirs) = (address(), address());
     let directory = scratch("llgr-frr");
     let mut router = Router::start(
-        RouterSpec::new(Kind::Frr, "llgr-frr", theirs, 65091)
-            .neighbor(neighbor(ours, 65090))
+        peering_with_us(Kind::Frr, "llgr-frr", theirs, 65091, ours, 65090)
             .routes(["10.91.0.0/24"])
             .next_hop("198.51.100.91".parse().unwrap())
             .with_long_lived_stale_time(2, 600),
     )
     .unwrap();
-    apply(&directory, &global_peer(theirs, "65091"));
-    let daemon = Daemon::start(
+    let daemon = start_peered(
         &directory,
-        "node-1",
+        theirs,
+        "65091",
         ours,
         "65090",
         &["--long-lived-stale-time", "3"],
     );
-    daemon.wait_for(theirs, "Established");
     daemon.wait_for_routes(&["10.91.0.0/24"], "FRR's route", |answer| {
         route_state(answer, false, false)
     });

@@ -1107,6 +1107,25 @@ fn manual_stop_in_open_confirm_sends_a_cease() {
     assert_eq!(session.state(), StateKind::Idle);
 }
 
+/// Tells an IPv4 unicast session it went over its `limit` of prefixes, and
+/// returns what it did about it.
+fn exceed_maximum_prefixes(
+    session: &mut Session,
+    now: Instant,
+    limit: u32,
+    restart_after: Option<Duration>,
+) -> Vec<Output> {
+    session.handle(
+        now,
+        Input::MaximumPrefixes {
+            family: Family::IPV4_UNICAST,
+            limit,
+            restart_after,
+        },
+    );
+    drain(session)
+}
+
 /// RFC 4486 §4: too many prefixes ends the session with Cease subcode 1,
 /// whose data carries the AFI, SAFI and the limit; the operator's restart
 /// interval, not the back-off, decides when it comes back.
@@ -1114,15 +1133,7 @@ fn manual_stop_in_open_confirm_sends_a_cease() {
 fn maximum_prefixes_sends_cease_1_with_family_and_limit_then_restarts_after_the_interval() {
     let now = Instant::now();
     let mut session = established(now);
-    session.handle(
-        now,
-        Input::MaximumPrefixes {
-            family: Family::IPV4_UNICAST,
-            limit: 1000,
-            restart_after: Some(Duration::from_secs(30)),
-        },
-    );
-    let outputs = drain(&mut session);
+    let outputs = exceed_maximum_prefixes(&mut session, now, 1000, Some(Duration::from_secs(30)));
     let notification = sent(&outputs)
         .into_iter()
         .find_map(|(_, message)| match message {
@@ -1148,18 +1159,31 @@ fn maximum_prefixes_sends_cease_1_with_family_and_limit_then_restarts_after_the_
 fn maximum_prefixes_without_interval_stays_down() {
     let now = Instant::now();
     let mut session = established(now);
-    session.handle(
-        now,
-        Input::MaximumPrefixes {
-            family: Family::IPV4_UNICAST,
-            limit: 10,
-            restart_after: None,
-        },
-    );
-    let outputs = drain(&mut session);
+    let outputs = exceed_maximum_prefixes(&mut session, now, 10, None);
     assert_eq!(notification_sent(&outputs), Some((6, 1)));
     assert_eq!(session.state(), StateKind::Idle);
     assert_eq!(session.poll_timeout(), None);
+}
+
+/// The OPEN a session on `config` sends once started and connected.
+fn our_open(config: Config, now: Instant) -> Open {
+    let mut session = Session::new(config, now);
+    session.handle(now, Input::Start);
+    drain(&mut session);
+    session.handle(
+        now,
+        Input::Connected {
+            connection: OUT,
+            direction: Direction::Outgoing,
+        },
+    );
+    sent(&drain(&mut session))
+        .into_iter()
+        .find_map(|(_, message)| match message {
+            Message::Open(open) => Some(open),
+            _ => None,
+        })
+        .expect("an OPEN")
 }
 
 /// The Graceful Restart capability configured is announced in our OPEN
@@ -1176,23 +1200,7 @@ fn graceful_restart_capability_is_announced_when_configured() {
             flags: 0x80,
         }],
     });
-    let mut session = Session::new(config, now);
-    session.handle(now, Input::Start);
-    drain(&mut session);
-    session.handle(
-        now,
-        Input::Connected {
-            connection: OUT,
-            direction: Direction::Outgoing,
-        },
-    );
-    let open = sent(&drain(&mut session))
-        .into_iter()
-        .find_map(|(_, message)| match message {
-            Message::Open(open) => Some(open),
-            _ => None,
-        })
-        .expect("an OPEN");
+    let open = our_open(config, now);
     assert!(open.capabilities().any(|capability| matches!(
         capability,
         Capability::GracefulRestart(restart) if restart.restart_time == 120 && restart.flags == 0x8
@@ -1220,23 +1228,7 @@ fn long_lived_graceful_restart_capability_is_announced_when_configured() {
         stale_time: 86_400,
     }];
     config.long_lived_graceful_restart = llgr.clone();
-    let mut session = Session::new(config, now);
-    session.handle(now, Input::Start);
-    drain(&mut session);
-    session.handle(
-        now,
-        Input::Connected {
-            connection: OUT,
-            direction: Direction::Outgoing,
-        },
-    );
-    let open = sent(&drain(&mut session))
-        .into_iter()
-        .find_map(|(_, message)| match message {
-            Message::Open(open) => Some(open),
-            _ => None,
-        })
-        .expect("an OPEN");
+    let open = our_open(config, now);
     assert!(open.capabilities().any(|capability| matches!(
         capability,
         Capability::LongLivedGracefulRestart(families) if *families == llgr

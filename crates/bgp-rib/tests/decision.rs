@@ -309,7 +309,7 @@ fn local_origination_beats_everything_learned() {
             .local_pref(1000)
             .build(),
     );
-    rib.originate(net("10.1.0.0/16"), vec![], vec![]);
+    originate(&mut rib, &["10.1.0.0/16"]);
     let best = rib
         .lookup(net("10.1.0.0/16"))
         .find(|view| view.best)
@@ -388,11 +388,7 @@ fn no_multipath_with_max_paths_one() {
 #[test]
 fn ecmp_needs_the_same_neighbor_as_med_and_a_distinct_next_hop() {
     let mut rib = ecmp_rib(8);
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     // Another neighbour AS: not a multipath partner (nor for iBGP, below).
     receive(
         &mut rib,
@@ -409,11 +405,7 @@ fn ecmp_needs_the_same_neighbor_as_med_and_a_distinct_next_hop() {
             .build(),
     );
     // Same AS, equal, but the same next hop as the best.
-    receive(
-        &mut rib,
-        3,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 3, from_ebgp_peer(&["10.1.0.0/16"]));
     assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(1)));
     assert!(multipath_peers(&rib, "10.1.0.0/16").is_empty());
     // Longer path: not equal either.
@@ -441,11 +433,7 @@ fn ecmp_does_not_mix_ebgp_and_ibgp() {
     });
     up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
     up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     receive(
         &mut rib,
         2,
@@ -470,11 +458,7 @@ fn ibgp_multipath_needs_the_same_neighbor_as_too() {
     up(&mut rib, 1, ibgp("192.0.2.1", "1.1.1.1"));
     up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
     up(&mut rib, 3, ibgp("192.0.2.3", "3.3.3.3"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     receive(
         &mut rib,
         2,

@@ -14,6 +14,29 @@ fn sent_to(rib: &mut Rib, peer: u32) -> Vec<Update> {
     rib.poll_updates(PeerId(peer))
 }
 
+/// A RIB with two peers up: 1, eBGP (198.51.100.1 in AS 65001), and 2, iBGP
+/// (192.0.2.2).
+fn external_and_internal_peer() -> Rib {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
+    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    rib
+}
+
+/// The eBGP peer 1's announcement of `prefixes`: next hop 198.51.100.1,
+/// AS_PATH 65001.
+fn from_external_peer(prefixes: &[&str]) -> Update {
+    route(prefixes, "198.51.100.1").path(&[65001]).build()
+}
+
+/// How many of `updates` are End-of-RIB markers.
+fn end_of_rib_markers(updates: &[Update]) -> usize {
+    updates
+        .iter()
+        .filter(|update| update.end_of_rib().is_some())
+        .count()
+}
+
 fn attribute(update: &Update, pick: impl Fn(&AttributeValue) -> bool) -> Option<&AttributeValue> {
     update
         .attributes
@@ -131,13 +154,7 @@ fn ebgp_routes_go_to_other_ebgp_peers_only_with_transit() {
         up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
         up(&mut rib, 2, ebgp("198.51.100.2", 65002, "2.2.2.2"));
         up(&mut rib, 3, ibgp("192.0.2.3", "3.3.3.3"));
-        receive(
-            &mut rib,
-            1,
-            route(&["10.1.0.0/16"], "198.51.100.1")
-                .path(&[65001])
-                .build(),
-        );
+        receive(&mut rib, 1, from_external_peer(&["10.1.0.0/16"]));
         let expected = if transit {
             vec![net("10.1.0.0/16")]
         } else {
@@ -161,13 +178,7 @@ fn routes_never_go_back_to_their_peer() {
     });
     up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
     up(&mut rib, 2, client("192.0.2.2", "2.2.2.2"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "198.51.100.1")
-            .path(&[65001])
-            .build(),
-    );
+    receive(&mut rib, 1, from_external_peer(&["10.1.0.0/16"]));
     receive(&mut rib, 2, route(&["10.2.0.0/16"], "192.0.2.2").build());
     assert_eq!(announced(&sent_to(&mut rib, 1)), vec![net("10.2.0.0/16")]);
     assert_eq!(announced(&sent_to(&mut rib, 2)), vec![net("10.1.0.0/16")]);
@@ -254,9 +265,7 @@ fn keep_next_hop_keeps_the_learned_next_hop_towards_that_ebgp_peer_only() {
 
 #[test]
 fn ibgp_peers_get_local_pref_and_the_learned_next_hop() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
-    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    let mut rib = external_and_internal_peer();
     receive(
         &mut rib,
         1,
@@ -288,9 +297,7 @@ fn ibgp_peers_get_local_pref_and_the_learned_next_hop() {
 
 #[test]
 fn local_routes_go_to_everyone_with_next_hop_self_and_their_communities() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
-    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    let mut rib = external_and_internal_peer();
     let large = LargeCommunity {
         global: LOCAL_AS,
         local1: 1,
@@ -340,8 +347,7 @@ fn no_ipv6_next_hop_means_no_ipv6_routes() {
         },
     );
     up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
-    rib.originate(net("2001:db8:5::/48"), vec![], vec![]);
-    rib.originate(net("10.5.0.0/16"), vec![], vec![]);
+    originate(&mut rib, &["2001:db8:5::/48", "10.5.0.0/16"]);
     assert_eq!(announced(&sent_to(&mut rib, 1)), vec![net("10.5.0.0/16")]);
     let updates = sent_to(&mut rib, 2);
     assert_eq!(
@@ -356,8 +362,7 @@ fn no_ipv6_next_hop_means_no_ipv6_routes() {
 #[test]
 fn only_negotiated_families_are_sent() {
     let mut rib = Rib::new(config());
-    rib.originate(net("2001:db8:5::/48"), vec![], vec![]);
-    rib.originate(net("10.5.0.0/16"), vec![], vec![]);
+    originate(&mut rib, &["2001:db8:5::/48", "10.5.0.0/16"]);
     rib.peer_up(
         PeerId(1),
         PeerInfo {
@@ -372,20 +377,12 @@ fn only_negotiated_families_are_sent() {
         updates.last().unwrap().end_of_rib(),
         Some(Family::IPV6_UNICAST)
     );
-    assert_eq!(
-        updates
-            .iter()
-            .filter(|update| update.end_of_rib().is_some())
-            .count(),
-        1
-    );
+    assert_eq!(end_of_rib_markers(&updates), 1);
 }
 
 #[test]
 fn unknown_transitive_attributes_pass_on_as_partial_and_non_transitive_ones_stop() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
-    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    let mut rib = external_and_internal_peer();
     receive(
         &mut rib,
         1,
@@ -409,9 +406,7 @@ fn unknown_transitive_attributes_pass_on_as_partial_and_non_transitive_ones_stop
 
 #[test]
 fn communities_no_export_and_no_advertise_are_honoured() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
-    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    let mut rib = external_and_internal_peer();
     rib.originate(net("10.1.0.0/16"), vec![Community::NO_EXPORT], vec![]);
     rib.originate(net("10.2.0.0/16"), vec![Community::NO_ADVERTISE], vec![]);
     assert!(announced(&sent_to(&mut rib, 1)).is_empty());
@@ -420,9 +415,7 @@ fn communities_no_export_and_no_advertise_are_honoured() {
 
 #[test]
 fn prefixes_with_the_same_attributes_share_one_update() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
-    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    let mut rib = external_and_internal_peer();
     let prefixes: Vec<String> = (0..50).map(|index| format!("10.{index}.0.0/16")).collect();
     let texts: Vec<&str> = prefixes.iter().map(String::as_str).collect();
     // Two UPDATEs with equal attributes, and one prefix with a different path.
@@ -457,16 +450,8 @@ fn prefixes_with_the_same_attributes_share_one_update() {
 
 #[test]
 fn a_withdrawal_follows_an_announcement() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
-    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "198.51.100.1")
-            .path(&[65001])
-            .build(),
-    );
+    let mut rib = external_and_internal_peer();
+    receive(&mut rib, 1, from_external_peer(&["10.1.0.0/16"]));
     receive(
         &mut rib,
         1,
@@ -488,27 +473,13 @@ fn a_withdrawal_follows_an_announcement() {
 
 #[test]
 fn a_flap_between_polls_sends_only_the_final_state() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
-    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    let mut rib = external_and_internal_peer();
     // Announced and withdrawn before any poll: nothing at all.
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "198.51.100.1")
-            .path(&[65001])
-            .build(),
-    );
+    receive(&mut rib, 1, from_external_peer(&["10.1.0.0/16"]));
     receive(&mut rib, 1, withdraw(&["10.1.0.0/16"]));
     assert!(sent_to(&mut rib, 2).is_empty());
     // Sent, then changed twice: only the last attributes.
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "198.51.100.1")
-            .path(&[65001])
-            .build(),
-    );
+    receive(&mut rib, 1, from_external_peer(&["10.1.0.0/16"]));
     sent_to(&mut rib, 2);
     receive(
         &mut rib,
@@ -542,8 +513,7 @@ fn a_flap_between_polls_sends_only_the_final_state() {
 #[test]
 fn the_initial_table_ends_with_end_of_rib_once() {
     let mut rib = Rib::new(config());
-    rib.originate(net("10.1.0.0/16"), vec![], vec![]);
-    rib.originate(net("2001:db8:1::/48"), vec![], vec![]);
+    originate(&mut rib, &["10.1.0.0/16", "2001:db8:1::/48"]);
     rib.peer_up(PeerId(1), ibgp("192.0.2.1", "1.1.1.1"));
     assert_eq!(rib.peers_with_output(), vec![PeerId(1)]);
     let updates = sent_to(&mut rib, 1);
@@ -554,7 +524,7 @@ fn the_initial_table_ends_with_end_of_rib_once() {
     );
     assert_eq!(updates[2].end_of_rib(), Some(Family::IPV4_UNICAST));
     assert_eq!(updates[3].end_of_rib(), Some(Family::IPV6_UNICAST));
-    rib.originate(net("10.2.0.0/16"), vec![], vec![]);
+    originate(&mut rib, &["10.2.0.0/16"]);
     let updates = sent_to(&mut rib, 1);
     assert_eq!(announced(&updates), vec![net("10.2.0.0/16")]);
     assert!(updates.iter().all(|update| update.end_of_rib().is_none()));
@@ -563,20 +533,13 @@ fn the_initial_table_ends_with_end_of_rib_once() {
     rib.peer_up(PeerId(1), ibgp("192.0.2.1", "1.1.1.1"));
     let updates = sent_to(&mut rib, 1);
     assert_eq!(announced(&updates).len(), 3);
-    assert_eq!(
-        updates
-            .iter()
-            .filter(|update| update.end_of_rib().is_some())
-            .count(),
-        2
-    );
+    assert_eq!(end_of_rib_markers(&updates), 2);
 }
 
 #[test]
 fn route_refresh_sends_the_family_again() {
     let mut rib = Rib::new(config());
-    rib.originate(net("10.1.0.0/16"), vec![], vec![]);
-    rib.originate(net("2001:db8:1::/48"), vec![], vec![]);
+    originate(&mut rib, &["10.1.0.0/16", "2001:db8:1::/48"]);
     up(&mut rib, 1, ibgp("192.0.2.1", "1.1.1.1"));
     assert!(sent_to(&mut rib, 1).is_empty());
     rib.refresh(PeerId(1), Family::IPV4_UNICAST);
@@ -599,7 +562,7 @@ fn updates_to_two_octet_peers_carry_as4_path() {
             ..ebgp("198.51.100.1", 65001, "1.1.1.1")
         },
     );
-    rib.originate(net("10.1.0.0/16"), vec![], vec![]);
+    originate(&mut rib, &["10.1.0.0/16"]);
     let updates = sent_to(&mut rib, 1);
     let Some(AttributeValue::As4Path(path)) = attribute(&updates[0], |value| {
         matches!(value, AttributeValue::As4Path(_))
@@ -618,17 +581,9 @@ fn updates_to_two_octet_peers_carry_as4_path() {
 
 #[test]
 fn a_peer_going_down_loses_its_adj_rib_out_and_withdraws_its_routes_elsewhere() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
-    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
-    rib.originate(net("10.9.0.0/16"), vec![], vec![]);
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "198.51.100.1")
-            .path(&[65001])
-            .build(),
-    );
+    let mut rib = external_and_internal_peer();
+    originate(&mut rib, &["10.9.0.0/16"]);
+    receive(&mut rib, 1, from_external_peer(&["10.1.0.0/16"]));
     sent_to(&mut rib, 1);
     sent_to(&mut rib, 2);
     assert_eq!(rib.advertised(PeerId(1)).count(), 1);
@@ -646,14 +601,9 @@ fn a_peer_going_down_loses_its_adj_rib_out_and_withdraws_its_routes_elsewhere() 
 /// and then itself announces the better path is sent a withdrawal.
 #[test]
 fn a_peer_whose_own_path_becomes_best_is_sent_a_withdrawal() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     let sent = rib.poll_updates(PeerId(2));
     assert_eq!(announced(&sent), vec![net("10.1.0.0/16")]);
     receive(
@@ -678,15 +628,10 @@ fn a_peer_whose_own_path_becomes_best_is_sent_a_withdrawal() {
 /// path for it remains (and becomes best).
 #[test]
 fn withdrawing_an_origin_withdraws_it_from_ebgp_peers_that_may_not_get_the_learned_path() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
     rib.originate(net("10.1.0.0/16"), Vec::new(), Vec::new());
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     assert_eq!(
         announced(&rib.poll_updates(PeerId(2))),
         vec![net("10.1.0.0/16")]

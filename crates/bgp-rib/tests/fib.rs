@@ -14,8 +14,7 @@ fn change(prefix: &str, next_hops: &[&str]) -> FibChange {
 
 #[test]
 fn fib_changes_add_replace_and_remove() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
     receive(
         &mut rib,
@@ -27,11 +26,7 @@ fn fib_changes_add_replace_and_remove() {
     assert_eq!(rib.poll_fib(), vec![change("10.1.0.0/16", &["192.0.2.2"])]);
     assert!(rib.poll_fib().is_empty());
     // A better path from peer 1 replaces it.
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     assert_eq!(rib.poll_fib(), vec![change("10.1.0.0/16", &["192.0.2.1"])]);
     // A change that leaves the next hop alone is no FIB change.
     receive(
@@ -50,13 +45,8 @@ fn fib_changes_add_replace_and_remove() {
 
 #[test]
 fn changes_that_cancel_out_between_polls_are_not_reported() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    let mut rib = rib_with_ebgp_peer();
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     receive(&mut rib, 1, withdraw(&["10.1.0.0/16"]));
     assert!(rib.poll_fib().is_empty());
 }
@@ -74,11 +64,7 @@ fn multipath_next_hops_go_to_the_fib_together() {
         2,
         route(&["10.1.0.0/16"], "192.0.2.2").path(&[65001]).build(),
     );
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     assert_eq!(
         rib.poll_fib(),
         vec![change("10.1.0.0/16", &["192.0.2.1", "192.0.2.2"])]
@@ -89,17 +75,12 @@ fn multipath_next_hops_go_to_the_fib_together() {
 
 #[test]
 fn originating_a_learned_prefix_takes_it_out_of_the_fib() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    let mut rib = rib_with_ebgp_peer();
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     rib.poll_fib();
-    rib.originate(net("10.1.0.0/16"), vec![], vec![]);
+    originate(&mut rib, &["10.1.0.0/16"]);
     assert_eq!(rib.poll_fib(), vec![change("10.1.0.0/16", &[])]);
-    rib.originate(net("10.2.0.0/16"), vec![], vec![]);
+    originate(&mut rib, &["10.2.0.0/16"]);
     rib.withdraw_origin(net("10.2.0.0/16"));
     assert!(rib.poll_fib().is_empty());
 }
@@ -167,15 +148,10 @@ fn outgoing_sets_are_interned_and_counted() {
 
 #[test]
 fn received_lists_one_peers_paths() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
-    rib.originate(net("10.9.0.0/16"), vec![], vec![]);
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    originate(&mut rib, &["10.9.0.0/16"]);
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     receive(
         &mut rib,
         2,
@@ -205,11 +181,7 @@ fn without_a_forwarding_table_no_changes_are_kept() {
         ..config()
     });
     up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     assert!(rib.poll_fib().is_empty());
     // The route is selected all the same.
     assert!(rib.loc_rib().any(|view| view.best));

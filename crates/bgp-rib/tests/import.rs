@@ -49,6 +49,21 @@ fn as_path_sent(updates: &[Update]) -> Option<AsPath> {
     })
 }
 
+/// Appends `link_local` to the global next hop of `update`'s MP_REACH_NLRI
+/// (RFC 2545 §3: a global and a link-local next hop).
+fn add_link_local_next_hop(update: &mut Update, link_local: &str) {
+    if let Some(AttributeValue::MpReach(reach)) = update
+        .attributes
+        .iter_mut()
+        .map(|attribute| &mut attribute.value)
+        .find(|value| matches!(value, AttributeValue::MpReach(_)))
+    {
+        let mut octets = reach.next_hop.to_vec();
+        octets.extend_from_slice(&link_local.parse::<std::net::Ipv6Addr>().unwrap().octets());
+        reach.next_hop = Bytes::from(octets);
+    }
+}
+
 fn error(treatment: Treatment) -> AttributeError {
     AttributeError {
         subcode: UpdateSubcode::AttributeLengthError,
@@ -62,8 +77,7 @@ fn error(treatment: Treatment) -> AttributeError {
 
 #[test]
 fn a_route_with_our_as_in_its_path_is_a_loop() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     let receipt = receive(
         &mut rib,
         1,
@@ -71,13 +85,7 @@ fn a_route_with_our_as_in_its_path_is_a_loop() {
             .path(&[65001, LOCAL_AS])
             .build(),
     );
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 0
-        }
-    );
+    assert_eq!(receipt, accepted(0, 0));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
 }
 
@@ -108,13 +116,7 @@ fn allow_own_as_accepts_that_many_occurrences() {
             .path(&[65001, LOCAL_AS, 7, LOCAL_AS])
             .build(),
     );
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 1
-        }
-    );
+    assert_eq!(receipt, accepted(0, 1));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
 }
 
@@ -168,25 +170,12 @@ fn our_cluster_id_in_the_cluster_list_is_a_loop_for_a_reflector() {
 
 #[test]
 fn treat_as_withdraw_removes_what_was_announced() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16", "10.2.0.0/16"], "192.0.2.1")
-            .path(&[65001])
-            .build(),
-    );
-    let update = route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build();
+    let mut rib = rib_with_ebgp_peer();
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16", "10.2.0.0/16"]));
+    let update = from_ebgp_peer(&["10.1.0.0/16"]);
     // Attribute-discard alone leaves the announcement standing.
     let receipt = rib.receive(PeerId(1), &update, &[error(Treatment::AttributeDiscard)]);
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            announced: 1,
-            withdrawn: 0
-        }
-    );
+    assert_eq!(receipt, accepted(1, 0));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
     let receipt = rib.receive(
         PeerId(1),
@@ -196,17 +185,11 @@ fn treat_as_withdraw_removes_what_was_announced() {
             error(Treatment::TreatAsWithdraw),
         ],
     );
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 1
-        }
-    );
+    assert_eq!(receipt, accepted(0, 1));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
     assert_eq!(paths(&rib, "10.2.0.0/16"), 1);
     // AFI/SAFI disable handles the message the same way.
-    let update = route(&["10.2.0.0/16"], "192.0.2.1").path(&[65001]).build();
+    let update = from_ebgp_peer(&["10.2.0.0/16"]);
     rib.receive(PeerId(1), &update, &[error(Treatment::AfiSafiDisable)]);
     assert_eq!(paths(&rib, "10.2.0.0/16"), 0);
 }
@@ -219,35 +202,19 @@ fn ipv6_routes_come_in_mp_reach_and_leave_in_mp_unreach() {
         .path(&[65001])
         .build();
     // A global and a link-local next hop (RFC 2545 §3): the global one is used.
-    if let Some(bgp_wire::AttributeValue::MpReach(reach)) = update
-        .attributes
-        .iter_mut()
-        .map(|attribute| &mut attribute.value)
-        .find(|value| matches!(value, bgp_wire::AttributeValue::MpReach(_)))
-    {
-        let mut octets = reach.next_hop.to_vec();
-        octets.extend_from_slice(&"fe80::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
-        reach.next_hop = Bytes::from(octets);
-    }
+    add_link_local_next_hop(&mut update, "fe80::1");
     receive(&mut rib, 1, update);
     let view = rib.lookup(net("2001:db8:100::/48")).next().unwrap();
     assert_eq!(view.attributes.next_hop(), Some(ip("2001:db8:1::1")));
     assert_eq!(rib.poll_fib()[0].next_hops, vec![ip("2001:db8:1::1")]);
     let receipt = receive(&mut rib, 1, withdraw(&["2001:db8:100::/48"]));
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 1
-        }
-    );
+    assert_eq!(receipt, accepted(0, 1));
     assert_eq!(paths(&rib, "2001:db8:100::/48"), 0);
 }
 
 #[test]
 fn ipv4_routes_may_come_in_mp_reach_too() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     // route() puts IPv4 prefixes with an IPv6 next hop in MP_REACH_NLRI.
     receive(
         &mut rib,
@@ -262,8 +229,7 @@ fn ipv4_routes_may_come_in_mp_reach_too() {
 
 #[test]
 fn add_path_identifiers_make_distinct_paths() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     receive(
         &mut rib,
         1,
@@ -319,33 +285,26 @@ fn limited(tear_down: bool) -> Rib {
     rib
 }
 
+/// The receipt of an IPv4 unicast UPDATE that took a [`limited`] peer to
+/// `count` prefixes.
+fn over_the_limit(count: usize, tear_down: bool) -> Receipt {
+    Receipt::MaxPrefixExceeded {
+        family: Family::IPV4_UNICAST,
+        limit: 2,
+        count,
+        tear_down,
+    }
+}
+
 #[test]
 fn max_prefix_warns_and_keeps_everything_without_tear_down() {
     let mut rib = limited(false);
     assert!(matches!(
-        receive(
-            &mut rib,
-            1,
-            route(&["10.1.0.0/16", "10.2.0.0/16"], "192.0.2.1")
-                .path(&[65001])
-                .build()
-        ),
+        receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16", "10.2.0.0/16"])),
         Receipt::Accepted { announced: 2, .. }
     ));
-    let receipt = receive(
-        &mut rib,
-        1,
-        route(&["10.3.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
-    assert_eq!(
-        receipt,
-        Receipt::MaxPrefixExceeded {
-            family: Family::IPV4_UNICAST,
-            limit: 2,
-            count: 3,
-            tear_down: false
-        }
-    );
+    let receipt = receive(&mut rib, 1, from_ebgp_peer(&["10.3.0.0/16"]));
+    assert_eq!(receipt, over_the_limit(3, false));
     assert_eq!(rib.statistics().paths, 3);
     // Re-announcing a known prefix adds nothing and warns no more.
     let receipt = receive(
@@ -364,22 +323,9 @@ fn max_prefix_with_tear_down_keeps_none_of_the_excess() {
     let receipt = receive(
         &mut rib,
         1,
-        route(
-            &["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "10.4.0.0/16"],
-            "192.0.2.1",
-        )
-        .path(&[65001])
-        .build(),
+        from_ebgp_peer(&["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "10.4.0.0/16"]),
     );
-    assert_eq!(
-        receipt,
-        Receipt::MaxPrefixExceeded {
-            family: Family::IPV4_UNICAST,
-            limit: 2,
-            count: 4,
-            tear_down: true
-        }
-    );
+    assert_eq!(receipt, over_the_limit(4, true));
     assert_eq!(rib.statistics().paths, 2);
     // Replacing one of the accepted prefixes is still fine.
     let receipt = receive(
@@ -398,19 +344,14 @@ fn updates_from_unknown_or_down_peers_are_ignored() {
     receive(&mut rib, 7, route(&["10.1.0.0/16"], "192.0.2.1").build());
     up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
     rib.peer_down(PeerId(1), false);
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     assert_eq!(rib.statistics().paths, 0);
     assert!(rib.poll_updates(PeerId(1)).is_empty());
 }
 
 /// Peer 1 with two prefixes, peer 2 (down the test) with two others.
 fn graceful_restart() -> Rib {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
     receive(
         &mut rib,
@@ -524,16 +465,7 @@ fn an_unspecified_global_ipv6_next_hop_gives_way_to_the_link_local_one() {
     let mut rib = Rib::new(config());
     up(&mut rib, 1, ebgp("fe80::1", 65001, "1.1.1.1"));
     let mut update = route(&["2001:db8:100::/48"], "::").path(&[65001]).build();
-    if let Some(bgp_wire::AttributeValue::MpReach(reach)) = update
-        .attributes
-        .iter_mut()
-        .map(|attribute| &mut attribute.value)
-        .find(|value| matches!(value, bgp_wire::AttributeValue::MpReach(_)))
-    {
-        let mut octets = reach.next_hop.to_vec();
-        octets.extend_from_slice(&"fe80::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
-        reach.next_hop = Bytes::from(octets);
-    }
+    add_link_local_next_hop(&mut update, "fe80::1");
     receive(&mut rib, 1, update);
     let view = rib.lookup(net("2001:db8:100::/48")).next().unwrap();
     assert_eq!(view.attributes.next_hop(), Some(ip("fe80::1")));
@@ -555,23 +487,13 @@ fn confederation_segments_from_outside_a_confederation_are_malformed() {
     up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
     up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
     up(&mut rib, 3, ebgp("192.0.2.3", 65003, "3.3.3.3"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     let wrapped = [Asn(65002), Asn(65005), Asn(65006), Asn(65007)];
     let update = with_as_path(
         route(&["10.1.0.0/16"], "192.0.2.2").build(),
         &[(SegmentKind::ConfedSequence, &wrapped[..])],
     );
-    assert_eq!(
-        receive(&mut rib, 2, update),
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 0
-        }
-    );
+    assert_eq!(receive(&mut rib, 2, update), accepted(0, 0));
     let sent = rib.poll_updates(PeerId(3));
     let path = as_path_sent(&sent).expect("peer 3 is sent the prefix");
     assert!(
@@ -587,8 +509,7 @@ fn confederation_segments_from_outside_a_confederation_are_malformed() {
 /// withdraws the peer's earlier path for the prefix.
 #[test]
 fn a_confederation_segment_anywhere_withdraws_the_peers_path() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
     let confed = [Asn(65100), Asn(65101)];
     for (peer, first, address) in [(1, Asn(65001), "192.0.2.1"), (2, Asn(65009), "192.0.2.2")] {
@@ -608,10 +529,7 @@ fn a_confederation_segment_anywhere_withdraws_the_peers_path() {
         );
         assert_eq!(
             receive(&mut rib, peer, update),
-            Receipt::Accepted {
-                announced: 0,
-                withdrawn: 1
-            },
+            accepted(0, 1),
             "peer {peer}"
         );
         assert_eq!(paths(&rib, &prefix), 0);
@@ -638,22 +556,12 @@ fn routes_of_a_family_the_session_did_not_negotiate_are_ignored() {
             .path(&[65001])
             .build(),
     );
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 0
-        }
-    );
+    assert_eq!(receipt, accepted(0, 0));
     assert_eq!(paths(&rib, "2001:db8:99::/48"), 0);
     assert_eq!(in_fib(&mut rib, "2001:db8:99::/48"), None);
     assert_eq!(rib.accepted(PeerId(1), Family::IPV6_UNICAST), 0);
     // The negotiated family in the same session still works.
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
 }
 
@@ -663,13 +571,8 @@ fn routes_of_a_family_the_session_did_not_negotiate_are_ignored() {
 /// too; MP_REACH_NLRI of IPv6 unicast is taken.
 #[test]
 fn the_nlri_field_is_ignored_when_ipv4_unicast_was_not_negotiated() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    let mut rib = rib_with_ebgp_peer();
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     // The session comes back with IPv6 unicast only (after a graceful
     // restart the old IPv4 path stays, stale, until the driver flushes it).
     rib.peer_down(PeerId(1), true);
@@ -678,18 +581,8 @@ fn the_nlri_field_is_ignored_when_ipv4_unicast_was_not_negotiated() {
         ..ebgp("192.0.2.1", 65001, "1.1.1.1")
     };
     up(&mut rib, 1, info);
-    let receipt = receive(
-        &mut rib,
-        1,
-        route(&["10.2.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 0
-        }
-    );
+    let receipt = receive(&mut rib, 1, from_ebgp_peer(&["10.2.0.0/16"]));
+    assert_eq!(receipt, accepted(0, 0));
     assert_eq!(paths(&rib, "10.2.0.0/16"), 0);
     // IPv4 unicast in MP_REACH_NLRI is no better.
     receive(
@@ -748,8 +641,7 @@ fn a_next_hop_that_is_our_own_address_is_ignored() {
 /// path is withdrawn (treat-as-withdraw for this peer's path).
 #[test]
 fn an_unusable_next_hop_withdraws_the_peers_path() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     for (prefix, good, bad) in [
         ("10.1.0.0/16", "192.0.2.1", "0.0.0.0"),
         ("10.2.0.0/16", "192.0.2.1", "224.0.0.5"),
@@ -761,14 +653,7 @@ fn an_unusable_next_hop_withdraws_the_peers_path() {
         assert_eq!(paths(&rib, prefix), 1, "{prefix}");
         assert_eq!(in_fib(&mut rib, prefix), Some(vec![ip(good)]));
         let receipt = receive(&mut rib, 1, route(&[prefix], bad).path(&[65001]).build());
-        assert_eq!(
-            receipt,
-            Receipt::Accepted {
-                announced: 0,
-                withdrawn: 1
-            },
-            "next hop {bad}"
-        );
+        assert_eq!(receipt, accepted(0, 1), "next hop {bad}");
         assert_eq!(paths(&rib, prefix), 0, "next hop {bad}");
         assert_eq!(in_fib(&mut rib, prefix), Some(Vec::new()), "next hop {bad}");
     }
@@ -777,14 +662,9 @@ fn an_unusable_next_hop_withdraws_the_peers_path() {
 /// A next hop equal to the peer's own address is the ordinary case.
 #[test]
 fn a_next_hop_equal_to_the_peer_is_used() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     rib.poll_fib();
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     assert_eq!(in_fib(&mut rib, "10.1.0.0/16"), Some(vec![ip("192.0.2.1")]));
 }
 
@@ -795,14 +675,9 @@ fn a_next_hop_equal_to_the_peer_is_used() {
 /// shortest path possible (length 0), it would beat every honest path.
 #[test]
 fn an_empty_as_path_from_an_external_peer_is_not_preferred() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     receive(&mut rib, 2, route(&["10.1.0.0/16"], "192.0.2.2").build());
     assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(1)));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
@@ -814,8 +689,7 @@ fn an_empty_as_path_from_an_external_peer_is_not_preferred() {
 /// checked (an empty path is a route originated in our AS).
 #[test]
 fn the_first_as_of_an_ebgp_path_must_be_the_peers() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     receive(
         &mut rib,
         1,
@@ -829,13 +703,7 @@ fn the_first_as_of_an_ebgp_path_must_be_the_peers() {
         1,
         route(&["10.1.0.0/16"], "192.0.2.1").path(&[65010]).build(),
     );
-    assert_eq!(
-        receipt,
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 1
-        }
-    );
+    assert_eq!(receipt, accepted(0, 1));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
 
     let route_server = PeerInfo {
@@ -872,8 +740,7 @@ fn an_as_path_of_only_an_as_set_counts_one() {
             &[(SegmentKind::Set, &set[..])],
         )
     };
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     receive(&mut rib, 1, aggregate());
     assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
 
@@ -899,14 +766,11 @@ fn an_as_path_of_only_an_as_set_counts_one() {
 /// The same prefix twice in one UPDATE is one path, counted once.
 #[test]
 fn a_prefix_twice_in_one_update_is_one_path() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     receive(
         &mut rib,
         1,
-        route(&["10.1.0.0/16", "10.1.0.0/16", "10.1.0.0/16"], "192.0.2.1")
-            .path(&[65001])
-            .build(),
+        from_ebgp_peer(&["10.1.0.0/16", "10.1.0.0/16", "10.1.0.0/16"]),
     );
     assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
     assert_eq!(rib.accepted(PeerId(1), Family::IPV4_UNICAST), 1);
@@ -919,27 +783,17 @@ fn a_prefix_twice_in_one_update_is_one_path() {
 /// announced. Withdrawals of prefixes never announced change nothing.
 #[test]
 fn withdrawn_and_announced_together_is_announced_and_unknown_withdrawals_are_harmless() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
-    let mut update = route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build();
+    let mut rib = rib_with_ebgp_peer();
+    let mut update = from_ebgp_peer(&["10.1.0.0/16"]);
     update.withdrawn = vec![
         Nlri::new(net("10.1.0.0/16")),
         Nlri::new(net("10.200.0.0/16")),
     ];
-    assert_eq!(
-        receive(&mut rib, 1, update),
-        Receipt::Accepted {
-            announced: 1,
-            withdrawn: 0
-        }
-    );
+    assert_eq!(receive(&mut rib, 1, update), accepted(1, 0));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
     assert_eq!(
         receive(&mut rib, 1, withdraw(&["10.99.0.0/16", "2001:db8:7::/48"])),
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 0
-        }
+        accepted(0, 0)
     );
     assert_eq!(rib.accepted(PeerId(1), Family::IPV4_UNICAST), 1);
     assert_eq!(rib.accepted(PeerId(1), Family::IPV6_UNICAST), 0);
@@ -949,8 +803,7 @@ fn withdrawn_and_announced_together_is_announced_and_unknown_withdrawals_are_har
 /// is ignored without a panic, and does not disturb the unicast table.
 #[test]
 fn mp_reach_of_an_unrouted_family_is_ignored() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     let update = Update {
         withdrawn: Vec::new(),
         attributes: vec![
@@ -965,13 +818,7 @@ fn mp_reach_of_an_unrouted_family_is_ignored() {
         ],
         announced: Vec::new(),
     };
-    assert_eq!(
-        receive(&mut rib, 1, update),
-        Receipt::Accepted {
-            announced: 0,
-            withdrawn: 0
-        }
-    );
+    assert_eq!(receive(&mut rib, 1, update), accepted(0, 0));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
 }
 
@@ -979,13 +826,8 @@ fn mp_reach_of_an_unrouted_family_is_ignored() {
 /// only that family's stale paths go.
 #[test]
 fn end_of_rib_flushes_only_its_own_family() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    let mut rib = rib_with_ebgp_peer();
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     receive(
         &mut rib,
         1,
@@ -1005,24 +847,17 @@ fn end_of_rib_flushes_only_its_own_family() {
 /// in a row, re-learned paths and withdrawals of stale ones.
 #[test]
 fn stale_paths_are_tracked_through_repeated_restarts() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     receive(
         &mut rib,
         1,
-        route(&["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"], "192.0.2.1")
-            .path(&[65001])
-            .build(),
+        from_ebgp_peer(&["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"]),
     );
     let stale = |rib: &Rib| rib.loc_rib().filter(|view| view.stale).count();
     rib.peer_down(PeerId(1), true);
     up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
     // One re-learned as it was, one changed, none for the third yet.
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     receive(
         &mut rib,
         1,
@@ -1036,11 +871,7 @@ fn stale_paths_are_tracked_through_repeated_restarts() {
     assert_eq!(stale(&rib), 3);
     up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
     receive(&mut rib, 1, withdraw(&["10.3.0.0/16"]));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     assert_eq!(
         receive(&mut rib, 1, Update::default()),
         Receipt::EndOfRib(Family::IPV4_UNICAST)

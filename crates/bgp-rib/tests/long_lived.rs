@@ -30,6 +30,31 @@ fn restarting() -> PeerInfo {
     long_lived(ebgp("192.0.2.2", 65002, "2.2.2.2"))
 }
 
+/// A transit RIB with the restarting peer up.
+fn with_restarting_peer() -> Rib {
+    let mut rib = Rib::new(transit());
+    up(&mut rib, RESTARTING, restarting());
+    rib
+}
+
+/// A transit RIB with the restarting peer up, its path for 10.1.0.0/16
+/// (next hop 192.0.2.2, AS_PATH 65002) received.
+fn restarting_peer_with_a_route() -> Rib {
+    let mut rib = with_restarting_peer();
+    receive(
+        &mut rib,
+        RESTARTING,
+        from_restarting(&["10.1.0.0/16"]).build(),
+    );
+    rib
+}
+
+/// The restarting peer's announcement of `prefixes`, to build on: next hop
+/// 192.0.2.2, AS_PATH 65002.
+fn from_restarting(prefixes: &[&str]) -> Route {
+    route(prefixes, "192.0.2.2").path(&[65002])
+}
+
 fn communities_of(rib: &Rib, prefix: &str, peer: u32) -> Vec<Community> {
     rib.lookup(net(prefix))
         .find(|view| view.peer == Some(PeerId(peer)))
@@ -102,10 +127,7 @@ fn long_lived_stale_paths_are_least_preferred() {
                 route(&["10.1.0.0/16"], "10.0.0.2").local_pref(200),
             )
         } else {
-            (
-                restarting(),
-                route(&["10.1.0.0/16"], "192.0.2.2").path(&[65002]),
-            )
+            (restarting(), from_restarting(&["10.1.0.0/16"]))
         };
         let (competitor_info, competitor_route) = match competitor {
             LowerLocalPref => (
@@ -151,13 +173,7 @@ fn long_lived_stale_paths_are_least_preferred() {
 /// A long-lived stale path, alone, is still the best and still forwards.
 #[test]
 fn a_lone_long_lived_stale_path_stays_best_and_in_the_fib() {
-    let mut rib = Rib::new(transit());
-    up(&mut rib, RESTARTING, restarting());
-    receive(
-        &mut rib,
-        RESTARTING,
-        route(&["10.1.0.0/16"], "192.0.2.2").path(&[65002]).build(),
-    );
+    let mut rib = restarting_peer_with_a_route();
     rib.poll_fib();
     rib.peer_down(PeerId(RESTARTING), true);
     rib.enter_long_lived_stale(PeerId(RESTARTING), &[Family::IPV4_UNICAST]);
@@ -170,21 +186,18 @@ fn a_lone_long_lived_stale_path_stays_best_and_in_the_fib() {
 /// the families named change.
 #[test]
 fn entering_long_lived_stale_removes_no_llgr_paths_and_marks_the_rest() {
-    let mut rib = Rib::new(transit());
-    up(&mut rib, RESTARTING, restarting());
+    let mut rib = with_restarting_peer();
     receive(
         &mut rib,
         RESTARTING,
-        route(&["10.1.0.0/16", "10.2.0.0/16"], "192.0.2.2")
-            .path(&[65002])
+        from_restarting(&["10.1.0.0/16", "10.2.0.0/16"])
             .communities(&[Community(65002 << 16 | 7)])
             .build(),
     );
     receive(
         &mut rib,
         RESTARTING,
-        route(&["10.3.0.0/16"], "192.0.2.2")
-            .path(&[65002])
+        from_restarting(&["10.3.0.0/16"])
             .communities(&[Community::NO_LLGR])
             .build(),
     );
@@ -249,18 +262,15 @@ fn entering_long_lived_stale_removes_no_llgr_paths_and_marks_the_rest() {
 /// long-lived stale.
 #[test]
 fn fresh_paths_do_not_turn_long_lived_stale() {
-    let mut rib = Rib::new(transit());
-    up(&mut rib, RESTARTING, restarting());
-    let update = route(&["10.1.0.0/16", "10.2.0.0/16"], "192.0.2.2")
-        .path(&[65002])
-        .build();
+    let mut rib = with_restarting_peer();
+    let update = from_restarting(&["10.1.0.0/16", "10.2.0.0/16"]).build();
     receive(&mut rib, RESTARTING, update);
     rib.peer_down(PeerId(RESTARTING), true);
     up(&mut rib, RESTARTING, restarting());
     receive(
         &mut rib,
         RESTARTING,
-        route(&["10.1.0.0/16"], "192.0.2.2").path(&[65002]).build(),
+        from_restarting(&["10.1.0.0/16"]).build(),
     );
     rib.enter_long_lived_stale(PeerId(RESTARTING), &[Family::IPV4_UNICAST]);
     assert_eq!(marks(&rib, "10.1.0.0/16", RESTARTING), Some((false, false)));
@@ -287,13 +297,12 @@ fn long_lived_stale_routes_go_only_to_peers_with_the_capability() {
             ..target
         };
         // Ours, kept past the restart time.
-        let mut rib = Rib::new(transit());
-        up(&mut rib, RESTARTING, restarting());
+        let mut rib = with_restarting_peer();
         up(&mut rib, 3, target.clone());
         receive(
             &mut rib,
             RESTARTING,
-            route(&["10.1.0.0/16"], "192.0.2.2").path(&[65002]).build(),
+            from_restarting(&["10.1.0.0/16"]).build(),
         );
         let first = rib.poll_updates(PeerId(3));
         assert_eq!(announced(&first), [net("10.1.0.0/16")], "{label}");
@@ -317,14 +326,12 @@ fn long_lived_stale_routes_go_only_to_peers_with_the_capability() {
         }
 
         // Received with LLGR_STALE from a peer: the same rule.
-        let mut rib = Rib::new(transit());
-        up(&mut rib, RESTARTING, restarting());
+        let mut rib = with_restarting_peer();
         up(&mut rib, 3, target);
         receive(
             &mut rib,
             RESTARTING,
-            route(&["10.1.0.0/16"], "192.0.2.2")
-                .path(&[65002])
+            from_restarting(&["10.1.0.0/16"])
                 .communities(&[Community::LLGR_STALE])
                 .build(),
         );
@@ -342,15 +349,12 @@ fn long_lived_stale_routes_go_only_to_peers_with_the_capability() {
 /// removes the long-lived stale paths it did not send again.
 #[test]
 fn relearning_and_end_of_rib_end_long_lived_stale_paths() {
-    let mut rib = Rib::new(transit());
-    up(&mut rib, RESTARTING, restarting());
+    let mut rib = with_restarting_peer();
     up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
     receive(
         &mut rib,
         RESTARTING,
-        route(&["10.1.0.0/16", "10.2.0.0/16"], "192.0.2.2")
-            .path(&[65002])
-            .build(),
+        from_restarting(&["10.1.0.0/16", "10.2.0.0/16"]).build(),
     );
     rib.poll_updates(PeerId(1));
     rib.peer_down(PeerId(RESTARTING), true);
@@ -364,7 +368,7 @@ fn relearning_and_end_of_rib_end_long_lived_stale_paths() {
     receive(
         &mut rib,
         RESTARTING,
-        route(&["10.1.0.0/16"], "192.0.2.2").path(&[65002]).build(),
+        from_restarting(&["10.1.0.0/16"]).build(),
     );
     assert_eq!(marks(&rib, "10.1.0.0/16", RESTARTING), Some((false, false)));
     assert!(communities_of(&rib, "10.1.0.0/16", RESTARTING).is_empty());
@@ -387,13 +391,7 @@ fn relearning_and_end_of_rib_end_long_lived_stale_paths() {
 #[test]
 fn flush_stale_and_peer_down_remove_long_lived_stale_paths() {
     for flush in [true, false] {
-        let mut rib = Rib::new(transit());
-        up(&mut rib, RESTARTING, restarting());
-        receive(
-            &mut rib,
-            RESTARTING,
-            route(&["10.1.0.0/16"], "192.0.2.2").path(&[65002]).build(),
-        );
+        let mut rib = restarting_peer_with_a_route();
         rib.peer_down(PeerId(RESTARTING), true);
         rib.enter_long_lived_stale(PeerId(RESTARTING), &[Family::IPV4_UNICAST]);
         if flush {
@@ -424,13 +422,7 @@ fn an_unknown_peer_has_nothing_to_keep() {
 /// treats it as any fresh path: stale, then long-lived stale again.
 #[test]
 fn a_path_relearned_with_llgr_stale_is_no_longer_ours_to_keep_long_lived() {
-    let mut rib = Rib::new(transit());
-    up(&mut rib, RESTARTING, restarting());
-    receive(
-        &mut rib,
-        RESTARTING,
-        route(&["10.1.0.0/16"], "192.0.2.2").path(&[65002]).build(),
-    );
+    let mut rib = restarting_peer_with_a_route();
     rib.peer_down(PeerId(RESTARTING), true);
     assert_eq!(
         rib.enter_long_lived_stale(PeerId(RESTARTING), &[Family::IPV4_UNICAST]),
@@ -443,8 +435,7 @@ fn a_path_relearned_with_llgr_stale_is_no_longer_ours_to_keep_long_lived() {
     receive(
         &mut rib,
         RESTARTING,
-        route(&["10.1.0.0/16"], "192.0.2.2")
-            .path(&[65002])
+        from_restarting(&["10.1.0.0/16"])
             .communities(&[Community::LLGR_STALE])
             .build(),
     );

@@ -20,11 +20,7 @@ fn peers_that_are_gone_for_good_do_not_use_up_slots() {
     for number in 1..=70_000u32 {
         rib.peer_up(PeerId(number), ebgp("192.0.2.1", 65001, "1.1.1.1"));
         if number % 1_000 == 0 {
-            receive(
-                &mut rib,
-                number,
-                route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-            );
+            receive(&mut rib, number, from_ebgp_peer(&["10.1.0.0/16"]));
         }
         if number % 2 == 0 {
             // Down first, as a session that ends and is then deconfigured.
@@ -44,16 +40,9 @@ fn peers_that_are_gone_for_good_do_not_use_up_slots() {
 /// peer (or the same id, as a new peer) takes its place.
 #[test]
 fn a_removed_peer_withdraws_its_routes_and_its_slot_is_reused() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16", "10.2.0.0/16"], "192.0.2.1")
-            .path(&[65001])
-            .build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16", "10.2.0.0/16"]));
     assert_eq!(
         announced(&rib.poll_updates(PeerId(2))),
         vec![net("10.1.0.0/16"), net("10.2.0.0/16")]
@@ -84,11 +73,7 @@ fn a_removed_peer_withdraws_its_routes_and_its_slot_is_reused() {
     let known: Vec<PeerId> = rib.peer_statistics().iter().map(|peer| peer.peer).collect();
     assert_eq!(known, vec![PeerId(2)]);
     // Unknown now: nothing from it is taken, nothing is sent to it.
-    receive(
-        &mut rib,
-        1,
-        route(&["10.3.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.3.0.0/16"]));
     assert_eq!(rib.statistics().paths, 0);
     assert!(rib.poll_updates(PeerId(1)).is_empty());
     assert_eq!(rib.accepted(PeerId(1), Family::IPV4_UNICAST), 0);
@@ -122,14 +107,9 @@ fn a_removed_peer_withdraws_its_routes_and_its_slot_is_reused() {
 /// removed takes its stale paths with it; so does one removed while up.
 #[test]
 fn removing_a_peer_removes_its_stale_paths_too() {
-    let mut rib = Rib::new(config());
-    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    let mut rib = rib_with_ebgp_peer();
     up(&mut rib, 2, ebgp("192.0.2.2", 65002, "2.2.2.2"));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/16"], "192.0.2.1").path(&[65001]).build(),
-    );
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
     receive(
         &mut rib,
         1,

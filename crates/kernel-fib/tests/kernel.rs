@@ -21,6 +21,32 @@ fn removal(prefix: &str) -> FibRoute {
     FibRoute::removal(prefix.parse().expect("prefix"))
 }
 
+/// Applies `routes` one `apply` call at a time, in order, each of which must succeed.
+async fn apply_each(fib: &mut Fib, routes: &[FibRoute]) {
+    for route in routes {
+        if let Err(error) = fib.apply(route).await {
+            panic!("applying {route:?}: {error:?}");
+        }
+    }
+}
+
+/// Opens a `Fib` on the main table inside `namespace` and `apply_each`s `routes`.
+fn apply_in(namespace: &Namespace, routes: Vec<FibRoute>) {
+    namespace.run(move || async move {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        apply_each(&mut fib, &routes).await;
+    });
+}
+
+/// Applying `route` fails because one of its next hops is not reachable.
+async fn assert_unreachable(fib: &mut Fib, route: FibRoute) {
+    let error = fib.apply(&route).await.unwrap_err();
+    assert!(
+        matches!(error, FibError::NextHopUnreachable { .. }),
+        "{error:?}"
+    );
+}
+
 fn in_table(table: u32) -> FibConfig {
     FibConfig {
         table,
@@ -43,15 +69,15 @@ fn adds_ipv4_and_ipv6_routes_with_our_protocol_and_metric() {
     namespace.run(|| async {
         let mut fib = Fib::open(FibConfig::default()).await.unwrap();
         fib.check_permission().await.unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
-            .await
-            .unwrap();
-        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2"]))
-            .await
-            .unwrap();
-        fib.apply(&route("0.0.0.0/0", &["192.0.2.254"]))
-            .await
-            .unwrap();
+        apply_each(
+            &mut fib,
+            &[
+                route("10.0.0.0/24", &["192.0.2.2"]),
+                route("2001:db8:1::/48", &["2001:db8::2"]),
+                route("0.0.0.0/0", &["192.0.2.254"]),
+            ],
+        )
+        .await;
     });
     let routes = namespace.our_routes();
     let summaries: Vec<_> = routes.iter().map(|route| route.summary()).collect();
@@ -74,24 +100,17 @@ fn adds_ipv4_and_ipv6_routes_with_our_protocol_and_metric() {
 #[test]
 fn replaces_the_next_hop_in_place() {
     let namespace = namespace!();
-    namespace.run(|| async {
-        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
-            .await
-            .unwrap();
-        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2"]))
-            .await
-            .unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.3"]))
-            .await
-            .unwrap();
-        fib.apply(&route("2001:db8:1::/48", &["2001:db8::3"]))
-            .await
-            .unwrap();
-    });
-    let summaries = namespace.our_summaries();
+    apply_in(
+        &namespace,
+        vec![
+            route("10.0.0.0/24", &["192.0.2.2"]),
+            route("2001:db8:1::/48", &["2001:db8::2"]),
+            route("10.0.0.0/24", &["192.0.2.3"]),
+            route("2001:db8:1::/48", &["2001:db8::3"]),
+        ],
+    );
     assert_eq!(
-        summaries,
+        namespace.our_summaries(),
         [
             summary("10.0.0.0/24", &["192.0.2.3"]),
             summary("2001:db8:1::/48", &["2001:db8::3"])
@@ -104,15 +123,15 @@ fn two_next_hops_make_one_ecmp_route_with_two_nexthops() {
     let namespace = namespace!();
     namespace.run(|| async {
         let mut fib = Fib::open(FibConfig::default()).await.unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
-            .await
-            .unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]))
-            .await
-            .unwrap();
-        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]))
-            .await
-            .unwrap();
+        apply_each(
+            &mut fib,
+            &[
+                route("10.0.0.0/24", &["192.0.2.2"]),
+                route("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]),
+                route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]),
+            ],
+        )
+        .await;
         let installed = fib.installed().await.unwrap();
         assert_eq!(
             installed,
@@ -122,9 +141,8 @@ fn two_next_hops_make_one_ecmp_route_with_two_nexthops() {
             ]
         );
     });
-    let summaries = namespace.our_summaries();
     assert_eq!(
-        summaries,
+        namespace.our_summaries(),
         [
             summary("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]),
             summary("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]),
@@ -141,16 +159,17 @@ fn two_next_hops_make_one_ecmp_route_with_two_nexthops() {
     namespace.run(|| async {
         let mut fib = Fib::open(FibConfig::default()).await.unwrap();
         fib.installed().await.unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.3"]))
-            .await
-            .unwrap();
-        fib.apply(&route("2001:db8:1::/48", &["2001:db8::3"]))
-            .await
-            .unwrap();
+        apply_each(
+            &mut fib,
+            &[
+                route("10.0.0.0/24", &["192.0.2.3"]),
+                route("2001:db8:1::/48", &["2001:db8::3"]),
+            ],
+        )
+        .await;
     });
-    let summaries = namespace.our_summaries();
     assert_eq!(
-        summaries,
+        namespace.our_summaries(),
         [
             summary("10.0.0.0/24", &["192.0.2.3"]),
             summary("2001:db8:1::/48", &["2001:db8::3"])
@@ -161,24 +180,22 @@ fn two_next_hops_make_one_ecmp_route_with_two_nexthops() {
 #[test]
 fn an_empty_next_hop_list_deletes_and_deleting_twice_is_fine() {
     let namespace = namespace!();
-    namespace.run(|| async {
-        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]))
-            .await
-            .unwrap();
-        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]))
-            .await
-            .unwrap();
-        fib.apply(&route("10.1.0.0/24", &["192.0.2.2"]))
-            .await
-            .unwrap();
-        fib.apply(&removal("10.0.0.0/24")).await.unwrap();
-        fib.apply(&removal("2001:db8:1::/48")).await.unwrap();
-        fib.apply(&removal("10.0.0.0/24")).await.unwrap();
-        fib.apply(&removal("10.9.0.0/24")).await.unwrap();
-    });
-    let summaries = namespace.our_summaries();
-    assert_eq!(summaries, [summary("10.1.0.0/24", &["192.0.2.2"])]);
+    apply_in(
+        &namespace,
+        vec![
+            route("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]),
+            route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]),
+            route("10.1.0.0/24", &["192.0.2.2"]),
+            removal("10.0.0.0/24"),
+            removal("2001:db8:1::/48"),
+            removal("10.0.0.0/24"),
+            removal("10.9.0.0/24"),
+        ],
+    );
+    assert_eq!(
+        namespace.our_summaries(),
+        [summary("10.1.0.0/24", &["192.0.2.2"])]
+    );
 }
 
 #[test]
@@ -191,12 +208,14 @@ fn installed_and_remove_all_touch_only_our_protocol_in_our_table() {
     namespace.ip("route add 203.0.113.0/24 via 192.0.2.9 proto 244 table 100");
     let removed = namespace.run(|| async {
         let mut fib = Fib::open(FibConfig::default()).await.unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
-            .await
-            .unwrap();
-        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]))
-            .await
-            .unwrap();
+        apply_each(
+            &mut fib,
+            &[
+                route("10.0.0.0/24", &["192.0.2.2"]),
+                route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]),
+            ],
+        )
+        .await;
         let installed = fib.installed().await.unwrap();
         assert_eq!(
             installed,
@@ -222,13 +241,8 @@ fn installed_and_remove_all_touch_only_our_protocol_in_our_table() {
             Some("100".to_owned())
         )]
     );
-    let statics: Vec<_> = namespace
-        .routes("static")
-        .iter()
-        .map(|route| route.summary())
-        .collect();
     assert_eq!(
-        statics,
+        namespace.summaries("static"),
         [
             summary("198.51.100.0/24", &["192.0.2.9"]),
             summary("2001:db8:77::/48", &["2001:db8::9"])
@@ -253,19 +267,18 @@ fn a_route_of_another_protocol_at_our_metric_is_not_overwritten() {
             "{error:?}"
         );
         // At another metric the two live side by side.
-        fib.apply(&route("10.8.0.0/24", &["192.0.2.2"]))
-            .await
-            .unwrap();
-        fib.apply(&removal("10.7.0.0/24")).await.unwrap();
-        fib.apply(&removal("10.8.0.0/24")).await.unwrap();
+        apply_each(
+            &mut fib,
+            &[
+                route("10.8.0.0/24", &["192.0.2.2"]),
+                removal("10.7.0.0/24"),
+                removal("10.8.0.0/24"),
+            ],
+        )
+        .await;
     });
-    let statics: Vec<_> = namespace
-        .routes("static")
-        .iter()
-        .map(|route| route.summary())
-        .collect();
     assert_eq!(
-        statics,
+        namespace.summaries("static"),
         [
             summary("10.7.0.0/24", &["192.0.2.9"]),
             summary("10.8.0.0/24", &["192.0.2.9"])
@@ -280,12 +293,14 @@ fn routes_go_in_a_table_other_than_main() {
     for table in [100_u32, 1000] {
         namespace.run(move || async move {
             let mut fib = Fib::open(in_table(table)).await.unwrap();
-            fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
-                .await
-                .unwrap();
-            fib.apply(&route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]))
-                .await
-                .unwrap();
+            apply_each(
+                &mut fib,
+                &[
+                    route("10.0.0.0/24", &["192.0.2.2"]),
+                    route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]),
+                ],
+            )
+            .await;
             assert_eq!(fib.installed().await.unwrap().len(), 2);
             let main = Fib::open(FibConfig::default()).await.unwrap();
             assert!(main.installed().await.unwrap().is_empty());
@@ -328,30 +343,13 @@ fn an_unreachable_gateway_is_reported_as_such() {
     let namespace = namespace!();
     namespace.run(|| async {
         let mut fib = Fib::open(FibConfig::default()).await.unwrap();
-        let error = fib
-            .apply(&route("10.0.0.0/24", &["203.0.113.5"]))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, FibError::NextHopUnreachable { .. }),
-            "{error:?}"
-        );
-        let error = fib
-            .apply(&route("2001:db8:1::/48", &["2001:db8:99::1"]))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, FibError::NextHopUnreachable { .. }),
-            "{error:?}"
-        );
-        let error = fib
-            .apply(&route("10.1.0.0/24", &["192.0.2.2", "203.0.113.5"]))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, FibError::NextHopUnreachable { .. }),
-            "{error:?}"
-        );
+        assert_unreachable(&mut fib, route("10.0.0.0/24", &["203.0.113.5"])).await;
+        assert_unreachable(&mut fib, route("2001:db8:1::/48", &["2001:db8:99::1"])).await;
+        assert_unreachable(
+            &mut fib,
+            route("10.1.0.0/24", &["192.0.2.2", "203.0.113.5"]),
+        )
+        .await;
 
         let summary = fib
             .apply_all(&[
@@ -372,9 +370,8 @@ fn an_unreachable_gateway_is_reported_as_such() {
             FibError::NextHopUnreachable { .. }
         ));
     });
-    let summaries = namespace.our_summaries();
     assert_eq!(
-        summaries,
+        namespace.our_summaries(),
         [
             summary("10.2.0.0/24", &["192.0.2.2"]),
             summary("2001:db8:2::/48", &["2001:db8::2"])
@@ -426,9 +423,8 @@ fn a_second_fib_resyncs_with_what_the_first_left() {
         );
         assert!(diff(&second.installed().await.unwrap(), &desired).is_empty());
     });
-    let summaries = namespace.our_summaries();
     assert_eq!(
-        summaries,
+        namespace.our_summaries(),
         [
             summary("10.1.0.0/24", &["192.0.2.2"]),
             summary("10.2.0.0/24", &["192.0.2.3"]),
@@ -454,8 +450,10 @@ fn a_route_left_by_a_previous_run_is_replaced_without_reading_installed_first() 
             .await
             .unwrap();
     });
-    let summaries = namespace.our_summaries();
-    assert_eq!(summaries, [summary("10.1.0.0/24", &["192.0.2.3"])]);
+    assert_eq!(
+        namespace.our_summaries(),
+        [summary("10.1.0.0/24", &["192.0.2.3"])]
+    );
 }
 
 #[test]
@@ -467,15 +465,15 @@ fn a_metric_left_to_the_kernel_works_for_both_families() {
     };
     namespace.run(move || async move {
         let mut fib = Fib::open(config).await.unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.2"]))
-            .await
-            .unwrap();
-        fib.apply(&route("2001:db8:1::/48", &["2001:db8::2"]))
-            .await
-            .unwrap();
-        fib.apply(&route("10.0.0.0/24", &["192.0.2.3"]))
-            .await
-            .unwrap();
+        apply_each(
+            &mut fib,
+            &[
+                route("10.0.0.0/24", &["192.0.2.2"]),
+                route("2001:db8:1::/48", &["2001:db8::2"]),
+                route("10.0.0.0/24", &["192.0.2.3"]),
+            ],
+        )
+        .await;
         assert_eq!(fib.installed().await.unwrap().len(), 2);
         assert_eq!(fib.remove_all().await.unwrap(), 2);
     });

@@ -205,6 +205,36 @@ pub fn withdraw(prefixes: &[&str]) -> Update {
     }
 }
 
+/// A RIB with one eBGP peer up: peer 1, 192.0.2.1 in AS 65001, router id
+/// 1.1.1.1.
+pub fn rib_with_ebgp_peer() -> Rib {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("192.0.2.1", 65001, "1.1.1.1"));
+    rib
+}
+
+/// That eBGP peer's announcement of `prefixes`: next hop 192.0.2.1, AS_PATH
+/// 65001.
+pub fn from_ebgp_peer(prefixes: &[&str]) -> Update {
+    route(prefixes, "192.0.2.1").path(&[65001]).build()
+}
+
+/// The receipt of an UPDATE applied with `announced` prefixes taken and
+/// `withdrawn` paths removed.
+pub fn accepted(announced: usize, withdrawn: usize) -> bgp_rib::Receipt {
+    bgp_rib::Receipt::Accepted {
+        announced,
+        withdrawn,
+    }
+}
+
+/// Originates each of `prefixes`, in order, with no communities.
+pub fn originate(rib: &mut Rib, prefixes: &[&str]) {
+    for prefix in prefixes {
+        rib.originate(net(prefix), vec![], vec![]);
+    }
+}
+
 /// Receives `update` from `peer` with no errors.
 pub fn receive(rib: &mut Rib, peer: u32, update: Update) -> bgp_rib::Receipt {
     rib.receive(PeerId(peer), &update, &[])

@@ -114,6 +114,14 @@ impl Namespace {
         self.our_routes().iter().map(KernelRoute::summary).collect()
     }
 
+    /// `summary` of each of `protocol`'s routes, in `ip route` order.
+    pub fn summaries(&self, protocol: &str) -> Vec<(String, Vec<String>)> {
+        self.routes(protocol)
+            .iter()
+            .map(KernelRoute::summary)
+            .collect()
+    }
+
     /// Runs `test` in a new thread inside the namespace, on a current-thread runtime.
     pub fn run<F, Fut, T>(&self, test: F) -> T
     where

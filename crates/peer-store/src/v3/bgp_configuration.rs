@@ -200,9 +200,7 @@ impl BgpConfigurationDocument {
 
     /// Only the identity, for deleting by file.
     pub(crate) fn name(&self, document: usize) -> Result<ResourceName, DocumentError> {
-        let mut fields = Vec::new();
-        let name = self.metadata.check(&mut fields);
-        finish(self.label(document), fields, name, |name| name)
+        self.metadata.checked_name(self.label(document))
     }
 
     /// Validates the document into a configuration.

@@ -239,9 +239,7 @@ impl BgpPeerV3Document {
 
     /// Only the identity, for deleting by file.
     pub(crate) fn name(&self, document: usize) -> Result<ResourceName, DocumentError> {
-        let mut fields = Vec::new();
-        let name = self.metadata.check(&mut fields);
-        finish(self.label(document), fields, name, |name| name)
+        self.metadata.checked_name(self.label(document))
     }
 
     /// Validates the document into a peer (see the module documentation for the rules).

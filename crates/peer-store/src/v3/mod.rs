@@ -118,6 +118,14 @@ impl ObjectMetadata {
         }
     }
 
+    /// The name alone, checked with the labels, of the document labelled
+    /// `label` (for deleting by file).
+    pub(crate) fn checked_name(&self, label: DocumentLabel) -> Result<ResourceName, DocumentError> {
+        let mut fields = Vec::new();
+        let name = self.check(&mut fields);
+        finish(label, fields, name, |name| name)
+    }
+
     /// Checks the labels into `fields`; returns the name when valid.
     pub(crate) fn check(&self, fields: &mut Vec<FieldError>) -> Option<ResourceName> {
         for (key, value) in &self.labels {
