@@ -95,6 +95,9 @@ struct Manager {
     route_events: mpsc::Sender<bgp_session::PeerEvent>,
     /// The number of the next peer task.
     next_number: u32,
+    /// Running peers by number: the routing side names peers by number,
+    /// once per message it sends.
+    numbers: HashMap<u32, IpAddr>,
     /// The kernel FIB task, where nodebgp may change the routing table.
     fib: Option<fib::FibHandle>,
     /// What the BGPConfiguration adds to the node's own prefixes.
@@ -122,6 +125,7 @@ impl Manager {
             routing,
             route_events,
             next_number: 1,
+            numbers: HashMap::new(),
             fib: None,
             synchronise_by: None,
             advertisements: sources::Advertisements::default(),
@@ -307,7 +311,9 @@ impl Manager {
     }
 
     fn peer_by_number(&self, number: u32) -> Option<&RunningPeer> {
-        self.peers.values().find(|peer| peer.number == number)
+        self.numbers
+            .get(&number)
+            .and_then(|address| self.peers.get(address))
     }
 
     /// After a restart, the previous run's kernel routes that no peer
@@ -475,6 +481,7 @@ impl Manager {
         self.routing.add_peer(number, &peer);
         let handle = spawn_peer(config);
         handle.start().await;
+        self.numbers.insert(number, peer.address.ip());
         self.peers.insert(
             peer.address.ip(),
             RunningPeer {
@@ -488,6 +495,7 @@ impl Manager {
     /// Ends a session with Cease / Peer De-configured.
     async fn stop_peer(&mut self, address: IpAddr) {
         if let Some(running) = self.peers.remove(&address) {
+            self.numbers.remove(&running.number);
             info!(peer = %address, "peer removed; ending its session");
             self.install_password(address, None);
             running.handle.deconfigure().await;
@@ -640,7 +648,7 @@ impl Manager {
                     Err(error) => json!({"error": error}).to_string(),
                 }
             }
-            "routes" => routes::answer(self.routing.rib(), &self.peer_numbers(), request),
+            "routes" => routes::answer(self.routing.rib(), &self.numbers, request),
             "status" => {
                 let mut peers = Vec::with_capacity(self.peers.len());
                 let counts: HashMap<u32, (usize, usize)> = self
@@ -671,16 +679,6 @@ impl Manager {
             }
             other => json!({"error": format!("unknown command '{other}'")}).to_string(),
         }
-    }
-}
-
-impl Manager {
-    /// Running peers' numbers and addresses, for naming peers in answers.
-    fn peer_numbers(&self) -> HashMap<u32, IpAddr> {
-        self.peers
-            .iter()
-            .map(|(address, peer)| (peer.number, *address))
-            .collect()
     }
 }
 
