@@ -584,11 +584,8 @@ impl Manager {
         if let Some(keepalive) = peer.settings.keepalive {
             session.keepalive = Some(keepalive);
         }
-        // TODO(issue4): allowed_own_as (v3 `numAllowedLocalASNumbers`, BIRD `allow
-        // local as N`): needs a field on bgp_fsm::Config / PeerConfig for how often
-        // our AS may appear in a received AS_PATH; today such routes are refused.
-        // TODO(issue4): keep_original_next_hop (v3 `keepOriginalNextHop`, BIRD `next
-        // hop keep`, eBGP only): needs a next-hop policy field on PeerConfig.
+        // numAllowedLocalASNumbers and keepOriginalNextHop are route rules,
+        // not session ones: the RIB applies them (routing.rs, PeerInfo).
         session.connect_retry = settings.connect_retry;
         session.passive = peer.passive;
         // A session carries its transport's family, both with --all-families.
