@@ -590,10 +590,18 @@ fn route_refresh_is_sent_and_answered() {
         .output()
         .unwrap();
     assert!(refresh.status.success(), "{refresh:?}");
-    eventually("FRR receives our ROUTE-REFRESH", || {
-        frr_message_stats(&router, ours)["routeRefreshRecv"].as_u64()
-            > before["routeRefreshRecv"].as_u64()
+    // FRR answers with BoRR, its table and EoRR (RFC 7313): its route is
+    // marked stale in between and fresh again after.
+    eventually("FRR answers our ROUTE-REFRESH with BoRR and EoRR", || {
+        let now = frr_message_stats(&router, ours);
+        now["routeRefreshRecv"].as_u64() > before["routeRefreshRecv"].as_u64()
+            && now["routeRefreshSent"].as_u64().unwrap_or(0)
+                >= before["routeRefreshSent"].as_u64().unwrap_or(0) + 2
     });
+    daemon.wait_for_routes(&["10.82.0.0/24"], "FRR's route kept, fresh", |answer| {
+        answer["count"] == 1 && answer["routes"][0]["stale"] == false
+    });
+    let before = frr_message_stats(&router, ours);
     router.cli(&[&format!("clear bgp {ours} soft in")]).unwrap();
     eventually("FRR gets our table again", || {
         let now = frr_message_stats(&router, ours);

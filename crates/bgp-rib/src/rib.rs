@@ -257,6 +257,41 @@ impl Rib {
         }
     }
 
+    /// The peer, still up, is about to send its whole table of `family`
+    /// again (RFC 7313 §4.2, Beginning of Route Refresh): its paths of that
+    /// family are marked stale, still used for forwarding; what it sends
+    /// again is fresh, and [`Rib::flush_stale`] at its End of Route Refresh
+    /// removes the rest. Nothing for an unknown or down peer, or a family
+    /// that is not routed.
+    pub fn mark_stale(&mut self, peer: PeerId, family: Family) {
+        let Some(slot) = self.slot(peer) else {
+            return;
+        };
+        if !self.peers[usize::from(slot)].up {
+            return;
+        }
+        let mark = |paths: &mut Paths| {
+            let mut marked = 0;
+            for path in paths.as_mut_slice() {
+                if !path.is_local() && path.peer == slot && !path.is_stale() {
+                    path.flags |= Path::STALE;
+                    marked += 1;
+                }
+            }
+            marked
+        };
+        let marked: usize = match family {
+            Family::IPV4_UNICAST => self.tables.ipv4.values_mut().map(mark).sum(),
+            Family::IPV6_UNICAST => self.tables.ipv6.values_mut().map(mark).sum(),
+            _ => return,
+        };
+        let state = &mut self.peers[usize::from(slot)];
+        match family {
+            Family::IPV4_UNICAST => state.stale_ipv4 += marked,
+            _ => state.stale_ipv6 += marked,
+        }
+    }
+
     /// The peer is gone for good (deconfigured, or replaced by a session
     /// under another [`PeerId`]): as [`Rib::peer_down`] without stale paths
     /// (its paths, stale ones included, are removed, the prefixes decided

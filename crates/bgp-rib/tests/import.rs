@@ -888,3 +888,28 @@ fn stale_paths_are_tracked_through_repeated_restarts() {
     );
     assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
 }
+
+/// RFC 7313 §4.2: between BoRR and EoRR the peer resends its table; what
+/// it did not resend goes at EoRR, what it did is fresh, and forwarding
+/// never stops meanwhile.
+#[test]
+fn an_enhanced_route_refresh_keeps_what_is_resent_and_drops_the_rest() {
+    let stale = |rib: &Rib, prefix: &str| {
+        rib.lookup(net(prefix))
+            .find(|view| view.peer == Some(PeerId(1)))
+            .map(|view| view.stale)
+    };
+    let mut rib = rib_with_ebgp_peer();
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16", "10.2.0.0/16"]));
+    rib.poll_fib();
+    rib.mark_stale(PeerId(1), Family::IPV4_UNICAST);
+    assert_eq!(stale(&rib, "10.1.0.0/16"), Some(true));
+    assert_eq!(stale(&rib, "10.2.0.0/16"), Some(true));
+    assert!(rib.poll_fib().is_empty(), "stale paths still forward");
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16"]));
+    assert_eq!(stale(&rib, "10.1.0.0/16"), Some(false));
+    rib.flush_stale(PeerId(1), Some(Family::IPV4_UNICAST));
+    assert_eq!(stale(&rib, "10.1.0.0/16"), Some(false));
+    assert_eq!(stale(&rib, "10.2.0.0/16"), None);
+    assert_eq!(rib.accepted(PeerId(1), Family::IPV4_UNICAST), 1);
+}

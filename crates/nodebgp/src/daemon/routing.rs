@@ -280,6 +280,26 @@ impl Routing {
                     if enhanced {
                         effects.push(Effect::Send(number, vec![marker(RouteRefreshSubtype::END)]));
                     }
+                } else if self.peers[&number].enhanced_route_refresh {
+                    // RFC 7313 §4.2: the peer resends a family between BoRR
+                    // and EoRR; what it did not resend by EoRR is gone. Both
+                    // are ignored unless the capability was negotiated (§5).
+                    match refresh.subtype {
+                        RouteRefreshSubtype::BEGIN => {
+                            self.rib.mark_stale(PeerId(number), refresh.family);
+                            // An EoRR that never comes must not keep them.
+                            self.stale_deadlines
+                                .entry(number)
+                                .or_insert_with(|| Instant::now() + STALE_PATH_TIME);
+                        }
+                        RouteRefreshSubtype::END => {
+                            self.rib.flush_stale(PeerId(number), Some(refresh.family));
+                            if self.peers[&number].awaiting_end_of_rib.is_empty() {
+                                self.stale_deadlines.remove(&number);
+                            }
+                        }
+                        _ => {}
+                    }
                 }
             }
             SessionEvent::Down(reason) => self.down(number, &reason),
