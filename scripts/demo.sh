@@ -11,13 +11,9 @@ cd "$(dirname "$0")/.."
 check=0
 [ "${1:-}" = "--check" ] && check=1
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-# FRR to peer with; protoc, which building the etcd client needs.
-if [ ! -x /usr/lib/frr/bgpd ] || ! command -v protoc >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -q
-    as_root apt-get install -y -q --no-install-recommends frr protobuf-compiler
-fi
+# FRR to peer with, protoc and its .proto files for building the etcd client:
+# scripts/packages.txt, the one list scripts/test.sh installs too.
+scripts/install-packages.sh
 cargo build --release --locked -p nodebgp
 nodebgp=$PWD/target/release/nodebgp
 
