@@ -95,7 +95,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub use attributes::{Attributes, UnknownAttribute, DEFAULT_LOCAL_PREF};
 pub use bgp_wire::{Asn, Family, RouterId};
 use ipnet::IpNet;
-pub use rib::Rib;
+pub use rib::{Batch, Rib};
 pub use view::{PeerStatistics, RouteView, Statistics};
 
 /// A peer, as the caller numbers them.

@@ -20,6 +20,11 @@ use crate::peer::PeerState;
 use crate::table::{Path, Paths, PeerSlot, PrefixKey, Selection, Tables};
 use crate::{FibChange, LongLivedStale, PeerId, PeerInfo, Receipt, RibConfig};
 
+mod output;
+mod removal;
+
+pub use output::Batch;
+
 /// Next hops of the selected paths of one prefix, sorted.
 type NextHops = SmallVec<[IpAddr; 2]>;
 
@@ -140,6 +145,9 @@ pub struct Rib {
     /// next hops reported then, and the current ones (kept here so that the
     /// poll does not look every prefix up again in the big tables).
     fib_pending: HashMap<IpNet, (NextHops, NextHops)>,
+    /// Peers whose paths are being removed a step at a time
+    /// ([`Rib::retire_peer`], [`Rib::peer_down_in_steps`]).
+    removals: removal::Removals,
 }
 
 impl Rib {
@@ -157,6 +165,7 @@ impl Rib {
             up_slots: Vec::new(),
             tables: Tables::default(),
             fib_pending: HashMap::default(),
+            removals: removal::Removals::default(),
         }
     }
 
@@ -184,7 +193,12 @@ impl Rib {
     /// first `peer_up` until [`Rib::remove_peer`]).
     pub fn peer_up(&mut self, peer: PeerId, info: PeerInfo) {
         let slot = match self.slot(peer) {
-            Some(slot) => slot,
+            Some(slot) => {
+                // Paths of its last session still going would be taken for
+                // the new session's.
+                self.finish_removals_of(slot);
+                slot
+            }
             None => {
                 let slot = match self.free.pop() {
                     Some(slot) => {
@@ -226,14 +240,7 @@ impl Rib {
         let Some(slot) = self.slot(peer) else {
             return;
         };
-        let state = &mut self.peers[usize::from(slot)];
-        let released = state.outboxes.ipv4.advertised.len() + state.outboxes.ipv6.advertised.len();
-        state.outboxes.ipv4.clear();
-        state.outboxes.ipv6.clear();
-        state.end_of_rib_pending.clear();
-        state.up = false;
-        self.up_slots.retain(|up| *up != slot);
-        self.interner.released(released);
+        self.take_down(slot);
         if keep_stale {
             // The selection does not change: stale paths still forward.
             let mark = |paths: &mut Paths| {
@@ -255,6 +262,18 @@ impl Rib {
             self.remove_where::<Ipv4Net>(slot, false);
             self.remove_where::<Ipv6Net>(slot, false);
         }
+    }
+
+    /// The session part of going down: no more output, no longer a target.
+    fn take_down(&mut self, slot: PeerSlot) {
+        let state = &mut self.peers[usize::from(slot)];
+        let released = state.outboxes.ipv4.advertised.len() + state.outboxes.ipv6.advertised.len();
+        state.outboxes.ipv4.clear();
+        state.outboxes.ipv6.clear();
+        state.end_of_rib_pending.clear();
+        state.up = false;
+        self.up_slots.retain(|up| *up != slot);
+        self.interner.released(released);
     }
 
     /// The peer, still up, is about to send its whole table of `family`
@@ -302,8 +321,14 @@ impl Rib {
         let Some(slot) = self.slot(peer) else {
             return;
         };
+        self.finish_removals_of(slot);
         self.peer_down(peer, false);
         self.slots.remove(&peer);
+        self.free_slot(slot);
+    }
+
+    /// Frees the slot of a forgotten peer none of whose paths is left.
+    fn free_slot(&mut self, slot: PeerSlot) {
         let state = &mut self.peers[usize::from(slot)];
         debug_assert_eq!(state.accepted_ipv4 + state.accepted_ipv6, 0);
         debug_assert_eq!(state.stale_ipv4 + state.stale_ipv6, 0);
@@ -932,149 +957,6 @@ impl Rib {
         if let Some((_, resend)) = state.outboxes.for_family(family) {
             *resend = true;
         }
-    }
-
-    /// UPDATE messages to send to `peer` now: withdrawals, then announcements
-    /// grouped so that prefixes with the same (interned) outgoing attributes
-    /// share one [`Update`] (the wire encoder splits it to fit), then
-    /// End-of-RIB after the initial table. Empty when nothing is pending, and
-    /// for an unknown or down peer.
-    pub fn poll_updates(&mut self, peer: PeerId) -> Vec<Update> {
-        let Some(slot) = self.up_slot(peer) else {
-            return Vec::new();
-        };
-        let mut updates = Vec::new();
-        self.export_family::<Ipv4Net>(slot, &mut updates);
-        self.export_family::<Ipv6Net>(slot, &mut updates);
-        let end_of_rib = std::mem::take(&mut self.peers[usize::from(slot)].end_of_rib_pending);
-        updates.extend(end_of_rib.into_iter().map(export::end_of_rib));
-        updates
-    }
-
-    /// Resolves one family's pending output for peer `slot` into `updates`.
-    fn export_family<K: PrefixKey>(&mut self, slot: PeerSlot, updates: &mut Vec<Update>) {
-        let Rib {
-            config,
-            interner,
-            peers,
-            tables,
-            ..
-        } = self;
-        let mut outbox = std::mem::take(K::outbox_mut(&mut peers[usize::from(slot)].outboxes));
-        if !outbox.has_work() {
-            *K::outbox_mut(&mut peers[usize::from(slot)].outboxes) = outbox;
-            return;
-        }
-        let resend = std::mem::take(&mut outbox.resend);
-        let full = std::mem::take(&mut outbox.full) || resend;
-        let dirty = std::mem::take(&mut outbox.dirty);
-        let target = &peers[usize::from(slot)];
-        let table = K::table(tables);
-        // The outgoing set of a (source set, source) pair, built once per
-        // poll: a full table costs one transform per distinct set.
-        let mut transformed: HashMap<(usize, u32), Option<Arc<Attributes>>> = HashMap::default();
-        let mut groups: HashMap<usize, (Arc<Attributes>, Vec<Nlri>)> = HashMap::default();
-        let mut withdrawals = Vec::new();
-        let mut released = 0;
-        // Prefixes sent before and gone from the table since: withdrawn too.
-        let gone: Vec<K> = if full {
-            outbox
-                .advertised
-                .keys()
-                .filter(|key| !table.contains_key(*key))
-                .copied()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let mut resolve = |key: K, paths: Option<&Paths>| {
-            let desired = paths.and_then(Paths::best).and_then(|best| {
-                let source_code = if best.is_local() {
-                    u32::MAX
-                } else {
-                    u32::from(best.peer)
-                };
-                transformed
-                    .entry((Arc::as_ptr(&best.attributes) as usize, source_code))
-                    .or_insert_with(|| {
-                        let source = if best.is_local() {
-                            Source::Local
-                        } else {
-                            Source::Peer(&peers[usize::from(best.peer)])
-                        };
-                        export::transform(config, source, &best.attributes, target, K::FAMILY)
-                            .map(|attributes| interner.intern(&attributes))
-                    })
-                    .clone()
-            });
-            let Some(desired) = desired else {
-                if outbox.advertised.remove(&key).is_some() {
-                    withdrawals.push(Nlri::new(key.into()));
-                    released += 1;
-                }
-                return;
-            };
-            // One probe of the Adj-RIB-Out for both the comparison and the update.
-            match outbox.advertised.entry(key) {
-                Entry::Occupied(mut entry) => {
-                    if !resend && Arc::ptr_eq(entry.get(), &desired) {
-                        return;
-                    }
-                    entry.insert(Arc::clone(&desired));
-                    released += 1;
-                }
-                Entry::Vacant(entry) => {
-                    entry.insert(Arc::clone(&desired));
-                }
-            }
-            groups
-                .entry(Arc::as_ptr(&desired) as usize)
-                .or_insert_with(|| (desired, Vec::new()))
-                .1
-                .push(Nlri::new(key.into()));
-        };
-        if full {
-            for (key, paths) in table.iter() {
-                resolve(*key, Some(paths));
-            }
-            for key in gone {
-                resolve(key, None);
-            }
-        } else {
-            for key in dirty {
-                resolve(key, table.get(&key));
-            }
-        }
-        if !withdrawals.is_empty() {
-            withdrawals.sort_unstable();
-            updates.push(export::withdrawal(K::FAMILY, withdrawals));
-        }
-        let mut groups: Vec<(Arc<Attributes>, Vec<Nlri>)> = groups.into_values().collect();
-        for (_, prefixes) in groups.iter_mut() {
-            prefixes.sort_unstable();
-        }
-        groups.sort_unstable_by_key(|(_, prefixes)| prefixes[0]);
-        let four_octet = target.info.four_octet_asn;
-        for (attributes, prefixes) in groups {
-            updates.push(export::announcement(
-                &attributes,
-                K::FAMILY,
-                prefixes,
-                four_octet,
-            ));
-        }
-        drop(transformed);
-        *K::outbox_mut(&mut peers[usize::from(slot)].outboxes) = outbox;
-        interner.released(released);
-    }
-
-    /// Peers with pending output, so the driver knows whom to poll.
-    pub fn peers_with_output(&self) -> Vec<PeerId> {
-        self.peers
-            .iter()
-            .filter(|peer| peer.has_output())
-            .map(|peer| peer.id)
-            .collect()
     }
 
     /// Changes to the forwarding table since the last call: per prefix, the

@@ -160,6 +160,11 @@ pub(crate) struct Outbox<K> {
     pub(crate) full: bool,
     /// The whole table is to be sent again even where unchanged (RFC 2918).
     pub(crate) resend: bool,
+    /// Prefixes still to be resolved, taken a batch at a time: a whole-table
+    /// pass (after `full` or `resend`), or a dirty set larger than one batch.
+    pub(crate) pending: Vec<K>,
+    /// The pass under way sends unchanged prefixes too (`resend`).
+    pub(crate) pending_resend: bool,
 }
 
 impl<K> Default for Outbox<K> {
@@ -169,13 +174,15 @@ impl<K> Default for Outbox<K> {
             dirty: HashSet::default(),
             full: false,
             resend: false,
+            pending: Vec::new(),
+            pending_resend: false,
         }
     }
 }
 
 impl<K> Outbox<K> {
     pub(crate) fn has_work(&self) -> bool {
-        self.full || self.resend || !self.dirty.is_empty()
+        self.full || self.resend || !self.dirty.is_empty() || !self.pending.is_empty()
     }
 
     pub(crate) fn clear(&mut self) {

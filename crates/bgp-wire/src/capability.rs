@@ -81,19 +81,33 @@ impl AddPathDirection {
 pub struct GracefulRestartFamily {
     /// The family.
     pub family: Family,
-    /// Flags octet; bit 0x80 is Forwarding State preserved.
+    /// Flags octet; [`GracefulRestartFamily::FORWARDING_PRESERVED`].
     pub flags: u8,
+}
+
+impl GracefulRestartFamily {
+    /// The F bit: the sender kept forwarding the family's routes across its
+    /// restart (RFC 4724 §3; the same bit in RFC 9494's LLGR entries).
+    pub const FORWARDING_PRESERVED: u8 = 0x80;
 }
 
 /// The Graceful Restart capability (RFC 4724 §3, N bit from RFC 8538).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GracefulRestart {
-    /// The four flag bits: 0x8 Restart State, 0x4 Notification (RFC 8538).
+    /// The four flag bits: [`GracefulRestart::RESTART_STATE`],
+    /// [`GracefulRestart::NOTIFICATION`].
     pub flags: u8,
     /// Restart Time in seconds (12 bits).
     pub restart_time: u16,
     /// The families whose state is preserved.
     pub families: Vec<GracefulRestartFamily>,
+}
+
+impl GracefulRestart {
+    /// The R bit: the sender has restarted (RFC 4724 §3).
+    pub const RESTART_STATE: u8 = 0x8;
+    /// The N bit: graceful restart also covers NOTIFICATIONs (RFC 8538 §2).
+    pub const NOTIFICATION: u8 = 0x4;
 }
 
 /// One family in a Long-Lived Graceful Restart capability (RFC 9494 §3).

@@ -1,0 +1,256 @@
+//! What each peer is to be sent: the Adj-RIB-Out resolved at poll time,
+//! whole or a batch at a time.
+
+use std::sync::Arc;
+
+use bgp_wire::{Nlri, Update};
+use hashbrown::hash_map::Entry;
+use hashbrown::HashMap;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use super::Rib;
+use crate::attributes::Attributes;
+use crate::export::{self, Source};
+use crate::table::{Paths, PeerSlot, PrefixKey};
+use crate::PeerId;
+
+/// How much one [`Rib::poll_updates_within`] may return: prefixes resolved
+/// (announced or withdrawn) and messages (one per distinct attribute set, and
+/// one for the withdrawals), whichever runs out first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    /// Prefixes resolved at most.
+    pub prefixes: usize,
+    /// UPDATE messages at most (before the wire encoder splits them to fit).
+    pub messages: usize,
+}
+
+impl Batch {
+    /// No limit: everything pending.
+    pub const UNLIMITED: Batch = Batch {
+        prefixes: usize::MAX,
+        messages: usize::MAX,
+    };
+
+    fn is_spent(&self) -> bool {
+        self.prefixes == 0 || self.messages == 0
+    }
+
+    fn spend(&mut self, prefixes: usize, messages: usize) {
+        self.prefixes = self.prefixes.saturating_sub(prefixes);
+        self.messages = self.messages.saturating_sub(messages);
+    }
+}
+
+impl Rib {
+    /// UPDATE messages to send to `peer` now: withdrawals, then announcements
+    /// grouped so that prefixes with the same (interned) outgoing attributes
+    /// share one [`Update`] (the wire encoder splits it to fit), then
+    /// End-of-RIB after the initial table. Empty when nothing is pending, and
+    /// for an unknown or down peer.
+    pub fn poll_updates(&mut self, peer: PeerId) -> Vec<Update> {
+        self.poll_updates_within(peer, Batch::UNLIMITED)
+    }
+
+    /// As [`Rib::poll_updates`], but at most `batch` worth: the rest stays
+    /// pending in the RIB (still coalescing changes) for the next call, so
+    /// that what is queued towards a slow peer stays bounded. End-of-RIB
+    /// comes with the batch that ends the initial table.
+    pub fn poll_updates_within(&mut self, peer: PeerId, batch: Batch) -> Vec<Update> {
+        let Some(slot) = self.up_slot(peer) else {
+            return Vec::new();
+        };
+        let mut updates = Vec::new();
+        let mut budget = batch;
+        self.export_family::<Ipv4Net>(slot, &mut updates, &mut budget);
+        self.export_family::<Ipv6Net>(slot, &mut updates, &mut budget);
+        let state = &mut self.peers[usize::from(slot)];
+        if !state.outboxes.has_work() {
+            let end_of_rib = std::mem::take(&mut state.end_of_rib_pending);
+            updates.extend(end_of_rib.into_iter().map(export::end_of_rib));
+        }
+        updates
+    }
+
+    /// The driver could not send these prefixes to `peer` (their attributes
+    /// do not fit its messages, RFC 8654 §4) and withdrew them instead: the
+    /// Adj-RIB-Out stops listing them, so that what it says was sent is what
+    /// the peer has. A later change of their best path tries again.
+    pub fn not_sent(&mut self, peer: PeerId, prefixes: &[IpNet]) {
+        let Some(slot) = self.slot(peer) else {
+            return;
+        };
+        let outboxes = &mut self.peers[usize::from(slot)].outboxes;
+        let mut released = 0;
+        for prefix in prefixes {
+            let removed = match prefix {
+                IpNet::V4(net) => outboxes.ipv4.advertised.remove(&net.trunc()),
+                IpNet::V6(net) => outboxes.ipv6.advertised.remove(&net.trunc()),
+            };
+            released += usize::from(removed.is_some());
+        }
+        self.interner.released(released);
+    }
+
+    /// Whether `peer` has anything pending (see [`Rib::poll_updates_within`]).
+    pub fn has_output(&self, peer: PeerId) -> bool {
+        self.slot(peer)
+            .is_some_and(|slot| self.peers[usize::from(slot)].has_output())
+    }
+
+    /// Resolves one family's pending output for peer `slot` into `updates`,
+    /// within `budget` (which it spends).
+    fn export_family<K: PrefixKey>(
+        &mut self,
+        slot: PeerSlot,
+        updates: &mut Vec<Update>,
+        budget: &mut Batch,
+    ) {
+        let Rib {
+            config,
+            interner,
+            peers,
+            tables,
+            ..
+        } = self;
+        let mut outbox = std::mem::take(K::outbox_mut(&mut peers[usize::from(slot)].outboxes));
+        if !outbox.has_work() || budget.is_spent() {
+            *K::outbox_mut(&mut peers[usize::from(slot)].outboxes) = outbox;
+            return;
+        }
+        let table = K::table(tables);
+        if outbox.full || outbox.resend {
+            // A whole-table pass: every prefix of the table, and those sent
+            // before and gone from it since (withdrawn). Later changes are
+            // marked dirty again and resolved on their own.
+            outbox.pending_resend |= std::mem::take(&mut outbox.resend);
+            outbox.full = false;
+            outbox.dirty.clear();
+            outbox.pending.clear();
+            outbox.pending.extend(table.keys().copied());
+            outbox.pending.extend(
+                outbox
+                    .advertised
+                    .keys()
+                    .filter(|key| !table.contains_key(*key))
+                    .copied(),
+            );
+            // Popped from the end: the lowest prefixes go first.
+            outbox.pending.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        if outbox.dirty.len() > budget.prefixes {
+            // More than one batch changed: resolved in batches like a pass.
+            outbox.pending.extend(outbox.dirty.drain());
+            let bound = table.len() + outbox.advertised.len();
+            if outbox.pending.len() > 2 * bound {
+                outbox.pending.sort_unstable_by(|a, b| b.cmp(a));
+                outbox.pending.dedup();
+            }
+        }
+        let resend = outbox.pending_resend;
+        let dirty = std::mem::take(&mut outbox.dirty);
+        let target = &peers[usize::from(slot)];
+        // The outgoing set of a (source set, source) pair, built once per
+        // poll: a full table costs one transform per distinct set.
+        let mut transformed: HashMap<(usize, u32), Option<Arc<Attributes>>> = HashMap::default();
+        let mut groups: HashMap<usize, (Arc<Attributes>, Vec<Nlri>)> = HashMap::default();
+        let mut withdrawals = Vec::new();
+        let mut released = 0;
+        // Returns how many messages the batch holds so far.
+        let mut resolve = |key: K, paths: Option<&Paths>| -> usize {
+            let desired = paths.and_then(Paths::best).and_then(|best| {
+                let source_code = if best.is_local() {
+                    u32::MAX
+                } else {
+                    u32::from(best.peer)
+                };
+                transformed
+                    .entry((Arc::as_ptr(&best.attributes) as usize, source_code))
+                    .or_insert_with(|| {
+                        let source = if best.is_local() {
+                            Source::Local
+                        } else {
+                            Source::Peer(&peers[usize::from(best.peer)])
+                        };
+                        export::transform(config, source, &best.attributes, target, K::FAMILY)
+                            .map(|attributes| interner.intern(&attributes))
+                    })
+                    .clone()
+            });
+            let Some(desired) = desired else {
+                if outbox.advertised.remove(&key).is_some() {
+                    withdrawals.push(Nlri::new(key.into()));
+                    released += 1;
+                }
+                return groups.len() + usize::from(!withdrawals.is_empty());
+            };
+            // One probe of the Adj-RIB-Out for both the comparison and the update.
+            match outbox.advertised.entry(key) {
+                Entry::Occupied(mut entry) => {
+                    if !resend && Arc::ptr_eq(entry.get(), &desired) {
+                        return groups.len() + usize::from(!withdrawals.is_empty());
+                    }
+                    entry.insert(Arc::clone(&desired));
+                    released += 1;
+                }
+                Entry::Vacant(entry) => {
+                    entry.insert(Arc::clone(&desired));
+                }
+            }
+            groups
+                .entry(Arc::as_ptr(&desired) as usize)
+                .or_insert_with(|| (desired, Vec::new()))
+                .1
+                .push(Nlri::new(key.into()));
+            groups.len() + usize::from(!withdrawals.is_empty())
+        };
+        let (mut resolved, mut messages) = (0, 0);
+        for key in dirty {
+            messages = resolve(key, table.get(&key));
+            resolved += 1;
+        }
+        while resolved < budget.prefixes && messages < budget.messages {
+            let Some(key) = outbox.pending.pop() else {
+                break;
+            };
+            messages = resolve(key, table.get(&key));
+            resolved += 1;
+        }
+        if outbox.pending.is_empty() {
+            outbox.pending_resend = false;
+            // A pass over a large table leaves a large buffer behind.
+            outbox.pending = Vec::new();
+        }
+        budget.spend(resolved, messages);
+        if !withdrawals.is_empty() {
+            withdrawals.sort_unstable();
+            updates.push(export::withdrawal(K::FAMILY, withdrawals));
+        }
+        let mut groups: Vec<(Arc<Attributes>, Vec<Nlri>)> = groups.into_values().collect();
+        for (_, prefixes) in groups.iter_mut() {
+            prefixes.sort_unstable();
+        }
+        groups.sort_unstable_by_key(|(_, prefixes)| prefixes[0]);
+        let four_octet = target.info.four_octet_asn;
+        for (attributes, prefixes) in groups {
+            updates.push(export::announcement(
+                &attributes,
+                K::FAMILY,
+                prefixes,
+                four_octet,
+            ));
+        }
+        drop(transformed);
+        *K::outbox_mut(&mut peers[usize::from(slot)].outboxes) = outbox;
+        interner.released(released);
+    }
+
+    /// Peers with pending output, so the driver knows whom to poll.
+    pub fn peers_with_output(&self) -> Vec<PeerId> {
+        self.peers
+            .iter()
+            .filter(|peer| peer.has_output())
+            .map(|peer| peer.id)
+            .collect()
+    }
+}
