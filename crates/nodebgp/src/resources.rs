@@ -3,14 +3,21 @@
 //! BGPConfiguration resources in the datastore, with calicoctl's verbs, aliases
 //! and messages. A file may mix kinds; it is validated whole before anything is
 //! written.
+//!
+//! `get` prints every field a resource holds, also those nodebgp does not model,
+//! with `metadata.resourceVersion`, so that get → edit → `replace -f` loses
+//! nothing and is refused if someone else changed the resource in between. A
+//! stored entry that cannot be read is left out with a warning on stderr; the
+//! rest is printed.
 
 use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use peer_store::{
-    execute_documents, resource_kind, resources_to_json, resources_to_yaml, BatchOptions,
-    ListFilter, NodeName, PeerStore, Resource, ResourceFilter, ScopeKind,
+    execute_documents, resource_kind, stored_resources_to_json, stored_resources_to_yaml,
+    BatchOptions, ListFilter, NodeName, PeerStore, Resource, ResourceFilter, Revision, ScopeKind,
+    StoredResource,
 };
 
 use crate::daemon::Datastore;
@@ -120,45 +127,55 @@ pub(crate) fn get(arguments: &GetArgs) -> Result<()> {
     };
     let store = open(&arguments.datastore)?;
     let listing = store.list_resources(&filter)?;
-    let resources: Vec<_> = listing
-        .resources
-        .into_iter()
-        .map(|stored| stored.resource)
-        .collect();
+    for entry in &listing.unreadable {
+        eprintln!("warning: skipped {entry}");
+    }
     print!(
         "{}",
-        calicoctl_output(&resources, arguments.name.is_some(), &arguments.output)
+        calicoctl_output(
+            &listing.resources,
+            listing.revision,
+            arguments.name.is_some(),
+            &arguments.output
+        )
     );
     Ok(())
 }
 
 /// What calicoctl prints: one named resource as a single document; v3
-/// resources of one kind as a `<Kind>List` with `items`; v1 bgpPeers (or a
-/// mix) as a list of documents, as calicoctl v1 did. `create` reads each
-/// form back.
-fn calicoctl_output(resources: &[Resource], named: bool, format: &str) -> String {
+/// resources of one kind as a `<Kind>List` with `items` and the listing's
+/// `resourceVersion`; v1 bgpPeers (or a mix) as a list of documents, as
+/// calicoctl v1 did. `create` reads each form back.
+fn calicoctl_output(
+    resources: &[StoredResource],
+    revision: Revision,
+    named: bool,
+    format: &str,
+) -> String {
     let as_list = || match format {
-        "json" => resources_to_json(resources),
-        _ => resources_to_yaml(resources),
+        "json" => stored_resources_to_json(resources),
+        _ => stored_resources_to_yaml(resources),
     };
-    let list_kind = match resources.first() {
-        Some(Resource::BgpPeerV3(_)) => Some("BGPPeerList"),
+    let list_kind = match resources.first().map(|stored| &stored.resource) {
+        Some(Resource::BgpPeerV3(_) | Resource::UnsupportedBgpPeer(_)) => Some("BGPPeerList"),
         Some(Resource::Node(_)) => Some("NodeList"),
         Some(Resource::BgpConfiguration(_)) => Some("BGPConfigurationList"),
         _ => None,
     };
     let all_v3 = !resources
         .iter()
-        .any(|resource| matches!(resource, Resource::BgpPeer(_)));
-    let documents: serde_json::Value = match serde_json::from_str(&resources_to_json(resources)) {
-        Ok(documents) => documents,
-        Err(_) => return as_list(),
-    };
+        .any(|stored| matches!(stored.resource, Resource::BgpPeer(_)));
+    let documents: serde_json::Value =
+        match serde_json::from_str(&stored_resources_to_json(resources)) {
+            Ok(documents) => documents,
+            Err(_) => return as_list(),
+        };
     let value = match (named, resources.len(), list_kind) {
         (true, 1, _) => documents[0].clone(),
         (false, _, Some(kind)) if all_v3 => serde_json::json!({
             "apiVersion": "projectcalico.org/v3",
             "kind": kind,
+            "metadata": {"resourceVersion": revision.to_string()},
             "items": documents,
         }),
         _ => return as_list(),

@@ -6,11 +6,16 @@
 //! store as one batch, so with a transactional store a file is applied entirely or
 //! not at all (calicoctl stops at the first error and may leave a prefix applied;
 //! the partial-success message is kept for stores that cannot do better).
+//!
+//! As in calicoctl, a document's `metadata.resourceVersion` is checked on
+//! replace, apply (of an existing resource) and delete: a resource changed since
+//! it was read is an `update conflict`; `create` ignores it. Metadata the store
+//! owns (`uid`, `creationTimestamp`, …) is taken from the store, not the file.
 
 use std::fmt;
 
 use crate::error::ParseError;
-use crate::input::{parse_resource_keys, parse_resources};
+use crate::input::{parse_resource_keys_with_revisions, parse_resources_with_revisions};
 use crate::resource::ResourceKey;
 use crate::store::{BatchError, Outcome, PeerStore, ResourceOperation};
 
@@ -156,33 +161,42 @@ pub fn execute_documents<S: PeerStore + ?Sized>(
 ) -> Result<BatchReport, CommandError> {
     let (operations, kind): (Vec<ResourceOperation>, _) = match verb {
         Verb::Delete => {
-            let keys = parse_resource_keys(text)?;
-            let kind = common_kind(keys.iter().map(key_kind_name));
+            let keys = parse_resource_keys_with_revisions(text)?;
+            let kind = common_kind(keys.iter().map(|(key, _)| key_kind_name(key)));
             let operations = keys
                 .into_iter()
-                .map(|key| ResourceOperation::Delete {
+                .map(|(key, expected_revision)| ResourceOperation::Delete {
                     key,
-                    expected_revision: None,
+                    expected_revision,
                     skip_if_missing: options.skip_not_exists,
                 })
                 .collect();
             (operations, kind)
         }
         _ => {
-            let resources = parse_resources(text)?;
-            let kind = common_kind(resources.iter().map(|resource| resource.kind_name()));
+            let resources = parse_resources_with_revisions(text)?;
+            let kind = common_kind(resources.iter().map(|(resource, _)| resource.kind_name()));
             let operations = resources
                 .into_iter()
-                .map(|resource| match verb {
-                    Verb::Create => ResourceOperation::Create {
-                        resource,
-                        skip_if_exists: options.skip_exists,
-                    },
-                    Verb::Replace => ResourceOperation::Replace {
-                        resource,
-                        expected_revision: None,
-                    },
-                    _ => ResourceOperation::Apply { resource },
+                .map(|(mut resource, expected_revision)| {
+                    // The store owns uid, creationTimestamp and the like: set on
+                    // create, kept on update, whatever the file says.
+                    resource.keep_user_metadata();
+                    match verb {
+                        // Nothing to compare a create's resourceVersion with.
+                        Verb::Create => ResourceOperation::Create {
+                            resource,
+                            skip_if_exists: options.skip_exists,
+                        },
+                        Verb::Replace => ResourceOperation::Replace {
+                            resource,
+                            expected_revision,
+                        },
+                        _ => ResourceOperation::Apply {
+                            resource,
+                            expected_revision,
+                        },
+                    }
                 })
                 .collect();
             (operations, kind)

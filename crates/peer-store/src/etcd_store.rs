@@ -23,13 +23,24 @@
 //! where `<root>` is the prefix without its `/bgp/v1` (`/calico` by default), or
 //! the prefix itself when it does not end so.
 //!
-//! Revisions are etcd's: a resource's revision is its key's `mod_revision`, a
-//! listing's the response header's revision.
+//! Revisions are etcd's: a resource's revision is its key's `mod_revision` (what
+//! Calico reports as `resourceVersion`), a listing's the response header's
+//! revision.
+//!
+//! A key whose value does not decode (bad JSON, an invalid field, a value naming
+//! another resource than its key) is left out of listings and reported in
+//! [`ResourceListing::unreadable`] with the key and the reason; the rest is
+//! listed. Only a write of that same resource overwrites it. A watch reports
+//! such a value as the deletion of what the key held before.
+//!
+//! The store may be dropped anywhere, also on an async runtime's thread: its
+//! private runtime is shut down without waiting for it.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::io;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use etcd_client::{
     Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, KeyValue, Txn, TxnOp,
@@ -43,7 +54,7 @@ use crate::model::{PeerKey, ScopeKind};
 use crate::resource::{AnyDocument, NamedKind, Resource, ResourceKey};
 use crate::store::{
     BatchError, Outcome, PeerStore, ResourceChange, ResourceChangeSet, ResourceFilter,
-    ResourceListing, ResourceOperation, Revision, StoreError, StoredResource,
+    ResourceListing, ResourceOperation, Revision, StoreError, StoredResource, UnreadableResource,
 };
 use crate::table::ResourceTable;
 use crate::v3::ResourceName;
@@ -76,12 +87,14 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// call: the [`PeerStore`] trait is synchronous because the daemon calls stores
 /// from blocking context (`spawn_blocking`), and one private runtime is simpler
 /// than threading a handle through every caller. Consequently its methods must not
-/// be called from inside an async task (tokio refuses nested `block_on`).
+/// be called from inside an async task (tokio refuses nested `block_on`). Dropping
+/// it is safe anywhere, including inside an async task.
 ///
 /// [`PeerStore::write_batch`] is one etcd transaction: all or nothing, limited to
 /// [`ETCD_MAX_TRANSACTION_OPERATIONS`] distinct peers by etcd's default.
 pub struct EtcdStore {
-    runtime: Runtime,
+    /// `None` only while dropping.
+    runtime: Option<Runtime>,
     client: Client,
     /// v1 peers, `/calico/bgp/v1`.
     prefix: String,
@@ -125,7 +138,7 @@ impl EtcdStore {
         let root = prefix.strip_suffix("/bgp/v1").unwrap_or(&prefix).to_owned();
         let resource_prefix = format!("{root}{V3_RESOURCES_PATH}");
         let store = EtcdStore {
-            runtime,
+            runtime: Some(runtime),
             client,
             prefix,
             root,
@@ -163,23 +176,51 @@ impl EtcdStore {
         }
     }
 
+    /// Runs `future` to completion on the store's runtime.
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives until the store is dropped")
+            .block_on(future)
+    }
+
     /// The identity a key names, `None` for keys of neither layout.
     fn parse_any_key(&self, key: &str) -> Option<ResourceKey> {
-        if let Some(peer_key) = self.parse_key(key) {
-            return Some(ResourceKey::BgpPeer(peer_key));
+        match self.classify(key) {
+            KeyClass::Resource(key) => Some(key),
+            KeyClass::BadName { .. } | KeyClass::Other => None,
         }
-        let rest = key.strip_prefix(&self.resource_prefix)?.strip_prefix('/')?;
-        let (plural, name) = rest.split_once('/')?;
-        Some(ResourceKey::Named {
-            kind: NamedKind::from_plural(plural)?,
-            name: ResourceName::new(name).ok()?,
-        })
+    }
+
+    fn classify(&self, key: &str) -> KeyClass {
+        if let Some(peer_key) = self.parse_key(key) {
+            return KeyClass::Resource(ResourceKey::BgpPeer(peer_key));
+        }
+        let Some(rest) = key
+            .strip_prefix(&self.resource_prefix)
+            .and_then(|rest| rest.strip_prefix('/'))
+        else {
+            return KeyClass::Other;
+        };
+        let Some((kind, name)) = rest
+            .split_once('/')
+            .and_then(|(plural, name)| Some((NamedKind::from_plural(plural)?, name)))
+        else {
+            return KeyClass::Other;
+        };
+        match ResourceName::new(name) {
+            Ok(name) => KeyClass::Resource(ResourceKey::Named { kind, name }),
+            Err(error) => KeyClass::BadName {
+                kind,
+                name: name.to_owned(),
+                reason: error.to_string(),
+            },
+        }
     }
 
     fn current_revision(&self) -> Result<Revision, StoreError> {
         let options = GetOptions::new().with_prefix().with_count_only();
         let response = self
-            .runtime
             .block_on(
                 self.client
                     .clone()
@@ -189,53 +230,92 @@ impl EtcdStore {
         Ok(header_revision(response.header()))
     }
 
-    /// Reads `keys` at one etcd revision: the table of those that exist.
+    /// Reads `keys` at one etcd revision: the table of those that exist, and
+    /// those that do not decode.
     fn read_keys<'key>(
         &self,
         keys: impl Iterator<Item = &'key String>,
-    ) -> Result<ResourceTable, StoreError> {
+    ) -> Result<(ResourceTable, Vec<UnreadableKey>), StoreError> {
         let reads: Vec<TxnOp> = keys.map(|key| TxnOp::get(key.as_str(), None)).collect();
         self.read_table(reads)
     }
 
     /// Runs `reads` (gets) in one transaction, so at one etcd revision, and
-    /// decodes every resource they return.
-    fn read_table(&self, reads: Vec<TxnOp>) -> Result<ResourceTable, StoreError> {
+    /// decodes every resource they return; keys that do not decode are
+    /// returned beside the table.
+    fn read_table(
+        &self,
+        reads: Vec<TxnOp>,
+    ) -> Result<(ResourceTable, Vec<UnreadableKey>), StoreError> {
         let response = self
-            .runtime
             .block_on(self.client.clone().txn(Txn::new().and_then(reads)))
             .map_err(etcd_error(&self.prefix))?;
         let mut table = ResourceTable {
             revision: header_revision(response.header()),
             resources: BTreeMap::new(),
         };
+        let mut unreadable = Vec::new();
         for operation_response in response.op_responses() {
             if let TxnOpResponse::Get(get) = operation_response {
                 for key_value in get.kvs() {
-                    if let Some(stored) = self.decode(key_value)? {
-                        table.resources.insert(stored.resource.key(), stored);
+                    match self.decode(key_value) {
+                        Ok(Some(stored)) => {
+                            table.resources.insert(stored.resource.key(), stored);
+                        }
+                        Ok(None) => {}
+                        Err(error) => unreadable.push(UnreadableKey {
+                            key: String::from_utf8_lossy(key_value.key()).into_owned(),
+                            revision: to_revision(key_value.mod_revision()),
+                            report: self.report(key_value, error),
+                        }),
                     }
                 }
             }
         }
-        Ok(table)
+        Ok((table, unreadable))
+    }
+
+    /// Describes a key whose value did not decode.
+    fn report(&self, key_value: &KeyValue, error: StoreError) -> UnreadableResource {
+        let key = String::from_utf8_lossy(key_value.key()).into_owned();
+        let (kind, name) = match self.classify(&key) {
+            KeyClass::Resource(ResourceKey::BgpPeer(peer)) => {
+                (Some(crate::document::KIND), Some(peer.peer_ip()))
+            }
+            KeyClass::Resource(ResourceKey::Named { kind, name }) => {
+                (Some(kind.kind_name()), Some(name.to_string()))
+            }
+            KeyClass::BadName { kind, name, .. } => (Some(kind.kind_name()), Some(name)),
+            KeyClass::Other => (None, None),
+        };
+        let reason = match error {
+            StoreError::Corrupt { message, .. } => message,
+            other => other.to_string(),
+        };
+        UnreadableResource {
+            kind,
+            name,
+            location: key,
+            reason,
+        }
     }
 
     /// The resource a key/value holds, `None` for keys outside both layouts.
     fn decode(&self, key_value: &KeyValue) -> Result<Option<StoredResource>, StoreError> {
         let key = String::from_utf8_lossy(key_value.key());
         let revision = to_revision(key_value.mod_revision());
-        match self.parse_any_key(&key) {
-            None => Ok(None),
-            Some(ResourceKey::BgpPeer(peer_key)) => {
+        let corrupt = |message: String| StoreError::Corrupt {
+            path: PathBuf::from(key.as_ref()),
+            message,
+        };
+        match self.classify(&key) {
+            KeyClass::Other => Ok(None),
+            KeyClass::BadName { reason, .. } => Err(corrupt(format!("the key's {reason}"))),
+            KeyClass::Resource(ResourceKey::BgpPeer(peer_key)) => {
                 calico_v1::decode_value(&key, peer_key, key_value.value(), revision)
                     .map(|stored| Some(stored.into()))
             }
-            Some(resource_key) => {
-                let corrupt = |message: String| StoreError::Corrupt {
-                    path: PathBuf::from(key.as_ref()),
-                    message,
-                };
+            KeyClass::Resource(resource_key) => {
                 let resource: Resource =
                     serde_json::from_slice(key_value.value()).map_err(|error| {
                         corrupt(format!("value is not a Calico v3 resource: {error}"))
@@ -259,11 +339,17 @@ impl EtcdStore {
 
     /// The value Calico writes: v1's `{"ip","as_num"}` for v1 peers, the v3
     /// document as JSON for the rest.
-    fn encode(resource: &Resource) -> String {
+    fn encode(&self, resource: &Resource) -> Result<String, StoreError> {
         match resource {
-            Resource::BgpPeer(peer) => calico_v1::encode_value(peer),
-            // Plain documents of strings, numbers and booleans cannot fail to serialize.
-            other => serde_json::to_string(&AnyDocument::from(other)).unwrap_or_default(),
+            Resource::BgpPeer(peer) => Ok(calico_v1::encode_value(peer)),
+            // Documents JSON cannot hold are refused when read; say so rather
+            // than write an empty value should one get here.
+            other => serde_json::to_string(&AnyDocument::from(other)).map_err(|error| {
+                StoreError::Corrupt {
+                    path: PathBuf::from(self.key_of_resource(&other.key())),
+                    message: format!("cannot be written as JSON: {error}"),
+                }
+            }),
         }
     }
 
@@ -282,32 +368,40 @@ impl EtcdStore {
             .iter()
             .map(|operation| (self.key_of_resource(&operation.key()), operation.key()))
             .collect();
-        let before = self.read_keys(keys.keys()).map_err(whole)?;
+        let (before, unreadable) = self.read_keys(keys.keys()).map_err(whole)?;
         // The shared batch semantics (conflicts, skips, no-op writes) decide what to
         // write; etcd's transaction only guarantees nobody changed what we read.
-        let (after, mut outcomes, _changes) = before.apply(operations)?;
+        let (after, mut outcomes, _changes) = before.apply(operations, SystemTime::now())?;
         let planned_revision = Revision(before.revision.0 + 1);
 
         let mut compares = Vec::with_capacity(keys.len());
         let mut writes = Vec::new();
         for (etcd_key, resource_key) in &keys {
             let current = before.resources.get(resource_key);
-            compares.push(match current {
-                Some(stored) => Compare::mod_revision(
-                    etcd_key.as_str(),
-                    CompareOp::Equal,
-                    to_etcd(stored.revision),
-                ),
-                // Version 0 is etcd's "key absent": a create loses to any writer.
-                None => Compare::version(etcd_key.as_str(), CompareOp::Equal, 0),
-            });
+            // A value that does not decode counts as absent, so that a write of
+            // the resource replaces it, but only the value that was read.
+            let unreadable_revision = unreadable
+                .iter()
+                .find(|entry| &entry.key == etcd_key)
+                .map(|entry| entry.revision);
+            compares.push(
+                match current
+                    .map(|stored| stored.revision)
+                    .or(unreadable_revision)
+                {
+                    Some(revision) => Compare::mod_revision(
+                        etcd_key.as_str(),
+                        CompareOp::Equal,
+                        to_etcd(revision),
+                    ),
+                    // Version 0 is etcd's "key absent": a create loses to any writer.
+                    None => Compare::version(etcd_key.as_str(), CompareOp::Equal, 0),
+                },
+            );
             match (current, after.resources.get(resource_key)) {
                 (_, Some(stored)) if stored.revision == planned_revision => {
-                    writes.push(TxnOp::put(
-                        etcd_key.as_str(),
-                        Self::encode(&stored.resource),
-                        None,
-                    ));
+                    let value = self.encode(&stored.resource).map_err(whole)?;
+                    writes.push(TxnOp::put(etcd_key.as_str(), value, None));
                 }
                 (Some(_), None) => writes.push(TxnOp::delete(etcd_key.as_str(), None)),
                 _ => {}
@@ -318,7 +412,6 @@ impl EtcdStore {
         }
         let transaction = Txn::new().when(compares).and_then(writes);
         let response = self
-            .runtime
             .block_on(self.client.clone().txn(transaction))
             .map_err(etcd_error(&self.prefix))
             .map_err(whole)?;
@@ -334,34 +427,48 @@ impl EtcdStore {
         Ok(Some(outcomes))
     }
 
-    /// Converts a watch event into a change, `None` for keys that are not resources.
+    /// Converts a watch event into a change, `None` for keys that are not
+    /// resources. A put of a value that does not decode is, as listings see
+    /// it, the deletion of what the key held before (if that decoded).
     fn change_of(&self, event: &etcd_client::Event) -> Result<Option<ResourceChange>, StoreError> {
         let Some(key_value) = event.kv() else {
             return Ok(None);
         };
         let revision = to_revision(key_value.mod_revision());
+        let previous = || {
+            event
+                .prev_kv()
+                .and_then(|previous| self.decode(previous).ok().flatten())
+        };
         match event.event_type() {
-            EventType::Put => Ok(self.decode(key_value)?.map(|stored| ResourceChange::Put {
-                resource: stored.resource,
-                revision,
-            })),
+            EventType::Put => Ok(match self.decode(key_value) {
+                Ok(stored) => stored.map(|stored| ResourceChange::Put {
+                    resource: stored.resource,
+                    revision,
+                }),
+                Err(_) => previous().map(|stored| ResourceChange::Deleted {
+                    resource: stored.resource,
+                    revision,
+                }),
+            }),
             EventType::Delete => {
                 let key = String::from_utf8_lossy(key_value.key()).into_owned();
                 if self.parse_any_key(&key).is_none() {
                     return Ok(None);
                 }
-                // A delete event carries only the key; the AS number comes from the
+                // A delete event carries only the key; the resource comes from the
                 // previous value, which etcd keeps as long as the delete is in history.
-                let previous = event.prev_kv().ok_or_else(|| StoreError::Corrupt {
-                    path: PathBuf::from(&key),
-                    message: "delete event without the previous value".to_owned(),
-                })?;
-                Ok(self
-                    .decode(previous)?
-                    .map(|stored| ResourceChange::Deleted {
-                        resource: stored.resource,
-                        revision,
-                    }))
+                if event.prev_kv().is_none() {
+                    return Err(StoreError::Corrupt {
+                        path: PathBuf::from(&key),
+                        message: "delete event without the previous value".to_owned(),
+                    });
+                }
+                // A previous value that did not decode was never listed: no change.
+                Ok(previous().map(|stored| ResourceChange::Deleted {
+                    resource: stored.resource,
+                    revision,
+                }))
             }
         }
     }
@@ -444,7 +551,6 @@ impl EtcdStore {
 impl PeerStore for EtcdStore {
     fn get_resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError> {
         let response = self
-            .runtime
             .block_on(self.client.clone().get(self.key_of_resource(key), None))
             .map_err(etcd_error(&self.prefix))?;
         match response.kvs().first() {
@@ -473,7 +579,14 @@ impl PeerStore for EtcdStore {
             .into_iter()
             .map(|range| TxnOp::get(range, Some(GetOptions::new().with_prefix())))
             .collect();
-        Ok(self.read_table(reads)?.list(filter))
+        let (table, unreadable) = self.read_table(reads)?;
+        let mut listing = table.list(filter);
+        listing.unreadable = unreadable
+            .into_iter()
+            .map(|entry| entry.report)
+            .filter(|report| filter.may_match(report))
+            .collect();
+        Ok(listing)
     }
 
     /// Replays etcd's history with a watch from `since + 1` until it has caught up
@@ -492,7 +605,7 @@ impl PeerStore for EtcdStore {
                 changes: Vec::new(),
             });
         }
-        self.runtime.block_on(self.watch_changes(since, current))
+        self.block_on(self.watch_changes(since, current))
     }
 
     fn write_resources(
@@ -515,6 +628,40 @@ impl PeerStore for EtcdStore {
             ))),
         })
     }
+}
+
+impl Drop for EtcdStore {
+    /// Dropping a runtime waits for its tasks, which tokio forbids on an async
+    /// runtime's thread (it panics: "Cannot drop a runtime in a context where
+    /// blocking is not allowed"); the daemon drops the store there on shutdown.
+    /// Shutting down in the background waits for nothing; the client's tasks
+    /// are dropped with the runtime.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// What a key under the store's prefixes is.
+enum KeyClass {
+    /// A v1 peer's or a v3 resource's key.
+    Resource(ResourceKey),
+    /// A v3 key whose last segment is not a valid name.
+    BadName {
+        kind: NamedKind,
+        name: String,
+        reason: String,
+    },
+    /// Anything else (Calico's other v1 BGP settings, other v3 kinds).
+    Other,
+}
+
+/// A key whose value did not decode.
+struct UnreadableKey {
+    key: String,
+    revision: Revision,
+    report: UnreadableResource,
 }
 
 fn etcd_error(prefix: &str) -> impl Fn(etcd_client::Error) -> StoreError + '_ {

@@ -35,7 +35,7 @@
 use std::collections::btree_map::{BTreeMap, Entry};
 use std::io;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
@@ -369,7 +369,10 @@ impl EtcdV2Store {
                 .collect(),
         };
         let (after, mut outcomes, _changes) = table
-            .apply(&[ResourceOperation::from(operation.clone())])
+            .apply(
+                &[ResourceOperation::from(operation.clone())],
+                SystemTime::now(),
+            )
             .map_err(|failure| failure.error)?;
         let Some(mut outcome) = outcomes.pop() else {
             return Err(io_error(&self.prefix, format!("no outcome for {key}")));
@@ -477,7 +480,7 @@ impl EtcdV2Store {
             .cloned()
             .map(ResourceOperation::from)
             .collect();
-        table.apply(&resource_operations)?;
+        table.apply(&resource_operations, SystemTime::now())?;
 
         let mut outcomes = Vec::with_capacity(operations.len());
         for (index, operation) in operations.iter().enumerate() {
@@ -549,6 +552,7 @@ impl PeerStore for EtcdV2Store {
         Ok(ResourceListing {
             revision,
             resources: peers.into_iter().map(StoredResource::from).collect(),
+            unreadable: Vec::new(),
         })
     }
 
@@ -601,8 +605,11 @@ impl PeerStore for EtcdV2Store {
                     peer: peer.clone(),
                     expected_revision: *expected_revision,
                 },
+                // v1 documents carry no resourceVersion, so there is no
+                // revision to check here.
                 ResourceOperation::Apply {
                     resource: Resource::BgpPeer(peer),
+                    ..
                 } => Operation::Apply { peer: peer.clone() },
                 ResourceOperation::Delete {
                     key: ResourceKey::BgpPeer(key),

@@ -15,21 +15,29 @@
 //! One file makes a multi-peer batch atomic for free: a reader sees the state
 //! before the rename or after it, never a mix and never a torn file. At the scale
 //! of BGP peers (tens, not millions) rewriting the file per batch costs nothing.
+//!
+//! A record that does not read as a resource (edited by hand, or written by a
+//! nodebgp that knew more) is reported in listings and written back untouched
+//! by every rewrite, until a write of the same resource replaces it. A history
+//! entry that does not read is dropped, and the history counts as compacted
+//! through it, so pollers that needed it list again.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::resource::{AnyDocument, Resource, ResourceKey};
+use crate::resource::{describe_value, AnyDocument, Resource, ResourceKey};
 use crate::store::{
     BatchError, Outcome, PeerStore, ResourceChange, ResourceChangeSet, ResourceFilter,
-    ResourceListing, ResourceOperation, Revision, StoreError, StoredResource,
+    ResourceListing, ResourceOperation, Revision, StoreError, StoredResource, UnreadableResource,
 };
 use crate::table::ResourceTable;
+use crate::v3::unmodelled::Strictness;
 
 /// The state file's name inside the store directory.
 pub const STORE_FILE_NAME: &str = "store.yaml";
@@ -132,7 +140,7 @@ impl FileStore {
         };
         let file: StoreFile =
             serde_yaml::from_str(&text).map_err(|error| corrupt(error.to_string()))?;
-        State::from_file(file).map_err(corrupt)
+        State::from_file(file, &path).map_err(corrupt)
     }
 
     /// Replaces the state file: temporary file in the same directory, fsync, rename
@@ -173,7 +181,15 @@ impl PeerStore for FileStore {
     }
 
     fn list_resources(&self, filter: &ResourceFilter) -> Result<ResourceListing, StoreError> {
-        Ok(self.read_state()?.table.list(filter))
+        let state = self.read_state()?;
+        let mut listing = state.table.list(filter);
+        listing.unreadable = state
+            .unreadable
+            .into_iter()
+            .map(|record| record.report)
+            .filter(|report| filter.may_match(report))
+            .collect();
+        Ok(listing)
     }
 
     fn resource_changes_since(&self, since: Revision) -> Result<ResourceChangeSet, StoreError> {
@@ -213,8 +229,16 @@ impl PeerStore for FileStore {
         };
         self.locked(|| {
             let mut state = self.read_state().map_err(whole_batch)?;
-            let (table, outcomes, changes) = state.table.apply(operations)?;
+            let (table, outcomes, changes) = state.table.apply(operations, SystemTime::now())?;
             if !changes.is_empty() {
+                // A write of a resource replaces a record of it that did not read.
+                let written: Vec<ResourceKey> = changes
+                    .iter()
+                    .map(|change| change.resource().key())
+                    .collect();
+                state
+                    .unreadable
+                    .retain(|record| record.key.as_ref().is_none_or(|key| !written.contains(key)));
                 state.table = table;
                 state.record(changes);
                 self.write_state(&state).map_err(whole_batch)?;
@@ -239,14 +263,26 @@ struct State {
     /// Changes up to here may be missing from `changes`.
     compacted_through: Revision,
     changes: VecDeque<ResourceChange>,
+    /// Records that do not read, kept to be written back as they were.
+    unreadable: Vec<UnreadableRecord>,
 }
 
-/// Reads and validates one stored document.
+#[derive(Debug)]
+struct UnreadableRecord {
+    /// Under `peers` (v1) rather than `resources`.
+    v1: bool,
+    record: PeerRecord,
+    /// The resource it would be, when its kind and name say.
+    key: Option<ResourceKey>,
+    report: UnreadableResource,
+}
+
+/// Reads and validates one stored document, as a datastore holds it.
 fn read_record(value: serde_yaml::Value, position: usize) -> Result<Resource, String> {
-    let document =
-        AnyDocument::read(value).map_err(|problem| format!("document {position}: {problem}"))?;
+    let document = AnyDocument::read(value, Strictness::Store)
+        .map_err(|problem| format!("document {position}: {problem}"))?;
     document
-        .validate(position)
+        .validate(position, Strictness::Store)
         .map_err(|error| error.to_string())
 }
 
@@ -265,7 +301,7 @@ impl State {
         }
     }
 
-    fn from_file(file: StoreFile) -> Result<State, String> {
+    fn from_file(file: StoreFile, path: &Path) -> Result<State, String> {
         if file.format_version != FORMAT_VERSION {
             return Err(format!(
                 "unsupported format version {} (this build reads {FORMAT_VERSION})",
@@ -276,35 +312,59 @@ impl State {
             revision: Revision(file.revision),
             ..ResourceTable::default()
         };
-        let records = file.peers.into_iter().chain(file.resources);
-        for (index, record) in records.enumerate() {
-            let resource = read_record(record.resource, index + 1)
-                .map_err(|error| format!("resources: {error}"))?;
-            let stored = StoredResource {
-                resource,
-                revision: Revision(record.revision),
+        let mut unreadable = Vec::new();
+        let peers = file.peers.into_iter().map(|record| (true, record));
+        let resources = file.resources.into_iter().map(|record| (false, record));
+        for (index, (v1, record)) in peers.chain(resources).enumerate() {
+            let (kind, name, key) = describe_value(&record.resource);
+            let section = if v1 { "peers" } else { "resources" };
+            let location = format!("{} ({section} entry {})", path.display(), index + 1);
+            let reason = match read_record(record.resource.clone(), index + 1) {
+                Ok(resource) if table.resources.contains_key(&resource.key()) => {
+                    format!("{} is stored twice; the first one is used", resource.key())
+                }
+                Ok(resource) => {
+                    let stored = StoredResource {
+                        resource,
+                        revision: Revision(record.revision),
+                    };
+                    table.resources.insert(stored.resource.key(), stored);
+                    continue;
+                }
+                Err(reason) => reason,
             };
-            if let Some(duplicate) = table.resources.insert(stored.resource.key(), stored) {
-                return Err(format!(
-                    "resources: {} is stored twice",
-                    duplicate.resource.key()
-                ));
-            }
+            unreadable.push(UnreadableRecord {
+                v1,
+                record,
+                key,
+                report: UnreadableResource {
+                    kind,
+                    name,
+                    location,
+                    reason,
+                },
+            });
         }
+        let mut compacted_through = Revision(file.compacted_through);
         let mut changes = VecDeque::with_capacity(file.changes.len());
         for (index, record) in file.changes.into_iter().enumerate() {
-            let resource = read_record(record.resource, index + 1)
-                .map_err(|error| format!("changes: {error}"))?;
             let revision = Revision(record.revision);
+            let Ok(resource) = read_record(record.resource, index + 1) else {
+                compacted_through = compacted_through.max(revision);
+                continue;
+            };
             changes.push_back(match record.change_type {
                 ChangeType::Put => ResourceChange::Put { resource, revision },
                 ChangeType::Delete => ResourceChange::Deleted { resource, revision },
             });
         }
+        // What came before a dropped entry is no use without it.
+        changes.retain(|change| change.revision() > compacted_through);
         Ok(State {
             table,
-            compacted_through: Revision(file.compacted_through),
+            compacted_through,
             changes,
+            unreadable,
         })
     }
 
@@ -318,12 +378,29 @@ impl State {
             .resources
             .values()
             .partition(|stored| matches!(stored.resource, Resource::BgpPeer(_)));
+        let unreadable = |v1: bool| {
+            self.unreadable
+                .iter()
+                .filter(move |unreadable| unreadable.v1 == v1)
+                .map(|unreadable| PeerRecord {
+                    revision: unreadable.record.revision,
+                    resource: unreadable.record.resource.clone(),
+                })
+        };
         let file = StoreFile {
             format_version: FORMAT_VERSION,
             revision: self.table.revision.0,
             compacted_through: self.compacted_through.0,
-            peers: peers.into_iter().map(record).collect(),
-            resources: resources.into_iter().map(record).collect(),
+            peers: peers
+                .into_iter()
+                .map(record)
+                .chain(unreadable(true))
+                .collect(),
+            resources: resources
+                .into_iter()
+                .map(record)
+                .chain(unreadable(false))
+                .collect(),
             changes: self
                 .changes
                 .iter()

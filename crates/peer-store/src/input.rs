@@ -6,6 +6,12 @@
 //! concatenated). Every resource is validated before any is returned, and every
 //! invalid one is reported. [`parse_documents`] and [`parse_keys`] read v1
 //! bgpPeers only; [`parse_resources`] and [`parse_resource_keys`] read every kind.
+//!
+//! Files are read strictly: a field name Calico does not define is refused by
+//! name, as calicoctl does; Calico's own fields that nodebgp does not model are
+//! accepted and kept verbatim. `metadata.resourceVersion` is the revision the
+//! document was read at ([`stored_resources_to_yaml`] prints it): the verbs
+//! check it on replace, apply and delete.
 
 use serde::Deserialize;
 
@@ -15,6 +21,8 @@ use crate::document::{
 use crate::error::{DocumentError, DocumentLabel, ParseError, Problem};
 use crate::model::{BgpPeer, PeerKey};
 use crate::resource::{AnyDocument, Resource, ResourceKey};
+use crate::store::{Revision, StoredResource};
+use crate::v3::unmodelled::Strictness;
 use crate::v3::API_VERSION_V3;
 
 /// The v3 list kinds (`calicoctl get -o yaml` prints several resources as one).
@@ -28,7 +36,19 @@ pub fn parse_documents(text: &str) -> Result<Vec<BgpPeer>, ParseError> {
 
 /// Parses and validates every resource of any kind in `text` (YAML or JSON).
 pub fn parse_resources(text: &str) -> Result<Vec<Resource>, ParseError> {
-    check_all_kinds(text, |document, position| document.validate(position))
+    check_all_kinds(text, |document, position| {
+        document.validate(position, Strictness::File)
+    })
+}
+
+/// As [`parse_resources`], with each resource's `metadata.resourceVersion`.
+pub(crate) fn parse_resources_with_revisions(
+    text: &str,
+) -> Result<Vec<(Resource, Option<Revision>)>, ParseError> {
+    check_all_kinds(text, |document, position| {
+        let resource = document.validate(position, Strictness::File)?;
+        Ok((resource, document.revision(position)?))
+    })
 }
 
 /// Parses the identities of every resource in `text`, for deleting by file: a v1
@@ -37,15 +57,25 @@ pub fn parse_resource_keys(text: &str) -> Result<Vec<ResourceKey>, ParseError> {
     check_all_kinds(text, |document, position| document.identify(position))
 }
 
+/// As [`parse_resource_keys`], with each resource's `metadata.resourceVersion`.
+pub(crate) fn parse_resource_keys_with_revisions(
+    text: &str,
+) -> Result<Vec<(ResourceKey, Option<Revision>)>, ParseError> {
+    check_all_kinds(text, |document, position| {
+        Ok((document.identify(position)?, document.revision(position)?))
+    })
+}
+
 fn check_all_kinds<T>(
     text: &str,
     mut check: impl FnMut(&AnyDocument, usize) -> Result<T, DocumentError>,
 ) -> Result<Vec<T>, ParseError> {
     check_values(text, |value, position| {
-        let document = AnyDocument::read(value).map_err(|problem| DocumentError {
-            document: DocumentLabel::Index(position),
-            problem,
-        })?;
+        let document =
+            AnyDocument::read(value, Strictness::File).map_err(|problem| DocumentError {
+                document: DocumentLabel::Index(position),
+                problem,
+            })?;
         check(&document, position)
     })
 }
@@ -267,6 +297,43 @@ pub fn resources_to_yaml(resources: &[Resource]) -> String {
 /// it back.
 pub fn resources_to_json(resources: &[Resource]) -> String {
     let documents: Vec<AnyDocument> = resources.iter().map(AnyDocument::from).collect();
+    // Documents with a field JSON cannot hold (a non-text key) are refused when
+    // read, so every stored document converts.
+    let mut text =
+        serde_json::to_string_pretty(&documents).expect("resource documents always serialize");
+    text.push('\n');
+    text
+}
+
+/// A stored resource's document as `get` prints it: v3 documents carry
+/// `metadata.resourceVersion`, the revision to hand back on replace.
+fn stored_document(stored: &StoredResource) -> serde_yaml::Value {
+    // Documents of plain values: conversion to a YAML value cannot fail.
+    let mut value = serde_yaml::to_value(AnyDocument::from(&stored.resource))
+        .expect("resource documents always convert");
+    if !matches!(stored.resource, Resource::BgpPeer(_)) {
+        if let Some(metadata) = value
+            .get_mut("metadata")
+            .and_then(serde_yaml::Value::as_mapping_mut)
+        {
+            metadata.insert("resourceVersion".into(), stored.revision.to_string().into());
+        }
+    }
+    value
+}
+
+/// Prints stored resources as a YAML sequence of documents, each v3 one with
+/// its `metadata.resourceVersion`, so that get → edit → replace is checked
+/// against what was read. [`parse_resources`] reads it back.
+pub fn stored_resources_to_yaml(resources: &[StoredResource]) -> String {
+    let documents: Vec<serde_yaml::Value> = resources.iter().map(stored_document).collect();
+    serde_yaml::to_string(&documents).expect("resource documents always serialize")
+}
+
+/// Prints stored resources as a pretty JSON array, as
+/// [`stored_resources_to_yaml`] does.
+pub fn stored_resources_to_json(resources: &[StoredResource]) -> String {
+    let documents: Vec<serde_yaml::Value> = resources.iter().map(stored_document).collect();
     let mut text =
         serde_json::to_string_pretty(&documents).expect("resource documents always serialize");
     text.push('\n');

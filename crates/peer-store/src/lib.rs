@@ -10,6 +10,16 @@
 //!   with Calico's mutual exclusions; label selectors in [`Selector`]. Every
 //!   store holds every kind (the etcd v2 store v1 peers only), identified by
 //!   [`ResourceKey`].
+//! - **Calico's documents whole**: every field of a Calico v3 document is read,
+//!   whether modelled or not (metadata such as `uid`, `creationTimestamp`,
+//!   `annotations`, `managedFields`; calico-node's Node fields and `status`;
+//!   newer BGPPeer and BGPConfiguration settings), and what is not modelled is
+//!   kept verbatim ([`Unmodelled`]) and written back, so a read-modify-write
+//!   never drops a field. Files are strict about names (a typo is refused by
+//!   name), stores are not. A BGPPeer setting a field nodebgp cannot carry out
+//!   (`filters`, `reachableBy`, `localWorkloadSelector`, `localASNumber`,
+//!   `nextHopMode` other than `Auto`, `reversePeering: Manual`) is an
+//!   [`UnsupportedBgpPeer`] with its reasons, never a [`BgpPeerV3`].
 //!
 //! # Contract
 //!
@@ -37,6 +47,11 @@
 //!   the v1-only methods ([`PeerStore::write_batch`], [`PeerStore::list`],
 //!   [`PeerStore::changes_since`]) are views of them. Errors read as
 //!   libcalico-go's (`resource already exists: BGPPeer(global, ip=10.0.0.1)`).
+//!   A stored entry that is not a valid resource is skipped and reported
+//!   ([`ResourceListing::unreadable`]); the rest is listed. Creating a v3
+//!   resource gives it a `uid` and a `creationTimestamp`; a resource's revision
+//!   is its `resourceVersion`, printed by [`stored_resources_to_yaml`] and
+//!   checked by replace, apply and delete.
 //! - **[`FileStore`]** keeps everything in `<dir>/store.yaml`, replaced atomically
 //!   (temporary file, fsync, rename, directory fsync) under an advisory lock on
 //!   `<dir>/store.lock`: concurrent writers do not lose updates, and a crash leaves
@@ -87,7 +102,7 @@ pub use etcd_v2_store::EtcdV2Store;
 pub use file_store::{FileStore, CHANGE_HISTORY_LIMIT, LOCK_FILE_NAME, STORE_FILE_NAME};
 pub use input::{
     parse_documents, parse_keys, parse_resource_keys, parse_resources, resources_to_json,
-    resources_to_yaml, to_json, to_yaml,
+    resources_to_yaml, stored_resources_to_json, stored_resources_to_yaml, to_json, to_yaml,
 };
 pub use kind::{resource_kind, ResourceKind, UnsupportedResourceType};
 pub use model::{
@@ -99,7 +114,7 @@ pub use selector::{Selector, SelectorError};
 pub use store::{
     Action, BatchError, Change, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore,
     ResourceChange, ResourceChangeSet, ResourceFilter, ResourceListing, ResourceOperation,
-    Revision, StoreError, StoredPeer, StoredResource,
+    Revision, StoreError, StoredPeer, StoredResource, UnreadableResource,
 };
 pub use v3::bgp_configuration::{
     BgpConfigurationDocument, BgpConfigurationResource, Community, PrefixAdvertisement,
@@ -109,6 +124,8 @@ pub use v3::bgp_peer::{
     BgpPeerV3, BgpPeerV3Document, PasswordSource, PeerTarget, SourceAddress, BGP_PEER_KIND,
 };
 pub use v3::node::{NodeBgp, NodeDocument, NodeResource, NODE_KIND};
+pub use v3::peer_policy::UnsupportedBgpPeer;
+pub use v3::unmodelled::Unmodelled;
 pub use v3::{
     format_duration, parse_duration, InvalidResourceName, Labels, ResourceName, API_VERSION_V3,
     RESOURCE_NAME_MAX_LENGTH,

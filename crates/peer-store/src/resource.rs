@@ -4,6 +4,10 @@
 //! A document's `apiVersion` and `kind` decide how it is read (exact match, as
 //! calicoctl does): `v1`/`bgpPeer`, or `projectcalico.org/v3` with `BGPPeer`,
 //! `Node` or `BGPConfiguration`.
+//!
+//! Deserializing a [`Resource`] reads it as a datastore holds it
+//! ([`Strictness::Store`]: every field kept); files go through
+//! [`parse_resources`](crate::parse_resources), which refuses unknown names.
 
 use std::fmt;
 
@@ -19,6 +23,8 @@ use crate::v3::bgp_configuration::{
 };
 use crate::v3::bgp_peer::{BgpPeerV3, BgpPeerV3Document, BgpPeerV3Spec, BGP_PEER_KIND};
 use crate::v3::node::{NodeDocument, NodeResource, NodeSpec, NODE_KIND};
+use crate::v3::peer_policy::UnsupportedBgpPeer;
+use crate::v3::unmodelled::{self, Strictness};
 use crate::v3::{ObjectMetadata, ResourceName, API_VERSION_V3};
 
 /// The v3 kinds, identified by `metadata.name`.
@@ -136,6 +142,9 @@ pub enum Resource {
     Node(NodeResource),
     /// A v3 `BGPConfiguration`.
     BgpConfiguration(BgpConfigurationResource),
+    /// A v3 `BGPPeer` asking for what nodebgp cannot do (BGP filters, a
+    /// local AS of its own, …): stored and printed as written, never run.
+    UnsupportedBgpPeer(UnsupportedBgpPeer),
 }
 
 impl Resource {
@@ -150,6 +159,7 @@ impl Resource {
             Resource::BgpPeerV3(peer) => named(NamedKind::BgpPeer, &peer.name),
             Resource::Node(node) => named(NamedKind::Node, &node.name),
             Resource::BgpConfiguration(config) => named(NamedKind::BgpConfiguration, &config.name),
+            Resource::UnsupportedBgpPeer(peer) => named(NamedKind::BgpPeer, &peer.name),
         }
     }
 
@@ -162,9 +172,52 @@ impl Resource {
     pub fn kind_name(&self) -> &'static str {
         match self {
             Resource::BgpPeer(_) => KIND,
-            Resource::BgpPeerV3(_) => BGP_PEER_KIND,
+            Resource::BgpPeerV3(_) | Resource::UnsupportedBgpPeer(_) => BGP_PEER_KIND,
             Resource::Node(_) => NODE_KIND,
             Resource::BgpConfiguration(_) => BGP_CONFIGURATION_KIND,
+        }
+    }
+
+    /// `metadata.uid`, which the store sets when it creates a v3 resource.
+    pub fn uid(&self) -> Option<&str> {
+        self.stored_metadata()?.get("uid")?.as_str()
+    }
+
+    /// `metadata.creationTimestamp`, which the store sets when it creates a v3
+    /// resource (RFC 3339, UTC).
+    pub fn creation_timestamp(&self) -> Option<&str> {
+        self.stored_metadata()?.get("creationTimestamp")?.as_str()
+    }
+
+    /// The metadata kept verbatim (all but the modelled `name` and `labels`,
+    /// except for an unsupported peer, whose whole `metadata` is kept); `None`
+    /// for v1 peers, which have none.
+    pub(crate) fn stored_metadata(&self) -> Option<&serde_yaml::Mapping> {
+        match self {
+            Resource::BgpPeer(_) => None,
+            Resource::BgpPeerV3(peer) => Some(&peer.unmodelled.metadata),
+            Resource::Node(node) => Some(&node.unmodelled.metadata),
+            Resource::BgpConfiguration(config) => Some(&config.unmodelled.metadata),
+            Resource::UnsupportedBgpPeer(peer) => peer.metadata(),
+        }
+    }
+
+    pub(crate) fn stored_metadata_mut(&mut self) -> Option<&mut serde_yaml::Mapping> {
+        match self {
+            Resource::BgpPeer(_) => None,
+            Resource::BgpPeerV3(peer) => Some(&mut peer.unmodelled.metadata),
+            Resource::Node(node) => Some(&mut node.unmodelled.metadata),
+            Resource::BgpConfiguration(config) => Some(&mut config.unmodelled.metadata),
+            Resource::UnsupportedBgpPeer(peer) => peer.metadata_mut(),
+        }
+    }
+
+    /// Drops the metadata the store owns (`uid`, `creationTimestamp`,
+    /// `generation`, …), keeping what a user sets (`name`, `labels`,
+    /// `annotations`), as calicoctl does before writing a resource from a file.
+    pub(crate) fn keep_user_metadata(&mut self) {
+        if let Some(metadata) = self.stored_metadata_mut() {
+            unmodelled::user_metadata(metadata);
         }
     }
 
@@ -183,6 +236,50 @@ impl From<BgpPeer> for Resource {
     }
 }
 
+/// What a stored value says it is, for reporting one that does not read: its
+/// kind (when nodebgp knows it), its name (a v1 peer's `peerIP`), and for v3
+/// kinds the key it would be stored under.
+pub(crate) fn describe_value(
+    value: &serde_yaml::Value,
+) -> (Option<&'static str>, Option<String>, Option<ResourceKey>) {
+    let kind_text = value.get("kind").and_then(serde_yaml::Value::as_str);
+    let kind = [KIND, BGP_PEER_KIND, NODE_KIND, BGP_CONFIGURATION_KIND]
+        .into_iter()
+        .find(|kind| Some(*kind) == kind_text);
+    let name = value.get("metadata").and_then(|metadata| {
+        metadata
+            .get("name")
+            .or_else(|| metadata.get("peerIP"))
+            .and_then(serde_yaml::Value::as_str)
+            .map(str::to_owned)
+    });
+    let named_kind = [
+        NamedKind::BgpPeer,
+        NamedKind::Node,
+        NamedKind::BgpConfiguration,
+    ]
+    .into_iter()
+    .find(|named| Some(named.kind_name()) == kind);
+    let key = match (named_kind, &name) {
+        (Some(kind), Some(name)) => ResourceName::new(name.as_str())
+            .ok()
+            .map(|name| ResourceKey::Named { kind, name }),
+        // A v1 peer's identity is its metadata; its spec may be what is wrong.
+        _ if kind == Some(KIND) => {
+            let mut identity = value.clone();
+            if let Some(mapping) = identity.as_mapping_mut() {
+                mapping.remove("spec");
+            }
+            crate::input::read_document(identity)
+                .ok()
+                .and_then(|document| document.check(1, Purpose::Identify).ok())
+                .map(|(key, _)| ResourceKey::BgpPeer(key))
+        }
+        _ => None,
+    };
+    (kind, name, key)
+}
+
 /// A document of any kind, unvalidated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -192,6 +289,8 @@ pub(crate) enum AnyDocument {
     // Boxed: calico-node's extra spec fields make it the largest by far.
     Node(Box<NodeDocument>),
     BgpConfiguration(BgpConfigurationDocument),
+    /// A document kept whole (output of an unsupported peer).
+    Verbatim(serde_yaml::Value),
 }
 
 fn text_field<'value>(mapping: &'value serde_yaml::Mapping, name: &str) -> &'value str {
@@ -228,8 +327,28 @@ where
 }
 
 impl AnyDocument {
-    /// Reads one resource mapping by its `apiVersion` and `kind`.
-    pub(crate) fn read(value: serde_yaml::Value) -> Result<AnyDocument, Problem> {
+    /// Reads one resource mapping by its `apiVersion` and `kind`; in `File` mode
+    /// names Calico does not define are refused.
+    pub(crate) fn read(
+        value: serde_yaml::Value,
+        strictness: Strictness,
+    ) -> Result<AnyDocument, Problem> {
+        let document = Self::read_shape(value)?;
+        match &document {
+            AnyDocument::BgpPeer(_) | AnyDocument::Verbatim(_) => Ok(()),
+            AnyDocument::BgpPeerV3(peer) => peer.check_names(strictness),
+            AnyDocument::Node(node) => node.check_names(strictness),
+            AnyDocument::BgpConfiguration(config) => config.check_names(strictness),
+        }?;
+        Ok(document)
+    }
+
+    fn read_shape(value: serde_yaml::Value) -> Result<AnyDocument, Problem> {
+        // Calico's documents are JSON; what JSON cannot hold (a key that is not
+        // text) could not be written to etcd or printed with `-o json`.
+        if let Err(error) = serde_json::to_value(&value) {
+            return Err(Problem::Unreadable(format!("not a JSON document: {error}")));
+        }
         let Some(mapping) = value.as_mapping() else {
             return Err(Problem::Unreadable(
                 "expected a resource mapping".to_owned(),
@@ -252,15 +371,40 @@ impl AnyDocument {
     }
 
     /// Validates the whole resource.
-    pub(crate) fn validate(&self, document: usize) -> Result<Resource, DocumentError> {
+    pub(crate) fn validate(
+        &self,
+        document: usize,
+        strictness: Strictness,
+    ) -> Result<Resource, DocumentError> {
         match self {
             AnyDocument::BgpPeer(peer) => peer.validate(document).map(Resource::BgpPeer),
-            AnyDocument::BgpPeerV3(peer) => peer.validate(document).map(Resource::BgpPeerV3),
+            AnyDocument::BgpPeerV3(peer) => peer.validate_as(document, strictness),
             AnyDocument::Node(node) => node.validate(document).map(Resource::Node),
             AnyDocument::BgpConfiguration(config) => {
                 config.validate(document).map(Resource::BgpConfiguration)
             }
+            AnyDocument::Verbatim(_) => Err(DocumentError {
+                document: crate::error::DocumentLabel::Index(document),
+                problem: Problem::Unreadable("not a resource document".to_owned()),
+            }),
         }
+    }
+
+    /// `metadata.resourceVersion` as a revision (v3 documents only).
+    pub(crate) fn revision(
+        &self,
+        document: usize,
+    ) -> Result<Option<crate::store::Revision>, DocumentError> {
+        let (metadata, label) = match self {
+            AnyDocument::BgpPeer(_) | AnyDocument::Verbatim(_) => return Ok(None),
+            AnyDocument::BgpPeerV3(peer) => (&peer.metadata, peer.label(document)),
+            AnyDocument::Node(node) => (&node.metadata, node.label(document)),
+            AnyDocument::BgpConfiguration(config) => (&config.metadata, config.label(document)),
+        };
+        metadata.revision().map_err(|field| DocumentError {
+            document: label,
+            problem: Problem::Fields(vec![field]),
+        })
     }
 
     /// Only the identity, for deleting by file: a v1 peer's identity (its spec
@@ -278,6 +422,10 @@ impl AnyDocument {
             AnyDocument::BgpConfiguration(config) => config
                 .name(document)
                 .map(|name| named(NamedKind::BgpConfiguration, name)),
+            AnyDocument::Verbatim(_) => Err(DocumentError {
+                document: crate::error::DocumentLabel::Index(document),
+                problem: Problem::Unreadable("not a resource document".to_owned()),
+            }),
         }
     }
 }
@@ -289,6 +437,7 @@ impl From<&Resource> for AnyDocument {
             Resource::BgpPeerV3(peer) => AnyDocument::BgpPeerV3(peer.into()),
             Resource::Node(node) => AnyDocument::Node(Box::new(node.into())),
             Resource::BgpConfiguration(config) => AnyDocument::BgpConfiguration(config.into()),
+            Resource::UnsupportedBgpPeer(peer) => AnyDocument::Verbatim(peer.document().clone()),
         }
     }
 }
@@ -302,7 +451,10 @@ impl Serialize for Resource {
 impl<'de> Deserialize<'de> for Resource {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = serde_yaml::Value::deserialize(deserializer)?;
-        let document = AnyDocument::read(value).map_err(serde::de::Error::custom)?;
-        document.validate(1).map_err(serde::de::Error::custom)
+        let document =
+            AnyDocument::read(value, Strictness::Store).map_err(serde::de::Error::custom)?;
+        document
+            .validate(1, Strictness::Store)
+            .map_err(serde::de::Error::custom)
     }
 }

@@ -7,6 +7,19 @@
 //! Every kind ([`Resource`]) goes through the same four backend methods; the v1
 //! bgpPeer methods ([`PeerStore::get`], [`PeerStore::list`],
 //! [`PeerStore::write_batch`], …) are views of them restricted to v1 peers.
+//!
+//! **Bad data never hides good data.** A stored entry that does not read as a
+//! resource (bad JSON, an invalid field, a kind nodebgp does not know) is left
+//! out of [`ResourceListing::resources`] and reported in
+//! [`ResourceListing::unreadable`] with where it is and why; everything else is
+//! listed. Such an entry is never rewritten or dropped by a write of other
+//! resources.
+//!
+//! **Identity.** Creating a v3 resource gives it `metadata.uid` (a random UUID)
+//! and `metadata.creationTimestamp` unless it has them, as Calico's `Create`
+//! does; an update keeps the stored ones (and every other metadata field but
+//! `labels` and `annotations`), as calicoctl does. A resource's revision is
+//! its `resourceVersion`.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -207,6 +220,10 @@ pub struct Outcome {
     /// The peer's revision afterwards (for a delete, the revision of the delete; for
     /// a skipped missing peer, the store revision).
     pub revision: Revision,
+    /// The resource as stored afterwards, with what the store added (`uid`,
+    /// `creationTimestamp`): for creates, replaces, applies and unchanged
+    /// writes; `None` for deletes and skips.
+    pub stored: Option<Resource>,
 }
 
 impl fmt::Display for Outcome {
@@ -236,7 +253,9 @@ pub enum StoreError {
     /// Replace or delete of a resource that does not exist.
     #[error("resource does not exist: {0}")]
     NotFound(ResourceKey),
-    /// Replace or delete with a revision that is no longer the resource's.
+    /// Replace or delete with a revision that is no longer the resource's:
+    /// libcalico-go's `ErrorResourceUpdateConflict` (`update conflict: <id>`),
+    /// with the revisions calicoctl explains it with.
     #[error("update conflict: {key} (read at revision {expected}, now at revision {actual})")]
     Conflict {
         /// The resource.
@@ -407,7 +426,13 @@ pub trait PeerStore: Send + Sync {
 
     /// Creates or replaces a resource.
     fn apply_resource(&self, resource: Resource) -> Result<StoredResource, StoreError> {
-        write_one_resource(self, ResourceOperation::Apply { resource })
+        write_one_resource(
+            self,
+            ResourceOperation::Apply {
+                resource,
+                expected_revision: None,
+            },
+        )
     }
 
     /// Removes a resource, returning the revision of the delete.
@@ -524,7 +549,7 @@ fn write_one_resource<S: PeerStore + ?Sized>(
     let resource = match operation {
         ResourceOperation::Create { resource, .. }
         | ResourceOperation::Replace { resource, .. }
-        | ResourceOperation::Apply { resource } => resource,
+        | ResourceOperation::Apply { resource, .. } => resource,
         ResourceOperation::Delete { key, .. } => {
             return Err(StoreError::Corrupt {
                 path: PathBuf::new(),
@@ -534,7 +559,7 @@ fn write_one_resource<S: PeerStore + ?Sized>(
     };
     match outcomes.pop() {
         Some(outcome) => Ok(StoredResource {
-            resource,
+            resource: outcome.stored.unwrap_or(resource),
             revision: outcome.revision,
         }),
         None => Err(StoreError::Corrupt {
@@ -582,6 +607,29 @@ pub struct ResourceListing {
     pub revision: Revision,
     /// The matching resources, ordered by key.
     pub resources: Vec<StoredResource>,
+    /// Stored entries in the listed range that are not valid resources: left
+    /// out of `resources`, everything else is listed.
+    pub unreadable: Vec<UnreadableResource>,
+}
+
+/// A stored entry that does not read as a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnreadableResource {
+    /// The kind its key or document names (`BGPPeer`, `Node`, …), when it
+    /// names one nodebgp knows.
+    pub kind: Option<&'static str>,
+    /// Its name, when known (`metadata.name`, or a key's last segment).
+    pub name: Option<String>,
+    /// Where it is: the etcd key, or its place in the file store.
+    pub location: String,
+    /// Why it cannot be read.
+    pub reason: String,
+}
+
+impl fmt::Display for UnreadableResource {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}: {}", self.location, self.reason)
+    }
 }
 
 /// Which resources to list. Absent fields match everything.
@@ -652,7 +700,39 @@ impl ResourceFilter {
                 .name
                 .as_ref()
                 .is_none_or(|name| name == config.name.as_str()),
+            Resource::UnsupportedBgpPeer(peer) => {
+                let scope = if peer.is_global() {
+                    ScopeKind::Global
+                } else {
+                    ScopeKind::Node
+                };
+                self.name
+                    .as_ref()
+                    .is_none_or(|name| name == peer.name.as_str())
+                    && self.peers.scope.is_none_or(|wanted| wanted == scope)
+                    && self.peers.node.as_ref().is_none_or(|node| {
+                        peer.node.as_ref().map(|own| own.as_str()) == Some(node.as_str())
+                    })
+                    && self
+                        .peers
+                        .peer_address
+                        .is_none_or(|wanted| peer.peer_address == Some(wanted))
+            }
         }
+    }
+
+    /// Whether an unreadable entry belongs in the listing: when what is known
+    /// of its kind and name does not rule it out.
+    pub fn may_match(&self, unreadable: &UnreadableResource) -> bool {
+        let kind_matches = match (self.kind, unreadable.kind) {
+            (Some(kind), Some(found)) => kind.kind_name().eq_ignore_ascii_case(found),
+            _ => true,
+        };
+        let name_matches = match (&self.name, &unreadable.name) {
+            (Some(name), Some(found)) => name == found,
+            _ => true,
+        };
+        kind_matches && name_matches
     }
 }
 
@@ -736,10 +816,14 @@ pub enum ResourceOperation {
         /// The revision the caller read, or `None` to overwrite unconditionally.
         expected_revision: Option<Revision>,
     },
-    /// Create or replace.
+    /// Create or replace; when the resource exists and `expected_revision` is
+    /// given and stale, a conflict (calicoctl's apply of a document carrying a
+    /// `resourceVersion`).
     Apply {
         /// The resource.
         resource: Resource,
+        /// The revision the caller read, checked only against an existing resource.
+        expected_revision: Option<Revision>,
     },
     /// Remove a resource.
     Delete {
@@ -758,7 +842,7 @@ impl ResourceOperation {
         match self {
             ResourceOperation::Create { resource, .. }
             | ResourceOperation::Replace { resource, .. }
-            | ResourceOperation::Apply { resource } => resource.key(),
+            | ResourceOperation::Apply { resource, .. } => resource.key(),
             ResourceOperation::Delete { key, .. } => key.clone(),
         }
     }
@@ -768,7 +852,7 @@ impl ResourceOperation {
         match self {
             ResourceOperation::Create { resource, .. }
             | ResourceOperation::Replace { resource, .. }
-            | ResourceOperation::Apply { resource } => Some(resource),
+            | ResourceOperation::Apply { resource, .. } => Some(resource),
             ResourceOperation::Delete { .. } => None,
         }
     }
@@ -793,6 +877,7 @@ impl From<Operation> for ResourceOperation {
             },
             Operation::Apply { peer } => ResourceOperation::Apply {
                 resource: Resource::BgpPeer(peer),
+                expected_revision: None,
             },
             Operation::Delete {
                 key,

@@ -1,13 +1,21 @@
 //! The resources of a store in memory, and the all-or-nothing application of a
 //! batch to them: the transaction logic every backend that loads state shares.
+//!
+//! Writes of v3 resources also settle their metadata here, so every backend
+//! does it alike: a created resource gets a `uid` and a `creationTimestamp`
+//! unless it has them (Calico's `Create`); an updated one keeps the stored
+//! metadata but for `labels` and `annotations` (calicoctl's
+//! `mergeMetadataForUpdate`), so that an update never loses the identity.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use crate::resource::{Resource, ResourceKey};
 use crate::store::{
     Action, BatchError, Outcome, ResourceChange, ResourceFilter, ResourceListing,
     ResourceOperation, Revision, StoreError, StoredResource,
 };
+use crate::v3::{stamp, unmodelled};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ResourceTable {
@@ -18,11 +26,14 @@ pub(crate) struct ResourceTable {
 impl ResourceTable {
     /// Applies `operations` to a copy; on success returns the new table, the
     /// outcomes and the changes (all at one new revision, or none if nothing
-    /// changed). On failure `self` is untouched.
+    /// changed). On failure `self` is untouched. `now` is the creation time
+    /// given to created resources.
     pub(crate) fn apply(
         &self,
         operations: &[ResourceOperation],
+        now: SystemTime,
     ) -> Result<(ResourceTable, Vec<Outcome>, Vec<ResourceChange>), BatchError> {
+        let created_at = stamp::timestamp(now);
         let revision = self.revision.next();
         let mut resources = self.resources.clone();
         let mut outcomes = Vec::with_capacity(operations.len());
@@ -44,12 +55,18 @@ impl ResourceTable {
                     }),
                     _ => Ok(()),
                 };
-            let (action, outcome_revision) = match (operation, existing) {
+            let mut write = Write {
+                resources: &mut resources,
+                changes: &mut changes,
+                revision,
+                created_at: &created_at,
+            };
+            let (action, outcome_revision, stored) = match (operation, existing) {
                 (ResourceOperation::Create { skip_if_exists, .. }, Some(current)) => {
                     if !skip_if_exists {
                         return Err(fail(StoreError::AlreadyExists(key)));
                     }
-                    (Action::SkippedExisting, current.revision)
+                    (Action::SkippedExisting, current.revision, None)
                 }
                 (ResourceOperation::Replace { .. }, None) => {
                     return Err(fail(StoreError::NotFound(key)));
@@ -58,29 +75,21 @@ impl ResourceTable {
                     ResourceOperation::Replace {
                         resource,
                         expected_revision,
+                    }
+                    | ResourceOperation::Apply {
+                        resource,
+                        expected_revision,
                     },
                     Some(current),
                 ) => {
                     check_revision(*expected_revision, &current).map_err(fail)?;
-                    put(
-                        &mut resources,
-                        &mut changes,
-                        resource,
-                        revision,
-                        Some(&current),
-                    )
+                    write.put(resource, Some(&current))
                 }
                 (
                     ResourceOperation::Create { resource, .. }
-                    | ResourceOperation::Apply { resource },
-                    current,
-                ) => put(
-                    &mut resources,
-                    &mut changes,
-                    resource,
-                    revision,
-                    current.as_ref(),
-                ),
+                    | ResourceOperation::Apply { resource, .. },
+                    None,
+                ) => write.put(resource, None),
                 (
                     ResourceOperation::Delete {
                         skip_if_missing, ..
@@ -90,7 +99,7 @@ impl ResourceTable {
                     if !skip_if_missing {
                         return Err(fail(StoreError::NotFound(key)));
                     }
-                    (Action::SkippedMissing, self.revision)
+                    (Action::SkippedMissing, self.revision, None)
                 }
                 (
                     ResourceOperation::Delete {
@@ -99,18 +108,19 @@ impl ResourceTable {
                     Some(current),
                 ) => {
                     check_revision(*expected_revision, &current).map_err(fail)?;
-                    resources.remove(&key);
-                    changes.push(ResourceChange::Deleted {
+                    write.resources.remove(&key);
+                    write.changes.push(ResourceChange::Deleted {
                         resource: current.resource,
                         revision,
                     });
-                    (Action::Deleted, revision)
+                    (Action::Deleted, revision, None)
                 }
             };
             outcomes.push(Outcome {
                 key,
                 action,
                 revision: outcome_revision,
+                stored,
             });
         }
         let table = ResourceTable {
@@ -133,38 +143,68 @@ impl ResourceTable {
                 .filter(|stored| filter.matches(&stored.resource))
                 .cloned()
                 .collect(),
+            unreadable: Vec::new(),
         }
     }
 }
 
-/// Writes `resource` unless it is already stored exactly so.
-fn put(
-    resources: &mut BTreeMap<ResourceKey, StoredResource>,
-    changes: &mut Vec<ResourceChange>,
-    resource: &Resource,
+/// Where one operation of a batch writes.
+struct Write<'batch> {
+    resources: &'batch mut BTreeMap<ResourceKey, StoredResource>,
+    changes: &'batch mut Vec<ResourceChange>,
     revision: Revision,
-    current: Option<&StoredResource>,
-) -> (Action, Revision) {
-    match current {
-        Some(current) if current.resource == *resource => (Action::Unchanged, current.revision),
-        _ => {
-            resources.insert(
-                resource.key(),
-                StoredResource {
-                    resource: resource.clone(),
-                    revision,
-                },
-            );
-            changes.push(ResourceChange::Put {
-                resource: resource.clone(),
-                revision,
-            });
-            let action = if current.is_some() {
-                Action::Replaced
-            } else {
-                Action::Created
+    created_at: &'batch str,
+}
+
+impl Write<'_> {
+    /// Writes `resource` (its metadata settled against `current`) unless it
+    /// is already stored exactly so.
+    fn put(
+        &mut self,
+        resource: &Resource,
+        current: Option<&StoredResource>,
+    ) -> (Action, Revision, Option<Resource>) {
+        let mut resource = resource.clone();
+        if let Some(metadata) = resource.stored_metadata_mut() {
+            if let Some(stored) = current.and_then(|current| current.resource.stored_metadata()) {
+                unmodelled::merge_for_update(metadata, stored);
+            }
+            // Also on update, for a resource stored before stores set them.
+            let absent = |metadata: &serde_yaml::Mapping, field: &str| {
+                metadata
+                    .get(field)
+                    .is_none_or(|value| value.is_null() || value.as_str() == Some(""))
             };
-            (action, revision)
+            if absent(metadata, "uid") {
+                metadata.insert("uid".into(), stamp::new_uid().into());
+            }
+            if absent(metadata, "creationTimestamp") {
+                metadata.insert("creationTimestamp".into(), self.created_at.into());
+            }
+        }
+        match current {
+            Some(current) if current.resource == resource => {
+                (Action::Unchanged, current.revision, Some(resource))
+            }
+            _ => {
+                self.resources.insert(
+                    resource.key(),
+                    StoredResource {
+                        resource: resource.clone(),
+                        revision: self.revision,
+                    },
+                );
+                self.changes.push(ResourceChange::Put {
+                    resource: resource.clone(),
+                    revision: self.revision,
+                });
+                let action = if current.is_some() {
+                    Action::Replaced
+                } else {
+                    Action::Created
+                };
+                (action, self.revision, Some(resource))
+            }
         }
     }
 }

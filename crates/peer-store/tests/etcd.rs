@@ -3,87 +3,12 @@
 
 mod common;
 
+use common::etcd::EtcdServer;
 use common::peer;
 use peer_store::{
     Action, BgpPeer, Change, EtcdStore, ListFilter, NodeName, Operation, PeerStore, Revision,
     ScopeKind, StoreError,
 };
-
-/// A running etcd; killed (and its data directory removed) on drop.
-struct EtcdServer {
-    etcd: lab::Etcd,
-}
-
-impl EtcdServer {
-    /// A real etcd from the project's lab harness; a missing `etcd-server`
-    /// package fails the test with the package's name, it does not skip it.
-    fn start(test: &str) -> EtcdServer {
-        EtcdServer {
-            etcd: lab::Etcd::start(test).unwrap_or_else(|error| panic!("{error}")),
-        }
-    }
-
-    fn endpoints(&self) -> Vec<String> {
-        vec![self.etcd.endpoint().to_owned()]
-    }
-
-    fn store(&self, prefix: &str) -> EtcdStore {
-        EtcdStore::connect(&self.endpoints(), Some(prefix)).unwrap()
-    }
-
-    /// Every key/value under `prefix`, read with etcd-client directly.
-    fn raw(&self, prefix: &str) -> Vec<(String, String)> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut client = etcd_client::Client::connect(self.endpoints(), None)
-                .await
-                .unwrap();
-            let options = etcd_client::GetOptions::new().with_prefix();
-            let response = client.get(prefix, Some(options)).await.unwrap();
-            response
-                .kvs()
-                .iter()
-                .map(|kv| {
-                    (
-                        kv.key_str().unwrap().to_owned(),
-                        kv.value_str().unwrap().to_owned(),
-                    )
-                })
-                .collect()
-        })
-    }
-
-    /// Drops etcd's history up to `revision`.
-    fn compact(&self, revision: Revision) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut client = etcd_client::Client::connect(self.endpoints(), None)
-                .await
-                .unwrap();
-            client.compact(revision.0 as i64, None).await.unwrap();
-        });
-    }
-
-    /// Writes a key directly, as another Calico component would.
-    fn put_raw(&self, key: &str, value: &str) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut client = etcd_client::Client::connect(self.endpoints(), None)
-                .await
-                .unwrap();
-            client.put(key, value, None).await.unwrap();
-        });
-    }
-}
 
 fn node(name: &str) -> NodeName {
     NodeName::new(name).unwrap()
@@ -437,7 +362,16 @@ fn v3_kinds_live_in_calicos_v3_keys_as_calico_json() {
             "/calico/resources/v3/projectcalico.org/nodes/host-a",
         ]
     );
-    let node: serde_json::Value = serde_json::from_str(&raw[3].1).unwrap();
+    let mut node: serde_json::Value = serde_json::from_str(&raw[3].1).unwrap();
+    // Created as Calico creates: with a uid and a creation time.
+    let metadata = node["metadata"].as_object_mut().unwrap();
+    assert_eq!(metadata.remove("uid").unwrap().as_str().unwrap().len(), 36);
+    assert!(metadata
+        .remove("creationTimestamp")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
     assert_eq!(
         node,
         serde_json::json!({
@@ -459,4 +393,28 @@ fn v3_kinds_live_in_calicos_v3_keys_as_calico_json() {
         ))
         .unwrap();
     assert_eq!(nodes.resources.len(), 2);
+}
+
+#[test]
+fn the_store_can_be_dropped_inside_an_async_task() {
+    let server = EtcdServer::start("drop");
+    let store: std::sync::Arc<dyn PeerStore> = std::sync::Arc::new(server.store("/test-drop"));
+    store
+        .create(peer("global", None, "10.0.0.1", "64512"))
+        .unwrap();
+    // As the daemon does on SIGTERM: the last handle goes away in an async task.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        tokio::spawn(async move { drop(store) })
+            .await
+            .expect("dropping the store does not panic");
+    });
+    // And on a plain thread, after use, as the CLI does.
+    let store = server.store("/test-drop");
+    assert_eq!(store.list(&ListFilter::all()).unwrap().peers.len(), 1);
+    drop(store);
 }

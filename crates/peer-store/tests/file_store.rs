@@ -9,8 +9,8 @@ use std::thread;
 
 use common::{peer, TemporaryDirectory};
 use peer_store::{
-    Action, Change, FileStore, ListFilter, NodeName, Operation, PeerStore, Revision, ScopeKind,
-    StoreError, CHANGE_HISTORY_LIMIT, STORE_FILE_NAME,
+    Action, Change, FileStore, ListFilter, NodeName, Operation, PeerStore, ResourceFilter,
+    Revision, ScopeKind, StoreError, CHANGE_HISTORY_LIMIT, STORE_FILE_NAME,
 };
 
 fn open(directory: &TemporaryDirectory) -> FileStore {
@@ -465,29 +465,52 @@ fn crash_leftovers_do_not_hide_the_last_good_state() {
 }
 
 #[test]
-fn corrupt_state_is_an_error_not_an_empty_store() {
+fn corrupt_state_is_reported_never_an_empty_store() {
     let directory = TemporaryDirectory::new("corrupt");
-    open(&directory)
-        .create(peer("global", None, "10.0.0.1", "1"))
-        .unwrap();
+    let store = open(&directory);
+    store.create(peer("global", None, "10.0.0.1", "1")).unwrap();
+    store.create(peer("global", None, "10.0.0.2", "2")).unwrap();
     let store_file = directory.path().join(STORE_FILE_NAME);
     let text = fs::read_to_string(&store_file).unwrap();
-    fs::write(&store_file, &text[..text.len() / 2]).unwrap();
+
+    // Not YAML at all: the whole store is unreadable, which is an error.
+    fs::write(&store_file, "formatVersion: [1\n").unwrap();
     let error = FileStore::open(directory.path()).unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
 
+    // One bad record: the rest is listed, the bad one reported with its reason.
     fs::write(
         &store_file,
-        text.replace("asNumber: 1", "asNumber: '1.1.1'"),
+        text.replacen("asNumber: 1\n", "asNumber: '1.1.1'\n", 1),
     )
     .unwrap();
-    let error = FileStore::open(directory.path()).unwrap_err();
+    let store = FileStore::open(directory.path()).unwrap();
+    let listing = store.list_resources(&ResourceFilter::all()).unwrap();
+    assert_eq!(listing.resources.len(), 1, "{listing:?}");
+    assert_eq!(listing.unreadable.len(), 1, "{listing:?}");
+    let bad = &listing.unreadable[0];
+    assert_eq!(bad.kind, Some("bgpPeer"));
+    assert_eq!(bad.name.as_deref(), Some("10.0.0.1"));
     assert!(
-        error
-            .to_string()
-            .contains("error with field asNumber = '1.1.1'"),
-        "{error}"
+        bad.reason.contains("error with field asNumber = '1.1.1'"),
+        "{bad:?}"
     );
+    assert!(
+        bad.location.contains("store.yaml (peers entry 1)"),
+        "{bad:?}"
+    );
+
+    // Writing something else keeps the bad record as it was.
+    store.create(peer("global", None, "10.0.0.3", "3")).unwrap();
+    let rewritten = fs::read_to_string(&store_file).unwrap();
+    assert!(rewritten.contains("asNumber: 1.1.1"), "{rewritten}");
+    let listing = store.list_resources(&ResourceFilter::all()).unwrap();
+    assert_eq!((listing.resources.len(), listing.unreadable.len()), (2, 1));
+
+    // Writing the same peer replaces it.
+    store.apply(peer("global", None, "10.0.0.1", "11")).unwrap();
+    let listing = store.list_resources(&ResourceFilter::all()).unwrap();
+    assert_eq!((listing.resources.len(), listing.unreadable.len()), (3, 0));
 }
 
 #[test]
@@ -591,5 +614,17 @@ fn every_v3_kind_round_trips_through_the_file() {
         .collect();
     let mut expected = common::contract::v3_resources();
     expected.sort_by_key(|resource| resource.key());
-    assert_eq!(listed, expected);
+    // As created, with the identity the store gave each.
+    assert!(listed.iter().all(|resource| resource.uid().is_some()));
+    let documents = |resources: &[peer_store::Resource]| -> Vec<serde_json::Value> {
+        let mut documents: Vec<serde_json::Value> =
+            serde_json::from_str(&peer_store::resources_to_json(resources)).unwrap();
+        for document in &mut documents {
+            let metadata = document["metadata"].as_object_mut().unwrap();
+            metadata.remove("uid");
+            metadata.remove("creationTimestamp");
+        }
+        documents
+    };
+    assert_eq!(documents(&listed), documents(&expected));
 }

@@ -83,10 +83,6 @@ fn bgp_peer_rules() {
             "BGPPeer(rack1-tor): error with field peerSelector = 'rack in {'a'' (invalid selector at position 12: expected ',' or '}' in the set)",
         ),
         (
-            bgp_peer(&format!("{peer_ip}  password:\n    secretKeyRef: {{name: bgp, key: password}}\n")),
-            "BGPPeer(rack1-tor): error with field password.secretKeyRef (Kubernetes Secrets are not supported: use password: {file: PATH} or {env: NAME})",
-        ),
-        (
             bgp_peer(&format!("{peer_ip}  password:\n    file: /etc/a\n    env: B\n")),
             "BGPPeer(rack1-tor): error with field password (exactly one of file and env is required)",
         ),
@@ -127,8 +123,8 @@ fn bgp_peer_rules() {
             "BGPPeer(rack1-tor): error with field numAllowedLocalASNumbers = '11' (must be between 1 and 10)",
         ),
         (
-            bgp_peer(&format!("{peer_ip}  reachableBy: 10.0.0.254\n")),
-            "document 1: spec: unknown field `reachableBy`, expected one of `node`, `peerIP`, `asNumber`, `nodeSelector`, `peerSelector`, `password`, `sourceAddress`, `keepaliveTime`, `maxRestartTime`, `ttlSecurity`, `numAllowedLocalASNumbers`, `keepOriginalNextHop`",
+            bgp_peer(&format!("{peer_ip}  reachabelBy: 10.0.0.254\n")),
+            "document 1: spec: unknown field `reachabelBy`, expected one of `node`, `peerIP`, `asNumber`, `nodeSelector`, `peerSelector`, `password`, `sourceAddress`, `keepaliveTime`, `maxRestartTime`, `ttlSecurity`, `numAllowedLocalASNumbers`, `keepOriginalNextHop`, `localASNumber`, `nextHopMode`, `reachableBy`, `filters`, `localWorkloadSelector`, `reversePeering`",
         ),
         (
             bgp_peer(peer_ip).replace("rack1-tor", "Rack1"),
@@ -236,7 +232,7 @@ fn node_rules() {
         ),
         (
             node("  bgp:\n    ipv4Address: 10.0.0.1/24\n    bgpPassword: x\n"),
-            "document 1: spec: unknown field `bgpPassword`, expected one of `ipv4Address`, `ipv6Address`, `asNumber`, `routeReflectorClusterID`, `ipv4IPIPTunnelAddr`",
+            "document 1: spec.bgp: unknown field `bgpPassword`, expected one of `ipv4Address`, `ipv6Address`, `asNumber`, `routeReflectorClusterID`, `ipv4IPIPTunnelAddr`",
         ),
     ];
     assert_errors(&cases);

@@ -6,12 +6,24 @@
 //! overrides a global one at the same address.
 //!
 //! Passwords of v3 peers (`password: {file: …}` / `{env: …}`) are read here, on
-//! every read of the store; a peer whose password cannot be read is left out
-//! (and logged), so that it never runs without its key.
+//! every read of the store, for the peers this node runs; a peer whose password
+//! cannot be read is left out, so that it never runs without its key.
+//!
+//! Bad data never freezes the configuration: what the daemon does not act on
+//! is left out and listed in [`Desired::ignored`] with the reason, and the rest
+//! applies. That is a stored entry that does not read (bad JSON, an invalid
+//! field, a kind nodebgp does not know: the datastore reports it), a BGPPeer
+//! for this node asking for what nodebgp cannot do (BGP filters, a local AS of
+//! its own, … — never run with another policy), a peer whose password cannot be
+//! read, and the `default` BGPConfiguration's settings nodebgp does not carry out.
+//! Each is logged once while it lasts, not at every read.
+
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::{Context as _, Result};
 use peer_manager::{BgpConfiguration, Node, PeerV3, DEFAULT_AS_NUMBER};
-use peer_store::{PeerStore, Resource, ResourceFilter};
+use peer_store::{Labels, PeerStore, Resource, ResourceFilter};
 use tracing::warn;
 
 pub(crate) use peer_manager::DesiredPeer;
@@ -33,19 +45,53 @@ pub(crate) struct Advertisements {
 pub(crate) struct Desired {
     pub(crate) peers: Vec<DesiredPeer>,
     pub(crate) advertisements: Advertisements,
+    /// What the daemon does not act on, and why, sorted; for `nodebgp status`.
+    pub(crate) ignored: Vec<IgnoredResource>,
 }
 
-/// The node's peers and advertisements.
+/// A stored resource (or one setting of it) the daemon does not act on.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub(crate) struct IgnoredResource {
+    /// `BGPPeer`, `Node`, `BGPConfiguration`, `bgpPeer`, or `unknown` for an
+    /// entry that names no kind nodebgp knows.
+    pub(crate) kind: String,
+    /// The resource's name, or where the entry is (an etcd key) if it has none.
+    pub(crate) name: String,
+    /// Why, in words.
+    pub(crate) reason: String,
+}
+
+/// The node's peers and advertisements, and what was left out.
 pub(crate) fn desired(store: &dyn PeerStore, node: &str) -> Result<Desired> {
-    let (peers, configuration) = read(store, node)?;
-    let advertisements = configuration
+    let reading = read(store, node)?;
+    let advertisements = reading
+        .configuration
         .as_ref()
         .map(advertisements)
         .unwrap_or_default();
+    log_newly_ignored(&reading.ignored);
     Ok(Desired {
-        peers,
+        peers: reading.peers,
         advertisements,
+        ignored: reading.ignored,
     })
+}
+
+/// What was reported at the last read: each entry is logged when it appears,
+/// not at every read (the store is read every second). Process-wide, as the
+/// daemon reads one store; tests share it harmlessly (it only gates logging).
+static REPORTED: Mutex<BTreeSet<IgnoredResource>> = Mutex::new(BTreeSet::new());
+
+fn log_newly_ignored(ignored: &[IgnoredResource]) {
+    let mut reported = REPORTED.lock().unwrap_or_else(PoisonError::into_inner);
+    for entry in ignored {
+        if !reported.contains(entry) {
+            warn!(kind = %entry.kind, name = %entry.name, reason = %entry.reason, "resource ignored");
+        }
+    }
+    *reported = ignored.iter().cloned().collect();
 }
 
 fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Advertisements {
@@ -87,19 +133,51 @@ fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Adver
 /// daemon's own (`--as`).
 #[cfg(test)]
 fn desired_peers(store: &dyn PeerStore, node: &str) -> Result<Vec<DesiredPeer>> {
-    read(store, node).map(|(peers, _)| peers)
+    read(store, node).map(|reading| reading.peers)
 }
 
-fn read(
-    store: &dyn PeerStore,
-    node: &str,
-) -> Result<(
-    Vec<DesiredPeer>,
-    Option<peer_store::BgpConfigurationResource>,
-)> {
+/// One read of the store, for this node.
+struct Reading {
+    peers: Vec<DesiredPeer>,
+    configuration: Option<peer_store::BgpConfigurationResource>,
+    ignored: Vec<IgnoredResource>,
+}
+
+fn ignored(kind: &str, name: &str, reason: impl Into<String>) -> IgnoredResource {
+    IgnoredResource {
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn read(store: &dyn PeerStore, node: &str) -> Result<Reading> {
     let listing = store
         .list_resources(&ResourceFilter::all())
         .context("cannot list resources")?;
+    let mut ignored_resources: Vec<IgnoredResource> = listing
+        .unreadable
+        .iter()
+        .map(|entry| {
+            ignored(
+                entry.kind.unwrap_or("unknown"),
+                entry.name.as_deref().unwrap_or(&entry.location),
+                format!("cannot be read ({}): {}", entry.location, entry.reason),
+            )
+        })
+        .collect();
+    // Which v3 peers this node runs depends on its labels: the same as the
+    // peer manager matches (none without a Node resource).
+    let my_labels: Labels = listing
+        .resources
+        .iter()
+        .find_map(|stored| match &stored.resource {
+            Resource::Node(resource) if resource.name.as_str() == node => {
+                Some(resource.labels.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
     let mut peers = Vec::new();
     let mut v3_peers = Vec::new();
     let mut nodes = Vec::new();
@@ -107,13 +185,24 @@ fn read(
     for stored in listing.resources {
         match stored.resource {
             Resource::BgpPeer(peer) => peers.push(peer),
+            // Another node's peer does not need its password here.
+            Resource::BgpPeerV3(peer) if !peer.applies_to(node, &my_labels) => {
+                v3_peers.push(PeerV3 {
+                    resource: peer,
+                    password: None,
+                });
+            }
             Resource::BgpPeerV3(peer) => {
                 let password = match &peer.password {
                     None => None,
                     Some(source) => match source.read() {
                         Ok(password) => Some(password),
                         Err(error) => {
-                            warn!(peer = %peer.name, %error, "BGPPeer left out: its password cannot be read");
+                            ignored_resources.push(ignored(
+                                "BGPPeer",
+                                peer.name.as_str(),
+                                format!("its password cannot be read: {error}"),
+                            ));
                             continue;
                         }
                     },
@@ -123,8 +212,20 @@ fn read(
                     password,
                 });
             }
+            Resource::UnsupportedBgpPeer(peer) => {
+                if peer.applies_to(node, &my_labels) {
+                    ignored_resources.push(ignored("BGPPeer", peer.name.as_str(), peer.reason()));
+                }
+            }
             Resource::Node(resource) => nodes.push(Node::from(&resource)),
             Resource::BgpConfiguration(resource) if resource.is_default() => {
+                for setting in resource.unsupported_settings() {
+                    ignored_resources.push(ignored(
+                        "BGPConfiguration",
+                        resource.name.as_str(),
+                        setting,
+                    ));
+                }
                 configuration = Some(resource)
             }
             // Per-node `node.<name>` configurations carry only listenPort, log
@@ -137,7 +238,13 @@ fn read(
     // configured one, else Calico's default.
     let config = BgpConfiguration::from_resource(configuration.as_ref(), DEFAULT_AS_NUMBER);
     let desired = peer_manager::desired_peer_set(node, &nodes, &config, &peers, &v3_peers);
-    Ok((desired, configuration))
+    ignored_resources.sort();
+    ignored_resources.dedup();
+    Ok(Reading {
+        peers: desired,
+        configuration,
+        ignored: ignored_resources,
+    })
 }
 
 #[cfg(test)]
@@ -223,6 +330,100 @@ mod tests {
         assert_eq!(
             summary("n2"),
             [("10.1.0.1:179".to_owned(), 64600, Some(64602))]
+        );
+        std::fs::remove_dir_all(directory).unwrap();
+    }
+
+    #[test]
+    fn peers_nodebgp_cannot_run_are_left_out_and_reported_with_the_reason() {
+        let (store, directory) = store_with(
+            "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: plain}\nspec: {peerIP: 192.0.2.1, asNumber: 65001, nextHopMode: Auto}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: filtered}\nspec: {node: n1, peerIP: 192.0.2.2, asNumber: 65002, filters: [only-pods]}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: own-as}\nspec: {peerIP: 192.0.2.3, asNumber: 65003, localASNumber: 64999, nextHopMode: Self}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: locked}\nspec: {node: n1, peerIP: 192.0.2.4, asNumber: 65004, password: {file: /nonexistent/nodebgp-test-key}}\n",
+        );
+        let desired = desired(&store, "n1").unwrap();
+        let addresses: Vec<String> = desired
+            .peers
+            .iter()
+            .map(|peer| peer.address.to_string())
+            .collect();
+        assert_eq!(addresses, ["192.0.2.1:179"]);
+        let ignored: Vec<(&str, &str, &str)> = desired
+            .ignored
+            .iter()
+            .map(|entry| {
+                (
+                    entry.kind.as_str(),
+                    entry.name.as_str(),
+                    entry.reason.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ignored,
+            [
+                ("BGPPeer", "filtered", "spec.filters (only-pods): BGP filters are not supported"),
+                ("BGPPeer", "locked", "its password cannot be read: cannot read password file /nonexistent/nodebgp-test-key: No such file or directory (os error 2)"),
+                ("BGPPeer", "own-as", "spec.nextHopMode (Self): only Auto (BGP's default next hop) is supported; spec.localASNumber (64999): a local AS per peer is not supported"),
+            ]
+        );
+        // Another node's peers are not this node's concern.
+        let other = desired_for(&store, "n2");
+        assert_eq!(other.len(), 1, "{other:?}");
+        assert_eq!(other[0].name, "own-as");
+        std::fs::remove_dir_all(directory).unwrap();
+    }
+
+    fn desired_for(store: &FileStore, node: &str) -> Vec<IgnoredResource> {
+        desired(store, node).unwrap().ignored
+    }
+
+    #[test]
+    fn an_unreadable_record_is_reported_and_the_rest_applies() {
+        let (store, directory) = store_with(
+            "apiVersion: v1\nkind: bgpPeer\nmetadata: {scope: global, peerIP: 10.0.0.1}\nspec: {asNumber: 65001}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: broken}\nspec: {peerIP: 10.0.0.2, asNumber: 65002}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: 64600, nodeMeshPassword: {secretKeyRef: {name: s, key: k}}}\n",
+        );
+        // Broken by hand (or by another tool): an address that is none.
+        let file = directory.join(peer_store::STORE_FILE_NAME);
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(
+            &file,
+            text.replace("peerIP: 10.0.0.2", "peerIP: 10.0.0.300"),
+        )
+        .unwrap();
+
+        let desired = desired(&store, "n1").unwrap();
+        let summary: Vec<(String, Option<u32>)> = desired
+            .peers
+            .iter()
+            .map(|peer| (peer.address.to_string(), peer.local_as.map(|asn| asn.0)))
+            .collect();
+        assert_eq!(summary, [("10.0.0.1:179".to_owned(), Some(64600))]);
+        assert_eq!(desired.ignored.len(), 2, "{:?}", desired.ignored);
+        assert_eq!(
+            desired.ignored[0],
+            IgnoredResource {
+                kind: "BGPConfiguration".to_owned(),
+                name: "default".to_owned(),
+                reason:
+                    "spec.nodeMeshPassword: not supported, mesh sessions run without a password"
+                        .to_owned(),
+            }
+        );
+        let broken = &desired.ignored[1];
+        assert_eq!(
+            (broken.kind.as_str(), broken.name.as_str()),
+            ("BGPPeer", "broken")
+        );
+        assert!(
+            broken.reason.contains("store.yaml (resources entry 2)")
+                && broken
+                    .reason
+                    .contains("error with field peerIP = '10.0.0.300'"),
+            "{broken:?}"
         );
         std::fs::remove_dir_all(directory).unwrap();
     }

@@ -10,14 +10,21 @@
 //! is `aa:nn` (RFC 1997, two 16-bit halves) or `aa:nn:mm` (RFC 8092, three 32-bit
 //! parts); a prefix advertisement names a CIDR and communities that are either
 //! values or names defined under `communities`; service prefixes are CIDRs.
+//!
+//! Calico's other settings (`bindMode`, `nodeMeshPassword`,
+//! `nodeMeshMaxRestartTime`, `ignoredInterfaces`, `localWorkloadPeeringIPV4/6`,
+//! `serviceLoadBalancerAggregation`, `programClusterRoutes`, route priorities)
+//! are kept verbatim; [`BgpConfigurationResource::unsupported_settings`] names
+//! those set to something nodebgp does not do.
 
 use bgp_wire::Asn;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use super::unmodelled::{self, Strictness, Unmodelled};
 use super::{finish, Labels, ObjectMetadata, ResourceName};
 use crate::document::AsNumberValue;
-use crate::error::{DocumentError, DocumentLabel, FieldError};
+use crate::error::{DocumentError, DocumentLabel, FieldError, Problem};
 
 /// The `kind` of a v3 BGP configuration.
 pub const BGP_CONFIGURATION_KIND: &str = "BGPConfiguration";
@@ -71,6 +78,8 @@ pub struct BgpConfigurationResource {
     pub service_external_ips: Vec<IpNet>,
     /// `serviceLoadBalancerIPs`.
     pub service_load_balancer_ips: Vec<IpNet>,
+    /// The rest of the document, kept verbatim: `uid`, `bindMode`, …
+    pub unmodelled: Unmodelled,
 }
 
 impl BgpConfigurationResource {
@@ -88,11 +97,82 @@ impl BgpConfigurationResource {
     pub fn listen_port_or_default(&self) -> u16 {
         self.listen_port.unwrap_or(179)
     }
+
+    /// The settings this configuration asks for that nodebgp does not carry
+    /// out, one line each (the rest of the configuration still applies):
+    /// a mesh password or restart time, binding to the node IP, advertising
+    /// load-balancer IPs one by one, and spec fields nodebgp does not know.
+    pub fn unsupported_settings(&self) -> Vec<String> {
+        let spec = &self.unmodelled.spec;
+        let text = |name: &str| spec.get(name).and_then(serde_yaml::Value::as_str);
+        let set = |name: &str| !matches!(spec.get(name), None | Some(serde_yaml::Value::Null));
+        let mut settings = Vec::new();
+        if set("nodeMeshPassword") {
+            settings.push(
+                "spec.nodeMeshPassword: not supported, mesh sessions run without a password"
+                    .to_owned(),
+            );
+        }
+        if set("nodeMeshMaxRestartTime") {
+            settings.push(
+                "spec.nodeMeshMaxRestartTime: not supported, mesh sessions announce the default restart time"
+                    .to_owned(),
+            );
+        }
+        if text("bindMode") == Some("NodeIP") {
+            settings.push(
+                "spec.bindMode (NodeIP): not supported, the daemon listens where --listen says"
+                    .to_owned(),
+            );
+        }
+        if text("serviceLoadBalancerAggregation") == Some("Disabled") {
+            settings.push(
+                "spec.serviceLoadBalancerAggregation (Disabled): not supported, serviceLoadBalancerIPs are advertised as written"
+                    .to_owned(),
+            );
+        }
+        for key in spec.keys() {
+            let name = key.as_str().unwrap_or_default();
+            if !KNOWN_SPEC.contains(&name) {
+                settings.push(format!(
+                    "spec.{name}: not a BGPConfiguration field nodebgp knows; ignored"
+                ));
+            }
+        }
+        settings
+    }
 }
+
+/// The spec fields the model holds.
+const MODELLED_SPEC: &[&str] = &[
+    "logSeverityScreen",
+    "nodeToNodeMeshEnabled",
+    "asNumber",
+    "listenPort",
+    "communities",
+    "prefixAdvertisements",
+    "serviceClusterIPs",
+    "serviceExternalIPs",
+    "serviceLoadBalancerIPs",
+];
+
+/// Calico's other BGPConfiguration spec fields (`bgpconfig.go`), kept verbatim.
+const KNOWN_SPEC: &[&str] = &[
+    "serviceLoadBalancerAggregation",
+    "nodeMeshPassword",
+    "nodeMeshMaxRestartTime",
+    "bindMode",
+    "ignoredInterfaces",
+    "localWorkloadPeeringIPV4",
+    "localWorkloadPeeringIPV6",
+    "programClusterRoutes",
+    "ipv4NormalRoutePriority",
+    "ipv6NormalRoutePriority",
+];
 
 /// A v3 `BGPConfiguration` document, unvalidated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct BgpConfigurationDocument {
     /// `projectcalico.org/v3`.
     pub api_version: String,
@@ -104,6 +184,9 @@ pub struct BgpConfigurationDocument {
     /// The settings.
     #[serde(default)]
     pub spec: BgpConfigurationSpec,
+    /// Other top-level fields (Calico defines none): kept verbatim.
+    #[serde(flatten)]
+    pub extra: serde_yaml::Mapping,
 }
 
 /// `communities[]` as written.
@@ -139,7 +222,7 @@ pub struct ServicePrefixDocument {
 
 /// `spec` of a BGPConfiguration, unvalidated.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)] // Each field is the Calico field of the same name.
 pub struct BgpConfigurationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +255,10 @@ pub struct BgpConfigurationSpec {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub service_load_balancer_ips: Vec<ServicePrefixDocument>,
+    /// Calico's other settings ([`KNOWN_SPEC`]), and in a datastore any other
+    /// field: kept verbatim.
+    #[serde(flatten)]
+    pub extra: serde_yaml::Mapping,
 }
 
 /// `aa:nn` with 16-bit parts (RFC 1997) or `aa:nn:mm` with 32-bit parts (RFC 8092).
@@ -201,6 +288,28 @@ impl BgpConfigurationDocument {
     /// Only the identity, for deleting by file.
     pub(crate) fn name(&self, document: usize) -> Result<ResourceName, DocumentError> {
         self.metadata.checked_name(self.label(document))
+    }
+
+    /// Refuses, in `File` mode, names Calico does not define, naming the section.
+    pub(crate) fn check_names(&self, strictness: Strictness) -> Result<(), Problem> {
+        unmodelled::check_level(
+            strictness,
+            "",
+            &self.extra,
+            &["apiVersion", "kind", "metadata", "spec"],
+            &[],
+        )
+        .and_then(|()| self.metadata.check_names(strictness))
+        .and_then(|()| {
+            unmodelled::check_level(
+                strictness,
+                "spec",
+                &self.spec.extra,
+                MODELLED_SPEC,
+                KNOWN_SPEC,
+            )
+        })
+        .map_err(Problem::Unreadable)
     }
 
     /// Validates the document into a configuration.
@@ -339,6 +448,12 @@ impl BgpConfigurationDocument {
                 service_cluster_ips,
                 service_external_ips,
                 service_load_balancer_ips,
+                unmodelled: Unmodelled {
+                    top: self.extra.clone(),
+                    metadata: self.metadata.extra.clone(),
+                    spec: spec.extra.clone(),
+                    bgp: serde_yaml::Mapping::new(),
+                },
             }
         })
     }
@@ -356,7 +471,12 @@ impl From<&BgpConfigurationResource> for BgpConfigurationDocument {
         BgpConfigurationDocument {
             api_version: super::API_VERSION_V3.to_owned(),
             kind: BGP_CONFIGURATION_KIND.to_owned(),
-            metadata: ObjectMetadata::from_model(&config.name, &config.labels),
+            metadata: ObjectMetadata::from_model(
+                &config.name,
+                &config.labels,
+                &config.unmodelled.metadata,
+            ),
+            extra: config.unmodelled.top.clone(),
             spec: BgpConfigurationSpec {
                 log_severity_screen: config.log_severity_screen.clone(),
                 node_to_node_mesh_enabled: config.node_to_node_mesh_enabled,
@@ -383,6 +503,7 @@ impl From<&BgpConfigurationResource> for BgpConfigurationDocument {
                 service_cluster_ips: prefixes(&config.service_cluster_ips),
                 service_external_ips: prefixes(&config.service_external_ips),
                 service_load_balancer_ips: prefixes(&config.service_load_balancer_ips),
+                extra: config.unmodelled.spec.clone(),
             },
         }
     }

@@ -7,8 +7,9 @@
 //! - exactly one of `peerIP` and `peerSelector`; `asNumber` is required with
 //!   `peerIP` and forbidden with `peerSelector` (the selected nodes' own AS is used).
 //! - `peerIP` is `a.b.c.d`, `a.b.c.d:port` or `[v6]:port` (Calico v3.16), no zone.
-//! - `password` is `{file: PATH}` or `{env: NAME}`: Calico's `secretKeyRef` needs
-//!   the Kubernetes API, which nodebgp does not use.
+//! - `password` is `{file: PATH}` or `{env: NAME}`. Calico's `secretKeyRef` needs
+//!   the Kubernetes API, which nodebgp does not use: such a peer is kept but
+//!   unsupported (not run).
 //! - `sourceAddress` is `UseNodeIP` (the default) or `None`.
 //! - `keepaliveTime` is whole seconds, 1 s to 65535 s (RFC 4271 §4.4: a 2-octet
 //!   count of seconds); `maxRestartTime` whole seconds up to 4095 (RFC 4724 §3: the
@@ -16,6 +17,11 @@
 //! - `ttlSecurity` is a hop count 1..=255 (RFC 5082: the peer is at most that many
 //!   hops away, so packets must arrive with TTL ≥ 256 − hops).
 //! - `numAllowedLocalASNumbers` is 1..=10 (BIRD `allow local as`, as Calico renders it).
+//! - Calico's other fields (`filters`, `reachableBy`, `localWorkloadSelector`,
+//!   `nextHopMode`, `localASNumber`, `reversePeering`) are checked by Calico's
+//!   rules and kept verbatim; a peer that sets one nodebgp cannot carry out is
+//!   read as an [`UnsupportedBgpPeer`] (see [`super::peer_policy`]), never as a
+//!   [`BgpPeerV3`], so that it cannot be run with the wrong policy.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -24,10 +30,13 @@ use std::time::Duration;
 use bgp_wire::Asn;
 use serde::{Deserialize, Serialize};
 
+use super::peer_policy::{self, UnsupportedBgpPeer};
+use super::unmodelled::{self, Strictness, Unmodelled};
 use super::{finish, format_duration, parse_duration, Labels, ObjectMetadata, ResourceName};
 use crate::document::AsNumberValue;
-use crate::error::{DocumentError, DocumentLabel, FieldError};
+use crate::error::{DocumentError, DocumentLabel, FieldError, Problem};
 use crate::model::{format_peer_ip, parse_peer_ip};
+use crate::resource::Resource;
 use crate::selector::Selector;
 
 /// The `kind` of a v3 BGP peer.
@@ -43,12 +52,32 @@ pub enum PasswordSource {
 }
 
 impl PasswordSource {
+    /// The most a password file may hold: TCP MD5 keys are at most 80 octets,
+    /// and a path pointing at something else (a log, a device) must not make
+    /// the daemon read without end.
+    pub const MAX_FILE_LENGTH: u64 = 4096;
+
     /// Reads the password now.
     pub fn read(&self) -> Result<String, String> {
         match self {
-            PasswordSource::File(path) => std::fs::read_to_string(path)
-                .map(|text| text.trim_end_matches(['\n', '\r']).to_owned())
-                .map_err(|error| format!("cannot read password file {}: {error}", path.display())),
+            PasswordSource::File(path) => {
+                use std::io::Read as _;
+                let shown = path.display();
+                let mut text = String::new();
+                std::fs::File::open(path)
+                    .and_then(|file| {
+                        file.take(Self::MAX_FILE_LENGTH + 1)
+                            .read_to_string(&mut text)
+                    })
+                    .map_err(|error| format!("cannot read password file {shown}: {error}"))?;
+                if text.len() as u64 > Self::MAX_FILE_LENGTH {
+                    return Err(format!(
+                        "password file {shown} holds more than {} bytes",
+                        Self::MAX_FILE_LENGTH
+                    ));
+                }
+                Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+            }
             PasswordSource::Env(name) => std::env::var(name)
                 .map_err(|error| format!("cannot read password variable {name}: {error}")),
         }
@@ -108,6 +137,9 @@ pub struct BgpPeerV3 {
     pub num_allowed_local_as_numbers: Option<u32>,
     /// `spec.keepOriginalNextHop`.
     pub keep_original_next_hop: bool,
+    /// What the document holds beyond the above (metadata such as `uid`, and
+    /// Calico fields set to their defaults, e.g. `nextHopMode: Auto`).
+    pub unmodelled: Unmodelled,
 }
 
 impl BgpPeerV3 {
@@ -128,7 +160,7 @@ impl BgpPeerV3 {
 
 /// A v3 `BGPPeer` document, unvalidated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct BgpPeerV3Document {
     /// `projectcalico.org/v3`.
     pub api_version: String,
@@ -140,6 +172,9 @@ pub struct BgpPeerV3Document {
     /// The peering.
     #[serde(default)]
     pub spec: BgpPeerV3Spec,
+    /// Other top-level fields (Calico defines none): kept verbatim.
+    #[serde(flatten)]
+    pub extra: serde_yaml::Mapping,
 }
 
 /// `password` as written.
@@ -159,7 +194,7 @@ pub struct PasswordDocument {
 
 /// `spec` of a v3 BGPPeer, unvalidated.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)] // Each field is the Calico field of the same name.
 pub struct BgpPeerV3Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,7 +225,27 @@ pub struct BgpPeerV3Spec {
     pub num_allowed_local_as_numbers: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_original_next_hop: Option<bool>,
+    /// The fields Calico defines and nodebgp does not model
+    /// ([`peer_policy`](super::peer_policy)), and in a datastore any other: kept verbatim.
+    #[serde(flatten)]
+    pub extra: serde_yaml::Mapping,
 }
+
+/// The spec fields [`BgpPeerV3`] holds.
+const MODELLED_SPEC: &[&str] = &[
+    "node",
+    "peerIP",
+    "asNumber",
+    "nodeSelector",
+    "peerSelector",
+    "password",
+    "sourceAddress",
+    "keepaliveTime",
+    "maxRestartTime",
+    "ttlSecurity",
+    "numAllowedLocalASNumbers",
+    "keepOriginalNextHop",
+];
 
 fn present(text: &Option<String>) -> Option<&str> {
     text.as_deref().filter(|text| !text.is_empty())
@@ -242,11 +297,47 @@ impl BgpPeerV3Document {
         self.metadata.checked_name(self.label(document))
     }
 
-    /// Validates the document into a peer (see the module documentation for the rules).
-    pub fn validate(&self, document: usize) -> Result<BgpPeerV3, DocumentError> {
+    /// Refuses, in `File` mode, names Calico does not define, naming the section.
+    pub(crate) fn check_names(&self, strictness: Strictness) -> Result<(), Problem> {
+        unmodelled::check_level(
+            strictness,
+            "",
+            &self.extra,
+            &["apiVersion", "kind", "metadata", "spec"],
+            &[],
+        )
+        .and_then(|()| self.metadata.check_names(strictness))
+        .and_then(|()| {
+            unmodelled::check_level(
+                strictness,
+                "spec",
+                &self.spec.extra,
+                MODELLED_SPEC,
+                peer_policy::KNOWN_SPEC,
+            )
+        })
+        .map_err(Problem::Unreadable)
+    }
+
+    /// Validates a document from a user's file (see the module documentation for
+    /// the rules): a [`Resource::BgpPeerV3`], or a [`Resource::UnsupportedBgpPeer`]
+    /// when it sets a Calico field nodebgp cannot carry out.
+    pub fn validate(&self, document: usize) -> Result<Resource, DocumentError> {
+        self.validate_as(document, Strictness::File)
+    }
+
+    /// As [`validate`](Self::validate); from a datastore, an unknown spec field
+    /// makes the peer unsupported rather than invalid: a newer Calico may have
+    /// written it, and nodebgp cannot tell what it changes.
+    pub(crate) fn validate_as(
+        &self,
+        document: usize,
+        strictness: Strictness,
+    ) -> Result<Resource, DocumentError> {
         let spec = &self.spec;
         let mut fields = Vec::new();
         let name = self.metadata.check(&mut fields);
+        let local_workload = peer_policy::local_workload_selector(spec);
 
         let node = present(&spec.node).and_then(|text| match ResourceName::new(text) {
             Ok(node) => Some(node),
@@ -306,6 +397,8 @@ impl BgpPeerV3Document {
                 text,
                 "PeerIP field must be empty when PeerSelector is specified",
             )),
+            // A local-workload peer has neither (Calico refuses both with it).
+            (None, None) if local_workload.is_some() => {}
             (None, None) => fields.push(FieldError {
                 field: "peerIP",
                 value: None,
@@ -331,14 +424,17 @@ impl BgpPeerV3Document {
             }
         }
 
+        let mut reasons = peer_policy::check(spec, strictness, &mut fields);
         let password = spec.password.as_ref().and_then(|password| {
-            match (present(&password.file), present(&password.env), &password.secret_key_ref) {
+            match (
+                present(&password.file),
+                present(&password.env),
+                &password.secret_key_ref,
+            ) {
+                // Valid for Calico, so kept; but the Secret needs the
+                // Kubernetes API: the peer is not run (never run without it).
                 (_, _, Some(_)) => {
-                    fields.push(FieldError {
-                        field: "password.secretKeyRef",
-                        value: None,
-                        reason: "Kubernetes Secrets are not supported: use password: {file: PATH} or {env: NAME}".to_owned(),
-                    });
+                    reasons.push(peer_policy::SECRET_KEY_REF.to_owned());
                     None
                 }
                 (Some(file), None, None) => Some(PasswordSource::File(PathBuf::from(file))),
@@ -394,6 +490,7 @@ impl BgpPeerV3Document {
                     }
                 });
 
+        let peer_address = peer.map(|(address, _)| address);
         let target = match (peer, peer_selector, as_number) {
             (Some((address, port)), None, Some(as_number)) => Some(PeerTarget::Address {
                 address,
@@ -403,20 +500,60 @@ impl BgpPeerV3Document {
             (None, Some(selector), None) => Some(PeerTarget::Selector(selector)),
             _ => None,
         };
-        finish(self.label(document), fields, name, |name| BgpPeerV3 {
-            name,
-            labels: self.metadata.labels.clone(),
-            node,
-            node_selector,
-            // Every way to reach here without a target pushed a field error above.
-            target: target.expect("a valid BGPPeer has a peerIP or a peerSelector"),
-            password,
-            source_address,
-            keepalive_time,
-            max_restart_time,
-            ttl_security,
-            num_allowed_local_as_numbers,
-            keep_original_next_hop: spec.keep_original_next_hop.unwrap_or(false),
+        let target = match target {
+            Some(target) => Some(target),
+            // Only a local-workload peer (unsupported) goes without a target;
+            // the rules above refuse every other way to get here.
+            None if !reasons.is_empty() => None,
+            None => {
+                if fields.is_empty() {
+                    fields.push(FieldError {
+                        field: "peerIP",
+                        value: None,
+                        reason: "one of peerIP and peerSelector is required".to_owned(),
+                    });
+                }
+                None
+            }
+        };
+        let mut unmodelled = Unmodelled {
+            top: self.extra.clone(),
+            metadata: self.metadata.extra.clone(),
+            spec: spec.extra.clone(),
+            bgp: serde_yaml::Mapping::new(),
+        };
+        // The model cannot tell `UseNodeIP` written out from the default left
+        // out: keep the written one, so that it is written back.
+        if present(&spec.source_address) == Some("UseNodeIP") {
+            unmodelled
+                .spec
+                .insert("sourceAddress".into(), "UseNodeIP".into());
+        }
+        finish(self.label(document), fields, name, |name| match target {
+            Some(target) if reasons.is_empty() => Resource::BgpPeerV3(BgpPeerV3 {
+                name,
+                labels: self.metadata.labels.clone(),
+                node,
+                node_selector,
+                target,
+                password,
+                source_address,
+                keepalive_time,
+                max_restart_time,
+                ttl_security,
+                num_allowed_local_as_numbers,
+                keep_original_next_hop: spec.keep_original_next_hop.unwrap_or(false),
+                unmodelled,
+            }),
+            _ => Resource::UnsupportedBgpPeer(UnsupportedBgpPeer::new(
+                name,
+                self.metadata.labels.clone(),
+                node,
+                node_selector,
+                peer_address,
+                reasons,
+                self,
+            )),
         })
     }
 }
@@ -435,10 +572,19 @@ impl From<&BgpPeerV3> for BgpPeerV3Document {
             ),
             PeerTarget::Selector(selector) => (None, None, Some(selector.to_string())),
         };
+        let mut spec_extra = peer.unmodelled.spec.clone();
+        if peer.source_address == SourceAddress::None {
+            spec_extra.remove("sourceAddress");
+        }
         BgpPeerV3Document {
             api_version: super::API_VERSION_V3.to_owned(),
             kind: BGP_PEER_KIND.to_owned(),
-            metadata: ObjectMetadata::from_model(&peer.name, &peer.labels),
+            metadata: ObjectMetadata::from_model(
+                &peer.name,
+                &peer.labels,
+                &peer.unmodelled.metadata,
+            ),
+            extra: peer.unmodelled.top.clone(),
             spec: BgpPeerV3Spec {
                 node: peer.node.as_ref().map(|node| node.as_str().to_owned()),
                 peer_ip,
@@ -464,6 +610,7 @@ impl From<&BgpPeerV3> for BgpPeerV3Document {
                 ttl_security: peer.ttl_security.map(i64::from),
                 num_allowed_local_as_numbers: peer.num_allowed_local_as_numbers.map(i64::from),
                 keep_original_next_hop: peer.keep_original_next_hop.then_some(true),
+                extra: spec_extra,
             },
         }
     }

@@ -5,10 +5,17 @@
 //! Validation follows libcalico-go's v3 validator (`lib/validator/v3/validator.go`)
 //! and words its errors like the v1 ones: `BGPPeer(rack1-tor): error with field
 //! nodeSelector = 'rack ==' (invalid selector at position 7: …)`.
+//!
+//! Every document keeps what its model does not hold ([`unmodelled`]) and writes
+//! it back; BGPPeers nodebgp cannot run are [`peer_policy::UnsupportedBgpPeer`]s;
+//! stores stamp created resources with [`stamp`]'s `uid` and `creationTimestamp`.
 
 pub(crate) mod bgp_configuration;
 pub(crate) mod bgp_peer;
 pub(crate) mod node;
+pub(crate) mod peer_policy;
+pub(crate) mod stamp;
+pub(crate) mod unmodelled;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +24,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DocumentError, DocumentLabel, FieldError, Problem};
+use crate::store::Revision;
+use unmodelled::Strictness;
 
 /// The `apiVersion` of Calico v3 resources.
 pub const API_VERSION_V3: &str = "projectcalico.org/v3";
@@ -71,11 +80,12 @@ impl fmt::Display for ResourceName {
 /// Labels of a resource (`metadata.labels`), what selectors match on.
 pub type Labels = BTreeMap<String, String>;
 
-/// `metadata` of a v3 document, unvalidated. `resourceVersion`, `uid`,
-/// `creationTimestamp` and `annotations` are accepted (calicoctl prints them) and
-/// not kept: the store assigns revisions itself.
+/// `metadata` of a v3 document, unvalidated. `name` and `labels` are modelled;
+/// `resourceVersion` is what the reader saw (checked on replace, never stored);
+/// every other field (`uid`, `creationTimestamp`, `annotations`, …) is kept
+/// verbatim in `extra`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectMetadata {
     /// The resource's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,27 +93,60 @@ pub struct ObjectMetadata {
     /// Labels; selectors match Node labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
-    /// Accepted and ignored.
-    #[serde(default, skip_serializing)]
-    pub annotations: Option<BTreeMap<String, String>>,
-    /// Accepted and ignored.
+    /// The revision the resource was read at (`nodebgp get` prints it): a
+    /// replace carrying it is refused if the resource changed since.
     #[serde(default, skip_serializing)]
     pub resource_version: Option<serde_yaml::Value>,
-    /// Accepted and ignored.
-    #[serde(default, skip_serializing)]
-    pub uid: Option<String>,
-    /// Accepted and ignored.
-    #[serde(default, skip_serializing)]
-    pub creation_timestamp: Option<serde_yaml::Value>,
+    /// The other metadata fields, kept verbatim.
+    #[serde(flatten)]
+    pub extra: serde_yaml::Mapping,
 }
 
+/// The metadata fields the model holds.
+const MODELLED_METADATA: &[&str] = &["name", "labels"];
+
 impl ObjectMetadata {
-    pub(crate) fn from_model(name: &ResourceName, labels: &Labels) -> Self {
+    pub(crate) fn from_model(
+        name: &ResourceName,
+        labels: &Labels,
+        extra: &serde_yaml::Mapping,
+    ) -> Self {
         ObjectMetadata {
             name: Some(name.as_str().to_owned()),
             labels: labels.clone(),
-            ..ObjectMetadata::default()
+            resource_version: None,
+            extra: extra.clone(),
         }
+    }
+
+    /// Refuses names Kubernetes' `ObjectMeta` does not have, in `File` mode.
+    pub(crate) fn check_names(&self, strictness: Strictness) -> Result<(), String> {
+        unmodelled::check_level(
+            strictness,
+            "metadata",
+            &self.extra,
+            MODELLED_METADATA,
+            unmodelled::KNOWN_METADATA,
+        )
+    }
+
+    /// `resourceVersion` as a revision: the decimal number `get` printed
+    /// (Calico's etcd backend uses the key's mod revision the same way).
+    pub(crate) fn revision(&self) -> Result<Option<Revision>, FieldError> {
+        let text = match &self.resource_version {
+            None | Some(serde_yaml::Value::Null) => return Ok(None),
+            Some(serde_yaml::Value::String(text)) if text.is_empty() => return Ok(None),
+            Some(serde_yaml::Value::String(text)) => text.clone(),
+            Some(serde_yaml::Value::Number(number)) => number.to_string(),
+            Some(other) => format!("{other:?}"),
+        };
+        text.parse::<u64>()
+            .map(|revision| Some(Revision(revision)))
+            .map_err(|_| FieldError {
+                field: "metadata.resourceVersion",
+                value: Some(text),
+                reason: "must be the revision nodebgp get printed".to_owned(),
+            })
     }
 
     /// The label naming a document of `kind` in errors: `BGPPeer(name)` when it
@@ -233,13 +276,30 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(total).map_err(|_| INVALID.to_owned())
 }
 
-/// Prints a duration the way Go does for whole seconds (`2m0s` is written `120s`
-/// here, which Go and this parser both read back).
+/// Prints a duration the way Go's `time.Duration.String` does, which is how
+/// Calico writes `metav1.Duration` fields: `20s`, `2m0s`, `1h0m0s`, `1m30s`,
+/// `500ms`. [`parse_duration`] reads every form back.
 pub fn format_duration(duration: Duration) -> String {
-    if duration.subsec_nanos() == 0 {
-        format!("{}s", duration.as_secs())
+    let total = duration.as_secs();
+    let nanos = duration.subsec_nanos();
+    if total == 0 {
+        return match nanos {
+            0 => "0s".to_owned(),
+            nanos if nanos % 1_000_000 == 0 => format!("{}ms", nanos / 1_000_000),
+            nanos if nanos % 1_000 == 0 => format!("{}µs", nanos / 1_000),
+            nanos => format!("{nanos}ns"),
+        };
+    }
+    let seconds = if nanos == 0 {
+        format!("{}s", total % 60)
     } else {
-        format!("{}ms", duration.as_millis())
+        let fraction = format!("{nanos:09}");
+        format!("{}.{}s", total % 60, fraction.trim_end_matches('0'))
+    };
+    match (total / 3600, total / 60 % 60) {
+        (0, 0) => seconds,
+        (0, minutes) => format!("{minutes}m{seconds}"),
+        (hours, minutes) => format!("{hours}h{minutes}m{seconds}"),
     }
 }
 
@@ -292,6 +352,18 @@ mod tests {
         for bad in ["", "120", "s", "2 m", "-1s", "1d", "1..2s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
-        assert_eq!(format_duration(Duration::from_secs(120)), "120s");
+        for (seconds, go) in [
+            (0.0, "0s"),
+            (20.0, "20s"),
+            (90.0, "1m30s"),
+            (120.0, "2m0s"),
+            (3600.0, "1h0m0s"),
+            (1.5, "1.5s"),
+            (0.5, "500ms"),
+        ] {
+            let duration = Duration::from_secs_f64(seconds);
+            assert_eq!(format_duration(duration), go);
+            assert_eq!(parse_duration(go), Ok(duration), "{go}");
+        }
     }
 }

@@ -1,5 +1,8 @@
-//! The v3 `Node` (Calico `api/pkg/apis/projectcalico/v3/node.go`), reduced to what
-//! BGP needs: name, labels and `spec.bgp`.
+//! The v3 `Node` (Calico `libcalico-go/lib/apis/internalapi/node.go`), reduced to
+//! what BGP needs: name, labels and `spec.bgp`. The rest of what calico-node
+//! writes (tunnel addresses, `orchRefs`, `addresses`, `wireguard`, `interfaces`,
+//! `spec.bgp.ipv4IPIPTunnelAddr`, the `status` block) is kept verbatim and
+//! ignored.
 //!
 //! `spec.bgp.ipv4Address` / `ipv6Address` are written in CIDR form, as calico-node
 //! writes them (`10.0.0.1/24`); a bare address is read as a host prefix.
@@ -12,9 +15,10 @@ use bgp_wire::Asn;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
+use super::unmodelled::{self, Strictness, Unmodelled};
 use super::{finish, Labels, ObjectMetadata, ResourceName};
 use crate::document::AsNumberValue;
-use crate::error::{DocumentError, DocumentLabel, FieldError};
+use crate::error::{DocumentError, DocumentLabel, FieldError, Problem};
 
 /// The `kind` of a v3 node.
 pub const NODE_KIND: &str = "Node";
@@ -28,6 +32,8 @@ pub struct NodeResource {
     pub labels: Labels,
     /// `spec.bgp`; a node without it does not run BGP.
     pub bgp: Option<NodeBgp>,
+    /// The rest of the document, kept verbatim: `uid`, `orchRefs`, `status`, …
+    pub unmodelled: Unmodelled,
 }
 
 /// `spec.bgp` of a node.
@@ -67,7 +73,7 @@ impl NodeResource {
 
 /// A v3 `Node` document, unvalidated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct NodeDocument {
     /// `projectcalico.org/v3`.
     pub api_version: String,
@@ -79,46 +85,42 @@ pub struct NodeDocument {
     /// The node's BGP settings.
     #[serde(default)]
     pub spec: NodeSpec,
-    /// What calico-node reports (`status`); accepted and not kept.
-    #[serde(default, skip_serializing)]
-    pub status: Option<serde_yaml::Value>,
+    /// Other top-level fields: what calico-node reports (`status`).
+    #[serde(flatten)]
+    pub extra: serde_yaml::Mapping,
 }
 
 /// `spec` of a node document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct NodeSpec {
     /// `spec.bgp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bgp: Option<NodeBgpSpec>,
-    /// The other spec fields Calico defines (`api/pkg/apis/projectcalico/v3/node.go`)
-    /// and calico-node writes into every Node, so that a Calico datastore's Nodes
-    /// read: accepted and not kept, as nodebgp needs only `bgp`.
-    #[serde(default, rename = "ipv4VXLANTunnelAddr", skip_serializing)]
-    pub ipv4_vxlan_tunnel_address: Option<serde_yaml::Value>,
-    /// Accepted and not kept.
-    #[serde(default, rename = "vxlanTunnelMACAddr", skip_serializing)]
-    pub vxlan_tunnel_mac_address: Option<serde_yaml::Value>,
-    /// Accepted and not kept.
-    #[serde(default, rename = "ipv6VXLANTunnelAddr", skip_serializing)]
-    pub ipv6_vxlan_tunnel_address: Option<serde_yaml::Value>,
-    /// Accepted and not kept.
-    #[serde(default, rename = "vxlanTunnelMACAddrV6", skip_serializing)]
-    pub vxlan_tunnel_mac_address_v6: Option<serde_yaml::Value>,
-    /// Accepted and not kept.
-    #[serde(default, skip_serializing)]
-    pub orch_refs: Option<serde_yaml::Value>,
-    /// Accepted and not kept.
-    #[serde(default, skip_serializing)]
-    pub wireguard: Option<serde_yaml::Value>,
-    /// Accepted and not kept.
-    #[serde(default, skip_serializing)]
-    pub addresses: Option<serde_yaml::Value>,
+    /// The other spec fields ([`KNOWN_SPEC`]), kept verbatim.
+    #[serde(flatten)]
+    pub extra: serde_yaml::Mapping,
 }
+
+/// The other spec fields Calico defines and calico-node writes into every Node.
+const KNOWN_SPEC: &[&str] = &[
+    "ipv4VXLANTunnelAddr",
+    "vxlanTunnelMACAddr",
+    "ipv6VXLANTunnelAddr",
+    "vxlanTunnelMACAddrV6",
+    "orchRefs",
+    "wireguard",
+    "addresses",
+    "interfaces",
+];
+
+/// `spec.bgp` fields Calico defines beside the modelled ones: written by
+/// calico-node for IP-in-IP.
+const KNOWN_BGP: &[&str] = &["ipv4IPIPTunnelAddr"];
 
 /// `spec.bgp` as written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)] // Each field is the Calico field of the same name.
 pub struct NodeBgpSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,9 +135,9 @@ pub struct NodeBgpSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub route_reflector_cluster_id: Option<String>,
-    /// Written by calico-node for IP-in-IP; accepted and not kept.
-    #[serde(rename = "ipv4IPIPTunnelAddr", default, skip_serializing)]
-    pub ipv4_ipip_tunnel_address: Option<String>,
+    /// [`KNOWN_BGP`], kept verbatim.
+    #[serde(flatten)]
+    pub extra: serde_yaml::Mapping,
 }
 
 /// `10.0.0.1/24` or `10.0.0.1` (a host prefix), of the family `v4` says.
@@ -169,6 +171,38 @@ impl NodeDocument {
     /// Only the identity, for deleting by file.
     pub(crate) fn name(&self, document: usize) -> Result<ResourceName, DocumentError> {
         self.metadata.checked_name(self.label(document))
+    }
+
+    /// Refuses, in `File` mode, names Calico does not define, naming the section.
+    pub(crate) fn check_names(&self, strictness: Strictness) -> Result<(), Problem> {
+        let empty = serde_yaml::Mapping::new();
+        let bgp = self.spec.bgp.as_ref().map_or(&empty, |bgp| &bgp.extra);
+        unmodelled::check_level(
+            strictness,
+            "",
+            &self.extra,
+            &["apiVersion", "kind", "metadata", "spec"],
+            &["status"],
+        )
+        .and_then(|()| self.metadata.check_names(strictness))
+        .and_then(|()| {
+            unmodelled::check_level(strictness, "spec", &self.spec.extra, &["bgp"], KNOWN_SPEC)
+        })
+        .and_then(|()| {
+            unmodelled::check_level(
+                strictness,
+                "spec.bgp",
+                bgp,
+                &[
+                    "ipv4Address",
+                    "ipv6Address",
+                    "asNumber",
+                    "routeReflectorClusterID",
+                ],
+                KNOWN_BGP,
+            )
+        })
+        .map_err(Problem::Unreadable)
     }
 
     /// Validates the document into a node.
@@ -236,10 +270,22 @@ impl NodeDocument {
                 route_reflector_cluster_id,
             }
         });
+        let unmodelled = Unmodelled {
+            top: self.extra.clone(),
+            metadata: self.metadata.extra.clone(),
+            spec: self.spec.extra.clone(),
+            bgp: self
+                .spec
+                .bgp
+                .as_ref()
+                .map(|bgp| bgp.extra.clone())
+                .unwrap_or_default(),
+        };
         finish(self.label(document), fields, name, |name| NodeResource {
             name,
             labels: self.metadata.labels.clone(),
             bgp,
+            unmodelled,
         })
     }
 }
@@ -249,8 +295,12 @@ impl From<&NodeResource> for NodeDocument {
         NodeDocument {
             api_version: super::API_VERSION_V3.to_owned(),
             kind: NODE_KIND.to_owned(),
-            metadata: ObjectMetadata::from_model(&node.name, &node.labels),
-            status: None,
+            metadata: ObjectMetadata::from_model(
+                &node.name,
+                &node.labels,
+                &node.unmodelled.metadata,
+            ),
+            extra: node.unmodelled.top.clone(),
             spec: NodeSpec {
                 bgp: node.bgp.as_ref().map(|bgp| NodeBgpSpec {
                     ipv4_address: bgp.ipv4_address.map(|net| net.to_string()),
@@ -261,9 +311,9 @@ impl From<&NodeResource> for NodeDocument {
                     route_reflector_cluster_id: bgp
                         .route_reflector_cluster_id
                         .map(|id| id.to_string()),
-                    ipv4_ipip_tunnel_address: None,
+                    extra: node.unmodelled.bgp.clone(),
                 }),
-                ..NodeSpec::default()
+                extra: node.unmodelled.spec.clone(),
             },
         }
     }

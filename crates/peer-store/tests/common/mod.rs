@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use peer_store::{parse_documents, BgpPeer};
 
+pub(crate) mod calico;
 pub(crate) mod contract;
+pub(crate) mod etcd;
 
 /// A directory under the system temp dir, unique per test, removed on drop.
 pub(crate) struct TemporaryDirectory(PathBuf);
