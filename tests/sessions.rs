@@ -47,7 +47,7 @@ async fn established_with_frr(
         SocketAddr::new(theirs, 179),
         their_as,
     ));
-    speaker.peer.start().await;
+    speaker.peer.start();
     speaker
         .peer
         .wait_for(StateKind::Established, UP)
@@ -79,7 +79,7 @@ async fn frr_ebgp_with_a_four_octet_asn_comes_up_and_routes_flow_both_ways() {
     );
     spec.advertise = vec!["10.30.0.0/24"];
     let speaker = start(&spec);
-    speaker.peer.start().await;
+    speaker.peer.start();
     speaker
         .peer
         .wait_for(StateKind::Established, UP)
@@ -89,13 +89,13 @@ async fn frr_ebgp_with_a_four_octet_asn_comes_up_and_routes_flow_both_ways() {
         .expect("FRR reaches Established");
     blocking(|| router.wait_for_prefixes(ours, &["10.30.0.0/24"], UP))
         .expect("FRR learns our prefix");
-    let status = speaker.peer.status().await.unwrap();
+    let status = speaker.peer.status();
     let negotiated = status.negotiated.unwrap();
     assert_eq!(negotiated.peer_as.0, 4_200_000_001);
     assert!(negotiated.four_octet_asn);
     assert_eq!(negotiated.hold_time, Duration::from_secs(9));
     // FRR also reflects our own prefix back; AS_PATH loop detection drops it.
-    wait_until(|| async { speaker.peer.status().await.unwrap().prefixes_received == 1 }).await;
+    wait_until(|| async { speaker.routes.received() == 1 }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,7 +115,7 @@ async fn gobgp_ibgp_connects_to_a_passive_nodebgp() {
     let mut spec = SpeakerSpec::new(ours, 179, 65020, SocketAddr::new(theirs, 179), 65020);
     spec.passive = true;
     let speaker = start(&spec);
-    speaker.peer.start().await;
+    speaker.peer.start();
     speaker
         .peer
         .wait_for(StateKind::Established, UP)
@@ -123,9 +123,9 @@ async fn gobgp_ibgp_connects_to_a_passive_nodebgp() {
         .expect("nodebgp reaches Established");
     blocking(|| router.wait_for_state(ours, PeerState::Established, UP))
         .expect("GoBGP reaches Established");
-    let status = speaker.peer.status().await.unwrap();
+    let status = speaker.peer.status();
     assert_eq!(status.negotiated.as_ref().unwrap().peer_as.0, 65020);
-    wait_until(|| async { speaker.peer.status().await.unwrap().prefixes_received == 1 }).await;
+    wait_until(|| async { speaker.routes.received() == 1 }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,7 +154,7 @@ async fn frr_over_ipv6_on_non_default_ports() {
         SocketAddr::new(loopback, their_port),
         65030,
     ));
-    speaker.peer.start().await;
+    speaker.peer.start();
     speaker
         .peer
         .wait_for(StateKind::Established, UP)
@@ -162,14 +162,7 @@ async fn frr_over_ipv6_on_non_default_ports() {
         .expect("nodebgp reaches Established over ::1");
     blocking(|| router.wait_for_state(loopback, PeerState::Established, UP))
         .expect("FRR reaches Established");
-    let families = speaker
-        .peer
-        .status()
-        .await
-        .unwrap()
-        .negotiated
-        .unwrap()
-        .families;
+    let families = speaker.peer.status().negotiated.unwrap().families;
     assert_eq!(families, vec![bgp_wire::Family::IPV6_UNICAST]);
 }
 
@@ -195,7 +188,7 @@ async fn a_matching_md5_password_comes_up_and_a_wrong_one_never_does() {
     let mut spec = SpeakerSpec::new(ours, 179, 65041, SocketAddr::new(good, 179), 65040);
     spec.password = Some("s3cret-key".into());
     let matching = start(&spec);
-    matching.peer.start().await;
+    matching.peer.start();
     matching
         .peer
         .wait_for(StateKind::Established, UP)
@@ -211,7 +204,7 @@ async fn a_matching_md5_password_comes_up_and_a_wrong_one_never_does() {
     );
     spec.password = Some("s3cret-key".into());
     let mismatched = start(&spec);
-    mismatched.peer.start().await;
+    mismatched.peer.start();
     // Several connect-retry cycles: the kernel drops every wrongly signed segment.
     let outcome = mismatched
         .peer
@@ -221,10 +214,7 @@ async fn a_matching_md5_password_comes_up_and_a_wrong_one_never_does() {
         outcome.is_err(),
         "a wrong MD5 password must not even reach OpenSent"
     );
-    assert_ne!(
-        mismatched.peer.status().await.unwrap().state,
-        StateKind::Established
-    );
+    assert_ne!(mismatched.peer.status().state, StateKind::Established);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,7 +228,7 @@ async fn simultaneous_connections_with_frr_resolve_to_one_session() {
     assert!(
         changed.is_err(),
         "the session flapped after the collision: {:?}",
-        speaker.peer.status().await
+        speaker.peer.status()
     );
 }
 
@@ -271,7 +261,7 @@ async fn a_frozen_peer_is_dropped_when_the_hold_timer_expires() {
     .await;
     router.resume().unwrap();
     left.expect("the hold timer (9 s) expires").unwrap();
-    let error = speaker.peer.status().await.unwrap().last_error.unwrap();
+    let error = speaker.peer.status().last_error.unwrap();
     assert!(error.contains("sent Hold Timer Expired"), "{error}");
 }
 
@@ -286,7 +276,7 @@ async fn a_notification_from_the_peer_is_shown_in_words() {
         .await
         .unwrap()
         .unwrap();
-    let error = speaker.peer.status().await.unwrap().last_error.unwrap();
+    let error = speaker.peer.status().last_error.unwrap();
     assert!(
         error.contains("received Cease / Administrative Shutdown"),
         "{error}"
@@ -311,21 +301,19 @@ async fn a_wrong_peer_as_is_refused_with_bad_peer_as_without_a_storm() {
         SocketAddr::new(theirs, 179),
         65099,
     ));
-    speaker.peer.start().await;
+    speaker.peer.start();
     wait_until(|| async {
         speaker
             .peer
             .status()
-            .await
-            .unwrap()
             .last_error
             .is_some_and(|error| error.contains("Bad Peer AS"))
     })
     .await;
     // The IdleHold back-off (1, 2, 4, 8 s here) keeps attempts rare.
-    let before = speaker.peer.status().await.unwrap().messages_sent;
+    let before = speaker.peer.status().messages_sent;
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let after = speaker.peer.status().await.unwrap().messages_sent;
+    let after = speaker.peer.status().messages_sent;
     // Three or four attempts, each an OPEN and a NOTIFICATION (and as many
     // again when the peer's own connection races ours); without the back-off
     // the session would restart as fast as FRR answers, hundreds of times.
@@ -334,10 +322,7 @@ async fn a_wrong_peer_as_is_refused_with_bad_peer_as_without_a_storm() {
         "{} messages in 10 s: a flapping storm",
         after - before
     );
-    assert_ne!(
-        speaker.peer.status().await.unwrap().state,
-        StateKind::Established
-    );
+    assert_ne!(speaker.peer.status().state, StateKind::Established);
 }
 
 /// Waits up to [`UP`] for a condition on nodebgp's own state.
@@ -400,16 +385,16 @@ async fn establish(row: Row, name: &str) {
     );
     spec.passive = row.passive;
     let speaker = start(&spec);
-    speaker.peer.start().await;
+    speaker.peer.start();
     if let Err(state) = speaker.peer.wait_for(StateKind::Established, UP).await {
-        let status = speaker.peer.status().await;
+        let status = speaker.peer.status();
         panic!(
             "{name}: nodebgp stayed in {state:?}: {status:?}\n{}",
             router.log_tail(20)
         );
     }
     blocking(|| router.wait_for_state(ours, PeerState::Established, UP)).unwrap();
-    let negotiated = speaker.peer.status().await.unwrap().negotiated.unwrap();
+    let negotiated = speaker.peer.status().negotiated.unwrap();
     assert_eq!(negotiated.peer_as.0, row.theirs);
     assert!(negotiated.four_octet_asn);
 }

@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 pub mod daemon;
 #[path = "harness/netns.rs"]
 pub mod netns;
+#[path = "../crates/bgp-session/tests/support/routes.rs"]
+pub mod routes;
 
 /// How long a session may take to come up on loopback.
 pub const UP: Duration = Duration::from_secs(30);
@@ -24,6 +26,8 @@ pub const UP: Duration = Duration::from_secs(30);
 pub struct Speaker {
     /// The session.
     pub peer: Arc<PeerHandle>,
+    /// What its routing task holds: prefixes received and sent.
+    pub routes: Arc<routes::RouteCounts>,
     /// Our address.
     pub address: SocketAddr,
 }
@@ -106,6 +110,7 @@ pub fn start(spec: &SpeakerSpec) -> Speaker {
         SocketAddr::V4(_) => vec![bgp_wire::Family::IPV4_UNICAST],
         SocketAddr::V6(_) => vec![bgp_wire::Family::IPV6_UNICAST],
     };
+    let (link, inbox) = routes::link();
     let peer = Arc::new(spawn_peer(PeerConfig {
         address: spec.remote,
         session,
@@ -115,13 +120,18 @@ pub fn start(spec: &SpeakerSpec) -> Speaker {
             ..SocketOptions::default()
         },
         connect_timeout: Duration::from_secs(3),
-        advertise: spec
-            .advertise
-            .iter()
-            .map(|prefix| prefix.parse().unwrap())
-            .collect(),
-        routes: None,
+        routes: link,
     }));
+    let routes = routes::serve(
+        &peer,
+        inbox,
+        Asn(spec.local_as),
+        router_id(spec.local),
+        spec.advertise
+            .iter()
+            .map(|prefix| (prefix.parse().unwrap(), Vec::new()))
+            .collect(),
+    );
     let (sender, mut accepted) = mpsc::channel(8);
     spawn_listener(listener, sender);
     let handle = peer.clone();
@@ -129,11 +139,15 @@ pub fn start(spec: &SpeakerSpec) -> Speaker {
     tokio::spawn(async move {
         while let Some(connection) = accepted.recv().await {
             if connection.peer.ip().to_canonical() == remote {
-                handle.incoming(connection.stream).await;
+                handle.incoming(connection.stream);
             } else {
                 bgp_session::reject(connection.stream).await;
             }
         }
     });
-    Speaker { peer, address }
+    Speaker {
+        peer,
+        routes,
+        address,
+    }
 }

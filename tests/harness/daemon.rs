@@ -129,6 +129,10 @@ impl Daemon {
                 "1",
                 "--hold-time",
                 "9",
+                // Quick restarts after errors, as the lab shortens its
+                // daemons' own back-offs.
+                "--error-wait",
+                "1,4",
                 "--log-level",
                 "debug",
             ])

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //!  listener ──accepted stream──► PeerHandle::incoming ─┐
-//!  daemon ──start/stop/status──► PeerHandle ───────────┼─► peer task ◄──► connection tasks ◄──► TCP
+//!  daemon ──start/end/send─────► PeerHandle ───────────┼─► peer task ◄──► connection tasks ◄──► TCP
 //!                                                      │        │
 //!                                                      │        └─ Session (bgp-fsm): no I/O, no clock
 //! ```
@@ -21,5 +21,5 @@ mod peer;
 
 pub use listener::{reject, spawn_listener, Accepted};
 pub use peer::{
-    spawn_peer, PeerConfig, PeerEvent, PeerHandle, PeerStatus, RouteLink, SessionEvent,
+    spawn_peer, Ending, PeerConfig, PeerEvent, PeerHandle, PeerStatus, RouteLink, SessionEvent,
 };

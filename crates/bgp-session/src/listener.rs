@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bgp_wire::{cease, CodecContext, ErrorCode, Message, Notification};
 use bytes::Bytes;
@@ -10,6 +11,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tracing::warn;
+
+/// The first wait after a failed `accept`, and the longest.
+const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(50);
+const ACCEPT_BACKOFF_MAXIMUM: Duration = Duration::from_secs(2);
 
 /// A connection accepted on a BGP listener.
 #[derive(Debug)]
@@ -30,11 +35,22 @@ pub fn spawn_listener(
     accepted: mpsc::Sender<Accepted>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // Accepting fails mostly when descriptors run out (EMFILE, ENFILE):
+        // trying again at once would spin. The wait doubles while it lasts
+        // and one line is logged per bout.
+        let mut backoff = Duration::ZERO;
         loop {
             let (stream, peer) = match listener.accept().await {
-                Ok(connection) => connection,
+                Ok(connection) => {
+                    backoff = Duration::ZERO;
+                    connection
+                }
                 Err(error) => {
-                    warn!(%error, "accept failed");
+                    if backoff.is_zero() {
+                        warn!(%error, "accept failed; retrying with a growing wait");
+                    }
+                    backoff = (backoff * 2).clamp(ACCEPT_BACKOFF_FIRST, ACCEPT_BACKOFF_MAXIMUM);
+                    tokio::time::sleep(backoff).await;
                     continue;
                 }
             };

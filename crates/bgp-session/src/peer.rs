@@ -2,31 +2,52 @@
 //! socket events, commands and the time, and carries out what it asks.
 //!
 //! ```text
-//!  commands (start, stop, incoming connection, status) ─┐
+//!  commands (start, end, incoming connection) ──────────┐
+//!  messages to send (from the routing task) ────────────┤
 //!  connection tasks (frames, closed, flushed) ──────────┼─► peer task ─► Session (sans-IO)
 //!  connect attempts (stream or error) ──────────────────┤       │
-//!  sleep_until(session.poll_timeout()) ─────────────────┘       └─► connection tasks (bytes to write)
+//!  sleep_until(session.poll_timeout()) ─────────────────┘       ├─► connection tasks (bytes to write)
+//!                                                               └─► routing task (PeerEvent), status (watch)
 //! ```
+//!
+//! Nothing here waits for its owner: commands are fire-and-forget, status is
+//! published (a `watch` and counters the handle reads), and ending a task is
+//! a command followed, later, by [`SessionEvent::Stopped`]. The task itself
+//! waits only for room in the routing task's inbox, and while it waits it
+//! reads no more frames (TCP pushes back on the peer) but still takes
+//! commands and runs its timers.
 
-use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bgp_fsm::{ConnectionId, Direction, DownReason, Input, Negotiated, Output, Session, StateKind};
+use bgp_rib::PeerId;
 use bgp_wire::{
-    AsPath, AttributeValue, CodecContext, DecodeError, Family, Message, MpNlri, MpReach, MpUnreach,
-    Nlri, Origin, PathAttribute, Treatment, Update,
+    AttributeValue, CodecContext, DecodeError, EncodeError, Family, Message, MpNlri, MpUnreach,
+    PathAttribute, Update,
 };
 use bytes::{Bytes, BytesMut};
 use ipnet::IpNet;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn, Instrument};
 
 use crate::connection::{self, ConnectionEvent};
 use crate::net::{self, SocketOptions};
+
+/// Whole frames read from a connection and not yet decoded, per peer: with
+/// frames of at most 65,535 octets (RFC 8654) this bounds what a peer can
+/// make us hold before TCP pushes back to 1 MiB.
+const FRAMES_QUEUED: usize = 16;
+
+/// How long a task that ends may spend writing its last messages (the
+/// Cease) to a peer that does not read them.
+const FAREWELL_TIME: Duration = Duration::from_secs(1);
 
 /// One peer's settings.
 #[derive(Debug, Clone)]
@@ -39,23 +60,17 @@ pub struct PeerConfig {
     pub socket: SocketOptions,
     /// How long one outgoing connection attempt may take.
     pub connect_timeout: Duration,
-    /// Prefixes this speaker originates to the peer, next hop self, when the
-    /// session stands alone (no `routes` link).
-    pub advertise: Vec<IpNet>,
-    /// Where the session's routing events go, and under which peer number.
-    /// With it, UPDATEs are passed up and what to send comes from
-    /// [`PeerHandle::send_updates`]; without it, the session keeps its own
-    /// received-prefix set and announces `advertise` (tests, tools).
-    pub routes: Option<RouteLink>,
+    /// Where the session's routing events go, and under which peer id.
+    pub routes: RouteLink,
 }
 
 /// The link from a peer task to the routing task that owns the RIB.
 #[derive(Debug, Clone)]
 pub struct RouteLink {
-    /// The number the routing task knows this peer by; a new number for each
-    /// spawned task, so that events of a replaced session are never mistaken
-    /// for its successor's.
-    pub peer: u32,
+    /// The id the routing task knows this peer by; a new id for each spawned
+    /// task, so that events of a replaced session are never mistaken for its
+    /// successor's.
+    pub peer: PeerId,
     /// The routing task's inbox. Bounded: a peer that sends faster than the
     /// RIB takes routes in is not read until it catches up (TCP pushes back).
     pub events: mpsc::Sender<PeerEvent>,
@@ -64,8 +79,8 @@ pub struct RouteLink {
 /// A routing event of one peer.
 #[derive(Debug)]
 pub struct PeerEvent {
-    /// The peer's number ([`RouteLink::peer`]).
-    pub peer: u32,
+    /// The peer's id ([`RouteLink::peer`]).
+    pub peer: PeerId,
     /// What happened.
     pub event: SessionEvent,
 }
@@ -89,8 +104,32 @@ pub enum SessionEvent {
     },
     /// The peer asked for our routes again (RFC 2918).
     RouteRefresh(bgp_wire::RouteRefresh),
+    /// Everything handed to the session so far has been written to the
+    /// socket: the routing task may send more. What waits to be sent stays
+    /// in the RIB until then, so a peer that stops reading holds a bounded
+    /// amount of our memory.
+    Drained,
+    /// These prefixes could not be sent: their attributes do not fit the
+    /// peer's maximum message size. They were withdrawn from the peer
+    /// instead (RFC 8654 §4), so its Adj-RIB-Out must not list them.
+    Unsendable(Vec<IpNet>),
     /// The session left Established (or failed before it).
     Down(DownReason),
+    /// The task has ended (after [`PeerHandle::end`]); the last event.
+    Stopped,
+}
+
+/// How a peer task ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Cease / Administrative Shutdown with an optional shutdown
+    /// communication (RFC 9003).
+    Shutdown(Option<String>),
+    /// Cease / Peer De-configured: the peer was removed from the configuration.
+    Deconfigured,
+    /// Leaving for a graceful restart (RFC 4724 §4.1): the connections close
+    /// without a NOTIFICATION, so a helper peer keeps our routes.
+    Detach,
 }
 
 /// A snapshot of one peer, for `nodebgp status`.
@@ -118,10 +157,36 @@ pub struct PeerStatus {
     pub updates_received: u64,
     /// UPDATE messages sent.
     pub updates_sent: u64,
-    /// Prefixes the peer currently announces to us.
-    pub prefixes_received: usize,
-    /// Prefixes we announce to the peer.
-    pub prefixes_sent: usize,
+    /// Prefixes withdrawn from the peer instead of sent, their attributes
+    /// being too large for its messages.
+    pub prefixes_unsendable: u64,
+}
+
+/// What the task publishes when the session changes state.
+#[derive(Debug, Clone)]
+struct Snapshot {
+    state: StateKind,
+    since: std::time::Instant,
+    last_error: Option<String>,
+    negotiated: Option<Negotiated>,
+    local_address: Option<SocketAddr>,
+}
+
+/// Message counters the task bumps and the handle reads: per message, a
+/// relaxed add is all they cost.
+#[derive(Debug, Default)]
+struct Counters {
+    messages_received: AtomicU64,
+    messages_sent: AtomicU64,
+    updates_received: AtomicU64,
+    updates_sent: AtomicU64,
+    prefixes_unsendable: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64, count: u64) {
+        counter.fetch_add(count, Ordering::Relaxed);
+    }
 }
 
 /// Requests to a peer task.
@@ -131,29 +196,30 @@ enum Command {
     Stop {
         communication: Option<String>,
     },
-    Deconfigure,
     Incoming(TcpStream),
-    Status(oneshot::Sender<PeerStatus>),
     MaximumPrefixes {
         family: Family,
         limit: u32,
         restart_after: Option<Duration>,
     },
-    Detach,
+    End(Ending),
 }
 
-/// The handle the daemon keeps for a running peer task. Dropping it stops
-/// the session with a Cease and ends the task.
+/// The handle the owner keeps for a running peer task. Every method returns
+/// at once: the owner never waits for a peer task. Dropping the handle ends
+/// the task as [`Ending::Shutdown`] would.
 #[derive(Debug)]
 pub struct PeerHandle {
-    commands: mpsc::Sender<Command>,
-    /// UPDATEs from the routing task. Unbounded, because the routing task
-    /// must never wait on a peer that is itself waiting to hand it routes;
-    /// what is queued is bounded by the RIB it comes from.
-    updates: mpsc::UnboundedSender<Vec<Message>>,
-    task: JoinHandle<()>,
+    commands: mpsc::UnboundedSender<Command>,
+    /// Messages from the routing task. Unbounded as a channel, bounded in
+    /// use: the routing task sends a peer more only after its
+    /// [`SessionEvent::Drained`], and then a bounded batch.
+    messages: mpsc::UnboundedSender<Vec<Message>>,
     address: SocketAddr,
+    peer_as: bgp_wire::Asn,
+    snapshot: watch::Receiver<Snapshot>,
     state: watch::Receiver<StateKind>,
+    counters: Arc<Counters>,
 }
 
 impl PeerHandle {
@@ -181,94 +247,85 @@ impl PeerHandle {
     }
 
     /// Starts the session (RFC 4271 ManualStart).
-    pub async fn start(&self) {
-        let _ = self.commands.send(Command::Start).await;
+    pub fn start(&self) {
+        let _ = self.commands.send(Command::Start);
     }
 
-    /// Stops the session with a Cease and an optional shutdown communication.
-    pub async fn stop(&self, communication: Option<String>) {
-        let _ = self.commands.send(Command::Stop { communication }).await;
+    /// Stops the session with Cease / Administrative Shutdown and an
+    /// optional shutdown communication (RFC 9003); the task stays, idle,
+    /// until started again or ended.
+    pub fn stop(&self, communication: Option<String>) {
+        let _ = self.commands.send(Command::Stop { communication });
     }
 
     /// Hands over a connection the listener accepted from this peer.
-    pub async fn incoming(&self, stream: TcpStream) {
-        let _ = self.commands.send(Command::Incoming(stream)).await;
+    pub fn incoming(&self, stream: TcpStream) {
+        let _ = self.commands.send(Command::Incoming(stream));
     }
 
-    /// The peer's current status; `None` once the task has ended.
-    pub async fn status(&self) -> Option<PeerStatus> {
-        let (reply, answer) = oneshot::channel();
-        self.commands.send(Command::Status(reply)).await.ok()?;
-        answer.await.ok()
-    }
-
-    /// Queues UPDATEs to send; dropped unless the session is Established.
-    pub fn send_updates(&self, updates: Vec<Update>) {
-        let _ = self
-            .updates
-            .send(updates.into_iter().map(Message::Update).collect());
+    /// The peer's current status, as the task last published it.
+    pub fn status(&self) -> PeerStatus {
+        let snapshot = self.snapshot.borrow();
+        let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        PeerStatus {
+            address: self.address,
+            peer_as: self.peer_as,
+            state: snapshot.state,
+            in_state: std::time::Instant::now().saturating_duration_since(snapshot.since),
+            last_error: snapshot.last_error.clone(),
+            negotiated: snapshot.negotiated.clone(),
+            local_address: snapshot.local_address,
+            messages_received: count(&self.counters.messages_received),
+            messages_sent: count(&self.counters.messages_sent),
+            updates_received: count(&self.counters.updates_received),
+            updates_sent: count(&self.counters.updates_sent),
+            prefixes_unsendable: count(&self.counters.prefixes_unsendable),
+        }
     }
 
     /// Queues messages to send in this order (UPDATEs, and the RFC 7313
     /// BoRR/EoRR markers around a refreshed table, or a ROUTE-REFRESH
     /// request); dropped unless the session is Established.
     pub fn send_messages(&self, messages: Vec<Message>) {
-        let _ = self.updates.send(messages);
+        let _ = self.messages.send(messages);
     }
 
     /// Ends the session because the peer exceeded its prefix limit
     /// (RFC 4486 §4), restarting it after `restart_after` if given.
-    pub async fn maximum_prefixes(
-        &self,
-        family: Family,
-        limit: u32,
-        restart_after: Option<Duration>,
-    ) {
-        let _ = self
-            .commands
-            .send(Command::MaximumPrefixes {
-                family,
-                limit,
-                restart_after,
-            })
-            .await;
+    pub fn maximum_prefixes(&self, family: Family, limit: u32, restart_after: Option<Duration>) {
+        let _ = self.commands.send(Command::MaximumPrefixes {
+            family,
+            limit,
+            restart_after,
+        });
     }
 
-    /// Leaves for a graceful restart (RFC 4724 §4.1): the connections are
-    /// closed without a NOTIFICATION, so a helper peer keeps our routes;
-    /// waits for the task to end.
-    pub async fn detach(self) {
-        let _ = self.commands.send(Command::Detach).await;
-        drop(self.commands);
-        let _ = self.task.await;
-    }
-
-    /// Stops the session with Cease / Administrative Shutdown and
-    /// `communication`, and waits for the task to end.
-    pub async fn shut_down(self, communication: Option<String>) {
-        let _ = self.commands.send(Command::Stop { communication }).await;
-        drop(self.commands);
-        let _ = self.task.await;
-    }
-
-    /// Ends the session because the peer was removed from the configuration
-    /// (Cease / Peer De-configured), and waits for the task to end.
-    pub async fn deconfigure(self) {
-        let _ = self.commands.send(Command::Deconfigure).await;
-        drop(self.commands);
-        let _ = self.task.await;
+    /// Ends the session and the task, as `ending` says. The task reports
+    /// [`SessionEvent::Stopped`] when it is gone; nothing here waits for it.
+    pub fn end(self, ending: Ending) {
+        let _ = self.commands.send(Command::End(ending));
     }
 }
 
 /// Starts the task for one peer; it waits for [`PeerHandle::start`].
 pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
-    let (commands, receiver) = mpsc::channel(64);
-    let (updates, outbound_updates) = mpsc::unbounded_channel();
-    let (events_sender, events) = mpsc::channel(1024);
+    let (commands, receiver) = mpsc::unbounded_channel();
+    let (messages, outbound_messages) = mpsc::unbounded_channel();
+    let (events_sender, events) = mpsc::channel(FRAMES_QUEUED);
     let address = config.address;
+    let peer_as = config.session.peer_as;
     let now = Instant::now().into_std();
+    let (snapshot_sender, snapshot) = watch::channel(Snapshot {
+        state: StateKind::Idle,
+        since: now,
+        last_error: None,
+        negotiated: None,
+        local_address: None,
+    });
     let (state_sender, state) = watch::channel(StateKind::Idle);
+    let counters = Arc::new(Counters::default());
     let peer = Peer {
+        snapshot: snapshot_sender,
         state: state_sender,
         session: Session::new(config.session.clone(), now),
         config,
@@ -279,29 +336,21 @@ pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
         closing: Vec::new(),
         next_connection: 1,
         attempt: None,
-        received: HashSet::new(),
-        counters: Counters::default(),
-        outbound_updates,
-        outbox: Vec::new(),
+        counters: counters.clone(),
+        outbound_messages,
+        outbox: VecDeque::new(),
     };
     let span = tracing::info_span!("peer", address = %address);
-    let task = tokio::spawn(peer.run().instrument(span));
+    tokio::spawn(peer.run().instrument(span));
     PeerHandle {
         commands,
-        updates,
-        task,
+        messages,
         address,
+        peer_as,
+        snapshot,
         state,
+        counters,
     }
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Counters {
-    messages_received: u64,
-    messages_sent: u64,
-    updates_received: u64,
-    updates_sent: u64,
-    prefixes_sent: usize,
 }
 
 #[derive(Debug)]
@@ -313,9 +362,10 @@ struct LiveConnection {
 
 struct Peer {
     config: PeerConfig,
+    snapshot: watch::Sender<Snapshot>,
     state: watch::Sender<StateKind>,
     session: Session,
-    commands: mpsc::Receiver<Command>,
+    commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::Receiver<ConnectionEvent>,
     events_sender: mpsc::Sender<ConnectionEvent>,
     connections: HashMap<ConnectionId, LiveConnection>,
@@ -324,12 +374,11 @@ struct Peer {
     next_connection: u64,
     /// The outgoing attempt under way: its number and task.
     attempt: Option<(u64, JoinHandle<()>)>,
-    /// Prefixes the peer announces (a count for status until the RIB owns them).
-    received: HashSet<(Family, Nlri)>,
-    counters: Counters,
-    outbound_updates: mpsc::UnboundedReceiver<Vec<Message>>,
-    /// Events for the routing task, sent (and waited for) between turns.
-    outbox: Vec<SessionEvent>,
+    counters: Arc<Counters>,
+    outbound_messages: mpsc::UnboundedReceiver<Vec<Message>>,
+    /// Events for the routing task not yet taken: while there are any, no
+    /// more frames are read, so this holds a few events at the most.
+    outbox: VecDeque<SessionEvent>,
 }
 
 fn now() -> std::time::Instant {
@@ -338,55 +387,68 @@ fn now() -> std::time::Instant {
 
 impl Peer {
     async fn run(mut self) {
-        loop {
+        let link = self.config.routes.clone();
+        let ending = loop {
             self.carry_out();
-            self.deliver().await;
             let deadline = self.session.poll_timeout().map(Instant::from_std);
+            let delivering = !self.outbox.is_empty();
             tokio::select! {
                 biased;
                 command = self.commands.recv() => match command {
-                    Some(Command::Detach) => {
-                        self.detach().await;
-                        return;
-                    }
+                    Some(Command::End(ending)) => break ending,
                     Some(command) => self.command(command),
-                    None => {
-                        self.session.handle(now(), Input::Stop { communication: None });
-                        self.carry_out();
-                        self.finish_writing().await;
-                        return;
-                    }
+                    // The handle was dropped without a word.
+                    None => break Ending::Shutdown(None),
                 },
-                Some(messages) = self.outbound_updates.recv() => self.send_messages(messages),
-                Some(event) = self.events.recv() => self.event(event),
+                permit = link.events.reserve(), if delivering => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.outbox.pop_front() {
+                            permit.send(PeerEvent { peer: link.peer, event });
+                        }
+                    }
+                    // The routing task is gone: so is the daemon.
+                    Err(_) => break Ending::Shutdown(None),
+                },
+                Some(messages) = self.outbound_messages.recv() => self.send_messages(messages),
+                Some(event) = self.events.recv(), if !delivering => self.event(event),
                 () = sleep_until(deadline) => self.session.handle_timeout(now()),
             }
-        }
-    }
-
-    /// Hands the routing task what happened, waiting while its inbox is full.
-    async fn deliver(&mut self) {
-        let Some(link) = &self.config.routes else {
-            return;
         };
-        for event in self.outbox.drain(..) {
-            let event = PeerEvent {
+        self.end(&ending).await;
+        // The last word; events still in the outbox no longer matter to a
+        // routing task that let this peer go.
+        let _ = link
+            .events
+            .send(PeerEvent {
                 peer: link.peer,
-                event,
-            };
-            if link.events.send(event).await.is_err() {
-                break;
-            }
-        }
+                event: SessionEvent::Stopped,
+            })
+            .await;
     }
 
-    /// Closes every connection without a word (RFC 4724 §4.1: no
-    /// NOTIFICATION, so the peer keeps our routes as stale).
-    async fn detach(&mut self) {
+    /// Ends the session as asked and gives the connections a moment to
+    /// write their last messages.
+    async fn end(&mut self, ending: &Ending) {
         if let Some((_, task)) = self.attempt.take() {
             task.abort();
         }
-        info!("leaving for a graceful restart; connections closed without NOTIFICATION");
+        match ending {
+            Ending::Shutdown(communication) => self.session.handle(
+                now(),
+                Input::Stop {
+                    communication: communication.clone(),
+                },
+            ),
+            Ending::Deconfigured => self.session.handle(now(), Input::Deconfigure),
+            // RFC 4724 §4.1: no NOTIFICATION, so the peer keeps our routes
+            // as stale.
+            Ending::Detach => {
+                info!("leaving for a graceful restart; connections closed without NOTIFICATION");
+            }
+        }
+        if *ending != Ending::Detach {
+            self.carry_out();
+        }
         self.finish_writing().await;
     }
 
@@ -400,16 +462,23 @@ impl Peer {
     }
 
     /// Lets every connection task write what it was given (the Cease above
-    /// all) before the task ends, so that a daemon shutting down says goodbye.
+    /// all) before the task ends, so that a daemon shutting down says
+    /// goodbye; a peer that does not read gets [`FAREWELL_TIME`], then its
+    /// connections are cut.
     async fn finish_writing(&mut self) {
         let mut tasks: Vec<JoinHandle<()>> = self.closing.drain(..).collect();
         tasks.extend(self.connections.drain().map(|(_, live)| live.task));
+        let aborts: Vec<_> = tasks.iter().map(JoinHandle::abort_handle).collect();
         let all = async {
             for task in tasks {
                 let _ = task.await;
             }
         };
-        let _ = tokio::time::timeout(Duration::from_secs(3), all).await;
+        if tokio::time::timeout(FAREWELL_TIME, all).await.is_err() {
+            for abort in aborts {
+                abort.abort();
+            }
+        }
     }
 
     fn command(&mut self, command: Command) {
@@ -418,10 +487,12 @@ impl Peer {
             Command::Stop { communication } => {
                 self.session.handle(now(), Input::Stop { communication })
             }
-            Command::Deconfigure => self.session.handle(now(), Input::Deconfigure),
             Command::Incoming(stream) => {
                 if let Err(error) = net::apply_to_accepted(&stream, &self.config.socket) {
-                    warn!(%error, "cannot set socket options on an accepted connection");
+                    // Fail closed: a connection without the peer's MD5 key or
+                    // GTSM check is not one to talk BGP on.
+                    warn!(%error, "cannot set socket options on an accepted connection; refused");
+                    return;
                 }
                 let id = self.adopt(stream);
                 self.session.handle(
@@ -431,9 +502,6 @@ impl Peer {
                         direction: Direction::Incoming,
                     },
                 );
-            }
-            Command::Status(reply) => {
-                let _ = reply.send(self.status());
             }
             Command::MaximumPrefixes {
                 family,
@@ -447,32 +515,26 @@ impl Peer {
                     restart_after,
                 },
             ),
-            // Handled in the loop, which must end after it.
-            Command::Detach => {}
+            // Handled in the loop, which ends after it.
+            Command::End(_) => {}
         }
     }
 
-    fn status(&self) -> PeerStatus {
+    /// Publishes the session's state for [`PeerHandle::status`].
+    fn publish(&self) {
         let local_address = self
             .session
             .established_connection()
             .and_then(|id| self.connections.get(&id))
             .and_then(|connection| connection.local_address);
-        PeerStatus {
-            address: self.config.address,
-            peer_as: self.config.session.peer_as,
+        self.snapshot.send_replace(Snapshot {
             state: self.session.state(),
-            in_state: now().saturating_duration_since(self.session.since()),
+            since: self.session.since(),
             last_error: self.session.last_down().map(DownReason::to_string),
             negotiated: self.session.negotiated().cloned(),
             local_address,
-            messages_received: self.counters.messages_received,
-            messages_sent: self.counters.messages_sent,
-            updates_received: self.counters.updates_received,
-            updates_sent: self.counters.updates_sent,
-            prefixes_received: self.received.len(),
-            prefixes_sent: self.counters.prefixes_sent,
-        }
+        });
+        self.state.send_replace(self.session.state());
     }
 
     /// Starts the task for a new connection and returns its id.
@@ -522,12 +584,12 @@ impl Peer {
                 if !self.connections.contains_key(&id) {
                     return;
                 }
-                self.counters.messages_received += 1;
+                Counters::add(&self.counters.messages_received, 1);
                 let context = self.receive_context();
                 let input = match Message::decode(&frame, &context) {
                     Ok(received) => {
                         if let Message::Update(_) = received.message {
-                            self.counters.updates_received += 1;
+                            Counters::add(&self.counters.updates_received, 1);
                         }
                         Input::Received {
                             connection: id,
@@ -554,6 +616,9 @@ impl Peer {
             ConnectionEvent::Flushed(id) => {
                 self.session
                     .handle(now(), Input::Flushed { connection: id });
+                if self.session.established_connection() == Some(id) {
+                    self.outbox.push_back(SessionEvent::Drained);
+                }
             }
             ConnectionEvent::Closed(id) => {
                 if self.connections.contains_key(&id) {
@@ -579,6 +644,7 @@ impl Peer {
 
     /// Carries out everything the session asked for.
     fn carry_out(&mut self) {
+        let mut changed = false;
         while let Some(output) = self.session.poll_output() {
             match output {
                 Output::Connect => self.connect(),
@@ -599,7 +665,7 @@ impl Peer {
                         to = to.as_str(),
                         "session state changed"
                     );
-                    self.state.send_replace(to);
+                    changed = true;
                 }
                 Output::Established(negotiated) => {
                     info!(
@@ -608,42 +674,30 @@ impl Peer {
                         hold_time = negotiated.hold_time.as_secs(),
                         "session established"
                     );
-                    if self.config.routes.is_some() {
-                        let local_address = self
-                            .connections
-                            .get(&connection_of(&self.session))
-                            .and_then(|live| live.local_address);
-                        self.outbox.push(SessionEvent::Established {
-                            negotiated,
-                            local_address,
-                        });
-                    } else {
-                        self.advertise();
-                    }
+                    let local_address = self
+                        .connections
+                        .get(&connection_of(&self.session))
+                        .and_then(|live| live.local_address);
+                    self.outbox.push_back(SessionEvent::Established {
+                        negotiated,
+                        local_address,
+                    });
                 }
                 Output::Update { update, errors } => {
-                    if self.config.routes.is_some() {
-                        self.outbox.push(SessionEvent::Update { update, errors });
-                    } else {
-                        self.learn(update, &errors);
-                    }
+                    self.outbox
+                        .push_back(SessionEvent::Update { update, errors });
                 }
                 Output::RouteRefresh(refresh) => {
-                    if self.config.routes.is_some() {
-                        self.outbox.push(SessionEvent::RouteRefresh(refresh));
-                    } else if refresh.subtype == bgp_wire::RouteRefreshSubtype::REQUEST {
-                        self.advertise();
-                    }
+                    self.outbox.push_back(SessionEvent::RouteRefresh(refresh));
                 }
                 Output::Down(reason) => {
                     warn!(reason = %reason, "session down");
-                    self.received.clear();
-                    self.counters.prefixes_sent = 0;
-                    if self.config.routes.is_some() {
-                        self.outbox.push(SessionEvent::Down(reason));
-                    }
+                    self.outbox.push_back(SessionEvent::Down(reason));
                 }
             }
+        }
+        if changed {
+            self.publish();
         }
     }
 
@@ -674,162 +728,52 @@ impl Peer {
         let mut buffer = BytesMut::new();
         match message.encode(&context, &mut buffer) {
             Ok(count) => {
-                self.counters.messages_sent += count as u64;
+                Counters::add(&self.counters.messages_sent, count as u64);
                 if let Message::Update(_) = message {
-                    self.counters.updates_sent += count as u64;
+                    Counters::add(&self.counters.updates_sent, count as u64);
                 }
                 let _ = live.outbound.send(buffer.freeze());
+            }
+            Err(EncodeError::AttributesTooLarge { length }) => {
+                if let Message::Update(update) = message {
+                    self.withdraw_unsendable(connection, update, length);
+                }
             }
             Err(error) => warn!(%error, "cannot encode a message"),
         }
     }
 
-    /// Applies an UPDATE to the set of received prefixes; RFC 7606
-    /// treat-as-withdraw turns its announcements into withdrawals.
-    fn learn(&mut self, update: Update, errors: &[bgp_wire::AttributeError]) {
-        let four_octet = self
-            .session
-            .negotiated()
-            .is_some_and(|negotiated| negotiated.four_octet_asn);
-        // RFC 4271 §9.1.2: a route whose AS_PATH holds our own AS is a loop and
-        // is not accepted.
-        let looped = update
-            .effective_as_path(four_octet)
-            .is_some_and(|path| path.count(self.config.session.local_as) > 0);
-        let withdraw_all = looped
-            || errors
-                .iter()
-                .any(|error| error.treatment >= Treatment::TreatAsWithdraw);
-        for nlri in &update.withdrawn {
-            self.received.remove(&(Family::IPV4_UNICAST, *nlri));
-        }
-        if let Some(unreach) = update.mp_unreach() {
-            for nlri in unreach.nlri.prefixes() {
-                self.received.remove(&(unreach.family, *nlri));
-            }
-        }
-        let mut announced: Vec<(Family, Nlri)> = update
-            .announced
-            .iter()
-            .map(|nlri| (Family::IPV4_UNICAST, *nlri))
-            .collect();
-        if let Some(reach) = update.mp_reach() {
-            announced.extend(
-                reach
-                    .nlri
-                    .prefixes()
-                    .iter()
-                    .map(|nlri| (reach.family, *nlri)),
-            );
-        }
-        for entry in announced {
-            if withdraw_all {
-                self.received.remove(&entry);
-            } else {
-                self.received.insert(entry);
-            }
-        }
-    }
-
-    /// Sends the originated prefixes with next hop self, then End-of-RIB for
-    /// every negotiated family (RFC 4724 §2).
-    fn advertise(&mut self) {
-        let (Some(connection), Some(negotiated)) = (
-            self.session.established_connection(),
-            self.session.negotiated().cloned(),
-        ) else {
-            return;
+    /// RFC 8654 §4: routes whose attributes do not fit the peer's maximum
+    /// message size are withdrawn from it (it may hold an older version),
+    /// counted, and reported to the routing task, never dropped in silence.
+    fn withdraw_unsendable(&mut self, connection: ConnectionId, update: &Update, length: usize) {
+        let mut prefixes: Vec<IpNet> = update.announced.iter().map(|nlri| nlri.prefix).collect();
+        let mut withdrawal = Update {
+            withdrawn: update.announced.clone(),
+            ..Update::default()
         };
-        let local = self
-            .connections
-            .get(&connection)
-            .and_then(|live| live.local_address)
-            .map(|address| address.ip());
-        let internal = self.config.session.is_internal();
-        let mut common = vec![
-            PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
-            PathAttribute::new(AttributeValue::AsPath(if internal {
-                AsPath::empty()
-            } else {
-                AsPath::sequence(&[self.config.session.local_as])
-            })),
-        ];
-        if internal {
-            common.push(PathAttribute::new(AttributeValue::LocalPref(100)));
+        if let Some(reach) = update.mp_reach() {
+            prefixes.extend(reach.nlri.prefixes().iter().map(|nlri| nlri.prefix));
+            withdrawal
+                .attributes
+                .push(PathAttribute::new(AttributeValue::MpUnreach(Box::new(
+                    MpUnreach {
+                        family: reach.family,
+                        nlri: MpNlri::Prefixes(reach.nlri.prefixes().to_vec()),
+                    },
+                ))));
         }
-        let ipv4 = self.prefixes(&negotiated, Family::IPV4_UNICAST);
-        let ipv6 = self.prefixes(&negotiated, Family::IPV6_UNICAST);
-        let mut sent = 0;
-        if let (false, Some(IpAddr::V4(next_hop))) = (ipv4.is_empty(), local) {
-            let mut attributes = common.clone();
-            attributes.push(PathAttribute::new(AttributeValue::NextHop(next_hop)));
-            sent += ipv4.len();
-            self.session.send(
-                now(),
-                Message::Update(Update {
-                    withdrawn: Vec::new(),
-                    attributes,
-                    announced: ipv4,
-                }),
-            );
+        if prefixes.is_empty() {
+            return;
         }
-        if let (false, Some(IpAddr::V6(next_hop))) = (ipv6.is_empty(), local) {
-            let mut attributes = common.clone();
-            attributes.push(PathAttribute::new(AttributeValue::MpReach(Box::new(
-                MpReach {
-                    family: Family::IPV6_UNICAST,
-                    next_hop: Bytes::copy_from_slice(&next_hop.octets()),
-                    reserved: 0,
-                    nlri: MpNlri::Prefixes(ipv6.clone()),
-                },
-            ))));
-            sent += ipv6.len();
-            self.session.send(
-                now(),
-                Message::Update(Update {
-                    withdrawn: Vec::new(),
-                    attributes,
-                    announced: Vec::new(),
-                }),
-            );
-        }
-        self.counters.prefixes_sent = sent;
-        for family in &negotiated.families {
-            let end_of_rib = if *family == Family::IPV4_UNICAST {
-                Update::default()
-            } else {
-                Update {
-                    withdrawn: Vec::new(),
-                    attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
-                        MpUnreach {
-                            family: *family,
-                            nlri: MpNlri::Prefixes(Vec::new()),
-                        },
-                    )))],
-                    announced: Vec::new(),
-                }
-            };
-            self.session.send(now(), Message::Update(end_of_rib));
-        }
-        self.carry_out();
-    }
-
-    /// The originated prefixes of one family, if the session carries it.
-    fn prefixes(&self, negotiated: &Negotiated, family: Family) -> Vec<Nlri> {
-        if !negotiated.families.contains(&family) {
-            return Vec::new();
-        }
-        self.config
-            .advertise
-            .iter()
-            .filter(|prefix| {
-                matches!(
-                    (prefix, family.afi),
-                    (IpNet::V4(_), bgp_wire::Afi::IPV4) | (IpNet::V6(_), bgp_wire::Afi::IPV6)
-                )
-            })
-            .map(|prefix| Nlri::new(prefix.trunc()))
-            .collect()
+        warn!(
+            length,
+            prefixes = prefixes.len(),
+            "path attributes too large for the peer's messages; routes withdrawn from it"
+        );
+        Counters::add(&self.counters.prefixes_unsendable, prefixes.len() as u64);
+        self.write(connection, &Message::Update(withdrawal));
+        self.outbox.push_back(SessionEvent::Unsendable(prefixes));
     }
 }
 

@@ -1,15 +1,24 @@
 //! `nodebgp run`: the daemon for one node. One manager task owns the peer
-//! table; listeners, the control socket and the datastore poller talk to it
-//! by message.
+//! table and the RIB; listeners, the control socket, the datastore reader
+//! and the peer tasks talk to it by message.
 //!
 //! ```text
-//!  listeners ──accepted──┐
-//!  control socket ───────┼─► manager (peer table) ──► one task per peer (bgp-session)
-//!  datastore poll ───────┤
-//!  SIGTERM / ctrl-c ─────┘
+//!  SIGINT / SIGTERM ─────┐
+//!  control socket ───────┤
+//!  listeners ──accepted──┼─► manager (peer table, RIB) ──commands, UPDATEs──► one task per peer
+//!  datastore reader ─────┤        ▲                                              │
+//!  peer tasks ──events───┘        └────────── routes, Drained, Stopped ◄─────────┘
 //! ```
+//!
+//! The manager never waits for a task that may be waiting for it: it tells
+//! peers what to do with messages that cannot block, reads their status from
+//! what they publish, learns that a peer has ended from its last event, and
+//! hands its UPDATEs out a batch at a time (the next when the peer says the
+//! last was written). Signals and the control socket come first in its loop,
+//! so they are served whatever the load.
 
 mod control;
+mod datastore;
 mod fib;
 mod routes;
 mod routing;
@@ -17,21 +26,26 @@ mod settings;
 mod sources;
 mod status;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use bgp_fsm::{Config, IdleHoldPolicy};
+use bgp_rib::PeerId;
 use bgp_session::net::{self, SocketOptions};
-use bgp_session::{reject, spawn_listener, spawn_peer, Accepted, PeerConfig, PeerHandle};
+use bgp_session::{
+    reject, spawn_listener, spawn_peer, Accepted, Ending, PeerConfig, PeerEvent, PeerHandle,
+    SessionEvent,
+};
 use bgp_wire::Family;
 use peer_manager::Action;
 use peer_store::PeerStore;
-use serde_json::json;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
 
 pub(crate) use control::request;
 pub(crate) use routes::{print_routes, request_refresh, RefreshArgs, RoutesArgs};
@@ -39,10 +53,22 @@ pub(crate) use settings::{Datastore, RunArgs, Settings};
 pub(crate) use sources::DesiredPeer;
 pub(crate) use status::{print_status, StatusArgs};
 
-use control::ControlRequest;
+use control::protocol::{Request, Response};
+use control::ControlCall;
 
-/// How often the datastore is read for changes.
-const RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
+/// Route events handled in one turn of the manager's loop before it looks
+/// at signals, the control socket and the rest again.
+const EVENTS_PER_TURN: usize = 256;
+
+/// A turn of the manager's loop this long is logged (debug).
+const SLOW_TURN: Duration = Duration::from_millis(20);
+
+/// How long peers get, on the way out, to say goodbye (their Cease written)
+/// before the process ends without them.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// The longest the kernel routes' removal (or hand-over) may take on the way out.
+const FIB_STOP_TIME: Duration = Duration::from_secs(30);
 
 pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
     let settings = Settings::from_args(arguments)?;
@@ -62,7 +88,8 @@ pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
     let store: Arc<dyn PeerStore> = Arc::from(settings.datastore.open()?);
     runtime.block_on(async move {
         // Bounded: a peer sending a table faster than the RIB takes it in
-        // waits, and so does its TCP connection.
+        // waits, and so does its TCP connection. Peers wait for room in turn
+        // (the channel is fair), so a flooding peer cannot starve the others.
         let (route_sender, route_events) = mpsc::channel(1024);
         Manager::new(settings, store, route_sender)
             .run(route_events)
@@ -70,57 +97,69 @@ pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
     })
 }
 
+/// What woke the manager's loop.
+enum Work {
+    Control(ControlCall),
+    Datastore,
+    Accepted(Accepted),
+    Timers,
+    PeerEvent(PeerEvent),
+    Synchronise,
+    Background,
+}
+
 struct RunningPeer {
     desired: DesiredPeer,
     handle: PeerHandle,
-    /// The number the routing side knows this peer task by.
-    number: u32,
+    /// The id the routing side knows this peer task by.
+    id: PeerId,
 }
 
 struct Manager {
     settings: Settings,
     store: Arc<dyn PeerStore>,
-    /// The store file's identity and size when it was last read: reading and
-    /// parsing it every second would cost more than every idle session.
-    store_seen: Option<(std::time::SystemTime, u64, u64)>,
-    /// Consecutive failed reads of the datastore, and when to try again:
-    /// an unreachable store is retried with a doubling wait, up to a minute.
-    store_failures: u32,
-    retry_at: Option<tokio::time::Instant>,
     peers: HashMap<IpAddr, RunningPeer>,
+    /// Peer tasks told to end whose [`SessionEvent::Stopped`] has not come.
+    stopping: HashSet<PeerId>,
     listeners: Vec<Arc<tokio::net::TcpListener>>,
     /// The RIB and what hangs on it.
     routing: routing::Routing,
     /// Where peer tasks send their routing events.
-    route_events: mpsc::Sender<bgp_session::PeerEvent>,
+    route_events: mpsc::Sender<PeerEvent>,
     /// The number of the next peer task.
     next_number: u32,
-    /// Running peers by number: the routing side names peers by number,
-    /// once per message it sends.
-    numbers: HashMap<u32, IpAddr>,
+    /// Running peers by id: the routing side names peers by id, once per
+    /// message it sends.
+    numbers: HashMap<PeerId, IpAddr>,
     /// The kernel FIB task, where nodebgp may change the routing table.
     fib: Option<fib::FibHandle>,
     /// What the BGPConfiguration adds to the node's own prefixes.
     advertisements: sources::Advertisements,
     /// Until when the previous run's kernel routes wait for the peers to
     /// resend their tables (graceful restart), if they are waiting.
-    synchronise_by: Option<tokio::time::Instant>,
+    synchronise_by: Option<Instant>,
+    /// Connections refused from addresses that are not peers since the last
+    /// log line about them: logged at most once a minute.
+    refused: (u64, Option<Instant>),
+    /// Desired peers that could not be started, and why (shown by `status`;
+    /// tried again at each reading of the datastore).
+    refused_peers: HashMap<IpAddr, (DesiredPeer, String)>,
+    /// Stored resources the datastore reader left out, and why (`status`).
+    ignored: Vec<sources::IgnoredResource>,
 }
 
 impl Manager {
     fn new(
         settings: Settings,
         store: Arc<dyn PeerStore>,
-        route_events: mpsc::Sender<bgp_session::PeerEvent>,
+        route_events: mpsc::Sender<PeerEvent>,
     ) -> Self {
         let routing = Self::routing_for(&settings, settings.local_as);
         Manager {
             settings,
             store,
-            store_seen: None,
-            store_failures: 0,
-            retry_at: None,
             peers: HashMap::new(),
+            stopping: HashSet::new(),
             listeners: Vec::new(),
             routing,
             route_events,
@@ -129,16 +168,19 @@ impl Manager {
             fib: None,
             synchronise_by: None,
             advertisements: sources::Advertisements::default(),
+            refused: (0, None),
+            refused_peers: HashMap::new(),
+            ignored: Vec::new(),
         }
     }
 
-    async fn run(mut self, mut route_events: mpsc::Receiver<bgp_session::PeerEvent>) -> Result<()> {
+    async fn run(mut self, mut route_events: mpsc::Receiver<PeerEvent>) -> Result<()> {
         if self.settings.routing.fib {
             let routing = &self.settings.routing;
             self.fib = fib::start(routing.fib_table, routing.fib_netns.as_deref()).await;
             if self.fib.as_ref().is_some_and(|fib| fib.restarted) {
                 self.synchronise_by = Some(
-                    tokio::time::Instant::now()
+                    Instant::now()
                         + Duration::from_secs(u64::from(self.settings.routing.restart_time)),
                 );
                 // RFC 4724 §4.1: a restarted speaker selects and sends once
@@ -155,8 +197,19 @@ impl Manager {
             self.listeners.push(listener);
             info!(%address, "listening");
         }
-        let (control_sender, mut control) = mpsc::channel::<ControlRequest>(16);
-        control::serve(&self.settings.control_socket, control_sender)?;
+        let (control_sender, mut control) = mpsc::channel::<ControlCall>(16);
+        control::serve(
+            &self.settings.control_socket,
+            self.settings.control_socket_group.as_deref(),
+            control::Limits::default(),
+            control_sender,
+        )
+        .await?;
+        let mut desired = datastore::spawn(
+            self.store.clone(),
+            &self.settings.datastore,
+            self.settings.node.clone(),
+        );
         info!(
             node = %self.settings.node,
             asn = self.settings.local_as.0,
@@ -164,54 +217,141 @@ impl Manager {
             control_socket = %self.settings.control_socket.display(),
             "nodebgp started"
         );
-        let mut tick = tokio::time::interval(RECONCILE_INTERVAL);
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut synchronising = tokio::time::interval(Duration::from_secs(1));
         // SIGTERM (a restart or an upgrade, as Kubernetes sends it) leaves
         // gracefully when graceful restart is on; SIGINT always stops fully.
+        let mut background_first = false;
         let graceful = loop {
             let deadline = self.routing.next_deadline();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => break false,
+            let work = tokio::select! {
+                // In this order: a loaded daemon still stops at once and
+                // still answers its operator.
+                biased;
+                _ = interrupt.recv() => break false,
                 _ = terminate.recv() => break self.settings.routing.graceful_restart,
-                Some(event) = route_events.recv() => {
-                    let effects = self.routing.event(event);
-                    self.carry_out(effects).await;
-                    // Drain what is already queued before looking elsewhere:
-                    // a table arriving is handled in large strides.
-                    while let Ok(event) = route_events.try_recv() {
-                        let effects = self.routing.event(event);
-                        self.carry_out(effects).await;
+                Some(call) = control.recv() => Work::Control(call),
+                Ok(()) = desired.changed() => Work::Datastore,
+                Some(connection) = accepted.recv() => Work::Accepted(connection),
+                () = sleep_until(deadline) => Work::Timers,
+                // Removals of big tables go a step at a time, taking turns
+                // with the peers' events (before them every other turn,
+                // after them otherwise, and whenever there are none). Each
+                // step first lets every other task of the runtime run: work
+                // that is always ready would otherwise never give them a turn.
+                () = tokio::task::yield_now(), if background_first && self.routing.has_background_work() => Work::Background,
+                Some(event) = route_events.recv() => Work::PeerEvent(event),
+                () = tokio::task::yield_now(), if self.routing.has_background_work() => Work::Background,
+                _ = synchronising.tick(), if self.synchronise_by.is_some() => Work::Synchronise,
+            };
+            let started = std::time::Instant::now();
+            let what = match work {
+                Work::Control(call) => {
+                    let answer = self.control(call.request);
+                    // The client may have stopped waiting (control::Limits).
+                    let _ = call.reply.send(answer);
+                    "a control request"
+                }
+                Work::Datastore => {
+                    let reading = desired.borrow_and_update().clone();
+                    if let Some(reading) = reading {
+                        self.apply(reading);
                     }
-                    self.check_synchronised().await;
+                    "a datastore change"
                 }
-                () = sleep_until(deadline) => {
-                    let effects = self.routing.expire(tokio::time::Instant::now());
-                    self.carry_out(effects).await;
+                Work::Accepted(connection) => {
+                    self.accept(connection);
+                    "an accepted connection"
                 }
-                Some(connection) = accepted.recv() => self.accept(connection).await,
-                Some(request) = control.recv() => {
-                    let answer = self.control(&request.command, &request.request).await;
-                    let _ = request.reply.send(answer);
+                Work::Timers => {
+                    let effects = self.routing.expire(Instant::now());
+                    self.carry_out(effects);
+                    "graceful-restart timers"
                 }
-                _ = tick.tick() => {
-                    self.reconcile().await;
-                    self.check_synchronised().await;
+                Work::PeerEvent(event) => {
+                    self.route_event(event);
+                    // Take what is already queued in large strides, but not
+                    // so large that the branches above wait long.
+                    for _ in 1..EVENTS_PER_TURN {
+                        match route_events.try_recv() {
+                            Ok(event) => self.route_event(event),
+                            Err(_) => break,
+                        }
+                    }
+                    self.check_synchronised();
+                    "peer events"
+                }
+                Work::Synchronise => {
+                    self.check_synchronised();
+                    "the restart deferral"
+                }
+                Work::Background => {
+                    let effects = self.routing.continue_background_work();
+                    self.carry_out(effects);
+                    "removing a peer's paths"
+                }
+            };
+            background_first = !background_first;
+            // Whatever one turn holds up waits for it: worth knowing.
+            let took = started.elapsed();
+            if took >= SLOW_TURN {
+                debug!(took_ms = took.as_millis() as u64, what, "slow manager turn");
+            }
+        };
+        self.leave(graceful, &mut route_events).await;
+        let _ = std::fs::remove_file(&self.settings.control_socket);
+        Ok(())
+    }
+
+    /// One event of a peer task, for the routing side (and the peer table).
+    fn route_event(&mut self, event: PeerEvent) {
+        if let SessionEvent::Stopped = event.event {
+            self.stopping.remove(&event.peer);
+            return;
+        }
+        let effects = self.routing.event(event, Instant::now());
+        self.carry_out(effects);
+    }
+
+    /// The way out: every peer is told to end (with Cease, or without a word
+    /// for a graceful restart), their events are drained until all have
+    /// ended or [`SHUTDOWN_GRACE`] is over, then the kernel routes are
+    /// removed (or kept, for a graceful restart).
+    async fn leave(&mut self, graceful: bool, route_events: &mut mpsc::Receiver<PeerEvent>) {
+        let ending = if graceful {
+            info!("leaving for a graceful restart: sessions closed without NOTIFICATION, kernel routes kept");
+            Ending::Detach
+        } else {
+            info!("shutting down");
+            Ending::Shutdown(Some("nodebgp is shutting down".into()))
+        };
+        for (_, peer) in self.peers.drain() {
+            self.stopping.insert(peer.id);
+            peer.handle.end(ending.clone());
+        }
+        let everyone = async {
+            while !self.stopping.is_empty() {
+                match route_events.recv().await {
+                    Some(PeerEvent {
+                        peer,
+                        event: SessionEvent::Stopped,
+                    }) => {
+                        self.stopping.remove(&peer);
+                    }
+                    Some(_) => {}
+                    None => break,
                 }
             }
         };
-        if graceful {
-            info!("leaving for a graceful restart: sessions closed without NOTIFICATION, kernel routes kept");
-            for (_, peer) in self.peers.drain() {
-                peer.handle.detach().await;
-            }
-        } else {
-            info!("shutting down");
-            for (_, peer) in self.peers.drain() {
-                peer.handle
-                    .shut_down(Some("nodebgp is shutting down".into()))
-                    .await;
-            }
+        if tokio::time::timeout(SHUTDOWN_GRACE, everyone)
+            .await
+            .is_err()
+        {
+            warn!(
+                peers = self.stopping.len(),
+                "peers still ending; leaving without them"
+            );
         }
         if let Some(fib) = self.fib.take() {
             let (done, finished) = tokio::sync::oneshot::channel();
@@ -219,10 +359,10 @@ impl Manager {
                 remove: !graceful,
                 done,
             });
-            let _ = finished.await;
+            if tokio::time::timeout(FIB_STOP_TIME, finished).await.is_err() {
+                warn!("the kernel routes were not all handled in time");
+            }
         }
-        let _ = std::fs::remove_file(&self.settings.control_socket);
-        Ok(())
     }
 
     /// A RIB for the node's AS, with the node's own prefixes.
@@ -281,7 +421,7 @@ impl Manager {
     }
 
     /// Carries out what the routing side asked for.
-    async fn carry_out(&mut self, effects: Vec<routing::Effect>) {
+    fn carry_out(&mut self, effects: Vec<routing::Effect>) {
         for effect in effects {
             match effect {
                 routing::Effect::Send(number, messages) => {
@@ -298,8 +438,7 @@ impl Manager {
                     if let Some(running) = self.peer_by_number(peer) {
                         running
                             .handle
-                            .maximum_prefixes(family, limit, Some(restart_after))
-                            .await;
+                            .maximum_prefixes(family, limit, Some(restart_after));
                     }
                 }
             }
@@ -310,7 +449,7 @@ impl Manager {
         }
     }
 
-    fn peer_by_number(&self, number: u32) -> Option<&RunningPeer> {
+    fn peer_by_number(&self, number: PeerId) -> Option<&RunningPeer> {
         self.numbers
             .get(&number)
             .and_then(|address| self.peers.get(address))
@@ -319,90 +458,52 @@ impl Manager {
     /// After a restart, the previous run's kernel routes that no peer
     /// re-announced go once every peer resent its table, or the restart
     /// time is over (RFC 4724 §4.1).
-    async fn check_synchronised(&mut self) {
+    fn check_synchronised(&mut self) {
         let Some(deadline) = self.synchronise_by else {
             return;
         };
         let all = !self.peers.is_empty() && self.routing.all_synchronised();
-        if all || tokio::time::Instant::now() >= deadline {
+        if all || Instant::now() >= deadline {
             self.synchronise_by = None;
             if let Some(fib) = &self.fib {
                 let _ = fib.commands.send(fib::FibCommand::Synchronised);
             }
             info!("peers resent their tables: routes selected and sent");
             let effects = self.routing.defer_updates(false);
-            self.carry_out(effects).await;
+            self.carry_out(effects);
         }
     }
 
-    async fn accept(&mut self, connection: Accepted) {
+    fn accept(&mut self, connection: Accepted) {
         let address = connection.peer.ip().to_canonical();
         match self.peers.get(&address) {
-            Some(peer) => peer.handle.incoming(connection.stream).await,
+            Some(peer) => peer.handle.incoming(connection.stream),
             None => {
-                warn!(peer = %connection.peer, "connection from an address that is not a peer, refused");
-                reject(connection.stream).await;
+                // A scan or a misconfigured router may knock many times a
+                // second: one line a minute says how many.
+                let now = Instant::now();
+                self.refused.0 += 1;
+                if self
+                    .refused
+                    .1
+                    .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(60))
+                {
+                    warn!(peer = %connection.peer, refused = self.refused.0, "connections from addresses that are not peers refused (logged once a minute)");
+                    self.refused = (0, Some(now));
+                }
+                // Writing the NOTIFICATION may wait on the remote end: not here.
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), reject(connection.stream))
+                        .await;
+                });
             }
         }
     }
 
-    /// Whether the store may have changed since it was last read: for the
-    /// embedded store, whether its file did; an etcd store is always read.
-    fn store_changed(&mut self) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        let Datastore::File(directory) = &self.settings.datastore else {
-            return true;
-        };
-        let seen = std::fs::metadata(directory.join(peer_store::STORE_FILE_NAME))
-            .ok()
-            .map(|metadata| {
-                (
-                    metadata.modified().unwrap_or(std::time::UNIX_EPOCH),
-                    metadata.len(),
-                    metadata.ino(),
-                )
-            });
-        if seen.is_some() && seen == self.store_seen {
-            return false;
-        }
-        self.store_seen = seen;
-        true
-    }
-
-    async fn reconcile(&mut self) {
-        if self
-            .retry_at
-            .is_some_and(|at| tokio::time::Instant::now() < at)
-        {
-            return;
-        }
-        if !self.store_changed() {
-            return;
-        }
-        // Stores block (file I/O, or etcd on a runtime of its own): off the runtime.
-        let (store, node) = (self.store.clone(), self.settings.node.clone());
-        let read =
-            tokio::task::spawn_blocking(move || sources::desired(store.as_ref(), &node)).await;
-        let (desired, advertisements) =
-            match read.map_err(anyhow::Error::from).and_then(|result| result) {
-                Ok(desired) => (desired.peers, desired.advertisements),
-                Err(error) => {
-                    // An unreachable or broken datastore leaves running sessions alone.
-                    self.store_failures += 1;
-                    let wait = Duration::from_secs(1 << self.store_failures.min(6))
-                        .min(Duration::from_secs(60));
-                    self.retry_at = Some(tokio::time::Instant::now() + wait);
-                    self.store_seen = None;
-                    warn!(
-                        error = %format!("{error:#}"),
-                        retry_in = wait.as_secs(),
-                        "cannot read peers; sessions left as they are"
-                    );
-                    return;
-                }
-            };
-        self.store_failures = 0;
-        self.retry_at = None;
+    /// Makes the running peers and advertisements what the datastore says.
+    fn apply(&mut self, reading: sources::Desired) {
+        let (desired, advertisements) = (reading.peers, reading.advertisements);
+        self.ignored = reading.ignored;
         // The node's AS (from its node resource or the BGP configuration)
         // is what the RIB prepends and checks loops against: when it
         // changes, every session starts again on a new RIB.
@@ -418,7 +519,7 @@ impl Manager {
             );
             let addresses: Vec<IpAddr> = self.peers.keys().copied().collect();
             for address in addresses {
-                self.stop_peer(address).await;
+                self.stop_peer(address);
             }
             self.routing = self.new_routing(node_as);
             if self.synchronise_by.is_some() {
@@ -426,14 +527,16 @@ impl Manager {
             }
             let originations = self.originations();
             let effects = self.routing.set_originations(&originations);
-            self.carry_out(effects).await;
+            self.carry_out(effects);
         }
         if advertisements != self.advertisements {
             self.advertisements = advertisements;
             let originations = self.originations();
             let effects = self.routing.set_originations(&originations);
-            self.carry_out(effects).await;
+            self.carry_out(effects);
         }
+        self.refused_peers
+            .retain(|address, _| desired.iter().any(|peer| peer.address.ip() == *address));
         let running: Vec<DesiredPeer> = self
             .peers
             .values()
@@ -442,25 +545,37 @@ impl Manager {
         // The peer manager's pure diff: only what changed is touched.
         for action in peer_manager::reconcile(&desired, &running) {
             match action {
-                Action::Start(peer) => self.start_peer(peer).await,
-                Action::Stop { address, .. } => self.stop_peer(address.ip()).await,
+                Action::Start(peer) => self.start_peer(peer),
+                Action::Stop { address, .. } => self.stop_peer(address.ip()),
                 Action::Restart { old, new } => {
                     info!(peer = %new.address, "peer changed; restarting its session");
-                    self.stop_peer(old.address.ip()).await;
-                    self.start_peer(new).await;
+                    self.stop_peer(old.address.ip());
+                    self.start_peer(new);
                 }
             }
         }
     }
 
-    async fn start_peer(&mut self, peer: DesiredPeer) {
-        info!(peer = %peer.address, asn = peer.asn.0, "starting session");
+    fn start_peer(&mut self, peer: DesiredPeer) {
+        // RFC 2385 keys fail closed: a peer meant to be signed never runs
+        // unsigned, and its connections are refused meanwhile.
+        if peer.settings.password.as_deref() == Some("") {
+            self.refuse_peer(&peer, "its password is empty".into());
+            return;
+        }
         // The listeners need the peer's MD5 key too (v3 `password`), or none.
-        self.install_password(peer.address.ip(), peer.settings.password.as_deref());
-        let number = self.next_number;
-        self.next_number += 1;
-        let mut config = self.peer_config(&peer);
-        self.attach_routing(&mut config, number, &peer);
+        if let Err(error) =
+            self.install_password(peer.address.ip(), peer.settings.password.as_deref())
+        {
+            self.refuse_peer(&peer, format!("cannot set its TCP MD5 key: {error}"));
+            return;
+        }
+        self.refused_peers.remove(&peer.address.ip());
+        info!(peer = %peer.address, asn = peer.asn.0, "starting session");
+        let number = PeerId(self.next_number);
+        self.next_number = self.next_number.wrapping_add(1).max(1);
+        let mut config = self.peer_config(&peer, number);
+        self.attach_routing(&mut config, &peer);
         // v3 `maxRestartTime` (BIRD `graceful restart time`): the Restart Time we
         // announce (RFC 4724 §3). Set after the routing link, which announces the
         // daemon-wide time; without graceful restart configured we announce the
@@ -480,27 +595,32 @@ impl Manager {
         }
         self.routing.add_peer(number, &peer);
         let handle = spawn_peer(config);
-        handle.start().await;
+        handle.start();
         self.numbers.insert(number, peer.address.ip());
         self.peers.insert(
             peer.address.ip(),
             RunningPeer {
                 desired: peer,
                 handle,
-                number,
+                id: number,
             },
         );
     }
 
-    /// Ends a session with Cease / Peer De-configured.
-    async fn stop_peer(&mut self, address: IpAddr) {
+    /// Ends a session with Cease / Peer De-configured. Its routes go now;
+    /// the task ends in its own time and says so ([`SessionEvent::Stopped`]),
+    /// and what it still sends meanwhile is dropped by the routing side.
+    fn stop_peer(&mut self, address: IpAddr) {
         if let Some(running) = self.peers.remove(&address) {
-            self.numbers.remove(&running.number);
+            self.numbers.remove(&running.id);
             info!(peer = %address, "peer removed; ending its session");
-            self.install_password(address, None);
-            running.handle.deconfigure().await;
-            let effects = self.routing.remove_peer(running.number);
-            self.carry_out(effects).await;
+            if let Err(error) = self.install_password(address, None) {
+                warn!(peer = %address, %error, "cannot remove its TCP MD5 key from a listener");
+            }
+            self.stopping.insert(running.id);
+            running.handle.end(Ending::Deconfigured);
+            let effects = self.routing.remove_peer(running.id);
+            self.carry_out(effects);
         }
     }
 
@@ -508,18 +628,13 @@ impl Manager {
     /// (RFC 4724 §3): the Restart State bit after a restart that kept kernel
     /// routes, and Forwarding State for every family while the FIB is kept;
     /// with a long-lived stale time, long-lived graceful restart too (RFC 9494).
-    fn attach_routing(&self, config: &mut PeerConfig, number: u32, peer: &DesiredPeer) {
-        config.routes = Some(bgp_session::RouteLink {
-            peer: number,
-            events: self.route_events.clone(),
-        });
-        config.advertise = Vec::new();
+    fn attach_routing(&self, config: &mut PeerConfig, peer: &DesiredPeer) {
         let routing = &self.settings.routing;
         if routing.graceful_restart {
             let forwarding = self.fib.is_some();
             config.session.graceful_restart = Some(bgp_wire::GracefulRestart {
                 flags: if self.synchronise_by.is_some() {
-                    0x8
+                    bgp_wire::GracefulRestart::RESTART_STATE
                 } else {
                     0
                 },
@@ -537,7 +652,11 @@ impl Manager {
                     .iter()
                     .map(|family| bgp_wire::GracefulRestartFamily {
                         family: *family,
-                        flags: if forwarding { 0x80 } else { 0 },
+                        flags: if forwarding {
+                            bgp_wire::GracefulRestartFamily::FORWARDING_PRESERVED
+                        } else {
+                            0
+                        },
                     })
                     .collect(),
             });
@@ -554,7 +673,11 @@ impl Manager {
                     .iter()
                     .map(|family| bgp_wire::LongLivedFamily {
                         family: *family,
-                        flags: if forwarding { 0x80 } else { 0 },
+                        flags: if forwarding {
+                            bgp_wire::GracefulRestartFamily::FORWARDING_PRESERVED
+                        } else {
+                            0
+                        },
                         stale_time,
                     })
                     .collect();
@@ -564,15 +687,33 @@ impl Manager {
 
     /// TCP MD5 keys live on the listening sockets too, so that the peer's own
     /// connection attempts are accepted (RFC 2385).
-    fn install_password(&self, peer: IpAddr, password: Option<&str>) {
+    /// Fails closed: when the key cannot be set on every listener, it is
+    /// taken off all of them again and the caller does not start the peer.
+    fn install_password(&self, peer: IpAddr, password: Option<&str>) -> std::io::Result<()> {
         for listener in &self.listeners {
             if let Err(error) = net::apply_to_listener(listener, peer, password) {
-                warn!(%peer, %error, "cannot set the TCP MD5 key on a listener");
+                if password.is_some() {
+                    for listener in &self.listeners {
+                        let _ = net::apply_to_listener(listener, peer, None);
+                    }
+                }
+                return Err(error);
             }
         }
+        Ok(())
     }
 
-    fn peer_config(&self, peer: &DesiredPeer) -> PeerConfig {
+    /// Records why a desired peer was not started, logging it when the
+    /// reason is new (the datastore is read again every few seconds).
+    fn refuse_peer(&mut self, peer: &DesiredPeer, reason: String) {
+        let address = peer.address.ip();
+        if self.refused_peers.get(&address).map(|(_, known)| known) != Some(&reason) {
+            warn!(peer = %peer.address, %reason, "peer not started");
+        }
+        self.refused_peers.insert(address, (peer.clone(), reason));
+    }
+
+    fn peer_config(&self, peer: &DesiredPeer, id: PeerId) -> PeerConfig {
         let settings = &self.settings;
         // The node's AS (Node `spec.bgp.asNumber`, else the BGPConfiguration's),
         // else --as.
@@ -595,10 +736,10 @@ impl Manager {
             (IpAddr::V4(_), true) => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
             (IpAddr::V6(_), true) => vec![Family::IPV6_UNICAST, Family::IPV4_UNICAST],
         };
-        session.idle_hold = IdleHoldPolicy {
-            initial: Duration::from_secs(2),
-            maximum: Duration::from_secs(120),
-        };
+        // BIRD's `error wait time`: the restart back-off after errors,
+        // doubling from the first to the second (--error-wait).
+        let (initial, maximum) = settings.error_wait;
+        session.idle_hold = IdleHoldPolicy { initial, maximum };
         session.jitter_seed = Some(jitter_seed(peer.address));
         session.hostname = Some(settings.node.clone());
         PeerConfig {
@@ -619,62 +760,73 @@ impl Manager {
                 ttl: None,
             },
             connect_timeout: Duration::from_secs(5),
-            advertise: Vec::new(),
-            routes: None,
+            routes: bgp_session::RouteLink {
+                peer: id,
+                events: self.route_events.clone(),
+            },
         }
     }
 
-    async fn control(&mut self, command: &str, request: &serde_json::Value) -> String {
-        match command {
-            "refresh" => {
-                let wanted = request["peer"]
-                    .as_str()
-                    .and_then(|text| text.parse::<IpAddr>().ok());
-                let Some(number) = wanted
-                    .and_then(|address| self.peers.get(&address))
-                    .map(|peer| peer.number)
-                else {
-                    return json!({"error": "refresh: give the address of a peer of this node"})
-                        .to_string();
+    /// Answers one control request.
+    fn control(&mut self, request: Request) -> Response {
+        match request {
+            Request::Refresh { peer } => {
+                let Some(id) = self.peers.get(&peer).map(|running| running.id) else {
+                    return Response::error(format!("{peer} is not a peer of this node"));
                 };
-                match self.routing.request_refresh(number) {
+                match self.routing.request_refresh(id) {
                     Ok(effects) => {
-                        self.carry_out(effects).await;
-                        json!({"requested": true}).to_string()
+                        self.carry_out(effects);
+                        Response::Refreshed
                     }
-                    Err(error) => json!({"error": error}).to_string(),
+                    Err(error) => Response::error(error),
                 }
             }
-            "routes" => routes::answer(self.routing.rib(), &self.numbers, request),
-            "status" => {
-                let mut peers = Vec::with_capacity(self.peers.len());
-                let counts: HashMap<u32, (usize, usize)> = self
+            Request::Routes(query) => routes::answer(self.routing.rib(), &self.numbers, &query),
+            Request::Status => {
+                let counts: HashMap<PeerId, (usize, usize)> = self
                     .routing
                     .rib()
                     .peer_statistics()
                     .iter()
-                    .map(|peer| (peer.peer.0, (peer.accepted, peer.advertised)))
+                    .map(|peer| (peer.peer, (peer.accepted, peer.advertised)))
                     .collect();
-                for running in self.peers.values() {
-                    if let Some(status) = running.handle.status().await {
-                        let (received, sent) =
-                            counts.get(&running.number).copied().unwrap_or_default();
-                        peers.push(
-                            status::PeerReport::new(&status).with_prefix_counts(received, sent),
-                        );
-                    }
-                }
-                peers.sort_by_key(|peer| peer.address);
-                let report = status::StatusReport {
+                // What each peer task last published: nothing here waits for it.
+                let mut peers: Vec<status::PeerReport> = self
+                    .peers
+                    .values()
+                    .map(|running| {
+                        let (received, sent) = counts.get(&running.id).copied().unwrap_or_default();
+                        status::PeerReport::new(&running.handle.status())
+                            .with_prefix_counts(received, sent)
+                    })
+                    .collect();
+                // Desired peers that could not be started (fail closed), with why.
+                peers.extend(self.refused_peers.values().map(|(peer, reason)| {
+                    status::PeerReport::new(&bgp_session::PeerStatus {
+                        address: peer.address,
+                        peer_as: peer.asn,
+                        state: bgp_fsm::StateKind::Idle,
+                        in_state: Duration::ZERO,
+                        last_error: Some(format!("not started: {reason}")),
+                        negotiated: None,
+                        local_address: None,
+                        messages_received: 0,
+                        messages_sent: 0,
+                        updates_received: 0,
+                        updates_sent: 0,
+                        prefixes_unsendable: 0,
+                    })
+                }));
+                peers.sort_by_key(status::PeerReport::address);
+                Response::Status(status::StatusReport {
                     node: self.settings.node.clone(),
                     asn: self.routing.local_as().0,
                     router_id: self.settings.router_id.to_string(),
                     peers,
-                };
-                serde_json::to_string(&report)
-                    .unwrap_or_else(|error| json!({"error": error.to_string()}).to_string())
+                    ignored: self.ignored.clone(),
+                })
             }
-            other => json!({"error": format!("unknown command '{other}'")}).to_string(),
         }
     }
 }

@@ -1,17 +1,19 @@
 //! `nodebgp routes`: the Loc-RIB, or one peer's Adj-RIB-In or Adj-RIB-Out,
 //! read through the control socket. The daemon side ([`answer`]) renders
-//! the RIB into one JSON line; the client side prints it as JSON or a table
-//! like `birdc show route` / `vtysh show bgp ipv4`.
+//! the RIB into a [`RoutesReport`]; the client side prints it as JSON or a
+//! table like `birdc show route` / `vtysh show bgp ipv4`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use bgp_rib::{PeerId, Rib, RouteView};
 use ipnet::IpNet;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
+use super::control::protocol::{Request, Response, RibView, RoutesQuery, Selection};
 use crate::decode::json::attributes_object;
 
 /// Flags of `nodebgp routes`.
@@ -20,7 +22,7 @@ pub(crate) struct RoutesArgs {
     /// Only this prefix (exact), or the routes covering this address
     /// (longest match).
     #[arg(value_name = "PREFIX|ADDRESS")]
-    prefix: Option<String>,
+    prefix: Option<Selection>,
     /// Only routes of this peer.
     #[arg(long, value_name = "ADDRESS")]
     peer: Option<IpAddr>,
@@ -58,10 +60,13 @@ pub(crate) struct RefreshArgs {
 /// Asks a peer to send its routes again (ROUTE-REFRESH, RFC 2918), as
 /// `clear bgp PEER soft in` does on a router.
 pub(crate) fn request_refresh(arguments: &RefreshArgs) -> Result<()> {
-    let request = json!({"command": "refresh", "peer": arguments.peer.to_string()});
-    let answer = super::control::request_with(&arguments.control_socket, request)?;
-    if let Some(error) = answer.get("error").and_then(Value::as_str) {
-        bail!("{error}");
+    let request = Request::Refresh {
+        peer: arguments.peer,
+    };
+    match super::request(&arguments.control_socket, &request)? {
+        Response::Refreshed => {}
+        Response::Error { message } => bail!("{message}"),
+        other => bail!("the daemon answered {} to refresh", other.kind()),
     }
     println!("asked {} for its routes again", arguments.peer);
     Ok(())
@@ -70,222 +75,229 @@ pub(crate) fn request_refresh(arguments: &RefreshArgs) -> Result<()> {
 /// Asks the daemon and prints its answer.
 pub(crate) fn print_routes(arguments: &RoutesArgs) -> Result<()> {
     let view = match (arguments.received, arguments.advertised) {
-        (true, _) => "received",
-        (_, true) => "advertised",
-        _ => "loc-rib",
+        (true, _) => RibView::Received,
+        (_, true) => RibView::Advertised,
+        _ => RibView::LocRib,
     };
-    let request = json!({
-        "command": "routes",
-        "view": view,
-        "peer": arguments.peer.map(|peer| peer.to_string()),
-        "prefix": arguments.prefix,
+    let request = Request::Routes(RoutesQuery {
+        view,
+        peer: arguments.peer,
+        prefix: arguments.prefix,
     });
-    let answer = super::control::request_with(&arguments.control_socket, request)?;
-    if let Some(error) = answer.get("error").and_then(Value::as_str) {
-        bail!("{error}");
-    }
+    let report = match super::request(&arguments.control_socket, &request)? {
+        Response::Routes(report) => report,
+        Response::Error { message } => bail!("{message}"),
+        other => bail!("the daemon answered {} to routes", other.kind()),
+    };
     match arguments.output {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&answer)?),
-        Format::Table => print_table(&answer),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => print_table(&report),
     }
     Ok(())
 }
 
-fn print_table(answer: &Value) {
-    let empty = Vec::new();
-    let routes = answer["routes"].as_array().unwrap_or(&empty);
+fn print_table(report: &RoutesReport) {
     println!(
         "{:<2} {:<20} {:<18} {:<24} {:>6} {:>6}  AS path",
         "", "Prefix", "Peer", "Next hop", "LPref", "MED"
     );
-    for route in routes {
+    for route in &report.routes {
+        let marks = route.marks.unwrap_or_default();
         let marks = format!(
             "{}{}",
-            if route["best"] == true {
+            if marks.best {
                 ">"
-            } else if route["multipath"] == true {
+            } else if marks.multipath {
                 "="
             } else {
                 "*"
             },
             // L: long-lived stale (RFC 9494), least preferred; S: stale.
-            if route["long_lived_stale"] == true {
+            if marks.long_lived_stale {
                 "L"
-            } else if route["stale"] == true {
+            } else if marks.stale {
                 "S"
             } else {
                 ""
             }
         );
-        let attributes = &route["attributes"];
-        let text = |value: &Value| match value {
-            Value::Null => String::new(),
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
+        let attribute = |name: &str| match route.attributes.get(name) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
         };
         println!(
             "{:<2} {:<20} {:<18} {:<24} {:>6} {:>6}  {} {}",
             marks,
-            text(&route["prefix"]),
-            route["peer"].as_str().unwrap_or("local"),
-            text(&route["next_hop"]),
-            text(&attributes["local_pref"]),
-            text(&attributes["med"]),
-            text(&attributes["as_path"]),
-            text(&attributes["origin"]),
+            route.prefix.to_string(),
+            route
+                .peer
+                .map_or_else(|| "local".to_owned(), |peer| peer.to_string()),
+            route
+                .next_hop
+                .map(|address| address.to_string())
+                .unwrap_or_default(),
+            attribute("local_pref"),
+            attribute("med"),
+            attribute("as_path"),
+            attribute("origin"),
         );
     }
     println!(
         "{} routes{}",
-        routes.len(),
-        if answer["truncated"] == true {
-            " (truncated)"
-        } else {
-            ""
-        }
+        report.routes.len(),
+        if report.truncated { " (truncated)" } else { "" }
     );
+}
+
+/// The answer to a routes request, as `nodebgp routes -o json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RoutesReport {
+    /// How many routes follow.
+    pub(crate) count: usize,
+    /// More matched than [`MOST_ROUTES`].
+    pub(crate) truncated: bool,
+    pub(crate) routes: Vec<RouteReport>,
+}
+
+/// One route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RouteReport {
+    prefix: IpNet,
+    /// `None` for the node's own routes.
+    peer: Option<IpAddr>,
+    /// Absent from advertised routes: they are not selected among others.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    marks: Option<Marks>,
+    next_hop: Option<IpAddr>,
+    /// In the shape `nodebgp decode` prints.
+    attributes: Map<String, Value>,
+}
+
+/// How a received route stands in the decision process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Marks {
+    path_id: Option<u32>,
+    best: bool,
+    multipath: bool,
+    stale: bool,
+    long_lived_stale: bool,
 }
 
 /// At most this many routes in one answer: a full table is inspected
 /// prefix by prefix, not printed whole over the control socket.
 const MOST_ROUTES: usize = 100_000;
 
-/// The daemon's answer to `{"command":"routes", "view", "peer", "prefix"}`.
-pub(crate) fn answer(rib: &Rib, peers: &HashMap<u32, IpAddr>, request: &Value) -> String {
-    match render(rib, peers, request) {
-        Ok(value) => value.to_string(),
-        Err(error) => json!({"error": format!("{error:#}")}).to_string(),
+/// The daemon's answer to a routes request.
+pub(crate) fn answer(rib: &Rib, peers: &HashMap<PeerId, IpAddr>, query: &RoutesQuery) -> Response {
+    match render(rib, peers, query) {
+        Ok(report) => Response::Routes(report),
+        Err(error) => Response::error(format!("{error:#}")),
     }
 }
 
-fn render(rib: &Rib, peers: &HashMap<u32, IpAddr>, request: &Value) -> Result<Value> {
-    let peer = match request["peer"].as_str() {
-        Some(text) => {
-            let address: IpAddr = text
-                .parse()
-                .with_context(|| format!("peer '{text}' is not an address"))?;
-            let number = peers
+fn render(rib: &Rib, peers: &HashMap<PeerId, IpAddr>, query: &RoutesQuery) -> Result<RoutesReport> {
+    let peer = match query.peer {
+        Some(address) => {
+            let Some(id) = peers
                 .iter()
                 .find(|(_, peer)| **peer == address)
-                .map(|(number, _)| PeerId(*number))
-                .with_context(|| format!("{address} is not a peer of this node"))?;
-            Some(number)
+                .map(|(id, _)| *id)
+            else {
+                bail!("{address} is not a peer of this node");
+            };
+            Some(id)
         }
         None => None,
     };
-    let wanted = Selection::parse(request["prefix"].as_str())?;
-    let name = |peer: Option<PeerId>| match peer {
-        None => Value::Null,
-        Some(id) => peers
-            .get(&id.0)
-            .map_or(Value::Null, |address| json!(address.to_string())),
-    };
+    let name = |peer: Option<PeerId>| peer.and_then(|id| peers.get(&id).copied());
     let mut routes = Vec::new();
     let mut truncated = false;
-    let mut push = |value: Value| {
+    let mut push = |route: RouteReport| {
         if routes.len() < MOST_ROUTES {
-            routes.push(value);
+            routes.push(route);
         } else {
             truncated = true;
         }
     };
-    match (request["view"].as_str().unwrap_or("loc-rib"), peer) {
-        ("advertised", Some(peer)) => {
-            let matching = wanted.filter(rib.advertised(peer).map(|(prefix, _)| prefix));
+    let wanted = query.prefix;
+    match (query.view, peer) {
+        (RibView::Advertised, Some(peer)) => {
+            let matching = filter(wanted, rib.advertised(peer).map(|(prefix, _)| prefix));
             for (prefix, attributes) in rib.advertised(peer) {
                 if matching.contains(&prefix) {
-                    push(json!({
-                        "prefix": prefix.to_string(),
-                        "peer": name(Some(peer)),
-                        "next_hop": attributes.next_hop().map(|address| address.to_string()),
-                        "attributes": Value::Object(attributes_object(&attributes.to_path_attributes())),
-                    }));
+                    push(RouteReport {
+                        prefix,
+                        peer: name(Some(peer)),
+                        marks: None,
+                        next_hop: attributes.next_hop(),
+                        attributes: attributes_object(&attributes.to_path_attributes()),
+                    });
                 }
             }
         }
-        ("received", Some(peer)) => {
-            let matching = wanted.filter(rib.received(peer).map(|view| view.prefix));
+        (RibView::Received, Some(peer)) => {
+            let matching = filter(wanted, rib.received(peer).map(|view| view.prefix));
             for view in rib.received(peer) {
                 if matching.contains(&view.prefix) {
-                    push(route_value(&view, name(view.peer)));
+                    push(route_report(&view, name(view.peer)));
                 }
             }
         }
-        ("loc-rib", _) => {
-            let matching = wanted.filter(rib.loc_rib().map(|view| view.prefix));
+        (RibView::LocRib, _) => {
+            let matching = filter(wanted, rib.loc_rib().map(|view| view.prefix));
             for view in rib.loc_rib() {
                 if matching.contains(&view.prefix) && (peer.is_none() || view.peer == peer) {
-                    push(route_value(&view, name(view.peer)));
+                    push(route_report(&view, name(view.peer)));
                 }
             }
         }
-        (other, _) => bail!("unknown view '{other}' (loc-rib, or received/advertised with a peer)"),
+        (RibView::Received | RibView::Advertised, None) => {
+            bail!("the received and advertised views need a peer")
+        }
     }
     routes.sort_by(|left, right| {
-        let key = |value: &Value| {
+        let key = |route: &RouteReport| {
             (
-                value["prefix"]
-                    .as_str()
-                    .and_then(|text| text.parse::<IpNet>().ok()),
-                value["best"] != true,
-                value["peer"].as_str().map(str::to_owned),
+                route.prefix,
+                !route.marks.is_some_and(|marks| marks.best),
+                route.peer,
             )
         };
         key(left).cmp(&key(right))
     });
-    let mut answer = Map::new();
-    answer.insert("count".into(), json!(routes.len()));
-    answer.insert("truncated".into(), json!(truncated));
-    answer.insert("routes".into(), Value::Array(routes));
-    Ok(Value::Object(answer))
-}
-
-fn route_value(view: &RouteView<'_>, peer: Value) -> Value {
-    json!({
-        "prefix": view.prefix.to_string(),
-        "peer": peer,
-        "path_id": view.path_id,
-        "best": view.best,
-        "multipath": view.multipath,
-        "stale": view.stale,
-        "long_lived_stale": view.long_lived_stale,
-        "next_hop": view.attributes.next_hop().map(|address| address.to_string()),
-        "attributes": Value::Object(attributes_object(&view.attributes.to_path_attributes())),
+    Ok(RoutesReport {
+        count: routes.len(),
+        truncated,
+        routes,
     })
 }
 
-/// Which prefixes a request asks for.
-enum Selection {
-    All,
-    Exact(IpNet),
-    /// The most specific prefixes covering an address.
-    Covering(IpAddr),
+fn route_report(view: &RouteView<'_>, peer: Option<IpAddr>) -> RouteReport {
+    RouteReport {
+        prefix: view.prefix,
+        peer,
+        marks: Some(Marks {
+            path_id: view.path_id,
+            best: view.best,
+            multipath: view.multipath,
+            stale: view.stale,
+            long_lived_stale: view.long_lived_stale,
+        }),
+        next_hop: view.attributes.next_hop(),
+        attributes: attributes_object(&view.attributes.to_path_attributes()),
+    }
 }
 
-impl Selection {
-    fn parse(text: Option<&str>) -> Result<Selection> {
-        let Some(text) = text else {
-            return Ok(Selection::All);
-        };
-        if let Ok(prefix) = text.parse::<IpNet>() {
-            return Ok(Selection::Exact(prefix.trunc()));
-        }
-        match text.parse::<IpAddr>() {
-            Ok(address) => Ok(Selection::Covering(address)),
-            Err(_) => bail!("'{text}' is neither a prefix nor an address"),
-        }
-    }
-
-    /// The selected prefixes among `prefixes`.
-    fn filter(&self, prefixes: impl Iterator<Item = IpNet>) -> PrefixSet {
-        match self {
-            Selection::All => PrefixSet::All,
-            Selection::Exact(prefix) => PrefixSet::One(*prefix),
-            Selection::Covering(address) => prefixes
-                .filter(|prefix| prefix.contains(address))
-                .max_by_key(IpNet::prefix_len)
-                .map_or(PrefixSet::None, PrefixSet::One),
-        }
+/// The selected prefixes among `prefixes`: all without a selection.
+fn filter(selection: Option<Selection>, prefixes: impl Iterator<Item = IpNet>) -> PrefixSet {
+    match selection {
+        None => PrefixSet::All,
+        Some(Selection::Exact(prefix)) => PrefixSet::One(prefix),
+        Some(Selection::Covering(address)) => prefixes
+            .filter(|prefix| prefix.contains(&address))
+            .max_by_key(IpNet::prefix_len)
+            .map_or(PrefixSet::None, PrefixSet::One),
     }
 }
 
@@ -302,5 +314,28 @@ impl PrefixSet {
             PrefixSet::One(one) => one == prefix,
             PrefixSet::None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `nodebgp routes -o json` printed before the protocol was typed:
+    /// a received route (with its marks) and an advertised one (without).
+    const REPORT: &str = r#"{"count":2,"truncated":false,"routes":[{"prefix":"10.0.0.0/24","peer":"10.0.0.2","path_id":null,"best":true,"multipath":false,"stale":false,"long_lived_stale":false,"next_hop":"10.0.0.2","attributes":{"origin":"IGP","as_path":"64513","local_pref":100}},{"prefix":"10.244.1.0/24","peer":null,"next_hop":null,"attributes":{"origin":"IGP","as_path":""}}]}"#;
+
+    #[test]
+    fn the_routes_report_keeps_its_json_shape_through_the_typed_protocol() {
+        let report: RoutesReport = serde_json::from_str(REPORT).unwrap();
+        assert!(report.routes[0].marks.is_some_and(|marks| marks.best));
+        assert_eq!(report.routes[1].marks, None);
+        let line = Response::Routes(report.clone()).to_line();
+        let Response::Routes(received) = serde_json::from_slice(&line).unwrap() else {
+            panic!("not a routes answer: {}", String::from_utf8_lossy(&line));
+        };
+        assert_eq!(received, report);
+        // The same text, keys in the same order.
+        assert_eq!(serde_json::to_string(&received).unwrap(), REPORT);
     }
 }

@@ -15,9 +15,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use bgp_fsm::{DownReason, Negotiated};
-use bgp_rib::{FibChange, MaxPrefix, PeerId, PeerInfo, Receipt, Rib, RibConfig};
+use bgp_rib::{Batch, FibChange, MaxPrefix, PeerId, PeerInfo, Receipt, Rib, RibConfig};
 use bgp_session::{PeerEvent, SessionEvent};
-use bgp_wire::{Capability, Family, Message, RouteRefresh, RouteRefreshSubtype};
+use bgp_wire::{
+    Capability, Family, GracefulRestartFamily, Message, RouteRefresh, RouteRefreshSubtype,
+};
 use ipnet::IpNet;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -29,15 +31,28 @@ use super::DesiredPeer;
 /// remaining stale routes go (FRR's and BIRD's stale-path time).
 const STALE_PATH_TIME: Duration = Duration::from_secs(360);
 
+/// Paths removed in one step of a removed (or downed) peer's removal: about
+/// ten milliseconds of work, so that status and signals never wait long.
+const REMOVAL_STEP: usize = 20_000;
+
+/// What one peer is sent at a time: the next batch waits for the peer's
+/// [`SessionEvent::Drained`], and the rest waits in the RIB, where changes
+/// still coalesce. 128 messages of at most 4,096 octets keep what is queued
+/// towards one peer within half a MiB (RFC 8654 extended messages aside).
+const BATCH: Batch = Batch {
+    prefixes: 8192,
+    messages: 128,
+};
+
 /// What the manager must do for the routing side.
 #[derive(Debug)]
 pub(crate) enum Effect {
     /// Send these messages (UPDATEs, ROUTE-REFRESH) to the peer with this
     /// number, in this order.
-    Send(u32, Vec<Message>),
+    Send(PeerId, Vec<Message>),
     /// The peer sent too many prefixes: tear its session down (RFC 4486).
     MaximumPrefixes {
-        peer: u32,
+        peer: PeerId,
         family: Family,
         limit: u32,
         restart_after: Duration,
@@ -79,24 +94,30 @@ pub(crate) struct Routing {
     /// the other family.
     next_hop_v4: Option<Ipv4Addr>,
     next_hop_v6: Option<Ipv6Addr>,
-    peers: HashMap<u32, RoutedPeer>,
+    peers: HashMap<PeerId, RoutedPeer>,
     /// When each restarting peer's stale routes are flushed (RFC 4724 §4.2),
     /// or turn long-lived stale when it announced LLGR (RFC 9494 §4.2).
-    stale_deadlines: HashMap<u32, Instant>,
+    stale_deadlines: HashMap<PeerId, Instant>,
     /// When a peer's long-lived stale routes of a family are flushed (the end
     /// of its long-lived stale time, RFC 9494 §4.2).
-    long_lived_deadlines: HashMap<(u32, Family), Instant>,
+    long_lived_deadlines: HashMap<(PeerId, Family), Instant>,
     /// Changes for the kernel, taken by the manager.
     fib_changes: Vec<FibChange>,
     /// What the node originates now, by prefix.
     originated: HashMap<IpNet, Origination>,
     /// Peers that sent End-of-RIB for every family at least once: the
     /// restarted daemon's kernel routes are reconciled once all have.
-    synchronised: HashSet<u32>,
+    synchronised: HashSet<PeerId>,
     /// After a restart, route selection for the peers is deferred until they
     /// have all sent End-of-RIB (RFC 4724 §4.1): nothing is sent meanwhile,
     /// so that each peer gets the whole table, then End-of-RIB.
     deferred: bool,
+    /// Peers sent a batch whose [`SessionEvent::Drained`] has not come yet:
+    /// they get nothing more until it does.
+    awaiting_drain: HashSet<PeerId>,
+    /// Peers whose refreshed table is being sent with RFC 7313's markers:
+    /// the families whose EoRR goes after the last batch.
+    refresh_ends: HashMap<PeerId, Vec<Family>>,
 }
 
 impl Routing {
@@ -138,6 +159,8 @@ impl Routing {
             synchronised: HashSet::new(),
             originated,
             deferred: false,
+            awaiting_drain: HashSet::new(),
+            refresh_ends: HashMap::new(),
         }
     }
 
@@ -191,7 +214,7 @@ impl Routing {
     }
 
     /// A peer task was started under `number`.
-    pub(crate) fn add_peer(&mut self, number: u32, desired: &DesiredPeer) {
+    pub(crate) fn add_peer(&mut self, number: PeerId, desired: &DesiredPeer) {
         self.peers.insert(
             number,
             RoutedPeer {
@@ -209,21 +232,24 @@ impl Routing {
     }
 
     /// A peer task ended (peer removed or changed): its routes go now.
-    pub(crate) fn remove_peer(&mut self, number: u32) -> Vec<Effect> {
+    pub(crate) fn remove_peer(&mut self, number: PeerId) -> Vec<Effect> {
         self.peers.remove(&number);
         self.stale_deadlines.remove(&number);
         self.long_lived_deadlines
             .retain(|(peer, _), _| *peer != number);
         self.synchronised.remove(&number);
+        self.awaiting_drain.remove(&number);
+        self.refresh_ends.remove(&number);
         // Its paths go, stale ones too, and its slot is freed for the next
         // peer: a daemon that runs for months starts peers with ever-new
-        // numbers.
-        self.rib.remove_peer(PeerId(number));
+        // numbers. A step at a time (`continue_background_work`): a full
+        // table's worth is a second of work.
+        self.rib.retire_peer(number);
         self.effects()
     }
 
     /// Handles one session event.
-    pub(crate) fn event(&mut self, event: PeerEvent) -> Vec<Effect> {
+    pub(crate) fn event(&mut self, event: PeerEvent, now: Instant) -> Vec<Effect> {
         let number = event.peer;
         if !self.peers.contains_key(&number) {
             return Vec::new(); // a task already removed
@@ -233,9 +259,9 @@ impl Routing {
             SessionEvent::Established {
                 negotiated,
                 local_address,
-            } => self.established(number, &negotiated, local_address),
+            } => self.established(number, &negotiated, local_address, now),
             SessionEvent::Update { update, errors } => {
-                match self.rib.receive(PeerId(number), &update, &errors) {
+                match self.rib.receive(number, &update, &errors) {
                     Receipt::EndOfRib(family) => self.end_of_rib(number, family),
                     Receipt::MaxPrefixExceeded {
                         family,
@@ -274,26 +300,27 @@ impl Routing {
                             number,
                             vec![marker(RouteRefreshSubtype::BEGIN)],
                         ));
+                        // The EoRR follows the refreshed table's last batch.
+                        self.refresh_ends
+                            .entry(number)
+                            .or_default()
+                            .push(refresh.family);
                     }
-                    self.rib.refresh(PeerId(number), refresh.family);
-                    effects.extend(self.effects());
-                    if enhanced {
-                        effects.push(Effect::Send(number, vec![marker(RouteRefreshSubtype::END)]));
-                    }
+                    self.rib.refresh(number, refresh.family);
                 } else if self.peers[&number].enhanced_route_refresh {
                     // RFC 7313 §4.2: the peer resends a family between BoRR
                     // and EoRR; what it did not resend by EoRR is gone. Both
                     // are ignored unless the capability was negotiated (§5).
                     match refresh.subtype {
                         RouteRefreshSubtype::BEGIN => {
-                            self.rib.mark_stale(PeerId(number), refresh.family);
+                            self.rib.mark_stale(number, refresh.family);
                             // An EoRR that never comes must not keep them.
                             self.stale_deadlines
                                 .entry(number)
-                                .or_insert_with(|| Instant::now() + STALE_PATH_TIME);
+                                .or_insert_with(|| now + STALE_PATH_TIME);
                         }
                         RouteRefreshSubtype::END => {
-                            self.rib.flush_stale(PeerId(number), Some(refresh.family));
+                            self.rib.flush_stale(number, Some(refresh.family));
                             if self.peers[&number].awaiting_end_of_rib.is_empty() {
                                 self.stale_deadlines.remove(&number);
                             }
@@ -302,7 +329,13 @@ impl Routing {
                     }
                 }
             }
-            SessionEvent::Down(reason) => self.down(number, &reason),
+            SessionEvent::Drained => {
+                self.awaiting_drain.remove(&number);
+            }
+            SessionEvent::Unsendable(prefixes) => self.rib.not_sent(number, &prefixes),
+            SessionEvent::Down(reason) => self.down(number, &reason, now),
+            // The manager's business: the peer is gone from here already.
+            SessionEvent::Stopped => {}
         }
         effects.extend(self.effects());
         effects
@@ -310,9 +343,10 @@ impl Routing {
 
     fn established(
         &mut self,
-        number: u32,
+        number: PeerId,
         negotiated: &Negotiated,
         local_address: Option<SocketAddr>,
+        now: Instant,
     ) {
         let long_lived = self.long_lived_families(negotiated);
         // RFC 9494 §4.3: long-lived stale routes go to peers that announced
@@ -322,7 +356,7 @@ impl Routing {
                 .peer_capabilities
                 .iter()
                 .any(|capability| matches!(capability, Capability::LongLivedGracefulRestart(_)));
-        self.settle_stale_routes(number, negotiated);
+        self.settle_stale_routes(number, negotiated, now);
         let retained = Self::retained_families(negotiated, &long_lived);
         let Some(peer) = self.peers.get_mut(&number) else {
             return;
@@ -345,6 +379,11 @@ impl Routing {
             .filter(|_| self.settings.graceful_restart)
             .map(|restart| Duration::from_secs(u64::from(restart.restart_time)));
         peer.long_lived = long_lived;
+        self.awaiting_drain.remove(&number);
+        self.refresh_ends.remove(&number);
+        let Some(peer) = self.peers.get_mut(&number) else {
+            return;
+        };
         peer.awaiting_end_of_rib = negotiated.families.iter().copied().collect();
         peer.families = negotiated.families.clone();
         peer.route_refresh = negotiated.route_refresh;
@@ -377,14 +416,14 @@ impl Routing {
             long_lived: sends_long_lived,
             enforce_first_as: true,
         };
-        self.rib.peer_up(PeerId(number), info);
+        self.rib.peer_up(number, info);
     }
 
     /// The peer is back (RFC 4724 §4.2): the stale routes of a family its new
     /// OPEN does not say it kept forwarding for (not listed, or the F bit
     /// clear, or no capability at all) go at once; the others wait for the
     /// family's End-of-RIB, but not forever.
-    fn settle_stale_routes(&mut self, number: u32, negotiated: &Negotiated) {
+    fn settle_stale_routes(&mut self, number: PeerId, negotiated: &Negotiated, now: Instant) {
         let had_stale = self.stale_deadlines.contains_key(&number)
             || self
                 .long_lived_deadlines
@@ -393,7 +432,7 @@ impl Routing {
         if !had_stale {
             return;
         }
-        const FORWARDING_PRESERVED: u8 = 0x80;
+        const FORWARDING_PRESERVED: u8 = GracefulRestartFamily::FORWARDING_PRESERVED;
         let preserved = |family: Family| {
             let by_restart = negotiated
                 .peer_graceful_restart
@@ -413,13 +452,12 @@ impl Routing {
         };
         for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
             if !preserved(family) {
-                self.rib.flush_stale(PeerId(number), Some(family));
+                self.rib.flush_stale(number, Some(family));
             }
         }
         self.long_lived_deadlines
             .retain(|(peer, _), _| *peer != number);
-        self.stale_deadlines
-            .insert(number, Instant::now() + STALE_PATH_TIME);
+        self.stale_deadlines.insert(number, now + STALE_PATH_TIME);
     }
 
     /// The families whose routes are kept when the session drops: those of
@@ -469,7 +507,7 @@ impl Routing {
             .collect()
     }
 
-    fn end_of_rib(&mut self, number: u32, family: Family) {
+    fn end_of_rib(&mut self, number: PeerId, family: Family) {
         // The RIB flushed the family's stale paths, long-lived ones included.
         self.long_lived_deadlines.remove(&(number, family));
         let Some(peer) = self.peers.get_mut(&number) else {
@@ -480,7 +518,7 @@ impl Routing {
             // Stale routes of families this session did not negotiate would
             // otherwise wait for an End-of-RIB that never comes.
             if self.stale_deadlines.remove(&number).is_some() {
-                self.rib.flush_stale(PeerId(number), None);
+                self.rib.flush_stale(number, None);
             }
             if self.synchronised.insert(number) {
                 info!(peer = %peer.address, "initial table received (End-of-RIB)");
@@ -488,7 +526,7 @@ impl Routing {
         }
     }
 
-    fn down(&mut self, number: u32, reason: &DownReason) {
+    fn down(&mut self, number: PeerId, reason: &DownReason, now: Instant) {
         let Some(peer) = self.peers.get_mut(&number) else {
             return;
         };
@@ -510,7 +548,7 @@ impl Routing {
         match (keep, restart_time) {
             (true, Some(time)) => {
                 info!(peer = %peer.address, restart_time = time.as_secs(), "peer restarting: its routes are kept as stale");
-                self.stale_deadlines.insert(number, Instant::now() + time);
+                self.stale_deadlines.insert(number, now + time);
             }
             (true, None) => {
                 self.stale_deadlines.remove(&number);
@@ -525,17 +563,19 @@ impl Routing {
         peer.awaiting_end_of_rib.clear();
         peer.families.clear();
         peer.route_refresh = false;
-        self.rib.peer_down(PeerId(number), keep);
+        self.awaiting_drain.remove(&number);
+        self.refresh_ends.remove(&number);
+        self.rib.peer_down_in_steps(number, keep);
         if keep {
             // Only the families the peer said it would restart with.
             for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
                 if !retained.contains(&family) {
-                    self.rib.flush_stale(PeerId(number), Some(family));
+                    self.rib.flush_stale(number, Some(family));
                 }
             }
         }
         if long_lived_now {
-            self.enter_long_lived(number, Instant::now());
+            self.enter_long_lived(number, now);
         }
     }
 
@@ -543,7 +583,7 @@ impl Routing {
     /// stale routes of the families it announced LLGR for turn long-lived
     /// stale (those with NO_LLGR go), until the end of their long-lived stale
     /// time; those of other families go now.
-    fn enter_long_lived(&mut self, number: u32, now: Instant) {
+    fn enter_long_lived(&mut self, number: PeerId, now: Instant) {
         let Some(peer) = self.peers.get(&number) else {
             return;
         };
@@ -552,10 +592,10 @@ impl Routing {
         let families: Vec<Family> = long_lived.iter().map(|(family, _)| *family).collect();
         for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
             if !families.contains(&family) {
-                self.rib.flush_stale(PeerId(number), Some(family));
+                self.rib.flush_stale(number, Some(family));
             }
         }
-        let outcome = self.rib.enter_long_lived_stale(PeerId(number), &families);
+        let outcome = self.rib.enter_long_lived_stale(number, &families);
         for (family, time) in &long_lived {
             self.long_lived_deadlines
                 .insert((number, *family), now + *time);
@@ -568,13 +608,13 @@ impl Routing {
         info!(peer = %address, kept = outcome.kept, removed = outcome.removed, stale_time, "restart time over: routes kept as long-lived stale (RFC 9494)");
     }
 
-    fn flush_stale(&mut self, number: u32) {
-        self.rib.flush_stale(PeerId(number), None);
+    fn flush_stale(&mut self, number: PeerId) {
+        self.rib.flush_stale(number, None);
     }
 
     /// Asks the peer to send its routes again (RFC 2918 §3), for every
     /// family of the session; an error when it cannot be asked.
-    pub(crate) fn request_refresh(&self, number: u32) -> Result<Vec<Effect>, String> {
+    pub(crate) fn request_refresh(&self, number: PeerId) -> Result<Vec<Effect>, String> {
         let peer = self.peers.get(&number).ok_or("not a peer")?;
         if peer.families.is_empty() {
             return Err(format!(
@@ -596,6 +636,17 @@ impl Routing {
         Ok(vec![Effect::Send(number, requests)])
     }
 
+    /// Whether paths of removed or downed peers are still to be removed.
+    pub(crate) fn has_background_work(&self) -> bool {
+        self.rib.has_removals()
+    }
+
+    /// Removes the next [`REMOVAL_STEP`] of those paths, with what follows.
+    pub(crate) fn continue_background_work(&mut self) -> Vec<Effect> {
+        self.rib.continue_removals(REMOVAL_STEP);
+        self.effects()
+    }
+
     /// The next graceful-restart deadline, for the manager's timer.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.stale_deadlines
@@ -609,7 +660,7 @@ impl Routing {
     /// long-lived stale (RFC 9494 §4.2), and flushes long-lived stale routes
     /// whose time is up.
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<Effect> {
-        let expired: Vec<u32> = self
+        let expired: Vec<PeerId> = self
             .stale_deadlines
             .iter()
             .filter(|(_, deadline)| **deadline <= now)
@@ -634,7 +685,7 @@ impl Routing {
                 .retain(|(peer, _), _| *peer != number);
             self.flush_stale(number);
         }
-        let expired: Vec<(u32, Family)> = self
+        let expired: Vec<(PeerId, Family)> = self
             .long_lived_deadlines
             .iter()
             .filter(|(_, deadline)| **deadline <= now)
@@ -645,7 +696,7 @@ impl Routing {
             if let Some(peer) = self.peers.get(&number) {
                 info!(peer = %peer.address, %family, "long-lived stale time over: stale routes removed");
             }
-            self.rib.flush_stale(PeerId(number), Some(family));
+            self.rib.flush_stale(number, Some(family));
         }
         self.effects()
     }
@@ -662,345 +713,48 @@ impl Routing {
         std::mem::take(&mut self.fib_changes)
     }
 
-    /// UPDATEs for every peer with something pending, and the FIB changes.
+    /// For every peer with something pending and nothing in flight, its
+    /// next batch of UPDATEs (and the EoRR that ends a refreshed table); and
+    /// the FIB changes.
     fn effects(&mut self) -> Vec<Effect> {
         self.fib_changes.extend(self.rib.poll_fib());
         if self.deferred {
             // The RIB keeps what is pending; it is sent when deferral ends.
             return Vec::new();
         }
-        self.rib
-            .peers_with_output()
-            .into_iter()
-            .filter_map(|peer| {
-                let updates = self.rib.poll_updates(peer);
-                (!updates.is_empty()).then(|| {
-                    Effect::Send(peer.0, updates.into_iter().map(Message::Update).collect())
-                })
-            })
-            .collect()
+        let mut ready = self.rib.peers_with_output();
+        ready.extend(self.refresh_ends.keys().copied());
+        ready.sort_unstable();
+        ready.dedup();
+        let mut effects = Vec::new();
+        for peer in ready {
+            if self.awaiting_drain.contains(&peer) {
+                continue;
+            }
+            let mut messages: Vec<Message> = self
+                .rib
+                .poll_updates_within(peer, BATCH)
+                .into_iter()
+                .map(Message::Update)
+                .collect();
+            if !self.rib.has_output(peer) {
+                if let Some(families) = self.refresh_ends.remove(&peer) {
+                    messages.extend(families.into_iter().map(|family| {
+                        Message::RouteRefresh(RouteRefresh {
+                            subtype: RouteRefreshSubtype::END,
+                            ..RouteRefresh::request(family)
+                        })
+                    }));
+                }
+            }
+            if !messages.is_empty() {
+                self.awaiting_drain.insert(peer);
+                effects.push(Effect::Send(peer, messages));
+            }
+        }
+        effects
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use bgp_wire::{
-        AsPath, AttributeValue, GracefulRestart, GracefulRestartFamily, LongLivedFamily, Nlri,
-        Origin, PathAttribute, RouterId, Update,
-    };
-
-    use super::*;
-
-    const PEER: u32 = 1;
-
-    fn settings() -> RoutingSettings {
-        RoutingSettings {
-            fib: false,
-            fib_netns: None,
-            fib_table: 254,
-            ipv4_next_hop: None,
-            ipv6_next_hop: None,
-            max_paths: 1,
-            graceful_restart: true,
-            restart_time: 120,
-            long_lived_stale_time: Some(Duration::from_secs(300)),
-            cluster_id: None,
-            transit: false,
-            max_prefix: None,
-            max_prefix_tear_down: true,
-            max_prefix_restart: Duration::from_secs(60),
-        }
-    }
-
-    /// A peer with these capabilities, up, that sent 10.1.0.0/16.
-    fn routing(restart_time: u16, long_lived_stale_time: Option<u32>) -> Routing {
-        let mut routing = Routing::new(
-            &settings(),
-            bgp_wire::Asn(65001),
-            RouterId(Ipv4Addr::new(192, 0, 2, 1)),
-            None,
-            None,
-            &[],
-        );
-        let desired = DesiredPeer {
-            address: "192.0.2.2:179".parse().unwrap(),
-            asn: bgp_wire::Asn(65002),
-            local_as: None,
-            passive: false,
-            source: peer_manager::PeerSource::Global,
-            settings: peer_manager::SessionSettings::default(),
-        };
-        routing.add_peer(PEER, &desired);
-        let negotiated = negotiated(
-            Some(GracefulRestart {
-                flags: 0,
-                restart_time,
-                families: vec![GracefulRestartFamily {
-                    family: Family::IPV4_UNICAST,
-                    flags: 0x80,
-                }],
-            }),
-            long_lived_stale_time
-                .map(|stale_time| {
-                    Capability::LongLivedGracefulRestart(vec![LongLivedFamily {
-                        family: Family::IPV4_UNICAST,
-                        flags: 0,
-                        stale_time,
-                    }])
-                })
-                .into_iter()
-                .collect(),
-        );
-        routing.event(PeerEvent {
-            peer: PEER,
-            event: SessionEvent::Established {
-                negotiated: Box::new(negotiated),
-                local_address: Some("192.0.2.1:179".parse().unwrap()),
-            },
-        });
-        announce(&mut routing);
-        routing
-    }
-
-    /// What an IPv4 session with the peer negotiates.
-    fn negotiated(
-        restart: Option<GracefulRestart>,
-        peer_capabilities: Vec<Capability>,
-    ) -> Negotiated {
-        Negotiated {
-            peer_as: bgp_wire::Asn(65002),
-            peer_router_id: RouterId(Ipv4Addr::new(192, 0, 2, 2)),
-            hold_time: Duration::from_secs(90),
-            keepalive: Duration::from_secs(30),
-            families: vec![Family::IPV4_UNICAST],
-            four_octet_asn: true,
-            route_refresh: true,
-            enhanced_route_refresh: false,
-            extended_message: false,
-            add_path_receive: Vec::new(),
-            add_path_send: Vec::new(),
-            peer_graceful_restart: restart,
-            peer_hostname: None,
-            peer_capabilities,
-        }
-    }
-
-    /// The peer sends 10.1.0.0/16.
-    fn announce(routing: &mut Routing) {
-        let update = Update {
-            withdrawn: Vec::new(),
-            attributes: vec![
-                PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
-                PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(&[bgp_wire::Asn(
-                    65002,
-                )]))),
-                PathAttribute::new(AttributeValue::NextHop(Ipv4Addr::new(192, 0, 2, 2))),
-            ],
-            announced: vec![Nlri::new("10.1.0.0/16".parse().unwrap())],
-        };
-        routing.event(PeerEvent {
-            peer: PEER,
-            event: SessionEvent::Update {
-                update,
-                errors: Vec::new(),
-            },
-        });
-    }
-
-    /// The route's (stale, long-lived stale) marks; `None` when it is gone.
-    fn marks(routing: &Routing) -> Option<(bool, bool)> {
-        routing
-            .rib()
-            .lookup("10.1.0.0/16".parse().unwrap())
-            .next()
-            .map(|view| (view.stale, view.long_lived_stale))
-    }
-
-    /// RFC 9494 §4.2 as the daemon drives it: stale for the restart time,
-    /// then long-lived stale for the smaller of both stale times (ours is
-    /// 300 s), then gone; at once when the restart time is zero; plain
-    /// graceful restart without the peer's LLGR; nothing kept after a stop.
-    #[test]
-    fn a_peer_with_llgr_is_kept_stale_then_long_lived_stale_then_flushed() {
-        const GONE: Option<(bool, bool)> = None;
-        const STALE: Option<(bool, bool)> = Some((true, false));
-        const LONG_LIVED: Option<(bool, bool)> = Some((true, true));
-        // (restart time, peer's long-lived stale time, down reason,
-        //  marks after down, at +3 s, at +3 s + 299 s, at +3 s + 301 s)
-        let cases = [
-            (
-                2,
-                Some(600),
-                DownReason::ConnectionClosed,
-                [STALE, LONG_LIVED, LONG_LIVED, GONE],
-            ),
-            (
-                2,
-                Some(100),
-                DownReason::ConnectionClosed,
-                [STALE, LONG_LIVED, GONE, GONE],
-            ),
-            (
-                0,
-                Some(600),
-                DownReason::ConnectionClosed,
-                [LONG_LIVED, LONG_LIVED, GONE, GONE],
-            ),
-            (
-                2,
-                None,
-                DownReason::ConnectionClosed,
-                [STALE, GONE, GONE, GONE],
-            ),
-            (2, Some(600), DownReason::Stopped, [GONE, GONE, GONE, GONE]),
-        ];
-        for (restart_time, stale_time, reason, expected) in cases {
-            let label = format!("restart {restart_time} s, stale {stale_time:?}, {reason}");
-            let mut routing = routing(restart_time, stale_time);
-            assert_eq!(marks(&routing), Some((false, false)), "{label}");
-            let down = Instant::now();
-            routing.event(PeerEvent {
-                peer: PEER,
-                event: SessionEvent::Down(reason),
-            });
-            let mut seen = vec![marks(&routing)];
-            // The restart time ends (2 s, or at once), then the long-lived
-            // stale time (counted from the end of the restart time).
-            let restart_over = down + Duration::from_secs(3);
-            for at in [
-                restart_over,
-                restart_over + Duration::from_secs(299),
-                restart_over + Duration::from_secs(301),
-            ] {
-                routing.expire(at);
-                seen.push(marks(&routing));
-            }
-            assert_eq!(seen, expected, "{label}");
-            assert_eq!(routing.next_deadline(), None, "{label}");
-        }
-    }
-
-    /// The peer comes back with this Graceful Restart capability.
-    fn re_establish(routing: &mut Routing, restart: Option<GracefulRestart>) {
-        let negotiated = negotiated(restart, Vec::new());
-        routing.event(PeerEvent {
-            peer: PEER,
-            event: SessionEvent::Established {
-                negotiated: Box::new(negotiated),
-                local_address: Some("192.0.2.1:179".parse().unwrap()),
-            },
-        });
-    }
-
-    fn down(routing: &mut Routing) {
-        routing.event(PeerEvent {
-            peer: PEER,
-            event: SessionEvent::Down(DownReason::ConnectionClosed),
-        });
-    }
-
-    /// RFC 4724 §4.2: back with the family's F bit clear, or without the
-    /// capability, the stale routes go at once; with it set they wait for
-    /// End-of-RIB.
-    #[test]
-    fn stale_routes_go_at_once_when_the_peer_returns_without_forwarding_state() {
-        let with_flags = |flags| {
-            Some(GracefulRestart {
-                flags: 0,
-                restart_time: 120,
-                families: vec![GracefulRestartFamily {
-                    family: Family::IPV4_UNICAST,
-                    flags,
-                }],
-            })
-        };
-        for (label, restart, expected) in [
-            ("F bit set", with_flags(0x80), Some((true, false))),
-            ("F bit clear", with_flags(0), None),
-            ("no capability", None, None),
-        ] {
-            let mut routing = routing(120, None);
-            down(&mut routing);
-            assert_eq!(marks(&routing), Some((true, false)), "{label}");
-            re_establish(&mut routing, restart);
-            assert_eq!(marks(&routing), expected, "{label}");
-        }
-    }
-
-    /// RFC 4724 §4.2: only the families listed in the peer's capability are
-    /// kept.
-    #[test]
-    fn families_missing_from_the_capability_are_not_kept() {
-        let mut routing = routing(120, None);
-        // The session runs again, now with a capability that lists no family.
-        down(&mut routing);
-        re_establish(
-            &mut routing,
-            Some(GracefulRestart {
-                flags: 0,
-                restart_time: 120,
-                families: Vec::new(),
-            }),
-        );
-        assert_eq!(marks(&routing), None, "F bit not set for IPv4: flushed");
-        // This session's capability lists no family: nothing is kept when it
-        // drops.
-        announce(&mut routing);
-        assert_eq!(marks(&routing), Some((false, false)));
-        down(&mut routing);
-        assert_eq!(marks(&routing), None);
-        assert_eq!(routing.next_deadline(), None);
-    }
-
-    /// A connection that fails before Established (here: a second Down)
-    /// leaves the restart timer of the session before it alone.
-    #[test]
-    fn a_failed_reconnection_does_not_move_the_restart_deadline() {
-        let mut routing = routing(120, None);
-        down(&mut routing);
-        let deadline = routing.next_deadline();
-        assert!(deadline.is_some());
-        // A restarted timer would be later: the clock has moved on since.
-        down(&mut routing);
-        assert_eq!(routing.next_deadline(), deadline);
-        assert_eq!(marks(&routing), Some((true, false)));
-    }
-
-    /// RFC 4724 §4.1: while deferred nothing is sent; the end of the
-    /// deferral sends what is pending, End-of-RIB last.
-    #[test]
-    fn deferred_selection_sends_nothing_until_it_ends() {
-        let mut routing = routing(120, None);
-        routing.defer_updates(true);
-        routing.set_originations(&[Origination::parse("10.9.0.0/24").unwrap()]);
-        down(&mut routing);
-        re_establish(
-            &mut routing,
-            Some(GracefulRestart {
-                flags: 0,
-                restart_time: 120,
-                families: vec![GracefulRestartFamily {
-                    family: Family::IPV4_UNICAST,
-                    flags: 0x80,
-                }],
-            }),
-        );
-        let effects = routing.defer_updates(false);
-        let sent: Vec<&Message> = effects
-            .iter()
-            .flat_map(|effect| match effect {
-                Effect::Send(PEER, messages) => messages.iter().collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        let announced = sent.iter().any(|message| {
-            matches!(message, Message::Update(update)
-                if update.announced.iter().any(|nlri| nlri.prefix.to_string() == "10.9.0.0/24"))
-        });
-        assert!(announced, "{sent:?}");
-        assert!(
-            matches!(sent.last(), Some(Message::Update(update)) if update.end_of_rib().is_some()),
-            "End-of-RIB last: {sent:?}"
-        );
-    }
-}
+mod tests;

@@ -39,9 +39,16 @@ pub(crate) struct RunArgs {
     /// etcdv3:URL[,URL...], or etcdv2:URL[,URL...] (a Calico v1 datastore).
     #[arg(long, value_name = "URL")]
     datastore: Option<String>,
-    /// Unix socket that `nodebgp status` talks to.
+    /// Unix socket that `nodebgp status`, `routes` and `refresh` talk to
+    /// (default /run/nodebgp/nodebgp.ctl); mode 0600: root and nodebgp's
+    /// own user only.
     #[arg(long, value_name = "PATH")]
     control_socket: Option<PathBuf>,
+    /// Also let this group (a name or a GID) use the control socket: it is
+    /// then owned by the group, mode 0660. A client is let in by its
+    /// primary group: run it as `sg GROUP -c 'nodebgp status'` otherwise.
+    #[arg(long, value_name = "GROUP")]
+    control_socket_group: Option<String>,
     /// A prefix this node originates to all its peers, optionally followed by
     /// communities to attach, standard `A:B` or large `G:L1:L2`
     /// (e.g. "10.244.1.0/24 65000:100 64512:1:2"); repeatable.
@@ -53,6 +60,12 @@ pub(crate) struct RunArgs {
     /// ConnectRetry time in seconds (default 5, like Calico's BIRD).
     #[arg(long, value_name = "SECONDS")]
     connect_retry: Option<u64>,
+    /// Wait before restarting a session after an error, MIN,MAX seconds
+    /// (BIRD's `error wait time`): MIN after the first error, doubling on
+    /// each further one until a session is established, at most MAX
+    /// (default 5,300).
+    #[arg(long, value_name = "MIN,MAX")]
+    error_wait: Option<String>,
     /// Negotiate IPv4 and IPv6 unicast on every session (MP-BGP, RFC 4760);
     /// by default a session carries the family of its peer's address.
     #[arg(long)]
@@ -128,9 +141,12 @@ struct SettingsFile {
     listen: Option<Vec<String>>,
     datastore: Option<String>,
     control_socket: Option<PathBuf>,
+    control_socket_group: Option<String>,
     advertise: Option<Vec<String>>,
     hold_time: Option<u16>,
     connect_retry: Option<u64>,
+    /// `[MIN, MAX]` or `"MIN,MAX"`.
+    error_wait: Option<serde_yaml::Value>,
     all_families: Option<bool>,
     log_level: Option<String>,
     fib: Option<bool>,
@@ -147,6 +163,52 @@ struct SettingsFile {
     max_prefix: Option<usize>,
     max_prefix_warn_only: Option<bool>,
     max_prefix_restart: Option<u64>,
+}
+
+/// The error wait's default, as BIRD's `error wait time` with a shorter
+/// first wait: nodes restart often, and a peer is usually back soon.
+const DEFAULT_ERROR_WAIT: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(300));
+
+/// `MIN,MAX` seconds: MIN at least 1, MAX at least MIN.
+pub(crate) fn parse_error_wait(text: &str) -> Result<(Duration, Duration)> {
+    let parse = |part: &str| {
+        part.trim().parse::<u64>().with_context(|| {
+            format!(
+                "error wait '{text}': '{}' is not a number of seconds",
+                part.trim()
+            )
+        })
+    };
+    let Some((minimum, maximum)) = text.split_once(',') else {
+        bail!("error wait '{text}': expected MIN,MAX in seconds, e.g. 5,300");
+    };
+    error_wait(parse(minimum)?, parse(maximum)?)
+}
+
+/// `errorWait` in the settings file: `[MIN, MAX]` or `"MIN,MAX"`.
+fn error_wait_value(value: &serde_yaml::Value) -> Result<(Duration, Duration)> {
+    let pair = match value {
+        serde_yaml::Value::String(text) => return parse_error_wait(text).context("errorWait"),
+        serde_yaml::Value::Sequence(items) => match items.as_slice() {
+            [minimum, maximum] => minimum.as_u64().zip(maximum.as_u64()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some((minimum, maximum)) = pair else {
+        bail!("errorWait: expected [MIN, MAX] or \"MIN,MAX\" in seconds, got {value:?}");
+    };
+    error_wait(minimum, maximum).context("errorWait")
+}
+
+fn error_wait(minimum: u64, maximum: u64) -> Result<(Duration, Duration)> {
+    if minimum == 0 {
+        bail!("error wait {minimum},{maximum}: MIN must be at least 1 second");
+    }
+    if minimum > maximum {
+        bail!("error wait {minimum},{maximum}: MIN must not exceed MAX");
+    }
+    Ok((Duration::from_secs(minimum), Duration::from_secs(maximum)))
 }
 
 /// A prefix the node originates, with the communities it carries (Calico's
@@ -273,9 +335,15 @@ pub(crate) struct Settings {
     pub(crate) listen: Vec<SocketAddr>,
     pub(crate) datastore: Datastore,
     pub(crate) control_socket: PathBuf,
+    /// A group whose members may use the control socket too (a name in
+    /// /etc/group, or a GID); otherwise root and the daemon's user only.
+    pub(crate) control_socket_group: Option<String>,
     pub(crate) advertise: Vec<Origination>,
     pub(crate) hold_time: HoldTime,
     pub(crate) connect_retry: Duration,
+    /// The restart back-off after session errors (BIRD's `error wait
+    /// time`): the first wait and the longest, doubling in between.
+    pub(crate) error_wait: (Duration, Duration),
     pub(crate) all_families: bool,
     pub(crate) log_level: String,
     pub(crate) routing: RoutingSettings,
@@ -419,6 +487,21 @@ impl Settings {
                 );
             }
         }
+        let error_wait = match (&arguments.error_wait, &file.error_wait) {
+            (Some(text), _) => parse_error_wait(text)?,
+            (None, Some(value)) => error_wait_value(value)?,
+            (None, None) => DEFAULT_ERROR_WAIT,
+        };
+        let control_socket_group = arguments
+            .control_socket_group
+            .clone()
+            .or(file.control_socket_group.clone());
+        if control_socket_group
+            .as_deref()
+            .is_some_and(|group| group.trim().is_empty() || group.contains(':'))
+        {
+            bail!("control socket group: give a group name or GID");
+        }
         let max_paths = arguments.max_paths.or(file.max_paths).unwrap_or(8);
         if max_paths == 0 {
             bail!("max paths 0: at least 1");
@@ -461,11 +544,13 @@ impl Settings {
                 .clone()
                 .or(file.control_socket.clone())
                 .unwrap_or_else(|| PathBuf::from("/run/nodebgp/nodebgp.ctl")),
+            control_socket_group,
             advertise,
             hold_time,
             connect_retry: Duration::from_secs(
                 arguments.connect_retry.or(file.connect_retry).unwrap_or(5),
             ),
+            error_wait,
             all_families: arguments.all_families || file.all_families.unwrap_or(false),
             log_level: arguments
                 .log_level
@@ -623,6 +708,108 @@ mod tests {
         }
         let file: SettingsFile = serde_yaml::from_str("longLivedStaleTime: 86400\n").unwrap();
         assert_eq!(file.long_lived_stale_time, Some(86400));
+    }
+
+    #[test]
+    fn error_wait_is_min_max_seconds_from_a_flag_or_the_file() {
+        let seconds =
+            |minimum, maximum| (Duration::from_secs(minimum), Duration::from_secs(maximum));
+        let settings = |flag: Option<&str>, file: Option<&str>| {
+            let directory = std::env::temp_dir().join(format!(
+                "nodebgp-settings-error-wait-{}-{}",
+                std::process::id(),
+                flag.unwrap_or("-").replace(['/', ','], "_")
+            ));
+            std::fs::create_dir_all(&directory).unwrap();
+            let path = directory.join("nodebgp.yaml");
+            std::fs::write(&path, file.unwrap_or("{}")).unwrap();
+            let arguments = RunArgs {
+                config: Some(path),
+                error_wait: flag.map(str::to_owned),
+                router_id: Some(Ipv4Addr::new(1, 1, 1, 1)),
+                ..RunArgs::default()
+            };
+            let settings = Settings::from_args(&arguments);
+            std::fs::remove_dir_all(directory).unwrap();
+            settings
+        };
+        assert_eq!(settings(None, None).unwrap().error_wait, seconds(5, 300));
+        assert_eq!(
+            settings(Some("1,1"), None).unwrap().error_wait,
+            seconds(1, 1)
+        );
+        assert_eq!(
+            settings(None, Some("errorWait: [10, 600]\n"))
+                .unwrap()
+                .error_wait,
+            seconds(10, 600)
+        );
+        assert_eq!(
+            settings(None, Some("errorWait: \"2, 60\"\n"))
+                .unwrap()
+                .error_wait,
+            seconds(2, 60)
+        );
+        // The flag overrides the file.
+        assert_eq!(
+            settings(Some("3,30"), Some("errorWait: [10, 600]\n"))
+                .unwrap()
+                .error_wait,
+            seconds(3, 30)
+        );
+        for (flag, file, words) in [
+            (Some("0,300"), None, "at least 1"),
+            (Some("60,5"), None, "must not exceed"),
+            (Some("5"), None, "MIN,MAX"),
+            (Some("5,x"), None, "'x' is not a number"),
+            (Some("-1,5"), None, "'-1' is not a number"),
+            (None, Some("errorWait: [0, 1]\n"), "at least 1"),
+            (None, Some("errorWait: [9, 8]\n"), "must not exceed"),
+            (
+                None,
+                Some("errorWait: [1, 2, 3]\n"),
+                "errorWait: expected [MIN, MAX]",
+            ),
+            (
+                None,
+                Some("errorWait: [-1, 2]\n"),
+                "errorWait: expected [MIN, MAX]",
+            ),
+            (None, Some("errorWait: \"5;300\"\n"), "errorWait"),
+        ] {
+            let error = format!("{:#}", settings(flag, file).unwrap_err());
+            assert!(error.contains(words), "{flag:?} {file:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_control_socket_group_comes_from_a_flag_or_the_file() {
+        let base = || RunArgs {
+            router_id: Some(Ipv4Addr::new(1, 1, 1, 1)),
+            ..RunArgs::default()
+        };
+        assert_eq!(
+            Settings::from_args(&base()).unwrap().control_socket_group,
+            None
+        );
+        let arguments = RunArgs {
+            control_socket_group: Some("nodebgp".into()),
+            ..base()
+        };
+        assert_eq!(
+            Settings::from_args(&arguments)
+                .unwrap()
+                .control_socket_group
+                .as_deref(),
+            Some("nodebgp")
+        );
+        let arguments = RunArgs {
+            control_socket_group: Some(" ".into()),
+            ..base()
+        };
+        assert!(Settings::from_args(&arguments).is_err());
+        let file: SettingsFile = serde_yaml::from_str("controlSocketGroup: operators\n").unwrap();
+        assert_eq!(file.control_socket_group.as_deref(), Some("operators"));
     }
 
     #[test]

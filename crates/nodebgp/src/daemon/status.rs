@@ -1,12 +1,14 @@
 //! `nodebgp status`: the live state of every session, read through the
 //! control socket, as JSON or as a table like `calicoctl node status`.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use bgp_session::PeerStatus;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+
+use super::control::protocol::{Request, Response};
 
 /// Flags of `nodebgp status`.
 #[derive(Debug, clap::Args)]
@@ -26,7 +28,7 @@ enum Format {
 }
 
 /// Counts in each direction.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Both {
     received: u64,
     sent: u64,
@@ -34,27 +36,33 @@ struct Both {
 
 /// One peer as `nodebgp status -o json` shows it. Serialised straight to
 /// text: building a JSON tree per peer cost more memory than the session.
-#[derive(Debug, Serialize)]
+/// The client reads it back into the same type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PeerReport {
-    /// For ordering the report.
-    #[serde(skip)]
-    pub(crate) address: std::net::SocketAddr,
-    peer: String,
+    peer: IpAddr,
     port: u16,
     peer_as: u32,
-    state: &'static str,
+    state: String,
     since_seconds: u64,
     last_error: Option<String>,
     local_address: Option<String>,
     messages: Both,
     updates: Both,
     prefixes: Both,
+    /// Prefixes withdrawn from the peer instead of sent: their attributes
+    /// did not fit its messages (RFC 8654 §4).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    prefixes_unsendable: u64,
     #[serde(flatten)]
     negotiated: Option<NegotiatedReport>,
 }
 
+fn is_zero(count: &u64) -> bool {
+    *count == 0
+}
+
 /// What was negotiated, once the peer's OPEN was accepted.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct NegotiatedReport {
     router_id: String,
     hold_time: u64,
@@ -65,7 +73,7 @@ struct NegotiatedReport {
     enhanced_route_refresh: bool,
     extended_message: bool,
     graceful_restart: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     hostname: Option<String>,
     capabilities: Vec<String>,
 }
@@ -82,13 +90,17 @@ impl PeerReport {
         self
     }
 
+    /// The peer's address and port, for ordering the report.
+    pub(crate) fn address(&self) -> SocketAddr {
+        SocketAddr::new(self.peer, self.port)
+    }
+
     pub(crate) fn new(status: &PeerStatus) -> Self {
         PeerReport {
-            address: status.address,
-            peer: status.address.ip().to_string(),
+            peer: status.address.ip(),
             port: status.address.port(),
             peer_as: status.peer_as.0,
-            state: status.state.as_str(),
+            state: status.state.as_str().to_owned(),
             since_seconds: status.in_state.as_secs(),
             last_error: status.last_error.clone(),
             local_address: status.local_address.map(|address| address.to_string()),
@@ -100,10 +112,12 @@ impl PeerReport {
                 received: status.updates_received,
                 sent: status.updates_sent,
             },
+            // The RIB's counts (`with_prefix_counts`).
             prefixes: Both {
-                received: status.prefixes_received as u64,
-                sent: status.prefixes_sent as u64,
+                received: 0,
+                sent: 0,
             },
+            prefixes_unsendable: status.prefixes_unsendable,
             negotiated: status
                 .negotiated
                 .as_ref()
@@ -133,51 +147,52 @@ impl PeerReport {
 }
 
 /// The answer to `status`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StatusReport {
     pub(crate) node: String,
     #[serde(rename = "as")]
     pub(crate) asn: u32,
     pub(crate) router_id: String,
     pub(crate) peers: Vec<PeerReport>,
+    /// Stored resources the daemon does not act on, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) ignored: Vec<super::sources::IgnoredResource>,
 }
 
 pub(crate) fn print_status(arguments: &StatusArgs) -> Result<()> {
-    let answer = super::request(&arguments.control_socket, "status")?;
-    if let Some(error) = answer["error"].as_str() {
-        anyhow::bail!("{error}");
-    }
+    let report = match super::request(&arguments.control_socket, &Request::Status)? {
+        Response::Status(report) => report,
+        Response::Error { message } => bail!("{message}"),
+        other => bail!("the daemon answered {} to status", other.kind()),
+    };
     match arguments.output {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&answer)?),
-        Format::Table => print_table(&answer),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => print_table(&report),
     }
     Ok(())
 }
 
-fn print_table(answer: &Value) {
+fn print_table(report: &StatusReport) {
     println!(
         "nodebgp is running on node {} (AS {}, router id {}).",
-        answer["node"].as_str().unwrap_or_default(),
-        answer["as"],
-        answer["router_id"].as_str().unwrap_or_default()
+        report.node, report.asn, report.router_id
     );
-    let empty = Vec::new();
-    let peers = answer["peers"].as_array().unwrap_or(&empty);
-    let rows: Vec<[String; 5]> = peers
+    let rows: Vec<[String; 5]> = report
+        .peers
         .iter()
         .map(|peer| {
-            let info = match peer["state"].as_str() {
-                Some("Established") => format!(
+            let info = match peer.state.as_str() {
+                "Established" => format!(
                     "{} received, {} sent",
-                    peer["prefixes"]["received"], peer["prefixes"]["sent"]
+                    peer.prefixes.received, peer.prefixes.sent
                 ),
-                _ => peer["last_error"].as_str().unwrap_or_default().to_owned(),
+                _ => peer.last_error.clone().unwrap_or_default(),
             };
             [
-                peer["peer"].as_str().unwrap_or_default().to_owned(),
-                peer["peer_as"].to_string(),
-                peer["state"].as_str().unwrap_or_default().to_owned(),
-                format!("{}s", peer["since_seconds"]),
+                peer.peer.to_string(),
+                peer.peer_as.to_string(),
+                peer.state.clone(),
+                format!("{}s", peer.since_seconds),
                 info,
             ]
         })
@@ -212,4 +227,51 @@ fn print_table(answer: &Value) {
         line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
     }
     println!("{rule}");
+    if !report.ignored.is_empty() {
+        println!("Ignored (stored, but not acted on):");
+        for ignored in &report.ignored {
+            println!("  {} {}: {}", ignored.kind, ignored.name, ignored.reason);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `nodebgp status -o json` printed before the protocol was typed:
+    /// one peer established (with the negotiated fields inline), one not.
+    const REPORT: &str = r#"{
+        "node": "rack1-host1", "as": 64512, "router_id": "10.0.0.1",
+        "peers": [
+            {"peer": "10.0.0.2", "port": 179, "peer_as": 64513, "state": "Established",
+             "since_seconds": 12, "last_error": null, "local_address": "10.0.0.1:40000",
+             "messages": {"received": 5, "sent": 6}, "updates": {"received": 1, "sent": 2},
+             "prefixes": {"received": 3, "sent": 4},
+             "router_id": "10.0.0.2", "hold_time": 90, "keepalive": 30,
+             "families": ["ipv4-unicast"], "four_octet_asn": true, "route_refresh": true,
+             "enhanced_route_refresh": false, "extended_message": false,
+             "graceful_restart": true, "capabilities": ["1", "2", "65"]},
+            {"peer": "fd00::3", "port": 179, "peer_as": 64514, "state": "Active",
+             "since_seconds": 3, "last_error": "connection refused", "local_address": null,
+             "messages": {"received": 0, "sent": 0}, "updates": {"received": 0, "sent": 0},
+             "prefixes": {"received": 0, "sent": 0}}
+        ]
+    }"#;
+
+    #[test]
+    fn the_status_report_keeps_its_json_shape_through_the_typed_protocol() {
+        let before: serde_json::Value = serde_json::from_str(REPORT).unwrap();
+        let report: StatusReport = serde_json::from_str(REPORT).unwrap();
+        assert!(report.peers[0].negotiated.is_some());
+        assert!(report.peers[1].negotiated.is_none());
+        assert_eq!(report.peers[1].address(), "[fd00::3]:179".parse().unwrap());
+        // Through the socket and back, as the client reads it.
+        let line = Response::Status(report.clone()).to_line();
+        let Response::Status(received) = serde_json::from_slice(&line).unwrap() else {
+            panic!("not a status answer: {}", String::from_utf8_lossy(&line));
+        };
+        assert_eq!(received, report);
+        assert_eq!(serde_json::to_value(&received).unwrap(), before);
+    }
 }

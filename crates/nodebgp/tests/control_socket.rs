@@ -1,0 +1,147 @@
+//! `nodebgp run`'s control socket end to end: the binary started on a
+//! scratch directory (no peers, no kernel routes, an ephemeral BGP port), and
+//! `nodebgp status|routes|refresh` against it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn nodebgp() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nodebgp"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let directory = std::env::temp_dir().join(format!("nodebgp-ctl-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+fn run(directory: &Path, socket: &Path) -> Command {
+    let mut command = nodebgp();
+    command
+        .args(["run", "--node", "control-test", "--listen", "127.0.0.1:0"])
+        .arg("--datastore")
+        .arg(format!("file:{}", directory.join("store").display()))
+        .arg("--control-socket")
+        .arg(socket)
+        .args(["--no-fib", "--log-level", "info"]);
+    command
+}
+
+/// A daemon killed on drop.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn client(socket: &Path, arguments: &[&str]) -> Output {
+    nodebgp()
+        .args(arguments)
+        .arg("--control-socket")
+        .arg(socket)
+        .output()
+        .unwrap()
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn start(directory: &Path, socket: &Path) -> Daemon {
+    let log = std::fs::File::create(directory.join("nodebgp.log")).unwrap();
+    let daemon = Daemon(
+        run(directory, socket)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !client(socket, &["status", "-o", "json"]).status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "the control socket never answered: {}",
+            std::fs::read_to_string(directory.join("nodebgp.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    daemon
+}
+
+#[test]
+fn the_control_socket_is_owner_only_answers_in_its_documented_shape_and_is_never_stolen() {
+    let directory = scratch("live");
+    let socket = directory.join("nodebgp.ctl");
+    let daemon = start(&directory, &socket);
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+
+    let status = json_of(&client(&socket, &["status", "-o", "json"]));
+    assert_eq!(
+        status,
+        json!({"node": "control-test", "as": 64512, "router_id": "127.0.0.1", "peers": []})
+    );
+    let routes = json_of(&client(&socket, &["routes", "-o", "json"]));
+    assert_eq!(
+        routes,
+        json!({"count": 0, "truncated": false, "routes": []})
+    );
+    let table = client(&socket, &["status"]);
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("node control-test (AS 64512"),
+        "{table:?}"
+    );
+
+    for arguments in [
+        &["refresh", "10.9.9.9"][..],
+        &["routes", "--peer", "10.9.9.9", "--received"],
+    ] {
+        let refused = client(&socket, arguments);
+        assert!(!refused.status.success());
+        let error = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            error.contains("10.9.9.9 is not a peer of this node"),
+            "{error}"
+        );
+    }
+
+    // A second daemon on the same path stops, and leaves the first alone.
+    let second = run(&directory.join("second"), &socket)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let error = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        error.contains(&format!(
+            "another nodebgp is running at {}",
+            socket.display()
+        )),
+        "{error}"
+    );
+    assert!(client(&socket, &["status"]).status.success());
+    drop(daemon);
+    std::fs::remove_dir_all(directory).unwrap();
+}
+
+#[test]
+fn a_file_at_the_control_socket_path_is_neither_deleted_nor_replaced() {
+    let directory = scratch("file");
+    let socket = directory.join("nodebgp.ctl");
+    std::fs::write(&socket, "not a socket").unwrap();
+    let output = run(&directory, &socket).output().unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("is a regular file"), "{error}");
+    assert_eq!(std::fs::read_to_string(&socket).unwrap(), "not a socket");
+    std::fs::remove_dir_all(directory).unwrap();
+}

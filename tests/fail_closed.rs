@@ -1,0 +1,106 @@
+//! Security fails closed: a peer whose TCP MD5 key cannot be installed, or
+//! whose password is empty, is not started, says why in `nodebgp status`, and
+//! a real FRR configured with a key gets no session; a password file rotated
+//! to the right key applies with no other change in the store.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use lab::{Kind, NeighborSpec, PeerState, Router, RouterSpec};
+use nodebgp_interop::daemon::{address, resources, scratch, Daemon, UP};
+
+/// A v3 BGPPeer whose password is the content of `file`.
+fn peer_with_password_file(name: &str, address: IpAddr, asn: u32, file: &Path) -> String {
+    format!(
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: {name}\nspec:\n  peerIP: {address}\n  asNumber: {asn}\n  password:\n    file: {}\n",
+        file.display()
+    )
+}
+
+fn last_error(daemon: &Daemon, peer: IpAddr) -> String {
+    daemon
+        .peer(peer)
+        .and_then(|report| report["last_error"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[test]
+fn peers_whose_md5_key_cannot_be_set_stay_down_until_the_key_is_right() {
+    lab::require(Kind::Frr);
+    let (ours, long_key_router, empty_key_router) = (address(), address(), address());
+    let directory = scratch("fail-closed");
+    let password = "s3cret-shared-with-frr";
+    let frr = |name: &str, at: IpAddr, asn: u32| {
+        Router::start(
+            RouterSpec::new(Kind::Frr, name, at, asn).neighbor(
+                NeighborSpec::new(ours, 64512)
+                    .with_connect_retry(1)
+                    .with_hold_time(9)
+                    .with_password(password),
+            ),
+        )
+        .unwrap()
+    };
+    let long_router = frr("closed-long", long_key_router, 65301);
+    let empty_router = frr("closed-empty", empty_key_router, 65302);
+    // TCP MD5 keys are at most 80 octets (RFC 2385 leaves the length to the
+    // implementation; Linux's TCP_MD5SIG_MAXKEYLEN).
+    let long_file = directory.join("long.password");
+    std::fs::write(&long_file, "k".repeat(100)).unwrap();
+    let empty_file = directory.join("empty.password");
+    std::fs::write(&empty_file, "\n").unwrap();
+    let applied = resources(
+        "apply",
+        &directory,
+        &format!(
+            "{}---\n{}",
+            peer_with_password_file("long-key", long_key_router, 65301, &long_file),
+            peer_with_password_file("empty-key", empty_key_router, 65302, &empty_file)
+        ),
+    );
+    assert!(applied.status.success(), "{applied:?}");
+    let daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
+
+    let deadline = Instant::now() + UP;
+    while !(last_error(&daemon, long_key_router).contains("not started")
+        && last_error(&daemon, empty_key_router).contains("not started"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "status does not say why: {:?}",
+            daemon.try_status()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        last_error(&daemon, long_key_router).contains("TCP MD5"),
+        "{}",
+        last_error(&daemon, long_key_router)
+    );
+    assert!(
+        last_error(&daemon, empty_key_router).contains("empty"),
+        "{}",
+        last_error(&daemon, empty_key_router)
+    );
+    assert_eq!(daemon.peer(long_key_router).unwrap()["state"], "Idle");
+    // FRR keeps trying (connect retry 1 s) and never gets a session.
+    assert!(
+        long_router
+            .wait_for_state(ours, PeerState::Established, Duration::from_secs(4))
+            .is_err(),
+        "FRR got a session with a peer that has no key"
+    );
+    assert!(empty_router
+        .wait_for_state(ours, PeerState::Established, Duration::from_secs(1))
+        .is_err());
+
+    // The operator rotates the file to the right key: nothing else changes
+    // in the store, and the session comes up signed.
+    std::fs::write(&long_file, format!("{password}\n")).unwrap();
+    daemon.wait_for(long_key_router, "Established");
+    long_router
+        .wait_for_state(ours, PeerState::Established, UP)
+        .unwrap();
+    assert!(last_error(&daemon, empty_key_router).contains("empty"));
+}

@@ -1,0 +1,262 @@
+//! The reliability stress run: peers loading full tables into one `nodebgp
+//! run` over real TCP, while the operator asks for status, deletes and
+//! re-adds peers and changes a peer's AS, then a signal at a random moment.
+//! Any hang is a failure; what it measured comes back for `benches/RESULTS.md`.
+//!
+//! The same code runs at CI size (`tests/stress.rs`) and at full size
+//! (`benches/stress.sh`, through the environment variables below).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nodebgp_benches::SplitMix64;
+
+use super::daemon::{self, global_peer, Daemon};
+use super::sender;
+
+/// The senders' AS (the synthetic table's paths start with it).
+const SENDER_AS: &str = "64700";
+
+/// How big a run is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scale {
+    /// Peers loading a table each.
+    pub(crate) peers: usize,
+    /// Prefixes in each table.
+    pub(crate) prefixes: usize,
+    /// Rounds: each ends with SIGINT or SIGTERM (alternately).
+    pub(crate) rounds: usize,
+    /// Longest acceptable wait for a status answer, a deleted peer to be
+    /// gone, or the process to end after a signal: past it, the run fails.
+    pub(crate) limit: Duration,
+}
+
+impl Scale {
+    /// The given defaults, overridden by `NODEBGP_STRESS_PEERS`,
+    /// `NODEBGP_STRESS_PREFIXES` and `NODEBGP_STRESS_ROUNDS`.
+    pub(crate) fn from_environment(peers: usize, prefixes: usize, rounds: usize) -> Scale {
+        let read = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(default)
+        };
+        Scale {
+            peers: read("NODEBGP_STRESS_PEERS", peers),
+            prefixes: read("NODEBGP_STRESS_PREFIXES", prefixes),
+            rounds: read("NODEBGP_STRESS_ROUNDS", rounds),
+            limit: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What one run measured.
+#[derive(Debug, Default)]
+pub(crate) struct Measured {
+    /// Every status round trip (`nodebgp status -o json`, process included).
+    pub(crate) status: Vec<Duration>,
+    /// From the deletion's write to the peer gone from status.
+    pub(crate) deletions: Vec<Duration>,
+    /// From the signal to the process gone, with the signal's name.
+    pub(crate) exits: Vec<(&'static str, Duration)>,
+    /// Prefixes the daemon held when each signal was sent.
+    pub(crate) held_at_signal: Vec<u64>,
+}
+
+impl Measured {
+    /// The `fraction` quantile of the status round trips.
+    pub(crate) fn status_quantile(&self, fraction: f64) -> Duration {
+        let mut sorted = self.status.clone();
+        sorted.sort();
+        let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+        sorted.get(index).copied().unwrap_or_default()
+    }
+}
+
+/// Runs the whole scenario; panics (with the daemon's log tail) on a hang.
+pub(crate) fn run(name: &str, scale: Scale) -> Measured {
+    let seed = std::env::var("NODEBGP_STRESS_SEED")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |time| time.as_nanos() as u64)
+        });
+    println!("stress {name}: {scale:?}, seed {seed} (NODEBGP_STRESS_SEED repeats it)");
+    let mut random = SplitMix64::new(seed);
+    let table = Arc::new(sender::stream_of(&nodebgp_benches::synthetic_full_table(
+        scale.prefixes,
+        seed,
+    )));
+    let mut measured = Measured::default();
+    for round in 0..scale.rounds {
+        let signal = if round % 2 == 0 { "-INT" } else { "-TERM" };
+        one_round(
+            &format!("{name}-{round}"),
+            scale,
+            &table,
+            signal,
+            &mut random,
+            &mut measured,
+        );
+    }
+    measured
+}
+
+fn one_round(
+    name: &str,
+    scale: Scale,
+    table: &Arc<Vec<u8>>,
+    signal: &'static str,
+    random: &mut SplitMix64,
+    measured: &mut Measured,
+) {
+    let directory = daemon::scratch(name);
+    let listen = daemon::address();
+    let senders: Vec<Ipv4Addr> = (0..scale.peers)
+        .map(|_| lab::free_loopback_address().expect("a free loopback address"))
+        .collect();
+    let peers: String = senders
+        .iter()
+        .map(|address| global_peer(IpAddr::V4(*address), SENDER_AS))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    daemon::apply(&directory, &peers);
+    let mut running = Daemon::start(&directory, "stress-node", listen, "64512", &[]);
+    let log_tail = |directory: &std::path::Path| {
+        let log = std::fs::read_to_string(directory.join("nodebgp.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    };
+    let remote = SocketAddr::new(listen, 179);
+    let sessions: Vec<sender::Session> = senders
+        .iter()
+        .map(|address| {
+            sender::connect(*address, remote, Instant::now() + daemon::UP)
+                .unwrap_or_else(|error| panic!("{error}\n{}", log_tail(&directory)))
+        })
+        .collect();
+    let writers: Vec<_> = sessions
+        .iter()
+        .map(|session| session.write_all(Arc::clone(table)).unwrap())
+        .collect();
+    // Status every 0.2 s from here on, while the tables load and the
+    // operator changes things.
+    let status = |measured: &mut Measured| {
+        let asked = Instant::now();
+        let answer = running_status(&directory);
+        let took = asked.elapsed();
+        assert!(
+            answer.is_some() && took < scale.limit,
+            "status unanswered for {took:?}\n{}",
+            log_tail(&directory)
+        );
+        measured.status.push(took);
+        if took > Duration::from_millis(100) {
+            println!(
+                "slow status answer: {took:?}, asked at {:?}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .saturating_sub(took)
+            );
+        }
+        answer.unwrap_or_default()
+    };
+    let poll_for = |measured: &mut Measured, how_long: Duration| {
+        let until = Instant::now() + how_long;
+        while Instant::now() < until {
+            status(measured);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    // Some load first, at a random point of it the operator acts.
+    poll_for(measured, Duration::from_millis(300 + random.below(1500)));
+    let victim = IpAddr::V4(senders[random.below(senders.len() as u64) as usize]);
+    let deleted = Instant::now();
+    let output = daemon::resources("delete", &directory, &global_peer(victim, SENDER_AS));
+    assert!(output.status.success(), "delete: {output:?}");
+    loop {
+        let report = status(measured);
+        let listed = report["peers"]
+            .as_array()
+            .is_some_and(|peers| peers.iter().any(|peer| peer["peer"] == victim.to_string()));
+        if !listed {
+            measured.deletions.push(deleted.elapsed());
+            break;
+        }
+        assert!(
+            deleted.elapsed() < scale.limit,
+            "the deleted peer {victim} stayed\n{}",
+            log_tail(&directory)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    poll_for(measured, Duration::from_millis(random.below(500)));
+    // Back again, then another peer's AS changes (its session restarts and
+    // is refused with Bad Peer AS: the sender stays 64700), then back.
+    daemon::apply(&directory, &global_peer(victim, SENDER_AS));
+    poll_for(measured, Duration::from_millis(200 + random.below(800)));
+    let changed = IpAddr::V4(senders[random.below(senders.len() as u64) as usize]);
+    daemon::apply(&directory, &global_peer(changed, "64701"));
+    poll_for(measured, Duration::from_millis(200 + random.below(800)));
+    daemon::apply(&directory, &global_peer(changed, SENDER_AS));
+    poll_for(measured, Duration::from_millis(random.below(1000)));
+    // The signal, at whatever point the load is at.
+    let report = status(measured);
+    let held: u64 = report["peers"]
+        .as_array()
+        .map(|peers| {
+            peers
+                .iter()
+                .filter_map(|peer| peer["prefixes"]["received"].as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    measured.held_at_signal.push(held);
+    let signalled = Instant::now();
+    let _ = std::process::Command::new("kill")
+        .args([signal, &running.child.id().to_string()])
+        .status();
+    loop {
+        if let Ok(Some(_)) = running.child.try_wait() {
+            measured.exits.push((signal, signalled.elapsed()));
+            break;
+        }
+        assert!(
+            signalled.elapsed() < scale.limit,
+            "nodebgp still running {:?} after {signal}\n{}",
+            signalled.elapsed(),
+            log_tail(&directory)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let log = std::fs::read_to_string(directory.join("nodebgp.log")).unwrap_or_default();
+    assert!(!log.contains("panicked"), "nodebgp panicked:\n{log}");
+    drop(sessions);
+    for writer in writers {
+        let _ = writer.join();
+    }
+    // NODEBGP_STRESS_KEEP=1 keeps the daemon's log and store for a look.
+    if std::env::var_os("NODEBGP_STRESS_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&directory);
+    } else {
+        println!("kept {}", directory.display());
+    }
+}
+
+/// `nodebgp status -o json` against the daemon whose scratch directory this is.
+fn running_status(directory: &std::path::Path) -> Option<serde_json::Value> {
+    let output = std::process::Command::new(daemon::nodebgp())
+        .args(["status", "-o", "json", "--control-socket"])
+        .arg(directory.join("nodebgp.ctl"))
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| serde_json::from_slice(&output.stdout).ok())
+        .flatten()
+}

@@ -1,0 +1,35 @@
+//! The reliability stress test at CI size: three peers load 200,000-prefix
+//! tables into one daemon over real TCP while status is polled, a peer is
+//! deleted and re-added and another's AS changes; each of two rounds ends
+//! with a signal (SIGINT, then SIGTERM) at a random point. It fails on any
+//! hang: a status answer, a deletion or an exit slower than ten seconds.
+//! `benches/stress.sh` runs the same with full tables and records the figures.
+
+use nodebgp_interop::daemon;
+
+#[path = "harness/stress.rs"]
+mod stress;
+
+#[path = "../benches/route_load/sender.rs"]
+#[allow(dead_code)]
+mod sender;
+
+#[test]
+fn loaded_peers_deleted_changed_and_signalled_never_wedge_the_daemon() {
+    let _ = daemon::nodebgp();
+    let scale = stress::Scale::from_environment(3, 200_000, 2);
+    let measured = stress::run("stress", scale);
+    println!(
+        "status round trips: {} asked, p50 {:?}, p99 {:?}, max {:?}",
+        measured.status.len(),
+        measured.status_quantile(0.5),
+        measured.status_quantile(0.99),
+        measured.status_quantile(1.0)
+    );
+    println!("deleted peer gone after: {:?}", measured.deletions);
+    println!(
+        "exits: {:?} (prefixes held at the signal: {:?})",
+        measured.exits, measured.held_at_signal
+    );
+    assert_eq!(measured.exits.len(), scale.rounds);
+}
