@@ -825,6 +825,9 @@ impl Manager {
                     router_id: self.settings.router_id.to_string(),
                     peers,
                     ignored: self.ignored.clone(),
+                    tasks: tokio::runtime::Handle::current()
+                        .metrics()
+                        .num_alive_tasks(),
                 })
             }
         }

@@ -157,6 +157,10 @@ pub(crate) struct StatusReport {
     /// Stored resources the daemon does not act on, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) ignored: Vec<super::sources::IgnoredResource>,
+    /// Tasks alive on the daemon's runtime: a count that grows without end
+    /// is a leak (the soak test watches it).
+    #[serde(default)]
+    pub(crate) tasks: usize,
 }
 
 pub(crate) fn print_status(arguments: &StatusArgs) -> Result<()> {
@@ -256,7 +260,8 @@ mod tests {
              "since_seconds": 3, "last_error": "connection refused", "local_address": null,
              "messages": {"received": 0, "sent": 0}, "updates": {"received": 0, "sent": 0},
              "prefixes": {"received": 0, "sent": 0}}
-        ]
+        ],
+        "tasks": 0
     }"#;
 
     #[test]

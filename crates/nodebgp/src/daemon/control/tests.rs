@@ -28,6 +28,7 @@ fn report() -> StatusReport {
         router_id: "10.0.0.1".into(),
         peers: Vec::new(),
         ignored: Vec::new(),
+        tasks: 0,
     }
 }
 
