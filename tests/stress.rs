@@ -19,12 +19,19 @@ fn loaded_peers_deleted_changed_and_signalled_never_wedge_the_daemon() {
     let _ = daemon::nodebgp();
     let scale = stress::Scale::from_environment(3, 200_000, 2);
     let measured = stress::run("stress", scale);
+    let summary = |samples: &[std::time::Duration]| {
+        format!(
+            "{} samples, p50 {:?}, p99 {:?}, max {:?}",
+            samples.len(),
+            stress::quantile(samples, 0.5),
+            stress::quantile(samples, 0.99),
+            stress::quantile(samples, 1.0)
+        )
+    };
+    println!("status round trips: {}", summary(&measured.status));
     println!(
-        "status round trips: {} asked, p50 {:?}, p99 {:?}, max {:?}",
-        measured.status.len(),
-        measured.status_quantile(0.5),
-        measured.status_quantile(0.99),
-        measured.status_quantile(1.0)
+        "probe UPDATE to Loc-RIB (3 s hold time peer): {}",
+        summary(&measured.probe_updates)
     );
     println!("deleted peer gone after: {:?}", measured.deletions);
     println!(

@@ -34,6 +34,8 @@
 //! measured, with its run directory printed, to inspect it by hand.
 
 mod receiver;
+// The stress test (tests/stress.rs) shares this file and uses more of it.
+#[allow(dead_code)]
 mod sender;
 
 use std::net::Ipv4Addr;

@@ -17,7 +17,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -71,6 +71,9 @@ pub(crate) struct Inbound {
 #[derive(Debug)]
 pub(crate) struct Session {
     stream: TcpStream,
+    /// Held by whoever writes a message ([`Session::send`], the KEEPALIVE
+    /// thread), so that messages never interleave.
+    writing: Arc<Mutex<()>>,
     inbound: Arc<Mutex<Inbound>>,
     reader: Option<JoinHandle<()>>,
 }
@@ -82,9 +85,20 @@ pub(crate) fn connect(
     remote: SocketAddr,
     deadline: Instant,
 ) -> Result<Session, String> {
+    connect_with_hold_time(local, remote, deadline, 0)
+}
+
+/// [`connect`] proposing `hold_time` seconds: with one other than 0 the
+/// receiver expects KEEPALIVEs ([`Session::keep_alive`]).
+pub(crate) fn connect_with_hold_time(
+    local: Ipv4Addr,
+    remote: SocketAddr,
+    deadline: Instant,
+    hold_time: u16,
+) -> Result<Session, String> {
     let mut last = String::from("no attempt made");
     while Instant::now() < deadline {
-        match attempt(local, remote) {
+        match attempt(local, remote, hold_time) {
             Ok(session) => return Ok(session),
             Err(error) => last = error,
         }
@@ -93,7 +107,7 @@ pub(crate) fn connect(
     Err(format!("no session from {local} to {remote}: {last}"))
 }
 
-fn attempt(local: Ipv4Addr, remote: SocketAddr) -> Result<Session, String> {
+fn attempt(local: Ipv4Addr, remote: SocketAddr, hold_time: u16) -> Result<Session, String> {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
         .map_err(|error| format!("socket: {error}"))?;
     socket
@@ -116,7 +130,7 @@ fn attempt(local: Ipv4Addr, remote: SocketAddr) -> Result<Session, String> {
     let context = CodecContext::default();
     let open = Open::new(
         Asn(SENDER_AS),
-        0,
+        hold_time,
         RouterId(local),
         vec![
             Capability::Multiprotocol(Family::IPV4_UNICAST),
@@ -196,6 +210,7 @@ impl Session {
         });
         Session {
             stream,
+            writing: Arc::new(Mutex::new(())),
             inbound,
             reader,
         }
@@ -217,6 +232,39 @@ impl Session {
                     .map_err(|error| format!("write the table: {error}"))?;
             }
             Ok((first, Instant::now()))
+        }))
+    }
+
+    /// Sends one message now, encoded as the session negotiated it (4-octet
+    /// AS numbers). Not to be mixed with [`Session::write_all`]: both would
+    /// write the socket at once.
+    pub(crate) fn send(&self, message: &Message) -> Result<(), String> {
+        let mut socket = self
+            .stream
+            .try_clone()
+            .map_err(|error| format!("clone the socket: {error}"))?;
+        let context = CodecContext {
+            four_octet_asn: true,
+            ..CodecContext::default()
+        };
+        let _one_writer = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        send(&mut socket, message, &context)
+    }
+
+    /// Sends a KEEPALIVE every `every` until the connection fails, on a
+    /// thread of its own (sharing [`Session::send`]'s turn to write).
+    pub(crate) fn keep_alive(&self, every: Duration) -> Result<JoinHandle<()>, String> {
+        let mut socket = self
+            .stream
+            .try_clone()
+            .map_err(|error| format!("clone the socket: {error}"))?;
+        let writing = Arc::clone(&self.writing);
+        Ok(thread::spawn(move || loop {
+            thread::sleep(every);
+            let _one_writer = writing.lock().unwrap_or_else(PoisonError::into_inner);
+            if send(&mut socket, &Message::Keepalive, &CodecContext::default()).is_err() {
+                return;
+            }
         }))
     }
 

@@ -62,16 +62,17 @@ pub(crate) struct Measured {
     pub(crate) exits: Vec<(&'static str, Duration)>,
     /// Prefixes the daemon held when each signal was sent.
     pub(crate) held_at_signal: Vec<u64>,
+    /// From a small peer's UPDATE (a 3 s hold time, sent while the others
+    /// pour their tables) to its prefix in the Loc-RIB.
+    pub(crate) probe_updates: Vec<Duration>,
 }
 
-impl Measured {
-    /// The `fraction` quantile of the status round trips.
-    pub(crate) fn status_quantile(&self, fraction: f64) -> Duration {
-        let mut sorted = self.status.clone();
-        sorted.sort();
-        let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-        sorted.get(index).copied().unwrap_or_default()
-    }
+/// The `fraction` quantile of `samples`.
+pub(crate) fn quantile(samples: &[Duration], fraction: f64) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
 }
 
 /// Runs the whole scenario; panics (with the daemon's log tail) on a hang.
@@ -118,8 +119,11 @@ fn one_round(
     let senders: Vec<Ipv4Addr> = (0..scale.peers)
         .map(|_| lab::free_loopback_address().expect("a free loopback address"))
         .collect();
+    // The probe: a small peer with a 3 s hold time, never deleted or changed.
+    let probe_address = lab::free_loopback_address().expect("a free loopback address");
     let peers: String = senders
         .iter()
+        .chain([&probe_address])
         .map(|address| global_peer(IpAddr::V4(*address), SENDER_AS))
         .collect::<Vec<_>>()
         .join("---\n");
@@ -131,6 +135,11 @@ fn one_round(
         lines[lines.len().saturating_sub(30)..].join("\n")
     };
     let remote = SocketAddr::new(listen, 179);
+    let probe =
+        sender::connect_with_hold_time(probe_address, remote, Instant::now() + daemon::UP, 3)
+            .unwrap_or_else(|error| panic!("{error}\n{}", log_tail(&directory)));
+    let keepalives = probe.keep_alive(Duration::from_secs(1)).unwrap();
+    let mut probes = 0_u32;
     let sessions: Vec<sender::Session> = senders
         .iter()
         .map(|address| {
@@ -165,10 +174,31 @@ fn one_round(
         }
         answer.unwrap_or_default()
     };
-    let poll_for = |measured: &mut Measured, how_long: Duration| {
+    // One UPDATE of the probe, and how long until its prefix is selected.
+    let mut probe_once = |measured: &mut Measured| {
+        probes += 1;
+        let prefix: ipnet::IpNet = format!("198.18.{}.{}/32", probes / 250, probes % 250)
+            .parse()
+            .unwrap();
+        let sent = Instant::now();
+        probe
+            .send(&probe_update(prefix, probe_address))
+            .expect("the probe's UPDATE");
+        while !selected(&directory, prefix) {
+            assert!(
+                sent.elapsed() < scale.limit,
+                "the probe's {prefix} never reached the Loc-RIB\n{}",
+                log_tail(&directory)
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        measured.probe_updates.push(sent.elapsed());
+    };
+    let mut poll_for = |measured: &mut Measured, how_long: Duration| {
         let until = Instant::now() + how_long;
         while Instant::now() < until {
             status(measured);
+            probe_once(measured);
             std::thread::sleep(Duration::from_millis(200));
         }
     };
@@ -235,6 +265,15 @@ fn one_round(
     }
     let log = std::fs::read_to_string(directory.join("nodebgp.log")).unwrap_or_default();
     assert!(!log.contains("panicked"), "nodebgp panicked:\n{log}");
+    // The probe's session (3 s hold time) lived through the load: it ended
+    // only with the signal.
+    let ended = probe.ended().unwrap_or_default();
+    assert!(
+        ended.is_empty() || ended.contains("Cease") || ended.contains("closed"),
+        "the probe's session ended during the load: {ended}"
+    );
+    drop(probe);
+    let _ = keepalives.join();
     drop(sessions);
     for writer in writers {
         let _ = writer.join();
@@ -245,6 +284,45 @@ fn one_round(
     } else {
         println!("kept {}", directory.display());
     }
+}
+
+/// An UPDATE from the probe announcing `prefix`, next hop itself.
+fn probe_update(prefix: ipnet::IpNet, next_hop: Ipv4Addr) -> bgp_wire::Message {
+    use bgp_wire::{AsPath, Asn, AttributeValue, Nlri, Origin, PathAttribute, Update};
+    bgp_wire::Message::Update(Update {
+        withdrawn: Vec::new(),
+        attributes: vec![
+            PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(&[Asn(64700)]))),
+            PathAttribute::new(AttributeValue::NextHop(next_hop)),
+        ],
+        announced: vec![Nlri::new(prefix)],
+    })
+}
+
+/// Whether the daemon's Loc-RIB holds `prefix`: one request on its control
+/// socket, without a process in between (milliseconds matter here).
+fn selected(directory: &std::path::Path, prefix: ipnet::IpNet) -> bool {
+    use std::io::{BufRead, Write};
+    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(directory.join("nodebgp.ctl"))
+    else {
+        return false;
+    };
+    let request = format!("{{\"command\":\"routes\",\"prefix\":\"{prefix}\"}}\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    if std::io::BufReader::new(&stream)
+        .read_line(&mut line)
+        .is_err()
+    {
+        return false;
+    }
+    serde_json::from_str::<serde_json::Value>(&line)
+        .ok()
+        .and_then(|answer| answer["count"].as_u64())
+        .is_some_and(|count| count > 0)
 }
 
 /// `nodebgp status -o json` against the daemon whose scratch directory this is.
