@@ -28,7 +28,11 @@ fn loaded_peers_deleted_changed_and_signalled_never_wedge_the_daemon() {
             stress::quantile(samples, 1.0)
         )
     };
-    println!("status round trips: {}", summary(&measured.status));
+    println!(
+        "status on the control socket: {}",
+        summary(&measured.status_socket)
+    );
+    println!("nodebgp status -o json: {}", summary(&measured.status));
     println!(
         "probe UPDATE to Loc-RIB (3 s hold time peer): {}",
         summary(&measured.probe_updates)

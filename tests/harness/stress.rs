@@ -56,6 +56,8 @@ impl Scale {
 pub(crate) struct Measured {
     /// Every status round trip (`nodebgp status -o json`, process included).
     pub(crate) status: Vec<Duration>,
+    /// The same request straight on the control socket: the daemon's part.
+    pub(crate) status_socket: Vec<Duration>,
     /// From the deletion's write to the peer gone from status.
     pub(crate) deletions: Vec<Duration>,
     /// From the signal to the process gone, with the signal's name.
@@ -155,6 +157,18 @@ fn one_round(
     // operator changes things.
     let status = |measured: &mut Measured| {
         let asked = Instant::now();
+        let answered = control_request(&directory, "{\"command\":\"status\"}")
+            .is_some_and(|answer| answer["response"] == "status");
+        let took = asked.elapsed();
+        assert!(answered, "status unanswered on the socket after {took:?}");
+        measured.status_socket.push(took);
+        if took > Duration::from_millis(100) {
+            println!(
+                "slow status on the socket: {took:?}, asked at {:?}",
+                since_epoch(took)
+            );
+        }
+        let asked = Instant::now();
         let answer = running_status(&directory);
         let took = asked.elapsed();
         assert!(
@@ -165,11 +179,8 @@ fn one_round(
         measured.status.push(took);
         if took > Duration::from_millis(100) {
             println!(
-                "slow status answer: {took:?}, asked at {:?}",
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .saturating_sub(took)
+                "slow nodebgp status: {took:?}, asked at {:?}",
+                since_epoch(took)
             );
         }
         answer.unwrap_or_default()
@@ -286,6 +297,15 @@ fn one_round(
     }
 }
 
+/// When something that took `took` started, as time since the epoch (to
+/// find it in the daemon's log).
+fn since_epoch(took: Duration) -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(took)
+}
+
 /// An UPDATE from the probe announcing `prefix`, next hop itself.
 fn probe_update(prefix: ipnet::IpNet, next_hop: Ipv4Addr) -> bgp_wire::Message {
     use bgp_wire::{AsPath, Asn, AttributeValue, Nlri, Origin, PathAttribute, Update};
@@ -300,29 +320,25 @@ fn probe_update(prefix: ipnet::IpNet, next_hop: Ipv4Addr) -> bgp_wire::Message {
     })
 }
 
-/// Whether the daemon's Loc-RIB holds `prefix`: one request on its control
-/// socket, without a process in between (milliseconds matter here).
+/// Whether the daemon's Loc-RIB holds `prefix`.
 fn selected(directory: &std::path::Path, prefix: ipnet::IpNet) -> bool {
+    control_request(
+        directory,
+        &format!("{{\"command\":\"routes\",\"prefix\":\"{prefix}\"}}"),
+    )
+    .and_then(|answer| answer["count"].as_u64())
+    .is_some_and(|count| count > 0)
+}
+
+/// One request on the daemon's control socket, without a process in
+/// between (milliseconds matter here); its answer.
+fn control_request(directory: &std::path::Path, request: &str) -> Option<serde_json::Value> {
     use std::io::{BufRead, Write};
-    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(directory.join("nodebgp.ctl"))
-    else {
-        return false;
-    };
-    let request = format!("{{\"command\":\"routes\",\"prefix\":\"{prefix}\"}}\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
+    let mut stream = std::os::unix::net::UnixStream::connect(directory.join("nodebgp.ctl")).ok()?;
+    stream.write_all(format!("{request}\n").as_bytes()).ok()?;
     let mut line = String::new();
-    if std::io::BufReader::new(&stream)
-        .read_line(&mut line)
-        .is_err()
-    {
-        return false;
-    }
-    serde_json::from_str::<serde_json::Value>(&line)
-        .ok()
-        .and_then(|answer| answer["count"].as_u64())
-        .is_some_and(|count| count > 0)
+    std::io::BufReader::new(&stream).read_line(&mut line).ok()?;
+    serde_json::from_str(&line).ok()
 }
 
 /// `nodebgp status -o json` against the daemon whose scratch directory this is.

@@ -117,6 +117,16 @@ impl Rib {
             })
     }
 
+    /// What `peer` was last sent for exactly `prefix` (host bits ignored).
+    pub fn advertised_prefix(&self, peer: PeerId, prefix: IpNet) -> Option<&Attributes> {
+        let outboxes = &self.peers[usize::from(self.slot(peer)?)].outboxes;
+        match prefix.trunc() {
+            IpNet::V4(net) => outboxes.ipv4.advertised.get(&net),
+            IpNet::V6(net) => outboxes.ipv6.advertised.get(&net),
+        }
+        .map(|attributes| &**attributes)
+    }
+
     /// The paths of exactly `prefix` (host bits ignored).
     pub fn lookup(&self, prefix: IpNet) -> impl Iterator<Item = RouteView<'_>> {
         let prefix = prefix.trunc();

@@ -449,6 +449,10 @@ impl Peer {
         if *ending != Ending::Detach {
             self.carry_out();
         }
+        // Nothing more is read from the connections: their tasks, which may
+        // be waiting to hand over a frame, stop waiting and end once they
+        // have written what they hold.
+        self.events.close();
         self.finish_writing().await;
     }
 

@@ -135,8 +135,8 @@ impl Rib {
                     .filter(|key| !table.contains_key(*key))
                     .copied(),
             );
-            // Popped from the end: the lowest prefixes go first.
-            outbox.pending.sort_unstable_by(|a, b| b.cmp(a));
+            // In the table's order: sorting a million keys would cost more
+            // than the pass's first batches (each batch is sorted).
         }
         if outbox.dirty.len() > budget.prefixes {
             // More than one batch changed: resolved in batches like a pass.

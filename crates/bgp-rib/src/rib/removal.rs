@@ -12,11 +12,22 @@
 
 use std::collections::VecDeque;
 
+use hashbrown::HashMap;
 use ipnet::{Ipv4Net, Ipv6Net};
+use smallvec::SmallVec;
 
 use super::Rib;
-use crate::table::{PeerSlot, PrefixKey};
+use crate::table::{Paths, PeerSlot, PrefixKey};
 use crate::PeerId;
+
+/// The table's prefixes, when the peer has paths in it.
+fn keys_if<K: Copy>(any: bool, table: &HashMap<K, Paths>) -> Vec<K> {
+    if any {
+        table.keys().copied().collect()
+    } else {
+        Vec::new()
+    }
+}
 
 /// The peers whose paths are going.
 #[derive(Debug, Default)]
@@ -24,14 +35,16 @@ pub(super) struct Removals {
     queue: VecDeque<Removal>,
 }
 
-/// One peer's paths still to remove.
+/// One peer's paths still to remove: the prefixes still to look at. Taking
+/// the table's keys is one sequential pass over its buckets; looking at each
+/// prefix's paths (a pointer away) is left to the steps.
 #[derive(Debug)]
 struct Removal {
     slot: PeerSlot,
     /// The peer is forgotten when its last path is gone (its slot freed).
     forget: bool,
-    ipv4: Vec<(Ipv4Net, Option<u32>)>,
-    ipv6: Vec<(Ipv6Net, Option<u32>)>,
+    ipv4: Vec<Ipv4Net>,
+    ipv6: Vec<Ipv6Net>,
 }
 
 impl Rib {
@@ -63,8 +76,8 @@ impl Rib {
         self.queue_removal(slot, false);
     }
 
-    /// Removes up to `budget` paths of peers retired or taken down in steps;
-    /// whether any are left.
+    /// Looks at up to `budget` prefixes for paths of peers retired or taken
+    /// down in steps, removing them; whether any are left.
     pub fn continue_removals(&mut self, budget: usize) -> bool {
         let mut left = budget;
         while left > 0 {
@@ -105,42 +118,37 @@ impl Rib {
         }
     }
 
-    /// Lists the slot's paths for removal: one walk of the tables.
+    /// Queues the slot's paths for removal. A peer that holds none (the
+    /// counts say) costs nothing; otherwise the prefixes of the tables it
+    /// has paths in are listed (prefixes added later cannot be its: it is
+    /// down).
     fn queue_removal(&mut self, slot: PeerSlot, forget: bool) {
+        let state = &self.peers[usize::from(slot)];
+        let (has_ipv4, has_ipv6) = (state.accepted_ipv4 > 0, state.accepted_ipv6 > 0);
         let removal = Removal {
             slot,
             forget,
-            ipv4: self.paths_of::<Ipv4Net>(slot),
-            ipv6: self.paths_of::<Ipv6Net>(slot),
+            ipv4: keys_if(has_ipv4, &self.tables.ipv4),
+            ipv6: keys_if(has_ipv6, &self.tables.ipv6),
         };
-        if removal.ipv4.is_empty() && removal.ipv6.is_empty() && forget {
-            self.free_slot(slot);
+        if removal.ipv4.is_empty() && removal.ipv6.is_empty() {
+            if forget {
+                self.free_slot(slot);
+            }
         } else {
             self.removals.queue.push_back(removal);
         }
     }
 
-    fn paths_of<K: PrefixKey>(&self, slot: PeerSlot) -> Vec<(K, Option<u32>)> {
-        K::table(&self.tables)
-            .iter()
-            .flat_map(|(key, paths)| {
-                paths
-                    .as_slice()
-                    .iter()
-                    .filter(|path| !path.is_local() && path.peer == slot)
-                    .map(|path| (*key, path.path_id()))
-            })
-            .collect()
-    }
-
-    /// Removes up to `budget` of `removal`'s paths; how many it took.
+    /// Looks at up to `budget` of `removal`'s prefixes, removing the
+    /// slot's paths there; how many it looked at.
     fn remove_some(&mut self, removal: &mut Removal, budget: usize) -> usize {
         let mut taken = 0;
         while taken < budget {
-            if let Some((key, path_id)) = removal.ipv4.pop() {
-                self.remove_one(removal.slot, key, path_id);
-            } else if let Some((key, path_id)) = removal.ipv6.pop() {
-                self.remove_one(removal.slot, key, path_id);
+            if let Some(key) = removal.ipv4.pop() {
+                self.remove_at(removal.slot, key);
+            } else if let Some(key) = removal.ipv6.pop() {
+                self.remove_at(removal.slot, key);
             } else {
                 break;
             }
@@ -149,9 +157,23 @@ impl Rib {
         taken
     }
 
-    fn remove_one<K: PrefixKey>(&mut self, slot: PeerSlot, key: K, path_id: Option<u32>) {
-        if self.remove(key, Some(slot), path_id) {
-            *self.peers[usize::from(slot)].accepted_mut(K::FAMILY) -= 1;
+    /// Removes the slot's paths of one prefix (several with ADD-PATH).
+    fn remove_at<K: PrefixKey>(&mut self, slot: PeerSlot, key: K) {
+        let path_ids: SmallVec<[Option<u32>; 2]> = K::table(&self.tables)
+            .get(&key)
+            .map(|paths| {
+                paths
+                    .as_slice()
+                    .iter()
+                    .filter(|path| !path.is_local() && path.peer == slot)
+                    .map(|path| path.path_id())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for path_id in path_ids {
+            if self.remove(key, Some(slot), path_id) {
+                *self.peers[usize::from(slot)].accepted_mut(K::FAMILY) -= 1;
+            }
         }
     }
 }

@@ -58,7 +58,10 @@ use control::ControlCall;
 
 /// Route events handled in one turn of the manager's loop before it looks
 /// at signals, the control socket and the rest again.
-const EVENTS_PER_TURN: usize = 256;
+const EVENTS_PER_TURN: usize = 64;
+
+/// Task polls between two looks at sockets and timers (see `run`).
+const EVENT_INTERVAL: u32 = 8;
 
 /// A turn of the manager's loop this long is logged (debug).
 const SLOW_TURN: Duration = Duration::from_millis(20);
@@ -83,6 +86,11 @@ pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
     // idle wake-ups down.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // Under load the run queue is never empty, and the runtime looks at
+        // sockets and timers only every this many task polls (61 by
+        // default): with polls of milliseconds while tables arrive, a control
+        // client or a peer's KEEPALIVE would wait a good part of a second.
+        .event_interval(EVENT_INTERVAL)
         .build()?;
     // Opened before the runtime starts: the etcd store runs its own.
     let store: Arc<dyn PeerStore> = Arc::from(settings.datastore.open()?);

@@ -213,47 +213,64 @@ fn render(rib: &Rib, peers: &HashMap<PeerId, IpAddr>, query: &RoutesQuery) -> Re
     let name = |peer: Option<PeerId>| peer.and_then(|id| peers.get(&id).copied());
     let mut routes = Vec::new();
     let mut truncated = false;
+    // Whether to go on: past the limit the walk stops (the answer says it
+    // was cut), so that no request holds the manager for a whole table.
     let mut push = |route: RouteReport| {
         if routes.len() < MOST_ROUTES {
             routes.push(route);
+            true
         } else {
             truncated = true;
+            false
         }
     };
-    let wanted = query.prefix;
-    match (query.view, peer) {
-        (RibView::Advertised, Some(peer)) => {
-            let matching = filter(wanted, rib.advertised(peer).map(|(prefix, _)| prefix));
-            for (prefix, attributes) in rib.advertised(peer) {
-                if matching.contains(&prefix) {
-                    push(RouteReport {
-                        prefix,
-                        peer: name(Some(peer)),
-                        marks: None,
-                        next_hop: attributes.next_hop(),
-                        attributes: attributes_object(&attributes.to_path_attributes()),
-                    });
-                }
-            }
-        }
-        (RibView::Received, Some(peer)) => {
-            let matching = filter(wanted, rib.received(peer).map(|view| view.prefix));
-            for view in rib.received(peer) {
-                if matching.contains(&view.prefix) {
-                    push(route_report(&view, name(view.peer)));
-                }
-            }
-        }
-        (RibView::LocRib, _) => {
-            let matching = filter(wanted, rib.loc_rib().map(|view| view.prefix));
-            for view in rib.loc_rib() {
-                if matching.contains(&view.prefix) && (peer.is_none() || view.peer == peer) {
-                    push(route_report(&view, name(view.peer)));
-                }
-            }
-        }
-        (RibView::Received | RibView::Advertised, None) => {
+    // One prefix is found by lookups, never by walking the table: the
+    // manager answers while it holds a full table (RFC 4632 longest match
+    // for an address: each prefix length from the longest down).
+    let wanted = match query.prefix {
+        None => None,
+        Some(Selection::Exact(prefix)) => Some(Some(prefix.trunc())),
+        Some(Selection::Covering(address)) => Some(longest_match(rib, address)),
+    };
+    match (query.view, peer, wanted) {
+        (RibView::Received | RibView::Advertised, None, _) => {
             bail!("the received and advertised views need a peer")
+        }
+        (_, _, Some(None)) => {}
+        (RibView::Advertised, Some(peer), Some(Some(prefix))) => {
+            if let Some(attributes) = rib.advertised_prefix(peer, prefix) {
+                push(advertised_report(prefix, name(Some(peer)), attributes));
+            }
+        }
+        (RibView::Advertised, Some(peer), None) => {
+            for (prefix, attributes) in rib.advertised(peer) {
+                if !push(advertised_report(prefix, name(Some(peer)), attributes)) {
+                    break;
+                }
+            }
+        }
+        (RibView::Received | RibView::LocRib, _, Some(Some(prefix))) => {
+            for view in rib.lookup(prefix) {
+                if peer.is_none() || view.peer == peer {
+                    push(route_report(&view, name(view.peer)));
+                }
+            }
+        }
+        (RibView::Received, Some(peer), None) => {
+            for view in rib.received(peer) {
+                if !push(route_report(&view, name(view.peer))) {
+                    break;
+                }
+            }
+        }
+        (RibView::LocRib, _, None) => {
+            for view in rib.loc_rib() {
+                if (peer.is_none() || view.peer == peer)
+                    && !push(route_report(&view, name(view.peer)))
+                {
+                    break;
+                }
+            }
         }
     }
     routes.sort_by(|left, right| {
@@ -289,31 +306,26 @@ fn route_report(view: &RouteView<'_>, peer: Option<IpAddr>) -> RouteReport {
     }
 }
 
-/// The selected prefixes among `prefixes`: all without a selection.
-fn filter(selection: Option<Selection>, prefixes: impl Iterator<Item = IpNet>) -> PrefixSet {
-    match selection {
-        None => PrefixSet::All,
-        Some(Selection::Exact(prefix)) => PrefixSet::One(prefix),
-        Some(Selection::Covering(address)) => prefixes
-            .filter(|prefix| prefix.contains(&address))
-            .max_by_key(IpNet::prefix_len)
-            .map_or(PrefixSet::None, PrefixSet::One),
-    }
+/// The longest prefix of the Loc-RIB holding `address`, if any.
+fn longest_match(rib: &Rib, address: IpAddr) -> Option<IpNet> {
+    let longest = if address.is_ipv4() { 32 } else { 128 };
+    (0..=longest)
+        .rev()
+        .filter_map(|length| IpNet::new(address, length).ok().map(|net| net.trunc()))
+        .find(|prefix| rib.lookup(*prefix).next().is_some())
 }
 
-enum PrefixSet {
-    All,
-    One(IpNet),
-    None,
-}
-
-impl PrefixSet {
-    fn contains(&self, prefix: &IpNet) -> bool {
-        match self {
-            PrefixSet::All => true,
-            PrefixSet::One(one) => one == prefix,
-            PrefixSet::None => false,
-        }
+fn advertised_report(
+    prefix: IpNet,
+    peer: Option<IpAddr>,
+    attributes: &bgp_rib::Attributes,
+) -> RouteReport {
+    RouteReport {
+        prefix,
+        peer,
+        marks: None,
+        next_hop: attributes.next_hop(),
+        attributes: attributes_object(&attributes.to_path_attributes()),
     }
 }
 

@@ -31,9 +31,10 @@ use super::DesiredPeer;
 /// remaining stale routes go (FRR's and BIRD's stale-path time).
 const STALE_PATH_TIME: Duration = Duration::from_secs(360);
 
-/// Paths removed in one step of a removed (or downed) peer's removal: about
-/// ten milliseconds of work, so that status and signals never wait long.
-const REMOVAL_STEP: usize = 20_000;
+/// Prefixes looked at in one step of a removed (or downed) peer's removal: a
+/// few milliseconds of work, so that what waits for the manager (a control
+/// client takes a few of its turns to be answered) never waits long.
+const REMOVAL_STEP: usize = 5_000;
 
 /// What one peer is sent at a time: the next batch waits for the peer's
 /// [`SessionEvent::Drained`], and the rest waits in the RIB, where changes
@@ -636,12 +637,22 @@ impl Routing {
         Ok(vec![Effect::Send(number, requests)])
     }
 
-    /// Whether paths of removed or downed peers are still to be removed.
+    /// Whether there is work that waits for no event: paths of removed or
+    /// downed peers to remove, or output for a peer with nothing in flight
+    /// (a table pass whose batches have found nothing to send yet: no
+    /// Drained will come to ask for the next).
     pub(crate) fn has_background_work(&self) -> bool {
         self.rib.has_removals()
+            || (!self.deferred
+                && self
+                    .rib
+                    .peers_with_output()
+                    .iter()
+                    .any(|peer| !self.awaiting_drain.contains(peer)))
     }
 
-    /// Removes the next [`REMOVAL_STEP`] of those paths, with what follows.
+    /// The next step of that work: [`REMOVAL_STEP`] prefixes of removals,
+    /// and a batch for every peer that can take one.
     pub(crate) fn continue_background_work(&mut self) -> Vec<Effect> {
         self.rib.continue_removals(REMOVAL_STEP);
         self.effects()
