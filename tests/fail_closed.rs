@@ -104,3 +104,57 @@ fn peers_whose_md5_key_cannot_be_set_stay_down_until_the_key_is_right() {
         .unwrap();
     assert!(last_error(&daemon, empty_key_router).contains("empty"));
 }
+
+/// A v3 BGPPeer with GTSM (`ttlSecurity`, RFC 5082) of `hops`.
+fn peer_with_ttl_security(name: &str, address: IpAddr, asn: u32, hops: u8) -> String {
+    format!(
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: {name}\nspec:\n  peerIP: {address}\n  asNumber: {asn}\n  ttlSecurity: {hops}\n"
+    )
+}
+
+/// GTSM fails closed: a peer that does not send with TTL 255 (FRR without
+/// `ttl-security` sends eBGP with TTL 1) never gets a session with a node
+/// that asks for GTSM, in either direction; with GTSM on both sides it comes
+/// up (RFC 5082 §3).
+#[test]
+fn gtsm_refuses_a_peer_without_it_and_peers_with_one_that_has_it() {
+    lab::require(Kind::Frr);
+    let (ours, plain, secured) = (address(), address(), address());
+    let directory = scratch("gtsm");
+    let router = |name: &str, at: IpAddr, asn: u32, gtsm: bool| {
+        let neighbor = NeighborSpec::new(ours, 64512)
+            .with_connect_retry(1)
+            .with_hold_time(9);
+        let neighbor = if gtsm {
+            neighbor.with_ttl_security(1)
+        } else {
+            neighbor
+        };
+        Router::start(RouterSpec::new(Kind::Frr, name, at, asn).neighbor(neighbor)).unwrap()
+    };
+    let plain_router = router("gtsm-plain", plain, 65401, false);
+    let secured_router = router("gtsm-secured", secured, 65402, true);
+    let applied = resources(
+        "apply",
+        &directory,
+        &format!(
+            "{}---\n{}",
+            peer_with_ttl_security("plain", plain, 65401, 1),
+            peer_with_ttl_security("secured", secured, 65402, 1)
+        ),
+    );
+    assert!(applied.status.success(), "{applied:?}");
+    let daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
+    daemon.wait_for(secured, "Established");
+    secured_router
+        .wait_for_state(ours, PeerState::Established, UP)
+        .unwrap();
+    // Meanwhile both sides have tried the unsecured one many times over.
+    assert!(
+        plain_router
+            .wait_for_state(ours, PeerState::Established, Duration::from_secs(4))
+            .is_err(),
+        "FRR without GTSM got a session with a node that requires it"
+    );
+    assert_ne!(daemon.peer(plain).unwrap()["state"], "Established");
+}

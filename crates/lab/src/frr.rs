@@ -92,6 +92,9 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr) -> String {
         if let Some(ttl) = n.ebgp_multihop {
             let _ = writeln!(w, " neighbor {p} ebgp-multihop {ttl}");
         }
+        if let Some(hops) = n.ttl_security {
+            let _ = writeln!(w, " neighbor {p} ttl-security hops {hops}");
+        }
     }
     for fam in [Family::Ipv4, Family::Ipv6] {
         let _ = writeln!(w, " address-family {} unicast", fam.name());

@@ -55,6 +55,9 @@ pub struct NeighborSpec {
     /// eBGP multihop TTL. BIRD always uses multihop for eBGP (required on
     /// `lo`); FRR and GoBGP only when this is set.
     pub ebgp_multihop: Option<u8>,
+    /// GTSM (RFC 5082) with this many hops: send TTL 255, accept 256 − hops
+    /// and up. FRR only (validated).
+    pub ttl_security: Option<u8>,
 }
 
 impl NeighborSpec {
@@ -71,6 +74,7 @@ impl NeighborSpec {
             connect_retry: 1,
             families: Vec::new(),
             ebgp_multihop: None,
+            ttl_security: None,
         }
     }
 
@@ -113,6 +117,12 @@ impl NeighborSpec {
     /// Sets an eBGP multihop TTL.
     pub fn with_ebgp_multihop(mut self, ttl: u8) -> Self {
         self.ebgp_multihop = Some(ttl);
+        self
+    }
+
+    /// Turns GTSM on with `hops` (FRR's `ttl-security hops`).
+    pub fn with_ttl_security(mut self, hops: u8) -> Self {
+        self.ttl_security = Some(hops);
         self
     }
 
@@ -281,6 +291,9 @@ impl RouterSpec {
         let bad = |m: String| Err(LabError::InvalidSpec(format!("{}: {m}", self.name)));
         if self.prepend > 0 && self.kind != Kind::Frr {
             return bad("prepend is only implemented for FRR".into());
+        }
+        if self.kind != Kind::Frr && self.neighbors.iter().any(|n| n.ttl_security.is_some()) {
+            return bad("ttl-security is only implemented for FRR".into());
         }
         if self.name.is_empty()
             || self.name.len() > 40
