@@ -162,16 +162,7 @@ impl Daemon {
 
     /// `nodebgp status -o json`, if the daemon answers.
     pub fn try_status(&self) -> Option<Value> {
-        let output = Command::new(nodebgp())
-            .args(["status", "-o", "json", "--control-socket"])
-            .arg(&self.control)
-            .output()
-            .ok()?;
-        output
-            .status
-            .success()
-            .then(|| serde_json::from_slice(&output.stdout).ok())
-            .flatten()
+        status_at(&self.control)
     }
 
     /// One peer of the status report.
@@ -256,6 +247,20 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `nodebgp status -o json` against the daemon on `control`, if it answers.
+pub fn status_at(control: &Path) -> Option<Value> {
+    let output = Command::new(nodebgp())
+        .args(["status", "-o", "json", "--control-socket"])
+        .arg(control)
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| serde_json::from_slice(&output.stdout).ok())
+        .flatten()
 }
 
 /// A free loopback address.

@@ -169,7 +169,7 @@ fn one_round(
             );
         }
         let asked = Instant::now();
-        let answer = running_status(&directory);
+        let answer = daemon::status_at(&directory.join("nodebgp.ctl"));
         let took = asked.elapsed();
         assert!(
             answer.is_some() && took < scale.limit,
@@ -339,18 +339,4 @@ fn control_request(directory: &std::path::Path, request: &str) -> Option<serde_j
     let mut line = String::new();
     std::io::BufReader::new(&stream).read_line(&mut line).ok()?;
     serde_json::from_str(&line).ok()
-}
-
-/// `nodebgp status -o json` against the daemon whose scratch directory this is.
-fn running_status(directory: &std::path::Path) -> Option<serde_json::Value> {
-    let output = std::process::Command::new(daemon::nodebgp())
-        .args(["status", "-o", "json", "--control-socket"])
-        .arg(directory.join("nodebgp.ctl"))
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| serde_json::from_slice(&output.stdout).ok())
-        .flatten()
 }
