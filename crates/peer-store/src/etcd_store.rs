@@ -31,7 +31,9 @@
 //! another resource than its key) is left out of listings and reported in
 //! [`ResourceListing::unreadable`] with the key and the reason; the rest is
 //! listed. Only a write of that same resource overwrites it. A watch reports
-//! such a value as the deletion of what the key held before.
+//! such a value as the deletion of what the key held before
+//! ([`PeerStore::resource_changes_since`]), and as that and the new unreadable
+//! entry ([`PeerStore::listing_changes_since`]).
 //!
 //! The store may be dropped anywhere, also on an async runtime's thread: its
 //! private runtime is shut down without waiting for it.
@@ -53,8 +55,9 @@ use crate::kind::ResourceKind;
 use crate::model::{PeerKey, ScopeKind};
 use crate::resource::{AnyDocument, NamedKind, Resource, ResourceKey};
 use crate::store::{
-    BatchError, Outcome, PeerStore, ResourceChange, ResourceChangeSet, ResourceFilter,
-    ResourceListing, ResourceOperation, Revision, StoreError, StoredResource, UnreadableResource,
+    BatchError, ListingChange, ListingChangeSet, Outcome, PeerStore, ResourceChange,
+    ResourceChangeSet, ResourceFilter, ResourceListing, ResourceOperation, Revision, StoreError,
+    StoredResource, UnreadableResource,
 };
 use crate::table::ResourceTable;
 use crate::v3::ResourceName;
@@ -76,11 +79,6 @@ const WRITE_ATTEMPTS: usize = 8;
 /// How long to wait for the server on each request, and for a watch to catch up.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a catching-up watch may stay silent before we ask etcd whether it is
-/// synced (a progress notification carries no events when nothing under our prefix
-/// changed).
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
-
 /// A [`PeerStore`] kept in etcd (v3 API) in Calico's v1 key layout.
 ///
 /// The store owns a small current-thread tokio runtime and blocks on it for every
@@ -98,7 +96,7 @@ pub struct EtcdStore {
     client: Client,
     /// v1 peers, `/calico/bgp/v1`.
     prefix: String,
-    /// Everything this store reads lives below it (`/calico`): the watch range.
+    /// Everything this store reads lives below it (`/calico`).
     root: String,
     /// v3 resources, `/calico/resources/v3/projectcalico.org`.
     resource_prefix: String,
@@ -118,6 +116,21 @@ impl EtcdStore {
     /// Connects to etcd at `endpoints` (`http://host:port`) and checks that it
     /// answers; `prefix` defaults to [`DEFAULT_PREFIX`].
     pub fn connect(endpoints: &[String], prefix: Option<&str>) -> Result<EtcdStore, StoreError> {
+        let store = EtcdStore::connect_lazily(endpoints, prefix)?;
+        // The client connects lazily; a count-only read makes an unreachable server
+        // an error here rather than at the first real request.
+        store.current_revision()?;
+        Ok(store)
+    }
+
+    /// Like [`EtcdStore::connect`], without waiting for etcd to answer: while
+    /// it does not, every call fails (after at most the request timeout, 10 s),
+    /// and the first call after it does succeeds. For a daemon that starts
+    /// before its datastore. Fails only for endpoints that are not URLs.
+    pub fn connect_lazily(
+        endpoints: &[String],
+        prefix: Option<&str>,
+    ) -> Result<EtcdStore, StoreError> {
         let prefix = prefix
             .unwrap_or(DEFAULT_PREFIX)
             .trim_end_matches('/')
@@ -137,17 +150,13 @@ impl EtcdStore {
             .map_err(etcd_error(&prefix))?;
         let root = prefix.strip_suffix("/bgp/v1").unwrap_or(&prefix).to_owned();
         let resource_prefix = format!("{root}{V3_RESOURCES_PATH}");
-        let store = EtcdStore {
+        Ok(EtcdStore {
             runtime: Some(runtime),
             client,
             prefix,
             root,
             resource_prefix,
-        };
-        // The client connects lazily; a count-only read makes an unreachable server
-        // an error here rather than at the first real request.
-        store.current_revision()?;
-        Ok(store)
+        })
     }
 
     /// The key prefix, without a trailing slash.
@@ -184,14 +193,7 @@ impl EtcdStore {
             .block_on(future)
     }
 
-    /// The identity a key names, `None` for keys of neither layout.
-    fn parse_any_key(&self, key: &str) -> Option<ResourceKey> {
-        match self.classify(key) {
-            KeyClass::Resource(key) => Some(key),
-            KeyClass::BadName { .. } | KeyClass::Other => None,
-        }
-    }
-
+    /// What a key under the store's prefixes is.
     fn classify(&self, key: &str) -> KeyClass {
         if let Some(peer_key) = self.parse_key(key) {
             return KeyClass::Resource(ResourceKey::BgpPeer(peer_key));
@@ -218,8 +220,10 @@ impl EtcdStore {
         }
     }
 
+    /// etcd's revision now: the header of a count of one key (every answer
+    /// carries it; counting a whole prefix would cost etcd a walk of it).
     fn current_revision(&self) -> Result<Revision, StoreError> {
-        let options = GetOptions::new().with_prefix().with_count_only();
+        let options = GetOptions::new().with_count_only();
         let response = self
             .block_on(
                 self.client
@@ -427,91 +431,113 @@ impl EtcdStore {
         Ok(Some(outcomes))
     }
 
-    /// Converts a watch event into a change, `None` for keys that are not
-    /// resources. A put of a value that does not decode is, as listings see
-    /// it, the deletion of what the key held before (if that decoded).
-    fn change_of(&self, event: &etcd_client::Event) -> Result<Option<ResourceChange>, StoreError> {
+    /// Converts a watch event into the changes a listing of everything sees,
+    /// none for keys that are not resources. A put of a value that does not
+    /// decode is, as listings see it, the deletion of what the key held
+    /// before (if that decoded) and a new unreadable entry; a delete or a
+    /// readable put clears an unreadable entry the key held.
+    fn changes_of(&self, event: &etcd_client::Event) -> Result<Vec<ListingChange>, StoreError> {
         let Some(key_value) = event.kv() else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
+        let key = String::from_utf8_lossy(key_value.key()).into_owned();
+        let class = self.classify(&key);
+        if matches!(class, KeyClass::Other) {
+            return Ok(Vec::new());
+        }
         let revision = to_revision(key_value.mod_revision());
-        let previous = || {
-            event
-                .prev_kv()
-                .and_then(|previous| self.decode(previous).ok().flatten())
+        // What the key held before, as a listing saw it: a resource, an
+        // unreadable entry (an error) or nothing.
+        let previous = event.prev_kv().map(|previous| self.decode(previous));
+        let was_unreadable = matches!(previous, Some(Err(_)));
+        let previous_resource = previous.and_then(|decoded| decoded.ok().flatten());
+        let cleared = || ListingChange::Cleared {
+            location: key.clone(),
+            revision,
         };
+        let deleted = |stored: StoredResource| {
+            ListingChange::Resource(ResourceChange::Deleted {
+                resource: stored.resource,
+                revision,
+            })
+        };
+        let mut changes = Vec::new();
         match event.event_type() {
-            EventType::Put => Ok(match self.decode(key_value) {
-                Ok(stored) => stored.map(|stored| ResourceChange::Put {
-                    resource: stored.resource,
-                    revision,
-                }),
-                Err(_) => previous().map(|stored| ResourceChange::Deleted {
-                    resource: stored.resource,
-                    revision,
-                }),
-            }),
-            EventType::Delete => {
-                let key = String::from_utf8_lossy(key_value.key()).into_owned();
-                if self.parse_any_key(&key).is_none() {
-                    return Ok(None);
+            EventType::Put => match self.decode(key_value) {
+                Ok(stored) => {
+                    if was_unreadable {
+                        changes.push(cleared());
+                    }
+                    changes.extend(stored.map(|stored| {
+                        ListingChange::Resource(ResourceChange::Put {
+                            resource: stored.resource,
+                            revision,
+                        })
+                    }));
                 }
+                Err(error) => {
+                    changes.extend(previous_resource.map(deleted));
+                    changes.push(ListingChange::Unreadable {
+                        entry: self.report(key_value, error),
+                        revision,
+                    });
+                }
+            },
+            EventType::Delete => {
                 // A delete event carries only the key; the resource comes from the
                 // previous value, which etcd keeps as long as the delete is in history.
-                if event.prev_kv().is_none() {
+                if event.prev_kv().is_none() && matches!(class, KeyClass::Resource(_)) {
                     return Err(StoreError::Corrupt {
                         path: PathBuf::from(&key),
                         message: "delete event without the previous value".to_owned(),
                     });
                 }
-                // A previous value that did not decode was never listed: no change.
-                Ok(previous().map(|stored| ResourceChange::Deleted {
-                    resource: stored.resource,
-                    revision,
-                }))
+                // A key that never read is never a resource; what it was, is
+                // unknown: clear it in case.
+                if was_unreadable || event.prev_kv().is_none() {
+                    changes.push(cleared());
+                }
+                changes.extend(previous_resource.map(deleted));
             }
         }
+        Ok(changes)
     }
 
+    /// Replays etcd's history from `since + 1` through `until` with a watch
+    /// of every key. Each revision is one write with at least one event
+    /// somewhere in etcd, so the replay is complete exactly when an event of
+    /// revision `until` (or later) arrives; events of other keys only mark
+    /// the way. A watch of our keys alone would have to ask etcd whether it
+    /// caught up, and etcd's answer to that (a progress request) cannot be
+    /// trusted across versions: older ones (3.4.23, the lab's, among them)
+    /// answer at once, before the replay (etcd-io/etcd#15220), and some later
+    /// ones not at all when no event matched (etcd-io/etcd#17507).
     async fn watch_changes(
         &self,
         since: Revision,
         until: Revision,
-    ) -> Result<ResourceChangeSet, StoreError> {
+    ) -> Result<ListingChangeSet, StoreError> {
         let options = WatchOptions::new()
-            .with_prefix()
+            .with_all_keys()
             .with_prev_key()
             .with_start_revision(to_etcd(since) + 1);
         let mut stream = self
             .client
             .clone()
-            .watch(format!("{}/", self.root), Some(options))
+            .watch("", Some(options))
             .await
             .map_err(etcd_error(&self.prefix))?;
+        let watch_error =
+            |reason: String| etcd_error(&self.prefix)(etcd_client::Error::WatchError(reason));
         let mut changes = Vec::new();
         let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
         loop {
-            let message = match tokio::time::timeout(PROGRESS_INTERVAL, stream.message()).await {
-                Ok(message) => message.map_err(etcd_error(&self.prefix))?,
-                Err(_elapsed) => {
-                    if tokio::time::Instant::now() > deadline {
-                        return Err(etcd_error(&self.prefix)(etcd_client::Error::WatchError(
-                            "watch did not catch up in time".to_owned(),
-                        )));
-                    }
-                    // etcd answers a progress request only once the watch has
-                    // replayed its history, so the answer means "caught up".
-                    stream
-                        .request_progress()
-                        .await
-                        .map_err(etcd_error(&self.prefix))?;
-                    continue;
-                }
-            };
+            let message = tokio::time::timeout_at(deadline, stream.message())
+                .await
+                .map_err(|_elapsed| watch_error("watch did not catch up in time".to_owned()))?
+                .map_err(etcd_error(&self.prefix))?;
             let Some(response) = message else {
-                return Err(etcd_error(&self.prefix)(etcd_client::Error::WatchError(
-                    "watch stream closed".to_owned(),
-                )));
+                return Err(watch_error("watch stream closed".to_owned()));
             };
             // etcd reports the revision it compacted at; a watch must start after it.
             if response.compact_revision() > 0 {
@@ -521,25 +547,25 @@ impl EtcdStore {
                 });
             }
             if response.canceled() {
-                return Err(etcd_error(&self.prefix)(etcd_client::Error::WatchError(
-                    format!("watch canceled: {}", response.cancel_reason()),
+                return Err(watch_error(format!(
+                    "watch canceled: {}",
+                    response.cancel_reason()
                 )));
             }
-            let mut caught_up = !response.created()
-                && response.events().is_empty()
-                && header_revision(response.header()) >= until;
+            // All events of one revision come in one response.
+            let mut caught_up = false;
             for event in response.events() {
-                let revision = event.kv().map_or(0, KeyValue::mod_revision);
-                if to_revision(revision) > until {
+                let revision = to_revision(event.kv().map_or(0, KeyValue::mod_revision));
+                if revision > until {
                     caught_up = true;
                     break;
                 }
-                changes.extend(self.change_of(event)?);
-                caught_up |= to_revision(revision) == until;
+                changes.extend(self.changes_of(event)?);
+                caught_up |= revision == until;
             }
             if caught_up {
                 let _ = stream.cancel(response.watch_id()).await;
-                return Ok(ResourceChangeSet {
+                return Ok(ListingChangeSet {
                     revision: until,
                     changes,
                 });
@@ -590,8 +616,25 @@ impl PeerStore for EtcdStore {
     }
 
     /// Replays etcd's history with a watch from `since + 1` until it has caught up
-    /// with the revision current when the call started.
+    /// with the revision current when the call started (see `watch_changes`).
     fn resource_changes_since(&self, since: Revision) -> Result<ResourceChangeSet, StoreError> {
+        let changes = self.listing_changes_since(since)?;
+        Ok(ResourceChangeSet {
+            revision: changes.revision,
+            changes: changes
+                .changes
+                .into_iter()
+                .filter_map(|change| match change {
+                    ListingChange::Resource(change) => Some(change),
+                    ListingChange::Unreadable { .. } | ListingChange::Cleared { .. } => None,
+                })
+                .collect(),
+        })
+    }
+
+    /// The same replay, with the keys whose values do not decode. When
+    /// nothing was written since `since`, one count-only read.
+    fn listing_changes_since(&self, since: Revision) -> Result<ListingChangeSet, StoreError> {
         let current = self.current_revision()?;
         if since > current {
             return Err(StoreError::FutureRevision {
@@ -600,7 +643,7 @@ impl PeerStore for EtcdStore {
             });
         }
         if since == current {
-            return Ok(ResourceChangeSet {
+            return Ok(ListingChangeSet {
                 revision: current,
                 changes: Vec::new(),
             });

@@ -112,9 +112,10 @@ pub use model::{
 pub use resource::{NamedKind, Resource, ResourceKey};
 pub use selector::{Selector, SelectorError};
 pub use store::{
-    Action, BatchError, Change, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore,
-    ResourceChange, ResourceChangeSet, ResourceFilter, ResourceListing, ResourceOperation,
-    Revision, StoreError, StoredPeer, StoredResource, UnreadableResource,
+    Action, BatchError, Change, ChangeSet, ListFilter, Listing, ListingChange, ListingChangeSet,
+    Operation, Outcome, PeerStore, ResourceChange, ResourceChangeSet, ResourceFilter,
+    ResourceListing, ResourceOperation, Revision, StoreError, StoredPeer, StoredResource,
+    UnreadableResource,
 };
 pub use v3::bgp_configuration::{
     BgpConfigurationDocument, BgpConfigurationResource, Community, PrefixAdvertisement,

@@ -349,6 +349,27 @@ pub trait PeerStore: Send + Sync {
     fn write_resources(&self, operations: &[ResourceOperation])
         -> Result<Vec<Outcome>, BatchError>;
 
+    /// The changes after `since` to a listing of everything
+    /// ([`ResourceFilter::all`]), unreadable entries included: for a reader
+    /// that keeps a copy of that listing up to date. The same errors as
+    /// [`resource_changes_since`](PeerStore::resource_changes_since).
+    ///
+    /// Provided: the resource changes alone, for backends whose history has no
+    /// unreadable entries (the file store's appear only by editing its file,
+    /// which is not in its history either: follow that file, not this).
+    /// [`EtcdStore`](crate::EtcdStore) reports them.
+    fn listing_changes_since(&self, since: Revision) -> Result<ListingChangeSet, StoreError> {
+        let changes = self.resource_changes_since(since)?;
+        Ok(ListingChangeSet {
+            revision: changes.revision,
+            changes: changes
+                .changes
+                .into_iter()
+                .map(ListingChange::Resource)
+                .collect(),
+        })
+    }
+
     /// The v1 peer with this key, if any.
     fn get(&self, key: &PeerKey) -> Result<Option<StoredPeer>, StoreError> {
         Ok(self
@@ -797,6 +818,59 @@ pub struct ResourceChangeSet {
     pub revision: Revision,
     /// Every change after the requested revision, oldest first.
     pub changes: Vec<ResourceChange>,
+}
+
+/// One entry of the store's history as a listing of everything sees it:
+/// [`PeerStore::listing_changes_since`]. A location (an etcd key) holds a
+/// resource, an unreadable entry or nothing; every change of what it holds is
+/// told in order, so that applying them to a listing gives the later listing.
+// As large as a `ResourceChange`, which most entries are: boxing it would
+// allocate for each of them to save room in the rare unreadable ones.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListingChange {
+    /// A resource was written or deleted, as
+    /// [`PeerStore::resource_changes_since`] tells it (a resource whose
+    /// location now holds an unreadable value is deleted).
+    Resource(ResourceChange),
+    /// The entry at `entry.location` was written with a value that does not
+    /// read: it is in [`ResourceListing::unreadable`] from this revision on,
+    /// in place of whatever that location held.
+    Unreadable {
+        /// The entry, as a listing reports it.
+        entry: UnreadableResource,
+        /// The revision of the write.
+        revision: Revision,
+    },
+    /// The entry at `location`, which did not read, was deleted or
+    /// overwritten with a resource (told by the change after this one): it
+    /// is no longer in [`ResourceListing::unreadable`].
+    Cleared {
+        /// [`UnreadableResource::location`] of the entry.
+        location: String,
+        /// The revision of the delete or write.
+        revision: Revision,
+    },
+}
+
+impl ListingChange {
+    /// The revision of the batch that made this change.
+    pub fn revision(&self) -> Revision {
+        match self {
+            ListingChange::Resource(change) => change.revision(),
+            ListingChange::Unreadable { revision, .. }
+            | ListingChange::Cleared { revision, .. } => *revision,
+        }
+    }
+}
+
+/// The result of [`PeerStore::listing_changes_since`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingChangeSet {
+    /// The store revision now: pass it to the next call.
+    pub revision: Revision,
+    /// Every change after the requested revision, oldest first.
+    pub changes: Vec<ListingChange>,
 }
 
 /// One write of any kind in a batch; the same rules as [`Operation`].

@@ -5,9 +5,12 @@ mod common;
 
 use common::etcd::EtcdServer;
 use common::peer;
+use std::collections::BTreeMap;
+
 use peer_store::{
-    Action, BgpPeer, Change, EtcdStore, ListFilter, NodeName, Operation, PeerStore, Revision,
-    ScopeKind, StoreError,
+    Action, BgpPeer, Change, EtcdStore, ListFilter, ListingChange, NodeName, Operation, PeerStore,
+    Resource, ResourceChange, ResourceFilter, ResourceKey, Revision, ScopeKind, StoreError,
+    UnreadableResource,
 };
 
 fn node(name: &str) -> NodeName {
@@ -237,7 +240,7 @@ fn changes_since_reports_puts_and_deletes() {
     // Only what came after the given revision, and nothing once caught up.
     let later = store.changes_since(created.revision).unwrap();
     assert_eq!(later.changes.len(), 1);
-    // The last write is not ours: catching up relies on etcd's progress answer.
+    // The last write is not ours: the replay still knows it has caught up.
     server.put_raw("/elsewhere/key", "again");
     let quiet = store.changes_since(created.revision).unwrap();
     assert_eq!(quiet.changes, later.changes);
@@ -417,4 +420,123 @@ fn the_store_can_be_dropped_inside_an_async_task() {
     let store = server.store("/test-drop");
     assert_eq!(store.list(&ListFilter::all()).unwrap().peers.len(), 1);
     drop(store);
+}
+
+/// A listing with `changes` applied in order, keyed as a reader keeps it.
+fn follow(
+    listing: peer_store::ResourceListing,
+    changes: &[ListingChange],
+) -> (
+    BTreeMap<ResourceKey, Resource>,
+    BTreeMap<String, UnreadableResource>,
+) {
+    let (mut resources, mut unreadable) = keyed(listing);
+    for change in changes {
+        match change {
+            ListingChange::Resource(ResourceChange::Put { resource, .. }) => {
+                resources.insert(resource.key(), resource.clone());
+            }
+            ListingChange::Resource(ResourceChange::Deleted { resource, .. }) => {
+                resources.remove(&resource.key());
+            }
+            ListingChange::Unreadable { entry, .. } => {
+                unreadable.insert(entry.location.clone(), entry.clone());
+            }
+            ListingChange::Cleared { location, .. } => {
+                unreadable.remove(location);
+            }
+        }
+    }
+    (resources, unreadable)
+}
+
+fn keyed(
+    listing: peer_store::ResourceListing,
+) -> (
+    BTreeMap<ResourceKey, Resource>,
+    BTreeMap<String, UnreadableResource>,
+) {
+    (
+        listing
+            .resources
+            .into_iter()
+            .map(|stored| (stored.resource.key(), stored.resource))
+            .collect(),
+        listing
+            .unreadable
+            .into_iter()
+            .map(|entry| (entry.location.clone(), entry))
+            .collect(),
+    )
+}
+
+#[test]
+fn listing_changes_tell_unreadable_entries_as_they_come_and_go() {
+    let server = EtcdServer::start("listing-changes");
+    let store = server.store("/test-listing/calico/bgp/v1");
+    let all = ResourceFilter::all;
+    let start = store.list_resources(&all()).unwrap();
+    let good = store
+        .create(peer("global", None, "10.0.0.1", "64512"))
+        .unwrap();
+    let v1_key = store.key_of(&good.peer.key());
+    let v3_key = format!("{}/bgppeers/rack-a", store.resource_prefix());
+
+    // A v3 entry written broken, then fixed by a write of the resource.
+    server.put_raw(&v3_key, "{not json");
+    let changes = store.listing_changes_since(start.revision).unwrap();
+    assert!(matches!(
+        changes.changes.last(),
+        Some(ListingChange::Unreadable { entry, .. }) if entry.location == v3_key
+    ));
+    assert_eq!(
+        follow(start.clone(), &changes.changes),
+        keyed(store.list_resources(&all()).unwrap())
+    );
+    let fixed = peer_store::parse_resources(
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: rack-a}\nspec: {peerIP: 192.0.2.1, asNumber: 65001}\n",
+    )
+    .unwrap()
+    .remove(0);
+    store.create_resource(fixed).unwrap();
+    let changes = store.listing_changes_since(changes.revision).unwrap();
+    assert!(
+        matches!(
+            changes.changes.as_slice(),
+            [ListingChange::Cleared { location, .. }, ListingChange::Resource(ResourceChange::Put { .. })]
+                if *location == v3_key
+        ),
+        "{changes:?}"
+    );
+
+    // A readable v1 peer overwritten with junk: deleted, and unreadable;
+    // then the junk deleted.
+    server.put_raw(&v1_key, "junk");
+    server.delete_raw(&v1_key);
+    // A key of no resource is nothing.
+    server.put_raw("/test-listing/calico/bgp/v1/global/as_num", "64512");
+    let middle = store.listing_changes_since(start.revision).unwrap();
+    let tail: Vec<&ListingChange> = middle
+        .changes
+        .iter()
+        .filter(|change| change.revision() > changes.revision)
+        .collect();
+    assert!(
+        matches!(
+            tail.as_slice(),
+            [
+                ListingChange::Resource(ResourceChange::Deleted { .. }),
+                ListingChange::Unreadable { .. },
+                ListingChange::Cleared { .. },
+            ]
+        ),
+        "{tail:?}"
+    );
+    // From the first listing, every change in order gives the last listing.
+    let end = store.list_resources(&all()).unwrap();
+    assert_eq!(end.revision, middle.revision);
+    assert_eq!(follow(start, &middle.changes), keyed(end));
+    // The resource view of the same history has no unreadable entries.
+    let resource_changes = store.resource_changes_since(changes.revision).unwrap();
+    assert_eq!(resource_changes.changes.len(), 1, "{resource_changes:?}");
 }

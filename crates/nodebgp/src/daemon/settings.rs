@@ -313,9 +313,11 @@ impl Datastore {
                     format!("cannot open the datastore in {}", directory.display())
                 })?)
             }
+            // Not waiting for etcd: a node may start before its datastore
+            // answers; the datastore reader tries until it does.
             Datastore::EtcdV3(endpoints) => Box::new(
-                peer_store::EtcdStore::connect(endpoints, None)
-                    .with_context(|| format!("cannot reach etcd at {}", endpoints.join(",")))?,
+                peer_store::EtcdStore::connect_lazily(endpoints, None)
+                    .with_context(|| format!("cannot use etcd at {}", endpoints.join(",")))?,
             ),
             Datastore::EtcdV2(endpoints) => Box::new(
                 peer_store::EtcdV2Store::connect(endpoints, None).with_context(|| {

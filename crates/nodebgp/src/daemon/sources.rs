@@ -5,9 +5,12 @@
 //! and the `default` BGPConfiguration does not turn it off. A node peer
 //! overrides a global one at the same address.
 //!
-//! Passwords of v3 peers (`password: {file: …}` / `{env: …}`) are read here, on
-//! every read of the store, for the peers this node runs; a peer whose password
-//! cannot be read is left out, so that it never runs without its key.
+//! The computation ([`desired_from`]) works on resources in memory: the
+//! datastore reader's copy of the store (see `datastore.rs`), which it keeps
+//! up to date and hands here whenever it changed. Passwords of v3 peers
+//! (`password: {file: …}` / `{env: …}`) are read here, at every computation,
+//! for the peers this node runs; a peer whose password cannot be read is left
+//! out, so that it never runs without its key.
 //!
 //! Bad data never freezes the configuration: what the daemon does not act on
 //! is left out and listed in [`Desired::ignored`] with the reason, and the rest
@@ -16,14 +19,13 @@
 //! for this node asking for what nodebgp cannot do (BGP filters, a local AS of
 //! its own, … — never run with another policy), a peer whose password cannot be
 //! read, and the `default` BGPConfiguration's settings nodebgp does not carry out.
-//! Each is logged once while it lasts, not at every read.
+//! Each is logged once while it lasts, not at every computation.
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 
-use anyhow::{Context as _, Result};
 use peer_manager::{BgpConfiguration, Node, PeerV3, DEFAULT_AS_NUMBER};
-use peer_store::{Labels, PeerStore, Resource, ResourceFilter};
+use peer_store::{Labels, PasswordSource, Resource, UnreadableResource};
 use tracing::warn;
 
 pub(crate) use peer_manager::DesiredPeer;
@@ -63,25 +65,46 @@ pub(crate) struct IgnoredResource {
     pub(crate) reason: String,
 }
 
-/// The node's peers and advertisements, and what was left out.
-pub(crate) fn desired(store: &dyn PeerStore, node: &str) -> Result<Desired> {
-    let reading = read(store, node)?;
+/// This node's desired set, computed from the store's resources and the
+/// entries that did not read (a listing of everything, or the datastore
+/// reader's copy of one), with whether that read password files.
+pub(crate) struct Computed {
+    pub(crate) desired: Desired,
+    /// Whether a password file was read (or failed to read) for one of this
+    /// node's peers: such files change on their own, so compute again now
+    /// and then even when the store did not change.
+    pub(crate) reads_password_files: bool,
+}
+
+/// The node's peers and advertisements, and what was left out, from the
+/// store's resources (in the order of their keys, as a listing gives them)
+/// and the entries that did not read. Reads password files, nothing else.
+pub(crate) fn desired_from<'a, R, U>(resources: R, unreadable: U, node: &str) -> Computed
+where
+    R: IntoIterator<Item = &'a Resource>,
+    R::IntoIter: Clone,
+    U: IntoIterator<Item = &'a UnreadableResource>,
+{
+    let reading = compute(resources, unreadable, node);
     let advertisements = reading
         .configuration
         .as_ref()
         .map(advertisements)
         .unwrap_or_default();
     log_newly_ignored(&reading.ignored);
-    Ok(Desired {
-        peers: reading.peers,
-        advertisements,
-        ignored: reading.ignored,
-    })
+    Computed {
+        desired: Desired {
+            peers: reading.peers,
+            advertisements,
+            ignored: reading.ignored,
+        },
+        reads_password_files: reading.reads_password_files,
+    }
 }
 
-/// What was reported at the last read: each entry is logged when it appears,
-/// not at every read (the store is read every second). Process-wide, as the
-/// daemon reads one store; tests share it harmlessly (it only gates logging).
+/// What was reported at the last computation: each entry is logged when it
+/// appears, not at every computation. Process-wide, as the daemon reads one
+/// store; tests share it harmlessly (it only gates logging).
 static REPORTED: Mutex<BTreeSet<IgnoredResource>> = Mutex::new(BTreeSet::new());
 
 fn log_newly_ignored(ignored: &[IgnoredResource]) {
@@ -127,20 +150,16 @@ fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Adver
     }
 }
 
-/// The peers this node should have, in the order of their addresses. Without
-/// Node resources there is no mesh (this node's addresses are unknown); without
-/// a `default` BGPConfiguration, Calico's defaults apply and the local AS is the
+/// One computation, for this node. The peers are those it should have, in
+/// the order of their addresses. Without Node resources there is no mesh
+/// (this node's addresses are unknown); without a `default`
+/// BGPConfiguration, Calico's defaults apply and the local AS is the
 /// daemon's own (`--as`).
-#[cfg(test)]
-fn desired_peers(store: &dyn PeerStore, node: &str) -> Result<Vec<DesiredPeer>> {
-    read(store, node).map(|reading| reading.peers)
-}
-
-/// One read of the store, for this node.
 struct Reading {
     peers: Vec<DesiredPeer>,
     configuration: Option<peer_store::BgpConfigurationResource>,
     ignored: Vec<IgnoredResource>,
+    reads_password_files: bool,
 }
 
 fn ignored(kind: &str, name: &str, reason: impl Into<String>) -> IgnoredResource {
@@ -151,13 +170,15 @@ fn ignored(kind: &str, name: &str, reason: impl Into<String>) -> IgnoredResource
     }
 }
 
-fn read(store: &dyn PeerStore, node: &str) -> Result<Reading> {
-    let listing = store
-        .list_resources(&ResourceFilter::all())
-        .context("cannot list resources")?;
-    let mut ignored_resources: Vec<IgnoredResource> = listing
-        .unreadable
-        .iter()
+fn compute<'a, R, U>(resources: R, unreadable: U, node: &str) -> Reading
+where
+    R: IntoIterator<Item = &'a Resource>,
+    R::IntoIter: Clone,
+    U: IntoIterator<Item = &'a UnreadableResource>,
+{
+    let resources = resources.into_iter();
+    let mut ignored_resources: Vec<IgnoredResource> = unreadable
+        .into_iter()
         .map(|entry| {
             ignored(
                 entry.kind.unwrap_or("unknown"),
@@ -168,10 +189,9 @@ fn read(store: &dyn PeerStore, node: &str) -> Result<Reading> {
         .collect();
     // Which v3 peers this node runs depends on its labels: the same as the
     // peer manager matches (none without a Node resource).
-    let my_labels: Labels = listing
-        .resources
-        .iter()
-        .find_map(|stored| match &stored.resource {
+    let my_labels: Labels = resources
+        .clone()
+        .find_map(|resource| match resource {
             Resource::Node(resource) if resource.name.as_str() == node => {
                 Some(resource.labels.clone())
             }
@@ -182,17 +202,19 @@ fn read(store: &dyn PeerStore, node: &str) -> Result<Reading> {
     let mut v3_peers = Vec::new();
     let mut nodes = Vec::new();
     let mut configuration = None;
-    for stored in listing.resources {
-        match stored.resource {
-            Resource::BgpPeer(peer) => peers.push(peer),
+    let mut reads_password_files = false;
+    for resource in resources {
+        match resource {
+            Resource::BgpPeer(peer) => peers.push(peer.clone()),
             // Another node's peer does not need its password here.
             Resource::BgpPeerV3(peer) if !peer.applies_to(node, &my_labels) => {
                 v3_peers.push(PeerV3 {
-                    resource: peer,
+                    resource: peer.clone(),
                     password: None,
                 });
             }
             Resource::BgpPeerV3(peer) => {
+                reads_password_files |= matches!(peer.password, Some(PasswordSource::File(_)));
                 let password = match &peer.password {
                     None => None,
                     Some(source) => match source.read() {
@@ -208,7 +230,7 @@ fn read(store: &dyn PeerStore, node: &str) -> Result<Reading> {
                     },
                 };
                 v3_peers.push(PeerV3 {
-                    resource: peer,
+                    resource: peer.clone(),
                     password,
                 });
             }
@@ -217,7 +239,7 @@ fn read(store: &dyn PeerStore, node: &str) -> Result<Reading> {
                     ignored_resources.push(ignored("BGPPeer", peer.name.as_str(), peer.reason()));
                 }
             }
-            Resource::Node(resource) => nodes.push(Node::from(&resource)),
+            Resource::Node(resource) => nodes.push(Node::from(resource)),
             Resource::BgpConfiguration(resource) if resource.is_default() => {
                 for setting in resource.unsupported_settings() {
                     ignored_resources.push(ignored(
@@ -226,7 +248,7 @@ fn read(store: &dyn PeerStore, node: &str) -> Result<Reading> {
                         setting,
                     ));
                 }
-                configuration = Some(resource)
+                configuration = Some(resource.clone())
             }
             // Per-node `node.<name>` configurations carry only listenPort, log
             // severity and prefix advertisements, which nodebgp does not take
@@ -240,18 +262,31 @@ fn read(store: &dyn PeerStore, node: &str) -> Result<Reading> {
     let desired = peer_manager::desired_peer_set(node, &nodes, &config, &peers, &v3_peers);
     ignored_resources.sort();
     ignored_resources.dedup();
-    Ok(Reading {
+    Reading {
         peers: desired,
         configuration,
         ignored: ignored_resources,
-    })
+        reads_password_files,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use peer_store::FileStore;
+    use peer_store::{FileStore, PeerStore, ResourceFilter};
+
+    /// A listing of everything, computed from: what the datastore reader does
+    /// at start.
+    fn desired(store: &dyn PeerStore, node: &str) -> anyhow::Result<Desired> {
+        let listing = store.list_resources(&ResourceFilter::all())?;
+        let resources = listing.resources.iter().map(|stored| &stored.resource);
+        Ok(desired_from(resources, &listing.unreadable, node).desired)
+    }
+
+    fn desired_peers(store: &dyn PeerStore, node: &str) -> anyhow::Result<Vec<DesiredPeer>> {
+        desired(store, node).map(|desired| desired.peers)
+    }
 
     fn store_with(yaml: &str) -> (FileStore, std::path::PathBuf) {
         let directory = std::env::temp_dir().join(format!(

@@ -63,6 +63,20 @@ impl EtcdServer {
         });
     }
 
+    /// Deletes a key directly, as another Calico component would.
+    pub(crate) fn delete_raw(&self, key: &str) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut client = etcd_client::Client::connect(self.endpoints(), None)
+                .await
+                .unwrap();
+            client.delete(key, None).await.unwrap();
+        });
+    }
+
     /// Writes a key directly, as another Calico component would.
     pub(crate) fn put_raw(&self, key: &str, value: &str) {
         let runtime = tokio::runtime::Builder::new_current_thread()
