@@ -438,6 +438,26 @@ async fn converse(
 /// Hands one request to the manager and waits for its answer, each within
 /// its limit.
 async fn call(calls: &mpsc::Sender<ControlCall>, request: Request, limits: Limits) -> Response {
+    let asked = Instant::now();
+    let response = call_within_limits(calls, request, limits).await;
+    // What the manager's loop made a client wait, for the slow-turn hunt.
+    if asked.elapsed() >= SLOW_ANSWER {
+        debug!(
+            took_ms = asked.elapsed().as_millis() as u64,
+            "slow control answer"
+        );
+    }
+    response
+}
+
+/// An answer slower than this is logged (debug).
+const SLOW_ANSWER: Duration = Duration::from_millis(50);
+
+async fn call_within_limits(
+    calls: &mpsc::Sender<ControlCall>,
+    request: Request,
+    limits: Limits,
+) -> Response {
     let (reply, answer) = oneshot::channel();
     match calls
         .send_timeout(ControlCall { request, reply }, limits.queue_timeout)
