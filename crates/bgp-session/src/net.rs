@@ -168,6 +168,14 @@ pub fn listener(address: SocketAddr) -> io::Result<TcpListener> {
     socket
         .bind(&address.into())
         .map_err(|e| context(e, format_args!("bind to {address}")))?;
+    // Keep each connection's SYN, so that GTSM can check the TTL the
+    // connection was opened with (see `apply_to_accepted`).
+    setsockopt_int(&socket, libc::IPPROTO_TCP, libc::TCP_SAVE_SYN, 1)
+        .map_err(|e| context(e, "TCP_SAVE_SYN"))?;
+    // SYN-ACKs leave with the listener's TTL: 255, so that a GTSM peer
+    // (RFC 5082 §3), which drops anything lower, can connect to us. Each
+    // accepted connection then gets its peer's own TTL setting.
+    set_ttl(&socket, address.ip(), GTSM_TTL)?;
     socket
         .listen(LISTEN_BACKLOG)
         .map_err(|e| context(e, format_args!("listen on {address}")))?;
@@ -187,14 +195,67 @@ pub fn apply_to_listener(
 /// Applies the per-peer options that matter after the handshake to a
 /// connection accepted from `peer`: `TCP_NODELAY`, and GTSM or the plain TTL.
 ///
-/// The MD5 key is inherited from the listener (see [`apply_to_listener`]);
-/// GTSM applied here protects the session but not the handshake itself.
+/// The MD5 key is inherited from the listener (see [`apply_to_listener`]).
+/// The listener is shared by every peer, so it cannot drop a GTSM peer's
+/// packets by their TTL before the handshake; instead, for a GTSM peer the
+/// SYN that opened the connection (kept by [`listener`]) must have come with
+/// a TTL of at least 256 − hops, or the connection is refused (RFC 5082 §3:
+/// fail closed). What arrives after this call is filtered by the kernel.
 pub fn apply_to_accepted(stream: &TcpStream, options: &SocketOptions) -> io::Result<()> {
     let socket = SockRef::from(stream);
     socket
         .set_tcp_nodelay(true)
         .map_err(|e| context(e, "TCP_NODELAY"))?;
-    apply_ttl(&socket, stream.peer_addr()?.ip(), options)
+    let peer = stream.peer_addr()?.ip();
+    apply_ttl(&socket, peer, options)?;
+    if options.ttl_security {
+        let minimum = GTSM_TTL + 1 - u32::from(options.ttl_security_hops.max(1));
+        match saved_syn_ttl(&socket)? {
+            Some(ttl) if u32::from(ttl) >= minimum => {}
+            Some(ttl) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("GTSM: {peer} opened the connection with TTL {ttl}, {minimum} or more needed"),
+                ))
+            }
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("GTSM: the TTL {peer} opened the connection with is unknown (no saved SYN)"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The TTL (IPv4) or hop limit (IPv6) of the SYN that opened an accepted
+/// connection, from `TCP_SAVED_SYN` (the listener must have `TCP_SAVE_SYN`);
+/// `None` when none was kept. The kernel hands the SYN over once.
+fn saved_syn_ttl(socket: &Socket) -> io::Result<Option<u8>> {
+    let mut header = [0_u8; 512];
+    let mut len = header.len() as libc::socklen_t;
+    // SAFETY: the fd is open for as long as `socket` is borrowed; `header`
+    // and `len` are live, exclusively borrowed locals, and `len` tells the
+    // kernel it may write at most header.len() bytes into `header`.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_SAVED_SYN,
+            header.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    check(rc).map_err(|e| context(e, "TCP_SAVED_SYN"))?;
+    let header = &header[..(len as usize).min(header.len())];
+    // The network header as received: IPv4 keeps its TTL in octet 8, IPv6
+    // its hop limit in octet 7.
+    Ok(match header.first().map(|first| first >> 4) {
+        Some(4) => header.get(8).copied(),
+        Some(6) => header.get(7).copied(),
+        _ => None,
+    })
 }
 
 /// Sets (`Some` non-empty) or removes (`None` / empty) the `TCP_MD5SIG` key
@@ -288,7 +349,16 @@ fn apply_ttl(socket: &Socket, peer: IpAddr, options: &SocketOptions) -> io::Resu
     match (options.ttl_security, options.ttl) {
         (true, _) => set_ttl_security_hops(socket, peer, options.ttl_security_hops),
         (false, Some(ttl)) => set_ttl(socket, peer, ttl),
-        (false, None) => Ok(()),
+        // The system's default: an accepted connection would otherwise keep
+        // the listener's 255.
+        (false, None) => {
+            let (level, name) = match peer.to_canonical() {
+                IpAddr::V4(_) => (libc::IPPROTO_IP, libc::IP_TTL),
+                IpAddr::V6(_) => (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS),
+            };
+            setsockopt_int(socket, level, name, -1)
+                .map_err(|e| context(e, format_args!("default TTL for {peer}")))
+        }
     }
 }
 
@@ -403,6 +473,27 @@ fn getsockopt_min_ttl(socket: &Socket, ipv6: bool) -> io::Result<libc::c_int> {
         )
     };
     check(rc).map(|()| value)
+}
+
+fn setsockopt_int(
+    socket: &Socket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: the fd is open for as long as `socket` is borrowed; `value` is
+    // an initialised c_int on our stack, optlen is its size, and the kernel
+    // only copies from it during the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    check(rc)
 }
 
 /// Turns a `setsockopt`/`getsockopt` return code into a result (errno on -1).

@@ -351,8 +351,21 @@ async fn gtsm_receiver_rejects_ttl_64_sender_v4() {
 
 #[tokio::test]
 async fn gtsm_sender_rejects_ttl_64_replies_v4() {
-    let (listener, server) = listen_on(V4_SERVER);
+    // A plain listener, not ours (which answers with TTL 255): its SYN-ACK
+    // leaves with the default TTL.
+    let listener = TcpListener::bind(SocketAddr::new(V4_SERVER, 0))
+        .await
+        .expect("listener");
+    let server = listener.local_addr().expect("local_addr");
     assert_connect_fails(&listener, server, &gtsm_opts(V4_CLIENT)).await;
+}
+
+/// Our listener answers with TTL 255, so a GTSM peer can connect to it
+/// (RFC 5082 §3); the accepted connection then takes its peer's setting.
+#[tokio::test]
+async fn a_gtsm_peer_connects_to_our_listener_v4() {
+    let (listener, server) = listen_on(V4_SERVER);
+    connect_and_exchange(&listener, server, &gtsm_opts(V4_CLIENT)).await;
 }
 
 #[tokio::test]
@@ -370,7 +383,9 @@ async fn gtsm_receiver_rejects_hop_limit_64_sender_v6() {
 #[tokio::test]
 async fn apply_to_accepted_sets_nodelay_and_ttl() {
     let (listener, server) = listen_on(V4_SERVER);
-    let client_options = opts(V4_CLIENT);
+    // A GTSM client: its SYN leaves with TTL 255 (and our listener's
+    // SYN-ACK does too).
+    let client_options = gtsm_opts(V4_CLIENT);
     let (client, accepted) = tokio::join!(
         net::connect(server, &client_options, TIMEOUT),
         listener.accept()
@@ -388,6 +403,24 @@ async fn apply_to_accepted_sets_nodelay_and_ttl() {
     net::apply_to_accepted(&stream, &gtsm_opts(V4_SERVER)).unwrap();
     assert_eq!(socket.ttl_v4().unwrap(), 255);
     assert_eq!(net::min_ttl(&socket, V4_CLIENT).unwrap(), 255);
+}
+
+/// RFC 5082 §3, failing closed: a connection opened with a SYN below the
+/// GTSM minimum (here the default TTL of 64) is refused after accept, since
+/// the shared listener could not filter it.
+#[tokio::test]
+async fn a_connection_opened_without_gtsm_is_refused_for_a_gtsm_peer() {
+    let (listener, server) = listen_on(V4_SERVER);
+    let client_options = opts(V4_CLIENT);
+    let (client, accepted) = tokio::join!(
+        net::connect(server, &client_options, TIMEOUT),
+        listener.accept()
+    );
+    let _client = client.unwrap();
+    let (stream, _) = accepted.unwrap();
+    let error = net::apply_to_accepted(&stream, &gtsm_opts(V4_SERVER)).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::PermissionDenied, "{error}");
+    assert!(error.to_string().contains("TTL 64"), "{error}");
 }
 
 #[test]

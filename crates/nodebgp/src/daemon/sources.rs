@@ -218,6 +218,16 @@ where
                 let password = match &peer.password {
                     None => None,
                     Some(source) => match source.read() {
+                        // Fail closed (RFC 2385): a peer meant to be signed
+                        // never runs unsigned.
+                        Ok(password) if password.is_empty() => {
+                            ignored_resources.push(ignored(
+                                "BGPPeer",
+                                peer.name.as_str(),
+                                "its password is empty".to_owned(),
+                            ));
+                            continue;
+                        }
                         Ok(password) => Some(password),
                         Err(error) => {
                             ignored_resources.push(ignored(
