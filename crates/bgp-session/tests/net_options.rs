@@ -419,7 +419,11 @@ async fn a_connection_opened_without_gtsm_is_refused_for_a_gtsm_peer() {
     let _client = client.unwrap();
     let (stream, _) = accepted.unwrap();
     let error = net::apply_to_accepted(&stream, &gtsm_opts(V4_SERVER)).unwrap_err();
-    assert_eq!(error.kind(), std::io::ErrorKind::PermissionDenied, "{error}");
+    assert_eq!(
+        error.kind(),
+        std::io::ErrorKind::PermissionDenied,
+        "{error}"
+    );
     assert!(error.to_string().contains("TTL 64"), "{error}");
 }
 
