@@ -212,12 +212,14 @@ pub fn apply_to_accepted(stream: &TcpStream, options: &SocketOptions) -> io::Res
         let minimum = GTSM_TTL + 1 - u32::from(options.ttl_security_hops.max(1));
         match saved_syn_ttl(&socket)? {
             Some(ttl) if u32::from(ttl) >= minimum => {}
-            Some(ttl) => return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!(
+            Some(ttl) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
                     "GTSM: {peer} opened the connection with TTL {ttl}, {minimum} or more needed"
                 ),
-            )),
+                ))
+            }
             None => {
                 return Err(io::Error::new(
                     io::ErrorKind::PermissionDenied,
