@@ -1,7 +1,9 @@
 //! A real etcd server (Debian package `etcd-server`) on loopback, for the
 //! datastore tests: its own data directory and free ports, killed and cleaned
-//! up on drop.
+//! up on drop. [`Etcd::stop`] and [`Etcd::restart`] take it away and bring it
+//! back on the same ports with the same data, for outage tests.
 
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -17,8 +19,13 @@ pub const ETCD_BINARY: &str = "/usr/bin/etcd";
 #[derive(Debug)]
 pub struct Etcd {
     child: Child,
+    /// False between [`Etcd::stop`] and [`Etcd::restart`].
+    running: bool,
     endpoint: String,
+    client_port: u16,
     data: PathBuf,
+    /// The command line, for [`Etcd::restart`].
+    arguments: Vec<OsString>,
 }
 
 impl Etcd {
@@ -55,30 +62,58 @@ impl Etcd {
         })?;
         let client_url = format!("http://127.0.0.1:{client_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
-        let child = Command::new(ETCD_BINARY)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--name", "default"])
-            .args(["--listen-client-urls", &client_url])
-            .args(["--advertise-client-urls", &client_url])
-            .args(["--listen-peer-urls", &peer_url])
-            .args(["--initial-advertise-peer-urls", &peer_url])
-            .args(["--initial-cluster", &format!("default={peer_url}")])
-            .args(extra_args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|source| LabError::Io {
-                context: "starting etcd".into(),
-                source,
-            })?;
+        let mut arguments: Vec<OsString> = vec!["--data-dir".into(), data.clone().into()];
+        for (flag, value) in [
+            ("--name", "default"),
+            ("--listen-client-urls", &client_url),
+            ("--advertise-client-urls", &client_url),
+            ("--listen-peer-urls", &peer_url),
+            ("--initial-advertise-peer-urls", &peer_url),
+            ("--initial-cluster", &format!("default={peer_url}")),
+        ] {
+            arguments.push(flag.into());
+            arguments.push(value.into());
+        }
+        arguments.extend(extra_args.iter().map(OsString::from));
+        let child = spawn(&arguments)?;
         let mut etcd = Etcd {
             child,
+            running: true,
             endpoint: client_url,
+            client_port,
             data,
+            arguments,
         };
         etcd.wait_until_healthy(client_port)?;
         Ok(etcd)
+    }
+
+    /// Stops the server at once (SIGKILL: to its clients, a crash or a
+    /// partition), keeping its data directory and ports for
+    /// [`Etcd::restart`]. Does nothing when it is stopped already.
+    pub fn stop(&mut self) {
+        if self.running {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            self.running = false;
+        }
+    }
+
+    /// Starts a stopped server again on the same ports and data (what was
+    /// written before [`Etcd::stop`] is still there), and waits until it is
+    /// healthy. Does nothing when it runs.
+    pub fn restart(&mut self) -> Result<(), LabError> {
+        if self.running {
+            return Ok(());
+        }
+        self.child = spawn(&self.arguments)?;
+        self.running = true;
+        self.wait_until_healthy(self.client_port)
+    }
+
+    /// Whether the server runs (it has not been stopped, nor exited).
+    pub fn is_running(&mut self) -> bool {
+        self.running && matches!(self.child.try_wait(), Ok(None))
     }
 
     fn wait_until_healthy(&mut self, port: u16) -> Result<(), LabError> {
@@ -111,6 +146,18 @@ impl Etcd {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+}
+
+fn spawn(arguments: &[OsString]) -> Result<Child, LabError> {
+    Command::new(ETCD_BINARY)
+        .args(arguments)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|source| LabError::Io {
+            context: "starting etcd".into(),
+            source,
+        })
 }
 
 /// Whether etcd's `/health` answers `"health":"true"`.

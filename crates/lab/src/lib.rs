@@ -17,6 +17,11 @@
 //! `setpriv --pdeathsig KILL` from a long-lived helper thread, so they also die
 //! when the test process itself is killed before it can run destructors.
 //!
+//! Besides routers: [`Etcd`] runs a real etcd for the datastore tests
+//! ([`Etcd::stop`] and [`Etcd::restart`] make an outage), and
+//! [`socket_count`] and [`rss_kib`] read `/proc` for leak checks on any
+//! process (the soak test watches nodebgp with them).
+//!
 //! ```no_run
 //! use lab::{Kind, NeighborSpec, PeerState, Router, RouterSpec};
 //! use std::time::Duration;
@@ -81,6 +86,7 @@ mod spec;
 pub use addr::{free_loopback_address, free_port};
 pub use error::LabError;
 pub use etcd::{Etcd, ETCD_BINARY};
+pub use process::{rss_kib, socket_count};
 pub use router::Router;
 pub use spec::{Family, NeighborSpec, RouterSpec};
 

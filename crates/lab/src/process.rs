@@ -362,8 +362,24 @@ pub(crate) fn proc_start_time(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
-/// VmRSS of `pid` in KiB.
-pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
+/// How many of `pid`'s open file descriptors are sockets (`/proc/PID/fd`
+/// links to `socket:[…]`), for leak checks; `None` if the process is gone.
+pub fn socket_count(pid: u32) -> Option<usize> {
+    let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(
+        entries
+            .flatten()
+            .filter(|entry| {
+                std::fs::read_link(entry.path())
+                    .is_ok_and(|target| target.to_string_lossy().starts_with("socket:["))
+            })
+            .count(),
+    )
+}
+
+/// VmRSS of `pid` in KiB (from `/proc/PID/status`); `None` if the process is
+/// gone.
+pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -434,5 +450,29 @@ mod tests {
         assert!(rss_kib(me).unwrap() > 0);
         assert!(proc_start_time(me).is_some());
         assert!(matches!(proc_state(me), Some('R' | 'S')));
+    }
+
+    #[test]
+    fn counts_the_sockets_a_process_holds() {
+        use std::os::fd::OwnedFd;
+        let spawn = |stdin: Stdio| {
+            Command::new("sleep")
+                .arg("30")
+                .stdin(stdin)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let mut without = spawn(Stdio::null());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut with = spawn(Stdio::from(OwnedFd::from(listener)));
+        let counts = (socket_count(without.id()), socket_count(with.id()));
+        for child in [&mut without, &mut with] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert_eq!(counts, (Some(0), Some(1)));
+        assert_eq!(socket_count(without.id()), None, "a reaped process");
     }
 }
