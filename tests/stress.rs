@@ -10,6 +10,9 @@ use nodebgp_interop::daemon;
 #[path = "harness/stress.rs"]
 mod stress;
 
+#[path = "harness/stress_bird.rs"]
+mod stress_bird;
+
 #[path = "../benches/route_load/sender.rs"]
 #[allow(dead_code)]
 mod sender;
@@ -18,7 +21,9 @@ mod sender;
 fn loaded_peers_deleted_changed_and_signalled_never_wedge_the_daemon() {
     let _ = daemon::nodebgp();
     let scale = stress::Scale::from_environment(3, 200_000, 2);
-    let measured = stress::run("stress", scale);
+    // benches/stress.sh measures BIRD 2 under the same load, in turns.
+    let bird = std::env::var("NODEBGP_STRESS_BIRD").is_ok_and(|value| value == "1");
+    let (measured, bird_measured) = stress::run_beside("stress", scale, bird);
     let summary = |samples: &[std::time::Duration]| {
         format!(
             "{} samples, p50 {:?}, p99 {:?}, max {:?}",
@@ -43,4 +48,19 @@ fn loaded_peers_deleted_changed_and_signalled_never_wedge_the_daemon() {
         measured.exits, measured.held_at_signal
     );
     assert_eq!(measured.exits.len(), scale.rounds);
+    if bird {
+        println!(
+            "BIRD: birdc show protocols: {}",
+            summary(&bird_measured.status)
+        );
+        println!(
+            "BIRD: probe UPDATE to its table (polled with birdc show route): {}",
+            summary(&bird_measured.probe_updates)
+        );
+        println!(
+            "BIRD: exits: {:?} (prefixes from the first sender at the signal: {:?})",
+            bird_measured.exits, bird_measured.held_at_signal
+        );
+        assert_eq!(bird_measured.exits.len(), scale.rounds);
+    }
 }

@@ -78,7 +78,9 @@ pub(crate) fn quantile(samples: &[Duration], fraction: f64) -> Duration {
 }
 
 /// Runs the whole scenario; panics (with the daemon's log tail) on a hang.
-pub(crate) fn run(name: &str, scale: Scale) -> Measured {
+/// With `bird`, the same load against BIRD 2 too, in rounds taking turns
+/// with nodebgp's (see `stress_bird.rs`): nodebgp's figures and BIRD's.
+pub(crate) fn run_beside(name: &str, scale: Scale, bird: bool) -> (Measured, Measured) {
     let seed = std::env::var("NODEBGP_STRESS_SEED")
         .ok()
         .and_then(|value| value.parse().ok())
@@ -93,7 +95,7 @@ pub(crate) fn run(name: &str, scale: Scale) -> Measured {
         scale.prefixes,
         seed,
     )));
-    let mut measured = Measured::default();
+    let (mut measured, mut bird_measured) = (Measured::default(), Measured::default());
     for round in 0..scale.rounds {
         let signal = if round % 2 == 0 { "-INT" } else { "-TERM" };
         one_round(
@@ -104,8 +106,18 @@ pub(crate) fn run(name: &str, scale: Scale) -> Measured {
             &mut random,
             &mut measured,
         );
+        if bird {
+            super::stress_bird::bird_round(
+                &format!("{name}-bird-{round}"),
+                scale,
+                &table,
+                signal,
+                &mut random,
+                &mut bird_measured,
+            );
+        }
     }
-    measured
+    (measured, bird_measured)
 }
 
 fn one_round(
@@ -307,7 +319,7 @@ fn since_epoch(took: Duration) -> Duration {
 }
 
 /// An UPDATE from the probe announcing `prefix`, next hop itself.
-fn probe_update(prefix: ipnet::IpNet, next_hop: Ipv4Addr) -> bgp_wire::Message {
+pub(crate) fn probe_update(prefix: ipnet::IpNet, next_hop: Ipv4Addr) -> bgp_wire::Message {
     use bgp_wire::{AsPath, Asn, AttributeValue, Nlri, Origin, PathAttribute, Update};
     bgp_wire::Message::Update(Update {
         withdrawn: Vec::new(),
