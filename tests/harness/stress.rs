@@ -176,7 +176,8 @@ fn one_round(
         measured.status_socket.push(took);
         if took > Duration::from_millis(100) {
             println!(
-                "slow status on the socket: {took:?}, asked at {:?}",
+                "slow status on the socket: {took:?}, sample {} of the run, asked at {:?}",
+                measured.status_socket.len(),
                 since_epoch(took)
             );
         }
@@ -226,6 +227,10 @@ fn one_round(
         }
     };
     // Some load first, at a random point of it the operator acts.
+    println!(
+        "round {name}: load started, {} status samples so far",
+        measured.status_socket.len()
+    );
     poll_for(measured, Duration::from_millis(300 + random.below(1500)));
     let victim = IpAddr::V4(senders[random.below(senders.len() as u64) as usize]);
     let deleted = Instant::now();

@@ -117,6 +117,49 @@ pub(crate) async fn serve(
     Ok(())
 }
 
+/// [`serve`] on a thread and runtime of its own, so that accepting and
+/// reading control clients never waits behind the sessions' tasks: under
+/// load each hop on the daemon's one busy runtime costs a round of every
+/// peer's task. Only the manager's answer is made on the daemon's runtime.
+/// Returns once the socket is bound (or could not be).
+pub(crate) async fn serve_on_own_thread(
+    path: &Path,
+    group: Option<&str>,
+    limits: Limits,
+    calls: mpsc::Sender<ControlCall>,
+) -> Result<()> {
+    let (path, group) = (path.to_owned(), group.map(str::to_owned));
+    let (bound, result) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("control".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = bound.send(Err(anyhow::Error::from(error)));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let closed = calls.clone();
+                let served = serve(&path, group.as_deref(), limits, calls).await;
+                let failed = served.is_err();
+                let _ = bound.send(served);
+                if !failed {
+                    // Until the manager is gone (the accept loop ends then too).
+                    closed.closed().await;
+                }
+            });
+        })
+        .context("cannot start the control socket's thread")?;
+    result
+        .await
+        .context("the control socket's thread ended at start")?
+}
+
 /// Removes a socket left at `path` by a daemon that is gone; refuses to
 /// touch anything else.
 async fn clear_stale(path: &Path) -> Result<()> {

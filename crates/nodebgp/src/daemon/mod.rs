@@ -74,6 +74,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 const FIB_STOP_TIME: Duration = Duration::from_secs(30);
 
 pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
+    without_fastbins();
     let settings = Settings::from_args(arguments)?;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -206,7 +207,7 @@ impl Manager {
             info!(%address, "listening");
         }
         let (control_sender, mut control) = mpsc::channel::<ControlCall>(16);
-        control::serve(
+        control::serve_on_own_thread(
             &self.settings.control_socket,
             self.settings.control_socket_group.as_deref(),
             control::Limits::default(),
@@ -256,10 +257,15 @@ impl Manager {
             let started = std::time::Instant::now();
             let what = match work {
                 Work::Control(call) => {
+                    let what = match call.request {
+                        Request::Status => "a status request",
+                        Request::Routes(_) => "a routes request",
+                        Request::Refresh { .. } => "a refresh request",
+                    };
                     let answer = self.control(call.request);
                     // The client may have stopped waiting (control::Limits).
                     let _ = call.reply.send(answer);
-                    "a control request"
+                    what
                 }
                 Work::Datastore => {
                     let reading = desired.borrow_and_update().clone();
@@ -851,6 +857,39 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
+}
+
+/// glibc's malloc, after a removed peer's millions of small frees, merges
+/// its fastbins inside some later allocation: a 100-150 ms stall of the
+/// daemon's one thread (slow status answers in `benches/stress.sh`; gone with
+/// fastbins off, and no memory lost: the per-thread cache still serves small
+/// allocations). The tunable is read at process start, so the daemon runs
+/// itself again, once, with `glibc.malloc.mxfast=0` added to GLIBC_TUNABLES
+/// (same pid, same arguments). Another libc ignores it; if the exec fails,
+/// the daemon goes on as it is.
+fn without_fastbins() {
+    use std::os::unix::process::CommandExt;
+    const TUNABLE: &str = "glibc.malloc.mxfast";
+    let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    if current
+        .split(':')
+        .any(|tunable| tunable.starts_with(&format!("{TUNABLE}=")))
+    {
+        return;
+    }
+    let tunables = if current.is_empty() {
+        format!("{TUNABLE}=0")
+    } else {
+        format!("{current}:{TUNABLE}=0")
+    };
+    let mut arguments = std::env::args_os();
+    let name = arguments.next().unwrap_or_else(|| "nodebgp".into());
+    let error = std::process::Command::new("/proc/self/exe")
+        .arg0(name)
+        .args(arguments)
+        .env("GLIBC_TUNABLES", tunables)
+        .exec();
+    eprintln!("nodebgp: cannot run again with {TUNABLE}=0 ({error}); going on without");
 }
 
 /// A per-peer seed for the RFC 4271 §10 jitter, so that peers started
