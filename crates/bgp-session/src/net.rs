@@ -445,19 +445,7 @@ fn min_ttl_option(ipv6: bool) -> (libc::c_int, libc::c_int) {
 
 fn setsockopt_min_ttl(socket: &Socket, ipv6: bool, value: libc::c_int) -> io::Result<()> {
     let (level, name) = min_ttl_option(ipv6);
-    // SAFETY: the fd is open for as long as `socket` is borrowed; `value` is
-    // an initialised c_int on our stack, optlen is its size, and the kernel
-    // only copies from it during the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    check(rc)
+    setsockopt_int(socket, level, name, value)
 }
 
 fn getsockopt_min_ttl(socket: &Socket, ipv6: bool) -> io::Result<libc::c_int> {
