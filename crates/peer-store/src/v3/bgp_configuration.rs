@@ -21,7 +21,7 @@ use bgp_wire::Asn;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use super::unmodelled::{self, Strictness, Unmodelled};
+use super::unmodelled::{Strictness, Unmodelled};
 use super::{finish, Labels, ObjectMetadata, ResourceName};
 use crate::document::AsNumberValue;
 use crate::error::{DocumentError, DocumentLabel, FieldError, Problem};
@@ -292,24 +292,13 @@ impl BgpConfigurationDocument {
 
     /// Refuses, in `File` mode, names Calico does not define, naming the section.
     pub(crate) fn check_names(&self, strictness: Strictness) -> Result<(), Problem> {
-        unmodelled::check_level(
-            strictness,
-            "",
-            &self.extra,
-            &["apiVersion", "kind", "metadata", "spec"],
-            &[],
-        )
-        .and_then(|()| self.metadata.check_names(strictness))
-        .and_then(|()| {
-            unmodelled::check_level(
+        self.metadata
+            .check_document_names(
                 strictness,
-                "spec",
-                &self.spec.extra,
-                MODELLED_SPEC,
-                KNOWN_SPEC,
+                (&self.extra, &[]),
+                (&self.spec.extra, MODELLED_SPEC, KNOWN_SPEC),
             )
-        })
-        .map_err(Problem::Unreadable)
+            .map_err(Problem::Unreadable)
     }
 
     /// Validates the document into a configuration.

@@ -31,7 +31,7 @@ use bgp_wire::Asn;
 use serde::{Deserialize, Serialize};
 
 use super::peer_policy::{self, UnsupportedBgpPeer};
-use super::unmodelled::{self, Strictness, Unmodelled};
+use super::unmodelled::{Strictness, Unmodelled};
 use super::{finish, format_duration, parse_duration, Labels, ObjectMetadata, ResourceName};
 use crate::document::AsNumberValue;
 use crate::error::{DocumentError, DocumentLabel, FieldError, Problem};
@@ -299,24 +299,13 @@ impl BgpPeerV3Document {
 
     /// Refuses, in `File` mode, names Calico does not define, naming the section.
     pub(crate) fn check_names(&self, strictness: Strictness) -> Result<(), Problem> {
-        unmodelled::check_level(
-            strictness,
-            "",
-            &self.extra,
-            &["apiVersion", "kind", "metadata", "spec"],
-            &[],
-        )
-        .and_then(|()| self.metadata.check_names(strictness))
-        .and_then(|()| {
-            unmodelled::check_level(
+        self.metadata
+            .check_document_names(
                 strictness,
-                "spec",
-                &self.spec.extra,
-                MODELLED_SPEC,
-                peer_policy::KNOWN_SPEC,
+                (&self.extra, &[]),
+                (&self.spec.extra, MODELLED_SPEC, peer_policy::KNOWN_SPEC),
             )
-        })
-        .map_err(Problem::Unreadable)
+            .map_err(Problem::Unreadable)
     }
 
     /// Validates a document from a user's file (see the module documentation for

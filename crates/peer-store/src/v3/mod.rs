@@ -119,6 +119,29 @@ impl ObjectMetadata {
         }
     }
 
+    /// What every kind checks first, in `File` mode: the document's top level
+    /// (`apiVersion`, `kind`, `metadata`, `spec`, and `also_known` there),
+    /// then this metadata, then the spec's level against its modelled and
+    /// known names.
+    pub(crate) fn check_document_names(
+        &self,
+        strictness: Strictness,
+        top: (&serde_yaml::Mapping, &[&str]),
+        spec: (&serde_yaml::Mapping, &[&str], &[&str]),
+    ) -> Result<(), String> {
+        let (top_extra, also_known) = top;
+        let (spec_extra, modelled, known) = spec;
+        unmodelled::check_level(
+            strictness,
+            "",
+            top_extra,
+            &["apiVersion", "kind", "metadata", "spec"],
+            also_known,
+        )?;
+        self.check_names(strictness)?;
+        unmodelled::check_level(strictness, "spec", spec_extra, modelled, known)
+    }
+
     /// Refuses names Kubernetes' `ObjectMeta` does not have, in `File` mode.
     pub(crate) fn check_names(&self, strictness: Strictness) -> Result<(), String> {
         unmodelled::check_level(

@@ -177,32 +177,27 @@ impl NodeDocument {
     pub(crate) fn check_names(&self, strictness: Strictness) -> Result<(), Problem> {
         let empty = serde_yaml::Mapping::new();
         let bgp = self.spec.bgp.as_ref().map_or(&empty, |bgp| &bgp.extra);
-        unmodelled::check_level(
-            strictness,
-            "",
-            &self.extra,
-            &["apiVersion", "kind", "metadata", "spec"],
-            &["status"],
-        )
-        .and_then(|()| self.metadata.check_names(strictness))
-        .and_then(|()| {
-            unmodelled::check_level(strictness, "spec", &self.spec.extra, &["bgp"], KNOWN_SPEC)
-        })
-        .and_then(|()| {
-            unmodelled::check_level(
+        self.metadata
+            .check_document_names(
                 strictness,
-                "spec.bgp",
-                bgp,
-                &[
-                    "ipv4Address",
-                    "ipv6Address",
-                    "asNumber",
-                    "routeReflectorClusterID",
-                ],
-                KNOWN_BGP,
+                (&self.extra, &["status"]),
+                (&self.spec.extra, &["bgp"], KNOWN_SPEC),
             )
-        })
-        .map_err(Problem::Unreadable)
+            .and_then(|()| {
+                unmodelled::check_level(
+                    strictness,
+                    "spec.bgp",
+                    bgp,
+                    &[
+                        "ipv4Address",
+                        "ipv6Address",
+                        "asNumber",
+                        "routeReflectorClusterID",
+                    ],
+                    KNOWN_BGP,
+                )
+            })
+            .map_err(Problem::Unreadable)
     }
 
     /// Validates the document into a node.
