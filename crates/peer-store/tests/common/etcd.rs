@@ -24,8 +24,9 @@ impl EtcdServer {
         EtcdStore::connect(&self.endpoints(), Some(prefix)).unwrap()
     }
 
-    /// Every key/value under `prefix`, read with etcd-client directly.
-    pub(crate) fn raw(&self, prefix: &str) -> Vec<(String, String)> {
+    /// Runs `work` with an etcd-client connected to this server, on a
+    /// runtime of its own: the store's API is synchronous, and so are the tests.
+    fn with_client<T>(&self, work: impl AsyncFnOnce(&mut etcd_client::Client) -> T) -> T {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -34,6 +35,13 @@ impl EtcdServer {
             let mut client = etcd_client::Client::connect(self.endpoints(), None)
                 .await
                 .unwrap();
+            work(&mut client).await
+        })
+    }
+
+    /// Every key/value under `prefix`, read with etcd-client directly.
+    pub(crate) fn raw(&self, prefix: &str) -> Vec<(String, String)> {
+        self.with_client(async |client| {
             let options = etcd_client::GetOptions::new().with_prefix();
             let response = client.get(prefix, Some(options)).await.unwrap();
             response
@@ -51,42 +59,21 @@ impl EtcdServer {
 
     /// Drops etcd's history up to `revision`.
     pub(crate) fn compact(&self, revision: Revision) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut client = etcd_client::Client::connect(self.endpoints(), None)
-                .await
-                .unwrap();
+        self.with_client(async |client| {
             client.compact(revision.0 as i64, None).await.unwrap();
         });
     }
 
     /// Deletes a key directly, as another Calico component would.
     pub(crate) fn delete_raw(&self, key: &str) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut client = etcd_client::Client::connect(self.endpoints(), None)
-                .await
-                .unwrap();
+        self.with_client(async |client| {
             client.delete(key, None).await.unwrap();
         });
     }
 
     /// Writes a key directly, as another Calico component would.
     pub(crate) fn put_raw(&self, key: &str, value: &str) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut client = etcd_client::Client::connect(self.endpoints(), None)
-                .await
-                .unwrap();
+        self.with_client(async |client| {
             client.put(key, value, None).await.unwrap();
         });
     }
