@@ -692,26 +692,16 @@ impl ResourceFilter {
                     && self.peers.matches(&peer.key())
             }
             Resource::BgpPeerV3(peer) => {
-                let scope = if peer.is_global() {
-                    ScopeKind::Global
-                } else {
-                    ScopeKind::Node
-                };
                 let address = match &peer.target {
                     PeerTarget::Address { address, .. } => Some(*address),
                     PeerTarget::Selector(_) => None,
                 };
-                self.name
-                    .as_ref()
-                    .is_none_or(|name| name == peer.name.as_str())
-                    && self.peers.scope.is_none_or(|wanted| wanted == scope)
-                    && self.peers.node.as_ref().is_none_or(|node| {
-                        peer.node.as_ref().map(|own| own.as_str()) == Some(node.as_str())
-                    })
-                    && self
-                        .peers
-                        .peer_address
-                        .is_none_or(|wanted| address == Some(wanted))
+                self.matches_v3_peer(
+                    peer.name.as_str(),
+                    peer.is_global(),
+                    peer.node.as_ref().map(|own| own.as_str()),
+                    address,
+                )
             }
             Resource::Node(node) => self
                 .name
@@ -721,25 +711,39 @@ impl ResourceFilter {
                 .name
                 .as_ref()
                 .is_none_or(|name| name == config.name.as_str()),
-            Resource::UnsupportedBgpPeer(peer) => {
-                let scope = if peer.is_global() {
-                    ScopeKind::Global
-                } else {
-                    ScopeKind::Node
-                };
-                self.name
-                    .as_ref()
-                    .is_none_or(|name| name == peer.name.as_str())
-                    && self.peers.scope.is_none_or(|wanted| wanted == scope)
-                    && self.peers.node.as_ref().is_none_or(|node| {
-                        peer.node.as_ref().map(|own| own.as_str()) == Some(node.as_str())
-                    })
-                    && self
-                        .peers
-                        .peer_address
-                        .is_none_or(|wanted| peer.peer_address == Some(wanted))
-            }
+            Resource::UnsupportedBgpPeer(peer) => self.matches_v3_peer(
+                peer.name.as_str(),
+                peer.is_global(),
+                peer.node.as_ref().map(|own| own.as_str()),
+                peer.peer_address,
+            ),
         }
+    }
+
+    /// A v3 BGPPeer (run or not) against the name and the peer filters.
+    fn matches_v3_peer(
+        &self,
+        name: &str,
+        global: bool,
+        node: Option<&str>,
+        address: Option<IpAddr>,
+    ) -> bool {
+        let scope = if global {
+            ScopeKind::Global
+        } else {
+            ScopeKind::Node
+        };
+        self.name.as_ref().is_none_or(|wanted| wanted == name)
+            && self.peers.scope.is_none_or(|wanted| wanted == scope)
+            && self
+                .peers
+                .node
+                .as_ref()
+                .is_none_or(|wanted| node == Some(wanted.as_str()))
+            && self
+                .peers
+                .peer_address
+                .is_none_or(|wanted| address == Some(wanted))
     }
 
     /// Whether an unreadable entry belongs in the listing: when what is known
