@@ -1,6 +1,8 @@
 //! One TCP connection: a task that frames what it reads (RFC 4271 §4.1) and
 //! writes what the peer task hands it, reporting both back by message.
 
+use std::time::Duration;
+
 use bgp_fsm::ConnectionId;
 use bgp_wire::{split_frame, HeaderError, MAX_EXTENDED_MESSAGE_LENGTH};
 use bytes::{Bytes, BytesMut};
@@ -25,11 +27,15 @@ pub(crate) enum ConnectionEvent {
     Closed(ConnectionId),
 }
 
+/// How long, after a write failed, the reader may take to report what the
+/// peer sent before the failure and the close itself.
+const READ_AFTER_WRITE_FAILED: Duration = Duration::from_secs(2);
+
 /// Runs until the peer task drops the sending side of `outbound` (then
-/// what was queued is written first), or writing fails. Reading and writing
-/// go on independently: a peer that does not read what we write is still
-/// read from, and one whose frames wait to be taken in (the peer task is
-/// not reading, so TCP pushes back) still gets our KEEPALIVEs.
+/// what was queued is written first), or the connection fails. Reading and
+/// writing go on independently: a peer that does not read what we write is
+/// still read from, and one whose frames wait to be taken in (the peer task
+/// is not reading, so TCP pushes back) still gets our KEEPALIVEs.
 pub(crate) async fn run(
     id: ConnectionId,
     stream: TcpStream,
@@ -38,15 +44,38 @@ pub(crate) async fn run(
 ) {
     let (reader, writer) = stream.into_split();
     let writing = write(id, writer, outbound, events.clone());
-    let reading = read(id, reader, events);
+    let reading = read(id, reader, events.clone());
     tokio::pin!(writing, reading);
     tokio::select! {
-        // Done writing: the connection is over, whatever is left unread.
-        () = &mut writing => {}
-        // Nothing more to read: write what the peer task still hands over
-        // (a NOTIFICATION) until it lets the connection go.
-        () = &mut reading => writing.await,
+        writing = &mut writing => match writing {
+            // Done writing: the connection is over, whatever is left unread.
+            Writing::Released => {}
+            // A peer that closes with a NOTIFICATION makes our next write
+            // fail (its stack answers with a reset) while that NOTIFICATION
+            // may still wait to be read: the reader reports the close after
+            // handing over whatever arrived first, so the session learns
+            // why the peer left (RFC 4271 §6), not just that it did.
+            Writing::Failed => {
+                if tokio::time::timeout(READ_AFTER_WRITE_FAILED, reading).await.is_err() {
+                    let _ = events.send(ConnectionEvent::Closed(id)).await;
+                }
+            }
+        },
+        // Nothing more to read (the close is reported): write what the peer
+        // task still hands over (a NOTIFICATION) until it lets the
+        // connection go.
+        () = &mut reading => {
+            writing.await;
+        }
     }
+}
+
+/// How the writing half ended.
+enum Writing {
+    /// The peer task let the connection go; what it queued was written.
+    Released,
+    /// A write failed; nothing has been reported yet.
+    Failed,
 }
 
 async fn write(
@@ -54,18 +83,18 @@ async fn write(
     mut writer: OwnedWriteHalf,
     mut outbound: mpsc::UnboundedReceiver<Bytes>,
     events: mpsc::Sender<ConnectionEvent>,
-) {
+) -> Writing {
     while let Some(bytes) = outbound.recv().await {
         if writer.write_all(&bytes).await.is_err() {
-            let _ = events.send(ConnectionEvent::Closed(id)).await;
-            return;
+            return Writing::Failed;
         }
         if outbound.is_empty() && events.send(ConnectionEvent::Flushed(id)).await.is_err() {
-            return;
+            return Writing::Released;
         }
     }
     // The peer task is done with this connection.
     let _ = writer.shutdown().await;
+    Writing::Released
 }
 
 async fn read(id: ConnectionId, mut reader: OwnedReadHalf, events: mpsc::Sender<ConnectionEvent>) {
