@@ -68,8 +68,10 @@
 //! --example full_table`).
 //!
 //! ## Not done here
-//! - No routing policy beyond the fixed rules above (no route maps, no
-//!   per-peer filters); IGP cost (RFC 4271 §9.1.2.2 e) counts as equal.
+//! - No routing policy beyond the fixed rules above and one prefix-based
+//!   export policy for every peer ([`ExportPolicy`], [`Rib::set_export_policy`]:
+//!   calico-node's export filter); no route maps, no per-peer filters; IGP
+//!   cost (RFC 4271 §9.1.2.2 e) counts as equal.
 //! - ADD-PATH is understood on receipt only: each peer is sent the best path,
 //!   without path identifiers.
 //! - No confederations (a route whose AS_PATH holds confederation segments
@@ -86,6 +88,7 @@ mod attributes;
 mod decision;
 mod export;
 mod peer;
+mod policy;
 mod rib;
 mod table;
 mod view;
@@ -95,6 +98,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub use attributes::{Attributes, UnknownAttribute, DEFAULT_LOCAL_PREF};
 pub use bgp_wire::{Asn, Family, RouterId};
 use ipnet::IpNet;
+pub use policy::{ExportPolicy, ExportRule, Extent, Origin, Verdict};
 pub use rib::{Batch, Rib};
 pub use view::{PeerStatistics, RouteView, Statistics};
 

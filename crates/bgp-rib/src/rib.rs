@@ -139,7 +139,7 @@ pub struct Rib {
     /// Slots of the peers that are up, in no particular order: the targets a
     /// change may have to be sent to, so that marking a changed prefix walks
     /// neither down nor removed peers.
-    up_slots: Vec<PeerSlot>,
+    pub(crate) up_slots: Vec<PeerSlot>,
     pub(crate) tables: Tables,
     /// Prefixes whose FIB entry changed since the last [`Rib::poll_fib`]: the
     /// next hops reported then, and the current ones (kept here so that the
@@ -148,6 +148,8 @@ pub struct Rib {
     /// Peers whose paths are being removed a step at a time
     /// ([`Rib::retire_peer`], [`Rib::peer_down_in_steps`]).
     removals: removal::Removals,
+    /// Which prefixes may be sent at all ([`Rib::set_export_policy`]).
+    pub(crate) export_policy: crate::ExportPolicy,
 }
 
 impl Rib {
@@ -166,6 +168,7 @@ impl Rib {
             tables: Tables::default(),
             fib_pending: HashMap::default(),
             removals: removal::Removals::default(),
+            export_policy: crate::ExportPolicy::default(),
         }
     }
 

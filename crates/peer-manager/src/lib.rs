@@ -1,6 +1,7 @@
 //! The pure heart of nodebgp's peer manager: which BGP sessions a Calico node
 //! should run ([`desired_peers`]) and what to do to get there from the sessions it
-//! runs now ([`reconcile`]).
+//! runs now ([`reconcile`]); and the node's pod networks from Calico IPAM with
+//! the route policy around them ([`pod_networks`]).
 //!
 //! Nothing here does I/O, reads a clock or depends on the order of its inputs:
 //! the same inputs always give the same output, sorted by peer address.
@@ -62,6 +63,7 @@
 //! of [`PeerSource`] alone does not touch the session and yields no action.
 
 mod desired;
+pub mod pod_networks;
 
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

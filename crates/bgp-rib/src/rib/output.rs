@@ -12,7 +12,7 @@ use super::Rib;
 use crate::attributes::Attributes;
 use crate::export::{self, Source};
 use crate::table::{Paths, PeerSlot, PrefixKey};
-use crate::PeerId;
+use crate::{ExportPolicy, PeerId};
 
 /// How much one [`Rib::poll_updates_within`] may return: prefixes resolved
 /// (announced or withdrawn) and messages (one per distinct attribute set, and
@@ -92,6 +92,26 @@ impl Rib {
         self.interner.released(released);
     }
 
+    /// Replaces the export policy. When it changed, every peer that is up
+    /// gets a whole-table pass: what the new policy refuses is withdrawn,
+    /// what it now lets through is announced, the rest is left alone.
+    pub fn set_export_policy(&mut self, policy: ExportPolicy) {
+        if policy == self.export_policy {
+            return;
+        }
+        self.export_policy = policy;
+        for slot in self.up_slots.clone() {
+            let outboxes = &mut self.peers[usize::from(slot)].outboxes;
+            outboxes.ipv4.full = true;
+            outboxes.ipv6.full = true;
+        }
+    }
+
+    /// The export policy in force.
+    pub fn export_policy(&self) -> &ExportPolicy {
+        &self.export_policy
+    }
+
     /// Whether `peer` has anything pending (see [`Rib::poll_updates_within`]).
     pub fn has_output(&self, peer: PeerId) -> bool {
         self.slot(peer)
@@ -111,6 +131,7 @@ impl Rib {
             interner,
             peers,
             tables,
+            export_policy,
             ..
         } = self;
         let mut outbox = std::mem::take(K::outbox_mut(&mut peers[usize::from(slot)].outboxes));
@@ -158,25 +179,28 @@ impl Rib {
         let mut released = 0;
         // Returns how many messages the batch holds so far.
         let mut resolve = |key: K, paths: Option<&Paths>| -> usize {
-            let desired = paths.and_then(Paths::best).and_then(|best| {
-                let source_code = if best.is_local() {
-                    u32::MAX
-                } else {
-                    u32::from(best.peer)
-                };
-                transformed
-                    .entry((Arc::as_ptr(&best.attributes) as usize, source_code))
-                    .or_insert_with(|| {
-                        let source = if best.is_local() {
-                            Source::Local
-                        } else {
-                            Source::Peer(&peers[usize::from(best.peer)])
-                        };
-                        export::transform(config, source, &best.attributes, target, K::FAMILY)
-                            .map(|attributes| interner.intern(&attributes))
-                    })
-                    .clone()
-            });
+            let desired = paths
+                .and_then(Paths::best)
+                .filter(|best| export_policy.allows(key.into(), best.is_local()))
+                .and_then(|best| {
+                    let source_code = if best.is_local() {
+                        u32::MAX
+                    } else {
+                        u32::from(best.peer)
+                    };
+                    transformed
+                        .entry((Arc::as_ptr(&best.attributes) as usize, source_code))
+                        .or_insert_with(|| {
+                            let source = if best.is_local() {
+                                Source::Local
+                            } else {
+                                Source::Peer(&peers[usize::from(best.peer)])
+                            };
+                            export::transform(config, source, &best.attributes, target, K::FAMILY)
+                                .map(|attributes| interner.intern(&attributes))
+                        })
+                        .clone()
+                });
             let Some(desired) = desired else {
                 if outbox.advertised.remove(&key).is_some() {
                     withdrawals.push(Nlri::new(key.into()));
