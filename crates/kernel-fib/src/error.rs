@@ -12,12 +12,17 @@ pub(crate) mod errno {
     pub(crate) const ENOENT: i32 = 2;
     /// No such process: the route to delete is not there.
     pub(crate) const ESRCH: i32 = 3;
+    /// No such device: a lookup of an interface that does not exist, or a
+    /// route naming an interface index that went away.
+    pub(crate) const ENODEV: i32 = 19;
     /// Permission denied.
     pub(crate) const EACCES: i32 = 13;
     /// File exists: NLM_F_EXCL found a route with the same prefix and metric.
     pub(crate) const EEXIST: i32 = 17;
     /// Operation not supported: the answer to the permission probe when writes are allowed.
     pub(crate) const EOPNOTSUPP: i32 = 95;
+    /// Network is down: an on-link next hop through an interface that is not up.
+    pub(crate) const ENETDOWN: i32 = 100;
     /// Network unreachable: an IPv4 gateway on no connected network.
     pub(crate) const ENETUNREACH: i32 = 101;
     /// No route to host: an IPv6 gateway on no connected network.
@@ -29,7 +34,9 @@ pub(crate) mod errno {
 /// The kernel's answers that callers act on have variants of their own
 /// ([`PermissionDenied`](FibError::PermissionDenied),
 /// [`NextHopUnreachable`](FibError::NextHopUnreachable),
-/// [`ForeignRoute`](FibError::ForeignRoute)); everything else is
+/// [`ForeignRoute`](FibError::ForeignRoute),
+/// [`DeviceNotFound`](FibError::DeviceNotFound),
+/// [`DeviceDown`](FibError::DeviceDown)); everything else is
 /// [`Netlink`](FibError::Netlink), which keeps the errno.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -67,8 +74,30 @@ pub enum FibError {
         /// The routing table.
         table: u32,
     },
+    /// A route's [`device`](crate::FibRoute::device) names no interface in
+    /// the network namespace of the [`Fib`](crate::Fib)'s socket (or the
+    /// interface went away while the route was being installed).
+    #[error("device {device} of route {prefix} does not exist in the FIB's network namespace")]
+    DeviceNotFound {
+        /// The interface name the route gave.
+        device: String,
+        /// The route.
+        prefix: IpNet,
+    },
+    /// A route's [`device`](crate::FibRoute::device) exists but is not up,
+    /// and the kernel takes no on-link next hop through an interface that
+    /// is down (ENETDOWN); bringing it up is someone else's job (calico-node's
+    /// for `tunl0`).
+    #[error("device {device} of route {prefix} is down")]
+    DeviceDown {
+        /// The interface name the route gave.
+        device: String,
+        /// The route.
+        prefix: IpNet,
+    },
     /// The route cannot be expressed: a next hop of the other address family
-    /// than the prefix.
+    /// than the prefix, a unicast route to install without next hops, or a
+    /// blackhole or unreachable route with next hops or a device.
     #[error("invalid route {prefix}: {reason}")]
     InvalidRoute {
         /// The route.
@@ -92,6 +121,23 @@ impl FibError {
                 Self::NextHopUnreachable { prefix }
             }
             _ => Self::Netlink(error),
+        }
+    }
+
+    /// Maps the kernel's refusal of `route` to the variant a caller can act
+    /// on; unlike [`FibError::from_netlink`], it knows the route's device.
+    pub(crate) fn from_route_netlink(error: rtnetlink::Error, route: &crate::FibRoute) -> Self {
+        let prefix = route.prefix;
+        match (errno_of(&error), &route.device) {
+            (Some(errno::ENODEV), Some(device)) => Self::DeviceNotFound {
+                device: device.clone(),
+                prefix,
+            },
+            (Some(errno::ENETDOWN), Some(device)) => Self::DeviceDown {
+                device: device.clone(),
+                prefix,
+            },
+            _ => Self::from_netlink(error, Some(prefix)),
         }
     }
 

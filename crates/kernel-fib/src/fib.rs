@@ -1,6 +1,6 @@
 //! The netlink side: one rtnetlink connection and the requests nodebgp makes on it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
 
@@ -9,9 +9,15 @@ use ipnet::IpNet;
 use tracing::{debug, warn};
 
 use crate::error::{errno, errno_of};
+use crate::link;
 use crate::message::{self, KernelRoute};
 use crate::route::ApplySummary;
-use crate::{FibError, FibRoute};
+use crate::{FibError, FibRoute, RouteKind};
+
+/// Interface indexes by name, looked up once per [`Fib::apply_all`] batch
+/// (a batch of Calico routes names `tunl0` hundreds of times) and forgotten
+/// after it, so a device made again with a new index is found again.
+type DeviceIndexes = HashMap<String, u32>;
 
 /// The protocol number nodebgp marks its kernel routes with (`proto 244`).
 ///
@@ -231,42 +237,119 @@ impl Fib {
     /// Routes already in our table with our protocol, IPv4 then IPv6, each
     /// sorted by prefix: those of a previous run, kept by graceful restart.
     ///
-    /// Routes of another protocol, or in another table, are never listed. A
-    /// prefix can appear twice when ours sit at two metrics (after the
-    /// configured metric changed). Also makes later [`Fib::apply`] calls
+    /// Routes of another protocol, or in another table, are never listed;
+    /// neither are ours of a type nodebgp does not install (prohibit, throw,
+    /// ...), which [`Fib::remove_all`] removes all the same. A prefix can
+    /// appear twice when ours sit at two metrics (after the configured
+    /// metric changed). Blackhole and unreachable routes come with their
+    /// [`RouteKind`]; a route whose next hops are all on-link through one
+    /// interface comes with that interface's name as its
+    /// [`device`](FibRoute::device) (one `RTM_GETLINK` per distinct
+    /// interface), so that [`diff`](crate::diff) finds a route installed
+    /// through a device unchanged. Also makes later [`Fib::apply`] calls
     /// replace these routes in place.
     pub async fn installed(&self) -> Result<Vec<FibRoute>, FibError> {
         let routes = self.dump().await?;
-        let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
-        owned.extend(
-            routes
-                .iter()
-                .filter(|route| self.config.at_our_metric(route))
-                .map(|route| route.route.prefix),
-        );
-        Ok(merge(routes))
+        {
+            let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
+            owned.extend(
+                routes
+                    .iter()
+                    .filter(|route| self.config.at_our_metric(route))
+                    .map(|route| route.prefix),
+            );
+        }
+        let routes = merge(routes);
+        let mut names: HashMap<u32, Option<String>> = HashMap::new();
+        let mut listed = Vec::with_capacity(routes.len());
+        for kernel in routes {
+            if kernel.kind.is_none() {
+                debug!(prefix = %kernel.prefix, "not listing our route of a type nodebgp does not install");
+                continue;
+            }
+            let device = match kernel.output_interface {
+                None => None,
+                Some(index) => {
+                    let name = match names.get(&index) {
+                        Some(name) => name.clone(),
+                        None => {
+                            let name = link::name_of(&self.handle, index)
+                                .await
+                                .map_err(|error| FibError::from_netlink(error, None))?;
+                            names.insert(index, name.clone());
+                            name
+                        }
+                    };
+                    match name {
+                        Some(name) => Some(name),
+                        // The interface went away since the dump, and the
+                        // kernel removed its routes with it.
+                        None => continue,
+                    }
+                }
+            };
+            listed.extend(kernel.to_fib_route(device));
+        }
+        Ok(listed)
     }
 
-    /// Installs or replaces one route; a route without next hops removes
-    /// our route for that prefix (and is not an error if there is none).
+    /// Installs or replaces one route; a removal ([`FibRoute::is_removal`])
+    /// removes our route for that prefix, whatever its kind (and is not an
+    /// error if there is none).
     ///
     /// A prefix this `Fib` knows as ours is replaced atomically
-    /// (NLM_F_REPLACE). Any other is added with NLM_F_EXCL; if a route
-    /// already holds the prefix at our metric, it is replaced only if it
-    /// is ours (from a previous run), else [`FibError::ForeignRoute`].
+    /// (NLM_F_REPLACE), also from one [`RouteKind`] to another. Any other is
+    /// added with NLM_F_EXCL; if a route already holds the prefix at our
+    /// metric, it is replaced only if it is ours (from a previous run), else
+    /// [`FibError::ForeignRoute`]: a blackhole never covers someone else's route.
+    ///
+    /// A route with a [`device`](FibRoute::device) first looks the
+    /// interface up on this `Fib`'s socket, so in its network namespace.
     ///
     /// Errors: [`FibError::NextHopUnreachable`] when a gateway is on no
-    /// connected network, [`FibError::PermissionDenied`], [`FibError::InvalidRoute`].
+    /// connected network, [`FibError::DeviceNotFound`],
+    /// [`FibError::DeviceDown`], [`FibError::PermissionDenied`],
+    /// [`FibError::InvalidRoute`].
     pub async fn apply(&mut self, route: &FibRoute) -> Result<(), FibError> {
+        self.apply_resolving(route, &mut DeviceIndexes::new()).await
+    }
+
+    async fn apply_resolving(
+        &mut self,
+        route: &FibRoute,
+        devices: &mut DeviceIndexes,
+    ) -> Result<(), FibError> {
         let mut route = route.clone();
         route.normalize();
         if route.is_removal() {
             return self.remove(&route.prefix).await;
         }
-        let request = message::install_request(&self.config, &route)?;
+        let output_interface = match (&route.device, route.kind) {
+            (Some(device), RouteKind::Unicast) => {
+                Some(self.device_index(device, &route, devices).await?)
+            }
+            // install_request refuses a blackhole or unreachable route with a device.
+            _ => None,
+        };
+        let request = message::install_request(&self.config, &route, output_interface)?;
+        let installed = self.install(request, &route).await;
+        if let (Err(FibError::DeviceNotFound { .. }), Some(device)) = (&installed, &route.device) {
+            // Gone since we looked it up: the rest of the batch asks again.
+            devices.remove(device);
+        }
+        installed
+    }
+
+    /// Adds `request` (made from `route`), or replaces our route of the same
+    /// prefix: the ownership rule of [`Fib::apply`].
+    async fn install(
+        &mut self,
+        request: rtnetlink::packet_route::route::RouteMessage,
+        route: &FibRoute,
+    ) -> Result<(), FibError> {
         let prefix = route.prefix;
         if self.owned_mut().contains(&prefix) {
-            self.replace(request, prefix).await?;
+            self.replace(request, route).await?;
         } else {
             let added = self.handle.route().add(request.clone()).execute().await;
             match added {
@@ -279,7 +362,7 @@ impl Fib {
                     owned.extend(
                         ours.iter()
                             .filter(|kernel| config.at_our_metric(kernel))
-                            .map(|kernel| kernel.route.prefix),
+                            .map(|kernel| kernel.prefix),
                     );
                     if !owned.contains(&prefix) {
                         return Err(FibError::ForeignRoute {
@@ -287,14 +370,38 @@ impl Fib {
                             table: self.config.table,
                         });
                     }
-                    self.replace(request, prefix).await?;
+                    self.replace(request, route).await?;
                 }
-                Err(error) => return Err(FibError::from_netlink(error, Some(prefix))),
+                Err(error) => return Err(FibError::from_route_netlink(error, route)),
             }
         }
-        debug!(%prefix, next_hops = ?route.next_hops, "route installed");
+        debug!(%prefix, kind = ?route.kind, next_hops = ?route.next_hops, device = ?route.device, "route installed");
         self.owned_mut().insert(prefix);
         Ok(())
+    }
+
+    /// The index of `device` in our socket's namespace, from `devices` or
+    /// else from the kernel (and then kept in `devices`).
+    async fn device_index(
+        &self,
+        device: &str,
+        route: &FibRoute,
+        devices: &mut DeviceIndexes,
+    ) -> Result<u32, FibError> {
+        if let Some(index) = devices.get(device) {
+            return Ok(*index);
+        }
+        match link::index_of(&self.handle, device).await {
+            Ok(Some(index)) => {
+                devices.insert(device.to_owned(), index);
+                Ok(index)
+            }
+            Ok(None) => Err(FibError::DeviceNotFound {
+                device: device.to_owned(),
+                prefix: route.prefix,
+            }),
+            Err(error) => Err(FibError::from_netlink(error, Some(route.prefix))),
+        }
     }
 
     /// Applies every route in turn, going on past routes that fail (each is
@@ -302,8 +409,9 @@ impl Fib {
     /// route could succeed either: permission denied or the connection gone.
     pub async fn apply_all(&mut self, routes: &[FibRoute]) -> Result<ApplySummary, FibError> {
         let mut summary = ApplySummary::default();
+        let mut devices = DeviceIndexes::new();
         for route in routes {
-            match self.apply(route).await {
+            match self.apply_resolving(route, &mut devices).await {
                 Ok(()) if route.is_removal() => summary.removed += 1,
                 Ok(()) => summary.installed += 1,
                 Err(error) if error.is_fatal() => return Err(error),
@@ -329,7 +437,7 @@ impl Fib {
         let mut removed = 0;
         let mut first_error = None;
         for kernel in routes {
-            let prefix = kernel.route.prefix;
+            let prefix = kernel.prefix;
             let request = message::removal_request(&self.config, &prefix, kernel.metric);
             match self.handle.route().del(request).execute().await {
                 Ok(()) => removed += 1,
@@ -359,7 +467,7 @@ impl Fib {
     async fn replace(
         &self,
         request: rtnetlink::packet_route::route::RouteMessage,
-        prefix: IpNet,
+        route: &FibRoute,
     ) -> Result<(), FibError> {
         self.handle
             .route()
@@ -367,7 +475,7 @@ impl Fib {
             .replace()
             .execute()
             .await
-            .map_err(|error| FibError::from_netlink(error, Some(prefix)))
+            .map_err(|error| FibError::from_route_netlink(error, route))
     }
 
     async fn remove(&mut self, prefix: &IpNet) -> Result<(), FibError> {
@@ -404,25 +512,24 @@ impl Fib {
     }
 }
 
-/// One [`FibRoute`] per prefix and metric, merging the next hops of routes
-/// that older kernels list one next hop at a time (IPv6 multipath).
-fn merge(routes: Vec<KernelRoute>) -> Vec<FibRoute> {
-    let mut merged: BTreeMap<(bool, IpNet, Option<u32>), FibRoute> = BTreeMap::new();
+/// One route per prefix and metric, merging the next hops of routes that
+/// older kernels list one next hop at a time (IPv6 multipath). The merged
+/// route goes through a device only if every part went through the same one.
+fn merge(routes: Vec<KernelRoute>) -> Vec<KernelRoute> {
+    let mut merged: BTreeMap<(bool, IpNet, Option<u32>), KernelRoute> = BTreeMap::new();
     for kernel in routes {
-        let key = (
-            kernel.route.prefix.addr().is_ipv6(),
-            kernel.route.prefix,
-            kernel.metric,
-        );
+        let key = (kernel.prefix.addr().is_ipv6(), kernel.prefix, kernel.metric);
         merged
             .entry(key)
             .and_modify(|route| {
-                route
-                    .next_hops
-                    .extend(kernel.route.next_hops.iter().copied());
-                route.normalize();
+                route.next_hops.extend(kernel.next_hops.iter().copied());
+                route.next_hops.sort_unstable();
+                route.next_hops.dedup();
+                if route.output_interface != kernel.output_interface {
+                    route.output_interface = None;
+                }
             })
-            .or_insert(kernel.route);
+            .or_insert(kernel);
     }
     merged.into_values().collect()
 }

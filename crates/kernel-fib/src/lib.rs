@@ -9,13 +9,34 @@
 //!   ([`Fib::installed`]) and removing ([`Fib::remove_all`], removals through
 //!   [`Fib::apply`]) match on both, so routes of the administrator, of the
 //!   kernel, of Calico's Felix or of another routing daemon are never listed,
-//!   changed or removed. Adding never overwrites a foreign route of the same
-//!   prefix and metric either: see [`Fib::apply`] and [`FibError::ForeignRoute`].
-//! - **Routes.** A [`FibRoute`] is a prefix and its gateways; two or more
-//!   gateways make an ECMP route (`RTA_MULTIPATH`, IPv4 and IPv6 alike), none
-//!   means "remove". The kernel resolves each gateway's interface from its
-//!   connected routes; a gateway on no connected network is
-//!   [`FibError::NextHopUnreachable`], never a panic.
+//!   changed or removed, whatever their type. Adding never overwrites a
+//!   foreign route of the same prefix and metric either, a blackhole no more
+//!   than a gateway route: see [`Fib::apply`] and [`FibError::ForeignRoute`].
+//! - **Routes.** A [`FibRoute`] is a prefix, a [`RouteKind`] and, for a
+//!   unicast route, its gateways; two or more gateways make an ECMP route
+//!   (`RTA_MULTIPATH`, IPv4 and IPv6 alike), none means "remove"
+//!   ([`FibRoute::is_removal`]). Blackhole and unreachable routes
+//!   (RTN_BLACKHOLE, RTN_UNREACHABLE: `blackhole 10.65.0.0/26 proto 244`, as
+//!   calico-node renders for each IPAM block affine to the node) have no
+//!   gateway. Without a [`device`](FibRoute::device), the kernel resolves
+//!   each gateway's interface from its connected routes, and a gateway on no
+//!   connected network is [`FibError::NextHopUnreachable`], never a panic.
+//!   With one (`10.65.1.0/26 via 192.0.2.12 dev tunl0 onlink`, Calico's IPIP
+//!   mode), the route carries that interface's index (`RTA_OIF`, and each
+//!   `rtnexthop`'s) and every next hop is on-link (RTNH_F_ONLINK), so the
+//!   gateway need be on no connected network; a device that does not exist
+//!   is [`FibError::DeviceNotFound`], one that is down [`FibError::DeviceDown`].
+//! - **Reading back.** [`Fib::installed`] returns our routes as
+//!   [`FibRoute`]s again, kind and device included, so [`diff`] of what was
+//!   applied against what was read is empty: a route counts as through a
+//!   device when its next hops are all on-link through one interface (the
+//!   interface the kernel picked for a plain gateway route does not count).
+//! - **Interfaces** are named and looked up (`RTM_GETLINK`) on the
+//!   [`Fib`]'s own socket, so in its network namespace, which need not be
+//!   the process's ([`Fib::open_in_namespace`]); never through the
+//!   process's `if_nametoindex`. Lookups are kept for one
+//!   [`Fib::apply_all`] batch or one [`Fib::installed`] listing only: a
+//!   device made again gets a new index.
 //! - **I/O.** [`Fib`] owns one netlink route socket, whose connection runs as
 //!   a task on the caller's tokio runtime (current-thread runtimes work). The
 //!   socket works in the network namespace of the thread that opened it.
@@ -23,14 +44,17 @@
 //!   ([`Fib::check_permission`] finds out without changing anything).
 //! - **Restart.** [`diff`] is pure: from the routes a previous run left
 //!   (graceful restart keeps them) and the routes now wanted, it gives the
-//!   minimal changes, which [`Fib::apply_all`] carries out.
+//!   minimal changes, which [`Fib::apply_all`] carries out; a change of
+//!   kind or device is one replace (NLM_F_REPLACE), not a removal and an add.
 //!
 //! ```text
 //!   best paths ──► diff(installed, desired) ──► Vec<FibRoute> ──► Fib::apply_all
-//!                        ▲                                         │ RTM_NEWROUTE (EXCL / REPLACE)
+//!                        ▲                                         │ RTM_GETLINK (device → index)
+//!                        │                                         │ RTM_NEWROUTE (EXCL / REPLACE)
 //!                        │                                         │ RTM_DELROUTE (our protocol)
 //!                 Fib::installed ◄── RTM_GETROUTE dump ◄─── kernel table N, proto 244
-//!                                  (filtered by table and protocol)
+//!                        ▲         (filtered by table and protocol)
+//!                        └── RTM_GETLINK (on-link interface index → device name)
 //! ```
 //!
 //! # Checking by hand
@@ -39,6 +63,8 @@
 //! ip route show table all proto 244        # nodebgp's IPv4 routes, every table
 //! ip -6 route show table all proto 244     # and IPv6
 //! ip -j route show table all proto 244     # as JSON, as the tests read them
+//! ip route show table all proto 244 type blackhole   # only the blackholes
+//! ip -d link show tunl0                    # the device an onlink route goes through
 //! ```
 //!
 //! `cargo run -p kernel-fib --example fib -- show` prints what [`Fib::installed`]
@@ -46,9 +72,10 @@
 
 mod error;
 mod fib;
+mod link;
 mod message;
 mod route;
 
 pub use error::{FibError, NetlinkError};
 pub use fib::{Fib, FibConfig, DEFAULT_METRIC, DEFAULT_PROTOCOL, DEFAULT_TABLE};
-pub use route::{diff, ApplySummary, FibRoute};
+pub use route::{diff, ApplySummary, FibRoute, RouteKind};

@@ -4,12 +4,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 use rtnetlink::packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol,
-    RouteScope, RouteType, RouteVia,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType, RouteVia,
 };
 use rtnetlink::packet_route::AddressFamily;
 
-use crate::{FibConfig, FibError, FibRoute};
+use crate::{FibConfig, FibError, FibRoute, RouteKind};
 
 /// The address families nodebgp routes.
 pub(crate) const FAMILIES: [AddressFamily; 2] = [AddressFamily::Inet, AddressFamily::Inet6];
@@ -46,33 +46,57 @@ pub(crate) fn dump_request(config: &FibConfig, family: AddressFamily) -> RouteMe
     message
 }
 
-/// The `RTM_NEWROUTE` message that installs `route` (which has next hops).
+/// The `RTM_NEWROUTE` message that installs `route` (not a removal).
+///
+/// `output_interface` is the index of `route.device`, which the caller
+/// resolved through the same socket (interface indexes are per network
+/// namespace); given exactly when the route has a device. A single gateway
+/// gets `RTA_OIF` and RTNH_F_ONLINK in `rtm_flags`; a multipath route gets
+/// `RTA_OIF` too, and each `rtnexthop` the interface index (the kernel takes
+/// a multipath route's interfaces from there, checking `RTA_OIF` against the
+/// first) and RTNH_F_ONLINK in its own flags, as iproute2's `nexthop via A
+/// dev D onlink` does.
 pub(crate) fn install_request(
     config: &FibConfig,
     route: &FibRoute,
+    output_interface: Option<u32>,
 ) -> Result<RouteMessage, FibError> {
-    check_families(route)?;
+    check_shape(route, output_interface)?;
     let mut message = destination_message(config, &route.prefix);
+    // Universe for all three kinds, as iproute2 gives them: a gateway route
+    // reaches beyond the link, and blackhole/unreachable are not link routes.
     message.header.scope = RouteScope::Universe;
-    message.header.kind = RouteType::Unicast;
+    message.header.kind = match route.kind {
+        RouteKind::Unicast => RouteType::Unicast,
+        RouteKind::Blackhole => RouteType::BlackHole,
+        RouteKind::Unreachable => RouteType::Unreachable,
+    };
     if let Some(metric) = config.metric {
         message.attributes.push(RouteAttribute::Priority(metric));
     }
+    if let Some(index) = output_interface {
+        message.attributes.push(RouteAttribute::Oif(index));
+    }
     match route.next_hops.as_slice() {
-        [] => {
-            return Err(FibError::InvalidRoute {
-                prefix: route.prefix,
-                reason: "a route to install needs at least one next hop",
-            })
+        // A blackhole or unreachable route: check_shape let nothing else through.
+        [] => {}
+        [gateway] => {
+            message
+                .attributes
+                .push(RouteAttribute::Gateway(RouteAddress::from(*gateway)));
+            if output_interface.is_some() {
+                message.header.flags.insert(RouteFlags::Onlink);
+            }
         }
-        [gateway] => message
-            .attributes
-            .push(RouteAttribute::Gateway(RouteAddress::from(*gateway))),
         gateways => {
             let next_hops = gateways
                 .iter()
                 .map(|gateway| {
                     let mut next_hop = RouteNextHop::default();
+                    if let Some(index) = output_interface {
+                        next_hop.interface_index = index;
+                        next_hop.flags.insert(RouteNextHopFlags::Onlink);
+                    }
                     next_hop
                         .attributes
                         .push(RouteAttribute::Gateway(RouteAddress::from(*gateway)));
@@ -91,7 +115,9 @@ pub(crate) fn install_request(
 /// (`None`: at whatever metric), all its next hops at once.
 ///
 /// Carrying our protocol makes the kernel match only our routes, for IPv4
-/// and IPv6 alike; scope "nowhere" and type "unspecified" match any.
+/// and IPv6 alike; scope "nowhere" and type "unspecified" match any, so a
+/// blackhole, an unreachable route and a route through a device go the same
+/// way (no `RTA_OIF`: the kernel would then match only routes through it).
 pub(crate) fn removal_request(
     config: &FibConfig,
     prefix: &IpNet,
@@ -130,32 +156,77 @@ fn destination_message(config: &FibConfig, prefix: &IpNet) -> RouteMessage {
     message
 }
 
-fn check_families(route: &FibRoute) -> Result<(), FibError> {
+/// Refuses what cannot be installed, before the kernel sees it.
+fn check_shape(route: &FibRoute, output_interface: Option<u32>) -> Result<(), FibError> {
+    let invalid = |reason| {
+        Err(FibError::InvalidRoute {
+            prefix: route.prefix,
+            reason,
+        })
+    };
+    match route.kind {
+        RouteKind::Unicast if route.next_hops.is_empty() => {
+            return invalid("a route to install needs at least one next hop")
+        }
+        RouteKind::Unicast => {}
+        RouteKind::Blackhole | RouteKind::Unreachable => {
+            if !route.next_hops.is_empty() {
+                return invalid("a blackhole or unreachable route has no next hops");
+            }
+            if route.device.is_some() {
+                return invalid("a blackhole or unreachable route has no device");
+            }
+        }
+    }
+    // Caught by the caller's resolution; a mismatch here is a bug of ours.
+    debug_assert_eq!(route.device.is_some(), output_interface.is_some());
     let same_family = route
         .next_hops
         .iter()
         .all(|gateway| gateway.is_ipv4() == route.prefix.addr().is_ipv4());
-    if same_family {
-        Ok(())
-    } else {
-        Err(FibError::InvalidRoute {
-            prefix: route.prefix,
-            reason: "every next hop must be of the prefix's address family",
-        })
+    if !same_family {
+        return invalid("every next hop must be of the prefix's address family");
     }
+    Ok(())
 }
 
-/// A route read back from the kernel.
+/// A route read back from the kernel, before its interface index becomes a
+/// name (which takes another request: see [`KernelRoute::output_interface`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KernelRoute {
-    /// Prefix and gateways (normalised).
-    pub(crate) route: FibRoute,
+    /// The destination prefix.
+    pub(crate) prefix: IpNet,
+    /// The route's type; `None` for a type nodebgp never installs
+    /// (prohibit, throw, local...), which is removed with the rest of ours
+    /// but not listed as a [`FibRoute`].
+    pub(crate) kind: Option<RouteKind>,
+    /// The gateways, sorted and deduplicated; empty unless unicast.
+    pub(crate) next_hops: Vec<IpAddr>,
+    /// The interface index of a unicast route whose next hops are all
+    /// on-link through the same interface: the shape nodebgp installs for a
+    /// [`FibRoute::device`]. `None` otherwise, although the kernel names an
+    /// interface (`RTA_OIF`) for every gateway route it resolved itself and
+    /// `lo` for IPv6 blackholes: those are not routes through a device.
+    pub(crate) output_interface: Option<u32>,
     /// The table, from `RTA_TABLE` or else the header.
     pub(crate) table: u32,
     /// The route's protocol number.
     pub(crate) protocol: u8,
     /// The route's metric (`RTA_PRIORITY`), absent for IPv4 metric 0.
     pub(crate) metric: Option<u32>,
+}
+
+impl KernelRoute {
+    /// The route as a [`FibRoute`] through `device` (the name of
+    /// [`KernelRoute::output_interface`]); `None` for a kind nodebgp does not install.
+    pub(crate) fn to_fib_route(&self, device: Option<String>) -> Option<FibRoute> {
+        Some(FibRoute {
+            prefix: self.prefix,
+            next_hops: self.next_hops.clone(),
+            kind: self.kind?,
+            device,
+        })
+    }
 }
 
 /// Reads an IPv4 or IPv6 route out of a dump message; `None` for other families.
@@ -166,26 +237,69 @@ pub(crate) fn parse(message: &RouteMessage) -> Option<KernelRoute> {
         AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         _ => return None,
     };
+    let kind = match message.header.kind {
+        RouteType::Unicast => Some(RouteKind::Unicast),
+        RouteType::BlackHole => Some(RouteKind::Blackhole),
+        RouteType::Unreachable => Some(RouteKind::Unreachable),
+        _ => None,
+    };
     let mut table = u32::from(message.header.table);
     let mut metric = None;
     let mut next_hops = Vec::new();
+    // Each next hop's on-link interface, `None` for one the kernel resolved.
+    let mut on_link = Vec::new();
+    let mut single_interface = None;
     for attribute in &message.attributes {
         match attribute {
             RouteAttribute::Destination(address) => destination = ip_of(address)?,
             RouteAttribute::Table(id) => table = *id,
             RouteAttribute::Priority(priority) => metric = Some(*priority),
+            RouteAttribute::Oif(index) => single_interface = Some(*index),
             RouteAttribute::MultiPath(hops) => {
-                next_hops.extend(
-                    hops.iter()
-                        .flat_map(|hop| hop.attributes.iter().filter_map(gateway_of)),
-                );
+                for hop in hops {
+                    let gateways: Vec<IpAddr> =
+                        hop.attributes.iter().filter_map(gateway_of).collect();
+                    let interface = hop
+                        .flags
+                        .contains(RouteNextHopFlags::Onlink)
+                        .then_some(hop.interface_index);
+                    on_link.extend(gateways.iter().map(|_| interface));
+                    next_hops.extend(gateways);
+                }
             }
-            other => next_hops.extend(gateway_of(other)),
+            other => {
+                if let Some(gateway) = gateway_of(other) {
+                    next_hops.push(gateway);
+                    on_link.push(None);
+                }
+            }
         }
     }
-    let prefix = IpNet::new(destination, prefix_length).ok()?;
+    // A single gateway's on-link flag is in the header, its interface in RTA_OIF.
+    if let (true, Some(index)) = (
+        message.header.flags.contains(RouteFlags::Onlink),
+        single_interface,
+    ) {
+        for interface in &mut on_link {
+            interface.get_or_insert(index);
+        }
+    }
+    let output_interface = match (kind, on_link.split_first()) {
+        (Some(RouteKind::Unicast), Some((Some(first), rest)))
+            if rest.iter().all(|other| *other == Some(*first)) =>
+        {
+            Some(*first)
+        }
+        _ => None,
+    };
+    let prefix = IpNet::new(destination, prefix_length).ok()?.trunc();
+    next_hops.sort_unstable();
+    next_hops.dedup();
     Some(KernelRoute {
-        route: FibRoute::new(prefix, next_hops),
+        prefix,
+        kind,
+        next_hops,
+        output_interface,
         table,
         protocol: u8::from(message.header.protocol),
         metric,
@@ -228,6 +342,21 @@ mod tests {
         )
     }
 
+    fn tunnel_route(prefix: &str, next_hops: &[&str]) -> FibRoute {
+        FibRoute::through_device(
+            prefix.parse().unwrap(),
+            next_hops.iter().map(|hop| hop.parse().unwrap()),
+            "tunl0",
+        )
+    }
+
+    /// What `parse` reads back, named through `device` when it found an interface.
+    fn read_back(message: &RouteMessage, device: &str) -> FibRoute {
+        let read = parse(message).unwrap();
+        let name = read.output_interface.map(|_| device.to_owned());
+        read.to_fib_route(name).unwrap()
+    }
+
     #[test]
     fn an_install_request_parses_back_to_the_same_route() {
         for wanted in [
@@ -235,34 +364,157 @@ mod tests {
             route("10.0.0.0/24", &["192.0.2.2", "192.0.2.3"]),
             route("0.0.0.0/0", &["192.0.2.2"]),
             route("2001:db8:1::/48", &["2001:db8::2", "2001:db8::3"]),
+            FibRoute::blackhole("10.65.0.0/26".parse().unwrap()),
+            FibRoute::unreachable("2001:db8:65::/122".parse().unwrap()),
         ] {
-            let message = install_request(&config(1000), &wanted).unwrap();
+            let message = install_request(&config(1000), &wanted, None).unwrap();
+            assert_eq!(read_back(&message, "unused"), wanted);
             let read = parse(&message).unwrap();
-            assert_eq!(read.route, wanted);
             assert_eq!(read.table, 1000);
             assert_eq!(read.protocol, 244);
             assert_eq!(read.metric, Some(20));
+            assert_eq!(read.output_interface, None);
+        }
+    }
+
+    #[test]
+    fn a_tunnel_route_parses_back_with_its_interface() {
+        for wanted in [
+            tunnel_route("10.65.1.0/26", &["192.0.2.12"]),
+            tunnel_route("10.65.2.0/26", &["192.0.2.12", "192.0.2.13"]),
+            tunnel_route("2001:db8:65::/122", &["2001:db8:99::1"]),
+        ] {
+            let message = install_request(&config(254), &wanted, Some(7)).unwrap();
+            assert!(message.attributes.contains(&RouteAttribute::Oif(7)));
+            assert_eq!(parse(&message).unwrap().output_interface, Some(7));
+            assert_eq!(read_back(&message, "tunl0"), wanted);
+        }
+    }
+
+    #[test]
+    fn a_single_gateway_through_a_device_is_onlink_in_the_header() {
+        let message = install_request(
+            &config(254),
+            &tunnel_route("10.65.1.0/26", &["192.0.2.12"]),
+            Some(7),
+        )
+        .unwrap();
+        assert!(message.header.flags.contains(RouteFlags::Onlink));
+        let plain =
+            install_request(&config(254), &route("10.0.0.0/24", &["192.0.2.2"]), None).unwrap();
+        assert!(!plain.header.flags.contains(RouteFlags::Onlink));
+    }
+
+    #[test]
+    fn every_next_hop_of_a_multipath_route_through_a_device_is_onlink() {
+        let message = install_request(
+            &config(254),
+            &tunnel_route("10.65.2.0/26", &["192.0.2.12", "192.0.2.13"]),
+            Some(7),
+        )
+        .unwrap();
+        let hops = message
+            .attributes
+            .iter()
+            .find_map(|attribute| match attribute {
+                RouteAttribute::MultiPath(hops) => Some(hops),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(hops.len(), 2);
+        assert!(hops
+            .iter()
+            .all(|hop| hop.interface_index == 7 && hop.flags.contains(RouteNextHopFlags::Onlink)));
+    }
+
+    #[test]
+    fn an_interface_the_kernel_chose_is_no_device() {
+        // What the kernel answers for `ip route add 10.0.0.0/24 via 192.0.2.2`:
+        // RTA_OIF of the connected interface, no on-link flag.
+        let mut message =
+            install_request(&config(254), &route("10.0.0.0/24", &["192.0.2.2"]), None).unwrap();
+        message.attributes.push(RouteAttribute::Oif(3));
+        assert_eq!(parse(&message).unwrap().output_interface, None);
+        // And for an IPv6 blackhole: `dev lo`.
+        let mut message = install_request(
+            &config(254),
+            &FibRoute::blackhole("2001:db8:65::/122".parse().unwrap()),
+            None,
+        )
+        .unwrap();
+        message.attributes.push(RouteAttribute::Oif(1));
+        assert_eq!(parse(&message).unwrap().output_interface, None);
+    }
+
+    #[test]
+    fn blackhole_and_unreachable_requests_have_their_type_and_no_gateway() {
+        for (wanted, kind) in [
+            (
+                FibRoute::blackhole("10.65.0.0/26".parse().unwrap()),
+                RouteType::BlackHole,
+            ),
+            (
+                FibRoute::unreachable("10.65.0.0/26".parse().unwrap()),
+                RouteType::Unreachable,
+            ),
+        ] {
+            let message = install_request(&config(254), &wanted, None).unwrap();
+            assert_eq!(message.header.kind, kind);
+            assert_eq!(message.header.scope, RouteScope::Universe);
+            assert!(!message.attributes.iter().any(|attribute| matches!(
+                attribute,
+                RouteAttribute::Gateway(_) | RouteAttribute::MultiPath(_) | RouteAttribute::Oif(_)
+            )));
+        }
+    }
+
+    #[test]
+    fn a_route_type_nodebgp_does_not_install_has_no_kind() {
+        let mut message = install_request(
+            &config(254),
+            &FibRoute::blackhole("10.65.0.0/26".parse().unwrap()),
+            None,
+        )
+        .unwrap();
+        message.header.kind = RouteType::Prohibit;
+        let read = parse(&message).unwrap();
+        assert_eq!(read.kind, None);
+        assert_eq!(read.to_fib_route(None), None);
+    }
+
+    #[test]
+    fn a_blackhole_with_next_hops_or_a_device_is_refused() {
+        let mut with_next_hop = FibRoute::blackhole("10.65.0.0/26".parse().unwrap());
+        with_next_hop.next_hops.push("192.0.2.2".parse().unwrap());
+        let mut with_device = FibRoute::unreachable("10.65.0.0/26".parse().unwrap());
+        with_device.device = Some("tunl0".to_owned());
+        for (wanted, index) in [(with_next_hop, None), (with_device, Some(7))] {
+            assert!(matches!(
+                install_request(&config(254), &wanted, index),
+                Err(FibError::InvalidRoute { .. })
+            ));
         }
     }
 
     #[test]
     fn a_small_table_goes_in_the_header_too() {
-        let message = install_request(&config(100), &route("10.0.0.0/24", &["192.0.2.2"])).unwrap();
+        let message =
+            install_request(&config(100), &route("10.0.0.0/24", &["192.0.2.2"]), None).unwrap();
         assert_eq!(message.header.table, 100);
         let message =
-            install_request(&config(1000), &route("10.0.0.0/24", &["192.0.2.2"])).unwrap();
+            install_request(&config(1000), &route("10.0.0.0/24", &["192.0.2.2"]), None).unwrap();
         assert_eq!(message.header.table, RouteHeader::RT_TABLE_UNSPEC);
         assert!(message.attributes.contains(&RouteAttribute::Table(1000)));
     }
 
     #[test]
     fn a_next_hop_of_the_other_family_is_refused() {
-        let mixed = FibRoute {
-            prefix: "10.0.0.0/24".parse().unwrap(),
-            next_hops: vec!["2001:db8::2".parse().unwrap()],
-        };
+        let mixed = FibRoute::new(
+            "10.0.0.0/24".parse().unwrap(),
+            ["2001:db8::2".parse().unwrap()],
+        );
         assert!(matches!(
-            install_request(&config(254), &mixed),
+            install_request(&config(254), &mixed, None),
             Err(FibError::InvalidRoute { .. })
         ));
     }
@@ -271,7 +523,7 @@ mod tests {
     fn a_route_without_next_hops_is_not_an_install() {
         let empty = FibRoute::removal("10.0.0.0/24".parse().unwrap());
         assert!(matches!(
-            install_request(&config(254), &empty),
+            install_request(&config(254), &empty, None),
             Err(FibError::InvalidRoute { .. })
         ));
     }
@@ -281,7 +533,8 @@ mod tests {
         let message = removal_request(&config(254), &"10.0.0.0/24".parse().unwrap(), None);
         assert_eq!(u8::from(message.header.protocol), 244);
         assert_eq!(message.header.scope, RouteScope::NoWhere);
-        assert!(parse(&message).unwrap().route.next_hops.is_empty());
+        assert_eq!(message.header.kind, RouteType::Unspec);
+        assert!(parse(&message).unwrap().next_hops.is_empty());
     }
 
     #[test]

@@ -5,50 +5,122 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-/// A route as nodebgp wants it: a prefix and its next hops.
+/// What the kernel does with packets to a route's prefix: the route's type
+/// (`rtm_type`), of the three nodebgp installs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RouteKind {
+    /// Forwarded to the route's next hops (RTN_UNICAST).
+    #[default]
+    Unicast,
+    /// Dropped without a word (RTN_BLACKHOLE, `ip route add blackhole`).
+    /// calico-node renders one per IPAM block affine to the node, so traffic
+    /// to the block's unallocated addresses dies here instead of following
+    /// the default route out again.
+    Blackhole,
+    /// Dropped with an ICMP "unreachable" to the sender (RTN_UNREACHABLE,
+    /// `ip route add unreachable`); Calico's alternative to the blackhole.
+    Unreachable,
+}
+
+/// A route as nodebgp wants it: a prefix, what to do with its packets, and
+/// for a [`RouteKind::Unicast`] route its next hops and, optionally, the
+/// interface they are reached through.
 ///
-/// Several next hops make an ECMP multipath route (one `RTA_MULTIPATH`
-/// attribute, each next hop of weight 1); one next hop is a plain gateway
-/// route; none means "this prefix must not be in the table" when given to
-/// [`Fib::apply`](crate::Fib::apply) or returned by [`diff`].
+/// - **Unicast** (the default): several next hops make an ECMP multipath
+///   route (one `RTA_MULTIPATH` attribute, each next hop of weight 1); one
+///   next hop is a plain gateway route; none means "this prefix must not be
+///   in the table" when given to [`Fib::apply`](crate::Fib::apply) or
+///   returned by [`diff`] (see [`FibRoute::is_removal`]).
+/// - **Blackhole and unreachable** routes have neither next hops nor a
+///   device; [`Fib::apply`](crate::Fib::apply) refuses one that has
+///   ([`FibError::InvalidRoute`](crate::FibError::InvalidRoute)).
 ///
-/// Next hops are gateways only: the kernel picks the outgoing interface from
-/// its connected routes. Their order does not matter; [`FibRoute::new`] and
-/// every route the crate returns keep them sorted and without duplicates.
+/// Without a [`device`](FibRoute::device), next hops are gateways only and
+/// the kernel picks the outgoing interface from its connected routes. With
+/// one, every next hop goes out of that interface and is marked on-link
+/// (RTNH_F_ONLINK), as Calico's IPIP mode has BIRD install them
+/// (`10.65.1.0/26 via 192.0.2.12 dev tunl0 onlink`): the gateway need not
+/// be on any connected network. The device is ignored in a removal.
+///
+/// Next hops' order does not matter; the constructors and every route the
+/// crate returns keep them sorted and without duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FibRoute {
     /// The destination prefix.
     pub prefix: IpNet,
-    /// The gateways; of the prefix's address family.
+    /// The gateways; of the prefix's address family. Empty for a removal,
+    /// a blackhole or an unreachable route.
     pub next_hops: Vec<IpAddr>,
+    /// What the kernel does with the prefix's packets.
+    pub kind: RouteKind,
+    /// The name of the interface every next hop is reached through, on-link;
+    /// `None` lets the kernel pick it. Resolved in the [`Fib`](crate::Fib)'s
+    /// own network namespace, which is where the interface must exist.
+    pub device: Option<String>,
 }
 
 impl FibRoute {
-    /// A route with its prefix truncated to the network address
-    /// (`10.0.0.1/8` becomes `10.0.0.0/8`) and its next hops sorted and deduplicated.
+    /// A unicast route with its prefix truncated to the network address
+    /// (`10.0.0.1/8` becomes `10.0.0.0/8`) and its next hops sorted and
+    /// deduplicated; the kernel picks the interface. No next hops make a removal.
     #[must_use]
     pub fn new(prefix: IpNet, next_hops: impl IntoIterator<Item = IpAddr>) -> Self {
+        Self::normalized_from(prefix, next_hops, RouteKind::Unicast, None)
+    }
+
+    /// A unicast route whose next hops are all reached on-link through
+    /// `device` (an interface name such as `tunl0`), as [`FibRoute::new`]
+    /// otherwise.
+    #[must_use]
+    pub fn through_device(
+        prefix: IpNet,
+        next_hops: impl IntoIterator<Item = IpAddr>,
+        device: impl Into<String>,
+    ) -> Self {
+        Self::normalized_from(prefix, next_hops, RouteKind::Unicast, Some(device.into()))
+    }
+
+    /// A blackhole route for `prefix` (truncated): its packets are dropped.
+    #[must_use]
+    pub fn blackhole(prefix: IpNet) -> Self {
+        Self::normalized_from(prefix, [], RouteKind::Blackhole, None)
+    }
+
+    /// An unreachable route for `prefix` (truncated): its packets are
+    /// dropped and their senders told so by ICMP.
+    #[must_use]
+    pub fn unreachable(prefix: IpNet) -> Self {
+        Self::normalized_from(prefix, [], RouteKind::Unreachable, None)
+    }
+
+    /// The instruction that removes `prefix`: a unicast route without next hops.
+    #[must_use]
+    pub fn removal(prefix: IpNet) -> Self {
+        Self::normalized_from(prefix, [], RouteKind::Unicast, None)
+    }
+
+    /// Whether this route is a removal: a unicast route without next hops
+    /// (whatever its device). Blackhole and unreachable routes never are.
+    #[must_use]
+    pub fn is_removal(&self) -> bool {
+        self.kind == RouteKind::Unicast && self.next_hops.is_empty()
+    }
+
+    fn normalized_from(
+        prefix: IpNet,
+        next_hops: impl IntoIterator<Item = IpAddr>,
+        kind: RouteKind,
+        device: Option<String>,
+    ) -> Self {
         let mut route = Self {
             prefix,
             next_hops: next_hops.into_iter().collect(),
+            kind,
+            device,
         };
         route.normalize();
         route
-    }
-
-    /// The instruction that removes `prefix`: a route without next hops.
-    #[must_use]
-    pub fn removal(prefix: IpNet) -> Self {
-        Self {
-            prefix: prefix.trunc(),
-            next_hops: Vec::new(),
-        }
-    }
-
-    /// Whether this route is a removal (it has no next hops).
-    #[must_use]
-    pub fn is_removal(&self) -> bool {
-        self.next_hops.is_empty()
     }
 
     pub(crate) fn normalize(&mut self) {
@@ -88,11 +160,14 @@ pub struct ApplySummary {
 ///
 /// 1. a removal ([`FibRoute::removal`]) for every installed prefix that is
 ///    not desired any more (stale leftovers), sorted by prefix;
-/// 2. every desired route that is missing or whose next hops differ
-///    (to add or replace), sorted by prefix.
+/// 2. every desired route that is missing or differs from the installed one
+///    in kind, next hops or device (to add or replace, which
+///    [`Fib::apply`](crate::Fib::apply) does in one step, so a unicast route
+///    turning into a blackhole never leaves the prefix uncovered), sorted by prefix.
 ///
-/// Routes whose next hops are the same set (in any order) produce nothing.
-/// A desired route without next hops removes the prefix if it is installed.
+/// Routes of the same kind and device whose next hops are the same set (in
+/// any order) produce nothing. A desired removal ([`FibRoute::is_removal`])
+/// removes the prefix if it is installed.
 /// When a prefix appears more than once in a list, its last entry counts.
 #[must_use]
 pub fn diff(installed: &[FibRoute], desired: &[FibRoute]) -> Vec<FibRoute> {
@@ -137,6 +212,22 @@ mod tests {
             prefix.parse().unwrap(),
             next_hops.iter().map(|hop| hop.parse().unwrap()),
         )
+    }
+
+    fn tunnel_route(prefix: &str, next_hops: &[&str], device: &str) -> FibRoute {
+        FibRoute::through_device(
+            prefix.parse().unwrap(),
+            next_hops.iter().map(|hop| hop.parse().unwrap()),
+            device,
+        )
+    }
+
+    fn blackhole(prefix: &str) -> FibRoute {
+        FibRoute::blackhole(prefix.parse().unwrap())
+    }
+
+    fn unreachable(prefix: &str) -> FibRoute {
+        FibRoute::unreachable(prefix.parse().unwrap())
     }
 
     #[test]
@@ -193,10 +284,14 @@ mod tests {
         let installed = [FibRoute {
             prefix: "10.0.0.0/24".parse().unwrap(),
             next_hops: vec!["192.0.2.3".parse().unwrap(), "192.0.2.2".parse().unwrap()],
+            kind: RouteKind::Unicast,
+            device: None,
         }];
         let desired = [FibRoute {
             prefix: "10.0.0.0/24".parse().unwrap(),
             next_hops: vec!["192.0.2.2".parse().unwrap(), "192.0.2.3".parse().unwrap()],
+            kind: RouteKind::Unicast,
+            device: None,
         }];
         assert!(diff(&installed, &desired).is_empty());
     }
@@ -256,6 +351,8 @@ mod tests {
         let desired = [FibRoute {
             prefix: "10.0.0.7/24".parse().unwrap(),
             next_hops: vec!["192.0.2.2".parse().unwrap()],
+            kind: RouteKind::Unicast,
+            device: None,
         }];
         assert!(diff(&installed, &desired).is_empty());
     }
@@ -270,5 +367,86 @@ mod tests {
             diff(&[], &desired),
             vec![route("10.0.0.0/24", &["192.0.2.3"])]
         );
+    }
+
+    #[test]
+    fn blackhole_and_unreachable_routes_have_no_next_hops_and_are_no_removals() {
+        for (built, kind) in [
+            (blackhole("10.65.0.7/26"), RouteKind::Blackhole),
+            (unreachable("10.65.0.7/26"), RouteKind::Unreachable),
+        ] {
+            assert_eq!(built.prefix.to_string(), "10.65.0.0/26");
+            assert_eq!(built.kind, kind);
+            assert!(built.next_hops.is_empty() && built.device.is_none());
+            assert!(!built.is_removal());
+        }
+        let removal = FibRoute::removal("10.65.0.0/26".parse().unwrap());
+        assert_eq!(removal.kind, RouteKind::Unicast);
+        assert!(removal.is_removal());
+    }
+
+    #[test]
+    fn a_unicast_route_without_next_hops_is_a_removal_whatever_its_device() {
+        assert!(tunnel_route("10.65.1.0/26", &[], "tunl0").is_removal());
+        assert!(!tunnel_route("10.65.1.0/26", &["192.0.2.12"], "tunl0").is_removal());
+    }
+
+    #[test]
+    fn identical_blackholes_unreachables_and_tunnel_routes_are_no_change() {
+        let routes = [
+            blackhole("10.65.0.0/26"),
+            tunnel_route("10.65.1.0/26", &["192.0.2.12"], "tunl0"),
+            tunnel_route("10.65.2.0/26", &["192.0.2.13", "192.0.2.12"], "tunl0"),
+            unreachable("2001:db8:65::/122"),
+        ];
+        assert!(diff(&routes, &routes).is_empty());
+    }
+
+    #[test]
+    fn a_missing_blackhole_is_added_and_a_stale_one_removed() {
+        let desired = [blackhole("10.65.0.0/26")];
+        assert_eq!(diff(&[], &desired), desired.to_vec());
+        assert_eq!(
+            diff(&desired, &[]),
+            vec![FibRoute::removal("10.65.0.0/26".parse().unwrap())]
+        );
+    }
+
+    #[test]
+    fn a_change_of_kind_is_a_replace_in_both_directions() {
+        let unicast = [route("10.65.0.0/26", &["192.0.2.2"])];
+        let dropped = [blackhole("10.65.0.0/26")];
+        let refused = [unreachable("10.65.0.0/26")];
+        assert_eq!(diff(&unicast, &dropped), dropped.to_vec());
+        assert_eq!(diff(&dropped, &unicast), unicast.to_vec());
+        assert_eq!(diff(&dropped, &refused), refused.to_vec());
+    }
+
+    #[test]
+    fn a_desired_removal_removes_an_installed_blackhole() {
+        let installed = [blackhole("10.65.0.0/26")];
+        let desired = [FibRoute::removal("10.65.0.0/26".parse().unwrap())];
+        assert_eq!(diff(&installed, &desired), desired.to_vec());
+    }
+
+    #[test]
+    fn gaining_losing_or_changing_the_device_is_a_replace() {
+        let plain = [route("10.65.1.0/26", &["192.0.2.12"])];
+        let tunnel = [tunnel_route("10.65.1.0/26", &["192.0.2.12"], "tunl0")];
+        let other = [tunnel_route("10.65.1.0/26", &["192.0.2.12"], "eth1")];
+        assert_eq!(diff(&plain, &tunnel), tunnel.to_vec());
+        assert_eq!(diff(&tunnel, &plain), plain.to_vec());
+        assert_eq!(diff(&tunnel, &other), other.to_vec());
+    }
+
+    #[test]
+    fn changed_next_hops_through_the_same_device_are_a_replace() {
+        let installed = [tunnel_route("10.65.1.0/26", &["192.0.2.12"], "tunl0")];
+        let desired = [tunnel_route(
+            "10.65.1.0/26",
+            &["192.0.2.12", "192.0.2.13"],
+            "tunl0",
+        )];
+        assert_eq!(diff(&installed, &desired), desired.to_vec());
     }
 }

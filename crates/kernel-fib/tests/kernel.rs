@@ -5,7 +5,7 @@ mod support;
 
 use std::net::IpAddr;
 
-use kernel_fib::{diff, Fib, FibConfig, FibError, FibRoute};
+use kernel_fib::{diff, Fib, FibConfig, FibError, FibRoute, RouteKind};
 use support::{summary, Namespace};
 
 fn route(prefix: &str, next_hops: &[&str]) -> FibRoute {
@@ -19,6 +19,38 @@ fn route(prefix: &str, next_hops: &[&str]) -> FibRoute {
 
 fn removal(prefix: &str) -> FibRoute {
     FibRoute::removal(prefix.parse().expect("prefix"))
+}
+
+fn blackhole(prefix: &str) -> FibRoute {
+    FibRoute::blackhole(prefix.parse().expect("prefix"))
+}
+
+fn unreachable(prefix: &str) -> FibRoute {
+    FibRoute::unreachable(prefix.parse().expect("prefix"))
+}
+
+/// A route whose next hops are on-link through `device`.
+fn through(prefix: &str, next_hops: &[&str], device: &str) -> FibRoute {
+    FibRoute::through_device(
+        prefix.parse().expect("prefix"),
+        next_hops
+            .iter()
+            .map(|hop| hop.parse::<IpAddr>().expect("next hop")),
+        device,
+    )
+}
+
+/// `(type, destination)` of each of nodebgp's routes, as iproute2 reads them.
+fn our_kinds(namespace: &Namespace) -> Vec<(String, String)> {
+    namespace
+        .our_routes()
+        .iter()
+        .map(support::KernelRoute::kind_and_destination)
+        .collect()
+}
+
+fn kind(kind: &str, destination: &str) -> (String, String) {
+    (kind.to_owned(), destination.to_owned())
 }
 
 /// Applies `routes` one `apply` call at a time, in order, each of which must succeed.
@@ -502,4 +534,378 @@ fn open_refuses_a_protocol_or_table_that_is_not_a_daemons() {
             assert!(matches!(error, FibError::InvalidConfig { .. }), "{error:?}");
         }
     });
+}
+
+#[test]
+fn blackhole_and_unreachable_routes_are_installed_listed_back_and_removed() {
+    let namespace = namespace!();
+    let routes = vec![
+        blackhole("10.65.0.0/26"),
+        unreachable("10.65.0.64/26"),
+        blackhole("2001:db8:65::/122"),
+        unreachable("2001:db8:65::40/122"),
+    ];
+    let wanted = routes.clone();
+    namespace.run(move || async move {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        apply_each(&mut fib, &routes).await;
+        let installed = fib.installed().await.unwrap();
+        assert_eq!(installed, wanted);
+        assert_eq!(
+            installed.iter().map(|route| route.kind).collect::<Vec<_>>(),
+            [
+                RouteKind::Blackhole,
+                RouteKind::Unreachable,
+                RouteKind::Blackhole,
+                RouteKind::Unreachable
+            ]
+        );
+        assert!(diff(&installed, &wanted).is_empty());
+    });
+    assert_eq!(
+        our_kinds(&namespace),
+        [
+            kind("blackhole", "10.65.0.0/26"),
+            kind("unreachable", "10.65.0.64/26"),
+            kind("blackhole", "2001:db8:65::/122"),
+            kind("unreachable", "2001:db8:65::40/122"),
+        ]
+    );
+    let routes = namespace.our_routes();
+    assert!(
+        routes
+            .iter()
+            .all(|route| route.gateways.is_empty() && route.metric == Some(20)),
+        "{routes:?}"
+    );
+
+    // Removed by prefix like any route of ours, one at a time or all at once.
+    let removed = namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        apply_each(
+            &mut fib,
+            &[removal("10.65.0.0/26"), removal("2001:db8:65::/122")],
+        )
+        .await;
+        fib.remove_all().await.unwrap()
+    });
+    assert_eq!(removed, 2);
+    assert!(namespace.our_routes().is_empty());
+}
+
+#[test]
+fn a_blackhole_is_replaced_by_a_unicast_route_and_back() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        apply_each(
+            &mut fib,
+            &[
+                blackhole("10.65.0.0/26"),
+                blackhole("2001:db8:65::/122"),
+                route("10.65.0.0/26", &["192.0.2.2"]),
+                // IPv6 ECMP siblings all go when a blackhole replaces them below.
+                route("2001:db8:65::/122", &["2001:db8::2", "2001:db8::3"]),
+            ],
+        )
+        .await;
+        assert_eq!(
+            fib.installed().await.unwrap(),
+            [
+                route("10.65.0.0/26", &["192.0.2.2"]),
+                route("2001:db8:65::/122", &["2001:db8::2", "2001:db8::3"])
+            ]
+        );
+    });
+    assert_eq!(
+        our_kinds(&namespace),
+        [
+            kind("unicast", "10.65.0.0/26"),
+            kind("unicast", "2001:db8:65::/122")
+        ]
+    );
+    assert_eq!(
+        namespace.our_summaries(),
+        [
+            summary("10.65.0.0/26", &["192.0.2.2"]),
+            summary("2001:db8:65::/122", &["2001:db8::2", "2001:db8::3"])
+        ]
+    );
+
+    // A new Fib, as after a restart: the prefix is not known as ours yet, so
+    // the kind change goes through NLM_F_EXCL, the look at our routes, and a replace.
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        apply_each(
+            &mut fib,
+            &[unreachable("10.65.0.0/26"), blackhole("2001:db8:65::/122")],
+        )
+        .await;
+        let installed = fib.installed().await.unwrap();
+        let desired = [unreachable("10.65.0.0/26"), blackhole("2001:db8:65::/122")];
+        assert_eq!(installed, desired);
+        // And diff asks for the kind change back to unicast.
+        let back = [
+            route("10.65.0.0/26", &["192.0.2.3"]),
+            route("2001:db8:65::/122", &["2001:db8::3"]),
+        ];
+        assert_eq!(diff(&installed, &back), back.to_vec());
+    });
+    assert_eq!(
+        our_kinds(&namespace),
+        [
+            kind("unreachable", "10.65.0.0/26"),
+            kind("blackhole", "2001:db8:65::/122")
+        ]
+    );
+    assert!(namespace
+        .our_routes()
+        .iter()
+        .all(|route| route.gateways.is_empty()));
+
+    apply_in(
+        &namespace,
+        vec![
+            route("10.65.0.0/26", &["192.0.2.3"]),
+            route("2001:db8:65::/122", &["2001:db8::3"]),
+        ],
+    );
+    assert_eq!(
+        our_kinds(&namespace),
+        [
+            kind("unicast", "10.65.0.0/26"),
+            kind("unicast", "2001:db8:65::/122")
+        ]
+    );
+    assert_eq!(
+        namespace.our_summaries(),
+        [
+            summary("10.65.0.0/26", &["192.0.2.3"]),
+            summary("2001:db8:65::/122", &["2001:db8::3"])
+        ]
+    );
+}
+
+#[test]
+fn a_blackhole_never_overwrites_a_route_of_another_protocol() {
+    let namespace = namespace!();
+    namespace.ip("route add 10.65.0.0/26 via 192.0.2.9 proto static metric 20");
+    namespace.ip("-6 route add 2001:db8:65::/122 via 2001:db8::9 proto static metric 20");
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        for route in [
+            blackhole("10.65.0.0/26"),
+            unreachable("10.65.0.0/26"),
+            blackhole("2001:db8:65::/122"),
+        ] {
+            let error = fib.apply(&route).await.unwrap_err();
+            assert!(
+                matches!(error, FibError::ForeignRoute { table: 254, .. }),
+                "{route:?}: {error:?}"
+            );
+        }
+    });
+    assert_eq!(
+        namespace.summaries("static"),
+        [
+            summary("10.65.0.0/26", &["192.0.2.9"]),
+            summary("2001:db8:65::/122", &["2001:db8::9"])
+        ]
+    );
+    assert!(namespace.our_routes().is_empty());
+}
+
+#[test]
+fn a_route_through_a_tunnel_device_is_onlink_and_listed_back_unchanged() {
+    let namespace = namespace!();
+    let device = namespace.add_tunnel_device();
+    // On-link, a gateway need not be on a connected network: 198.51.100.0/24
+    // is on none here, as another node's address is on none of tunl0's.
+    let mut wanted = vec![
+        route("10.0.0.0/24", &["192.0.2.2"]),
+        through("10.65.1.0/26", &["198.51.100.12"], &device.name),
+        through(
+            "10.65.2.0/26",
+            &["198.51.100.12", "198.51.100.13"],
+            &device.name,
+        ),
+    ];
+    if device.carries_ipv6() {
+        wanted.push(through(
+            "2001:db8:65::/122",
+            &["2001:db8:99::12"],
+            &device.name,
+        ));
+        wanted.push(through(
+            "2001:db8:65::40/122",
+            &["2001:db8:99::12", "2001:db8:99::13"],
+            &device.name,
+        ));
+    }
+    let routes = wanted.clone();
+    namespace.run(move || async move {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        // From a plain route to one through the device: a replace.
+        apply_each(&mut fib, &[route("10.65.1.0/26", &["192.0.2.12"])]).await;
+        let summary = fib.apply_all(&routes).await.unwrap();
+        assert_eq!((summary.installed, summary.failed), (routes.len(), 0));
+        let installed = fib.installed().await.unwrap();
+        assert_eq!(installed, routes);
+        assert!(diff(&installed, &routes).is_empty());
+    });
+
+    let ours = namespace.our_routes();
+    let plain = &ours[0];
+    assert_eq!(plain.summary(), summary("10.0.0.0/24", &["192.0.2.2"]));
+    assert_eq!(
+        (plain.devices.clone(), plain.onlink),
+        (vec!["d0".to_owned()], false)
+    );
+    let tunnelled: Vec<_> = ours[1..]
+        .iter()
+        .map(|route| (route.summary(), route.devices.clone(), route.onlink))
+        .collect();
+    let on = |count: usize| vec![device.name.clone(); count];
+    let mut expected = vec![
+        (summary("10.65.1.0/26", &["198.51.100.12"]), on(1), true),
+        (
+            summary("10.65.2.0/26", &["198.51.100.12", "198.51.100.13"]),
+            on(2),
+            true,
+        ),
+    ];
+    if device.carries_ipv6() {
+        expected.push((
+            summary("2001:db8:65::/122", &["2001:db8:99::12"]),
+            on(1),
+            true,
+        ));
+        expected.push((
+            summary(
+                "2001:db8:65::40/122",
+                &["2001:db8:99::12", "2001:db8:99::13"],
+            ),
+            on(2),
+            true,
+        ));
+    }
+    assert_eq!(tunnelled, expected);
+
+    // A second Fib ("restart") reads the same routes back and has nothing to
+    // do; then the routes go, by prefix, and back to a plain route for one.
+    let name = device.name.clone();
+    namespace.run(move || async move {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        let installed = fib.installed().await.unwrap();
+        assert!(diff(&installed, &wanted).is_empty(), "{installed:?}");
+        let plain_again = [route("10.65.1.0/26", &["192.0.2.12"])];
+        let mut removals: Vec<FibRoute> = wanted[2..]
+            .iter()
+            .map(|route| FibRoute::removal(route.prefix))
+            .collect();
+        removals.extend(plain_again.iter().cloned());
+        fib.apply_all(&removals).await.unwrap();
+        let installed = fib.installed().await.unwrap();
+        assert_eq!(
+            installed,
+            [
+                route("10.0.0.0/24", &["192.0.2.2"]),
+                route("10.65.1.0/26", &["192.0.2.12"])
+            ]
+        );
+        assert!(
+            installed.iter().all(|route| route.device.is_none()),
+            "{name}"
+        );
+        assert_eq!(fib.remove_all().await.unwrap(), 2);
+    });
+    assert!(namespace.our_routes().is_empty());
+}
+
+#[test]
+fn a_device_route_is_resolved_in_the_fibs_namespace_not_the_callers() {
+    let namespace = namespace!();
+    // A device only the test's namespace has; the caller below stays in the
+    // host's namespace, where the name means nothing.
+    namespace.ip("link add fibns-only type veth peer name fibns-peer");
+    namespace.ip("link set fibns-only up");
+    namespace.ip("link set fibns-peer up");
+    let path = namespace.path();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut fib = Fib::open_in_namespace(FibConfig::default(), &path)
+            .await
+            .unwrap();
+        let wanted = [through("10.65.1.0/26", &["198.51.100.12"], "fibns-only")];
+        apply_each(&mut fib, &wanted).await;
+        assert_eq!(fib.installed().await.unwrap(), wanted);
+    });
+    let ours = namespace.our_routes();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(
+        (ours[0].devices.clone(), ours[0].onlink),
+        (vec!["fibns-only".to_owned()], true)
+    );
+}
+
+#[test]
+fn a_missing_device_is_reported_with_its_name_and_prefix() {
+    let namespace = namespace!();
+    namespace.run(|| async {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        for device in ["tunl-missing", "a-name-longer-than-ifnamsiz"] {
+            let error = fib
+                .apply(&through("10.65.1.0/26", &["198.51.100.12"], device))
+                .await
+                .unwrap_err();
+            match &error {
+                FibError::DeviceNotFound {
+                    device: named,
+                    prefix,
+                } => {
+                    assert_eq!(named, device);
+                    assert_eq!(prefix.to_string(), "10.65.1.0/26");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(error.to_string().contains(device), "{error}");
+        }
+        // Not the end of a batch: the next route goes in.
+        let summary = fib
+            .apply_all(&[
+                through("10.65.1.0/26", &["198.51.100.12"], "tunl-missing"),
+                blackhole("10.65.0.0/26"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!((summary.installed, summary.failed), (1, 1));
+        assert!(matches!(
+            summary.errors[0].1,
+            FibError::DeviceNotFound { .. }
+        ));
+    });
+    assert_eq!(our_kinds(&namespace), [kind("blackhole", "10.65.0.0/26")]);
+}
+
+#[test]
+fn a_device_that_is_down_is_reported_as_such() {
+    let namespace = namespace!();
+    let device = namespace.add_tunnel_device();
+    namespace.ip(&format!("link set {} down", device.name));
+    let name = device.name.clone();
+    namespace.run(move || async move {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        let error = fib
+            .apply(&through("10.65.1.0/26", &["198.51.100.12"], &name))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, FibError::DeviceDown { device, .. } if *device == name),
+            "{error:?}"
+        );
+    });
+    assert!(namespace.our_routes().is_empty());
 }

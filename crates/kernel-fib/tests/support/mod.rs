@@ -8,6 +8,7 @@
 //! own that has entered the namespace with setns(2) (only that thread moves),
 //! on a current-thread tokio runtime built there, so the netlink socket the
 //! code under test opens belongs to the namespace.
+//! [`Namespace::add_tunnel_device`] adds a device to route through on-link.
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
@@ -74,18 +75,8 @@ impl Namespace {
 
     /// Runs `ip -n NAME ARGS...`, panicking with its stderr if it fails.
     pub fn ip(&self, args: &str) -> String {
-        let output = Command::new("ip")
-            .args(["-n", &self.name])
-            .args(args.split_whitespace())
-            .output()
-            .expect("run ip");
-        assert!(
-            output.status.success(),
-            "ip -n {} {args}: {}",
-            self.name,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("ip prints UTF-8")
+        self.try_ip(args)
+            .unwrap_or_else(|stderr| panic!("ip -n {} {args}: {stderr}", self.name))
     }
 
     /// The routes of protocol `protocol` in every table, IPv4 then IPv6, as
@@ -122,6 +113,71 @@ impl Namespace {
             .collect()
     }
 
+    /// The namespace's bind mount, as `Fib::open_in_namespace` takes it.
+    pub fn path(&self) -> std::path::PathBuf {
+        format!("/var/run/netns/{}", self.name).into()
+    }
+
+    /// Makes and brings up a device to route through on-link, and returns
+    /// it: `tunl0` of kind `ipip`, as Calico's IPIP mode uses, where the
+    /// kernel has the ipip module (built in, or loadable: `ip link add` asks
+    /// the kernel to load it); else a `dummy` named `tun-test`; else, where
+    /// neither kind exists (kernels built without them), one end of a veth
+    /// pair named `tun-test`. Which one is printed, for the test's log.
+    /// Only the device counts for the routes: on-link, the kernel neither
+    /// resolves the gateway through a connected network nor cares what the
+    /// device is.
+    pub fn add_tunnel_device(&self) -> TunnelDevice {
+        // With the ipip module loaded, every new namespace gets its fallback
+        // device tunl0 already (unless net.core.fb_tunnels_only_for_init_net
+        // says otherwise), and adding another of that name would fail.
+        if self.try_ip("link show tunl0").is_ok() {
+            self.ip("link set tunl0 up");
+            eprintln!("tunnel device for this test: tunl0 of kind ipip (the namespace's own)");
+            return TunnelDevice {
+                name: "tunl0".to_owned(),
+                kind: "ipip",
+            };
+        }
+        let candidates = [
+            ("tunl0", "link add tunl0 type ipip", "ipip"),
+            ("tun-test", "link add tun-test type dummy", "dummy"),
+            (
+                "tun-test",
+                "link add tun-test type veth peer name tun-peer",
+                "veth",
+            ),
+        ];
+        for (name, command, kind) in candidates {
+            if self.try_ip(command).is_ok() {
+                self.ip(&format!("link set {name} up"));
+                if kind == "veth" {
+                    self.ip("link set tun-peer up");
+                }
+                eprintln!("tunnel device for this test: {name} of kind {kind}");
+                return TunnelDevice {
+                    name: name.to_owned(),
+                    kind,
+                };
+            }
+        }
+        panic!("could make none of an ipip, a dummy or a veth device");
+    }
+
+    /// Runs `ip -n NAME ARGS...` and returns its stdout, or its stderr if it fails.
+    pub fn try_ip(&self, args: &str) -> Result<String, String> {
+        let output = Command::new("ip")
+            .args(["-n", &self.name])
+            .args(args.split_whitespace())
+            .output()
+            .expect("run ip");
+        if output.status.success() {
+            Ok(String::from_utf8(output.stdout).expect("ip prints UTF-8"))
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    }
+
     /// Runs `test` in a new thread inside the namespace, on a current-thread runtime.
     pub fn run<F, Fut, T>(&self, test: F) -> T
     where
@@ -129,7 +185,7 @@ impl Namespace {
         Fut: Future<Output = T>,
         T: Send + 'static,
     {
-        let path = format!("/var/run/netns/{}", self.name);
+        let path = self.path();
         let thread = std::thread::spawn(move || {
             let file = std::fs::File::open(&path).expect("open the namespace");
             nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
@@ -160,6 +216,22 @@ impl Drop for Namespace {
     }
 }
 
+/// A device made by [`Namespace::add_tunnel_device`].
+#[derive(Debug, Clone)]
+pub struct TunnelDevice {
+    /// Its name: `tunl0` or `tun-test`.
+    pub name: String,
+    /// Its link kind: `ipip`, `dummy` or `veth`.
+    pub kind: &'static str,
+}
+
+impl TunnelDevice {
+    /// Whether IPv6 routes can go through it too (not through an IPv4-in-IPv4 tunnel).
+    pub fn carries_ipv6(&self) -> bool {
+        self.kind != "ipip"
+    }
+}
+
 /// One route of `ip -j route show`, reduced to what the tests check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelRoute {
@@ -171,6 +243,13 @@ pub struct KernelRoute {
     pub table: Option<String>,
     /// `metric`, absent for 0.
     pub metric: Option<u64>,
+    /// `type`: `unicast` (which iproute2 leaves out), `blackhole`, `unreachable`...
+    pub kind: String,
+    /// The `dev` of each next hop (or of the route, for one without
+    /// `nexthops`), sorted; iproute2 prints `lo` for IPv6 blackholes.
+    pub devices: Vec<String>,
+    /// Whether the route has next hops and every one is flagged `onlink`.
+    pub onlink: bool,
 }
 
 impl KernelRoute {
@@ -186,6 +265,24 @@ impl KernelRoute {
             (None, None) => Vec::new(),
         };
         gateways.sort();
+        let has_onlink = |value: &Value| {
+            value
+                .get("flags")
+                .and_then(Value::as_array)
+                .is_some_and(|flags| flags.iter().any(|flag| flag == "onlink"))
+        };
+        let device_of = |value: &Value| value.get("dev").and_then(Value::as_str).map(str::to_owned);
+        let (mut devices, onlink) = match route.get("nexthops").and_then(Value::as_array) {
+            Some(next_hops) => (
+                next_hops.iter().filter_map(device_of).collect::<Vec<_>>(),
+                next_hops.iter().all(has_onlink),
+            ),
+            None => (
+                device_of(route).into_iter().collect(),
+                route.get("gateway").is_some() && has_onlink(route),
+            ),
+        };
+        devices.sort();
         KernelRoute {
             destination: route["dst"].as_str().expect("dst").to_owned(),
             gateways,
@@ -195,7 +292,19 @@ impl KernelRoute {
                     .map_or_else(|| table.to_string(), str::to_owned)
             }),
             metric: route.get("metric").and_then(Value::as_u64),
+            kind: route
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("unicast")
+                .to_owned(),
+            devices,
+            onlink,
         }
+    }
+
+    /// `(type, destination)`, for routes without gateways.
+    pub fn kind_and_destination(&self) -> (String, String) {
+        (self.kind.clone(), self.destination.clone())
     }
 
     /// `(destination, gateways)`, for compact assertions.

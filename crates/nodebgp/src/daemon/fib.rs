@@ -2,13 +2,20 @@
 //! installs the RIB's selected routes with nodebgp's own protocol number, and
 //! after a restart keeps the routes the previous run left (graceful restart:
 //! the forwarding plane sees no gap) until the peers have resent their tables.
+//!
+//! It also carries the node's pod networks: a blackhole route for each IPAM
+//! block of the node (which wins over a learned route for the same prefix,
+//! as calico-node's static route wins over BGP), and the kernel-programming
+//! rules of the IP pools ([`KernelPolicy`]: through `tunl0` for IPIP pools,
+//! not at all for VXLAN ones), applied to every learned route.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use bgp_rib::FibChange;
 use ipnet::IpNet;
 use kernel_fib::{Fib, FibConfig, FibRoute};
+use peer_manager::pod_networks::{KernelPolicy, KernelRoute};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
@@ -20,6 +27,11 @@ pub(crate) enum FibCommand {
     /// Every peer has resent its table: routes left by the previous run
     /// that nothing re-learned are removed.
     Synchronised,
+    /// The node's blocks to blackhole and the pools' kernel rules changed.
+    PodNetworks {
+        blackholes: Vec<IpNet>,
+        kernel: KernelPolicy,
+    },
     /// The daemon stops; `remove` takes every nodebgp route out (a stop
     /// without graceful restart).
     Stop {
@@ -79,8 +91,11 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
         fib,
         installed: leftovers
             .into_iter()
-            .map(|route| (route.prefix, route.next_hops))
+            .map(|route| (route.prefix, route))
             .collect(),
+        learned: HashMap::new(),
+        blackholes: BTreeSet::new(),
+        kernel: KernelPolicy::default(),
         failed: HashMap::new(),
         relearned: HashSet::new(),
         synchronised: !restarted,
@@ -99,10 +114,16 @@ const RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 struct FibTask {
     fib: Fib,
     /// What the kernel holds with our protocol number.
-    installed: HashMap<IpNet, Vec<IpAddr>>,
+    installed: HashMap<IpNet, FibRoute>,
+    /// The next hops the RIB selected, by prefix.
+    learned: HashMap<IpNet, Vec<IpAddr>>,
+    /// The node's IPAM blocks: blackholed.
+    blackholes: BTreeSet<IpNet>,
+    /// How learned routes go into the kernel.
+    kernel: KernelPolicy,
     /// Routes the kernel refused, as they should be: tried again every
-    /// [`RETRY_INTERVAL`] until they go in or the RIB changes them.
-    failed: HashMap<IpNet, Vec<IpAddr>>,
+    /// [`RETRY_INTERVAL`] until they go in or what is wanted changes.
+    failed: HashMap<IpNet, FibRoute>,
     /// Before synchronisation: prefixes set by this run.
     relearned: HashSet<IpNet>,
     synchronised: bool,
@@ -126,6 +147,9 @@ impl FibTask {
             match command {
                 FibCommand::Changes(changes) => self.apply(changes).await,
                 FibCommand::Synchronised => self.synchronise().await,
+                FibCommand::PodNetworks { blackholes, kernel } => {
+                    self.pod_networks(blackholes, kernel).await;
+                }
                 FibCommand::Stop { remove, done } => {
                     if remove {
                         match self.fib.remove_all().await {
@@ -146,28 +170,79 @@ impl FibTask {
     }
 
     async fn apply(&mut self, changes: Vec<FibChange>) {
-        let mut routes = Vec::with_capacity(changes.len());
+        let mut prefixes = Vec::with_capacity(changes.len());
         for change in changes {
             if !self.synchronised {
                 self.relearned.insert(change.prefix);
             }
-            // A newer wish replaces a failed one.
-            let failed = self.failed.remove(&change.prefix).is_some();
             if change.next_hops.is_empty() {
-                // Before synchronisation, a withdrawn route the previous run
-                // installed goes too: the peer has said so.
-                if self.installed.remove(&change.prefix).is_none() && !failed {
-                    continue;
-                }
-            } else if self.installed.get(&change.prefix) == Some(&change.next_hops) {
-                continue; // the previous run's route, unchanged: no gap, no work
+                self.learned.remove(&change.prefix);
+            } else {
+                self.learned.insert(change.prefix, change.next_hops);
             }
-            routes.push(FibRoute {
-                prefix: change.prefix,
-                next_hops: change.next_hops,
-            });
+            prefixes.push(change.prefix);
         }
+        let routes = self.changes_for(prefixes);
         self.install(routes).await;
+    }
+
+    async fn pod_networks(&mut self, blackholes: Vec<IpNet>, kernel: KernelPolicy) {
+        let blackholes: BTreeSet<IpNet> = blackholes.into_iter().collect();
+        let mut prefixes: BTreeSet<IpNet> = self
+            .blackholes
+            .symmetric_difference(&blackholes)
+            .copied()
+            .collect();
+        if kernel != self.kernel {
+            // New pool rules may change any learned route.
+            prefixes.extend(self.learned.keys().copied());
+            self.kernel = kernel;
+        }
+        if !self.synchronised {
+            self.relearned.extend(blackholes.iter().copied());
+        }
+        self.blackholes = blackholes;
+        let routes = self.changes_for(prefixes);
+        self.install(routes).await;
+    }
+
+    /// The route `prefix` should have in the kernel, if any: the block's
+    /// blackhole, else the learned route as the pools' rules want it.
+    fn wanted(&self, prefix: IpNet) -> Option<FibRoute> {
+        if self.blackholes.contains(&prefix) {
+            return Some(FibRoute::blackhole(prefix));
+        }
+        let next_hops = self.learned.get(&prefix)?;
+        match self.kernel.route(prefix, next_hops) {
+            KernelRoute::Skipped => None,
+            KernelRoute::Direct => Some(FibRoute::new(prefix, next_hops.iter().copied())),
+            KernelRoute::Through(device) => Some(FibRoute::through_device(
+                prefix,
+                next_hops.iter().copied(),
+                device,
+            )),
+        }
+    }
+
+    /// What to hand the kernel so that `prefixes` are as wanted.
+    fn changes_for(&mut self, prefixes: impl IntoIterator<Item = IpNet>) -> Vec<FibRoute> {
+        let mut routes = Vec::new();
+        for prefix in prefixes {
+            // A newer wish replaces a failed one.
+            let failed = self.failed.remove(&prefix).is_some();
+            match self.wanted(prefix) {
+                // The previous run's route, unchanged: no gap, no work.
+                Some(route) if self.installed.get(&prefix) == Some(&route) => {}
+                Some(route) => routes.push(route),
+                // Before synchronisation, a withdrawn route the previous
+                // run installed goes too: the peer has said so.
+                None if self.installed.contains_key(&prefix) || failed => {
+                    routes.push(FibRoute::removal(prefix));
+                }
+                None => {}
+            }
+        }
+        routes
     }
 
     /// Hands routes to the kernel; what it takes is recorded as installed,
@@ -196,21 +271,17 @@ impl FibTask {
         };
         for route in routes {
             if refused.contains(&route.prefix) {
-                self.failed.insert(route.prefix, route.next_hops);
-            } else if route.next_hops.is_empty() {
+                self.failed.insert(route.prefix, route);
+            } else if route.is_removal() {
                 self.installed.remove(&route.prefix);
             } else {
-                self.installed.insert(route.prefix, route.next_hops);
+                self.installed.insert(route.prefix, route);
             }
         }
     }
 
     async fn retry(&mut self) {
-        let routes: Vec<FibRoute> = self
-            .failed
-            .drain()
-            .map(|(prefix, next_hops)| FibRoute { prefix, next_hops })
-            .collect();
+        let routes: Vec<FibRoute> = self.failed.drain().map(|(_, route)| route).collect();
         self.install(routes).await;
     }
 
@@ -223,10 +294,7 @@ impl FibTask {
             .installed
             .keys()
             .filter(|prefix| !self.relearned.contains(prefix))
-            .map(|prefix| FibRoute {
-                prefix: *prefix,
-                next_hops: Vec::new(),
-            })
+            .map(|prefix| FibRoute::removal(*prefix))
             .collect();
         self.relearned = HashSet::new();
         for route in &stale {

@@ -405,12 +405,18 @@ impl Manager {
         )
     }
 
-    /// The node's prefixes: `--advertise` and the BGPConfiguration's service
-    /// prefixes, with the communities of every prefix advertisement whose
+    /// The node's prefixes: `--advertise`, the BGPConfiguration's service
+    /// prefixes and the node's pod networks, with the communities of every prefix advertisement whose
     /// CIDR holds them (Calico's `prefixAdvertisements`).
     fn originations(&self) -> Vec<settings::Origination> {
         let mut originations = self.settings.advertise.clone();
-        for prefix in &self.advertisements.service_prefixes {
+        let pod_networks = &self.advertisements.pod_networks.originated;
+        for prefix in self
+            .advertisements
+            .service_prefixes
+            .iter()
+            .chain(pod_networks)
+        {
             if !originations.iter().any(|known| known.prefix == *prefix) {
                 originations.push(settings::Origination {
                     prefix: *prefix,
@@ -544,13 +550,29 @@ impl Manager {
                 self.routing.defer_updates(true);
             }
             let originations = self.originations();
-            let effects = self.routing.set_originations(&originations);
+            let mut effects = self.routing.set_originations(&originations);
+            let policy = self.advertisements.pod_networks.export_policy.clone();
+            effects.extend(self.routing.set_export_policy(policy));
             self.carry_out(effects);
         }
         if advertisements != self.advertisements {
+            let pods_changed = advertisements.pod_networks != self.advertisements.pod_networks;
             self.advertisements = advertisements;
             let originations = self.originations();
-            let effects = self.routing.set_originations(&originations);
+            let mut effects = self.routing.set_originations(&originations);
+            if pods_changed {
+                let pod_networks = &self.advertisements.pod_networks;
+                effects.extend(
+                    self.routing
+                        .set_export_policy(pod_networks.export_policy.clone()),
+                );
+                if let Some(fib) = &self.fib {
+                    let _ = fib.commands.send(fib::FibCommand::PodNetworks {
+                        blackholes: pod_networks.blackholes.clone(),
+                        kernel: pod_networks.kernel.clone(),
+                    });
+                }
+            }
             self.carry_out(effects);
         }
         self.refused_peers

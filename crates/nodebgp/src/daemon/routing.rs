@@ -204,6 +204,17 @@ impl Routing {
         self.effects()
     }
 
+    /// Which routes may be sent to peers (calico-node's export filter, from
+    /// the cluster's IP pools); a change withdraws and announces only the
+    /// difference.
+    pub(crate) fn set_export_policy(&mut self, policy: bgp_rib::ExportPolicy) -> Vec<Effect> {
+        if policy != *self.rib.export_policy() {
+            info!(rules = policy.rules.len(), "export policy changed");
+            self.rib.set_export_policy(policy);
+        }
+        self.effects()
+    }
+
     /// The RIB, for `nodebgp routes` and status counts.
     pub(crate) fn rib(&self) -> &Rib {
         &self.rib

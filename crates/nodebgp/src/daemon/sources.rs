@@ -24,6 +24,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 
+use peer_manager::pod_networks::PodNetworks;
 use peer_manager::{BgpConfiguration, Node, PeerV3, DEFAULT_AS_NUMBER};
 use peer_store::{Labels, PasswordSource, Resource, UnreadableResource};
 use tracing::warn;
@@ -40,6 +41,9 @@ pub(crate) struct Advertisements {
     /// `prefixAdvertisements`: a CIDR and the community values (names
     /// resolved through `communities`) for the originated prefixes inside it.
     pub(crate) communities: Vec<(ipnet::IpNet, Vec<String>)>,
+    /// The node's IPAM blocks and borrowed addresses, and the IP pools'
+    /// export and kernel rules.
+    pub(crate) pod_networks: PodNetworks,
 }
 
 /// Everything the store says this node should do.
@@ -147,6 +151,7 @@ fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Adver
     Advertisements {
         service_prefixes,
         communities,
+        pod_networks: PodNetworks::default(),
     }
 }
 
