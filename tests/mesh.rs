@@ -205,12 +205,12 @@ fn get_prints_every_kind_in_a_form_create_reads_back() {
     assert_eq!(list["apiVersion"], "projectcalico.org/v3");
     assert!(list["items"].as_array().unwrap().len() >= 2, "{list:#}");
     let unknown = std::process::Command::new(nodebgp())
-        .args(["get", "ippool", "--datastore", &datastore])
+        .args(["get", "hostendpoint", "--datastore", &datastore])
         .output()
         .unwrap();
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr)
-        .contains("Resource type 'ippool' is not supported"));
+        .contains("Resource type 'hostendpoint' is not supported"));
     // An invalid document anywhere leaves the store as it was, and exits non-zero.
     let before = std::fs::read(directory.join("store").join("store.yaml")).unwrap();
     let invalid = "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: node-c}\n---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: both}\nspec: {node: node-a, nodeSelector: all(), peerIP: 10.0.0.1, asNumber: 1}\n";

@@ -4,11 +4,13 @@
 //!
 //! - **Blocks.** Every IPAM block affine to this node with a confirmed
 //!   affinity (or an affinity written without a state, which Calico reads as
-//!   confirmed), not marked deleted, gets a blackhole route in the kernel
-//!   (`route <block> blackhole` in the static protocol), so that traffic to
-//!   an unallocated address of the block is dropped here rather than sent
-//!   back out. A /32 (/128) block gets none, as in confd's template.
-//! - **Originated.** Those blocks whose pool is enabled and exported
+//!   confirmed) or one being released (`pendingDeletion`), not marked
+//!   deleted, gets a blackhole route in the kernel (`route <block>
+//!   blackhole` in the static protocol), so that traffic to an unallocated
+//!   address of the block is dropped here rather than sent back out. A /32
+//!   (/128) block gets none, as in confd's template; a `pending` affinity is
+//!   not the node's yet.
+//! - **Originated.** The confirmed blocks whose pool is enabled and exported
 //!   (`disabled` and `disableBGPExport` unset), and the single addresses
 //!   this node borrowed from blocks affine to other nodes (calico-node
 //!   announces them because Felix's workload route for the address is
@@ -108,8 +110,16 @@ pub struct Affinity {
 }
 
 impl Affinity {
-    fn holds(&self) -> bool {
+    /// The block is this node's: confirmed, or written without a state.
+    fn confirmed(&self) -> bool {
         !self.deleted && matches!(self.state, None | Some(AffinityState::Confirmed))
+    }
+
+    /// The block still routes here: confirmed, or being released (confd
+    /// keeps the blackhole of a `pendingDeletion` block until the affinity
+    /// is gone; a `pending` one it ignores).
+    fn blackholed(&self) -> bool {
+        self.confirmed() || (!self.deleted && self.state == Some(AffinityState::PendingDeletion))
     }
 }
 
@@ -221,15 +231,20 @@ impl KernelPolicy {
 /// The node's pod networks and route policy from `view`.
 pub fn pod_networks(view: &IpamView) -> PodNetworks {
     let pool_of = |prefix: &IpNet| view.pools.iter().find(|pool| pool.cidr.contains(prefix));
-    let mut blackholes: Vec<IpNet> = view
-        .affinities
-        .iter()
-        .filter(|affinity| affinity.holds())
-        .map(|affinity| affinity.cidr.trunc())
-        .collect();
-    blackholes.sort();
-    blackholes.dedup();
-    let mut originated: Vec<IpNet> = blackholes
+    let blocks_where = |keep: fn(&Affinity) -> bool| {
+        let mut blocks: Vec<IpNet> = view
+            .affinities
+            .iter()
+            .filter(|affinity| keep(affinity))
+            .map(|affinity| affinity.cidr.trunc())
+            .collect();
+        blocks.sort();
+        blocks.dedup();
+        blocks
+    };
+    let blocks = blocks_where(Affinity::confirmed);
+    let mut blackholes = blocks_where(Affinity::blackholed);
+    let mut originated: Vec<IpNet> = blocks
         .iter()
         .filter(|block| pool_of(block).is_some_and(Pool::exported))
         .copied()
@@ -243,7 +258,6 @@ pub fn pod_networks(view: &IpamView) -> PodNetworks {
     );
     originated.sort();
     originated.dedup();
-    let blocks = blackholes.clone();
     // confd renders no blackhole for a /32 block, but still aggregates it.
     blackholes.retain(|block| block.prefix_len() < block.max_prefix_len());
     PodNetworks {

@@ -1,5 +1,5 @@
 //! `create|replace|apply|delete -f FILE`: run one verb over every resource in a
-//! file (v1 bgpPeers and v3 BGPPeers, Nodes and BGPConfigurations, mixed freely)
+//! file (v1 bgpPeers and every v3 kind, mixed freely)
 //! and describe the result in calicoctl's words.
 //!
 //! Every document is validated before anything is written, and the writes go to the

@@ -20,8 +20,24 @@
 //! - `<root>/resources/v3/projectcalico.org/nodes/<name>`
 //! - `<root>/resources/v3/projectcalico.org/bgpconfigurations/<name>`
 //!
+//! - `<root>/resources/v3/projectcalico.org/ippools/<name>`
+//!
 //! where `<root>` is the prefix without its `/bgp/v1` (`/calico` by default), or
 //! the prefix itself when it does not end so.
+//!
+//! Block affinities and IPAM blocks are kept where Calico's IPAM keeps them in
+//! etcd, as its records ([`calico_ipam`](crate::calico_ipam)), so that a
+//! calico-node cluster's claims are read, and followed live by the watch:
+//!
+//! - `<root>/ipam/v2/host/<node>/ipv4/block/<cidr>` (and `virtual`, `ipv6`),
+//!   value `{"state":"confirmed","deleted":false}`, named `<node>-<cidr>`
+//! - `<root>/ipam/v2/assignment/ipv4/block/<cidr>` (and `ipv6`), value the
+//!   `model.AllocationBlock` JSON, named after the CIDR
+//!
+//! with `<cidr>` the masked CIDR, its `/` written `-` (`10.244.3.0-26`). These
+//! records hold no metadata: a block affinity or block is written without its
+//! labels and annotations, and a block affinity must have Calico's name for it
+//! (the key is made from its node and CIDR, and read back under that name).
 //!
 //! Revisions are etcd's: a resource's revision is its key's `mod_revision` (what
 //! Calico reports as `resourceVersion`), a listing's the response header's
@@ -50,6 +66,7 @@ use etcd_client::{
 };
 use tokio::runtime::Runtime;
 
+use crate::calico_ipam::{self, IpamKey};
 use crate::calico_v1;
 use crate::kind::ResourceKind;
 use crate::model::{PeerKey, ScopeKind};
@@ -60,7 +77,8 @@ use crate::store::{
     StoredResource, UnreadableResource,
 };
 use crate::table::ResourceTable;
-use crate::v3::ResourceName;
+use crate::v3::block_affinity::BlockAffinityResource;
+use crate::v3::{ResourceName, RESOURCE_NAME_MAX_LENGTH};
 
 /// Calico's etcd prefix for v1 BGP data.
 pub const DEFAULT_PREFIX: &str = "/calico/bgp/v1";
@@ -174,15 +192,65 @@ impl EtcdStore {
         &self.resource_prefix
     }
 
-    /// The etcd key of any resource: Calico's v1 layout for v1 peers, its v3
+    /// The etcd key this store keeps `resource` at: Calico's v1 layout for v1
+    /// peers, its IPAM records for block affinities and blocks, its v3
     /// layout for the rest.
-    pub fn key_of_resource(&self, key: &ResourceKey) -> String {
+    pub fn key_of_resource(&self, resource: &Resource) -> String {
+        match IpamKey::of_resource(resource) {
+            Some(ipam_key) => ipam_key.path(&self.root),
+            None => self.key_of_name(&resource.key()),
+        }
+    }
+
+    /// The key of a v1 peer or a v3 document (not of IPAM's records).
+    fn key_of_name(&self, key: &ResourceKey) -> String {
         match key {
             ResourceKey::BgpPeer(key) => self.key_of(key),
             ResourceKey::Named { kind, name } => {
                 format!("{}/{}/{name}", self.resource_prefix, kind.plural())
             }
         }
+    }
+
+    /// Every key a resource with this identity may be at: one, but for a
+    /// block affinity, whose name may split into node and CIDR in more than
+    /// one way ([`IpamKey::candidates`]), and a 252-character name Calico
+    /// shortened with a hash, which only a search of the affinities finds.
+    fn locations(&self, key: &ResourceKey) -> Result<Vec<String>, StoreError> {
+        let ResourceKey::Named { kind, name } = key else {
+            return Ok(vec![self.key_of_name(key)]);
+        };
+        if !kind.is_ipam_record() {
+            return Ok(vec![self.key_of_name(key)]);
+        }
+        let mut locations: Vec<String> = IpamKey::candidates(key)
+            .iter()
+            .map(|candidate| candidate.path(&self.root))
+            .collect();
+        if *kind == NamedKind::BlockAffinity && name.as_str().len() == RESOURCE_NAME_MAX_LENGTH - 1
+        {
+            for range in self.affinity_ranges() {
+                let options = GetOptions::new().with_prefix().with_keys_only();
+                let response = self
+                    .block_on(self.client.clone().get(range, Some(options)))
+                    .map_err(etcd_error(&self.prefix))?;
+                locations.extend(
+                    response
+                        .kvs()
+                        .iter()
+                        .map(|key_value| String::from_utf8_lossy(key_value.key()).into_owned())
+                        .filter(|found| {
+                            matches!(self.classify(found), KeyClass::Ipam(_, ref found_key) if found_key == key)
+                        }),
+                );
+            }
+        }
+        Ok(locations)
+    }
+
+    /// Where block affinities are: `<root>/ipam/v2/host/` and `…/virtual/`.
+    fn affinity_ranges(&self) -> [String; 2] {
+        ["host", "virtual"].map(|kind| format!("{}{}/{kind}/", self.root, calico_ipam::IPAM_PATH))
     }
 
     /// Runs `future` to completion on the store's runtime.
@@ -198,16 +266,38 @@ impl EtcdStore {
         if let Some(peer_key) = self.parse_key(key) {
             return KeyClass::Resource(ResourceKey::BgpPeer(peer_key));
         }
+        match IpamKey::parse(&self.root, key) {
+            // Calico v3 keeps pools as documents; v1 pool keys are left alone.
+            None | Some(Ok(IpamKey::PoolV1 { .. })) => {}
+            Some(Ok(ipam_key)) => {
+                return match ipam_key.resource_key() {
+                    Ok(resource_key) => KeyClass::Ipam(ipam_key, resource_key),
+                    Err(bad) => KeyClass::BadName {
+                        kind: bad.kind,
+                        name: bad.name,
+                        reason: bad.reason,
+                    },
+                }
+            }
+            Some(Err(bad)) => {
+                return KeyClass::BadName {
+                    kind: bad.kind,
+                    name: bad.name,
+                    reason: bad.reason,
+                }
+            }
+        }
         let Some(rest) = key
             .strip_prefix(&self.resource_prefix)
             .and_then(|rest| rest.strip_prefix('/'))
         else {
             return KeyClass::Other;
         };
-        let Some((kind, name)) = rest
-            .split_once('/')
-            .and_then(|(plural, name)| Some((NamedKind::from_plural(plural)?, name)))
-        else {
+        let Some((kind, name)) = rest.split_once('/').and_then(|(plural, name)| {
+            // Calico's IPAM keeps its records elsewhere (below).
+            let kind = NamedKind::from_plural(plural).filter(|kind| !kind.is_ipam_record())?;
+            Some((kind, name))
+        }) else {
             return KeyClass::Other;
         };
         match ResourceName::new(name) {
@@ -234,41 +324,57 @@ impl EtcdStore {
         Ok(header_revision(response.header()))
     }
 
-    /// Reads `keys` at one etcd revision: the table of those that exist, and
-    /// those that do not decode.
+    /// Reads `keys` at one etcd revision.
     fn read_keys<'key>(
         &self,
         keys: impl Iterator<Item = &'key String>,
-    ) -> Result<(ResourceTable, Vec<UnreadableKey>), StoreError> {
+    ) -> Result<Read, StoreError> {
         let reads: Vec<TxnOp> = keys.map(|key| TxnOp::get(key.as_str(), None)).collect();
         self.read_table(reads)
     }
 
     /// Runs `reads` (gets) in one transaction, so at one etcd revision, and
-    /// decodes every resource they return; keys that do not decode are
-    /// returned beside the table.
-    fn read_table(
-        &self,
-        reads: Vec<TxnOp>,
-    ) -> Result<(ResourceTable, Vec<UnreadableKey>), StoreError> {
+    /// decodes every resource they return, remembering where each was; keys
+    /// that do not decode, or hold a resource another key already holds (a
+    /// block affinity of both types), are returned beside the table.
+    fn read_table(&self, reads: Vec<TxnOp>) -> Result<Read, StoreError> {
         let response = self
             .block_on(self.client.clone().txn(Txn::new().and_then(reads)))
             .map_err(etcd_error(&self.prefix))?;
-        let mut table = ResourceTable {
-            revision: header_revision(response.header()),
-            resources: BTreeMap::new(),
+        let mut read = Read {
+            table: ResourceTable {
+                revision: header_revision(response.header()),
+                resources: BTreeMap::new(),
+            },
+            locations: BTreeMap::new(),
+            unreadable: Vec::new(),
         };
-        let mut unreadable = Vec::new();
         for operation_response in response.op_responses() {
             if let TxnOpResponse::Get(get) = operation_response {
                 for key_value in get.kvs() {
-                    match self.decode(key_value) {
+                    let location = String::from_utf8_lossy(key_value.key()).into_owned();
+                    let decoded = self.decode(key_value).and_then(|stored| match stored {
+                        Some(stored) => match read.locations.get(&stored.resource.key()) {
+                            Some(first) if *first != location => Err(StoreError::Corrupt {
+                                path: PathBuf::from(&location),
+                                message: format!(
+                                    "{} is stored twice; the one at {first} is used",
+                                    stored.resource.key()
+                                ),
+                            }),
+                            _ => Ok(Some(stored)),
+                        },
+                        None => Ok(None),
+                    });
+                    match decoded {
                         Ok(Some(stored)) => {
-                            table.resources.insert(stored.resource.key(), stored);
+                            let key = stored.resource.key();
+                            read.locations.insert(key.clone(), location);
+                            read.table.resources.insert(key, stored);
                         }
                         Ok(None) => {}
-                        Err(error) => unreadable.push(UnreadableKey {
-                            key: String::from_utf8_lossy(key_value.key()).into_owned(),
+                        Err(error) => read.unreadable.push(UnreadableKey {
+                            key: location,
                             revision: to_revision(key_value.mod_revision()),
                             report: self.report(key_value, error),
                         }),
@@ -276,7 +382,7 @@ impl EtcdStore {
                 }
             }
         }
-        Ok((table, unreadable))
+        Ok(read)
     }
 
     /// Describes a key whose value did not decode.
@@ -286,8 +392,12 @@ impl EtcdStore {
             KeyClass::Resource(ResourceKey::BgpPeer(peer)) => {
                 (Some(crate::document::KIND), Some(peer.peer_ip()))
             }
-            KeyClass::Resource(ResourceKey::Named { kind, name }) => {
+            KeyClass::Resource(ResourceKey::Named { kind, name })
+            | KeyClass::Ipam(_, ResourceKey::Named { kind, name }) => {
                 (Some(kind.kind_name()), Some(name.to_string()))
+            }
+            KeyClass::Ipam(_, ResourceKey::BgpPeer(peer)) => {
+                (Some(crate::document::KIND), Some(peer.peer_ip()))
             }
             KeyClass::BadName { kind, name, .. } => (Some(kind.kind_name()), Some(name)),
             KeyClass::Other => (None, None),
@@ -319,6 +429,10 @@ impl EtcdStore {
                 calico_v1::decode_value(&key, peer_key, key_value.value(), revision)
                     .map(|stored| Some(stored.into()))
             }
+            KeyClass::Ipam(ipam_key, _) => ipam_key
+                .decode(key_value.value())
+                .map(|resource| Some(StoredResource { resource, revision }))
+                .map_err(corrupt),
             KeyClass::Resource(resource_key) => {
                 let resource: Resource =
                     serde_json::from_slice(key_value.value()).map_err(|error| {
@@ -341,19 +455,41 @@ impl EtcdStore {
         calico_v1::parse_key(&self.prefix, key)
     }
 
-    /// The value Calico writes: v1's `{"ip","as_num"}` for v1 peers, the v3
-    /// document as JSON for the rest.
+    /// The value Calico writes: v1's `{"ip","as_num"}` for v1 peers, IPAM's
+    /// records for block affinities and blocks, the v3 document as JSON for
+    /// the rest.
     fn encode(&self, resource: &Resource) -> Result<String, StoreError> {
-        match resource {
+        let encoded = match resource {
             Resource::BgpPeer(peer) => Ok(calico_v1::encode_value(peer)),
+            Resource::BlockAffinity(affinity) => calico_ipam::encode_affinity(affinity),
+            Resource::IpamBlock(block) => calico_ipam::encode_block(block),
             // Documents JSON cannot hold are refused when read; say so rather
             // than write an empty value should one get here.
-            other => serde_json::to_string(&AnyDocument::from(other)).map_err(|error| {
-                StoreError::Corrupt {
-                    path: PathBuf::from(self.key_of_resource(&other.key())),
-                    message: format!("cannot be written as JSON: {error}"),
-                }
-            }),
+            other => {
+                serde_json::to_string(&AnyDocument::from(other)).map_err(|error| error.to_string())
+            }
+        };
+        encoded.map_err(|error| StoreError::Corrupt {
+            path: PathBuf::from(self.key_of_resource(resource)),
+            message: format!("cannot be written as JSON: {error}"),
+        })
+    }
+
+    /// A block affinity must carry the name its key gives it back; the
+    /// other kinds are stored as they are.
+    fn check_storable(&self, resource: &Resource) -> Result<(), StoreError> {
+        match resource {
+            Resource::BlockAffinity(affinity)
+                if affinity.name.as_str()
+                    != BlockAffinityResource::name_for(&affinity.node, affinity.cidr) =>
+            {
+                Err(StoreError::Unsupported {
+                    store: "the etcd v3 store",
+                    key: resource.key(),
+                    reason: "Calico's IPAM keys name a block affinity <node>-<cidr with '.', ':' and '/' as '-'> (e.g. n1-10-244-3-0-26); give it that name",
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -368,11 +504,39 @@ impl EtcdStore {
             committed: 0,
             error,
         };
-        let keys: BTreeMap<String, ResourceKey> = operations
-            .iter()
-            .map(|operation| (self.key_of_resource(&operation.key()), operation.key()))
-            .collect();
-        let (before, unreadable) = self.read_keys(keys.keys()).map_err(whole)?;
+        // What Calico's IPAM records can hold, so that an unchanged record
+        // reads as unchanged.
+        let mut storable = Vec::with_capacity(operations.len());
+        for (index, operation) in operations.iter().enumerate() {
+            let mut operation = operation.clone();
+            if let ResourceOperation::Create { resource, .. }
+            | ResourceOperation::Replace { resource, .. }
+            | ResourceOperation::Apply { resource, .. } = &mut operation
+            {
+                self.check_storable(resource).map_err(|error| BatchError {
+                    index: Some(index),
+                    committed: 0,
+                    error,
+                })?;
+                *resource = calico_ipam::without_metadata(resource);
+            }
+            storable.push(operation);
+        }
+        let operations = storable.as_slice();
+        // Every key an operation may touch: where its resource goes, and
+        // where one of that identity may be now.
+        let mut keys: BTreeMap<String, ResourceKey> = BTreeMap::new();
+        for operation in operations {
+            let key = operation.key();
+            if let Some(resource) = operation.resource() {
+                keys.insert(self.key_of_resource(resource), key.clone());
+            }
+            for location in self.locations(&key).map_err(whole)? {
+                keys.insert(location, key.clone());
+            }
+        }
+        let read = self.read_keys(keys.keys()).map_err(whole)?;
+        let before = &read.table;
         // The shared batch semantics (conflicts, skips, no-op writes) decide what to
         // write; etcd's transaction only guarantees nobody changed what we read.
         let (after, mut outcomes, _changes) = before.apply(operations, SystemTime::now())?;
@@ -381,10 +545,15 @@ impl EtcdStore {
         let mut compares = Vec::with_capacity(keys.len());
         let mut writes = Vec::new();
         for (etcd_key, resource_key) in &keys {
-            let current = before.resources.get(resource_key);
+            // The resource as it was, if it was at this key.
+            let current = before
+                .resources
+                .get(resource_key)
+                .filter(|_| read.locations.get(resource_key) == Some(etcd_key));
             // A value that does not decode counts as absent, so that a write of
             // the resource replaces it, but only the value that was read.
-            let unreadable_revision = unreadable
+            let unreadable_revision = read
+                .unreadable
                 .iter()
                 .find(|entry| &entry.key == etcd_key)
                 .map(|entry| entry.revision);
@@ -402,11 +571,16 @@ impl EtcdStore {
                     None => Compare::version(etcd_key.as_str(), CompareOp::Equal, 0),
                 },
             );
-            match (current, after.resources.get(resource_key)) {
+            let target = after
+                .resources
+                .get(resource_key)
+                .filter(|stored| self.key_of_resource(&stored.resource) == *etcd_key);
+            match (current, target) {
                 (_, Some(stored)) if stored.revision == planned_revision => {
                     let value = self.encode(&stored.resource).map_err(whole)?;
                     writes.push(TxnOp::put(etcd_key.as_str(), value, None));
                 }
+                // Deleted, or moved to another key (a block affinity's type).
                 (Some(_), None) => writes.push(TxnOp::delete(etcd_key.as_str(), None)),
                 _ => {}
             }
@@ -486,7 +660,9 @@ impl EtcdStore {
             EventType::Delete => {
                 // A delete event carries only the key; the resource comes from the
                 // previous value, which etcd keeps as long as the delete is in history.
-                if event.prev_kv().is_none() && matches!(class, KeyClass::Resource(_)) {
+                if event.prev_kv().is_none()
+                    && matches!(class, KeyClass::Resource(_) | KeyClass::Ipam(..))
+                {
                     return Err(StoreError::Corrupt {
                         path: PathBuf::from(&key),
                         message: "delete event without the previous value".to_owned(),
@@ -576,13 +752,18 @@ impl EtcdStore {
 
 impl PeerStore for EtcdStore {
     fn get_resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError> {
-        let response = self
-            .block_on(self.client.clone().get(self.key_of_resource(key), None))
-            .map_err(etcd_error(&self.prefix))?;
-        match response.kvs().first() {
-            Some(key_value) => self.decode(key_value),
-            None => Ok(None),
+        let locations = self.locations(key)?;
+        if let [location] = locations.as_slice() {
+            let response = self
+                .block_on(self.client.clone().get(location.as_str(), None))
+                .map_err(etcd_error(&self.prefix))?;
+            return match response.kvs().first() {
+                Some(key_value) => self.decode(key_value),
+                None => Ok(None),
+            };
         }
+        let mut read = self.read_keys(locations.iter())?;
+        Ok(read.table.resources.remove(key))
     }
 
     fn list_resources(&self, filter: &ResourceFilter) -> Result<ResourceListing, StoreError> {
@@ -595,19 +776,30 @@ impl PeerStore for EtcdStore {
             (None, None) => format!("{}/", self.prefix),
         };
         let named = |kind: NamedKind| format!("{}/{}/", self.resource_prefix, kind.plural());
+        let blocks = format!("{}{}/assignment/", self.root, calico_ipam::IPAM_PATH);
         let ranges = match filter.kind {
             Some(ResourceKind::BgpPeer) => vec![v1_range, named(NamedKind::BgpPeer)],
             Some(ResourceKind::Node) => vec![named(NamedKind::Node)],
             Some(ResourceKind::BgpConfiguration) => vec![named(NamedKind::BgpConfiguration)],
-            None => vec![v1_range, format!("{}/", self.resource_prefix)],
+            Some(ResourceKind::IpPool) => vec![named(NamedKind::IpPool)],
+            Some(ResourceKind::BlockAffinity) => self.affinity_ranges().to_vec(),
+            Some(ResourceKind::IpamBlock) => vec![blocks],
+            // Not all of `<root>/ipam/v2`: its handles (one per pod) are no
+            // resource here.
+            None => {
+                let mut ranges = vec![v1_range, format!("{}/", self.resource_prefix), blocks];
+                ranges.extend(self.affinity_ranges());
+                ranges
+            }
         };
         let reads = ranges
             .into_iter()
             .map(|range| TxnOp::get(range, Some(GetOptions::new().with_prefix())))
             .collect();
-        let (table, unreadable) = self.read_table(reads)?;
-        let mut listing = table.list(filter);
-        listing.unreadable = unreadable
+        let read = self.read_table(reads)?;
+        let mut listing = read.table.list(filter);
+        listing.unreadable = read
+            .unreadable
             .into_iter()
             .map(|entry| entry.report)
             .filter(|report| filter.may_match(report))
@@ -690,7 +882,11 @@ impl Drop for EtcdStore {
 enum KeyClass {
     /// A v1 peer's or a v3 resource's key.
     Resource(ResourceKey),
-    /// A v3 key whose last segment is not a valid name.
+    /// A block affinity's or block's key in Calico's IPAM layout, and the
+    /// identity derived from it.
+    Ipam(IpamKey, ResourceKey),
+    /// A v3 key whose last segment is not a valid name, or an IPAM key whose
+    /// CIDR does not read.
     BadName {
         kind: NamedKind,
         name: String,
@@ -698,6 +894,14 @@ enum KeyClass {
     },
     /// Anything else (Calico's other v1 BGP settings, other v3 kinds).
     Other,
+}
+
+/// Keys read at one revision: the resources, the key each was at, and the
+/// keys that do not decode.
+struct Read {
+    table: ResourceTable,
+    locations: BTreeMap<ResourceKey, String>,
+    unreadable: Vec<UnreadableKey>,
 }
 
 /// A key whose value did not decode.

@@ -25,10 +25,17 @@
 //!   set while the store index has not moved, and [`StoreError::Compacted`] ("list
 //!   again") as soon as it has; callers re-list. The v2 watch
 //!   (`?wait=true&waitIndex=`) is not used.
-//! - **v1 bgpPeers only.** v3 `BGPPeer`, `Node` and `BGPConfiguration` resources
-//!   are refused with [`StoreError::Unsupported`] (Calico v1 clusters kept no such
-//!   thing here); listing every kind lists the v1 peers, listing a v3 kind alone
-//!   lists nothing.
+//! - **v1 bgpPeers, and Calico v1's IPAM read-only.** The IP pools, block
+//!   affinities and IPAM blocks of a Calico v1 cluster are read as `IPPool`,
+//!   `BlockAffinity` and `IPAMBlock` resources
+//!   ([`calico_ipam`](crate::calico_ipam)): `<root>/v1/ipam/v4|v6/pool/<cidr>`,
+//!   `<root>/ipam/v2/host/<node>/ipv4|ipv6/block/<cidr>` and
+//!   `<root>/ipam/v2/assignment/ipv4|ipv6/block/<cidr>`, `<root>` being the
+//!   prefix without its `/bgp/v1`. Calico's IPAM owns them: writing them is
+//!   refused with [`StoreError::Unsupported`], as are v3 `BGPPeer`, `Node` and
+//!   `BGPConfiguration` resources (Calico v1 clusters kept no such thing here);
+//!   listing one of those kinds alone lists nothing. An IPAM record that does
+//!   not read is listed as unreadable, the rest is listed.
 //! - Plain `http://` endpoints only (the client is built without TLS); the first
 //!   endpoint answering at connect time is used for every request.
 
@@ -39,21 +46,26 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
+use crate::calico_ipam::{self, IpamKey};
 use crate::calico_v1;
 use crate::etcd_store::DEFAULT_PREFIX;
 use crate::kind::ResourceKind;
 use crate::model::{BgpPeer, PeerKey, ScopeKind};
-use crate::resource::{Resource, ResourceKey};
+use crate::resource::{NamedKind, Resource, ResourceKey};
 use crate::store::{
     Action, BatchError, ChangeSet, ListFilter, Listing, Operation, Outcome, PeerStore,
     ResourceChange, ResourceChangeSet, ResourceFilter, ResourceListing, ResourceOperation,
-    Revision, StoreError, StoredPeer, StoredResource,
+    Revision, StoreError, StoredPeer, StoredResource, UnreadableResource,
 };
 use crate::table::ResourceTable;
 
 /// Why v3 kinds are refused here.
 const V3_UNSUPPORTED: &str = "the etcd v2 store holds Calico v1 bgpPeers only (the layout of \
 Calico v1 clusters); keep BGPPeer, Node and BGPConfiguration resources in the etcdv3 or file store";
+
+/// Why Calico v1's IPAM records are not written here.
+const IPAM_READ_ONLY: &str = "the etcd v2 store reads a Calico v1 cluster's IP pools, block \
+affinities and IPAM blocks but does not write them: Calico's IPAM owns them";
 
 /// How long to wait for the server on each request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -73,6 +85,8 @@ pub struct EtcdV2Store {
     agent: ureq::Agent,
     endpoint: String,
     prefix: String,
+    /// Where Calico v1's IPAM lives below: the prefix without `/bgp/v1`.
+    root: String,
 }
 
 impl std::fmt::Debug for EtcdV2Store {
@@ -160,6 +174,7 @@ impl EtcdV2Store {
                 agent: agent.clone(),
                 endpoint: endpoint.trim_end_matches('/').to_owned(),
                 prefix: prefix.clone(),
+                root: prefix.strip_suffix("/bgp/v1").unwrap_or(&prefix).to_owned(),
             };
             match store.send("GET", "/", &[], None) {
                 Ok(reply) if reply.index.is_some() => return Ok(store),
@@ -270,6 +285,17 @@ impl EtcdV2Store {
 
     /// Every peer under the directory `key`, recursively, and the store index.
     fn read_tree(&self, key: &str) -> Result<(Revision, Vec<StoredPeer>), StoreError> {
+        let (revision, leaves) = self.read_leaves(key)?;
+        let mut peers = Vec::new();
+        for node in &leaves {
+            peers.extend(self.decode(node)?);
+        }
+        Ok((revision, peers))
+    }
+
+    /// Every key (not directory) under the directory `key`, recursively, and
+    /// the store index.
+    fn read_leaves(&self, key: &str) -> Result<(Revision, Vec<Node>), StoreError> {
         let reply = self.send(
             "GET",
             key,
@@ -283,16 +309,124 @@ impl EtcdV2Store {
         if reply.error_code() == Some(KEY_NOT_FOUND) {
             return Ok((revision, Vec::new()));
         }
-        let Some(node) = reply.body.node.as_ref().filter(|_| reply.status == 200) else {
+        if reply.status != 200 {
             return Err(self.unexpected(key, &reply));
-        };
-        let mut peers = Vec::new();
-        let mut pending = vec![node];
-        while let Some(node) = pending.pop() {
-            pending.extend(node.nodes.iter());
-            peers.extend(self.decode(node)?);
         }
-        Ok((revision, peers))
+        let Some(node) = reply.body.node else {
+            return Err(io_error(key, "etcd v2 answered without a node".to_owned()));
+        };
+        let mut leaves = Vec::new();
+        let mut pending = vec![node];
+        while let Some(mut node) = pending.pop() {
+            pending.append(&mut node.nodes);
+            if !node.dir {
+                leaves.push(node);
+            }
+        }
+        Ok((revision, leaves))
+    }
+
+    /// Calico v1's IPAM records of `kind` (pools, affinities or blocks), the
+    /// store index, and the records that do not read.
+    fn read_ipam(
+        &self,
+        kind: NamedKind,
+    ) -> Result<(Revision, Vec<StoredResource>, Vec<UnreadableResource>), StoreError> {
+        let directories = match kind {
+            NamedKind::IpPool => vec![format!("{}{}", self.root, calico_ipam::POOL_V1_PATH)],
+            NamedKind::BlockAffinity => ["host", "virtual"]
+                .map(|kind| format!("{}{}/{kind}", self.root, calico_ipam::IPAM_PATH))
+                .to_vec(),
+            NamedKind::IpamBlock => {
+                vec![format!(
+                    "{}{}/assignment",
+                    self.root,
+                    calico_ipam::IPAM_PATH
+                )]
+            }
+            _ => Vec::new(),
+        };
+        let mut revision: Option<Revision> = None;
+        let mut resources = Vec::new();
+        let mut unreadable = Vec::new();
+        for directory in directories {
+            let (index, leaves) = self.read_leaves(&directory)?;
+            // The oldest index: a write after it, to what was read first, is
+            // seen as a change by `changes_since`.
+            revision = Some(revision.map_or(index, |revision| revision.min(index)));
+            for node in leaves {
+                match self.decode_ipam(&node) {
+                    Some(Ok(stored)) if stored.resource.key().kind() == kind.resource_kind() => {
+                        resources.push(stored)
+                    }
+                    Some(Ok(_)) | None => {}
+                    Some(Err(entry)) => unreadable.push(entry),
+                }
+            }
+        }
+        Ok((revision.unwrap_or_default(), resources, unreadable))
+    }
+
+    /// The IPAM record a leaf holds: `None` outside the layout, an
+    /// unreadable entry when its key or value does not read.
+    fn decode_ipam(&self, node: &Node) -> Option<Result<StoredResource, UnreadableResource>> {
+        let unreadable = |kind: NamedKind, name: String, reason: String| UnreadableResource {
+            kind: Some(kind.kind_name()),
+            name: Some(name),
+            location: node.key.clone(),
+            reason,
+        };
+        let ipam_key = match IpamKey::parse(&self.root, &node.key)? {
+            Ok(ipam_key) => ipam_key,
+            Err(bad) => return Some(Err(unreadable(bad.kind, bad.name, bad.reason))),
+        };
+        if let Err(bad) = ipam_key.resource_key() {
+            return Some(Err(unreadable(bad.kind, bad.name, bad.reason)));
+        }
+        let value = node.value.as_deref().unwrap_or_default();
+        Some(
+            ipam_key
+                .decode(value.as_bytes())
+                .map(|resource| StoredResource {
+                    resource,
+                    revision: Revision(node.modified_index),
+                })
+                .map_err(|reason| unreadable(ipam_key.kind(), ipam_key.name(), reason)),
+        )
+    }
+
+    /// The IPAM record with this identity, if any.
+    fn get_ipam(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError> {
+        for candidate in IpamKey::candidates(key) {
+            let path = candidate.path(&self.root);
+            let reply = self.send("GET", &path, &[("quorum", "true".to_owned())], None)?;
+            if reply.error_code() == Some(KEY_NOT_FOUND) {
+                continue;
+            }
+            let Some(node) = reply.body.node.as_ref().filter(|_| reply.status == 200) else {
+                return Err(self.unexpected(&path, &reply));
+            };
+            return match self.decode_ipam(node) {
+                Some(Ok(stored)) => Ok(Some(stored)),
+                Some(Err(entry)) => Err(StoreError::Corrupt {
+                    path: PathBuf::from(entry.location),
+                    message: entry.reason,
+                }),
+                None => Ok(None),
+            };
+        }
+        // A block affinity name Calico shortened with a hash: search.
+        match key {
+            ResourceKey::Named {
+                kind: kind @ NamedKind::BlockAffinity,
+                ..
+            } => Ok(self
+                .read_ipam(*kind)?
+                .1
+                .into_iter()
+                .find(|stored| stored.resource.key() == *key)),
+            _ => Ok(None),
+        }
     }
 
     /// The peer at `key` (read through the quorum) and the store index.
@@ -533,26 +667,47 @@ impl PeerStore for EtcdV2Store {
     fn get_resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError> {
         match key {
             ResourceKey::BgpPeer(key) => Ok(self.get_peer(key)?.map(StoredResource::from)),
+            ResourceKey::Named { kind, .. } if is_calico_v1_ipam(*kind) => self.get_ipam(key),
             ResourceKey::Named { .. } => Err(unsupported(key)),
         }
     }
 
     fn list_resources(&self, filter: &ResourceFilter) -> Result<ResourceListing, StoreError> {
-        let (revision, mut peers) = match filter.kind {
-            None | Some(ResourceKind::BgpPeer) => {
-                let listing = self.list_peers(&filter.peers)?;
-                (listing.revision, listing.peers)
+        let mut revision: Option<Revision> = None;
+        let mut resources = Vec::new();
+        let mut unreadable = Vec::new();
+        if matches!(filter.kind, None | Some(ResourceKind::BgpPeer)) {
+            let listing = self.list_peers(&filter.peers)?;
+            revision = Some(listing.revision);
+            resources.extend(listing.peers.into_iter().map(StoredResource::from));
+        }
+        for kind in [
+            NamedKind::IpPool,
+            NamedKind::BlockAffinity,
+            NamedKind::IpamBlock,
+        ] {
+            if filter
+                .kind
+                .is_none_or(|wanted| wanted == kind.resource_kind())
+            {
+                let (index, records, bad) = self.read_ipam(kind)?;
+                revision = Some(revision.map_or(index, |revision| revision.min(index)));
+                resources.extend(records);
+                unreadable.extend(bad);
             }
-            // Nothing of these kinds can be stored here.
-            Some(ResourceKind::Node | ResourceKind::BgpConfiguration) => {
-                (self.read_tree(&self.prefix)?.0, Vec::new())
-            }
+        }
+        // Nothing of the other kinds can be stored here.
+        let revision = match revision {
+            Some(revision) => revision,
+            None => self.read_tree(&self.prefix)?.0,
         };
-        peers.retain(|stored| filter.matches(&Resource::BgpPeer(stored.peer.clone())));
+        resources.retain(|stored| filter.matches(&stored.resource));
+        resources.sort_by_key(|stored| stored.resource.key());
+        unreadable.retain(|entry| filter.may_match(entry));
         Ok(ResourceListing {
             revision,
-            resources: peers.into_iter().map(StoredResource::from).collect(),
-            unreadable: Vec::new(),
+            resources,
+            unreadable,
         })
     }
 
@@ -577,8 +732,8 @@ impl PeerStore for EtcdV2Store {
         })
     }
 
-    /// v1 peers only: a batch holding any v3 resource is refused before anything
-    /// is written.
+    /// v1 peers only: a batch holding any v3 resource (Calico v1's IPAM
+    /// records included) is refused before anything is written.
     fn write_resources(
         &self,
         operations: &[ResourceOperation],
@@ -643,11 +798,23 @@ impl PeerStore for EtcdV2Store {
     }
 }
 
+/// Whether the kind is one of Calico v1's IPAM records this store reads.
+fn is_calico_v1_ipam(kind: NamedKind) -> bool {
+    matches!(
+        kind,
+        NamedKind::IpPool | NamedKind::BlockAffinity | NamedKind::IpamBlock
+    )
+}
+
 fn unsupported(key: &ResourceKey) -> StoreError {
+    let reason = match key {
+        ResourceKey::Named { kind, .. } if is_calico_v1_ipam(*kind) => IPAM_READ_ONLY,
+        _ => V3_UNSUPPORTED,
+    };
     StoreError::Unsupported {
         store: "the etcd v2 store",
         key: key.clone(),
-        reason: V3_UNSUPPORTED,
+        reason,
     }
 }
 

@@ -3,9 +3,10 @@
 //! Layout under the store directory:
 //!
 //! - `store.yaml`: format version, store revision, every resource with its
-//!   revision (v1 bgpPeers under `peers`, v3 BGPPeers, Nodes and BGPConfigurations
-//!   under `resources`, each as its Calico document) and the recent change history
-//!   for [`PeerStore::resource_changes_since`].
+//!   revision (v1 bgpPeers under `peers`, every v3 kind, IPPools,
+//!   BlockAffinities and IPAMBlocks included, under `resources`, each as its
+//!   Calico document) and the recent change history for
+//!   [`PeerStore::resource_changes_since`].
 //! - `store.lock`: empty; an advisory lock on it serializes writers, across threads
 //!   and processes (`flock` semantics: every operation opens its own handle).
 //! - `.store.yaml.tmp.<pid>.<n>`: a new state being written; renamed over

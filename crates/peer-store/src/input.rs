@@ -2,7 +2,8 @@
 //!
 //! A file may hold several YAML documents separated by `---`, a YAML list of
 //! resources, a `bgpPeerList` (or v3 `BGPPeerList`, `NodeList`,
-//! `BGPConfigurationList`) with `items`, or the same as JSON (one value or several
+//! `BGPConfigurationList`, `IPPoolList`, `BlockAffinityList`, `IPAMBlockList`)
+//! with `items`, or the same as JSON (one value or several
 //! concatenated). Every resource is validated before any is returned, and every
 //! invalid one is reported. [`parse_documents`] and [`parse_keys`] read v1
 //! bgpPeers only; [`parse_resources`] and [`parse_resource_keys`] read every kind.
@@ -26,7 +27,14 @@ use crate::v3::unmodelled::Strictness;
 use crate::v3::API_VERSION_V3;
 
 /// The v3 list kinds (`calicoctl get -o yaml` prints several resources as one).
-const V3_LIST_KINDS: [&str; 3] = ["BGPPeerList", "NodeList", "BGPConfigurationList"];
+const V3_LIST_KINDS: [&str; 6] = [
+    "BGPPeerList",
+    "NodeList",
+    "BGPConfigurationList",
+    "IPPoolList",
+    "BlockAffinityList",
+    "IPAMBlockList",
+];
 
 /// Parses and validates every bgpPeer in `text` (YAML or JSON). An empty input gives
 /// no peers.

@@ -12,6 +12,12 @@ pub enum ResourceKind {
     Node,
     /// `BGPConfiguration` (v3).
     BgpConfiguration,
+    /// `IPPool` (v3).
+    IpPool,
+    /// `BlockAffinity` (v3).
+    BlockAffinity,
+    /// `IPAMBlock`.
+    IpamBlock,
 }
 
 impl ResourceKind {
@@ -22,6 +28,9 @@ impl ResourceKind {
             ResourceKind::BgpPeer => crate::document::KIND,
             ResourceKind::Node => crate::v3::node::NODE_KIND,
             ResourceKind::BgpConfiguration => crate::v3::bgp_configuration::BGP_CONFIGURATION_KIND,
+            ResourceKind::IpPool => crate::v3::ip_pool::IP_POOL_KIND,
+            ResourceKind::BlockAffinity => crate::v3::block_affinity::BLOCK_AFFINITY_KIND,
+            ResourceKind::IpamBlock => crate::v3::ipam_block::IPAM_BLOCK_KIND,
         }
     }
 }
@@ -33,15 +42,19 @@ impl fmt::Display for ResourceKind {
 }
 
 /// The resource type named on a command line, case-insensitively, with calicoctl's
-/// aliases (`calicoctl/resourcemgr`): `bgppeer bgppeers bgpp bgpps bp bps`,
-/// `node nodes no`, `bgpconfiguration bgpconfigurations bgpconfig bgpconfigs`.
+/// aliases (`calicoctl/calicoctl/resourcemgr`): `bgppeer bgppeers bgpp bgpps bp
+/// bps`, `node nodes no nos`, `bgpconfiguration bgpconfigurations bgpconfig
+/// bgpconfigs`, `ippool ippools ipp ipps pool pools`. calicoctl has no
+/// BlockAffinity or IPAMBlock type: those take Kubernetes' names for Calico's
+/// CRDs, singular, plural and short names (`blockaffinity blockaffinities
+/// affinity affinities`, `ipamblock ipamblocks`).
 pub fn resource_kind(name: &str) -> Option<ResourceKind> {
-    const ALIASES: [(ResourceKind, &[&str]); 3] = [
+    const ALIASES: [(ResourceKind, &[&str]); 6] = [
         (
             ResourceKind::BgpPeer,
             &["bgppeer", "bgppeers", "bgpp", "bgpps", "bp", "bps"],
         ),
-        (ResourceKind::Node, &["node", "nodes", "no"]),
+        (ResourceKind::Node, &["node", "nodes", "no", "nos"]),
         (
             ResourceKind::BgpConfiguration,
             &[
@@ -51,6 +64,15 @@ pub fn resource_kind(name: &str) -> Option<ResourceKind> {
                 "bgpconfigs",
             ],
         ),
+        (
+            ResourceKind::IpPool,
+            &["ippool", "ippools", "ipp", "ipps", "pool", "pools"],
+        ),
+        (
+            ResourceKind::BlockAffinity,
+            &["blockaffinity", "blockaffinities", "affinity", "affinities"],
+        ),
+        (ResourceKind::IpamBlock, &["ipamblock", "ipamblocks"]),
     ];
     ALIASES.iter().find_map(|(kind, aliases)| {
         aliases
@@ -108,6 +130,26 @@ mod tests {
     }
 
     #[test]
+    fn ipam_aliases_match_case_insensitively() {
+        for (kind, names) in [
+            (
+                ResourceKind::IpPool,
+                &["ippool", "IPPools", "ipp", "ipps", "Pool", "pools"][..],
+            ),
+            (
+                ResourceKind::BlockAffinity,
+                &["blockaffinity", "BlockAffinities", "affinity", "affinities"],
+            ),
+            (ResourceKind::IpamBlock, &["ipamblock", "IPAMBlocks"]),
+            (ResourceKind::Node, &["nos"]),
+        ] {
+            for name in names {
+                assert_eq!(resource_kind(name), Some(kind), "{name}");
+            }
+        }
+    }
+
+    #[test]
     fn other_names_are_refused() {
         for name in [
             "",
@@ -115,7 +157,8 @@ mod tests {
             "peer",
             "bgppeerlist",
             "bgp-peer",
-            "ippool",
+            "ippoolss",
+            "ipreservation",
             "bpss",
             " bp",
             "nod",
@@ -125,8 +168,11 @@ mod tests {
             assert_eq!(resource_kind(name), None, "{name}");
         }
         assert_eq!(
-            "ippool".parse::<ResourceKind>().unwrap_err().to_string(),
-            "Resource type 'ippool' is not supported"
+            "hostendpoint"
+                .parse::<ResourceKind>()
+                .unwrap_err()
+                .to_string(),
+            "Resource type 'hostendpoint' is not supported"
         );
     }
 }

@@ -1,5 +1,6 @@
 //! Calico BGP resources: the v1 `bgpPeer` and the `projectcalico.org/v3`
-//! `BGPPeer`, `Node` and `BGPConfiguration`; their models, validation, and the
+//! `BGPPeer`, `Node` and `BGPConfiguration`, and Calico IPAM's `IPPool`,
+//! `BlockAffinity` and `IPAMBlock`; their models, validation, and the
 //! datastores that keep them.
 //!
 //! - **v3 resources** ([`parse_resources`], [`Resource`]): `BGPPeer` (node /
@@ -7,9 +8,14 @@
 //!   or an environment variable, sourceAddress, keepaliveTime, maxRestartTime,
 //!   ttlSecurity, numAllowedLocalASNumbers, keepOriginalNextHop), `Node` (labels,
 //!   `spec.bgp` addresses, AS, route-reflector cluster id) and `BGPConfiguration`,
-//!   with Calico's mutual exclusions; label selectors in [`Selector`]. Every
-//!   store holds every kind (the etcd v2 store v1 peers only), identified by
-//!   [`ResourceKey`].
+//!   with Calico's mutual exclusions; label selectors in [`Selector`].
+//! - **IPAM resources**: `IPPool` ([`IpPoolResource`]: cidr, block size,
+//!   encapsulation, NAT, export, node selector, allowed uses, Calico's defaults
+//!   and rules), `BlockAffinity` ([`BlockAffinityResource`]: a node's claim on
+//!   a block, its state) and `IPAMBlock` ([`IpamBlockResource`]: who holds each
+//!   address, [`IpamBlockResource::addresses_allocated_to_node`] the addresses a
+//!   node borrowed). Every store holds every kind (the etcd v2 store v1 peers,
+//!   and Calico v1's IPAM read-only), identified by [`ResourceKey`].
 //! - **Calico's documents whole**: every field of a Calico v3 document is read,
 //!   whether modelled or not (metadata such as `uid`, `creationTimestamp`,
 //!   `annotations`, `managedFields`; calico-node's Node fields and `status`;
@@ -60,19 +66,27 @@
 //!   (`/calico/bgp/v1/{global|host/<node>}/peer_v4|peer_v6/<ip>`, value
 //!   `{"ip":…,"as_num":"…"}`) and v3 resources in Calico's v3 layout
 //!   (`/calico/resources/v3/projectcalico.org/<plural>/<name>`, the JSON
-//!   document), with etcd revisions, one etcd transaction per batch and a watch
-//!   replay for [`PeerStore::resource_changes_since`].
+//!   document), block affinities and IPAM blocks in Calico IPAM's keys
+//!   (`/calico/ipam/v2/host/<node>/ipv4/block/<cidr>`,
+//!   `/calico/ipam/v2/assignment/ipv4/block/<cidr>`), with etcd revisions, one
+//!   etcd transaction per batch and a watch replay for
+//!   [`PeerStore::resource_changes_since`].
 //! - **[`EtcdV2Store`]** keeps peers in the same layout through etcd's v2 HTTP API,
 //!   as Calico v1 clusters did: batches are validated first, then applied one
 //!   compare-and-swap at a time (not atomic), and [`PeerStore::changes_since`]
 //!   asks the caller to list again whenever the store moved. It holds v1 peers
-//!   only and refuses v3 kinds ([`StoreError::Unsupported`]).
-//! - **CLI helpers** ([`execute_documents`] and friends, [`resource_kind`]) give
-//!   calicoctl's verbs, aliases and messages (`Successfully created 2 'bgpPeer'
-//!   resource(s)`).
+//!   and reads a Calico v1 cluster's pools, block affinities and blocks; it
+//!   refuses to write those, and every other v3 kind
+//!   ([`StoreError::Unsupported`]).
+//! - **CLI helpers** ([`execute_documents`] and friends, [`resource_kind`],
+//!   [`resources_to_table`]) give calicoctl's verbs, aliases, messages
+//!   (`Successfully created 2 'bgpPeer' resource(s)`) and tables (`-o ps`,
+//!   `-o wide`).
 
 mod batch;
+mod calico_ipam;
 mod calico_v1;
+mod columns;
 mod document;
 mod error;
 mod etcd_store;
@@ -83,6 +97,7 @@ mod kind;
 mod model;
 mod resource;
 mod selector;
+mod sha256;
 mod store;
 mod table;
 mod v3;
@@ -91,6 +106,7 @@ pub use batch::{
     apply_documents, create_documents, delete_documents, execute_documents, replace_documents,
     BatchOptions, BatchReport, CommandError, Verb,
 };
+pub use columns::resources_to_table;
 pub use document::{
     AsNumberValue, BgpPeerDocument, BgpPeerMetadata, BgpPeerSpec, API_VERSION, KIND, LIST_KIND,
 };
@@ -123,6 +139,16 @@ pub use v3::bgp_configuration::{
 };
 pub use v3::bgp_peer::{
     BgpPeerV3, BgpPeerV3Document, PasswordSource, PeerTarget, SourceAddress, BGP_PEER_KIND,
+};
+pub use v3::block_affinity::{
+    AffinityState, AffinityType, BlockAffinityDocument, BlockAffinityResource, BLOCK_AFFINITY_KIND,
+};
+pub use v3::ip_pool::{
+    AllowedUse, EncapsulationMode, IpPoolDocument, IpPoolResource, IP_POOL_KIND,
+};
+pub use v3::ipam_block::{
+    AllocationAttribute, IpamBlockDocument, IpamBlockResource, IPAM_BLOCK_KIND,
+    IPAM_BLOCK_MAX_ADDRESSES,
 };
 pub use v3::node::{NodeBgp, NodeDocument, NodeResource, NODE_KIND};
 pub use v3::peer_policy::UnsupportedBgpPeer;

@@ -1,9 +1,10 @@
-//! Every resource kind the stores hold, behind one type: Calico v1 `bgpPeer` and
-//! the v3 `BGPPeer`, `Node` and `BGPConfiguration`.
+//! Every resource kind the stores hold, behind one type: Calico v1 `bgpPeer`,
+//! the v3 `BGPPeer`, `Node` and `BGPConfiguration`, and Calico IPAM's
+//! `IPPool`, `BlockAffinity` and `IPAMBlock`.
 //!
 //! A document's `apiVersion` and `kind` decide how it is read (exact match, as
 //! calicoctl does): `v1`/`bgpPeer`, or `projectcalico.org/v3` with `BGPPeer`,
-//! `Node` or `BGPConfiguration`.
+//! `Node`, `BGPConfiguration`, `IPPool`, `BlockAffinity` or `IPAMBlock`.
 //!
 //! Deserializing a [`Resource`] reads it as a datastore holds it
 //! ([`Strictness::Store`]: every field kept); files go through
@@ -22,6 +23,11 @@ use crate::v3::bgp_configuration::{
     BGP_CONFIGURATION_KIND,
 };
 use crate::v3::bgp_peer::{BgpPeerV3, BgpPeerV3Document, BgpPeerV3Spec, BGP_PEER_KIND};
+use crate::v3::block_affinity::{
+    BlockAffinityDocument, BlockAffinityResource, BlockAffinitySpec, BLOCK_AFFINITY_KIND,
+};
+use crate::v3::ip_pool::{IpPoolDocument, IpPoolResource, IpPoolSpec, IP_POOL_KIND};
+use crate::v3::ipam_block::{IpamBlockDocument, IpamBlockResource, IpamBlockSpec, IPAM_BLOCK_KIND};
 use crate::v3::node::{NodeDocument, NodeResource, NodeSpec, NODE_KIND};
 use crate::v3::peer_policy::UnsupportedBgpPeer;
 use crate::v3::unmodelled::{self, Strictness};
@@ -36,37 +42,64 @@ pub enum NamedKind {
     Node,
     /// `BGPConfiguration`.
     BgpConfiguration,
+    /// `IPPool`.
+    IpPool,
+    /// `BlockAffinity`.
+    BlockAffinity,
+    /// `IPAMBlock`.
+    IpamBlock,
 }
 
 impl NamedKind {
+    /// Every v3 kind, in listing order.
+    pub const ALL: [NamedKind; 6] = [
+        NamedKind::BgpPeer,
+        NamedKind::Node,
+        NamedKind::BgpConfiguration,
+        NamedKind::IpPool,
+        NamedKind::BlockAffinity,
+        NamedKind::IpamBlock,
+    ];
+
     /// The `kind` as written in documents.
     pub fn kind_name(self) -> &'static str {
         match self {
             NamedKind::BgpPeer => BGP_PEER_KIND,
             NamedKind::Node => NODE_KIND,
             NamedKind::BgpConfiguration => BGP_CONFIGURATION_KIND,
+            NamedKind::IpPool => IP_POOL_KIND,
+            NamedKind::BlockAffinity => BLOCK_AFFINITY_KIND,
+            NamedKind::IpamBlock => IPAM_BLOCK_KIND,
         }
     }
 
     /// The lower-case plural Calico uses in its v3 etcd keys
-    /// (`/calico/resources/v3/projectcalico.org/<plural>/<name>`).
+    /// (`/calico/resources/v3/projectcalico.org/<plural>/<name>`) and
+    /// Kubernetes in its resource names.
     pub fn plural(self) -> &'static str {
         match self {
             NamedKind::BgpPeer => "bgppeers",
             NamedKind::Node => "nodes",
             NamedKind::BgpConfiguration => "bgpconfigurations",
+            NamedKind::IpPool => "ippools",
+            NamedKind::BlockAffinity => "blockaffinities",
+            NamedKind::IpamBlock => "ipamblocks",
         }
     }
 
     /// The kind whose plural this is.
     pub fn from_plural(plural: &str) -> Option<NamedKind> {
-        [
-            NamedKind::BgpPeer,
-            NamedKind::Node,
-            NamedKind::BgpConfiguration,
-        ]
-        .into_iter()
-        .find(|kind| kind.plural() == plural)
+        NamedKind::ALL
+            .into_iter()
+            .find(|kind| kind.plural() == plural)
+    }
+
+    /// Whether Calico keeps this kind in its IPAM records (`BlockAffinity`,
+    /// `IPAMBlock`) rather than as a resource of its own: stores do not give
+    /// them a `uid` or `creationTimestamp`, and the etcd store keeps them in
+    /// Calico's IPAM keys, which hold no metadata.
+    pub fn is_ipam_record(self) -> bool {
+        matches!(self, NamedKind::BlockAffinity | NamedKind::IpamBlock)
     }
 
     /// The command-line resource type this kind is listed under.
@@ -75,6 +108,9 @@ impl NamedKind {
             NamedKind::BgpPeer => ResourceKind::BgpPeer,
             NamedKind::Node => ResourceKind::Node,
             NamedKind::BgpConfiguration => ResourceKind::BgpConfiguration,
+            NamedKind::IpPool => ResourceKind::IpPool,
+            NamedKind::BlockAffinity => ResourceKind::BlockAffinity,
+            NamedKind::IpamBlock => ResourceKind::IpamBlock,
         }
     }
 }
@@ -119,7 +155,8 @@ impl From<PeerKey> for ResourceKey {
 
 impl fmt::Display for ResourceKey {
     /// `BGPPeer(global, ip=10.0.0.1)` for v1 peers (libcalico-go's key form);
-    /// `BGPPeer(rack1-tor)`, `Node(rack1-host1)`, `BGPConfiguration(default)` for v3.
+    /// `BGPPeer(rack1-tor)`, `Node(rack1-host1)`, `IPPool(default-ipv4-ippool)`,
+    /// … for v3.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ResourceKey::BgpPeer(key) => write!(formatter, "{key}"),
@@ -145,6 +182,12 @@ pub enum Resource {
     /// A v3 `BGPPeer` asking for what nodebgp cannot do (BGP filters, a
     /// local AS of its own, …): stored and printed as written, never run.
     UnsupportedBgpPeer(UnsupportedBgpPeer),
+    /// A v3 `IPPool`.
+    IpPool(IpPoolResource),
+    /// A v3 `BlockAffinity`.
+    BlockAffinity(BlockAffinityResource),
+    /// An `IPAMBlock`.
+    IpamBlock(IpamBlockResource),
 }
 
 impl Resource {
@@ -160,6 +203,9 @@ impl Resource {
             Resource::Node(node) => named(NamedKind::Node, &node.name),
             Resource::BgpConfiguration(config) => named(NamedKind::BgpConfiguration, &config.name),
             Resource::UnsupportedBgpPeer(peer) => named(NamedKind::BgpPeer, &peer.name),
+            Resource::IpPool(pool) => named(NamedKind::IpPool, &pool.name),
+            Resource::BlockAffinity(affinity) => named(NamedKind::BlockAffinity, &affinity.name),
+            Resource::IpamBlock(block) => named(NamedKind::IpamBlock, &block.name),
         }
     }
 
@@ -168,13 +214,16 @@ impl Resource {
         self.key().kind()
     }
 
-    /// The `kind` as written in documents (`bgpPeer`, `BGPPeer`, `Node`, `BGPConfiguration`).
+    /// The `kind` as written in documents (`bgpPeer`, `BGPPeer`, `Node`, …).
     pub fn kind_name(&self) -> &'static str {
         match self {
             Resource::BgpPeer(_) => KIND,
             Resource::BgpPeerV3(_) | Resource::UnsupportedBgpPeer(_) => BGP_PEER_KIND,
             Resource::Node(_) => NODE_KIND,
             Resource::BgpConfiguration(_) => BGP_CONFIGURATION_KIND,
+            Resource::IpPool(_) => IP_POOL_KIND,
+            Resource::BlockAffinity(_) => BLOCK_AFFINITY_KIND,
+            Resource::IpamBlock(_) => IPAM_BLOCK_KIND,
         }
     }
 
@@ -199,6 +248,9 @@ impl Resource {
             Resource::Node(node) => Some(&node.unmodelled.metadata),
             Resource::BgpConfiguration(config) => Some(&config.unmodelled.metadata),
             Resource::UnsupportedBgpPeer(peer) => peer.metadata(),
+            Resource::IpPool(pool) => Some(&pool.unmodelled.metadata),
+            Resource::BlockAffinity(affinity) => Some(&affinity.unmodelled.metadata),
+            Resource::IpamBlock(block) => Some(&block.unmodelled.metadata),
         }
     }
 
@@ -209,6 +261,9 @@ impl Resource {
             Resource::Node(node) => Some(&mut node.unmodelled.metadata),
             Resource::BgpConfiguration(config) => Some(&mut config.unmodelled.metadata),
             Resource::UnsupportedBgpPeer(peer) => peer.metadata_mut(),
+            Resource::IpPool(pool) => Some(&mut pool.unmodelled.metadata),
+            Resource::BlockAffinity(affinity) => Some(&mut affinity.unmodelled.metadata),
+            Resource::IpamBlock(block) => Some(&mut block.unmodelled.metadata),
         }
     }
 
@@ -218,6 +273,15 @@ impl Resource {
     pub(crate) fn keep_user_metadata(&mut self) {
         if let Some(metadata) = self.stored_metadata_mut() {
             unmodelled::user_metadata(metadata);
+        }
+    }
+
+    /// Whether the store gives this resource a `uid` and a
+    /// `creationTimestamp` on create ([`NamedKind::is_ipam_record`]: not IPAM's).
+    pub(crate) fn store_sets_identity(&self) -> bool {
+        match self.key() {
+            ResourceKey::BgpPeer(_) => false,
+            ResourceKey::Named { kind, .. } => !kind.is_ipam_record(),
         }
     }
 
@@ -243,8 +307,8 @@ pub(crate) fn describe_value(
     value: &serde_yaml::Value,
 ) -> (Option<&'static str>, Option<String>, Option<ResourceKey>) {
     let kind_text = value.get("kind").and_then(serde_yaml::Value::as_str);
-    let kind = [KIND, BGP_PEER_KIND, NODE_KIND, BGP_CONFIGURATION_KIND]
-        .into_iter()
+    let kind = std::iter::once(KIND)
+        .chain(NamedKind::ALL.map(NamedKind::kind_name))
         .find(|kind| Some(*kind) == kind_text);
     let name = value.get("metadata").and_then(|metadata| {
         metadata
@@ -253,13 +317,9 @@ pub(crate) fn describe_value(
             .and_then(serde_yaml::Value::as_str)
             .map(str::to_owned)
     });
-    let named_kind = [
-        NamedKind::BgpPeer,
-        NamedKind::Node,
-        NamedKind::BgpConfiguration,
-    ]
-    .into_iter()
-    .find(|named| Some(named.kind_name()) == kind);
+    let named_kind = NamedKind::ALL
+        .into_iter()
+        .find(|named| Some(named.kind_name()) == kind);
     let key = match (named_kind, &name) {
         (Some(kind), Some(name)) => ResourceName::new(name.as_str())
             .ok()
@@ -289,6 +349,9 @@ pub(crate) enum AnyDocument {
     // Boxed: calico-node's extra spec fields make it the largest by far.
     Node(Box<NodeDocument>),
     BgpConfiguration(BgpConfigurationDocument),
+    IpPool(IpPoolDocument),
+    BlockAffinity(BlockAffinityDocument),
+    IpamBlock(IpamBlockDocument),
     /// A document kept whole (output of an unsupported peer).
     Verbatim(serde_yaml::Value),
 }
@@ -339,6 +402,9 @@ impl AnyDocument {
             AnyDocument::BgpPeerV3(peer) => peer.check_names(strictness),
             AnyDocument::Node(node) => node.check_names(strictness),
             AnyDocument::BgpConfiguration(config) => config.check_names(strictness),
+            AnyDocument::IpPool(pool) => pool.check_names(strictness),
+            AnyDocument::BlockAffinity(affinity) => affinity.check_names(strictness),
+            AnyDocument::IpamBlock(block) => block.check_names(strictness),
         }?;
         Ok(document)
     }
@@ -366,6 +432,15 @@ impl AnyDocument {
             (API_VERSION_V3, BGP_CONFIGURATION_KIND) => {
                 read_v3::<_, BgpConfigurationSpec>(value).map(AnyDocument::BgpConfiguration)
             }
+            (API_VERSION_V3, IP_POOL_KIND) => {
+                read_v3::<_, IpPoolSpec>(value).map(AnyDocument::IpPool)
+            }
+            (API_VERSION_V3, BLOCK_AFFINITY_KIND) => {
+                read_v3::<_, BlockAffinitySpec>(value).map(AnyDocument::BlockAffinity)
+            }
+            (API_VERSION_V3, IPAM_BLOCK_KIND) => {
+                read_v3::<_, IpamBlockSpec>(value).map(AnyDocument::IpamBlock)
+            }
             _ => Err(Problem::UnknownResourceType { kind, api_version }),
         }
     }
@@ -383,6 +458,11 @@ impl AnyDocument {
             AnyDocument::BgpConfiguration(config) => {
                 config.validate(document).map(Resource::BgpConfiguration)
             }
+            AnyDocument::IpPool(pool) => pool.validate(document).map(Resource::IpPool),
+            AnyDocument::BlockAffinity(affinity) => {
+                affinity.validate(document).map(Resource::BlockAffinity)
+            }
+            AnyDocument::IpamBlock(block) => block.validate(document).map(Resource::IpamBlock),
             AnyDocument::Verbatim(_) => Err(DocumentError {
                 document: crate::error::DocumentLabel::Index(document),
                 problem: Problem::Unreadable("not a resource document".to_owned()),
@@ -400,6 +480,9 @@ impl AnyDocument {
             AnyDocument::BgpPeerV3(peer) => (&peer.metadata, peer.label(document)),
             AnyDocument::Node(node) => (&node.metadata, node.label(document)),
             AnyDocument::BgpConfiguration(config) => (&config.metadata, config.label(document)),
+            AnyDocument::IpPool(pool) => (&pool.metadata, pool.label(document)),
+            AnyDocument::BlockAffinity(affinity) => (&affinity.metadata, affinity.label(document)),
+            AnyDocument::IpamBlock(block) => (&block.metadata, block.label(document)),
         };
         metadata.revision().map_err(|field| DocumentError {
             document: label,
@@ -422,6 +505,15 @@ impl AnyDocument {
             AnyDocument::BgpConfiguration(config) => config
                 .name(document)
                 .map(|name| named(NamedKind::BgpConfiguration, name)),
+            AnyDocument::IpPool(pool) => pool
+                .name(document)
+                .map(|name| named(NamedKind::IpPool, name)),
+            AnyDocument::BlockAffinity(affinity) => affinity
+                .name(document)
+                .map(|name| named(NamedKind::BlockAffinity, name)),
+            AnyDocument::IpamBlock(block) => block
+                .name(document)
+                .map(|name| named(NamedKind::IpamBlock, name)),
             AnyDocument::Verbatim(_) => Err(DocumentError {
                 document: crate::error::DocumentLabel::Index(document),
                 problem: Problem::Unreadable("not a resource document".to_owned()),
@@ -438,6 +530,9 @@ impl From<&Resource> for AnyDocument {
             Resource::Node(node) => AnyDocument::Node(Box::new(node.into())),
             Resource::BgpConfiguration(config) => AnyDocument::BgpConfiguration(config.into()),
             Resource::UnsupportedBgpPeer(peer) => AnyDocument::Verbatim(peer.document().clone()),
+            Resource::IpPool(pool) => AnyDocument::IpPool(pool.into()),
+            Resource::BlockAffinity(affinity) => AnyDocument::BlockAffinity(affinity.into()),
+            Resource::IpamBlock(block) => AnyDocument::IpamBlock(block.into()),
         }
     }
 }

@@ -17,7 +17,8 @@
 //!
 //! **Identity.** Creating a v3 resource gives it `metadata.uid` (a random UUID)
 //! and `metadata.creationTimestamp` unless it has them, as Calico's `Create`
-//! does; an update keeps the stored ones (and every other metadata field but
+//! does (not Calico IPAM's records, `BlockAffinity` and `IPAMBlock`, which
+//! Calico keeps without metadata in etcd); an update keeps the stored ones (and every other metadata field but
 //! `labels` and `annotations`), as calicoctl does. A resource's revision is
 //! its `resourceVersion`.
 
@@ -325,7 +326,8 @@ pub struct BatchError {
     pub error: StoreError,
 }
 
-/// A datastore of bgpPeer, BGPPeer, Node and BGPConfiguration resources.
+/// A datastore of bgpPeer, BGPPeer, Node, BGPConfiguration, IPPool,
+/// BlockAffinity and IPAMBlock resources.
 ///
 /// Backends implement [`get_resource`](PeerStore::get_resource),
 /// [`list_resources`](PeerStore::list_resources),
@@ -337,7 +339,8 @@ pub trait PeerStore: Send + Sync {
     fn get_resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError>;
 
     /// The resources matching `filter`, with the store revision they reflect,
-    /// ordered by key (v1 peers first, then v3 BGPPeers, Nodes, BGPConfigurations).
+    /// ordered by key (v1 peers first, then v3 BGPPeers, Nodes,
+    /// BGPConfigurations, IPPools, BlockAffinities, IPAMBlocks).
     fn list_resources(&self, filter: &ResourceFilter) -> Result<ResourceListing, StoreError>;
 
     /// The changes after `since`, for polling. Fails with [`StoreError::Compacted`]
@@ -707,10 +710,16 @@ impl ResourceFilter {
                 .name
                 .as_ref()
                 .is_none_or(|name| name == node.name.as_str()),
-            Resource::BgpConfiguration(config) => self
-                .name
-                .as_ref()
-                .is_none_or(|name| name == config.name.as_str()),
+            Resource::BgpConfiguration(_)
+            | Resource::IpPool(_)
+            | Resource::BlockAffinity(_)
+            | Resource::IpamBlock(_) => match resource.key() {
+                ResourceKey::Named { name, .. } => self
+                    .name
+                    .as_ref()
+                    .is_none_or(|wanted| *wanted == name.as_str()),
+                ResourceKey::BgpPeer(_) => false,
+            },
             Resource::UnsupportedBgpPeer(peer) => self.matches_v3_peer(
                 peer.name.as_str(),
                 peer.is_global(),

@@ -1,8 +1,9 @@
 //! The resources of a store in memory, and the all-or-nothing application of a
 //! batch to them: the transaction logic every backend that loads state shares.
 //!
-//! Writes of v3 resources also settle their metadata here, so every backend
-//! does it alike: a created resource gets a `uid` and a `creationTimestamp`
+//! Writes of v3 resources (but Calico IPAM's records, `BlockAffinity` and
+//! `IPAMBlock`, which carry no identity of their own) also settle their
+//! metadata here, so every backend does it alike: a created resource gets a `uid` and a `creationTimestamp`
 //! unless it has them (Calico's `Create`); an updated one keeps the stored
 //! metadata but for `labels` and `annotations` (calicoctl's
 //! `mergeMetadataForUpdate`), so that an update never loses the identity.
@@ -165,7 +166,8 @@ impl Write<'_> {
         current: Option<&StoredResource>,
     ) -> (Action, Revision, Option<Resource>) {
         let mut resource = resource.clone();
-        if let Some(metadata) = resource.stored_metadata_mut() {
+        let sets_identity = resource.store_sets_identity();
+        if let Some(metadata) = resource.stored_metadata_mut().filter(|_| sets_identity) {
             if let Some(stored) = current.and_then(|current| current.resource.stored_metadata()) {
                 unmodelled::merge_for_update(metadata, stored);
             }

@@ -315,7 +315,7 @@ fn corrupt_keys_are_skipped_and_reported_while_the_rest_is_listed() {
         ("bgppeers/bad-ip", bad_ip.clone()),
         (
             "nodes/pool",
-            r#"{"kind":"IPPool","apiVersion":"projectcalico.org/v3","metadata":{"name":"pool"},"spec":{"cidr":"10.244.0.0/16"}}"#.to_owned(),
+            r#"{"kind":"HostEndpoint","apiVersion":"projectcalico.org/v3","metadata":{"name":"pool"},"spec":{"node":"rack1-host1"}}"#.to_owned(),
         ),
         ("nodes/impostor", calico::NODE.to_owned()),
         ("bgppeers/Bad_Name", calico::TOR_PEER.to_owned()),
@@ -375,7 +375,7 @@ fn corrupt_keys_are_skipped_and_reported_while_the_rest_is_listed() {
     assert!(reason("Bad_Name").starts_with("the key's invalid name 'Bad_Name'"));
     assert!(reason("bad-ip").contains("error with field peerIP = '192.0.2.300'"));
     assert!(reason("broken").contains("value is not a Calico v3 resource"));
-    assert!(reason("pool").contains("Unknown resource type (IPPool)"));
+    assert!(reason("pool").contains("Unknown resource type (HostEndpoint)"));
     assert!(reason("impostor").contains("value names Node(rack1-host1), the key Node(impostor)"));
 
     // Listing one kind reports only what may be of that kind.

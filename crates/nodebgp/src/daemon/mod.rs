@@ -20,6 +20,7 @@
 mod control;
 mod datastore;
 mod fib;
+mod pod_networks;
 mod routes;
 mod routing;
 mod settings;

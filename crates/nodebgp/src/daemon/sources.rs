@@ -89,12 +89,14 @@ where
     R::IntoIter: Clone,
     U: IntoIterator<Item = &'a UnreadableResource>,
 {
-    let reading = compute(resources, unreadable, node);
-    let advertisements = reading
+    let resources = resources.into_iter();
+    let reading = compute(resources.clone(), unreadable, node);
+    let mut advertisements = reading
         .configuration
         .as_ref()
         .map(advertisements)
         .unwrap_or_default();
+    advertisements.pod_networks = super::pod_networks::pod_networks_from(resources, node);
     log_newly_ignored(&reading.ignored);
     Computed {
         desired: Desired {
@@ -269,6 +271,8 @@ where
             // severity and prefix advertisements, which nodebgp does not take
             // from them.
             Resource::BgpConfiguration(_) => {}
+            // Read for the pod networks, below.
+            Resource::IpPool(_) | Resource::BlockAffinity(_) | Resource::IpamBlock(_) => {}
         }
     }
     // Remote nodes without an AS of their own are in the cluster's AS: the

@@ -75,11 +75,12 @@ fn confirmed_blocks_are_blackholed_and_originated_when_their_pool_is_exported() 
         [
             "10.65.1.0/26",
             "10.65.2.0/26",
+            "10.65.4.0/26",
             "10.66.1.0/26",
             "10.67.1.0/26",
             "10.68.1.0/26"
         ],
-        "every held block but the /32 one"
+        "every confirmed or releasing block but the /32 one"
     );
     assert_eq!(
         strings(&networks.originated),

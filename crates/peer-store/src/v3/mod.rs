@@ -1,5 +1,6 @@
-//! Calico `projectcalico.org/v3` resources: `BGPPeer`, `Node` and
-//! `BGPConfiguration` (Calico API `api/pkg/apis/projectcalico/v3`), as documents
+//! Calico `projectcalico.org/v3` resources: `BGPPeer`, `Node`,
+//! `BGPConfiguration`, and Calico IPAM's `IPPool`, `BlockAffinity` and
+//! `IPAMBlock` (Calico API `api/pkg/apis/projectcalico/v3`), as documents
 //! (serde structs accepting anything of the right shape) and as validated models.
 //!
 //! Validation follows libcalico-go's v3 validator (`lib/validator/v3/validator.go`)
@@ -12,6 +13,10 @@
 
 pub(crate) mod bgp_configuration;
 pub(crate) mod bgp_peer;
+pub(crate) mod block_affinity;
+pub(crate) mod cidr_name;
+pub(crate) mod ip_pool;
+pub(crate) mod ipam_block;
 pub(crate) mod node;
 pub(crate) mod peer_policy;
 pub(crate) mod stamp;

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use peer_store::{parse_documents, BgpPeer};
 
 pub(crate) mod calico;
+pub(crate) mod calico_ipam;
 pub(crate) mod contract;
 pub(crate) mod etcd;
 
