@@ -97,7 +97,6 @@ mod kind;
 mod model;
 mod resource;
 mod selector;
-mod sha256;
 mod store;
 mod table;
 mod v3;

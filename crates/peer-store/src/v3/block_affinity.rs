@@ -135,7 +135,7 @@ impl BlockAffinityResource {
         while !node.is_char_boundary(end) {
             end -= 1;
         }
-        let hash = crate::sha256::sha256_hex(format!("{node}+{cidr_name}").as_bytes());
+        let hash = sha256_hex(format!("{node}+{cidr_name}").as_bytes());
         format!("{}-{cidr_name}-{}", &node[..end], &hash[..11])
     }
 
@@ -412,10 +412,16 @@ mod tests {
         let long = "a".repeat(240);
         let name = BlockAffinityResource::name_for(&long, cidr);
         assert_eq!(name.len(), 252);
-        let hash = crate::sha256::sha256_hex(format!("{long}+10-244-3-0-26").as_bytes());
+        let hash = sha256_hex(format!("{long}+10-244-3-0-26").as_bytes());
         assert_eq!(
             name,
             format!("{}-10-244-3-0-26-{}", "a".repeat(226), &hash[..11])
         );
     }
+}
+
+/// The lower-case hex SHA-256 of `bytes`.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
