@@ -392,6 +392,12 @@ impl From<&BlockAffinityResource> for BlockAffinityDocument {
     }
 }
 
+/// The lower-case hex SHA-256 of `bytes`.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,10 +424,4 @@ mod tests {
             format!("{}-10-244-3-0-26-{}", "a".repeat(226), &hash[..11])
         );
     }
-}
-
-/// The lower-case hex SHA-256 of `bytes`.
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(bytes))
 }
