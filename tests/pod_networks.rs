@@ -81,6 +81,18 @@ fn a_block_affinity_written_while_running_is_announced_and_withdrawn_with_it() {
     assert!(announced < Duration::from_secs(3), "{announced:?}");
     // Only the block: nothing of another node, nothing more specific.
     assert_eq!(received(&router, ours), ["10.65.1.0/26"]);
+    // `status` says what the node originates from IPAM, and that the
+    // cluster's export filter is on.
+    let status = daemon.try_status().unwrap();
+    assert_eq!(
+        status["pod_networks"]["originated"],
+        serde_json::json!(["10.65.1.0/26"])
+    );
+    assert_eq!(
+        status["pod_networks"]["blackholes"],
+        serde_json::json!(["10.65.1.0/26"])
+    );
+    assert_eq!(status["pod_networks"]["export_filter"], true);
 
     let deleted = resources("delete", &directory, &affinity("node-1", "10.65.1.0/26"));
     assert!(deleted.status.success(), "{deleted:?}");

@@ -869,6 +869,7 @@ impl Manager {
                     tasks: tokio::runtime::Handle::current()
                         .metrics()
                         .num_alive_tasks(),
+                    pod_networks: status::PodNetworksReport::new(&self.advertisements.pod_networks),
                 })
             }
         }

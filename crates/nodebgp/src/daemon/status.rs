@@ -161,6 +161,36 @@ pub(crate) struct StatusReport {
     /// is a leak (the soak test watches it).
     #[serde(default)]
     pub(crate) tasks: usize,
+    /// The node's pod networks from Calico IPAM; absent without any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pod_networks: Option<Box<PodNetworksReport>>,
+}
+
+/// What `status` says of the node's pod networks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PodNetworksReport {
+    /// Prefixes originated from IPAM: exported blocks and borrowed addresses.
+    pub(crate) originated: Vec<String>,
+    /// Blocks with a blackhole route in the kernel.
+    pub(crate) blackholes: Vec<String>,
+    /// Whether Calico's export filter applies (the cluster has IP pools).
+    pub(crate) export_filter: bool,
+}
+
+impl PodNetworksReport {
+    /// The report of `networks`, `None` when there is nothing to say.
+    pub(crate) fn new(networks: &peer_manager::pod_networks::PodNetworks) -> Option<Box<Self>> {
+        let strings =
+            |prefixes: &[ipnet::IpNet]| prefixes.iter().map(ToString::to_string).collect();
+        let report = PodNetworksReport {
+            originated: strings(&networks.originated),
+            blackholes: strings(&networks.blackholes),
+            export_filter: networks.export_policy != bgp_rib::ExportPolicy::default(),
+        };
+        let empty =
+            report.originated.is_empty() && report.blackholes.is_empty() && !report.export_filter;
+        (!empty).then(|| Box::new(report))
+    }
 }
 
 pub(crate) fn print_status(arguments: &StatusArgs) -> Result<()> {
@@ -231,6 +261,22 @@ fn print_table(report: &StatusReport) {
         line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
     }
     println!("{rule}");
+    if let Some(pods) = &report.pod_networks {
+        let list = |prefixes: &[String]| match prefixes {
+            [] => "none".to_owned(),
+            _ => prefixes.join(", "),
+        };
+        println!(
+            "Pod networks: originated {}; blackholed {}; Calico export filter {}.",
+            list(&pods.originated),
+            list(&pods.blackholes),
+            if pods.export_filter {
+                "on"
+            } else {
+                "off (no IP pool)"
+            }
+        );
+    }
     if !report.ignored.is_empty() {
         println!("Ignored (stored, but not acted on):");
         for ignored in &report.ignored {

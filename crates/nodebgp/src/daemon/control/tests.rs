@@ -29,6 +29,7 @@ fn report() -> StatusReport {
         peers: Vec::new(),
         ignored: Vec::new(),
         tasks: 0,
+        pod_networks: None,
     }
 }
 
