@@ -152,6 +152,23 @@ impl Rib {
         }
     }
 
+    /// Networks (prefixes with a path) and paths of one family's table, as
+    /// BIRD's `show route count` reports them; counts every prefix.
+    pub fn family_counts(&self, family: Family) -> (usize, usize) {
+        let count_paths = |paths: &Paths| paths.len();
+        match family {
+            Family::IPV4_UNICAST => (
+                self.tables.ipv4.len(),
+                self.tables.ipv4.values().map(count_paths).sum(),
+            ),
+            Family::IPV6_UNICAST => (
+                self.tables.ipv6.len(),
+                self.tables.ipv6.values().map(count_paths).sum(),
+            ),
+            _ => (0, 0),
+        }
+    }
+
     /// The per-peer counts alone: kept as counters, so this costs nothing
     /// per prefix (unlike [`Rib::statistics`], which counts every path), for
     /// status reports polled while a table arrives.

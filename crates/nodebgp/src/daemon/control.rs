@@ -129,9 +129,27 @@ pub(crate) async fn serve_on_own_thread(
     calls: mpsc::Sender<ControlCall>,
 ) -> Result<()> {
     let (path, group) = (path.to_owned(), group.map(str::to_owned));
+    on_own_thread("control socket", calls, move |calls| async move {
+        serve(&path, group.as_deref(), limits, calls).await
+    })
+    .await
+}
+
+/// Runs `serve` (which binds, returns, and leaves its accept loops running
+/// as tasks) on a thread with a runtime of its own, until the manager's
+/// side of `calls` is gone. Returns `serve`'s result once it has bound.
+pub(crate) async fn on_own_thread<Serve, Bound>(
+    what: &'static str,
+    calls: mpsc::Sender<ControlCall>,
+    serve: Serve,
+) -> Result<()>
+where
+    Serve: FnOnce(mpsc::Sender<ControlCall>) -> Bound + Send + 'static,
+    Bound: std::future::Future<Output = Result<()>>,
+{
     let (bound, result) = oneshot::channel();
     std::thread::Builder::new()
-        .name("control".into())
+        .name(what.replace(' ', "-"))
         .spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -145,24 +163,24 @@ pub(crate) async fn serve_on_own_thread(
             };
             runtime.block_on(async move {
                 let closed = calls.clone();
-                let served = serve(&path, group.as_deref(), limits, calls).await;
+                let served = serve(calls).await;
                 let failed = served.is_err();
                 let _ = bound.send(served);
                 if !failed {
-                    // Until the manager is gone (the accept loop ends then too).
+                    // Until the manager is gone (the accept loops end then too).
                     closed.closed().await;
                 }
             });
         })
-        .context("cannot start the control socket's thread")?;
+        .with_context(|| format!("cannot start the {what}'s thread"))?;
     result
         .await
-        .context("the control socket's thread ended at start")?
+        .with_context(|| format!("the {what}'s thread ended at start"))?
 }
 
 /// Removes a socket left at `path` by a daemon that is gone; refuses to
 /// touch anything else.
-async fn clear_stale(path: &Path) -> Result<()> {
+pub(crate) async fn clear_stale(path: &Path) -> Result<()> {
     let shown = path.display();
     let metadata = match std::fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
@@ -216,7 +234,11 @@ impl Drop for PrivateDirectory {
 /// Binds in a fresh 0700 directory beside `path`, sets the mode (and group),
 /// then links the socket to `path`, failing if something appeared there
 /// meanwhile. Returns the listener and the daemon's uid, the socket's owner.
-fn bind_private(path: &Path, parent: &Path, group: Option<u32>) -> Result<(UnixListener, u32)> {
+pub(crate) fn bind_private(
+    path: &Path,
+    parent: &Path,
+    group: Option<u32>,
+) -> Result<(UnixListener, u32)> {
     // Short names: a socket path has at most 107 bytes (sun_path).
     let directory = parent.join(format!(".ctl-{}", std::process::id()));
     let mut builder = std::fs::DirBuilder::new();
@@ -267,7 +289,7 @@ fn bind_private(path: &Path, parent: &Path, group: Option<u32>) -> Result<(UnixL
 }
 
 /// The group's id: a number, or a name looked up in /etc/group.
-fn group_id(name: &str) -> Result<u32> {
+pub(crate) fn group_id(name: &str) -> Result<u32> {
     if let Ok(gid) = name.parse() {
         return Ok(gid);
     }
@@ -288,27 +310,27 @@ fn find_group(groups: &str, name: &str) -> Option<u32> {
 
 /// Who may use the socket.
 #[derive(Debug, Clone, Copy)]
-struct Access {
-    daemon_uid: u32,
-    group: Option<u32>,
+pub(crate) struct Access {
+    pub(crate) daemon_uid: u32,
+    pub(crate) group: Option<u32>,
 }
 
 impl Access {
-    fn allows(&self, uid: u32, gid: u32) -> bool {
+    pub(crate) fn allows(&self, uid: u32, gid: u32) -> bool {
         uid == 0 || uid == self.daemon_uid || self.group == Some(gid)
     }
 }
 
 /// Logs at most once per [`LOG_EVERY`], counting what it left out.
 #[derive(Debug, Default)]
-struct Throttle {
+pub(crate) struct Throttle {
     last: Option<Instant>,
     suppressed: u64,
 }
 
 impl Throttle {
     /// `Some(left out since the last one)` when this event is to be logged.
-    fn admit(&mut self, now: Instant) -> Option<u64> {
+    pub(crate) fn admit(&mut self, now: Instant) -> Option<u64> {
         match self.last {
             Some(last) if now.duration_since(last) < LOG_EVERY => {
                 self.suppressed += 1;
@@ -317,6 +339,32 @@ impl Throttle {
             _ => {
                 self.last = Some(now);
                 Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
+/// The next connection on `listener`; `None` once the manager (the other
+/// side of `calls`) is gone, since nobody would answer.
+pub(crate) async fn accept(
+    listener: &UnixListener,
+    calls: &mpsc::Sender<ControlCall>,
+    failed: &mut Throttle,
+    what: &str,
+) -> Option<UnixStream> {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = calls.closed() => return None,
+        };
+        match accepted {
+            Ok((stream, _)) => return Some(stream),
+            Err(error) => {
+                // Out of descriptors, most likely: wait rather than spin.
+                if let Some(left_out) = failed.admit(Instant::now()) {
+                    warn!(%error, left_out, "{what}: cannot accept");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
@@ -335,21 +383,8 @@ async fn accept_loop(
         Throttle::default(),
     );
     loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            // The manager is gone: nobody would answer.
-            () = calls.closed() => return,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(error) => {
-                // Out of descriptors, most likely: wait rather than spin.
-                if let Some(left_out) = failed.admit(Instant::now()) {
-                    warn!(%error, left_out, "control socket: cannot accept");
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
+        let Some(stream) = accept(&listener, &calls, &mut failed, "control socket").await else {
+            return;
         };
         match stream.peer_cred() {
             Ok(credentials) if access.allows(credentials.uid(), credentials.gid()) => {}
@@ -402,7 +437,7 @@ fn refuse(stream: &UnixStream, message: &str) {
 
 /// One line read with a bound.
 #[derive(Debug, PartialEq, Eq)]
-enum Line {
+pub(crate) enum Line {
     Request(Vec<u8>),
     TooLong,
     End,
@@ -410,7 +445,10 @@ enum Line {
 
 /// Reads up to `limit` bytes and a newline; the last line may lack its
 /// newline. Never holds more than `limit + 1` bytes of the line.
-async fn read_line(reader: &mut (impl AsyncBufRead + Unpin), limit: usize) -> io::Result<Line> {
+pub(crate) async fn read_line(
+    reader: &mut (impl AsyncBufRead + Unpin),
+    limit: usize,
+) -> io::Result<Line> {
     let mut line = Vec::new();
     let bound = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     let read = (&mut *reader)
@@ -496,7 +534,7 @@ async fn call(calls: &mpsc::Sender<ControlCall>, request: Request, limits: Limit
 /// An answer slower than this is logged (debug).
 const SLOW_ANSWER: Duration = Duration::from_millis(50);
 
-async fn call_within_limits(
+pub(crate) async fn call_within_limits(
     calls: &mpsc::Sender<ControlCall>,
     request: Request,
     limits: Limits,

@@ -17,6 +17,7 @@
 //! last was written). Signals and the control socket come first in its loop,
 //! so they are served whatever the load.
 
+mod bird_socket;
 mod control;
 mod datastore;
 mod fib;
@@ -212,7 +213,14 @@ impl Manager {
             &self.settings.control_socket,
             self.settings.control_socket_group.as_deref(),
             control::Limits::default(),
-            control_sender,
+            control_sender.clone(),
+        )
+        .await?;
+        // After the control socket: both bind through a directory per process.
+        bird_socket::serve_on_own_thread(
+            self.bird_sockets(),
+            self.settings.control_socket_group.as_deref(),
+            control_sender.clone(),
         )
         .await?;
         let mut desired = datastore::spawn(
@@ -260,6 +268,7 @@ impl Manager {
                 Work::Control(call) => {
                     let what = match call.request {
                         Request::Status => "a status request",
+                        Request::RouteCount => "a route count request",
                         Request::Routes(_) => "a routes request",
                         Request::Refresh { .. } => "a refresh request",
                     };
@@ -316,6 +325,9 @@ impl Manager {
         };
         self.leave(graceful, &mut route_events).await;
         let _ = std::fs::remove_file(&self.settings.control_socket);
+        for socket in self.bird_sockets() {
+            let _ = std::fs::remove_file(&socket.path);
+        }
         // The process ends next: freeing a full table's millions of
         // allocations one by one would only delay the exit (about half a
         // second per million paths); the kernel takes the memory back at once.
@@ -808,6 +820,26 @@ impl Manager {
         }
     }
 
+    /// The BIRD sockets asked for, with the family each lists.
+    fn bird_sockets(&self) -> Vec<bird_socket::BirdSocket> {
+        [
+            (
+                &self.settings.bird_socket,
+                bird_socket::format::Family::Ipv4,
+            ),
+            (
+                &self.settings.bird6_socket,
+                bird_socket::format::Family::Ipv6,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(path, family)| {
+            path.clone()
+                .map(|path| bird_socket::BirdSocket { path, family })
+        })
+        .collect()
+    }
+
     /// Answers one control request.
     fn control(&mut self, request: Request) -> Response {
         match request {
@@ -824,6 +856,19 @@ impl Manager {
                 }
             }
             Request::Routes(query) => routes::answer(self.routing.rib(), &self.numbers, &query),
+            Request::RouteCount => {
+                let count = |family| {
+                    let (networks, routes) = self.routing.rib().family_counts(family);
+                    status::TableCount {
+                        networks: networks as u64,
+                        routes: routes as u64,
+                    }
+                };
+                Response::RouteCount(status::RouteCountReport {
+                    ipv4: count(Family::IPV4_UNICAST),
+                    ipv6: count(Family::IPV6_UNICAST),
+                })
+            }
             Request::Status => {
                 let counts: HashMap<PeerId, (usize, usize)> = self
                     .routing
@@ -832,6 +877,7 @@ impl Manager {
                     .iter()
                     .map(|peer| (peer.peer, (peer.accepted, peer.advertised)))
                     .collect();
+                let node_as = self.routing.local_as().0;
                 // What each peer task last published: nothing here waits for it.
                 let mut peers: Vec<status::PeerReport> = self
                     .peers
@@ -840,6 +886,7 @@ impl Manager {
                         let (received, sent) = counts.get(&running.id).copied().unwrap_or_default();
                         status::PeerReport::new(&running.handle.status())
                             .with_prefix_counts(received, sent)
+                            .with_desired(&running.desired, node_as)
                     })
                     .collect();
                 // Desired peers that could not be started (fail closed), with why.
@@ -858,9 +905,11 @@ impl Manager {
                         updates_sent: 0,
                         prefixes_unsendable: 0,
                     })
+                    .with_desired(peer, node_as)
+                    .not_started()
                 }));
                 peers.sort_by_key(status::PeerReport::address);
-                Response::Status(status::StatusReport {
+                Response::Status(Box::new(status::StatusReport {
                     node: self.settings.node.clone(),
                     asn: self.routing.local_as().0,
                     router_id: self.settings.router_id.to_string(),
@@ -870,7 +919,15 @@ impl Manager {
                         .metrics()
                         .num_alive_tasks(),
                     pod_networks: status::PodNetworksReport::new(&self.advertisements.pod_networks),
-                })
+                    restart_wait: self.synchronise_by.map(|deadline| {
+                        Box::new(status::RestartWait {
+                            remaining_seconds: deadline
+                                .saturating_duration_since(Instant::now())
+                                .as_secs(),
+                            total_seconds: u64::from(self.settings.routing.restart_time),
+                        })
+                    }),
+                }))
             }
         }
     }

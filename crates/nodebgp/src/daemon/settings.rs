@@ -49,6 +49,14 @@ pub(crate) struct RunArgs {
     /// primary group: run it as `sg GROUP -c 'nodebgp status'` otherwise.
     #[arg(long, value_name = "GROUP")]
     control_socket_group: Option<String>,
+    /// Also serve BIRD's control socket here for the IPv4 sessions, as
+    /// calico-node's tools expect (e.g. /var/run/calico/bird.ctl): `show
+    /// protocols [all NAME]`, `show status`, `show route count`. Off unless given.
+    #[arg(long, value_name = "PATH")]
+    bird_socket: Option<PathBuf>,
+    /// The same for the IPv6 sessions (e.g. /var/run/calico/bird6.ctl).
+    #[arg(long, value_name = "PATH")]
+    bird6_socket: Option<PathBuf>,
     /// A prefix this node originates to all its peers, optionally followed by
     /// communities to attach, standard `A:B` or large `G:L1:L2`
     /// (e.g. "10.244.1.0/24 65000:100 64512:1:2"); repeatable.
@@ -142,6 +150,8 @@ struct SettingsFile {
     datastore: Option<String>,
     control_socket: Option<PathBuf>,
     control_socket_group: Option<String>,
+    bird_socket: Option<PathBuf>,
+    bird6_socket: Option<PathBuf>,
     advertise: Option<Vec<String>>,
     hold_time: Option<u16>,
     connect_retry: Option<u64>,
@@ -340,6 +350,10 @@ pub(crate) struct Settings {
     /// A group whose members may use the control socket too (a name in
     /// /etc/group, or a GID); otherwise root and the daemon's user only.
     pub(crate) control_socket_group: Option<String>,
+    /// BIRD's control socket for the IPv4 sessions (calico-node's bird.ctl).
+    pub(crate) bird_socket: Option<PathBuf>,
+    /// BIRD's control socket for the IPv6 sessions (bird6.ctl).
+    pub(crate) bird6_socket: Option<PathBuf>,
     pub(crate) advertise: Vec<Origination>,
     pub(crate) hold_time: HoldTime,
     pub(crate) connect_retry: Duration,
@@ -547,6 +561,8 @@ impl Settings {
                 .or(file.control_socket.clone())
                 .unwrap_or_else(|| PathBuf::from("/run/nodebgp/nodebgp.ctl")),
             control_socket_group,
+            bird_socket: arguments.bird_socket.clone().or(file.bird_socket.clone()),
+            bird6_socket: arguments.bird6_socket.clone().or(file.bird6_socket.clone()),
             advertise,
             hold_time,
             connect_retry: Duration::from_secs(

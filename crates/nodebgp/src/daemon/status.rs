@@ -29,9 +29,9 @@ enum Format {
 
 /// Counts in each direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Both {
-    received: u64,
-    sent: u64,
+pub(crate) struct Both {
+    pub(crate) received: u64,
+    pub(crate) sent: u64,
 }
 
 /// One peer as `nodebgp status -o json` shows it. Serialised straight to
@@ -39,34 +39,72 @@ struct Both {
 /// The client reads it back into the same type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PeerReport {
-    peer: IpAddr,
-    port: u16,
-    peer_as: u32,
-    state: String,
-    since_seconds: u64,
-    last_error: Option<String>,
-    local_address: Option<String>,
+    pub(crate) peer: IpAddr,
+    pub(crate) port: u16,
+    pub(crate) peer_as: u32,
+    pub(crate) state: String,
+    pub(crate) since_seconds: u64,
+    pub(crate) last_error: Option<String>,
+    pub(crate) local_address: Option<String>,
     messages: Both,
     updates: Both,
-    prefixes: Both,
+    pub(crate) prefixes: Both,
+    /// Why the session exists (BIRD's `Global_`, `Node_`, `Mesh_` names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kind: Option<PeerKind>,
+    /// Our AS on this session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) local_as: Option<u32>,
+    /// A desired peer the daemon refused to start (BIRD's state `down`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) not_started: bool,
     /// Prefixes withdrawn from the peer instead of sent: their attributes
     /// did not fit its messages (RFC 8654 §4).
     #[serde(default, skip_serializing_if = "is_zero")]
     prefixes_unsendable: u64,
     #[serde(flatten)]
-    negotiated: Option<NegotiatedReport>,
+    pub(crate) negotiated: Option<NegotiatedReport>,
 }
 
 fn is_zero(count: &u64) -> bool {
     *count == 0
 }
 
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
+/// Why a node has a session, as Calico's BIRD protocol names tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum PeerKind {
+    /// A global BGPPeer (`Global_<ip>`).
+    Global,
+    /// A BGPPeer for this node (`Node_<ip>`); also a `peerSelector` peer,
+    /// which confd files under the node unless the resource is global.
+    Node,
+    /// The node-to-node mesh (`Mesh_<ip>`).
+    Mesh,
+}
+
+impl From<&peer_manager::PeerSource> for PeerKind {
+    fn from(source: &peer_manager::PeerSource) -> Self {
+        match source {
+            peer_manager::PeerSource::Global => PeerKind::Global,
+            peer_manager::PeerSource::NodeScoped | peer_manager::PeerSource::PeerSelector(_) => {
+                PeerKind::Node
+            }
+            peer_manager::PeerSource::Mesh(_) => PeerKind::Mesh,
+        }
+    }
+}
+
 /// What was negotiated, once the peer's OPEN was accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct NegotiatedReport {
-    router_id: String,
-    hold_time: u64,
-    keepalive: u64,
+pub(crate) struct NegotiatedReport {
+    pub(crate) router_id: String,
+    pub(crate) hold_time: u64,
+    pub(crate) keepalive: u64,
     families: Vec<String>,
     four_octet_asn: bool,
     route_refresh: bool,
@@ -87,6 +125,19 @@ impl PeerReport {
             received: received as u64,
             sent: sent as u64,
         };
+        self
+    }
+
+    /// Names why the session exists and our AS on it.
+    pub(crate) fn with_desired(mut self, desired: &super::DesiredPeer, node_as: u32) -> Self {
+        self.kind = Some(PeerKind::from(&desired.source));
+        self.local_as = Some(desired.local_as.map_or(node_as, |asn| asn.0));
+        self
+    }
+
+    /// Marks a desired peer the daemon refused to start.
+    pub(crate) fn not_started(mut self) -> Self {
+        self.not_started = true;
         self
     }
 
@@ -118,6 +169,9 @@ impl PeerReport {
                 sent: 0,
             },
             prefixes_unsendable: status.prefixes_unsendable,
+            kind: None,
+            local_as: None,
+            not_started: false,
             negotiated: status
                 .negotiated
                 .as_ref()
@@ -164,6 +218,34 @@ pub(crate) struct StatusReport {
     /// The node's pod networks from Calico IPAM; absent without any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) pod_networks: Option<Box<PodNetworksReport>>,
+    /// While a restarted daemon waits for its peers' tables (RFC 4724 §4.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) restart_wait: Option<Box<RestartWait>>,
+}
+
+/// The restart deferral's timer, as BIRD's `show status` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RestartWait {
+    /// Seconds left before routes are selected regardless.
+    pub(crate) remaining_seconds: u64,
+    /// The whole wait.
+    pub(crate) total_seconds: u64,
+}
+
+/// Routes in one family's table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TableCount {
+    /// Prefixes with at least one path.
+    pub(crate) networks: u64,
+    /// Paths over all of them.
+    pub(crate) routes: u64,
+}
+
+/// The answer to `route-count`: BIRD's `show route count`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RouteCountReport {
+    pub(crate) ipv4: TableCount,
+    pub(crate) ipv6: TableCount,
 }
 
 /// What `status` says of the node's pod networks.
@@ -318,11 +400,11 @@ mod tests {
         assert!(report.peers[1].negotiated.is_none());
         assert_eq!(report.peers[1].address(), "[fd00::3]:179".parse().unwrap());
         // Through the socket and back, as the client reads it.
-        let line = Response::Status(report.clone()).to_line();
+        let line = Response::Status(Box::new(report.clone())).to_line();
         let Response::Status(received) = serde_json::from_slice(&line).unwrap() else {
             panic!("not a status answer: {}", String::from_utf8_lossy(&line));
         };
-        assert_eq!(received, report);
+        assert_eq!(*received, report);
         assert_eq!(serde_json::to_value(&received).unwrap(), before);
     }
 }

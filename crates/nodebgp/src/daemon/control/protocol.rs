@@ -23,7 +23,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::daemon::routes::RoutesReport;
-use crate::daemon::status::StatusReport;
+use crate::daemon::status::{RouteCountReport, StatusReport};
 
 /// What a control client asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,8 @@ pub(crate) enum Request {
     Status,
     /// Routes of one RIB.
     Routes(RoutesQuery),
+    /// Networks and routes per family (BIRD's `show route count`).
+    RouteCount,
     /// Ask a peer to send its routes again (ROUTE-REFRESH, RFC 2918).
     Refresh {
         /// The peer's address.
@@ -120,9 +122,11 @@ impl fmt::Display for Selection {
 #[serde(tag = "response", rename_all = "kebab-case")]
 pub(crate) enum Response {
     /// The answer to [`Request::Status`].
-    Status(StatusReport),
+    Status(Box<StatusReport>),
     /// The answer to [`Request::Routes`].
     Routes(RoutesReport),
+    /// The answer to [`Request::RouteCount`].
+    RouteCount(RouteCountReport),
     /// The ROUTE-REFRESH was sent.
     Refreshed,
     /// The request was refused or failed; `message` says why, in words.
@@ -158,6 +162,7 @@ impl Response {
         match self {
             Response::Status(_) => "status",
             Response::Routes(_) => "routes",
+            Response::RouteCount(_) => "route-count",
             Response::Refreshed => "refreshed",
             Response::Error { .. } => "error",
         }

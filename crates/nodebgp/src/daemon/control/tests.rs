@@ -30,6 +30,7 @@ fn report() -> StatusReport {
         ignored: Vec::new(),
         tasks: 0,
         pod_networks: None,
+        restart_wait: None,
     }
 }
 
@@ -39,9 +40,10 @@ fn manager() -> mpsc::Sender<ControlCall> {
     tokio::spawn(async move {
         while let Some(call) = calls.recv().await {
             let answer = match call.request {
-                Request::Status => Response::Status(report()),
+                Request::Status => Response::Status(Box::new(report())),
                 Request::Refresh { .. } => Response::Refreshed,
                 Request::Routes(_) => Response::error("no routes here"),
+                Request::RouteCount => Response::RouteCount(Default::default()),
             };
             let _ = call.reply.send(answer);
         }

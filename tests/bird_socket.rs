@@ -1,0 +1,219 @@
+//! BIRD's control socket as calico-node's tools read it: Debian's `birdc`
+//! against `nodebgp run --bird-socket`, its output parsed the way Calico's
+//! Go code parses it (`calicoctl node status`, CalicoNodeStatus, the
+//! liveness probe), with one session established to FRR and one down.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use lab::{Kind, NeighborSpec, PeerState, Router, RouterSpec};
+use nodebgp_interop::daemon::{address, apply, global_peer, scratch, Daemon, UP};
+
+/// `birdc -s SOCKET COMMAND`: whether it succeeded (it fails on BIRD's
+/// error codes), and its standard output.
+fn birdc_answer(socket: &Path, command: &str) -> (bool, String) {
+    let birdc = Kind::Bird.binaries()[1];
+    let output = Command::new(birdc)
+        .arg("-s")
+        .arg(socket)
+        .args(command.split_whitespace())
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+/// `birdc -s SOCKET COMMAND`'s standard output; it must succeed.
+fn birdc(socket: &Path, command: &str) -> String {
+    let (succeeded, output) = birdc_answer(socket, command);
+    assert!(succeeded, "birdc {command}: {output}");
+    eprintln!("birdc {command}:\n{output}");
+    output
+}
+
+/// What the raw protocol says, as Calico's tools read the socket itself:
+/// the greeting, then the reply to `command` up to its last line.
+fn raw(socket: &Path, command: &str) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(format!("{command}\n").as_bytes()).unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(stream).lines() {
+        let line = line.unwrap();
+        let last = line.len() >= 5
+            && line.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && line.as_bytes()[4] == b' '
+            && !line.starts_with("0001");
+        lines.push(line);
+        if last {
+            break;
+        }
+    }
+    lines
+}
+
+/// One row `calicoctl node status` shows.
+#[derive(Debug, PartialEq, Eq)]
+struct CalicoPeer {
+    address: String,
+    kind: String,
+    state: String,
+    info: String,
+}
+
+/// Calico's `getBIRDPeers`: the `2002-` header must read exactly
+/// `name proto table state since info`; `1002-` and space-led lines are
+/// rows of at least six columns, with proto `BGP` and a name
+/// `^(Global|Node|Mesh)_(.+)$`, the address coming back by `_` → `.`.
+fn parse_like_calico(lines: &[String]) -> Vec<CalicoPeer> {
+    let mut peers = Vec::new();
+    for line in lines {
+        if line.starts_with("0001") {
+            continue;
+        }
+        if line.starts_with("0000") {
+            break;
+        }
+        if let Some(header) = line.strip_prefix("2002-") {
+            let words: Vec<&str> = header.split_whitespace().collect();
+            assert_eq!(words, ["name", "proto", "table", "state", "since", "info"]);
+            continue;
+        }
+        let row = line
+            .strip_prefix("1002-")
+            .or_else(|| line.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("unexpected output line from BIRD: '{line}'"));
+        let columns: Vec<&str> = row.split_whitespace().collect();
+        if columns.len() < 6 || columns[1] != "BGP" {
+            continue;
+        }
+        let Some((kind, rest)) = columns[0].split_once('_') else {
+            continue;
+        };
+        let kind = match kind {
+            "Global" => "global",
+            "Node" => "node specific",
+            "Mesh" => "node-to-node mesh",
+            _ => continue,
+        };
+        peers.push(CalicoPeer {
+            address: rest.replace('_', "."),
+            kind: kind.to_owned(),
+            state: columns[3].to_owned(),
+            info: columns[5..].join(" "),
+        });
+    }
+    peers
+}
+
+#[test]
+fn birdc_and_calico_s_parser_read_the_sessions_from_the_bird_socket() {
+    lab::require(Kind::Frr);
+    lab::require(Kind::Bird);
+    let (ours, theirs, nobody) = (address(), address(), address());
+    let directory = scratch("bird-socket");
+    let _router = Router::start(
+        RouterSpec::new(Kind::Frr, "bird-socket-frr", theirs, 65201)
+            .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
+    )
+    .unwrap();
+    apply(&directory, &global_peer(theirs, "65201"));
+    apply(&directory, &global_peer(nobody, "65202"));
+    let (bird, bird6) = (directory.join("bird.ctl"), directory.join("bird6.ctl"));
+    let (bird_text, bird6_text) = (bird.display().to_string(), bird6.display().to_string());
+    let mut daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "64512",
+        &["--bird-socket", &bird_text, "--bird6-socket", &bird6_text],
+    );
+    daemon.wait_for(theirs, "Established");
+    _router
+        .wait_for_state(ours, PeerState::Established, UP)
+        .unwrap();
+
+    // What calicoctl shows, read off the raw socket as Calico's code does.
+    let name = |address: IpAddr| format!("Global_{}", address.to_string().replace('.', "_"));
+    let deadline = Instant::now() + UP;
+    let peers = loop {
+        let peers = parse_like_calico(&raw(&bird, "show protocols"));
+        let down = peers
+            .iter()
+            .any(|peer| peer.address == nobody.to_string() && peer.info.starts_with("Active"));
+        if down || Instant::now() > deadline {
+            break peers;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let established = peers
+        .iter()
+        .find(|peer| peer.address == theirs.to_string())
+        .unwrap_or_else(|| panic!("no row for {theirs}: {peers:?}"));
+    assert_eq!(established.kind, "global");
+    assert_eq!(established.state, "up");
+    assert_eq!(established.info, "Established");
+    let down = peers
+        .iter()
+        .find(|peer| peer.address == nobody.to_string())
+        .unwrap_or_else(|| panic!("no row for {nobody}: {peers:?}"));
+    assert_eq!(down.state, "start", "{down:?}");
+    assert!(
+        ["Active", "Connect", "Idle"]
+            .iter()
+            .any(|state| down.info.starts_with(state)),
+        "{down:?}"
+    );
+    assert_eq!(peers.len(), 2, "{peers:?}");
+
+    // Debian's birdc speaks to it like to BIRD.
+    let shown = birdc(&bird, "show protocols");
+    assert!(shown.contains(&name(theirs)), "{shown}");
+    assert!(shown.contains(&name(nobody)), "{shown}");
+    let detail = birdc(&bird, &format!("show protocols all {}", name(theirs)));
+    for expected in [
+        "  BGP state:          Established".to_owned(),
+        format!("    Neighbor address: {theirs}"),
+        "    Neighbor AS:      65201".to_owned(),
+        "    Local AS:         64512".to_owned(),
+    ] {
+        assert!(detail.contains(&expected), "{expected:?} in:\n{detail}");
+    }
+    let detail = birdc(&bird, &format!("show protocols all {}", name(nobody)));
+    assert!(detail.contains("    Neighbor AS:      65202"), "{detail}");
+    assert!(!detail.contains("Established"), "{detail}");
+    let (succeeded, missing) = birdc_answer(&bird, "show protocols all Mesh_10_99_99_99");
+    assert!(
+        !succeeded && missing.contains("No protocols match"),
+        "{missing}"
+    );
+
+    // The liveness probe: `show status` starts with BIRD.
+    let status = raw(&bird, "show status");
+    assert!(status[1].starts_with("1000-BIRD "), "{status:?}");
+    assert_eq!(status.last().unwrap(), "0013 Daemon is up and running");
+    let status = birdc(&bird, "show status");
+    assert!(status.contains("Daemon is up and running"), "{status}");
+    let count = raw(&bird, "show route count");
+    assert!(
+        count.last().unwrap().ends_with("networks in table master4"),
+        "{count:?}"
+    );
+    let unknown = raw(&bird, "configure");
+    assert_eq!(unknown.last().unwrap(), "9001 syntax error");
+
+    // bird6.ctl lists the IPv6 sessions: none here.
+    let peers6 = parse_like_calico(&raw(&bird6, "show protocols"));
+    assert_eq!(peers6, []);
+
+    // The sockets are gone once the daemon is.
+    daemon.terminate();
+    assert!(!bird.exists() && !bird6.exists());
+}
