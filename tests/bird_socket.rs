@@ -213,6 +213,67 @@ fn birdc_and_calico_s_parser_read_the_sessions_from_the_bird_socket() {
     let peers6 = parse_like_calico(&raw(&bird6, "show protocols"));
     assert_eq!(peers6, []);
 
+    // `nodebgp node status` prints calicoctl's table for the same sessions.
+    let output = std::process::Command::new(nodebgp_interop::daemon::nodebgp())
+        .args(["node", "status", "--control-socket"])
+        .arg(&daemon.control)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("nodebgp process is running.\n"), "{text}");
+    let headings: Vec<&str> = text
+        .lines()
+        .nth(4)
+        .unwrap_or_default()
+        .split('|')
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "",
+            "PEER ADDRESS",
+            "PEER TYPE",
+            "STATE",
+            "SINCE",
+            "INFO",
+            ""
+        ],
+        "{text}"
+    );
+    let row = |address: IpAddr| {
+        text.lines()
+            .find(|line| line.starts_with(&format!("| {address} ")))
+            .unwrap_or_else(|| panic!("no row for {address}:\n{text}"))
+            .split('|')
+            .map(str::trim)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row(theirs)[2..4], ["global", "up"], "{text}");
+    assert_eq!(row(theirs)[5], "Established", "{text}");
+    assert_eq!(row(nobody)[3], "start", "{text}");
+    assert!(
+        text.contains("IPv6 BGP status\nNo IPv6 peers found."),
+        "{text}"
+    );
+    // `nodebgp version` names the client and the running daemon.
+    let output = std::process::Command::new(nodebgp_interop::daemon::nodebgp())
+        .args(["version", "--control-socket"])
+        .arg(&daemon.control)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        text.contains(&format!("Client Version:    v{version}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Daemon Version:    v{version}")),
+        "{text}"
+    );
+
     // The sockets are gone once the daemon is.
     daemon.terminate();
     assert!(!bird.exists() && !bird6.exists());

@@ -94,7 +94,8 @@ fn the_control_socket_is_owner_only_answers_in_its_documented_shape_and_is_never
     assert!(tasks.is_some_and(|tasks| tasks > 0), "{tasks:?}");
     assert_eq!(
         status,
-        json!({"node": "control-test", "as": 64512, "router_id": "127.0.0.1", "peers": []})
+        json!({"version": env!("CARGO_PKG_VERSION"), "node": "control-test", "as": 64512,
+               "router_id": "127.0.0.1", "peers": []})
     );
     let routes = json_of(&client(&socket, &["routes", "-o", "json"]));
     assert_eq!(

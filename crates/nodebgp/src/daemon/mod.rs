@@ -21,6 +21,8 @@ mod bird_socket;
 mod control;
 mod datastore;
 mod fib;
+mod metrics;
+mod node_status;
 mod pod_networks;
 mod routes;
 mod routing;
@@ -50,6 +52,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 pub(crate) use control::request;
+pub(crate) use node_status::{daemon_version, print_node_status, NodeStatusArgs};
 pub(crate) use routes::{print_routes, request_refresh, RefreshArgs, RoutesArgs};
 pub(crate) use settings::{Datastore, RunArgs, Settings};
 pub(crate) use sources::DesiredPeer;
@@ -223,6 +226,9 @@ impl Manager {
             control_sender.clone(),
         )
         .await?;
+        if let Some(address) = self.settings.metrics {
+            metrics::serve_on_own_thread(address, control_sender.clone()).await?;
+        }
         let mut desired = datastore::spawn(
             self.store.clone(),
             &self.settings.datastore,
@@ -910,6 +916,7 @@ impl Manager {
                 }));
                 peers.sort_by_key(status::PeerReport::address);
                 Response::Status(Box::new(status::StatusReport {
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
                     node: self.settings.node.clone(),
                     asn: self.routing.local_as().0,
                     router_id: self.settings.router_id.to_string(),

@@ -57,6 +57,11 @@ pub(crate) struct RunArgs {
     /// The same for the IPv6 sessions (e.g. /var/run/calico/bird6.ctl).
     #[arg(long, value_name = "PATH")]
     bird6_socket: Option<PathBuf>,
+    /// Serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics (e.g.
+    /// 127.0.0.1:9091 or [::]:9091). Off unless given; unauthenticated, so
+    /// bind it where only the scraper reaches.
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<SocketAddr>,
     /// A prefix this node originates to all its peers, optionally followed by
     /// communities to attach, standard `A:B` or large `G:L1:L2`
     /// (e.g. "10.244.1.0/24 65000:100 64512:1:2"); repeatable.
@@ -152,6 +157,7 @@ struct SettingsFile {
     control_socket_group: Option<String>,
     bird_socket: Option<PathBuf>,
     bird6_socket: Option<PathBuf>,
+    metrics: Option<SocketAddr>,
     advertise: Option<Vec<String>>,
     hold_time: Option<u16>,
     connect_retry: Option<u64>,
@@ -354,6 +360,8 @@ pub(crate) struct Settings {
     pub(crate) bird_socket: Option<PathBuf>,
     /// BIRD's control socket for the IPv6 sessions (bird6.ctl).
     pub(crate) bird6_socket: Option<PathBuf>,
+    /// Where Prometheus metrics are served over HTTP; off when `None`.
+    pub(crate) metrics: Option<SocketAddr>,
     pub(crate) advertise: Vec<Origination>,
     pub(crate) hold_time: HoldTime,
     pub(crate) connect_retry: Duration,
@@ -563,6 +571,7 @@ impl Settings {
             control_socket_group,
             bird_socket: arguments.bird_socket.clone().or(file.bird_socket.clone()),
             bird6_socket: arguments.bird6_socket.clone().or(file.bird6_socket.clone()),
+            metrics: arguments.metrics.or(file.metrics),
             advertise,
             hold_time,
             connect_retry: Duration::from_secs(
@@ -602,7 +611,8 @@ mod tests {
         let file = directory.join("nodebgp.yaml");
         std::fs::write(
             &file,
-            "node: from-file\nasNumber: \"64086.59905\"\nlisten: [\"127.0.0.9:1179\"]\n",
+            "node: from-file\nasNumber: \"64086.59905\"\nlisten: [\"127.0.0.9:1179\"]\n\
+             metrics: \"[::1]:9091\"\n",
         )
         .unwrap();
         let arguments = RunArgs {
@@ -616,6 +626,7 @@ mod tests {
         assert_eq!(settings.listen, vec!["127.0.0.9:1179".parse().unwrap()]);
         assert_eq!(settings.router_id.0, Ipv4Addr::new(127, 0, 0, 9));
         assert_eq!(settings.hold_time.seconds(), 90);
+        assert_eq!(settings.metrics, Some("[::1]:9091".parse().unwrap()));
         assert_eq!(
             settings.source_address("10.0.0.1".parse().unwrap()),
             Some("127.0.0.9".parse().unwrap())

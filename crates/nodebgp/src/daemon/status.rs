@@ -203,6 +203,9 @@ impl PeerReport {
 /// The answer to `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StatusReport {
+    /// The daemon's version (`nodebgp version` prints it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) version: String,
     pub(crate) node: String,
     #[serde(rename = "as")]
     pub(crate) asn: u32,
@@ -313,36 +316,14 @@ fn print_table(report: &StatusReport) {
             ]
         })
         .collect();
-    let headers = ["PEER ADDRESS", "PEER AS", "STATE", "SINCE", "INFO"];
-    let widths: Vec<usize> = (0..5)
-        .map(|column| {
-            rows.iter()
-                .map(|row| row[column].len())
-                .chain([headers[column].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let rule: String = widths
-        .iter()
-        .map(|width| format!("+{}", "-".repeat(width + 2)))
-        .collect::<String>()
-        + "+";
-    println!("{rule}");
-    let line = |cells: [&str; 5]| {
-        let text: String = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("| {cell:<width$} "))
-            .collect();
-        println!("{text}|");
-    };
-    line(headers);
-    println!("{rule}");
-    for row in &rows {
-        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
-    }
-    println!("{rule}");
+    print!(
+        "{}",
+        super::node_status::table(
+            ["PEER ADDRESS", "PEER AS", "STATE", "SINCE", "INFO"],
+            &rows,
+            false
+        )
+    );
     if let Some(pods) = &report.pod_networks {
         let list = |prefixes: &[String]| match prefixes {
             [] => "none".to_owned(),

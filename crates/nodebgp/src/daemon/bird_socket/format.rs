@@ -286,6 +286,17 @@ fn since(peer: &PeerReport, clock: Clock) -> UnixTime {
     UnixTime(clock.now.0.saturating_sub(peer.since_seconds))
 }
 
+/// The STATE, SINCE and INFO a session shows in `show protocols`, as
+/// `calicoctl node status` splits them out of the row (whitespace runs are
+/// one separator, so INFO reads `Active Socket: …`).
+pub(crate) fn calicoctl_columns(peer: &PeerReport, clock: Clock) -> [String; 3] {
+    [
+        protocol_state(peer).to_owned(),
+        since(peer, clock).since(clock.now),
+        one_line(&protocol_info(peer)),
+    ]
+}
+
 /// The reply to `show protocols [all] [NAME]`.
 pub(crate) fn show_protocols(
     report: &StatusReport,

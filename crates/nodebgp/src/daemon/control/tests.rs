@@ -23,6 +23,7 @@ fn scratch(name: &str) -> PathBuf {
 
 fn report() -> StatusReport {
     StatusReport {
+        version: String::new(),
         node: "test-node".into(),
         asn: 64512,
         router_id: "10.0.0.1".into(),
