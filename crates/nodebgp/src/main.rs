@@ -6,6 +6,7 @@
 //! - `nodebgp run`: the daemon for one node.
 //! - `nodebgp status`: the live state of its sessions; `nodebgp node status`
 //!   the same as `calicoctl node status` prints it.
+//! - `nodebgp log-level FILTER`: the running daemon's log filter.
 //! - `nodebgp version`: this client's version, and the daemon's when one answers.
 //! - `nodebgp completion SHELL`: shell completions.
 //! - `nodebgp routes`: its RIBs.
@@ -39,6 +40,14 @@ enum Command {
     Node {
         #[command(subcommand)]
         command: NodeCommand,
+    },
+    /// Change the running daemon's log filter (e.g. debug, nodebgp=debug,info).
+    LogLevel {
+        /// The new filter.
+        filter: String,
+        /// The daemon's control socket.
+        #[arg(long, value_name = "PATH", default_value = "/run/nodebgp/nodebgp.ctl")]
+        control_socket: std::path::PathBuf,
     },
     /// Print the client's version, and the running daemon's.
     Version(VersionArgs),
@@ -104,6 +113,10 @@ fn main() -> ExitCode {
             command: NodeCommand::Status(arguments),
         } => daemon::print_node_status(&arguments),
         Command::Version(arguments) => print_version(&arguments),
+        Command::LogLevel {
+            filter,
+            control_socket,
+        } => daemon::set_log_level(&control_socket, filter),
         Command::Completion { shell } => {
             use clap::CommandFactory as _;
             clap_complete::generate(

@@ -152,3 +152,65 @@ fn a_file_at_the_control_socket_path_is_neither_deleted_nor_replaced() {
     assert_eq!(std::fs::read_to_string(&socket).unwrap(), "not a socket");
     std::fs::remove_dir_all(directory).unwrap();
 }
+
+/// `--log-format json` writes one JSON object per line, without colour
+/// codes in a file; `nodebgp log-level` changes the filter while the daemon
+/// runs (debug lines appear only after it), and a bad filter is refused.
+#[test]
+fn json_logs_and_a_log_filter_changed_at_run_time() {
+    let directory = scratch("logs");
+    let socket = directory.join("nodebgp.ctl");
+    let log_path = directory.join("nodebgp.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut command = run(&directory, &socket);
+    command.args(["--log-format", "json"]);
+    let _daemon = Daemon(
+        command
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !client(&socket, &["status", "-o", "json"]).status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "the control socket never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let lines = || -> Vec<Value> {
+        std::fs::read_to_string(&log_path)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                assert!(!line.contains('\u{1b}'), "a colour code in {line:?}");
+                serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line:?}"))
+            })
+            .collect()
+    };
+    assert!(!lines().is_empty());
+    assert!(lines().iter().all(|line| line["level"] != "DEBUG"));
+
+    let refused = client(&socket, &["log-level", "nodebgp=nonsense"]);
+    assert!(!refused.status.success(), "{refused:?}");
+    // The change is logged at info level, under the new filter: not seen
+    // after "warn", seen after "info". The line is written before the
+    // answer, so no waiting is needed.
+    let changes = |filter: &str| {
+        lines()
+            .iter()
+            .filter(|line| {
+                line["fields"]["message"] == "log filter changed"
+                    && line["fields"]["filter"] == filter
+            })
+            .count()
+    };
+    let changed = client(&socket, &["log-level", "warn"]);
+    assert!(changed.status.success(), "{changed:?}");
+    assert!(String::from_utf8_lossy(&changed.stdout).contains("'warn'"));
+    assert_eq!(changes("warn"), 0, "an info line under a warn filter");
+    let changed = client(&socket, &["log-level", "info"]);
+    assert!(changed.status.success(), "{changed:?}");
+    assert_eq!(changes("info"), 1);
+}

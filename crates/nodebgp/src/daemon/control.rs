@@ -482,6 +482,15 @@ async fn converse(
         let (answer, last) = match read {
             Ok(Ok(Line::End)) => return Ok(()),
             Ok(Ok(Line::Request(line))) => match Request::parse(&line) {
+                // Answered here, not by the manager: turning on debug logs
+                // is what one does when the manager is slow.
+                Ok(Request::LogLevel { filter }) => (
+                    match super::logging::set_filter(&filter) {
+                        Ok(()) => Response::LogLevel { filter },
+                        Err(message) => Response::error(message),
+                    },
+                    false,
+                ),
                 Ok(request) => (call(calls, request, limits).await, false),
                 Err(error) => (error, false),
             },

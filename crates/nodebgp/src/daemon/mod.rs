@@ -21,6 +21,7 @@ mod bird_socket;
 mod control;
 mod datastore;
 mod fib;
+pub(crate) mod logging;
 mod metrics;
 mod node_status;
 mod pod_networks;
@@ -52,6 +53,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 pub(crate) use control::request;
+pub(crate) use logging::set_log_level;
 pub(crate) use node_status::{daemon_version, print_node_status, NodeStatusArgs};
 pub(crate) use routes::{print_routes, request_refresh, RefreshArgs, RoutesArgs};
 pub(crate) use settings::{Datastore, RunArgs, Settings};
@@ -81,12 +83,7 @@ const FIB_STOP_TIME: Duration = Duration::from_secs(30);
 pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
     without_fastbins();
     let settings = Settings::from_args(arguments)?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&settings.log_level).context("--log-level")?,
-        )
-        .with_target(false)
-        .init();
+    logging::init(&settings.log_level, settings.log_format)?;
     // One thread runs every session: a node holds tens of sessions, and one
     // thread keeps both the memory (one allocator arena, one stack) and the
     // idle wake-ups down.
@@ -277,6 +274,7 @@ impl Manager {
                         Request::RouteCount => "a route count request",
                         Request::Routes(_) => "a routes request",
                         Request::Refresh { .. } => "a refresh request",
+                        Request::LogLevel { .. } => "a log level request",
                     };
                     let answer = self.control(call.request);
                     // The client may have stopped waiting (control::Limits).
@@ -849,6 +847,8 @@ impl Manager {
     /// Answers one control request.
     fn control(&mut self, request: Request) -> Response {
         match request {
+            // The control socket's thread answers it (see `logging`).
+            Request::LogLevel { .. } => Response::error("the log filter is the control socket's"),
             Request::Refresh { peer } => {
                 let Some(id) = self.peers.get(&peer).map(|running| running.id) else {
                     return Response::error(format!("{peer} is not a peer of this node"));

@@ -86,6 +86,9 @@ pub(crate) struct RunArgs {
     /// Log filter, e.g. info or nodebgp=debug (default: $RUST_LOG or info).
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
+    /// Log lines as text (default) or one JSON object each.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    log_format: Option<super::logging::LogFormat>,
     /// Do not install learned routes into the kernel (by default they are,
     /// where nodebgp has CAP_NET_ADMIN).
     #[arg(long)]
@@ -165,6 +168,7 @@ struct SettingsFile {
     error_wait: Option<serde_yaml::Value>,
     all_families: Option<bool>,
     log_level: Option<String>,
+    log_format: Option<super::logging::LogFormat>,
     fib: Option<bool>,
     fib_netns: Option<String>,
     ipv4_next_hop: Option<Ipv4Addr>,
@@ -370,6 +374,7 @@ pub(crate) struct Settings {
     pub(crate) error_wait: (Duration, Duration),
     pub(crate) all_families: bool,
     pub(crate) log_level: String,
+    pub(crate) log_format: super::logging::LogFormat,
     pub(crate) routing: RoutingSettings,
 }
 
@@ -585,6 +590,7 @@ impl Settings {
                 .or(file.log_level.clone())
                 .or_else(|| std::env::var("RUST_LOG").ok())
                 .unwrap_or_else(|| "info".to_owned()),
+            log_format: arguments.log_format.or(file.log_format).unwrap_or_default(),
             routing,
         })
     }

@@ -40,6 +40,11 @@ pub(crate) enum Request {
         /// The peer's address.
         peer: IpAddr,
     },
+    /// Replace the log filter (`info`, `nodebgp=debug`, …).
+    LogLevel {
+        /// The new filter.
+        filter: String,
+    },
 }
 
 /// The arguments of [`Request::Routes`]: `nodebgp routes`' flags.
@@ -129,6 +134,11 @@ pub(crate) enum Response {
     RouteCount(RouteCountReport),
     /// The ROUTE-REFRESH was sent.
     Refreshed,
+    /// The log filter is now `filter`.
+    LogLevel {
+        /// The filter in force.
+        filter: String,
+    },
     /// The request was refused or failed; `message` says why, in words.
     Error {
         /// What went wrong.
@@ -164,6 +174,7 @@ impl Response {
             Response::Routes(_) => "routes",
             Response::RouteCount(_) => "route-count",
             Response::Refreshed => "refreshed",
+            Response::LogLevel { .. } => "log-level",
             Response::Error { .. } => "error",
         }
     }

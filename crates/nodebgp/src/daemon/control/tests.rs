@@ -45,6 +45,7 @@ fn manager() -> mpsc::Sender<ControlCall> {
                 Request::Refresh { .. } => Response::Refreshed,
                 Request::Routes(_) => Response::error("no routes here"),
                 Request::RouteCount => Response::RouteCount(Default::default()),
+                Request::LogLevel { .. } => Response::error("the socket answers it"),
             };
             let _ = call.reply.send(answer);
         }
