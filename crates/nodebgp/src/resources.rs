@@ -1,9 +1,16 @@
-//! `nodebgp apply|create|replace|delete -f FILE` and `nodebgp get
+//! `nodebgp apply|create|replace|delete -f FILE`, `nodebgp delete TYPE NAME`
+//! and `nodebgp get
 //! bgppeer|node|bgpconfiguration|ippool|blockaffinity|ipamblock [NAME]`: v1
 //! bgpPeer and v3 BGPPeer, Node, BGPConfiguration, IPPool, BlockAffinity and
 //! IPAMBlock resources in the datastore, with calicoctl's verbs, aliases and
 //! messages. A file may mix kinds; it is validated whole before anything is
 //! written.
+//!
+//! `delete TYPE NAME` is calicoctl's other form of delete: a v1 bgpPeer by its
+//! peer IP (`delete bgppeer 192.168.1.1 --scope node --node rack1-host1`; with
+//! no `--scope`, `--node` means node scope and its absence global scope), any
+//! v3 resource by name (`delete bgppeer rack1-tor`, `delete ippool pools-1`).
+//! It goes through the same store batch as `delete -f`, with the same messages.
 //!
 //! `get` prints calicoctl's table by default (`-o ps`; `-o wide` for more
 //! columns, [`peer_store::resources_to_table`]). `-o yaml|json` prints every
@@ -14,13 +21,14 @@
 //! printed.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use peer_store::{
-    execute_documents, resource_kind, resources_to_table, stored_resources_to_json,
-    stored_resources_to_yaml, BatchOptions, ListFilter, NamedKind, NodeName, PeerStore, Resource,
-    ResourceFilter, ResourceKey, ResourceKind, ResourceName, Revision, ScopeKind, StoredResource,
+    execute_documents, parse_peer_ip, resource_kind, resources_to_table, stored_resources_to_json,
+    stored_resources_to_yaml, BatchOptions, BatchReport, CommandError, ListFilter, NamedKind,
+    NodeName, PeerKey, PeerStore, Resource, ResourceFilter, ResourceKey, ResourceKind,
+    ResourceName, ResourceOperation, Revision, Scope, ScopeKind, StoredResource,
     DEFAULT_CONFIGURATION_NAME,
 };
 
@@ -35,12 +43,26 @@ pub(crate) enum Verb {
     Delete,
 }
 
-/// Flags of the verbs that take a file.
+/// Flags of the verbs that take a file (and of `delete TYPE NAME`).
 #[derive(Debug, clap::Args)]
 pub(crate) struct FileArgs {
     /// The resources: YAML or JSON, several documents, a list or a bgpPeerList; `-` reads standard input.
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
-    file: PathBuf,
+    file: Option<PathBuf>,
+    /// delete only, instead of -f: the resource type (bgppeer, node,
+    /// bgpconfiguration, ippool, blockaffinity, ipamblock, or an alias).
+    #[arg(value_name = "TYPE")]
+    kind: Option<String>,
+    /// delete only, with TYPE: a v3 name, or a v1 bgpPeer's peer IP address.
+    #[arg(value_name = "NAME")]
+    name: Option<String>,
+    /// delete TYPE NAME of a v1 bgpPeer: its scope (global or node; default
+    /// node with --node, else global).
+    #[arg(long)]
+    scope: Option<ScopeKind>,
+    /// delete TYPE NAME of a v1 bgpPeer: the node of a node-scoped peer.
+    #[arg(long)]
+    node: Option<String>,
     /// Where resources are stored: file:DIR (the embedded store), etcdv3:URL[,URL...] or etcdv2:URL[,URL...].
     #[arg(long, value_name = "URL", default_value = "file:/var/lib/nodebgp")]
     datastore: String,
@@ -84,33 +106,163 @@ fn open(datastore: &str) -> Result<Box<dyn PeerStore>> {
 }
 
 pub(crate) fn apply(arguments: &FileArgs, verb: Verb) -> Result<()> {
-    let mut text = String::new();
-    if arguments.file.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read standard input")?;
-    } else {
-        text = std::fs::read_to_string(&arguments.file)
-            .with_context(|| format!("cannot read {}", arguments.file.display()))?;
-    }
-    let store = open(&arguments.datastore)?;
-    let verb = match verb {
-        Verb::Apply => peer_store::Verb::Apply,
-        Verb::Create => peer_store::Verb::Create,
-        Verb::Replace => peer_store::Verb::Replace,
-        Verb::Delete => peer_store::Verb::Delete,
+    let by_name = arguments.kind.is_some()
+        || arguments.name.is_some()
+        || arguments.scope.is_some()
+        || arguments.node.is_some();
+    let result = match (verb, &arguments.file, by_name) {
+        (Verb::Delete, Some(_), true) => bail!(
+            "delete takes either -f FILE or TYPE NAME [--scope global|node] [--node NODE], not both"
+        ),
+        (Verb::Delete, None, false) => bail!(
+            "delete needs -f FILE or TYPE NAME (e.g. `nodebgp delete bgppeer 192.168.1.1 --scope node --node rack1-host1`)"
+        ),
+        (Verb::Delete, None, true) => delete_by_name(arguments)?,
+        (_, Some(file), false) => execute_file(arguments, file, verb)?,
+        (_, None, false) => bail!(
+            "{} needs -f FILE (resources in YAML or JSON; `-` reads standard input)",
+            verb.peer_store().infinitive()
+        ),
+        (_, _, true) => bail!(
+            "{} takes only -f FILE; TYPE NAME, --scope and --node are for delete",
+            verb.peer_store().infinitive()
+        ),
     };
-    let options = BatchOptions {
-        skip_exists: arguments.skip_exists,
-        skip_not_exists: arguments.skip_not_exists,
-    };
-    match execute_documents(store.as_ref(), verb, &text, options) {
+    match result {
         Ok(report) => {
             println!("{report}");
             Ok(())
         }
         Err(error) => bail!("{error}"),
     }
+}
+
+impl Verb {
+    fn peer_store(self) -> peer_store::Verb {
+        match self {
+            Verb::Apply => peer_store::Verb::Apply,
+            Verb::Create => peer_store::Verb::Create,
+            Verb::Replace => peer_store::Verb::Replace,
+            Verb::Delete => peer_store::Verb::Delete,
+        }
+    }
+}
+
+fn options(arguments: &FileArgs) -> BatchOptions {
+    BatchOptions {
+        skip_exists: arguments.skip_exists,
+        skip_not_exists: arguments.skip_not_exists,
+    }
+}
+
+/// `-f FILE`: every resource in the file.
+fn execute_file(
+    arguments: &FileArgs,
+    file: &Path,
+    verb: Verb,
+) -> Result<std::result::Result<BatchReport, CommandError>> {
+    let mut text = String::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+    } else {
+        text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    let store = open(&arguments.datastore)?;
+    Ok(execute_documents(
+        store.as_ref(),
+        verb.peer_store(),
+        &text,
+        options(arguments),
+    ))
+}
+
+/// `delete TYPE NAME`: one resource, through the same store batch as `delete -f`.
+fn delete_by_name(arguments: &FileArgs) -> Result<std::result::Result<BatchReport, CommandError>> {
+    let key = key_from_arguments(arguments)?;
+    let store = open(&arguments.datastore)?;
+    let kind = match &key {
+        ResourceKey::BgpPeer(_) => peer_store::KIND,
+        ResourceKey::Named { kind, .. } => kind.kind_name(),
+    };
+    let operations = [ResourceOperation::Delete {
+        key,
+        expected_revision: None,
+        skip_if_missing: arguments.skip_not_exists,
+    }];
+    let verb = peer_store::Verb::Delete;
+    Ok(match store.write_resources(&operations) {
+        Ok(outcomes) => Ok(BatchReport {
+            verb,
+            kind: Some(kind),
+            outcomes,
+        }),
+        Err(failure) => Err(CommandError::Failed {
+            verb,
+            kind: Some(kind),
+            total: operations.len(),
+            failure: Box::new(failure),
+        }),
+    })
+}
+
+/// The resource `delete TYPE NAME [--scope] [--node]` names: a v1 bgpPeer when
+/// TYPE is a bgpPeer alias and NAME an IP address (or `ip:port`), else a v3
+/// resource named NAME.
+fn key_from_arguments(arguments: &FileArgs) -> Result<ResourceKey> {
+    let Some(type_name) = arguments.kind.as_deref() else {
+        bail!("delete TYPE NAME: missing TYPE");
+    };
+    let kind: ResourceKind = type_name.parse()?;
+    let Some(name) = arguments.name.as_deref() else {
+        bail!("delete {type_name}: missing NAME (delete -f FILE deletes the resources in a file)");
+    };
+    if kind == ResourceKind::BgpPeer {
+        if let Ok((peer_address, peer_port)) = parse_peer_ip(name) {
+            let node = arguments
+                .node
+                .as_deref()
+                .map(NodeName::new)
+                .transpose()
+                .map_err(|error| anyhow::anyhow!("--node: {error}"))?;
+            let default_scope = if node.is_some() {
+                ScopeKind::Node
+            } else {
+                ScopeKind::Global
+            };
+            let scope = match (arguments.scope.unwrap_or(default_scope), node) {
+                (ScopeKind::Global, None) => Scope::Global,
+                (ScopeKind::Global, Some(_)) => {
+                    bail!("no BGP Peer node name should be specified when scope is global")
+                }
+                (ScopeKind::Node, Some(node)) => Scope::Node(node),
+                (ScopeKind::Node, None) => bail!("insufficient identifiers, missing 'node'"),
+            };
+            return Ok(ResourceKey::BgpPeer(PeerKey {
+                scope,
+                peer_address,
+                peer_port,
+            }));
+        }
+    }
+    if arguments.scope.is_some() || arguments.node.is_some() {
+        bail!(
+            "--scope and --node only apply to a v1 bgpPeer named by its peer IP address, not to {} '{name}'",
+            kind.kind_name()
+        );
+    }
+    let named_kind = NamedKind::ALL
+        .into_iter()
+        .find(|named| named.resource_kind() == kind)
+        .context("no v3 kind for this type")?;
+    let name = ResourceName::new(name)
+        .map_err(|error| anyhow::anyhow!("{} name '{name}': {error}", named_kind.kind_name()))?;
+    Ok(ResourceKey::Named {
+        kind: named_kind,
+        name,
+    })
 }
 
 pub(crate) fn get(arguments: &GetArgs) -> Result<()> {
