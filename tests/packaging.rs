@@ -277,10 +277,8 @@ fn daemonset_matches_the_cli() {
         value_of(&arguments, "--bird6-socket"),
         Some("/var/run/calico/bird6.ctl")
     );
-    assert_eq!(
-        value_of(&arguments, "--datastore"),
-        Some("etcdv3:$(ETCD_ENDPOINTS)")
-    );
+    // The datastore from the environment, as calico-node reads it.
+    assert_eq!(value_of(&arguments, "--datastore"), None);
     let control = value_of(&arguments, "--control-socket").expect("--control-socket");
     assert!(value_of(&arguments, "--metrics")
         .expect("--metrics")
@@ -292,6 +290,15 @@ fn daemonset_matches_the_cli() {
         .iter()
         .map(|variable| variable["name"].as_str().unwrap())
         .collect();
+    for variable in [
+        "DATASTORE_TYPE",
+        "ETCD_ENDPOINTS",
+        "ETCD_CA_CERT_FILE",
+        "ETCD_CERT_FILE",
+        "ETCD_KEY_FILE",
+    ] {
+        assert!(names.contains(variable), "{variable} is not in env");
+    }
     for argument in &arguments {
         let mut rest = argument.as_str();
         while let Some(start) = rest.find("$(") {

@@ -22,7 +22,9 @@ pub struct Etcd {
     /// False between [`Etcd::stop`] and [`Etcd::restart`].
     running: bool,
     endpoint: String,
-    client_port: u16,
+    /// Where `/health` answers over plain HTTP: the client port, or with
+    /// TLS a metrics port of its own.
+    health_port: u16,
     data: PathBuf,
     /// The command line, for [`Etcd::restart`].
     arguments: Vec<OsString>,
@@ -41,7 +43,28 @@ impl Etcd {
         Etcd::start_with_args(name, &["--enable-v2=true"])
     }
 
+    /// Like [`Etcd::start`], serving clients over TLS only (`https://`),
+    /// with the server certificate of `tls` and `--client-cert-auth`: a
+    /// client must present a certificate signed by `tls`'s CA. `/health` is
+    /// served on a plain-HTTP metrics port for the harness itself.
+    pub fn start_with_tls(name: &str, tls: &crate::tls::TlsFiles) -> Result<Etcd, LabError> {
+        Etcd::start_with(name, &[], Some(tls))
+    }
+
+    /// [`Etcd::start_with_tls`] with the v2 API served too.
+    pub fn start_with_tls_and_v2(name: &str, tls: &crate::tls::TlsFiles) -> Result<Etcd, LabError> {
+        Etcd::start_with(name, &["--enable-v2=true"], Some(tls))
+    }
+
     fn start_with_args(name: &str, extra_args: &[&str]) -> Result<Etcd, LabError> {
+        Etcd::start_with(name, extra_args, None)
+    }
+
+    fn start_with(
+        name: &str,
+        extra_args: &[&str],
+        tls: Option<&crate::tls::TlsFiles>,
+    ) -> Result<Etcd, LabError> {
         if !Path::new(ETCD_BINARY).exists() {
             return Err(LabError::StartFailed {
                 name: "etcd".into(),
@@ -60,7 +83,8 @@ impl Etcd {
             context: format!("creating {}", data.display()),
             source,
         })?;
-        let client_url = format!("http://127.0.0.1:{client_port}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let client_url = format!("{scheme}://127.0.0.1:{client_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
         let mut arguments: Vec<OsString> = vec!["--data-dir".into(), data.clone().into()];
         for (flag, value) in [
@@ -75,16 +99,31 @@ impl Etcd {
             arguments.push(value.into());
         }
         arguments.extend(extra_args.iter().map(OsString::from));
+        let mut health_port = client_port;
+        if let Some(tls) = tls {
+            health_port = free_port(loopback)?;
+            for (flag, value) in [
+                ("--cert-file", &tls.server_certificate),
+                ("--key-file", &tls.server_key),
+                ("--trusted-ca-file", &tls.ca_certificate),
+            ] {
+                arguments.push(flag.into());
+                arguments.push(value.into());
+            }
+            arguments.push("--client-cert-auth".into());
+            arguments.push("--listen-metrics-urls".into());
+            arguments.push(format!("http://127.0.0.1:{health_port}").into());
+        }
         let child = spawn(&arguments)?;
         let mut etcd = Etcd {
             child,
             running: true,
             endpoint: client_url,
-            client_port,
+            health_port,
             data,
             arguments,
         };
-        etcd.wait_until_healthy(client_port)?;
+        etcd.wait_until_healthy(health_port)?;
         Ok(etcd)
     }
 
@@ -108,7 +147,7 @@ impl Etcd {
         }
         self.child = spawn(&self.arguments)?;
         self.running = true;
-        self.wait_until_healthy(self.client_port)
+        self.wait_until_healthy(self.health_port)
     }
 
     /// Whether the server runs (it has not been stopped, nor exited).
@@ -142,7 +181,7 @@ impl Etcd {
         }
     }
 
-    /// The client URL, e.g. `http://127.0.0.1:23456`.
+    /// The client URL, e.g. `http://127.0.0.1:23456` (`https://` with TLS).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }

@@ -82,6 +82,7 @@ mod parse;
 mod process;
 mod router;
 mod spec;
+pub mod tls;
 
 pub use addr::{free_loopback_address, free_port};
 pub use error::LabError;

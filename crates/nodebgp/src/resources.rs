@@ -32,7 +32,7 @@ use peer_store::{
     DEFAULT_CONFIGURATION_NAME,
 };
 
-use crate::daemon::Datastore;
+use crate::daemon::calico_config;
 
 /// The verbs that take a file.
 #[derive(Debug, Clone, Copy)]
@@ -63,15 +63,32 @@ pub(crate) struct FileArgs {
     /// delete TYPE NAME of a v1 bgpPeer: the node of a node-scoped peer.
     #[arg(long)]
     node: Option<String>,
-    /// Where resources are stored: file:DIR (the embedded store), etcdv3:URL[,URL...] or etcdv2:URL[,URL...].
-    #[arg(long, value_name = "URL", default_value = "file:/var/lib/nodebgp")]
-    datastore: String,
+    #[command(flatten)]
+    datastore: DatastoreArgs,
     /// create: skip resources that already exist instead of failing.
     #[arg(long)]
     skip_exists: bool,
     /// delete: skip resources that do not exist instead of failing.
     #[arg(long)]
     skip_not_exists: bool,
+}
+
+/// Where the resources are: as calicoctl finds its datastore, or a URL.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DatastoreArgs {
+    /// calicoctl's client configuration (apiVersion projectcalico.org/v3,
+    /// kind CalicoAPIConfig); default /etc/calico/calicoctl.cfg when it
+    /// exists, else the environment as calicoctl reads it (DATASTORE_TYPE,
+    /// ETCD_ENDPOINTS, ETCD_USERNAME, ETCD_PASSWORD, ETCD_CA_CERT_FILE,
+    /// ETCD_CERT_FILE, ETCD_KEY_FILE), else the embedded store in
+    /// /var/lib/nodebgp.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where resources are stored, before any configuration file or
+    /// variable: file:DIR (the embedded store), etcdv3:URL[,URL...] or
+    /// etcdv2:URL[,URL...].
+    #[arg(long, value_name = "URL")]
+    datastore: Option<String>,
 }
 
 /// Flags of `nodebgp get`.
@@ -96,13 +113,18 @@ pub(crate) struct GetArgs {
     /// can be fed back to `create`.
     #[arg(short = 'o', long = "output", default_value = "ps", value_parser = ["ps", "wide", "yaml", "json"])]
     output: String,
-    /// Where resources are stored: file:DIR (the embedded store), etcdv3:URL[,URL...] or etcdv2:URL[,URL...].
-    #[arg(long, value_name = "URL", default_value = "file:/var/lib/nodebgp")]
-    datastore: String,
+    #[command(flatten)]
+    datastore: DatastoreArgs,
 }
 
-fn open(datastore: &str) -> Result<Box<dyn PeerStore>> {
-    Datastore::parse(datastore)?.open()
+fn open(arguments: &DatastoreArgs) -> Result<Box<dyn PeerStore>> {
+    let (datastore, _origin) = calico_config::resolve(
+        arguments.datastore.as_deref(),
+        arguments.config.as_deref(),
+        calico_config::DefaultFile::Read,
+        &calico_config::process_variable,
+    )?;
+    datastore.open()
 }
 
 pub(crate) fn apply(arguments: &FileArgs, verb: Verb) -> Result<()> {
@@ -394,7 +416,10 @@ mod tests {
             scope: None,
             node: None,
             output: output.to_owned(),
-            datastore: datastore.to_owned(),
+            datastore: DatastoreArgs {
+                config: None,
+                datastore: Some(datastore.to_owned()),
+            },
         }
     }
 

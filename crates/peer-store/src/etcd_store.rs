@@ -58,16 +58,18 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, KeyValue, Txn, TxnOp,
-    TxnOpResponse, WatchOptions,
+    Client, Compare, CompareOp, EventType, GetOptions, KeyValue, Txn, TxnOp, TxnOpResponse,
+    WatchOptions,
 };
 use tokio::runtime::Runtime;
 
 use crate::calico_ipam::{self, IpamKey};
 use crate::calico_v1;
+use crate::etcd_access::EtcdAccess;
 use crate::kind::ResourceKind;
 use crate::model::{PeerKey, ScopeKind};
 use crate::resource::{AnyDocument, NamedKind, Resource, ResourceKey};
@@ -111,7 +113,12 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct EtcdStore {
     /// `None` only while dropping.
     runtime: Option<Runtime>,
-    client: Client,
+    /// How to reach etcd: endpoints, user, TLS.
+    access: EtcdAccess,
+    /// The client, once made. Made at once without a user; with one, at the
+    /// first request, because etcd-client trades the password for a token
+    /// while connecting and a node may start before etcd answers.
+    client: Mutex<Option<Client>>,
     /// v1 peers, `/calico/bgp/v1`.
     prefix: String,
     /// Everything this store reads lives below it (`/calico`).
@@ -134,7 +141,15 @@ impl EtcdStore {
     /// Connects to etcd at `endpoints` (`http://host:port`) and checks that it
     /// answers; `prefix` defaults to [`DEFAULT_PREFIX`].
     pub fn connect(endpoints: &[String], prefix: Option<&str>) -> Result<EtcdStore, StoreError> {
-        let store = EtcdStore::connect_lazily(endpoints, prefix)?;
+        EtcdStore::connect_with(&EtcdAccess::new(endpoints), prefix)
+    }
+
+    /// Like [`EtcdStore::connect`], with etcd's authentication and TLS.
+    pub fn connect_with(
+        access: &EtcdAccess,
+        prefix: Option<&str>,
+    ) -> Result<EtcdStore, StoreError> {
+        let store = EtcdStore::connect_lazily_with(access, prefix)?;
         // The client connects lazily; a count-only read makes an unreachable server
         // an error here rather than at the first real request.
         store.current_revision()?;
@@ -149,6 +164,17 @@ impl EtcdStore {
         endpoints: &[String],
         prefix: Option<&str>,
     ) -> Result<EtcdStore, StoreError> {
+        EtcdStore::connect_lazily_with(&EtcdAccess::new(endpoints), prefix)
+    }
+
+    /// Like [`EtcdStore::connect_lazily`], with etcd's authentication and
+    /// TLS. Wrong TLS material (not PEM, a certificate without its key) fails
+    /// here; a certificate the server refuses, or a wrong password, at the
+    /// first request.
+    pub fn connect_lazily_with(
+        access: &EtcdAccess,
+        prefix: Option<&str>,
+    ) -> Result<EtcdStore, StoreError> {
         let prefix = prefix
             .unwrap_or(DEFAULT_PREFIX)
             .trim_end_matches('/')
@@ -160,21 +186,54 @@ impl EtcdStore {
                 path: PathBuf::from(&prefix),
                 source: error,
             })?;
-        let options = ConnectOptions::new()
-            .with_connect_timeout(REQUEST_TIMEOUT)
-            .with_timeout(REQUEST_TIMEOUT);
-        let client = runtime
-            .block_on(Client::connect(endpoints, Some(options)))
-            .map_err(etcd_error(&prefix))?;
+        // Wrong TLS material is an error now, not at the first request.
+        access
+            .connect_options(REQUEST_TIMEOUT)
+            .map_err(|reason| StoreError::Io {
+                path: PathBuf::from(&prefix),
+                source: io::Error::other(reason),
+            })?;
         let root = prefix.strip_suffix("/bgp/v1").unwrap_or(&prefix).to_owned();
         let resource_prefix = format!("{root}{V3_RESOURCES_PATH}");
-        Ok(EtcdStore {
+        let store = EtcdStore {
             runtime: Some(runtime),
-            client,
+            access: access.clone(),
+            client: Mutex::new(None),
             prefix,
             root,
             resource_prefix,
-        })
+        };
+        if store.access.credentials.is_none() {
+            // Without a user the client connects lazily by itself; making it
+            // now reports endpoints that are not URLs here.
+            store.client()?;
+        }
+        Ok(store)
+    }
+
+    /// The client, made at the first call that needs it (see
+    /// [`EtcdStore::client`]'s field). A failure is retried at the next call.
+    /// Must not be called inside [`EtcdStore::block_on`].
+    fn client(&self) -> Result<Client, StoreError> {
+        let mut slot = self
+            .client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = slot.as_ref() {
+            return Ok(client.clone());
+        }
+        let options = self
+            .access
+            .connect_options(REQUEST_TIMEOUT)
+            .map_err(|reason| StoreError::Io {
+                path: PathBuf::from(&self.prefix),
+                source: io::Error::other(reason),
+            })?;
+        let client = self
+            .block_on(Client::connect(&self.access.endpoints, Some(options)))
+            .map_err(etcd_error(&self.prefix))?;
+        *slot = Some(client.clone());
+        Ok(client)
     }
 
     /// The key prefix, without a trailing slash.
@@ -231,8 +290,9 @@ impl EtcdStore {
         {
             for range in self.affinity_ranges() {
                 let options = GetOptions::new().with_prefix().with_keys_only();
+                let mut client = self.client()?;
                 let response = self
-                    .block_on(self.client.clone().get(range, Some(options)))
+                    .block_on(client.get(range, Some(options)))
                     .map_err(etcd_error(&self.prefix))?;
                 locations.extend(
                     response
@@ -314,12 +374,9 @@ impl EtcdStore {
     /// carries it; counting a whole prefix would cost etcd a walk of it).
     fn current_revision(&self) -> Result<Revision, StoreError> {
         let options = GetOptions::new().with_count_only();
+        let mut client = self.client()?;
         let response = self
-            .block_on(
-                self.client
-                    .clone()
-                    .get(format!("{}/", self.root), Some(options)),
-            )
+            .block_on(client.get(format!("{}/", self.root), Some(options)))
             .map_err(etcd_error(&self.prefix))?;
         Ok(header_revision(response.header()))
     }
@@ -338,8 +395,9 @@ impl EtcdStore {
     /// that do not decode, or hold a resource another key already holds (a
     /// block affinity of both types), are returned beside the table.
     fn read_table(&self, reads: Vec<TxnOp>) -> Result<Read, StoreError> {
+        let mut client = self.client()?;
         let response = self
-            .block_on(self.client.clone().txn(Txn::new().and_then(reads)))
+            .block_on(client.txn(Txn::new().and_then(reads)))
             .map_err(etcd_error(&self.prefix))?;
         let mut read = Read {
             table: ResourceTable {
@@ -589,8 +647,9 @@ impl EtcdStore {
             return Ok(Some(outcomes));
         }
         let transaction = Txn::new().when(compares).and_then(writes);
+        let mut client = self.client().map_err(whole)?;
         let response = self
-            .block_on(self.client.clone().txn(transaction))
+            .block_on(client.txn(transaction))
             .map_err(etcd_error(&self.prefix))
             .map_err(whole)?;
         if !response.succeeded() {
@@ -690,6 +749,7 @@ impl EtcdStore {
     /// ones not at all when no event matched (etcd-io/etcd#17507).
     async fn watch_changes(
         &self,
+        mut client: Client,
         since: Revision,
         until: Revision,
     ) -> Result<ListingChangeSet, StoreError> {
@@ -697,9 +757,7 @@ impl EtcdStore {
             .with_all_keys()
             .with_prev_key()
             .with_start_revision(to_etcd(since) + 1);
-        let mut stream = self
-            .client
-            .clone()
+        let mut stream = client
             .watch("", Some(options))
             .await
             .map_err(etcd_error(&self.prefix))?;
@@ -754,8 +812,9 @@ impl PeerStore for EtcdStore {
     fn get_resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>, StoreError> {
         let locations = self.locations(key)?;
         if let [location] = locations.as_slice() {
+            let mut client = self.client()?;
             let response = self
-                .block_on(self.client.clone().get(location.as_str(), None))
+                .block_on(client.get(location.as_str(), None))
                 .map_err(etcd_error(&self.prefix))?;
             return match response.kvs().first() {
                 Some(key_value) => self.decode(key_value),
@@ -840,7 +899,8 @@ impl PeerStore for EtcdStore {
                 changes: Vec::new(),
             });
         }
-        self.block_on(self.watch_changes(since, current))
+        let client = self.client()?;
+        self.block_on(self.watch_changes(client, since, current))
     }
 
     fn write_resources(
@@ -914,7 +974,20 @@ struct UnreadableKey {
 fn etcd_error(prefix: &str) -> impl Fn(etcd_client::Error) -> StoreError + '_ {
     move |error| StoreError::Io {
         path: PathBuf::from(prefix),
-        source: io::Error::other(error),
+        source: io::Error::other(describe(&error)),
+    }
+}
+
+/// etcd-client's own text of a gRPC status repeats the transport error's
+/// debug form; the status code and etcd's message are what says why
+/// (`Unavailable: invalid peer certificate: UnknownIssuer`, `InvalidArgument:
+/// etcdserver: authentication failed, invalid user ID or password`).
+fn describe(error: &etcd_client::Error) -> String {
+    match error {
+        etcd_client::Error::GRpcStatus(status) => {
+            format!("etcd: {:?}: {}", status.code(), status.message())
+        }
+        other => format!("etcd: {other}"),
     }
 }
 

@@ -36,7 +36,8 @@
 //!   `BGPConfiguration` resources (Calico v1 clusters kept no such thing here);
 //!   listing one of those kinds alone lists nothing. An IPAM record that does
 //!   not read is listed as unreadable, the rest is listed.
-//! - Plain `http://` endpoints only (the client is built without TLS); the first
+//! - `http://` or `https://` endpoints, with a CA, a client certificate and
+//!   HTTP Basic authentication as [`EtcdAccess`] gives them; the first
 //!   endpoint answering at connect time is used for every request.
 
 use std::collections::btree_map::{BTreeMap, Entry};
@@ -48,6 +49,7 @@ use serde::Deserialize;
 
 use crate::calico_ipam::{self, IpamKey};
 use crate::calico_v1;
+use crate::etcd_access::EtcdAccess;
 use crate::etcd_store::DEFAULT_PREFIX;
 use crate::kind::ResourceKind;
 use crate::model::{BgpPeer, PeerKey, ScopeKind};
@@ -80,13 +82,27 @@ const NODE_EXISTS: u64 = 105;
 /// whole batch, then applies it one compare-and-swap at a time, and may stop part
 /// way ([`BatchError::committed`]). [`PeerStore::changes_since`] has no history
 /// replay: it asks the caller to list again ([`StoreError::Compacted`]) whenever
-/// the store index moved. Plain `http://` endpoints only.
+/// the store index moved. `http://` or `https://` endpoints
+/// ([`EtcdV2Store::connect_with`]).
 pub struct EtcdV2Store {
     agent: ureq::Agent,
+    /// `Basic …` for etcd's v2 users, when one is configured.
+    authorization: Option<String>,
     endpoint: String,
     prefix: String,
     /// Where Calico v1's IPAM lives below: the prefix without `/bgp/v1`.
     root: String,
+}
+
+/// Adds the `Authorization` header when there is one.
+fn with_authorization<Body>(
+    request: ureq::RequestBuilder<Body>,
+    authorization: Option<&str>,
+) -> ureq::RequestBuilder<Body> {
+    match authorization {
+        Some(value) => request.header("Authorization", value),
+        None => request,
+    }
 }
 
 impl std::fmt::Debug for EtcdV2Store {
@@ -159,18 +175,35 @@ impl EtcdV2Store {
     /// the v2 API; `prefix` defaults to [`DEFAULT_PREFIX`]. An etcd that does not
     /// serve v2 (started without `--enable-v2`) is an error saying so.
     pub fn connect(endpoints: &[String], prefix: Option<&str>) -> Result<EtcdV2Store, StoreError> {
+        EtcdV2Store::connect_with(&EtcdAccess::new(endpoints), prefix)
+    }
+
+    /// Like [`EtcdV2Store::connect`], with TLS (`https://` endpoints, a CA,
+    /// a client certificate) and HTTP Basic authentication for etcd's v2
+    /// users.
+    pub fn connect_with(
+        access: &EtcdAccess,
+        prefix: Option<&str>,
+    ) -> Result<EtcdV2Store, StoreError> {
         let prefix = prefix
             .unwrap_or(DEFAULT_PREFIX)
             .trim_end_matches('/')
             .to_owned();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(REQUEST_TIMEOUT))
-            .build()
-            .into();
+            .timeout_global(Some(REQUEST_TIMEOUT));
+        if let Some(tls) = access
+            .http_tls()
+            .map_err(|reason| io_error(&prefix, reason))?
+        {
+            config = config.tls_config(tls);
+        }
+        let agent: ureq::Agent = config.build().into();
+        let authorization = access.basic_authorization();
         let mut failures = Vec::new();
-        for endpoint in endpoints {
+        for endpoint in &access.endpoints {
             let store = EtcdV2Store {
+                authorization: authorization.clone(),
                 agent: agent.clone(),
                 endpoint: endpoint.trim_end_matches('/').to_owned(),
                 prefix: prefix.clone(),
@@ -221,13 +254,12 @@ impl EtcdV2Store {
             url.push_str(&format!("{name}={value}"));
         }
         let transport = |error: ureq::Error| io_error(key, format!("{method} {url}: {error}"));
+        let authorization = self.authorization.as_deref();
         let response = match (method, form) {
-            ("PUT", Some(form)) => self
-                .agent
-                .put(&url)
+            ("PUT", Some(form)) => with_authorization(self.agent.put(&url), authorization)
                 .send_form(form.iter().map(|(name, value)| (*name, value.as_str()))),
-            ("DELETE", _) => self.agent.delete(&url).call(),
-            _ => self.agent.get(&url).call(),
+            ("DELETE", _) => with_authorization(self.agent.delete(&url), authorization).call(),
+            _ => with_authorization(self.agent.get(&url), authorization).call(),
         };
         let mut response = response.map_err(transport)?;
         let status = response.status().as_u16();

@@ -78,6 +78,9 @@
 //!   and reads a Calico v1 cluster's pools, block affinities and blocks; it
 //!   refuses to write those, and every other v3 kind
 //!   ([`StoreError::Unsupported`]).
+//! - **[`EtcdAccess`]**: how both etcd stores reach their cluster: endpoints,
+//!   etcd's user authentication, TLS with client certificates (PEM bytes; the
+//!   caller reads the files its configuration names).
 //! - **CLI helpers** ([`execute_documents`] and friends, [`resource_kind`],
 //!   [`resources_to_table`]) give calicoctl's verbs, aliases, messages
 //!   (`Successfully created 2 'bgpPeer' resource(s)`) and tables (`-o ps`,
@@ -89,6 +92,7 @@ mod calico_v1;
 mod columns;
 mod document;
 mod error;
+mod etcd_access;
 mod etcd_store;
 mod etcd_v2_store;
 mod file_store;
@@ -110,6 +114,7 @@ pub use document::{
     AsNumberValue, BgpPeerDocument, BgpPeerMetadata, BgpPeerSpec, API_VERSION, KIND, LIST_KIND,
 };
 pub use error::{DocumentError, DocumentLabel, FieldError, ParseError, Problem};
+pub use etcd_access::{EtcdAccess, EtcdCredentials, EtcdTls};
 pub use etcd_store::{
     EtcdStore, DEFAULT_PREFIX, ETCD_MAX_TRANSACTION_OPERATIONS, V3_RESOURCES_PATH,
 };

@@ -383,7 +383,11 @@ async fn at_start_an_unreachable_store_is_tried_until_it_answers() {
     store.set_failing(true);
     let mut reads = store.reads.subscribe();
     let started = Instant::now();
-    let mut desired = spawn(store.clone(), &Datastore::EtcdV3(Vec::new()), "n1".into());
+    let mut desired = spawn(
+        store.clone(),
+        &Datastore::EtcdV3(peer_store::EtcdAccess::default()),
+        "n1".into(),
+    );
     reads.wait_for(|reads| *reads >= 3).await.unwrap();
     assert!(desired.borrow().is_none());
     // Tried at once, after 2 s, after 4 more.
@@ -405,7 +409,11 @@ async fn the_manager_hears_of_changes_only() {
     let store = Arc::new(MemoryStore::new());
     store.put(peer("10.0.0.1", 65001));
     let mut reads = store.reads.subscribe();
-    let mut desired = spawn(store.clone(), &Datastore::EtcdV3(Vec::new()), "n1".into());
+    let mut desired = spawn(
+        store.clone(),
+        &Datastore::EtcdV3(peer_store::EtcdAccess::default()),
+        "n1".into(),
+    );
     desired.wait_for(Option::is_some).await.unwrap();
 
     // Five quiet reads (seconds): no new reading.
@@ -566,7 +574,7 @@ mod etcd {
         let mut desired = runtime.block_on(async {
             spawn(
                 store.clone(),
-                &Datastore::EtcdV3(endpoints.clone()),
+                &Datastore::EtcdV3(peer_store::EtcdAccess::new(&endpoints)),
                 "n1".into(),
             )
         });
@@ -649,8 +657,13 @@ mod etcd {
         ));
         let runtime = runtime();
         let mut failures = store.failures.subscribe();
-        let mut desired = runtime
-            .block_on(async { spawn(store.clone(), &Datastore::EtcdV3(Vec::new()), "n1".into()) });
+        let mut desired = runtime.block_on(async {
+            spawn(
+                store.clone(),
+                &Datastore::EtcdV3(peer_store::EtcdAccess::default()),
+                "n1".into(),
+            )
+        });
         runtime
             .block_on(failures.wait_for(|failures| *failures >= 1))
             .unwrap();
@@ -671,7 +684,11 @@ async fn a_password_file_is_read_again_while_the_store_is_quiet() {
     );
     let store = Arc::new(MemoryStore::new());
     store.put(peer_store::parse_resources(&text).unwrap().remove(0));
-    let mut desired = spawn(store.clone(), &Datastore::EtcdV3(Vec::new()), "n1".into());
+    let mut desired = spawn(
+        store.clone(),
+        &Datastore::EtcdV3(peer_store::EtcdAccess::default()),
+        "n1".into(),
+    );
     let first = desired
         .wait_for(Option::is_some)
         .await

@@ -18,6 +18,7 @@
 //! so they are served whatever the load.
 
 mod bird_socket;
+pub(crate) mod calico_config;
 mod control;
 mod datastore;
 mod fib;
@@ -56,7 +57,7 @@ pub(crate) use control::request;
 pub(crate) use logging::set_log_level;
 pub(crate) use node_status::{daemon_version, print_node_status, NodeStatusArgs};
 pub(crate) use routes::{print_routes, request_refresh, RefreshArgs, RoutesArgs};
-pub(crate) use settings::{Datastore, RunArgs, Settings};
+pub(crate) use settings::{RunArgs, Settings};
 pub(crate) use sources::DesiredPeer;
 pub(crate) use status::{print_status, StatusArgs};
 

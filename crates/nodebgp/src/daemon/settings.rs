@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _, Result};
 use bgp_wire::{Asn, Community, HoldTime, LargeCommunity, RouterId};
 use ipnet::IpNet;
+use peer_store::EtcdAccess;
 use serde::Deserialize;
 
 /// The BGP port (RFC 4271 §8.2.1).
@@ -37,8 +38,18 @@ pub(crate) struct RunArgs {
     listen: Vec<String>,
     /// Where bgpPeer resources are read: file:DIR (the embedded store),
     /// etcdv3:URL[,URL...], or etcdv2:URL[,URL...] (a Calico v1 datastore).
+    /// Takes precedence over --calico-config and the environment.
     #[arg(long, value_name = "URL")]
     datastore: Option<String>,
+    /// calicoctl's client configuration file (apiVersion
+    /// projectcalico.org/v3, kind CalicoAPIConfig) naming the datastore,
+    /// when --datastore is not given. Without either, the datastore comes
+    /// from the environment as calico-node reads it (DATASTORE_TYPE,
+    /// ETCD_ENDPOINTS, ETCD_USERNAME, ETCD_PASSWORD, ETCD_CA_CERT_FILE,
+    /// ETCD_CERT_FILE, ETCD_KEY_FILE), else the embedded store in
+    /// /var/lib/nodebgp.
+    #[arg(long, value_name = "FILE")]
+    calico_config: Option<PathBuf>,
     /// Unix socket that `nodebgp status`, `routes` and `refresh` talk to
     /// (default /run/nodebgp/nodebgp.ctl); mode 0600: root and nodebgp's
     /// own user only.
@@ -300,10 +311,10 @@ impl Origination {
 pub(crate) enum Datastore {
     /// The embedded store: files under a directory.
     File(PathBuf),
-    /// An etcd cluster through its v3 API: client URLs.
-    EtcdV3(Vec<String>),
+    /// An etcd cluster through its v3 API: client URLs, user, TLS.
+    EtcdV3(EtcdAccess),
     /// An etcd cluster through its v2 API, where Calico v1 kept its data.
-    EtcdV2(Vec<String>),
+    EtcdV2(EtcdAccess),
 }
 
 impl Datastore {
@@ -311,14 +322,14 @@ impl Datastore {
     pub(crate) fn parse(text: &str) -> Result<Datastore> {
         match text.split_once(':') {
             Some(("file", path)) if !path.is_empty() => Ok(Datastore::File(PathBuf::from(path))),
-            Some(("etcdv3", urls)) if !urls.is_empty() => Ok(Datastore::EtcdV3(
-                urls.split(',').map(str::to_owned).collect(),
-            )),
+            Some(("etcdv3", urls)) if !urls.is_empty() => {
+                Ok(Datastore::EtcdV3(EtcdAccess::new(&split_urls(urls))))
+            }
             // etcd 3.x keeps v2-API data apart from v3 data: a Calico v1
             // datastore is read through the v2 API it was written with.
-            Some(("etcdv2", urls)) if !urls.is_empty() => Ok(Datastore::EtcdV2(
-                urls.split(',').map(str::to_owned).collect(),
-            )),
+            Some(("etcdv2", urls)) if !urls.is_empty() => {
+                Ok(Datastore::EtcdV2(EtcdAccess::new(&split_urls(urls))))
+            }
             _ => bail!(
                 "datastore {text}: expected file:DIR, etcdv3:URL[,URL...] or etcdv2:URL[,URL...]"
             ),
@@ -335,17 +346,25 @@ impl Datastore {
             }
             // Not waiting for etcd: a node may start before its datastore
             // answers; the datastore reader tries until it does.
-            Datastore::EtcdV3(endpoints) => Box::new(
-                peer_store::EtcdStore::connect_lazily(endpoints, None)
-                    .with_context(|| format!("cannot use etcd at {}", endpoints.join(",")))?,
+            Datastore::EtcdV3(access) => Box::new(
+                peer_store::EtcdStore::connect_lazily_with(access, None)
+                    .with_context(|| format!("cannot use etcd at {}", access.endpoints_text()))?,
             ),
-            Datastore::EtcdV2(endpoints) => Box::new(
-                peer_store::EtcdV2Store::connect(endpoints, None).with_context(|| {
-                    format!("cannot reach etcd's v2 API at {}", endpoints.join(","))
+            Datastore::EtcdV2(access) => Box::new(
+                peer_store::EtcdV2Store::connect_with(access, None).with_context(|| {
+                    format!("cannot reach etcd's v2 API at {}", access.endpoints_text())
                 })?,
             ),
         })
     }
+}
+
+fn split_urls(urls: &str) -> Vec<String> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The merged settings.
@@ -484,10 +503,12 @@ impl Settings {
         let hold_time = HoldTime::new(hold_seconds).with_context(|| {
             format!("hold time {hold_seconds}: must be 0 or at least 3 seconds (RFC 4271 §4.2)")
         })?;
-        let datastore = match arguments.datastore.as_deref().or(file.datastore.as_deref()) {
-            Some(text) => Datastore::parse(text)?,
-            None => Datastore::File(PathBuf::from("/var/lib/nodebgp")),
-        };
+        let (datastore, _origin) = super::calico_config::resolve(
+            arguments.datastore.as_deref().or(file.datastore.as_deref()),
+            arguments.calico_config.as_deref(),
+            super::calico_config::DefaultFile::Ignore,
+            &super::calico_config::process_variable,
+        )?;
         let advertise = file
             .advertise
             .iter()
