@@ -19,6 +19,10 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+mod shape;
+
+pub use shape::{shaped_table, TableShape};
+
 use bgp_capture::{decompress_if_gzip, mrt_records, MrtRecord, Origin as CaptureOrigin};
 use bgp_wire::{
     split_frame, AsPath, Asn, AttributeValue, CodecContext, Communities, Community, Message, Nlri,
@@ -119,7 +123,7 @@ fn collect_files(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()>
 
 /// Splits a buffer of whole messages into frames with [`split_frame`], as a session
 /// driver does with its receive buffer.
-fn split_stream(mut stream: BytesMut) -> Vec<Bytes> {
+pub(crate) fn split_stream(mut stream: BytesMut) -> Vec<Bytes> {
     let mut frames = Vec::new();
     while !stream.is_empty() {
         match split_frame(&mut stream, MAX_EXTENDED_MESSAGE_LENGTH) {
@@ -193,7 +197,7 @@ fn prefix_length(random: &mut SplitMix64) -> u8 {
 
 /// `count` distinct IPv4 unicast prefixes (first octet 1-223, not 10 or 127), host bits
 /// cleared, in random order.
-fn distinct_prefixes(count: usize, random: &mut SplitMix64) -> Vec<Ipv4Net> {
+pub(crate) fn distinct_prefixes(count: usize, random: &mut SplitMix64) -> Vec<Ipv4Net> {
     let mut seen = HashSet::with_capacity(count);
     let mut prefixes = Vec::with_capacity(count);
     while prefixes.len() < count {
@@ -213,7 +217,11 @@ fn distinct_prefixes(count: usize, random: &mut SplitMix64) -> Vec<Ipv4Net> {
 
 /// One attribute set of the synthetic table, as a speaker sends it: ORIGIN, AS_PATH,
 /// NEXT_HOP, sometimes MULTI_EXIT_DISC, 0-4 COMMUNITIES, in type-code order.
-fn attribute_set(random: &mut SplitMix64, asn_pool: &[u32], transit: &[u32]) -> Vec<PathAttribute> {
+pub(crate) fn attribute_set(
+    random: &mut SplitMix64,
+    asn_pool: &[u32],
+    transit: &[u32],
+) -> Vec<PathAttribute> {
     const PEER_AS: u32 = 64_700;
     // Paths of 2-8 ASNs, mostly 3-5.
     let hops = 2 + random.weighted(&[8, 25, 30, 20, 10, 5, 2]);
@@ -258,6 +266,24 @@ fn attribute_set(random: &mut SplitMix64, asn_pool: &[u32], transit: &[u32]) -> 
     attributes
 }
 
+/// ASNs the synthetic tables draw from.
+pub(crate) const ASN_POOL_SIZE: usize = 60_000;
+
+/// A pool of `size` ASNs (~30% 4-octet) and its first 40 as transit ASNs.
+pub(crate) fn asn_pools(random: &mut SplitMix64, size: usize) -> (Vec<u32>, Vec<u32>) {
+    let asn_pool: Vec<u32> = (0..size)
+        .map(|_| {
+            if random.chance(0.3) {
+                131_072 + random.below(300_000) as u32
+            } else {
+                1 + random.below(64_000) as u32
+            }
+        })
+        .collect();
+    let transit = asn_pool[..40].to_vec();
+    (asn_pool, transit)
+}
+
 /// A deterministic synthetic IPv4 full table as one peer sends it, encoded with our own
 /// [`Update::encode`] in a 4-octet AS session, one [`Bytes`] per UPDATE.
 ///
@@ -271,16 +297,7 @@ fn attribute_set(random: &mut SplitMix64, asn_pool: &[u32], transit: &[u32]) -> 
 /// * each set's prefixes (sorted) go out in as few UPDATEs of ≤ 4096 octets as they fit.
 pub fn synthetic_full_table(prefixes: usize, seed: u64) -> Vec<Bytes> {
     let mut random = SplitMix64::new(seed);
-    let asn_pool: Vec<u32> = (0..60_000)
-        .map(|_| {
-            if random.chance(0.3) {
-                131_072 + random.below(300_000) as u32
-            } else {
-                1 + random.below(64_000) as u32
-            }
-        })
-        .collect();
-    let transit: Vec<u32> = asn_pool[..40].to_vec();
+    let (asn_pool, transit) = asn_pools(&mut random, ASN_POOL_SIZE);
     let table = distinct_prefixes(prefixes, &mut random);
 
     let context = CodecContext::default();

@@ -274,6 +274,59 @@ fn birdc_and_calico_s_parser_read_the_sessions_from_the_bird_socket() {
         "{text}"
     );
 
+    // The probes, with calico-node's verdicts: young, every peer must be up;
+    // past the threshold one Established session is enough.
+    let probe = |arguments: &[&str]| {
+        std::process::Command::new(nodebgp_interop::daemon::nodebgp())
+            .args(arguments)
+            .arg("--control-socket")
+            .arg(&daemon.control)
+            .output()
+            .unwrap()
+    };
+    let young = probe(&["node", "ready", "--threshold-time", "3600"]);
+    assert_eq!(young.status.code(), Some(1), "{young:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&young.stderr),
+        format!("nodebgp: error: nodebgp is not ready: BGP not established with {nobody}\n")
+    );
+    let ready = probe(&["node", "ready", "--threshold-time", "0"]);
+    assert!(ready.status.success(), "{ready:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&ready.stdout),
+        "nodebgp is ready: 1 BGP session(s) established.\n"
+    );
+    let ipv6 = probe(&[
+        "node",
+        "ready",
+        "--family",
+        "ipv6",
+        "--threshold-time",
+        "3600",
+    ]);
+    assert!(ipv6.status.success(), "no IPv6 peers is ready: {ipv6:?}");
+    let live = probe(&["node", "live"]);
+    assert!(live.status.success(), "{live:?}");
+
+    // `status --watch -o json` prints one document per interval.
+    let mut watch = std::process::Command::new(nodebgp_interop::daemon::nodebgp())
+        .args(["status", "--watch", "1", "-o", "json", "--control-socket"])
+        .arg(&daemon.control)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(watch.stdout.take().unwrap()));
+    let mut uptimes = Vec::new();
+    for _ in 0..2 {
+        let line = lines.next().unwrap().unwrap();
+        let report: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(report["peers"].as_array().map(Vec::len), Some(2), "{line}");
+        uptimes.push(report["uptime_seconds"].as_u64().unwrap());
+    }
+    assert!(uptimes[1] >= uptimes[0], "{uptimes:?}");
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+
     // The sockets are gone once the daemon is.
     daemon.terminate();
     assert!(!bird.exists() && !bird6.exists());

@@ -328,7 +328,7 @@ fn an_unreachable_etcd_leaves_running_sessions_up() {
     let datastore = format!("etcdv3:{}", etcd.endpoint());
     let (ours, theirs) = (address(), address());
     let directory = scratch("unreachable");
-    let _router = Router::start(
+    let router = Router::start(
         RouterSpec::new(Kind::Frr, "unreachable-frr", theirs, 65150)
             .neighbor(NeighborSpec::new(ours, 64512).with_connect_retry(1)),
     )
@@ -341,9 +341,31 @@ fn an_unreachable_etcd_leaves_running_sessions_up() {
     let daemon = Daemon::start_with(&directory, &datastore, "node-1", ours, "64512", &[]);
     let before = daemon.wait_for(theirs, "Established");
     drop(etcd);
-    // Several failed reads (1 s, 2 s, 4 s apart): the session must not notice.
-    std::thread::sleep(Duration::from_secs(8));
+    // Several failed reads (1 s, 2 s, 4 s apart), seen in the log: the
+    // session must not notice.
+    let log = directory.join("nodebgp.log");
+    let failed_reads = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("cannot read peers; sessions left as they are")
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while failed_reads() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon never failed three reads: {} in the log",
+            failed_reads()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let after = daemon.peer(theirs).expect("the peer is still configured");
     assert_eq!(after["state"], "Established");
     assert!(after["since_seconds"].as_u64() > before["since_seconds"].as_u64());
+    // No flap hidden between two looks: FRR saw the session come up once.
+    assert_eq!(
+        connections_established(&router, ours),
+        1,
+        "the session went down and up while etcd was away"
+    );
 }

@@ -65,9 +65,7 @@ fn promtool_accepts(text: &str) {
         .stderr(Stdio::piped())
         .spawn()
     else {
-        println!(
-            "SKIP promtool check metrics: promtool is not installed (Debian package prometheus)"
-        );
+        lab::skip("promtool is not installed (Debian package prometheus)");
         return;
     };
     child

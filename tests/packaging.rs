@@ -172,7 +172,7 @@ fn unit_passes_systemd_analyze_verify() {
         .output()
         .is_err()
     {
-        eprintln!("SKIP: systemd-analyze is not installed (Debian package systemd)");
+        lab::skip("systemd-analyze is not installed (Debian package systemd)");
         return;
     }
     let binary = nodebgp();
@@ -344,33 +344,22 @@ fn daemonset_matches_the_cli() {
     );
 
     // Probes: nodebgp's own commands, at the image's path, with known flags.
-    let liveness = strings(&container["livenessProbe"]["exec"]["command"]);
-    assert_eq!(liveness[0], INSTALLED);
-    assert_eq!(liveness[1], "status");
-    assert_known_flags(&liveness[2..], &["status"], "the liveness probe");
-    assert_eq!(value_of(&liveness, "--control-socket"), Some(control));
-    let readiness = strings(&container["readinessProbe"]["exec"]["command"]);
-    let script = readiness.last().unwrap();
-    let words: Vec<&str> = script
-        .split(|c: char| c.is_whitespace() || c == '`')
-        .filter(|word| !word.is_empty())
-        .collect();
-    let at = words
-        .iter()
-        .position(|word| *word == INSTALLED)
-        .expect("the readiness probe runs nodebgp");
-    assert_eq!(words[at + 1], "status");
-    let status_words: Vec<&str> = words[at + 2..]
-        .iter()
-        .copied()
-        .take_while(|word| *word != "&&")
-        .collect();
-    assert_known_flags(&status_words, &["status"], "the readiness probe");
-    assert_eq!(value_of(&status_words, "--control-socket"), Some(control));
-    assert!(
-        !script.contains("$("),
-        "the kubelet expands $(NAME) in probe commands: use backquotes"
-    );
+    // calico-node's -bird-live and -bird-ready, as nodebgp's own probes.
+    for (probe, verb) in [("livenessProbe", "live"), ("readinessProbe", "ready")] {
+        let command = strings(&container[probe]["exec"]["command"]);
+        assert_eq!(command[0], INSTALLED, "{probe}");
+        assert_eq!(
+            command[1..3],
+            ["node".to_owned(), verb.to_owned()],
+            "{probe}"
+        );
+        assert_known_flags(&command[3..], &["node", verb], probe);
+        assert_eq!(
+            value_of(&command, "--control-socket"),
+            Some(control),
+            "{probe}"
+        );
+    }
 }
 
 /// The Containerfile's instructions, continuation lines joined, comments
@@ -494,5 +483,56 @@ fn containerfile_copies_what_cargo_builds() {
         if command.first().map(String::as_str) == Some("run") {
             assert_known_flags(&command[1..], &["run"], "the Containerfile's CMD");
         }
+    }
+}
+
+/// The crate boundaries show the architecture (issue 14): the resource
+/// model has no I/O dependency, and the daemon's reconcile needs only the
+/// model, never the datastores.
+#[test]
+fn the_resource_model_has_no_io_dependencies_and_the_reconcile_needs_no_store() {
+    let dependencies = |manifest: &str| toml_like::dependencies(&read(manifest));
+    let model = dependencies("crates/calico-model/Cargo.toml");
+    for forbidden in [
+        "etcd-client",
+        "ureq",
+        "tokio",
+        "hyper",
+        "base64",
+        "peer-store",
+    ] {
+        assert!(
+            !model.iter().any(|name| name == forbidden),
+            "calico-model depends on {forbidden}: {model:?}"
+        );
+    }
+    let manager = dependencies("crates/peer-manager/Cargo.toml");
+    assert!(
+        manager.iter().any(|name| name == "calico-model"),
+        "{manager:?}"
+    );
+    assert!(
+        !manager.iter().any(|name| name == "peer-store"),
+        "peer-manager depends on the datastores: {manager:?}"
+    );
+}
+
+/// Just enough of Cargo.toml: the names under `[dependencies]`.
+mod toml_like {
+    pub(super) fn dependencies(text: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut inside = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                inside = line == "[dependencies]";
+                continue;
+            }
+            if inside && !line.is_empty() && !line.starts_with('#') {
+                if let Some((name, _)) = line.split_once('=') {
+                    names.push(name.trim().trim_end_matches(".workspace").to_owned());
+                }
+            }
+        }
+        names
     }
 }

@@ -156,6 +156,11 @@ fn routes_flow_both_ways_with_frr_over_ipv4_and_ipv6_and_withdrawals_propagate()
     router
         .wait_for_prefixes(ours, &["10.70.0.0/24", "2001:db8:70::/48"], UP)
         .expect("FRR learns both of the node's prefixes");
+    assert_eq!(
+        router.received_prefixes(ours).unwrap(),
+        ["10.70.0.0/24", "2001:db8:70::/48"],
+        "exactly the node's prefixes: none of FRR's own sent back"
+    );
     let detail = router
         .cli(&["show bgp ipv4 unicast 10.70.0.0/24 json"])
         .unwrap();
@@ -232,6 +237,11 @@ fn routes_flow_both_ways_with_gobgp_over_ipv4_and_ipv6_with_four_octet_asns() {
     router
         .wait_for_prefixes(ours, &["10.72.0.0/24", "2001:db8:72::/48"], UP)
         .expect("GoBGP accepts both of the node's prefixes");
+    assert_eq!(
+        router.received_prefixes(ours).unwrap(),
+        ["10.72.0.0/24", "2001:db8:72::/48"],
+        "exactly the node's prefixes: none of GoBGP's own sent back"
+    );
     let answer = daemon.wait_for_routes(&[], "GoBGP's two prefixes", |answer| {
         has_prefix(answer, "10.73.0.0/24") && has_prefix(answer, "2001:db8:73::/48")
     });
@@ -261,15 +271,9 @@ fn routes_flow_both_ways_with_bird_over_ipv4_and_ipv6() {
     lab::require(Kind::Bird);
     let (ours, theirs) = (address(), address());
     let directory = scratch("routes-bird");
-    let router = Router::start(dual_stack(
-        Kind::Bird,
-        "routes-bird",
-        theirs,
-        65031,
-        ours,
-        65032,
-        75,
-    ))
+    let mut router = Router::start(
+        dual_stack(Kind::Bird, "routes-bird", theirs, 65031, ours, 65032, 75).route("10.75.1.0/24"),
+    )
     .unwrap();
     let daemon = start_peered(
         &directory,
@@ -290,9 +294,47 @@ fn routes_flow_both_ways_with_bird_over_ipv4_and_ipv6() {
     router
         .wait_for_prefixes(ours, &["10.74.0.0/24", "2001:db8:74::/48"], UP)
         .expect("BIRD learns both of the node's prefixes");
-    daemon.wait_for_routes(&[], "BIRD's two prefixes", |answer| {
-        has_prefix(answer, "10.75.0.0/24") && has_prefix(answer, "2001:db8:75::/48")
+    let answer = daemon.wait_for_routes(&[], "BIRD's three prefixes", |answer| {
+        ["10.75.0.0/24", "10.75.1.0/24", "2001:db8:75::/48"]
+            .iter()
+            .all(|prefix| has_prefix(answer, prefix))
     });
+    // Exactly BIRD's prefixes and our own, nothing else.
+    assert_eq!(
+        prefixes(&answer),
+        [
+            "10.74.0.0/24",
+            "10.75.0.0/24",
+            "10.75.1.0/24",
+            "2001:db8:74::/48",
+            "2001:db8:75::/48"
+        ]
+    );
+    for route in answer["routes"].as_array().unwrap() {
+        let prefix = route["prefix"].as_str().unwrap();
+        if !prefix.contains("75") {
+            continue;
+        }
+        assert_eq!(route["best"], true, "{route}");
+        assert_eq!(route["peer"], theirs.to_string(), "{route}");
+        assert_eq!(route["attributes"]["as_path"], "65031", "{route}");
+        let next_hop = if prefix.contains(':') {
+            "2001:db8:ffff::75"
+        } else {
+            "198.51.100.75"
+        };
+        assert_eq!(route["next_hop"], next_hop, "{route}");
+    }
+    // What we sent BIRD: our two prefixes, not BIRD's own back.
+    let advertised = daemon.routes(&["--peer", &theirs.to_string(), "--advertised"]);
+    assert_eq!(prefixes(&advertised), ["10.74.0.0/24", "2001:db8:74::/48"]);
+    // A withdrawal at BIRD leaves our Loc-RIB; the rest stays.
+    router.remove_routes(&["10.75.1.0/24"]).unwrap();
+    daemon.wait_for_routes(&[], "10.75.1.0/24 withdrawn", |answer| {
+        !has_prefix(answer, "10.75.1.0/24") && has_prefix(answer, "10.75.0.0/24")
+    });
+    let status = daemon.peer(theirs).unwrap();
+    assert_eq!(status["prefixes"]["received"], 2, "{status:#}");
 }
 
 /// RFC 4271 §9.1.2.2: two FRRs announce the same prefix; the shorter AS path
@@ -780,4 +822,139 @@ fn a_killed_frr_with_long_lived_graceful_restart_has_its_route_kept_long_lived_s
     daemon.wait_for_routes(&["10.91.0.0/24"], "FRR's route fresh again", |answer| {
         route_state(answer, false, false)
     });
+}
+
+/// The kernel refuses a route whose gateway is on no connected network;
+/// nodebgp keeps it and tries again (every 10 s), so that once the network
+/// is there the route goes in without any new UPDATE.
+#[test]
+fn a_route_the_kernel_refused_goes_in_once_its_gateway_is_reachable() {
+    lab::require(Kind::Frr);
+    // No 198.51.100.0/24 yet: the next hop is unreachable.
+    let Some(namespace) = Namespace::create("fib-retry") else {
+        return;
+    };
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("fib-retry");
+    let _router = Router::start(
+        peering_with_us(Kind::Frr, "fib-retry", theirs, 65091, ours, 65090)
+            .routes(["10.91.0.0/24"])
+            .next_hop("198.51.100.41".parse().unwrap()),
+    )
+    .unwrap();
+    let arguments = ["--fib-netns", namespace.name(), "--no-graceful-restart"];
+    let daemon = start_peered(&directory, theirs, "65091", ours, "65090", &arguments);
+    eventually("the route in nodebgp's RIB", || {
+        daemon.routes(&["10.91.0.0/24"])["count"] == 1
+    });
+    // The kernel refused it: nothing installed while the gateway is unknown.
+    let log = directory.join("nodebgp.log");
+    eventually("the refusal logged", || {
+        std::fs::read_to_string(&log).is_ok_and(|text| text.contains("retried every"))
+    });
+    assert!(namespace.next_hops("10.91.0.0/24").is_empty());
+    namespace.add_network("198.51.100.1/24");
+    eventually("the route installed on a retry", || {
+        namespace.next_hops("10.91.0.0/24") == ["198.51.100.41"]
+    });
+}
+
+/// After a restart (graceful: the kernel routes stay while nodebgp is
+/// away), only the kernel routes that no peer sends any more are removed:
+/// the peer withdrew one while nodebgp was down.
+#[test]
+fn after_a_restart_only_the_kernel_routes_no_peer_sends_are_removed() {
+    lab::require(Kind::Frr);
+    let Some(namespace) = fib_namespace("fib-restart") else {
+        return;
+    };
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("fib-restart");
+    let mut router = Router::start(
+        peering_with_us(Kind::Frr, "fib-restart", theirs, 65093, ours, 65092)
+            .routes(["10.93.0.0/24", "10.93.1.0/24"])
+            .next_hop("198.51.100.43".parse().unwrap())
+            .with_graceful_restart(),
+    )
+    .unwrap();
+    let arguments = ["--fib-netns", namespace.name(), "--restart-time", "60"];
+    let mut daemon = start_peered(&directory, theirs, "65093", ours, "65092", &arguments);
+    eventually("both kernel routes", || {
+        namespace.next_hops("10.93.0.0/24") == ["198.51.100.43"]
+            && namespace.next_hops("10.93.1.0/24") == ["198.51.100.43"]
+    });
+    let kept = namespace.watch_route("10.93.0.0/24");
+    daemon.terminate();
+    assert_eq!(
+        namespace.next_hops("10.93.1.0/24"),
+        ["198.51.100.43"],
+        "a graceful stop leaves the kernel routes"
+    );
+    router.remove_routes(&["10.93.1.0/24"]).unwrap();
+    let daemon = Daemon::start(&directory, "node-1", ours, "65092", &arguments);
+    daemon.wait_for(theirs, "Established");
+    eventually("the withdrawn route gone from the kernel", || {
+        namespace.next_hops("10.93.1.0/24").is_empty()
+    });
+    assert_eq!(namespace.next_hops("10.93.0.0/24"), ["198.51.100.43"]);
+    let samples = kept.stop();
+    assert!(samples.taken > 0);
+    assert_eq!(
+        samples.missing, 0,
+        "the route the peer still sends was never missing from the kernel: {samples:?}"
+    );
+}
+
+/// A node is no transit router: a route learned from one eBGP peer is not
+/// sent to another (in another AS, so that no AS-path loop would hide a
+/// leak). The other peer's received set is exactly the node's own
+/// prefixes, checked after an UPDATE the node sent once it held the first
+/// peer's route (one TCP stream keeps order: a leak would have come first).
+/// With `--transit` the same check sees the leak.
+#[test]
+fn an_ebgp_route_is_not_passed_on_to_another_ebgp_peer() {
+    lab::require(Kind::Frr);
+    let (ours, first, second) = (address(), address(), address());
+    let directory = scratch("no-transit");
+    let _first = Router::start(
+        peering_with_us(Kind::Frr, "transit-one", first, 65121, ours, 65120)
+            .routes(["10.86.0.0/24"])
+            .next_hop("198.51.100.86".parse().unwrap()),
+    )
+    .unwrap();
+    let second_router = Router::start(peering_with_us(
+        Kind::Frr,
+        "transit-two",
+        second,
+        65122,
+        ours,
+        65120,
+    ))
+    .unwrap();
+    apply(
+        &directory,
+        &global_peers(&[(first, "65121"), (second, "65122")]),
+    );
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "65120",
+        &["--advertise", "10.87.0.0/24"],
+    );
+    daemon.wait_for(second, "Established");
+    daemon.wait_for_routes(&["10.86.0.0/24"], "the first peer's route", |answer| {
+        answer["count"] == 1
+    });
+    // Sent after the node held the first peer's route.
+    let configuration = "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  serviceClusterIPs:\n  - cidr: 10.88.0.0/24\n";
+    apply(&directory, configuration);
+    second_router
+        .wait_for_prefixes(ours, &["10.88.0.0/24"], UP)
+        .expect("the second peer gets the node's new prefix");
+    assert_eq!(
+        second_router.received_prefixes(ours).unwrap(),
+        ["10.87.0.0/24", "10.88.0.0/24"],
+        "exactly the node's own prefixes"
+    );
 }

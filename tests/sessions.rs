@@ -219,7 +219,11 @@ async fn a_matching_md5_password_comes_up_and_a_wrong_one_never_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_connections_with_frr_resolve_to_one_session() {
-    // Both sides connect every second: the collision is resolved on the way up.
+    // Both sides connect every second: one session comes up and stays.
+    // Whether the two connections actually cross here is up to timing; the
+    // resolution itself (RFC 4271 §6.8, both ways, the right connection
+    // closed with Cease/Connection Collision Resolution) is made to happen
+    // and checked in tests/conformance.rs (scenarios fsm.collision.*).
     let (router, speaker, ours) = established_with_frr("frr-collision", 65050, 65051).await;
     blocking(|| router.wait_for_state(ours, PeerState::Established, UP)).unwrap();
     let mut state = speaker.peer.state();

@@ -6,7 +6,7 @@
 //! sender in the same run:
 //!
 //! ```text
-//!   synthetic_full_table(N, TABLE_SEED)      built once, before any connection (not timed)
+//!   shaped_table(shape, N, TABLE_SEED)       built once, before any connection (not timed)
 //!        │
 //!   sender (this process, own 127.x address, AS 64700, hold time 0)
 //!        │  OPEN / KEEPALIVE, then every UPDATE and End-of-RIB
@@ -27,7 +27,17 @@
 //!
 //! ```text
 //! route-load [--prefixes N] [--runs R] [--seed S] [--nodebgp PATH]
+//!            [--shape natural|PER_UPDATE/SETS]
 //!            [--only bird,frr,gobgp,nodebgp] [--timeout SECONDS] [--linger SECONDS]
+//! ```
+//!
+//! `--shape` packs the table differently ([`TableShape`]): `natural` (the
+//! default: one UPDATE per Pareto-sized attribute set, ~10 prefixes per
+//! UPDATE), or `PER_UPDATE/SETS`, e.g. `4/100k`: exactly 4 prefixes per
+//! UPDATE and 100,000 distinct attribute sets drawn at random, so that a set
+//! comes back in UPDATEs far apart.
+//!
+//! ```text
 //! ```
 //!
 //! `--linger` keeps each receiver (and its session) up that long after it was
@@ -46,7 +56,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use lab::Kind;
-use nodebgp_benches::{synthetic_full_table, TABLE_SEED};
+use nodebgp_benches::{shaped_table, TableShape, TABLE_SEED};
 
 use crate::receiver::{Implementation, Running};
 
@@ -58,6 +68,8 @@ struct Settings {
     seed: u64,
     implementations: Vec<Implementation>,
     timeout: Duration,
+    /// How the table is packed into UPDATEs.
+    shape: TableShape,
     /// Keep each receiver running this long after its measurement, to look at it.
     linger: Duration,
 }
@@ -68,6 +80,7 @@ fn parse_arguments() -> Result<Settings, String> {
     let mut seed = TABLE_SEED;
     let mut timeout = Duration::from_secs(600);
     let mut linger = Duration::ZERO;
+    let mut shape = TableShape::Natural;
     let mut nodebgp = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../target/release/nodebgp"
@@ -92,6 +105,7 @@ fn parse_arguments() -> Result<Settings, String> {
             "--timeout" => timeout = Duration::from_secs(number(value()?)?),
             "--linger" => linger = Duration::from_secs(number(value()?)?),
             "--nodebgp" => nodebgp = PathBuf::from(value()?),
+            "--shape" => shape = TableShape::parse(&value()?)?,
             "--only" => {
                 only = Some(
                     value()?
@@ -103,6 +117,7 @@ fn parse_arguments() -> Result<Settings, String> {
             "-h" | "--help" => {
                 println!(
                     "route-load [--prefixes N] [--runs R] [--seed S] [--nodebgp PATH] \
+                     [--shape natural|PER_UPDATE/SETS] \
                      [--only bird,frr,gobgp,nodebgp] [--timeout SECONDS] [--linger SECONDS]"
                 );
                 std::process::exit(0);
@@ -138,6 +153,7 @@ fn parse_arguments() -> Result<Settings, String> {
         seed,
         implementations,
         timeout,
+        shape,
         linger,
     })
 }
@@ -168,10 +184,11 @@ fn main() -> ExitCode {
         }
     };
     let built = Instant::now();
-    let updates = synthetic_full_table(settings.prefixes, settings.seed);
+    let updates = shaped_table(settings.shape, settings.prefixes, settings.seed);
     let stream = Arc::new(sender::stream_of(&updates));
     println!(
-        "table: {} prefixes in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
+        "table: shape {}, {} prefixes in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
+        settings.shape,
         settings.prefixes,
         updates.len(),
         stream.len(),
@@ -224,8 +241,8 @@ fn main() -> ExitCode {
 
     println!();
     println!(
-        "{} IPv4 prefixes from one peer; median and min over {} interleaved runs; memory: medians",
-        settings.prefixes, settings.runs
+        "{} IPv4 prefixes from one peer, table shape {}; median and min over {} interleaved runs; memory: medians",
+        settings.prefixes, settings.shape, settings.runs
     );
     println!(
         "| receiver | version | runs ok | median s | min s | prefixes/s (median) | peak RSS MiB | held RSS MiB | bytes/route (held − baseline) | bytes/route (peak − baseline) | CPU s |"

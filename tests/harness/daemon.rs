@@ -124,18 +124,15 @@ impl Daemon {
             ])
             .args(["--datastore", datastore, "--control-socket"])
             .arg(&control)
-            .args([
-                "--connect-retry",
-                "1",
-                "--hold-time",
-                "9",
-                // Quick restarts after errors, as the lab shortens its
-                // daemons' own back-offs.
-                "--error-wait",
-                "1,4",
-                "--log-level",
-                "debug",
-            ])
+            .args(["--connect-retry", "1", "--hold-time", "9"])
+            // Quick restarts after errors, as the lab shortens its daemons'
+            // own back-offs (a test may give its own).
+            .args(if extra.contains(&"--error-wait") {
+                &[][..]
+            } else {
+                &["--error-wait", "1,4"][..]
+            })
+            .args(["--log-level", "debug"])
             // Tests never touch the host's routing table: the kernel FIB is
             // only on where a test gives it a namespace of its own.
             .args(if extra.contains(&"--fib-netns") {

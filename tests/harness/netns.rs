@@ -29,9 +29,9 @@ impl Namespace {
         match made {
             Ok(output) if output.status.success() => {}
             other => {
-                eprintln!(
-                    "SKIP: cannot make a network namespace ({other:?}); run as root with iproute2"
-                );
+                lab::skip(&format!(
+                    "cannot make a network namespace ({other:?}); run as root with iproute2"
+                ));
                 return None;
             }
         }

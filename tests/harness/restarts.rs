@@ -483,7 +483,8 @@ fn read_store(store: &str) -> (BTreeSet<String>, BTreeMap<String, u64>) {
     let listed: Value = serde_json::from_str(&get(store, "json")).unwrap();
     let mut addresses = BTreeSet::new();
     let mut named = BTreeMap::new();
-    for document in listed.as_array().unwrap() {
+    // One shape whatever the mix: a list kind with `items`.
+    for document in listed["items"].as_array().unwrap() {
         match document["kind"].as_str() {
             Some("bgpPeer") => {
                 addresses.insert(document["metadata"]["peerIP"].as_str().unwrap().to_owned());

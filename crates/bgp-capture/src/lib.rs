@@ -2,9 +2,10 @@
 //!
 //! # Contract
 //!
-//! * **Input is a byte slice; there is no I/O.** Every entry point takes `&[u8]` that the caller
-//!   has already read (from a file, a socket, a fuzzer). Nothing here opens files, reads the
-//!   clock or touches the network.
+//! * **Input is a byte slice or a reader the caller opened.** Every entry point takes `&[u8]`
+//!   that the caller has already read (from a file, a socket, a fuzzer), except [`mrt_stream`],
+//!   which reads records one at a time from any `std::io::Read` in memory bounded by the largest
+//!   record. Nothing here opens files, reads the clock or touches the network.
 //! * **Only the BGP header is understood.** The readers know the 19-octet header of RFC 4271 §4.1
 //!   (16-octet marker, 2-octet length, 1-octet type) and use it only to split a TCP byte stream
 //!   into messages. The marker is not checked and message bodies are not parsed: the returned
@@ -53,6 +54,7 @@
 mod capture;
 mod cursor;
 mod mrt;
+mod mrt_stream;
 mod packet;
 mod pcap;
 mod pcapng;
@@ -66,6 +68,7 @@ use std::net::{IpAddr, SocketAddr};
 
 pub use capture::{messages_from_capture, CaptureMessages};
 pub use mrt::{mrt_records, MrtError, MrtPeer, MrtRecord, MrtRecords, RibEntry};
+pub use mrt_stream::{inflate_if_gzip, mrt_stream, MrtStream, MAX_RECORD_BODY};
 pub use problem::{BlockDefect, StreamProblem};
 
 /// Octets in a BGP message header (RFC 4271 §4.1): marker (16), length (2), type (1).

@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::cursor::{array_at, be16_at, be32_at, slice_at, u8_at};
 use crate::{CapturedMessage, MrtHeaderInfo, Origin};
 
-const COMMON_HEADER_LENGTH: usize = 12;
+pub(crate) const COMMON_HEADER_LENGTH: usize = 12;
 
 const TABLE_DUMP: u16 = 12;
 const TABLE_DUMP_V2: u16 = 13;
@@ -208,6 +208,31 @@ pub enum MrtError {
         /// The value found.
         afi: u16,
     },
+    /// The common header announces a body larger than
+    /// [`crate::MAX_RECORD_BODY`] (streamed input only); the iterator stops.
+    #[error("MRT record {record} (type {mrt_type}, subtype {subtype}): body of {declared} octets announced, more than the {limit} accepted")]
+    RecordTooLarge {
+        /// 1-based record number.
+        record: u64,
+        /// MRT type.
+        mrt_type: u16,
+        /// MRT subtype.
+        subtype: u16,
+        /// Body length from the common header.
+        declared: u32,
+        /// The limit.
+        limit: usize,
+    },
+    /// Reading the input failed (streamed input only); the iterator stops.
+    #[error("MRT record {record} at offset {offset}: read error: {message}")]
+    Read {
+        /// 1-based number of the record being read.
+        record: u64,
+        /// Offset in the (inflated) input.
+        offset: usize,
+        /// The I/O error's text.
+        message: String,
+    },
     /// A prefix length above the address size of the record's family.
     #[error("MRT record {record} (type {mrt_type}, subtype {subtype}): prefix length {prefix_length} exceeds {maximum}")]
     PrefixTooLong {
@@ -233,7 +258,9 @@ impl MrtError {
             | Self::TruncatedBody { record, .. }
             | Self::ShortField { record, .. }
             | Self::UnknownAddressFamily { record, .. }
-            | Self::PrefixTooLong { record, .. } => *record,
+            | Self::PrefixTooLong { record, .. }
+            | Self::RecordTooLarge { record, .. }
+            | Self::Read { record, .. } => *record,
         }
     }
 
@@ -241,7 +268,7 @@ impl MrtError {
     #[must_use]
     pub fn record_type(&self) -> Option<(u16, u16)> {
         match self {
-            Self::TruncatedHeader { .. } => None,
+            Self::TruncatedHeader { .. } | Self::Read { .. } => None,
             Self::TruncatedBody {
                 mrt_type, subtype, ..
             }
@@ -252,6 +279,9 @@ impl MrtError {
                 mrt_type, subtype, ..
             }
             | Self::PrefixTooLong {
+                mrt_type, subtype, ..
+            }
+            | Self::RecordTooLarge {
                 mrt_type, subtype, ..
             } => Some((*mrt_type, *subtype)),
         }
@@ -330,12 +360,12 @@ impl Iterator for MrtRecords<'_> {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct CommonHeader {
-    record: u64,
-    timestamp: u32,
-    mrt_type: u16,
-    subtype: u16,
-    length: u32,
+pub(crate) struct CommonHeader {
+    pub(crate) record: u64,
+    pub(crate) timestamp: u32,
+    pub(crate) mrt_type: u16,
+    pub(crate) subtype: u16,
+    pub(crate) length: u32,
 }
 
 /// Reads the fields of one record body in order, turning a short body into
@@ -454,7 +484,7 @@ impl<'a> BodyReader<'a> {
     }
 }
 
-fn read_record(header: CommonHeader, body: &[u8]) -> Result<MrtRecord, MrtError> {
+pub(crate) fn read_record(header: CommonHeader, body: &[u8]) -> Result<MrtRecord, MrtError> {
     let mut reader = BodyReader {
         header,
         body,

@@ -3,7 +3,8 @@
 //!
 //! The files are read in place and never copied: they are third-party data under their own
 //! licences. The directory is `$NODEBGP_VECTORS` if set, else `<workspace>/../shared/vectors`;
-//! when it is missing the test prints a `SKIP:` line and passes.
+//! when it is missing the test passes with a `SKIP:` line that the run's summary counts
+//! (`lab::skip`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -275,7 +276,7 @@ fn vectors_directory() -> Option<PathBuf> {
     if directory.join("MANIFEST.md").is_file() {
         Some(directory)
     } else {
-        eprintln!("SKIP: vectors not found at {}", directory.display());
+        lab::skip(&format!("vectors not found at {}", directory.display()));
         None
     }
 }

@@ -1234,3 +1234,51 @@ fn long_lived_graceful_restart_capability_is_announced_when_configured() {
         Capability::LongLivedGracefulRestart(families) if *families == llgr
     )));
 }
+
+/// Every way an Established session ends is reported once, also when the
+/// driver reports the connection closed afterwards, as it does: the
+/// operator reads one "session down" line per event (issue 15 saw it
+/// twice).
+#[test]
+fn each_end_of_a_session_is_reported_once() {
+    type Ending = fn(&mut Session, Instant);
+    let endings: [(&str, Ending); 4] = [
+        ("NOTIFICATION received", |session, now| {
+            receive(
+                session,
+                now,
+                OUT,
+                Message::Notification(Notification::new(ErrorCode::CEASE, 2, Bytes::new())),
+            )
+        }),
+        ("hold timer expired", |session, now| {
+            session.handle_timeout(now + Duration::from_secs(91))
+        }),
+        ("connection closed", |session, now| {
+            session.handle(now, Input::Closed { connection: OUT })
+        }),
+        ("manual stop", |session, now| {
+            session.handle(
+                now,
+                Input::Stop {
+                    communication: None,
+                },
+            )
+        }),
+    ];
+    for (what, end) in endings {
+        let now = Instant::now();
+        let mut session = established(now);
+        end(&mut session, now);
+        let mut outputs = drain(&mut session);
+        // What a driver does next: the connection it was told to close, or
+        // that the peer closed, is reported closed.
+        session.handle(now, Input::Closed { connection: OUT });
+        outputs.extend(drain(&mut session));
+        let downs = outputs
+            .iter()
+            .filter(|output| matches!(output, Output::Down(_)))
+            .count();
+        assert_eq!(downs, 1, "{what}: {outputs:?}");
+    }
+}

@@ -45,6 +45,11 @@ use crate::net::{self, SocketOptions};
 /// make us hold before TCP pushes back to 1 MiB.
 const FRAMES_QUEUED: usize = 16;
 
+/// Most frames the peer task decodes in one turn of its loop before it looks
+/// at its commands and timers again, and most events it then holds for the
+/// routing task.
+const FRAMES_PER_TURN: usize = 32;
+
 /// How long a task that ends may spend writing its last messages (the
 /// Cease) to a peer that does not read them.
 const FAREWELL_TIME: Duration = Duration::from_secs(1);
@@ -143,8 +148,15 @@ pub struct PeerStatus {
     pub state: StateKind,
     /// How long it has been in that state.
     pub in_state: Duration,
-    /// The last reason the session went down or failed, in words.
+    /// Why the session is not Established, in words: the last connection
+    /// attempt's failure (`connection refused`, no answer) or the last
+    /// reason it went down. `None` once Established.
     pub last_error: Option<String>,
+    /// The hold time this side proposes (RFC 4271 §4.2), in seconds.
+    pub configured_hold_time: u16,
+    /// The keepalive interval configured, if set (else a third of the
+    /// negotiated hold time, RFC 4271 §10).
+    pub configured_keepalive: Option<Duration>,
     /// What was negotiated, in OpenConfirm and Established.
     pub negotiated: Option<Negotiated>,
     /// Our address on the established connection.
@@ -217,6 +229,8 @@ pub struct PeerHandle {
     messages: mpsc::UnboundedSender<Vec<Message>>,
     address: SocketAddr,
     peer_as: bgp_wire::Asn,
+    hold_time: u16,
+    keepalive: Option<Duration>,
     snapshot: watch::Receiver<Snapshot>,
     state: watch::Receiver<StateKind>,
     counters: Arc<Counters>,
@@ -273,6 +287,8 @@ impl PeerHandle {
             state: snapshot.state,
             in_state: std::time::Instant::now().saturating_duration_since(snapshot.since),
             last_error: snapshot.last_error.clone(),
+            configured_hold_time: self.hold_time,
+            configured_keepalive: self.keepalive,
             negotiated: snapshot.negotiated.clone(),
             local_address: snapshot.local_address,
             messages_received: count(&self.counters.messages_received),
@@ -314,6 +330,7 @@ pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
     let (events_sender, events) = mpsc::channel(FRAMES_QUEUED);
     let address = config.address;
     let peer_as = config.session.peer_as;
+    let (hold_time, keepalive) = (config.session.hold_time.seconds(), config.session.keepalive);
     let now = Instant::now().into_std();
     let (snapshot_sender, snapshot) = watch::channel(Snapshot {
         state: StateKind::Idle,
@@ -336,6 +353,7 @@ pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
         closing: Vec::new(),
         next_connection: 1,
         attempt: None,
+        connect_error: None,
         counters: counters.clone(),
         outbound_messages,
         outbox: VecDeque::new(),
@@ -347,6 +365,8 @@ pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
         messages,
         address,
         peer_as,
+        hold_time,
+        keepalive,
         snapshot,
         state,
         counters,
@@ -374,6 +394,9 @@ struct Peer {
     next_connection: u64,
     /// The outgoing attempt under way: its number and task.
     attempt: Option<(u64, JoinHandle<()>)>,
+    /// Why the last connection attempt failed, until one succeeds: shown
+    /// by `status` while the session waits to retry.
+    connect_error: Option<String>,
     counters: Arc<Counters>,
     outbound_messages: mpsc::UnboundedReceiver<Vec<Message>>,
     /// Events for the routing task not yet taken: while there are any, no
@@ -405,12 +428,31 @@ impl Peer {
                         if let Some(event) = self.outbox.pop_front() {
                             permit.send(PeerEvent { peer: link.peer, event });
                         }
+                        // Whatever else fits goes in the same turn: a turn
+                        // of this loop per event cost more than the event.
+                        if !self.deliver_without_waiting(&link) {
+                            break Ending::Shutdown(None);
+                        }
                     }
                     // The routing task is gone: so is the daemon.
                     Err(_) => break Ending::Shutdown(None),
                 },
                 Some(messages) = self.outbound_messages.recv() => self.send_messages(messages),
-                Some(event) = self.events.recv(), if !delivering => self.event(event),
+                Some(event) = self.events.recv(), if !delivering => {
+                    self.event(event);
+                    // Frames already queued are taken in the same turn, a
+                    // bounded number (the outbox holds what they produce).
+                    for _ in 1..FRAMES_PER_TURN {
+                        self.carry_out();
+                        if self.outbox.len() >= FRAMES_PER_TURN {
+                            break;
+                        }
+                        match self.events.try_recv() {
+                            Ok(event) => self.event(event),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 () = sleep_until(deadline) => self.session.handle_timeout(now()),
             }
         };
@@ -424,6 +466,26 @@ impl Peer {
                 event: SessionEvent::Stopped,
             })
             .await;
+    }
+
+    /// Hands the routing task as many queued events as its channel takes now;
+    /// false when the routing task is gone.
+    fn deliver_without_waiting(&mut self, link: &RouteLink) -> bool {
+        while !self.outbox.is_empty() {
+            match link.events.try_reserve() {
+                Ok(permit) => {
+                    if let Some(event) = self.outbox.pop_front() {
+                        permit.send(PeerEvent {
+                            peer: link.peer,
+                            event,
+                        });
+                    }
+                }
+                Err(mpsc::error::TrySendError::Full(())) => return true,
+                Err(mpsc::error::TrySendError::Closed(())) => return false,
+            }
+        }
+        true
     }
 
     /// Ends the session as asked and gives the connections a moment to
@@ -534,7 +596,14 @@ impl Peer {
         self.snapshot.send_replace(Snapshot {
             state: self.session.state(),
             since: self.session.since(),
-            last_error: self.session.last_down().map(DownReason::to_string),
+            last_error: match self.session.state() {
+                // Recovered: what went wrong before is history (the log has it).
+                StateKind::Established => None,
+                _ => self
+                    .connect_error
+                    .clone()
+                    .or_else(|| self.session.last_down().map(DownReason::to_string)),
+            },
             negotiated: self.session.negotiated().cloned(),
             local_address,
         });
@@ -569,6 +638,7 @@ impl Peer {
                 self.attempt = None;
                 match result {
                     Ok(stream) => {
+                        self.connect_error = None;
                         let id = self.adopt(stream);
                         self.session.handle(
                             now(),
@@ -580,7 +650,9 @@ impl Peer {
                     }
                     Err(error) => {
                         debug!(%error, "connect failed");
+                        self.connect_error = Some(connect_failure(&error));
                         self.session.handle(now(), Input::ConnectFailed);
+                        self.publish();
                     }
                 }
             }
@@ -707,6 +779,14 @@ impl Peer {
 
     fn connect(&mut self) {
         if let Some((_, task)) = self.attempt.take() {
+            // ConnectRetry expired with the attempt still open: nothing
+            // answered, not even a reset.
+            self.connect_error = Some(
+                "no answer to the connection attempt (the peer is unreachable, a firewall \
+                 drops it, or it expects a TCP MD5 password this side does not send)"
+                    .to_owned(),
+            );
+            self.publish();
             task.abort();
         }
         let number = self.next_connection;
@@ -783,6 +863,22 @@ impl Peer {
 
 /// The established connection's id (`ConnectionId(0)`, which no connection
 /// has, when there is none).
+/// A failed connect in words, without the OS error number (`connect to
+/// 10.0.0.9:179: connection refused`; BIRD says `Socket: Connection refused`).
+fn connect_failure(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let text = match text.find(" (os error") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    let text = text.to_lowercase();
+    if text.starts_with("connect") {
+        text
+    } else {
+        format!("connect: {text}")
+    }
+}
+
 fn connection_of(session: &Session) -> ConnectionId {
     session.established_connection().unwrap_or(ConnectionId(0))
 }

@@ -407,10 +407,16 @@ impl Capability {
                 }
             }
             Capability::Fqdn { hostname, domain } => {
-                destination.put_u8(hostname.len() as u8);
-                destination.put_slice(hostname);
-                destination.put_u8(domain.len() as u8);
-                destination.put_slice(domain);
+                // One length octet each (draft-walton-bgp-hostname-capability
+                // §3) inside a capability of at most 255 octets (RFC 5492
+                // §4): a name too long is cut, never sent with a wrapped
+                // length. The domain keeps what it needs first.
+                let domain = &domain[..domain.len().min(253)];
+                let hostname = &hostname[..hostname.len().min(253 - domain.len())];
+                for name in [hostname, domain] {
+                    destination.put_u8(name.len() as u8);
+                    destination.put_slice(name);
+                }
             }
             Capability::Role(role) => destination.put_u8(*role),
             Capability::Unknown { value, .. } => destination.put_slice(value),

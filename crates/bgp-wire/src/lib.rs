@@ -42,10 +42,10 @@ mod types;
 mod update;
 
 pub use attribute::{
-    Aggregator, AsPath, AttributeFlags, AttributeType, AttributeValue, ClusterId, ClusterList,
-    Communities, Community, ExtendedCommunities, ExtendedCommunity, ItemList, LargeCommunities,
-    LargeCommunity, ListItem, MpNlri, MpReach, MpUnreach, Origin, PathAttribute, Segment,
-    SegmentKind,
+    Aggregator, AsPath, AsPathError, AttributeFlags, AttributeType, AttributeValue, ClusterId,
+    ClusterList, Communities, Community, ExtendedCommunities, ExtendedCommunity, ItemList,
+    LargeCommunities, LargeCommunity, ListItem, MpNlri, MpReach, MpUnreach, Origin, PathAttribute,
+    Segment, SegmentKind,
 };
 pub use capability::{
     AddPathDirection, Capability, CapabilityCode, ExtendedNextHop, GracefulRestart,

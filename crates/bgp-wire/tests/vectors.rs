@@ -20,10 +20,10 @@ fn vectors_dir() -> Option<PathBuf> {
     if candidate.join("messages.jsonl").is_file() {
         Some(candidate)
     } else {
-        eprintln!(
-            "SKIP: BGP test vectors not found at {} (set NODEBGP_VECTORS to their folder)",
+        lab::skip(&format!(
+            "BGP test vectors not found at {} (set NODEBGP_VECTORS to their folder)",
             candidate.display()
-        );
+        ));
         None
     }
 }

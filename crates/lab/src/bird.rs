@@ -87,14 +87,20 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr, paths: &Paths) -> S
         );
         let _ = writeln!(w, "  neighbor {} port {} as {};", n.address, n.port, n.asn);
         let _ = writeln!(w, "  strict bind yes;");
-        match n.ebgp_multihop {
-            Some(ttl) => {
+        match (n.ttl_security, n.ebgp_multihop) {
+            // GTSM (RFC 5082): BIRD sends with TTL 255 and accepts no less
+            // than 256 minus the hop count.
+            (Some(hops), _) => {
+                let _ = writeln!(w, "  multihop {hops};");
+                let _ = writeln!(w, "  ttl security on;");
+            }
+            (None, Some(ttl)) => {
                 let _ = writeln!(w, "  multihop {ttl};");
             }
-            None if n.asn != spec.asn => {
+            (None, None) if n.asn != spec.asn => {
                 let _ = writeln!(w, "  multihop;");
             }
-            None => {}
+            (None, None) => {}
         }
         // BIRD takes hold time 0 (no keepalives) but no keepalive time 0.
         if n.hold_time == 0 {

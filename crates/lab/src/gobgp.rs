@@ -103,6 +103,12 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr) -> String {
             let _ = writeln!(w, "    enabled = true");
             let _ = writeln!(w, "    multihop-ttl = {ttl}");
         }
+        if let Some(hops) = n.ttl_security {
+            // GTSM (RFC 5082): the least TTL accepted, 256 minus the hops.
+            let _ = writeln!(w, "  [neighbors.ttl-security.config]");
+            let _ = writeln!(w, "    enabled = true");
+            let _ = writeln!(w, "    ttl-min = {}", 256 - u16::from(hops));
+        }
         if spec.graceful_restart {
             let _ = writeln!(w, "  [neighbors.graceful-restart.config]");
             let _ = writeln!(w, "    enabled = true");

@@ -185,6 +185,32 @@ pub fn available(kind: Kind) -> bool {
     kind.binaries().iter().all(|b| is_executable(Path::new(b)))
 }
 
+/// The environment variable naming the file [`skip`] appends to.
+pub const SKIP_LOG_VARIABLE: &str = "NODEBGP_SKIP_LOG";
+
+/// For tests that cannot run here (no vectors, no network namespaces):
+/// says so on stderr and, when `NODEBGP_SKIP_LOG` names a file, appends
+/// `test: reason` to it (the test's name is its thread's, as the test
+/// harnesses name them), so that the run's summary counts the skips a
+/// passing test would otherwise hide (`scripts/test.sh` prints them, and
+/// fails with `NODEBGP_NO_SKIPS=1`).
+pub fn skip(reason: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    eprintln!("SKIP: {test}: {reason}");
+    if let Some(path) = std::env::var_os(SKIP_LOG_VARIABLE) {
+        use std::io::Write as _;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            // One short write per line: appends from parallel tests do not interleave.
+            let _ = file.write_all(format!("{test}: {reason}\n").as_bytes());
+        }
+    }
+}
+
 /// For tests: panics, naming the package to install, unless `kind` is
 /// installed. Tests must not skip silently when a daemon is missing.
 pub fn require(kind: Kind) {

@@ -120,7 +120,8 @@ impl NeighborSpec {
         self
     }
 
-    /// Turns GTSM on with `hops` (FRR's `ttl-security hops`).
+    /// Turns GTSM on with `hops` (FRR's `ttl-security hops`, BIRD's `ttl
+    /// security` with `multihop hops`, GoBGP's `ttl-min` of 256 - hops).
     pub fn with_ttl_security(mut self, hops: u8) -> Self {
         self.ttl_security = Some(hops);
         self
@@ -291,9 +292,6 @@ impl RouterSpec {
         let bad = |m: String| Err(LabError::InvalidSpec(format!("{}: {m}", self.name)));
         if self.prepend > 0 && self.kind != Kind::Frr {
             return bad("prepend is only implemented for FRR".into());
-        }
-        if self.kind != Kind::Frr && self.neighbors.iter().any(|n| n.ttl_security.is_some()) {
-            return bad("ttl-security is only implemented for FRR".into());
         }
         if self.name.is_empty()
             || self.name.len() > 40

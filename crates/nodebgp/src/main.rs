@@ -14,8 +14,10 @@
 //!   BGPConfiguration resources in the datastore.
 //! - `nodebgp decode`: decode BGP messages from hex, pcap or MRT input to JSON.
 
+mod conformance;
 mod daemon;
 mod decode;
+mod go_template;
 mod resources;
 
 use std::process::ExitCode;
@@ -33,15 +35,27 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the BGP daemon for this node.
+    #[command(after_help = "Examples:
+  nodebgp run --node rack1-host1 --as 64512 --router-id 10.0.0.1 --listen 10.0.0.1
+  nodebgp run --config /etc/nodebgp/nodebgp.yaml --bird-socket /var/run/calico/bird.ctl
+  DATASTORE_TYPE=etcdv3 ETCD_ENDPOINTS=https://10.0.0.5:2379 nodebgp run --node rack1-host1")]
     Run(Box<daemon::RunArgs>),
     /// Show the live state of every session of a running daemon.
+    #[command(after_help = "Examples:
+  nodebgp status
+  nodebgp status -o json | jq -r '.peers[] | \"\\(.peer) \\(.state)\"'
+  nodebgp status --watch 5")]
     Status(daemon::StatusArgs),
-    /// Node commands as calicoctl has them: `node status`.
+    /// Node commands as calicoctl and calico-node have them: `node status`,
+    /// and the probes `node ready` and `node live`.
     Node {
         #[command(subcommand)]
         command: NodeCommand,
     },
     /// Change the running daemon's log filter (e.g. debug, nodebgp=debug,info).
+    #[command(after_help = "Examples:
+  nodebgp log-level debug
+  nodebgp log-level 'nodebgp=debug,warn'")]
     LogLevel {
         /// The new filter.
         filter: String,
@@ -50,36 +64,90 @@ enum Command {
         control_socket: std::path::PathBuf,
     },
     /// Print the client's version, and the running daemon's.
+    #[command(after_help = "Example:
+  nodebgp version")]
     Version(VersionArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:
+  nodebgp completion bash > /etc/bash_completion.d/nodebgp
+  nodebgp completion zsh > \"${fpath[1]}/_nodebgp\"")]
     Completion {
         /// The shell.
         shell: clap_complete::Shell,
     },
     /// Show routes: the Loc-RIB, or one peer's received or advertised routes.
+    #[command(after_help = "Examples:
+  nodebgp routes
+  nodebgp routes 10.65.1.7
+  nodebgp routes --peer 10.0.0.254 --advertised -o json")]
     Routes(daemon::RoutesArgs),
     /// Ask a peer to send its routes again (ROUTE-REFRESH).
+    #[command(after_help = "Example:
+  nodebgp refresh 10.0.0.254")]
     Refresh(daemon::RefreshArgs),
     /// Create or update resources from a file (`-` for standard input).
+    #[command(after_help = "Examples:
+  nodebgp apply -f config/bgppeers.yaml
+  nodebgp get bgppeer -o yaml --datastore file:/var/lib/nodebgp | nodebgp apply -f - --datastore etcdv3:http://10.0.0.5:2379")]
     Apply(resources::FileArgs),
     /// Create resources from a file; fails if one exists.
+    #[command(after_help = "Examples:
+  nodebgp create -f peer.yaml
+  nodebgp create -f peers.yaml --skip-exists")]
     Create(resources::FileArgs),
     /// Replace resources from a file; fails if one does not exist.
+    #[command(after_help = "Example:
+  nodebgp get bgppeer rack1-tor -o yaml > tor.yaml && vi tor.yaml && nodebgp replace -f tor.yaml")]
     Replace(resources::FileArgs),
-    /// Delete the resources a file names.
+    /// Delete resources: those a file names, or one by type and name.
+    #[command(after_help = "Examples:
+  nodebgp delete bgppeer rack1-tor
+  nodebgp delete bgppeer 192.168.1.1 --scope node --node rack1-host1
+  nodebgp delete -f old-peers.yaml --skip-not-exists")]
     Delete(resources::FileArgs),
     /// List resources: bgppeer (bgppeers bgpp bgpps bp bps), node (nodes no),
-    /// bgpconfiguration (bgpconfigurations bgpconfig bgpconfigs).
+    /// bgpconfiguration (bgpconfigurations bgpconfig bgpconfigs), ippool,
+    /// blockaffinity, ipamblock.
+    #[command(after_help = "Examples:
+  nodebgp get bgppeer
+  nodebgp get bgppeer rack1-tor -o yaml
+  nodebgp get node -o wide
+  nodebgp get bgppeer -o go-template='{{range .}}{{range .Items}}{{.Metadata.Name}} {{end}}{{end}}'")]
     Get(resources::GetArgs),
     /// Decode BGP messages (hex lines, a pcap capture or an MRT dump) into JSON,
     /// one object per message.
+    #[command(after_help = "Examples:
+  nodebgp decode --pcap bgp.pcap | jq 'select(.type == \"NOTIFICATION\")'
+  nodebgp decode --summary --mrt updates.20240101.0000.gz
+  echo ffffffffffffffffffffffffffffffff001304 | nodebgp decode")]
     Decode(decode::DecodeArgs),
+    /// Grade a BGP speaker (this one or any other) against the RFCs: scripted
+    /// peers send it valid and malformed messages over TCP and check what it
+    /// does, citing the section.
+    #[command(after_help = "Examples:
+  nodebgp conformance --list
+  nodebgp conformance --target 127.0.0.2 --target-as 65000 --print-config frr
+  nodebgp conformance --target 127.0.0.2 --target-as 65000 --source 127.0.0.3 --observer 127.0.0.4
+  nodebgp conformance --target 10.0.0.1:179 --target-as 65000 --source 10.0.0.9 --only 'update.*' -o junit")]
+    Conformance(conformance::ConformanceArgs),
 }
 
 #[derive(Debug, Subcommand)]
 enum NodeCommand {
     /// The sessions as `calicoctl node status` prints them.
+    #[command(after_help = "Example:
+  nodebgp node status")]
     Status(daemon::NodeStatusArgs),
+    /// Readiness probe, as `calico-node -bird-ready`: exits 0 when ready.
+    #[command(after_help = "Examples:
+  nodebgp node ready
+  nodebgp node ready --family ipv6 --threshold-time 60")]
+    Ready(daemon::NodeReadyArgs),
+    /// Liveness probe, as `calico-node -bird-live`: exits 0 when the daemon
+    /// answers.
+    #[command(after_help = "Example:
+  nodebgp node live")]
+    Live(daemon::NodeLiveArgs),
 }
 
 /// Flags of `nodebgp version`.
@@ -112,6 +180,12 @@ fn main() -> ExitCode {
         Command::Node {
             command: NodeCommand::Status(arguments),
         } => daemon::print_node_status(&arguments),
+        Command::Node {
+            command: NodeCommand::Ready(arguments),
+        } => daemon::check_ready(&arguments),
+        Command::Node {
+            command: NodeCommand::Live(arguments),
+        } => daemon::check_live(&arguments),
         Command::Version(arguments) => print_version(&arguments),
         Command::LogLevel {
             filter,
@@ -135,21 +209,101 @@ fn main() -> ExitCode {
         Command::Delete(arguments) => resources::apply(&arguments, resources::Verb::Delete),
         Command::Get(arguments) => resources::get(&arguments),
         Command::Decode(arguments) => decode::run(&arguments),
+        Command::Conformance(arguments) => conformance::run(&arguments),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("nodebgp: error: {error:#}");
-            ExitCode::from(2)
+            eprintln!("nodebgp: error: {}", error_text(&error));
+            // 1: the command failed; clap exits 2 for a usage error before
+            // anything runs, so scripts can tell the two apart.
+            ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: many errors
+/// repeat their source's text in their own (an I/O error wrapping an etcd
+/// error), which `{:#}` would print twice.
+fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory as _;
 
+    use clap::Parser as _;
+
     use super::Cli;
+
+    #[test]
+    fn an_error_prints_each_cause_once() {
+        let inner = std::io::Error::other("etcd: Unavailable: connection refused");
+        let middle = anyhow::Error::new(inner).context(
+            "datastore I/O error on /calico/bgp/v1: etcd: Unavailable: connection refused",
+        );
+        let outer = middle.context("cannot use etcd at http://127.0.0.1:1");
+        assert_eq!(
+            super::error_text(&outer),
+            "cannot use etcd at http://127.0.0.1:1: datastore I/O error on /calico/bgp/v1: etcd: Unavailable: connection refused"
+        );
+    }
+
+    /// Every verb's `--help` ends with examples, and every example without
+    /// shell syntax parses as the command line it shows.
+    #[test]
+    fn every_verb_shows_examples_that_parse() {
+        fn visit(command: &clap::Command, path: &mut Vec<String>, checked: &mut usize) {
+            let leaves: Vec<&clap::Command> = command.get_subcommands().collect();
+            if leaves.is_empty() {
+                let help = command
+                    .get_after_help()
+                    .map(|text| text.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    help.starts_with("Example"),
+                    "`nodebgp {}` has no example",
+                    path.join(" ")
+                );
+                for line in help.lines().skip(1) {
+                    let line = line.trim();
+                    let plain = !line.contains(['|', '>', '<', '\'', '"', '&', '$', '`'])
+                        && line.starts_with("nodebgp ");
+                    if plain {
+                        let words: Vec<&str> = line.split_whitespace().collect();
+                        if let Err(error) = Cli::try_parse_from(&words) {
+                            panic!("example {line:?} does not parse: {error}");
+                        }
+                        *checked += 1;
+                    }
+                }
+                return;
+            }
+            for leaf in leaves {
+                if leaf.get_name() == "help" {
+                    continue;
+                }
+                path.push(leaf.get_name().to_owned());
+                visit(leaf, path, checked);
+                path.pop();
+            }
+        }
+        let mut checked = 0;
+        visit(&Cli::command(), &mut Vec::new(), &mut checked);
+        assert!(checked >= 20, "only {checked} examples parsed");
+    }
 
     #[test]
     fn the_command_line_is_consistent() {

@@ -26,13 +26,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use peer_store::{
     execute_documents, parse_peer_ip, resource_kind, resources_to_table, stored_resources_to_json,
-    stored_resources_to_yaml, BatchOptions, BatchReport, CommandError, ListFilter, NamedKind,
-    NodeName, PeerKey, PeerStore, Resource, ResourceFilter, ResourceKey, ResourceKind,
-    ResourceName, ResourceOperation, Revision, Scope, ScopeKind, StoredResource,
-    DEFAULT_CONFIGURATION_NAME,
+    BatchOptions, BatchReport, CommandError, ListFilter, NamedKind, NodeName, PeerKey, PeerStore,
+    Resource, ResourceFilter, ResourceKey, ResourceKind, ResourceName, ResourceOperation, Revision,
+    Scope, ScopeKind, StoredResource, DEFAULT_CONFIGURATION_NAME,
 };
 
 use crate::daemon::calico_config;
+use crate::go_template;
 
 /// The verbs that take a file.
 #[derive(Debug, Clone, Copy)]
@@ -106,25 +106,51 @@ pub(crate) struct GetArgs {
     /// Only peers of this scope (global or node).
     #[arg(long)]
     scope: Option<ScopeKind>,
-    /// Only the peers of this node.
+    /// Only the peers this node has: those scoped to it, the global ones and
+    /// the v3 peers whose nodeSelector picks it (with the stored Node's
+    /// labels). With `--scope node`, only the first and last.
     #[arg(long)]
     node: Option<String>,
-    /// Output format: calicoctl's table (ps, wide), or yaml and json, which
-    /// can be fed back to `create`.
-    #[arg(short = 'o', long = "output", default_value = "ps", value_parser = ["ps", "wide", "yaml", "json"])]
+    /// Output format: calicoctl's table (ps, wide); yaml and json, which can
+    /// be fed back to `create`; go-template=TEMPLATE or
+    /// go-template-file=FILE, a Go template run over the list of result
+    /// lists (`{{range .}}{{range .Items}}{{.Metadata.Name}} {{end}}{{end}}`).
+    #[arg(short = 'o', long = "output", default_value = "ps", value_parser = output_format)]
     output: String,
     #[command(flatten)]
     datastore: DatastoreArgs,
 }
 
+/// `-o`'s values, checked before anything is read.
+fn output_format(value: &str) -> std::result::Result<String, String> {
+    match value {
+        "ps" | "wide" | "yaml" | "json" => Ok(value.to_owned()),
+        _ if value.starts_with("go-template=") || value.starts_with("go-template-file=") => {
+            Ok(value.to_owned())
+        }
+        _ => Err(format!(
+            "unrecognized output format '{value}': use ps, wide, yaml, json, go-template=TEMPLATE or go-template-file=FILE"
+        )),
+    }
+}
+
 fn open(arguments: &DatastoreArgs) -> Result<Box<dyn PeerStore>> {
+    resolve(arguments)?.open()
+}
+
+/// The store for `get`, which must leave no directory or lock file behind.
+fn open_read_only(arguments: &DatastoreArgs) -> Result<Box<dyn PeerStore>> {
+    resolve(arguments)?.open_read_only()
+}
+
+fn resolve(arguments: &DatastoreArgs) -> Result<crate::daemon::Datastore> {
     let (datastore, _origin) = calico_config::resolve(
         arguments.datastore.as_deref(),
         arguments.config.as_deref(),
         calico_config::DefaultFile::Read,
         &calico_config::process_variable,
     )?;
-    datastore.open()
+    Ok(datastore)
 }
 
 pub(crate) fn apply(arguments: &FileArgs, verb: Verb) -> Result<()> {
@@ -303,19 +329,45 @@ fn listed(arguments: &GetArgs) -> Result<String> {
         .map(NodeName::new)
         .transpose()
         .map_err(|error| anyhow::anyhow!("--node: {error}"))?;
+    // `--node` on peers answers "which peers does this node have": its own,
+    // the global ones and the v3 peers whose nodeSelector picks it, so it is
+    // applied here, with the node's labels, rather than by the store (which
+    // matches node-scoped keys only).
+    let peers_of_node = node.clone().filter(|_| kind == ResourceKind::BgpPeer);
     let filter = ResourceFilter {
         kind: Some(kind),
         name: arguments.name.clone(),
         peers: ListFilter {
             scope: arguments.scope,
-            node,
+            node: if peers_of_node.is_some() { None } else { node },
             peer_address: None,
         },
     };
-    let store = open(&arguments.datastore)?;
-    let listing = store.list_resources(&filter)?;
+    let store = open_read_only(&arguments.datastore)?;
+    let mut listing = store.list_resources(&filter)?;
+    if let Some(node) = &peers_of_node {
+        let labels = node_labels(store.as_ref(), node.as_str())?;
+        listing
+            .resources
+            .retain(|stored| peer_applies_to(&stored.resource, node.as_str(), &labels));
+    }
     for entry in &listing.unreadable {
         eprintln!("warning: skipped {entry}");
+    }
+    // As calicoctl: a named resource that is not there is an error, not an
+    // empty answer.
+    if let (Some(name), true) = (&arguments.name, listing.resources.is_empty()) {
+        let kind = match kind {
+            ResourceKind::BgpPeer if parse_peer_ip(name).is_err() => "BGPPeer",
+            other => other.kind_name(),
+        };
+        bail!("resource does not exist: {kind}({name})");
+    }
+    if let Some(template) = template_text(&arguments.output)? {
+        return Ok(go_template::render(
+            &template,
+            &template_data(&listing.resources),
+        )?);
     }
     if let wide @ ("ps" | "wide") = arguments.output.as_str() {
         let wide = wide == "wide";
@@ -333,11 +385,86 @@ fn listed(arguments: &GetArgs) -> Result<String> {
         ));
     }
     Ok(calicoctl_output(
+        kind,
         &listing.resources,
         listing.revision,
         arguments.name.is_some(),
         &arguments.output,
     ))
+}
+
+/// The template of `-o go-template=…` or `-o go-template-file=…`.
+fn template_text(output: &str) -> Result<Option<String>> {
+    if let Some(template) = output.strip_prefix("go-template=") {
+        return Ok(Some(template.to_owned()));
+    }
+    let Some(path) = output.strip_prefix("go-template-file=") else {
+        return Ok(None);
+    };
+    std::fs::read_to_string(path)
+        .map(Some)
+        .with_context(|| format!("cannot read the template file {path}"))
+}
+
+/// What calicoctl runs a template on: one `<Kind>List` per kind of the
+/// results, in the order they came (v1 bgpPeers as a v1 `bgpPeerList`).
+fn template_data(resources: &[StoredResource]) -> serde_json::Value {
+    let documents: Vec<serde_json::Value> =
+        serde_json::from_str(&stored_resources_to_json(resources)).unwrap_or_default();
+    let mut lists: Vec<serde_json::Value> = Vec::new();
+    for document in documents {
+        let kind = document["kind"].as_str().unwrap_or_default().to_owned();
+        let api_version = document["apiVersion"].as_str().unwrap_or("v1").to_owned();
+        let list_kind = format!("{kind}List");
+        match lists
+            .iter_mut()
+            .find(|list| list["kind"] == list_kind.as_str())
+        {
+            Some(list) => {
+                if let Some(items) = list["items"].as_array_mut() {
+                    items.push(document);
+                }
+            }
+            None => lists.push(serde_json::json!({
+                "apiVersion": api_version,
+                "kind": list_kind,
+                "metadata": {},
+                "items": [document],
+            })),
+        }
+    }
+    serde_json::Value::Array(lists)
+}
+
+/// A stored Node's labels (none when it is not stored).
+fn node_labels(store: &dyn PeerStore, node: &str) -> Result<peer_store::Labels> {
+    let Ok(name) = ResourceName::new(node) else {
+        return Ok(peer_store::Labels::new());
+    };
+    let key = ResourceKey::Named {
+        kind: NamedKind::Node,
+        name,
+    };
+    Ok(match store.get_resource(&key)? {
+        Some(StoredResource {
+            resource: Resource::Node(node),
+            ..
+        }) => node.labels,
+        _ => peer_store::Labels::new(),
+    })
+}
+
+/// Whether the node `node` runs this peering: a v1 peer global or scoped to
+/// it, a v3 peer global, for it, or selecting it.
+fn peer_applies_to(resource: &Resource, node: &str, labels: &peer_store::Labels) -> bool {
+    match resource {
+        Resource::BgpPeer(peer) => match &peer.scope {
+            Scope::Global => true,
+            Scope::Node(own) => own.as_str() == node,
+        },
+        Resource::BgpPeerV3(peer) => peer.applies_to(node, labels),
+        _ => true,
+    }
 }
 
 /// The default BGPConfiguration's `asNumber`, if it sets one.
@@ -355,46 +482,43 @@ fn cluster_as_number(store: &dyn PeerStore) -> Result<Option<peer_store::Asn>> {
     })
 }
 
-/// What calicoctl prints: one named resource as a single document; v3
-/// resources of one kind as a `<Kind>List` with `items` and the listing's
-/// `resourceVersion`; v1 bgpPeers (or a mix) as a list of documents, as
-/// calicoctl v1 did. `create` reads each form back.
+/// What calicoctl prints: one named resource as a single document, and
+/// anything else as a `<Kind>List` with `items` and the listing's
+/// `resourceVersion`, whatever the mix: v3 kinds as theirs
+/// (`BGPPeerList`, `NodeList`, …), v1 bgpPeers alone as calicoctl v1's
+/// `bgpPeerList`, and v1 and v3 peers together as a `BGPPeerList` whose items
+/// keep each document's own version. `create` reads each form back.
 fn calicoctl_output(
+    kind: ResourceKind,
     resources: &[StoredResource],
     revision: Revision,
     named: bool,
     format: &str,
 ) -> String {
-    let as_list = || match format {
-        "json" => stored_resources_to_json(resources),
-        _ => stored_resources_to_yaml(resources),
+    let documents: Vec<serde_json::Value> =
+        serde_json::from_str(&stored_resources_to_json(resources)).unwrap_or_default();
+    let only_v1 = !resources.is_empty()
+        && resources
+            .iter()
+            .all(|stored| matches!(stored.resource, Resource::BgpPeer(_)));
+    let v3 = "projectcalico.org/v3";
+    let (api_version, list_kind) = match kind {
+        ResourceKind::BgpPeer if only_v1 => ("v1", "bgpPeerList"),
+        ResourceKind::BgpPeer => (v3, "BGPPeerList"),
+        ResourceKind::Node => (v3, "NodeList"),
+        ResourceKind::BgpConfiguration => (v3, "BGPConfigurationList"),
+        ResourceKind::IpPool => (v3, "IPPoolList"),
+        ResourceKind::BlockAffinity => (v3, "BlockAffinityList"),
+        ResourceKind::IpamBlock => (v3, "IPAMBlockList"),
     };
-    let list_kind = match resources.first().map(|stored| &stored.resource) {
-        Some(Resource::BgpPeerV3(_) | Resource::UnsupportedBgpPeer(_)) => Some("BGPPeerList"),
-        Some(Resource::Node(_)) => Some("NodeList"),
-        Some(Resource::BgpConfiguration(_)) => Some("BGPConfigurationList"),
-        Some(Resource::IpPool(_)) => Some("IPPoolList"),
-        Some(Resource::BlockAffinity(_)) => Some("BlockAffinityList"),
-        Some(Resource::IpamBlock(_)) => Some("IPAMBlockList"),
-        _ => None,
-    };
-    let all_v3 = !resources
-        .iter()
-        .any(|stored| matches!(stored.resource, Resource::BgpPeer(_)));
-    let documents: serde_json::Value =
-        match serde_json::from_str(&stored_resources_to_json(resources)) {
-            Ok(documents) => documents,
-            Err(_) => return as_list(),
-        };
-    let value = match (named, resources.len(), list_kind) {
-        (true, 1, _) => documents[0].clone(),
-        (false, _, Some(kind)) if all_v3 => serde_json::json!({
-            "apiVersion": "projectcalico.org/v3",
-            "kind": kind,
+    let value = match (named, documents.as_slice()) {
+        (true, [one]) => one.clone(),
+        _ => serde_json::json!({
+            "apiVersion": api_version,
+            "kind": list_kind,
             "metadata": {"resourceVersion": revision.to_string()},
             "items": documents,
         }),
-        _ => return as_list(),
     };
     match format {
         "json" => format!(
@@ -474,6 +598,27 @@ mod tests {
         assert_eq!(list["kind"], "IPPoolList");
         assert_eq!(list["items"][0]["spec"]["blockSize"], 26);
         assert_eq!(get("ipamblocks", "ps"), "NAME   CIDR   AFFINITY   \n\n");
+        // calicoctl's go-template runs over one list per kind.
+        assert_eq!(
+            get("ippool", "go-template={{range .}}{{.Kind}}:{{range .Items}} {{.Metadata.Name}}={{.Spec.CIDR}}{{end}}{{end}}"),
+            "IPPoolList: pods=10.244.0.0/16"
+        );
+        let template_file = directory.join("nodes.tmpl");
+        std::fs::write(
+            &template_file,
+            "{{range .}}{{range .Items}}{{.Name}} {{.Spec.BGP.IPv4Address}}\n{{end}}{{end}}",
+        )
+        .unwrap();
+        assert_eq!(
+            get(
+                "node",
+                &format!("go-template-file={}", template_file.display())
+            ),
+            "n1 10.0.0.11/24\n"
+        );
+        let failure =
+            listed(&get_args("ippool", "go-template={{range .}}", &datastore)).unwrap_err();
+        assert_eq!(failure.to_string(), "template: get: unexpected EOF");
         let _ = std::fs::remove_dir_all(directory);
     }
 }

@@ -42,7 +42,10 @@ fn vectors() -> Option<PathBuf> {
     if folder.is_dir() {
         Some(folder)
     } else {
-        eprintln!("SKIP: BGP test vectors not found at {}", folder.display());
+        lab::skip(&format!(
+            "BGP test vectors not found at {}",
+            folder.display()
+        ));
         None
     }
 }
@@ -185,4 +188,129 @@ fn every_capture_and_dump_decodes_without_bgp_errors() {
         }
         eprintln!("{}: {}", file.display(), summary["by_type"]);
     }
+}
+
+/// A BGP4MP_MESSAGE_AS4 record (RFC 6396 §4.4.3) from 192.0.2.2 around `message`.
+fn bgp4mp_record(timestamp: u32, message: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&64700u32.to_be_bytes());
+    body.extend_from_slice(&65000u32.to_be_bytes());
+    body.extend_from_slice(&[0, 0, 0, 1, 192, 0, 2, 2, 192, 0, 2, 1]);
+    body.extend_from_slice(message);
+    let mut record = Vec::new();
+    record.extend_from_slice(&timestamp.to_be_bytes());
+    record.extend_from_slice(&[0, 16, 0, 4]);
+    record.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
+    record.extend_from_slice(&body);
+    record
+}
+
+/// An UPDATE announcing 10.0.N.0/24 with ORIGIN, AS_PATH 64700 and NEXT_HOP.
+fn update(third_octet: u8) -> Vec<u8> {
+    let attributes = [
+        0x40, 1, 1, 0, // ORIGIN IGP
+        0x40, 2, 6, 2, 1, 0, 0, 0xfc, 0xbc, // AS_PATH 64700 (four octets)
+        0x40, 3, 4, 192, 0, 2, 2, // NEXT_HOP
+    ];
+    let nlri = [24, 10, 0, third_octet];
+    let length = 19 + 2 + 2 + attributes.len() + nlri.len();
+    let mut message = vec![0xff; 16];
+    message.extend_from_slice(&u16::try_from(length).unwrap().to_be_bytes());
+    message.push(2);
+    message.extend_from_slice(&[0, 0]);
+    message.extend_from_slice(&u16::try_from(attributes.len()).unwrap().to_be_bytes());
+    message.extend_from_slice(&attributes);
+    message.extend_from_slice(&nlri);
+    message
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("nodebgp-decode-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+#[test]
+fn a_gzip_dump_streams_like_the_plain_one_and_a_non_dump_is_an_error() {
+    let directory = scratch("stream");
+    let dump: Vec<u8> = (0..200u8)
+        .flat_map(|third| bgp4mp_record(1_700_000_000 + u32::from(third), &update(third)))
+        .collect();
+    let plain = directory.join("updates.mrt");
+    std::fs::write(&plain, &dump).unwrap();
+    let compressed = directory.join("updates.mrt.gz");
+    let gzip = Command::new("gzip")
+        .arg("-c")
+        .arg(&plain)
+        .output()
+        .expect("gzip");
+    std::fs::write(&compressed, gzip.stdout).unwrap();
+    let decode = |path: &PathBuf, extra: &[&str]| {
+        let output = nodebgp()
+            .arg("decode")
+            .args(extra)
+            .arg("--mrt")
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let text = decode(&plain, &[]);
+    assert_eq!(decode(&compressed, &[]), text);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 200);
+    assert_eq!(lines[199]["announced"]["ipv4 unicast"][0], "10.0.199.0/24");
+    assert_eq!(lines[199]["attributes"]["as_path"], "64700");
+    assert_eq!(lines[199]["source"]["timestamp"], 1_700_000_199);
+    let summary: Value = serde_json::from_str(&decode(&compressed, &["--summary"])).unwrap();
+    assert_eq!(summary["prefixes_announced"]["ipv4 unicast"], 200);
+
+    // A capture (or anything else) given as a dump fails, naming the file.
+    let not_a_dump = directory.join("capture.pcap");
+    std::fs::write(&not_a_dump, [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0]).unwrap();
+    let output = nodebgp()
+        .args(["decode", "--mrt"])
+        .arg(&not_a_dump)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("capture.pcap is not an MRT dump"),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(directory);
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_decode_quietly() {
+    let directory = scratch("pipe");
+    let dump: Vec<u8> = (0..20_000u32)
+        .flat_map(|index| bgp4mp_record(index, &update((index % 256) as u8)))
+        .collect();
+    let path = directory.join("updates.mrt");
+    std::fs::write(&path, &dump).unwrap();
+    let mut child = nodebgp()
+        .args(["decode", "--mrt"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -1`: read one line, then close the pipe.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.contains("\"UPDATE\""), "{first}");
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    let _ = std::fs::remove_dir_all(directory);
 }

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use peer_store::{BgpPeer, BgpPeerV3, Labels, PeerTarget, Scope};
+use calico_model::{BgpPeer, BgpPeerV3, Labels, PeerTarget, Scope};
 
 use crate::{
     Asn, BgpConfiguration, DesiredPeer, Node, PeerSource, SessionSettings, SourceAddress, BGP_PORT,
@@ -149,10 +149,10 @@ pub fn desired_peer_set(
         let settings = |address: IpAddr| SessionSettings {
             password: peer.password.clone(),
             source_address: match resource.source_address {
-                peer_store::SourceAddress::UseNodeIp => {
+                calico_model::SourceAddress::UseNodeIp => {
                     own_of_family(address).map_or(SourceAddress::Daemon, SourceAddress::Node)
                 }
-                peer_store::SourceAddress::None => SourceAddress::Unbound,
+                calico_model::SourceAddress::None => SourceAddress::Unbound,
             },
             keepalive: resource.keepalive_time,
             ttl_security_hops: resource.ttl_security,

@@ -70,8 +70,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 pub use bgp_wire::Asn;
+pub use calico_model::{BgpPeer, BgpPeerV3, Labels, NodeName, Scope};
 pub use desired::{desired_peer_set, desired_peers, PeerV3};
-pub use peer_store::{BgpPeer, BgpPeerV3, Labels, NodeName, Scope};
 
 /// The BGP port (RFC 4271 §8.2.1), used for explicit peers that name no port.
 pub const BGP_PORT: u16 = 179;
@@ -115,7 +115,7 @@ impl BgpConfiguration {
     /// `fallback_as` is the cluster AS when the resource sets none (the daemon's
     /// own AS, which is Calico's 64512 unless configured otherwise).
     pub fn from_resource(
-        resource: Option<&peer_store::BgpConfigurationResource>,
+        resource: Option<&calico_model::BgpConfigurationResource>,
         fallback_as: Asn,
     ) -> Self {
         let configured_as_number = resource.and_then(|resource| resource.as_number);
@@ -128,8 +128,8 @@ impl BgpConfiguration {
     }
 }
 
-impl From<&peer_store::NodeResource> for Node {
-    fn from(node: &peer_store::NodeResource) -> Self {
+impl From<&calico_model::NodeResource> for Node {
+    fn from(node: &calico_model::NodeResource) -> Self {
         Node {
             name: node.name.to_string(),
             ipv4: node.ipv4(),

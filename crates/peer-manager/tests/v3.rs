@@ -1,10 +1,10 @@
 //! The v3 rules of `desired_peer_set`, one test each, named as sentences.
 
+use calico_model::{parse_resources, Resource};
 use peer_manager::{
     desired_peer_set, reconcile, Action, Asn, BgpConfiguration, BgpPeerV3, DesiredPeer, Node,
     PeerSource, PeerV3, SourceAddress,
 };
-use peer_store::{parse_resources, Resource};
 
 fn node(name: &str, ipv4: &str, labels: &[(&str, &str)]) -> Node {
     Node {
@@ -84,7 +84,7 @@ fn a_v3_peer_naming_a_node_applies_only_to_it_and_one_naming_none_to_all() {
 
 #[test]
 fn a_node_peer_overrides_a_global_peer_across_v1_and_v3() {
-    let global_v1 = peer_store::parse_documents(
+    let global_v1 = calico_model::parse_documents(
         "apiVersion: v1\nkind: bgpPeer\nmetadata: {scope: global, peerIP: 192.0.2.1}\nspec: {asNumber: 65001}\n",
     )
     .unwrap();

@@ -79,6 +79,18 @@ impl FileStore {
         Ok(store)
     }
 
+    /// The store in `directory` for reading only: nothing is created (a
+    /// directory that does not exist is an empty store, as a missing state
+    /// file is) and nothing is cleaned up; the state file must read back.
+    /// For commands that only look (`get`): they leave no trace behind.
+    pub fn open_read_only(directory: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let store = FileStore {
+            directory: directory.as_ref().to_path_buf(),
+        };
+        store.read_state()?;
+        Ok(store)
+    }
+
     /// The store directory.
     pub fn directory(&self) -> &Path {
         &self.directory

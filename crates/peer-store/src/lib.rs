@@ -1,7 +1,10 @@
-//! Calico BGP resources: the v1 `bgpPeer` and the `projectcalico.org/v3`
-//! `BGPPeer`, `Node` and `BGPConfiguration`, and Calico IPAM's `IPPool`,
-//! `BlockAffinity` and `IPAMBlock`; their models, validation, and the
-//! datastores that keep them.
+//! The datastores of Calico's BGP resources (the v1 `bgpPeer` and the
+//! `projectcalico.org/v3` `BGPPeer`, `Node` and `BGPConfiguration`, and
+//! Calico IPAM's `IPPool`, `BlockAffinity` and `IPAMBlock`): the embedded
+//! file store, etcd v3 and etcd v2, and calicoctl's verbs over them. The
+//! resources themselves (models, validation, selectors; no I/O) are the
+//! `calico-model` crate, re-exported here whole so that callers of the
+//! stores name one crate.
 //!
 //! - **v3 resources** ([`parse_resources`], [`Resource`]): `BGPPeer` (node /
 //!   nodeSelector / global, peerIP+asNumber or peerSelector, password from a file
@@ -89,78 +92,29 @@
 mod batch;
 mod calico_ipam;
 mod calico_v1;
-mod columns;
-mod document;
-mod error;
 mod etcd_access;
 mod etcd_store;
 mod etcd_v2_store;
 mod file_store;
-mod input;
-mod kind;
-mod model;
-mod resource;
-mod selector;
 mod store;
 mod table;
-mod v3;
+
+// The resource model, re-exported whole for callers; its modules also give
+// the stores' own paths (`crate::model::…`).
+pub use calico_model::*;
 
 pub use batch::{
     apply_documents, create_documents, delete_documents, execute_documents, replace_documents,
     BatchOptions, BatchReport, CommandError, Verb,
 };
-pub use columns::resources_to_table;
-pub use document::{
-    AsNumberValue, BgpPeerDocument, BgpPeerMetadata, BgpPeerSpec, API_VERSION, KIND, LIST_KIND,
-};
-pub use error::{DocumentError, DocumentLabel, FieldError, ParseError, Problem};
 pub use etcd_access::{EtcdAccess, EtcdCredentials, EtcdTls};
 pub use etcd_store::{
     EtcdStore, DEFAULT_PREFIX, ETCD_MAX_TRANSACTION_OPERATIONS, V3_RESOURCES_PATH,
 };
 pub use etcd_v2_store::EtcdV2Store;
 pub use file_store::{FileStore, CHANGE_HISTORY_LIMIT, LOCK_FILE_NAME, STORE_FILE_NAME};
-pub use input::{
-    parse_documents, parse_keys, parse_resource_keys, parse_resources, resources_to_json,
-    resources_to_yaml, stored_resources_to_json, stored_resources_to_yaml, to_json, to_yaml,
-};
-pub use kind::{resource_kind, ResourceKind, UnsupportedResourceType};
-pub use model::{
-    format_peer_ip, parse_peer_ip, BgpPeer, InvalidNodeName, InvalidPeerIp, NodeName, PeerKey,
-    Scope, ScopeKind, UnrecognizedScope, NODE_NAME_MAX_LENGTH,
-};
-pub use resource::{NamedKind, Resource, ResourceKey};
-pub use selector::{Selector, SelectorError};
 pub use store::{
     Action, BatchError, Change, ChangeSet, ListFilter, Listing, ListingChange, ListingChangeSet,
     Operation, Outcome, PeerStore, ResourceChange, ResourceChangeSet, ResourceFilter,
-    ResourceListing, ResourceOperation, Revision, StoreError, StoredPeer, StoredResource,
-    UnreadableResource,
+    ResourceListing, ResourceOperation, StoreError, UnreadableResource,
 };
-pub use v3::bgp_configuration::{
-    BgpConfigurationDocument, BgpConfigurationResource, Community, PrefixAdvertisement,
-    BGP_CONFIGURATION_KIND, DEFAULT_CONFIGURATION_NAME,
-};
-pub use v3::bgp_peer::{
-    BgpPeerV3, BgpPeerV3Document, PasswordSource, PeerTarget, SourceAddress, BGP_PEER_KIND,
-};
-pub use v3::block_affinity::{
-    AffinityState, AffinityType, BlockAffinityDocument, BlockAffinityResource, BLOCK_AFFINITY_KIND,
-};
-pub use v3::ip_pool::{
-    AllowedUse, EncapsulationMode, IpPoolDocument, IpPoolResource, IP_POOL_KIND,
-};
-pub use v3::ipam_block::{
-    AllocationAttribute, IpamBlockDocument, IpamBlockResource, IPAM_BLOCK_KIND,
-    IPAM_BLOCK_MAX_ADDRESSES,
-};
-pub use v3::node::{NodeBgp, NodeDocument, NodeResource, NODE_KIND};
-pub use v3::peer_policy::UnsupportedBgpPeer;
-pub use v3::unmodelled::Unmodelled;
-pub use v3::{
-    format_duration, parse_duration, InvalidResourceName, Labels, ResourceName, API_VERSION_V3,
-    RESOURCE_NAME_MAX_LENGTH,
-};
-
-/// Re-exported so callers can name the AS number type without depending on bgp-wire.
-pub use bgp_wire::Asn;

@@ -130,19 +130,19 @@ fn every_calico_field_is_accepted_from_a_file_and_typos_are_named() {
     let cases = [
         (
             r#"{"kind":"Node","apiVersion":"projectcalico.org/v3","metadata":{"name":"a","lables":{"x":"y"}}}"#,
-            "document 1: metadata: unknown field `lables`, expected one of `name`, `labels`, `namespace`, `generateName`, `selfLink`, `uid`, `resourceVersion`, `generation`, `creationTimestamp`, `deletionTimestamp`, `deletionGracePeriodSeconds`, `annotations`, `ownerReferences`, `finalizers`, `managedFields`",
+            "Node(a): metadata: unknown field `lables`, expected one of `name`, `labels`, `namespace`, `generateName`, `selfLink`, `uid`, `resourceVersion`, `generation`, `creationTimestamp`, `deletionTimestamp`, `deletionGracePeriodSeconds`, `annotations`, `ownerReferences`, `finalizers`, `managedFields` (did you mean `labels`?)",
         ),
         (
             r#"{"kind":"Node","apiVersion":"projectcalico.org/v3","metadata":{"name":"a"},"spec":{"interfaceName":"eth0"}}"#,
-            "document 1: spec: unknown field `interfaceName`, expected one of `bgp`, `ipv4VXLANTunnelAddr`, `vxlanTunnelMACAddr`, `ipv6VXLANTunnelAddr`, `vxlanTunnelMACAddrV6`, `orchRefs`, `wireguard`, `addresses`, `interfaces`",
+            "Node(a): spec: unknown field `interfaceName`, expected one of `bgp`, `ipv4VXLANTunnelAddr`, `vxlanTunnelMACAddr`, `ipv6VXLANTunnelAddr`, `vxlanTunnelMACAddrV6`, `orchRefs`, `wireguard`, `addresses`, `interfaces`",
         ),
         (
             r#"{"kind":"BGPPeer","apiVersion":"projectcalico.org/v3","metadata":{"name":"a"},"spec":{"peerIP":"10.0.0.1","asNumber":1},"status":{}}"#,
-            "document 1: unknown field `status`, expected one of `apiVersion`, `kind`, `metadata`, `spec`",
+            "BGPPeer(a): unknown field `status`, expected one of `apiVersion`, `kind`, `metadata`, `spec`",
         ),
         (
             r#"{"kind":"BGPConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default"},"spec":{"bindmode":"NodeIP"}}"#,
-            "document 1: spec: unknown field `bindmode`, expected one of `logSeverityScreen`, `nodeToNodeMeshEnabled`, `asNumber`, `listenPort`, `communities`, `prefixAdvertisements`, `serviceClusterIPs`, `serviceExternalIPs`, `serviceLoadBalancerIPs`, `serviceLoadBalancerAggregation`, `nodeMeshPassword`, `nodeMeshMaxRestartTime`, `bindMode`, `ignoredInterfaces`, `localWorkloadPeeringIPV4`, `localWorkloadPeeringIPV6`, `programClusterRoutes`, `ipv4NormalRoutePriority`, `ipv6NormalRoutePriority`",
+            "BGPConfiguration(default): spec: unknown field `bindmode`, expected one of `logSeverityScreen`, `nodeToNodeMeshEnabled`, `asNumber`, `listenPort`, `communities`, `prefixAdvertisements`, `serviceClusterIPs`, `serviceExternalIPs`, `serviceLoadBalancerIPs`, `serviceLoadBalancerAggregation`, `nodeMeshPassword`, `nodeMeshMaxRestartTime`, `bindMode`, `ignoredInterfaces`, `localWorkloadPeeringIPV4`, `localWorkloadPeeringIPV6`, `programClusterRoutes`, `ipv4NormalRoutePriority`, `ipv6NormalRoutePriority` (did you mean `bindMode`?)",
         ),
     ];
     for (document, expected) in cases {

@@ -163,7 +163,7 @@ fn json_inputs() {
     let unknown_field = object.replace("\"asNumber\"", "\"asNum\"");
     assert_eq!(
         parse_documents(&unknown_field).unwrap_err().to_string(),
-        "document 1: spec: unknown field `asNum`, expected `asNumber`"
+        "bgpPeer(peerIP=10.0.0.1): spec: unknown field `asNum`, expected `asNumber`"
     );
 
     let broken = r#"{"apiVersion": "v1", "kind": "bgpPeer""#;

@@ -123,8 +123,13 @@ fn bgp_peer_rules() {
             "BGPPeer(rack1-tor): error with field numAllowedLocalASNumbers = '11' (must be between 1 and 10)",
         ),
         (
+            // A value of the wrong type is named by its field.
+            bgp_peer(&format!("{peer_ip}  keepaliveTime: 20\n")),
+            "BGPPeer(rack1-tor): spec.keepaliveTime: invalid type: integer `20`, expected a string",
+        ),
+        (
             bgp_peer(&format!("{peer_ip}  reachabelBy: 10.0.0.254\n")),
-            "document 1: spec: unknown field `reachabelBy`, expected one of `node`, `peerIP`, `asNumber`, `nodeSelector`, `peerSelector`, `password`, `sourceAddress`, `keepaliveTime`, `maxRestartTime`, `ttlSecurity`, `numAllowedLocalASNumbers`, `keepOriginalNextHop`, `localASNumber`, `nextHopMode`, `reachableBy`, `filters`, `localWorkloadSelector`, `reversePeering`",
+            "BGPPeer(rack1-tor): spec: unknown field `reachabelBy`, expected one of `node`, `peerIP`, `asNumber`, `nodeSelector`, `peerSelector`, `password`, `sourceAddress`, `keepaliveTime`, `maxRestartTime`, `ttlSecurity`, `numAllowedLocalASNumbers`, `keepOriginalNextHop`, `localASNumber`, `nextHopMode`, `reachableBy`, `filters`, `localWorkloadSelector`, `reversePeering` (did you mean `reachableBy`?)",
         ),
         (
             bgp_peer(peer_ip).replace("rack1-tor", "Rack1"),
@@ -135,8 +140,9 @@ fn bgp_peer_rules() {
             "document 1: insufficient identifiers, missing 'name'",
         ),
         (
-            bgp_peer(peer_ip).replace("BGPPeer", "BgpPeer"),
-            "document 1: Unknown resource type (BgpPeer) and/or version (projectcalico.org/v3)",
+            // A kind in another case is fine (below); another version is not.
+            bgp_peer(peer_ip).replace("projectcalico.org/v3", "projectcalico.org/v2"),
+            "BGPPeer(rack1-tor): Unknown resource type (BGPPeer) and/or version (projectcalico.org/v2)",
         ),
         (
             bgp_peer("  peerIP: 10.0.0.1:0\n  asNumber: -1\n"),
@@ -148,6 +154,11 @@ fn bgp_peer_rules() {
 
 #[test]
 fn a_full_bgp_peer_is_read_with_every_field() {
+    // Kinds are case-insensitive in files as on the command line.
+    assert!(matches!(
+        one(&bgp_peer("  peerIP: 10.0.0.1\n  asNumber: 1\n").replace("BGPPeer", "BgpPeer")),
+        Resource::BgpPeerV3(_)
+    ));
     let resource = one(&bgp_peer(
         "  nodeSelector: rack == 'a' && !has(route-reflector)\n  peerIP: '[2001:db8::1]:1790'\n  asNumber: '1.10'\n  password:\n    file: /etc/nodebgp/tor.password\n  sourceAddress: None\n  keepaliveTime: 20s\n  maxRestartTime: 2m\n  ttlSecurity: 2\n  numAllowedLocalASNumbers: 1\n  keepOriginalNextHop: true\n",
     ));
@@ -232,7 +243,7 @@ fn node_rules() {
         ),
         (
             node("  bgp:\n    ipv4Address: 10.0.0.1/24\n    bgpPassword: x\n"),
-            "document 1: spec.bgp: unknown field `bgpPassword`, expected one of `ipv4Address`, `ipv6Address`, `asNumber`, `routeReflectorClusterID`, `ipv4IPIPTunnelAddr`",
+            "Node(rack1-host1): spec.bgp: unknown field `bgpPassword`, expected one of `ipv4Address`, `ipv6Address`, `asNumber`, `routeReflectorClusterID`, `ipv4IPIPTunnelAddr`",
         ),
     ];
     assert_errors(&cases);

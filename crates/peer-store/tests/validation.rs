@@ -312,27 +312,34 @@ fn several_bad_fields_are_reported_together() {
 }
 
 #[test]
-fn kind_and_version_must_match_exactly() {
+fn kinds_are_case_insensitive_and_the_version_must_match() {
+    // As on the command line, a kind in any case is the kind its apiVersion
+    // defines.
+    for kind in ["bgpPeer", "BGPPeer", "bgppeer", "BgpPeer"] {
+        let text = format!(
+            "apiVersion: v1\nkind: {kind}\nmetadata: {{scope: global, peerIP: 10.0.0.1}}\nspec: {{asNumber: 1}}\n"
+        );
+        assert_eq!(
+            single_peer(&text).peer_address.to_string(),
+            "10.0.0.1",
+            "{kind}"
+        );
+    }
     let cases: &[(&str, &str, &str)] = &[
-        (
-            "v1",
-            "BGPPeer",
-            "document 1: Unknown resource type (BGPPeer) and/or version (v1)",
-        ),
-        (
-            "v1",
-            "bgppeer",
-            "document 1: Unknown resource type (bgppeer) and/or version (v1)",
-        ),
         (
             "projectcalico.org/v3",
             "bgpPeer",
-            "document 1: Unknown resource type (bgpPeer) and/or version (projectcalico.org/v3)",
+            "document 1: Unknown resource type (BGPPeer) and/or version (projectcalico.org/v3)",
         ),
         (
             "v1",
             "ipPool",
             "document 1: Unknown resource type (ipPool) and/or version (v1)",
+        ),
+        (
+            "v2",
+            "bgpPeer",
+            "document 1: Unknown resource type (bgpPeer) and/or version (v2)",
         ),
     ];
     for (api_version, kind, expected) in cases {
@@ -348,24 +355,24 @@ fn unknown_fields_are_refused_by_name() {
     let cases: &[(&str, &str)] = &[
         (
             "apiVersion: v1\nkind: bgpPeer\nmetadata: {scope: global, peerIP: 10.0.0.1, name: x}\nspec: {asNumber: 1}\n",
-            "document 1: metadata: unknown field `name`, expected one of `scope`, `node`, `peerIP`",
+            "bgpPeer(peerIP=10.0.0.1): metadata: unknown field `name`, expected one of `scope`, `node`, `peerIP`",
         ),
         (
             // v1's old spelling of the node field.
             "apiVersion: v1\nkind: bgpPeer\nmetadata: {scope: node, hostname: h, peerIP: 10.0.0.1}\nspec: {asNumber: 1}\n",
-            "document 1: metadata: unknown field `hostname`, expected one of `scope`, `node`, `peerIP`",
+            "bgpPeer(peerIP=10.0.0.1): metadata: unknown field `hostname`, expected one of `scope`, `node`, `peerIP`",
         ),
         (
             "apiVersion: v1\nkind: bgpPeer\nmetadata: {scope: global, peerIP: 10.0.0.1}\nspec: {asNumber: 1, password: s}\n",
-            "document 1: spec: unknown field `password`, expected `asNumber`",
+            "bgpPeer(peerIP=10.0.0.1): spec: unknown field `password`, expected `asNumber`",
         ),
         (
             "apiVersion: v1\nkind: bgpPeer\nmetadata: {scope: global, peerIP: 10.0.0.1}\nspec: {asNumber: 1}\nstatus: {}\n",
-            "document 1: unknown field `status`, expected one of `apiVersion`, `kind`, `metadata`, `spec`",
+            "bgpPeer(peerIP=10.0.0.1): unknown field `status`, expected one of `apiVersion`, `kind`, `metadata`, `spec`",
         ),
         (
             "apiVersion: v1\nkind: bgpPeer\nmetadata: {scope: global, peerIP: [10.0.0.1]}\nspec: {asNumber: 1}\n",
-            "document 1: metadata: invalid type: sequence, expected a string",
+            "document 1: metadata.peerIP: invalid type: sequence, expected a string",
         ),
         (
             "apiVersion: v1\nmetadata: {scope: global, peerIP: 10.0.0.1}\nspec: {asNumber: 1}\n",

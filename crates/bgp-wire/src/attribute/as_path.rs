@@ -48,7 +48,7 @@ impl SegmentKind {
 
 /// Why an AS path value does not parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AsPathError {
+pub enum AsPathError {
     /// Segment type other than 1 to 4 (RFC 7606 §7.2).
     BadSegmentType,
     /// A segment with no AS numbers (RFC 7606 §7.2).
@@ -56,6 +56,18 @@ pub(crate) enum AsPathError {
     /// A segment that runs past the end of the attribute.
     Overrun,
 }
+
+impl std::fmt::Display for AsPathError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            AsPathError::BadSegmentType => "segment type is not 1 to 4",
+            AsPathError::EmptySegment => "segment holds no AS numbers",
+            AsPathError::Overrun => "segment runs past the end of the value",
+        })
+    }
+}
+
+impl std::error::Error for AsPathError {}
 
 /// Checks the segments of a received value whose AS numbers are `width`
 /// octets wide (RFC 4271 §4.3, RFC 7606 §7.2) and counts the numbers. Works
@@ -184,6 +196,20 @@ impl AsPath {
         Ok(AsPath {
             encoded: Bytes::from(wide),
         })
+    }
+
+    /// Reads an AS_PATH or AS4_PATH value on its own, without the attribute
+    /// header: the segment syntax of RFC 4271 §4.3 and nothing more. Whether
+    /// the UPDATE carrying it is acceptable (RFC 7607's AS 0 rule, for one)
+    /// is decided by the attribute decoder, not here.
+    pub fn from_value(value: &[u8], four_octet: bool) -> Result<AsPath, AsPathError> {
+        AsPath::decode(value, four_octet, || Bytes::copy_from_slice(value))
+    }
+
+    /// Whether any AS number is 0 (RFC 7607: reserved, never in a path).
+    pub fn has_zero_asn(&self) -> bool {
+        self.segments()
+            .any(|segment| segment.asns().any(|asn| asn.0 == 0))
     }
 
     /// Appends the value with numbers of the given width; in two octets a

@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-pub use as_path::{AsPath, Segment, SegmentKind};
+pub use as_path::{AsPath, AsPathError, Segment, SegmentKind};
 pub use lists::{
     ClusterId, ClusterList, Communities, Community, ExtendedCommunities, ExtendedCommunity,
     ItemList, LargeCommunities, LargeCommunity, ListItem,
@@ -711,6 +711,19 @@ fn decode_one(
                         },
                     )
                 })?;
+            // RFC 7607 §2: AS 0 in AS_PATH or AS4_PATH makes the attribute
+            // malformed, handled as RFC 7606 says for each.
+            if path.has_zero_asn() {
+                return Err(Problem::new(
+                    UpdateSubcode::MalformedAsPath,
+                    malformed_treatment(type_code),
+                    if is_as4 {
+                        "AS4_PATH holds AS 0"
+                    } else {
+                        "AS_PATH holds AS 0"
+                    },
+                ));
+            }
             if is_as4 {
                 // RFC 6793 §6: confederation segments in AS4_PATH make it malformed.
                 if path.has_confederation_segments() {
@@ -771,6 +784,15 @@ fn decode_one(
                 },
                 _ => return length_error("AGGREGATOR length does not match the AS number size"),
             };
+            // RFC 7607 §2: an aggregator AS of 0 is malformed; the attribute
+            // is discarded (RFC 7606 §7.7, RFC 6793 §6).
+            if aggregator.asn.0 == 0 {
+                return Err(Problem::new(
+                    UpdateSubcode::OptionalAttributeError,
+                    Treatment::AttributeDiscard,
+                    "AGGREGATOR names AS 0",
+                ));
+            }
             if type_code == AttributeType::AS4_AGGREGATOR {
                 fill(slot, AttributeValue::As4Aggregator(aggregator))
             } else {

@@ -28,12 +28,9 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    /// A configured namespace, or `None` (after printing a SKIP line) where
+    /// A configured namespace, or `None` (after `lab::skip`) where
     /// namespaces cannot be created, e.g. without root.
     pub fn create() -> Option<Namespace> {
-        // libtest names each test's thread after the test.
-        let thread = std::thread::current();
-        let test = thread.name().unwrap_or("kernel-fib test");
         let name = format!(
             "nodebgp-fib-{}-{}",
             std::process::id(),
@@ -47,14 +44,14 @@ impl Namespace {
             match added {
                 Ok(output) if output.status.success() => {}
                 Ok(output) => {
-                    eprintln!(
-                        "SKIP: {test}: `ip netns add` not permitted ({}); these tests need root",
+                    lab::skip(&format!(
+                        "`ip netns add` not permitted ({}); these tests need root",
                         String::from_utf8_lossy(&output.stderr).trim()
-                    );
+                    ));
                     return None;
                 }
                 Err(error) => {
-                    eprintln!("SKIP: {test}: cannot run `ip` (iproute2): {error}");
+                    lab::skip(&format!("cannot run `ip` (iproute2): {error}"));
                     return None;
                 }
             }

@@ -17,6 +17,7 @@
 //! last was written). Signals and the control socket come first in its loop,
 //! so they are served whatever the load.
 
+mod answers;
 mod bird_socket;
 pub(crate) mod calico_config;
 mod control;
@@ -26,6 +27,7 @@ pub(crate) mod logging;
 mod metrics;
 mod node_status;
 mod pod_networks;
+mod probes;
 mod routes;
 mod routing;
 mod settings;
@@ -56,12 +58,13 @@ use tracing::{debug, info, warn};
 pub(crate) use control::request;
 pub(crate) use logging::set_log_level;
 pub(crate) use node_status::{daemon_version, print_node_status, NodeStatusArgs};
+pub(crate) use probes::{check_live, check_ready, NodeLiveArgs, NodeReadyArgs};
 pub(crate) use routes::{print_routes, request_refresh, RefreshArgs, RoutesArgs};
-pub(crate) use settings::{RunArgs, Settings};
+pub(crate) use settings::{Datastore, RunArgs, Settings};
 pub(crate) use sources::DesiredPeer;
 pub(crate) use status::{print_status, StatusArgs};
 
-use control::protocol::{Request, Response};
+use control::protocol::Request;
 use control::ControlCall;
 
 /// Route events handled in one turn of the manager's loop before it looks
@@ -158,6 +161,11 @@ struct Manager {
     refused_peers: HashMap<IpAddr, (DesiredPeer, String)>,
     /// Stored resources the datastore reader left out, and why (`status`).
     ignored: Vec<sources::IgnoredResource>,
+    /// When the manager started: `node ready` is strict for a while after.
+    started: Instant,
+    /// How many peers the last datastore reading gave this node, to say so
+    /// when it changes to or from none.
+    peers_read: Option<usize>,
 }
 
 impl Manager {
@@ -183,6 +191,8 @@ impl Manager {
             refused: (0, None),
             refused_peers: HashMap::new(),
             ignored: Vec::new(),
+            started: Instant::now(),
+            peers_read: None,
         }
     }
 
@@ -232,11 +242,20 @@ impl Manager {
             &self.settings.datastore,
             self.settings.node.clone(),
         );
+        let advertised: Vec<String> = self
+            .settings
+            .advertise
+            .iter()
+            .map(|origination| origination.prefix.to_string())
+            .collect();
         info!(
             node = %self.settings.node,
             asn = self.settings.local_as.0,
             router_id = %self.settings.router_id,
             control_socket = %self.settings.control_socket.display(),
+            datastore = %self.settings.datastore.describe(),
+            datastore_from = %self.settings.datastore_origin,
+            advertised = %if advertised.is_empty() { "nothing yet (no --advertise; IPAM blocks and BGPConfiguration add to it)".to_owned() } else { advertised.join(" ") },
             "nodebgp started"
         );
         let mut interrupt = signal(SignalKind::interrupt())?;
@@ -593,6 +612,7 @@ impl Manager {
             }
             self.carry_out(effects);
         }
+        self.note_peer_count(desired.len());
         self.refused_peers
             .retain(|address, _| desired.iter().any(|peer| peer.address.ip() == *address));
         let running: Vec<DesiredPeer> = self
@@ -611,6 +631,23 @@ impl Manager {
                     self.start_peer(new);
                 }
             }
+        }
+    }
+
+    /// Says when the node has no peers at all (a first start against an
+    /// empty or wrong datastore is otherwise silent), and when it has some
+    /// again.
+    fn note_peer_count(&mut self, count: usize) {
+        let before = self.peers_read.replace(count);
+        if count == 0 && before != Some(0) {
+            warn!(
+                node = %self.settings.node,
+                datastore = %self.settings.datastore.describe(),
+                "no BGP peers for this node in the datastore; waiting for a bgpPeer or BGPPeer \
+                 that applies to it (nodebgp apply -f FILE)"
+            );
+        } else if count > 0 && before.is_none_or(|before| before == 0) {
+            info!(peers = count, "peers for this node read from the datastore");
         }
     }
 
@@ -843,101 +880,6 @@ impl Manager {
                 .map(|path| bird_socket::BirdSocket { path, family })
         })
         .collect()
-    }
-
-    /// Answers one control request.
-    fn control(&mut self, request: Request) -> Response {
-        match request {
-            // The control socket's thread answers it (see `logging`).
-            Request::LogLevel { .. } => Response::error("the log filter is the control socket's"),
-            Request::Refresh { peer } => {
-                let Some(id) = self.peers.get(&peer).map(|running| running.id) else {
-                    return Response::error(format!("{peer} is not a peer of this node"));
-                };
-                match self.routing.request_refresh(id) {
-                    Ok(effects) => {
-                        self.carry_out(effects);
-                        Response::Refreshed
-                    }
-                    Err(error) => Response::error(error),
-                }
-            }
-            Request::Routes(query) => routes::answer(self.routing.rib(), &self.numbers, &query),
-            Request::RouteCount => {
-                let count = |family| {
-                    let (networks, routes) = self.routing.rib().family_counts(family);
-                    status::TableCount {
-                        networks: networks as u64,
-                        routes: routes as u64,
-                    }
-                };
-                Response::RouteCount(status::RouteCountReport {
-                    ipv4: count(Family::IPV4_UNICAST),
-                    ipv6: count(Family::IPV6_UNICAST),
-                })
-            }
-            Request::Status => {
-                let counts: HashMap<PeerId, (usize, usize)> = self
-                    .routing
-                    .rib()
-                    .peer_statistics()
-                    .iter()
-                    .map(|peer| (peer.peer, (peer.accepted, peer.advertised)))
-                    .collect();
-                let node_as = self.routing.local_as().0;
-                // What each peer task last published: nothing here waits for it.
-                let mut peers: Vec<status::PeerReport> = self
-                    .peers
-                    .values()
-                    .map(|running| {
-                        let (received, sent) = counts.get(&running.id).copied().unwrap_or_default();
-                        status::PeerReport::new(&running.handle.status())
-                            .with_prefix_counts(received, sent)
-                            .with_desired(&running.desired, node_as)
-                    })
-                    .collect();
-                // Desired peers that could not be started (fail closed), with why.
-                peers.extend(self.refused_peers.values().map(|(peer, reason)| {
-                    status::PeerReport::new(&bgp_session::PeerStatus {
-                        address: peer.address,
-                        peer_as: peer.asn,
-                        state: bgp_fsm::StateKind::Idle,
-                        in_state: Duration::ZERO,
-                        last_error: Some(format!("not started: {reason}")),
-                        negotiated: None,
-                        local_address: None,
-                        messages_received: 0,
-                        messages_sent: 0,
-                        updates_received: 0,
-                        updates_sent: 0,
-                        prefixes_unsendable: 0,
-                    })
-                    .with_desired(peer, node_as)
-                    .not_started()
-                }));
-                peers.sort_by_key(status::PeerReport::address);
-                Response::Status(Box::new(status::StatusReport {
-                    version: env!("CARGO_PKG_VERSION").to_owned(),
-                    node: self.settings.node.clone(),
-                    asn: self.routing.local_as().0,
-                    router_id: self.settings.router_id.to_string(),
-                    peers,
-                    ignored: self.ignored.clone(),
-                    tasks: tokio::runtime::Handle::current()
-                        .metrics()
-                        .num_alive_tasks(),
-                    pod_networks: status::PodNetworksReport::new(&self.advertisements.pod_networks),
-                    restart_wait: self.synchronise_by.map(|deadline| {
-                        Box::new(status::RestartWait {
-                            remaining_seconds: deadline
-                                .saturating_duration_since(Instant::now())
-                                .as_secs(),
-                            total_seconds: u64::from(self.settings.routing.restart_time),
-                        })
-                    }),
-                }))
-            }
-        }
     }
 }
 

@@ -126,8 +126,20 @@ fn print_table(report: &RoutesReport) {
             Some(Value::String(text)) => text.clone(),
             Some(other) => other.to_string(),
         };
+        // Communities of every kind, after the origin: `65000:100 65000:1:2`.
+        let communities: Vec<String> = ["communities", "large_communities", "extended_communities"]
+            .iter()
+            .filter_map(|name| route.attributes.get(*name))
+            .filter_map(Value::as_array)
+            .flatten()
+            .map(|value| {
+                value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned)
+            })
+            .collect();
         println!(
-            "{:<2} {:<20} {:<18} {:<24} {:>6} {:>6}  {} {}",
+            "{:<2} {:<20} {:<18} {:<24} {:>6} {:>6}  {} {}{}",
             marks,
             route.prefix.to_string(),
             route
@@ -141,11 +153,17 @@ fn print_table(report: &RoutesReport) {
             attribute("med"),
             attribute("as_path"),
             attribute("origin"),
+            if communities.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", communities.join(" "))
+            },
         );
     }
     println!(
-        "{} routes{}",
+        "{} route{}{}",
         report.routes.len(),
+        if report.routes.len() == 1 { "" } else { "s" },
         if report.truncated { " (truncated)" } else { "" }
     );
 }

@@ -336,7 +336,28 @@ impl Datastore {
         }
     }
 
-    /// Opens the store.
+    /// Where it is, in the form `--datastore` takes (no credentials).
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Datastore::File(directory) => format!("file:{}", directory.display()),
+            Datastore::EtcdV3(access) => format!("etcdv3:{}", access.endpoints_text()),
+            Datastore::EtcdV2(access) => format!("etcdv2:{}", access.endpoints_text()),
+        }
+    }
+
+    /// The store for commands that only read: the embedded store is not
+    /// created when it does not exist (it reads as empty).
+    pub(crate) fn open_read_only(&self) -> Result<Box<dyn peer_store::PeerStore>> {
+        match self {
+            Datastore::File(directory) => Ok(Box::new(
+                peer_store::FileStore::open_read_only(directory).with_context(|| {
+                    format!("cannot read the datastore in {}", directory.display())
+                })?,
+            )),
+            _ => self.open(),
+        }
+    }
+
     pub(crate) fn open(&self) -> Result<Box<dyn peer_store::PeerStore>> {
         Ok(match self {
             Datastore::File(directory) => {
@@ -375,6 +396,9 @@ pub(crate) struct Settings {
     pub(crate) router_id: RouterId,
     pub(crate) listen: Vec<SocketAddr>,
     pub(crate) datastore: Datastore,
+    /// What chose the datastore (`--datastore`, a calicoctl file, the
+    /// environment, the default), for the start-up log line.
+    pub(crate) datastore_origin: String,
     pub(crate) control_socket: PathBuf,
     /// A group whose members may use the control socket too (a name in
     /// /etc/group, or a GID); otherwise root and the daemon's user only.
@@ -433,14 +457,21 @@ pub(crate) fn parse_socket_address(text: &str) -> Result<SocketAddr> {
     bail!("'{text}' is not an address or address:port")
 }
 
-fn parse_asn(value: &serde_yaml::Value) -> Result<Asn> {
+/// An AS number from the settings file's `asNumber`, or from `--as` when
+/// `flag` is set: the message names what the user wrote.
+fn parse_asn(value: &serde_yaml::Value, flag: bool) -> Result<Asn> {
     let text = match value {
         serde_yaml::Value::Number(number) => number.to_string(),
         serde_yaml::Value::String(text) => text.clone(),
         other => bail!("asNumber: expected a number or an asdot string, got {other:?}"),
     };
-    text.parse::<Asn>()
-        .map_err(|error| anyhow::anyhow!("error with field asNumber = '{text}' ({error})"))
+    text.parse::<Asn>().map_err(|error| {
+        if flag {
+            anyhow::anyhow!("--as {text}: {error} (a number up to 4294967295, or asdot X.Y)")
+        } else {
+            anyhow::anyhow!("error with field asNumber = '{text}' ({error})")
+        }
+    })
 }
 
 fn hostname() -> String {
@@ -464,8 +495,8 @@ impl Settings {
             None => SettingsFile::default(),
         };
         let local_as = match (&arguments.asn, &file.as_number) {
-            (Some(text), _) => parse_asn(&serde_yaml::Value::String(text.clone()))?,
-            (None, Some(value)) => parse_asn(value)?,
+            (Some(text), _) => parse_asn(&serde_yaml::Value::String(text.clone()), true)?,
+            (None, Some(value)) => parse_asn(value, false)?,
             (None, None) => DEFAULT_AS,
         };
         let listen_texts = if arguments.listen.is_empty() {
@@ -503,7 +534,7 @@ impl Settings {
         let hold_time = HoldTime::new(hold_seconds).with_context(|| {
             format!("hold time {hold_seconds}: must be 0 or at least 3 seconds (RFC 4271 §4.2)")
         })?;
-        let (datastore, _origin) = super::calico_config::resolve(
+        let (datastore, datastore_origin) = super::calico_config::resolve(
             arguments.datastore.as_deref().or(file.datastore.as_deref()),
             arguments.calico_config.as_deref(),
             super::calico_config::DefaultFile::Ignore,
@@ -589,6 +620,7 @@ impl Settings {
             router_id: RouterId(router_id),
             listen,
             datastore,
+            datastore_origin: datastore_origin.to_string(),
             control_socket: arguments
                 .control_socket
                 .clone()
@@ -670,9 +702,10 @@ mod tests {
             ..RunArgs::default()
         };
         let error = Settings::from_args(&arguments).unwrap_err().to_string();
-        assert!(
-            error.contains("asNumber") && error.contains("65536.1"),
-            "{error}"
+        // The flag the user typed is what the message names.
+        assert_eq!(
+            error,
+            "--as 65536.1: AS Number out of range (a number up to 4294967295, or asdot X.Y)"
         );
         let arguments = RunArgs {
             hold_time: Some(2),
@@ -696,7 +729,7 @@ mod tests {
             serde_yaml::from_str(include_str!("../../../../config/nodebgp.yaml")).unwrap();
         assert_eq!(settings.node.as_deref(), Some("rack1-host1"));
         assert_eq!(
-            parse_asn(settings.as_number.as_ref().unwrap()).unwrap(),
+            parse_asn(settings.as_number.as_ref().unwrap(), false).unwrap(),
             Asn(64512)
         );
         let peers =

@@ -16,6 +16,13 @@ pub(crate) struct StatusArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     output: Format,
+    /// Print the status again every SECONDS (2 if not given) until
+    /// interrupted: the table redrawn on a terminal, one compact JSON
+    /// document per line with `-o json`. A daemon that stops answering is
+    /// reported and asked again.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "2",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    watch: Option<u64>,
     /// The daemon's control socket.
     #[arg(long, value_name = "PATH", default_value = "/run/nodebgp/nodebgp.ctl")]
     control_socket: PathBuf,
@@ -46,6 +53,12 @@ pub(crate) struct PeerReport {
     pub(crate) since_seconds: u64,
     pub(crate) last_error: Option<String>,
     pub(crate) local_address: Option<String>,
+    /// Negotiated once the session is up; until then what this side
+    /// proposes (the keepalive: configured, or a third of the hold time).
+    #[serde(default)]
+    pub(crate) hold_time: u64,
+    #[serde(default)]
+    pub(crate) keepalive: u64,
     messages: Both,
     updates: Both,
     pub(crate) prefixes: Both,
@@ -103,8 +116,6 @@ impl From<&peer_manager::PeerSource> for PeerKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct NegotiatedReport {
     pub(crate) router_id: String,
-    pub(crate) hold_time: u64,
-    pub(crate) keepalive: u64,
     families: Vec<String>,
     four_octet_asn: bool,
     route_refresh: bool,
@@ -155,6 +166,22 @@ impl PeerReport {
             since_seconds: status.in_state.as_secs(),
             last_error: status.last_error.clone(),
             local_address: status.local_address.map(|address| address.to_string()),
+            hold_time: status
+                .negotiated
+                .as_ref()
+                .map_or(u64::from(status.configured_hold_time), |negotiated| {
+                    negotiated.hold_time.as_secs()
+                }),
+            keepalive: status.negotiated.as_ref().map_or_else(
+                || {
+                    status
+                        .configured_keepalive
+                        .map_or(u64::from(status.configured_hold_time) / 3, |keepalive| {
+                            keepalive.as_secs()
+                        })
+                },
+                |negotiated| negotiated.keepalive.as_secs(),
+            ),
             messages: Both {
                 received: status.messages_received,
                 sent: status.messages_sent,
@@ -177,8 +204,6 @@ impl PeerReport {
                 .as_ref()
                 .map(|negotiated| NegotiatedReport {
                     router_id: negotiated.peer_router_id.to_string(),
-                    hold_time: negotiated.hold_time.as_secs(),
-                    keepalive: negotiated.keepalive.as_secs(),
                     families: negotiated
                         .families
                         .iter()
@@ -206,6 +231,9 @@ pub(crate) struct StatusReport {
     /// The daemon's version (`nodebgp version` prints it).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub(crate) version: String,
+    /// Seconds since the daemon started (`node ready` is strict at first).
+    #[serde(default)]
+    pub(crate) uptime_seconds: u64,
     pub(crate) node: String,
     #[serde(rename = "as")]
     pub(crate) asn: u32,
@@ -279,20 +307,57 @@ impl PodNetworksReport {
 }
 
 pub(crate) fn print_status(arguments: &StatusArgs) -> Result<()> {
-    let report = match super::request(&arguments.control_socket, &Request::Status)? {
-        Response::Status(report) => report,
-        Response::Error { message } => bail!("{message}"),
-        other => bail!("the daemon answered {} to status", other.kind()),
+    let Some(interval) = arguments.watch else {
+        let report = fetch(arguments)?;
+        match arguments.output {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            Format::Table => print!("{}", table_text(&report)),
+        }
+        return Ok(());
     };
-    match arguments.output {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Table => print_table(&report),
+    use std::io::{IsTerminal as _, Write as _};
+    let terminal = std::io::stdout().is_terminal();
+    loop {
+        let text = match fetch(arguments) {
+            Ok(report) => match arguments.output {
+                Format::Json => serde_json::to_string(&report)? + "\n",
+                // Home and clear on a terminal: the table is redrawn in place.
+                Format::Table if terminal => format!("\x1b[H\x1b[2J{}", table_text(&report)),
+                Format::Table => table_text(&report) + "\n",
+            },
+            Err(error) => {
+                eprintln!("nodebgp: {error:#} (asking again in {interval} s)");
+                String::new()
+            }
+        };
+        // A closed pipe (`status --watch | head`) ends the watch.
+        let mut stdout = std::io::stdout().lock();
+        if stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            return Ok(());
+        }
+        drop(stdout);
+        std::thread::sleep(std::time::Duration::from_secs(interval));
     }
-    Ok(())
 }
 
-fn print_table(report: &StatusReport) {
-    println!(
+fn fetch(arguments: &StatusArgs) -> Result<Box<StatusReport>> {
+    match super::request(&arguments.control_socket, &Request::Status)? {
+        Response::Status(report) => Ok(report),
+        Response::Error { message } => bail!("{message}"),
+        other => bail!("the daemon answered {} to status", other.kind()),
+    }
+}
+
+/// The table `status` prints.
+fn table_text(report: &StatusReport) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
         "nodebgp is running on node {} (AS {}, router id {}).",
         report.node, report.asn, report.router_id
     );
@@ -316,7 +381,8 @@ fn print_table(report: &StatusReport) {
             ]
         })
         .collect();
-    print!(
+    let _ = write!(
+        text,
         "{}",
         super::node_status::table(
             ["PEER ADDRESS", "PEER AS", "STATE", "SINCE", "INFO"],
@@ -329,7 +395,8 @@ fn print_table(report: &StatusReport) {
             [] => "none".to_owned(),
             _ => prefixes.join(", "),
         };
-        println!(
+        let _ = writeln!(
+            text,
             "Pod networks: originated {}; blackholed {}; Calico export filter {}.",
             list(&pods.originated),
             list(&pods.blackholes),
@@ -341,21 +408,27 @@ fn print_table(report: &StatusReport) {
         );
     }
     if !report.ignored.is_empty() {
-        println!("Ignored (stored, but not acted on):");
+        let _ = writeln!(text, "Ignored (stored, but not acted on):");
         for ignored in &report.ignored {
-            println!("  {} {}: {}", ignored.kind, ignored.name, ignored.reason);
+            let _ = writeln!(
+                text,
+                "  {} {}: {}",
+                ignored.kind, ignored.name, ignored.reason
+            );
         }
     }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// What `nodebgp status -o json` printed before the protocol was typed:
-    /// one peer established (with the negotiated fields inline), one not.
+    /// What `nodebgp status -o json` prints: one peer established (with the
+    /// negotiated fields inline), one not (with the hold time and keepalive
+    /// it proposes).
     const REPORT: &str = r#"{
-        "node": "rack1-host1", "as": 64512, "router_id": "10.0.0.1",
+        "uptime_seconds": 0, "node": "rack1-host1", "as": 64512, "router_id": "10.0.0.1",
         "peers": [
             {"peer": "10.0.0.2", "port": 179, "peer_as": 64513, "state": "Established",
              "since_seconds": 12, "last_error": null, "local_address": "10.0.0.1:40000",
@@ -367,6 +440,7 @@ mod tests {
              "graceful_restart": true, "capabilities": ["1", "2", "65"]},
             {"peer": "fd00::3", "port": 179, "peer_as": 64514, "state": "Active",
              "since_seconds": 3, "last_error": "connection refused", "local_address": null,
+             "hold_time": 90, "keepalive": 30,
              "messages": {"received": 0, "sent": 0}, "updates": {"received": 0, "sent": 0},
              "prefixes": {"received": 0, "sent": 0}}
         ],

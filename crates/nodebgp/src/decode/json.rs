@@ -1,5 +1,6 @@
 //! The JSON shape of `nodebgp decode` (documented in README.md; keep it stable).
 
+use super::text::{ipv4_text, prefix_text};
 use bgp_wire::{
     AttributeError, AttributeValue, Capability, DecodeError, Family, Message, MpNlri, Nlri,
     Notification, Open, PathAttribute, Received, RouteRefresh, Update,
@@ -81,8 +82,8 @@ fn prefixes(list: &[Nlri]) -> Value {
     Value::Array(
         list.iter()
             .map(|nlri| match nlri.path_id {
-                None => json!(nlri.prefix.to_string()),
-                Some(path_id) => json!({"prefix": nlri.prefix.to_string(), "path_id": path_id}),
+                None => Value::String(prefix_text(&nlri.prefix)),
+                Some(path_id) => json!({"prefix": prefix_text(&nlri.prefix), "path_id": path_id}),
             })
             .collect(),
     )
@@ -158,7 +159,7 @@ fn attribute_field(
     let (name, value) = match &attribute.value {
         AttributeValue::Origin(origin) => ("origin", json!(origin.as_str())),
         AttributeValue::AsPath(path) => ("as_path", json!(path.to_string())),
-        AttributeValue::NextHop(address) => ("next_hop", json!(address.to_string())),
+        AttributeValue::NextHop(address) => ("next_hop", Value::String(ipv4_text(*address))),
         AttributeValue::MultiExitDisc(value) => ("med", json!(value)),
         AttributeValue::LocalPref(value) => ("local_pref", json!(value)),
         AttributeValue::AtomicAggregate => ("atomic_aggregate", json!(true)),

@@ -378,8 +378,8 @@ fn detail(report: &StatusReport, peer: &PeerReport, family: Family) -> Vec<Strin
                 .map_or_else(|_| local.clone(), |socket| socket.ip().to_string());
             lines.push(format!("    Source address:   {address}"));
         }
-        lines.push(format!("    Hold timer:       {}", negotiated.hold_time));
-        lines.push(format!("    Keepalive timer:  {}", negotiated.keepalive));
+        lines.push(format!("    Hold timer:       {}", peer.hold_time));
+        lines.push(format!("    Keepalive timer:  {}", peer.keepalive));
     }
     if let (Some(error), false) = (&peer.last_error, peer.state == "Established") {
         lines.push(format!("    Last error:       {}", one_line(error)));

@@ -24,6 +24,7 @@ fn scratch(name: &str) -> PathBuf {
 fn report() -> StatusReport {
     StatusReport {
         version: String::new(),
+        uptime_seconds: 0,
         node: "test-node".into(),
         asn: 64512,
         router_id: "10.0.0.1".into(),

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A new random version-4 UUID, lower-case and hyphenated.
-pub(crate) fn new_uid() -> String {
+pub fn new_uid() -> String {
     format_uuid(random_bytes())
 }
 
@@ -55,7 +55,7 @@ fn format_uuid(mut bytes: [u8; 16]) -> String {
 }
 
 /// `time` as RFC 3339 UTC with whole seconds: `2026-12-04T16:00:00Z`.
-pub(crate) fn timestamp(time: SystemTime) -> String {
+pub fn timestamp(time: SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(time)
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()

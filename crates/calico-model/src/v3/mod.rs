@@ -11,16 +11,16 @@
 //! it back; BGPPeers nodebgp cannot run are [`peer_policy::UnsupportedBgpPeer`]s;
 //! stores stamp created resources with [`stamp`]'s `uid` and `creationTimestamp`.
 
-pub(crate) mod bgp_configuration;
-pub(crate) mod bgp_peer;
-pub(crate) mod block_affinity;
-pub(crate) mod cidr_name;
-pub(crate) mod ip_pool;
-pub(crate) mod ipam_block;
-pub(crate) mod node;
-pub(crate) mod peer_policy;
-pub(crate) mod stamp;
-pub(crate) mod unmodelled;
+pub mod bgp_configuration;
+pub mod bgp_peer;
+pub mod block_affinity;
+pub mod cidr_name;
+pub mod ip_pool;
+pub mod ipam_block;
+pub mod node;
+pub mod peer_policy;
+pub mod stamp;
+pub mod unmodelled;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,7 +29,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DocumentError, DocumentLabel, FieldError, Problem};
-use crate::store::Revision;
+use crate::stored::Revision;
 use unmodelled::Strictness;
 
 /// The `apiVersion` of Calico v3 resources.

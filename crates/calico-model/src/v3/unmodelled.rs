@@ -14,7 +14,7 @@
 //!   the store holds what Calico, calico-node or a newer nodebgp wrote.
 //! - **From a user's file** ([`Strictness::File`]) an unknown name is refused by
 //!   name, as calicoctl's strict unmarshal does, unless it is a field Calico
-//!   defines ([`KNOWN_METADATA`], and per kind the lists beside each document):
+//!   defines (`KNOWN_METADATA`, and per kind the lists beside each document):
 //!   those are accepted and stored verbatim too. Only genuinely unknown names
 //!   (typos) are errors.
 
@@ -22,7 +22,7 @@ use serde_yaml::{Mapping, Value};
 
 /// How unknown field names are treated when a document is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Strictness {
+pub enum Strictness {
     /// A user's file: names Calico does not define are refused.
     File,
     /// A datastore: everything is kept verbatim.
@@ -104,10 +104,10 @@ pub(crate) fn unknown_field(extra: &Mapping, modelled: &[&str], known: &[&str]) 
         .chain(known)
         .map(|name| format!("`{name}`"))
         .collect();
-    Some(format!(
+    Some(crate::error::with_suggestion(format!(
         "unknown field `{name}`, expected one of {}",
         expected.join(", ")
-    ))
+    )))
 }
 
 /// Checks one level in `File` mode; `section` prefixes the message
@@ -137,7 +137,7 @@ pub(crate) fn user_metadata(metadata: &mut Mapping) {
 
 /// The metadata an update keeps from the stored resource: everything but what
 /// the user sets, which comes from the new document.
-pub(crate) fn merge_for_update(new: &mut Mapping, stored: &Mapping) {
+pub fn merge_for_update(new: &mut Mapping, stored: &Mapping) {
     let mut merged: Mapping = stored
         .iter()
         .filter(|(key, _)| !key.as_str().is_some_and(|key| USER_METADATA.contains(&key)))
@@ -182,7 +182,7 @@ mod tests {
                 &["uid"]
             ),
             Err(
-                "metadata: unknown field `labes`, expected one of `name`, `labels`, `uid`"
+                "metadata: unknown field `labes`, expected one of `name`, `labels`, `uid` (did you mean `labels`?)"
                     .to_owned()
             )
         );

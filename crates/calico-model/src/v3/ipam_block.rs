@@ -185,7 +185,7 @@ pub struct IpamBlockSpec {
     pub attributes: Option<Vec<AllocationAttributeDocument>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
-    /// Calico's other fields ([`KNOWN_SPEC`]), and in a datastore any other:
+    /// Calico's other fields (`KNOWN_SPEC`), and in a datastore any other:
     /// kept verbatim.
     #[serde(flatten)]
     pub extra: serde_yaml::Mapping,

@@ -226,7 +226,7 @@ pub struct BgpPeerV3Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_original_next_hop: Option<bool>,
     /// The fields Calico defines and nodebgp does not model
-    /// ([`peer_policy`](super::peer_policy)), and in a datastore any other: kept verbatim.
+    /// ([`super::peer_policy`]), and in a datastore any other: kept verbatim.
     #[serde(flatten)]
     pub extra: serde_yaml::Mapping,
 }

@@ -255,7 +255,7 @@ pub struct BgpConfigurationSpec {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub service_load_balancer_ips: Vec<ServicePrefixDocument>,
-    /// Calico's other settings ([`KNOWN_SPEC`]), and in a datastore any other
+    /// Calico's other settings (`KNOWN_SPEC`), and in a datastore any other
     /// field: kept verbatim.
     #[serde(flatten)]
     pub extra: serde_yaml::Mapping,

@@ -227,7 +227,7 @@ pub struct IpPoolSpec {
     pub node_selector: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_uses: Option<Vec<String>>,
-    /// Calico's other fields ([`KNOWN_SPEC`]), and in a datastore any other:
+    /// Calico's other fields (`KNOWN_SPEC`), and in a datastore any other:
     /// kept verbatim.
     #[serde(flatten)]
     pub extra: serde_yaml::Mapping,

@@ -10,13 +10,13 @@
 use ipnet::IpNet;
 
 /// `names.CIDRToName`: the CIDR with `.`, `:` and `/` replaced by `-`.
-pub(crate) fn cidr_to_name(cidr: IpNet) -> String {
+pub fn cidr_to_name(cidr: IpNet) -> String {
     cidr.to_string().replace(['.', ':', '/'], "-")
 }
 
 /// The masked CIDR whose [`cidr_to_name`] is `name`, if any: the last `-` was
 /// the `/`; the others were `.` (IPv4, exactly three) or `:` (IPv6).
-pub(crate) fn cidr_from_name(name: &str) -> Option<IpNet> {
+pub fn cidr_from_name(name: &str) -> Option<IpNet> {
     let (address, length) = name.rsplit_once('-')?;
     let candidates = [address.replace('-', "."), address.replace('-', ":")];
     candidates.into_iter().find_map(|address| {
@@ -28,14 +28,14 @@ pub(crate) fn cidr_from_name(name: &str) -> Option<IpNet> {
 /// The key segment Calico's IPAM keys use for a CIDR: the masked prefix with
 /// its `/` replaced by `-` (`10.244.3.0-26`, `fd00:10:244::-122`), as
 /// `model.BlockKey`, `model.BlockAffinityKey` and `model.IPPoolKey` write it.
-pub(crate) fn cidr_to_key_segment(cidr: IpNet) -> String {
+pub fn cidr_to_key_segment(cidr: IpNet) -> String {
     cidr.to_string().replacen('/', "-", 1)
 }
 
 /// The CIDR of a key segment, only in the canonical form
 /// [`cidr_to_key_segment`] writes: another spelling of the same prefix would
 /// be a second key for one resource.
-pub(crate) fn cidr_from_key_segment(segment: &str) -> Option<IpNet> {
+pub fn cidr_from_key_segment(segment: &str) -> Option<IpNet> {
     let cidr: IpNet = segment.replacen('-', "/", 1).parse().ok()?;
     (cidr == cidr.trunc() && cidr_to_key_segment(cidr) == segment).then_some(cidr)
 }

@@ -29,7 +29,7 @@ use crate::document::AsNumberValue;
 use crate::input::stored_resources_to_json;
 use crate::kind::ResourceKind;
 use crate::resource::Resource;
-use crate::store::StoredResource;
+use crate::stored::StoredResource;
 use bgp_wire::Asn;
 
 /// The AS calicoctl shows for nodes when the cluster sets none

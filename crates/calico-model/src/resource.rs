@@ -241,7 +241,7 @@ impl Resource {
     /// The metadata kept verbatim (all but the modelled `name` and `labels`,
     /// except for an unsupported peer, whose whole `metadata` is kept); `None`
     /// for v1 peers, which have none.
-    pub(crate) fn stored_metadata(&self) -> Option<&serde_yaml::Mapping> {
+    pub fn stored_metadata(&self) -> Option<&serde_yaml::Mapping> {
         match self {
             Resource::BgpPeer(_) => None,
             Resource::BgpPeerV3(peer) => Some(&peer.unmodelled.metadata),
@@ -254,7 +254,8 @@ impl Resource {
         }
     }
 
-    pub(crate) fn stored_metadata_mut(&mut self) -> Option<&mut serde_yaml::Mapping> {
+    /// The stored metadata, to change (v3 kinds only).
+    pub fn stored_metadata_mut(&mut self) -> Option<&mut serde_yaml::Mapping> {
         match self {
             Resource::BgpPeer(_) => None,
             Resource::BgpPeerV3(peer) => Some(&mut peer.unmodelled.metadata),
@@ -270,7 +271,7 @@ impl Resource {
     /// Drops the metadata the store owns (`uid`, `creationTimestamp`,
     /// `generation`, …), keeping what a user sets (`name`, `labels`,
     /// `annotations`), as calicoctl does before writing a resource from a file.
-    pub(crate) fn keep_user_metadata(&mut self) {
+    pub fn keep_user_metadata(&mut self) {
         if let Some(metadata) = self.stored_metadata_mut() {
             unmodelled::user_metadata(metadata);
         }
@@ -278,7 +279,7 @@ impl Resource {
 
     /// Whether the store gives this resource a `uid` and a
     /// `creationTimestamp` on create ([`NamedKind::is_ipam_record`]: not IPAM's).
-    pub(crate) fn store_sets_identity(&self) -> bool {
+    pub fn store_sets_identity(&self) -> bool {
         match self.key() {
             ResourceKey::BgpPeer(_) => false,
             ResourceKey::Named { kind, .. } => !kind.is_ipam_record(),
@@ -303,7 +304,7 @@ impl From<BgpPeer> for Resource {
 /// What a stored value says it is, for reporting one that does not read: its
 /// kind (when nodebgp knows it), its name (a v1 peer's `peerIP`), and for v3
 /// kinds the key it would be stored under.
-pub(crate) fn describe_value(
+pub fn describe_value(
     value: &serde_yaml::Value,
 ) -> (Option<&'static str>, Option<String>, Option<ResourceKey>) {
     let kind_text = value.get("kind").and_then(serde_yaml::Value::as_str);
@@ -343,14 +344,21 @@ pub(crate) fn describe_value(
 /// A document of any kind, unvalidated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
-pub(crate) enum AnyDocument {
+pub enum AnyDocument {
+    /// A v1 bgpPeer.
     BgpPeer(BgpPeerDocument),
+    /// A v3 BGPPeer.
     BgpPeerV3(BgpPeerV3Document),
-    // Boxed: calico-node's extra spec fields make it the largest by far.
+    /// A v3 Node. Boxed: calico-node's extra spec fields make it the
+    /// largest by far.
     Node(Box<NodeDocument>),
+    /// A v3 BGPConfiguration.
     BgpConfiguration(BgpConfigurationDocument),
+    /// A v3 IPPool.
     IpPool(IpPoolDocument),
+    /// A v3 BlockAffinity.
     BlockAffinity(BlockAffinityDocument),
+    /// A v3 IPAMBlock.
     IpamBlock(IpamBlockDocument),
     /// A document kept whole (output of an unsupported peer).
     Verbatim(serde_yaml::Value),
@@ -375,27 +383,36 @@ where
         Err(error) => {
             let mapping = value.as_mapping();
             let section = |name: &str| mapping.and_then(|mapping| mapping.get(name)).cloned();
-            let detail = if let Some(Err(error)) =
-                section("metadata").map(serde_yaml::from_value::<ObjectMetadata>)
-            {
-                format!("metadata: {error}")
-            } else if let Some(Err(error)) = section("spec").map(serde_yaml::from_value::<Spec>) {
-                format!("spec: {error}")
-            } else {
-                error.to_string()
-            };
-            Err(Problem::Unreadable(detail))
+            let detail = section("metadata")
+                .and_then(|value| section_error::<ObjectMetadata>("metadata", value))
+                .or_else(|| section("spec").and_then(|value| section_error::<Spec>("spec", value)))
+                .unwrap_or_else(|| error.to_string());
+            Err(Problem::Unreadable(crate::error::with_suggestion(detail)))
         }
     }
+}
+
+/// Why `value` is not a `T`, naming the field when the value of one is at
+/// fault (`spec.keepaliveTime: invalid type: integer `20`, expected a
+/// string`); an unknown field is named by serde's own message.
+pub(crate) fn section_error<T: serde::de::DeserializeOwned>(
+    section: &str,
+    value: serde_yaml::Value,
+) -> Option<String> {
+    let error = serde_path_to_error::deserialize::<_, T>(value).err()?;
+    let path = error.path().to_string();
+    let inner = error.into_inner().to_string();
+    Some(if path == "." || inner.starts_with("unknown field") {
+        format!("{section}: {inner}")
+    } else {
+        format!("{section}.{path}: {inner}")
+    })
 }
 
 impl AnyDocument {
     /// Reads one resource mapping by its `apiVersion` and `kind`; in `File` mode
     /// names Calico does not define are refused.
-    pub(crate) fn read(
-        value: serde_yaml::Value,
-        strictness: Strictness,
-    ) -> Result<AnyDocument, Problem> {
+    pub fn read(value: serde_yaml::Value, strictness: Strictness) -> Result<AnyDocument, Problem> {
         let document = Self::read_shape(value)?;
         match &document {
             AnyDocument::BgpPeer(_) | AnyDocument::Verbatim(_) => Ok(()),
@@ -446,7 +463,7 @@ impl AnyDocument {
     }
 
     /// Validates the whole resource.
-    pub(crate) fn validate(
+    pub fn validate(
         &self,
         document: usize,
         strictness: Strictness,
@@ -474,7 +491,7 @@ impl AnyDocument {
     pub(crate) fn revision(
         &self,
         document: usize,
-    ) -> Result<Option<crate::store::Revision>, DocumentError> {
+    ) -> Result<Option<crate::stored::Revision>, DocumentError> {
         let (metadata, label) = match self {
             AnyDocument::BgpPeer(_) | AnyDocument::Verbatim(_) => return Ok(None),
             AnyDocument::BgpPeerV3(peer) => (&peer.metadata, peer.label(document)),

@@ -17,12 +17,12 @@
 use serde::Deserialize;
 
 use crate::document::{
-    BgpPeerDocument, BgpPeerMetadata, BgpPeerSpec, Purpose, API_VERSION, LIST_KIND,
+    BgpPeerDocument, BgpPeerMetadata, BgpPeerSpec, Purpose, API_VERSION, KIND, LIST_KIND,
 };
 use crate::error::{DocumentError, DocumentLabel, ParseError, Problem};
 use crate::model::{BgpPeer, PeerKey};
 use crate::resource::{AnyDocument, Resource, ResourceKey};
-use crate::store::{Revision, StoredResource};
+use crate::stored::{Revision, StoredResource};
 use crate::v3::unmodelled::Strictness;
 use crate::v3::API_VERSION_V3;
 
@@ -50,7 +50,7 @@ pub fn parse_resources(text: &str) -> Result<Vec<Resource>, ParseError> {
 }
 
 /// As [`parse_resources`], with each resource's `metadata.resourceVersion`.
-pub(crate) fn parse_resources_with_revisions(
+pub fn parse_resources_with_revisions(
     text: &str,
 ) -> Result<Vec<(Resource, Option<Revision>)>, ParseError> {
     check_all_kinds(text, |document, position| {
@@ -66,7 +66,7 @@ pub fn parse_resource_keys(text: &str) -> Result<Vec<ResourceKey>, ParseError> {
 }
 
 /// As [`parse_resource_keys`], with each resource's `metadata.resourceVersion`.
-pub(crate) fn parse_resource_keys_with_revisions(
+pub fn parse_resource_keys_with_revisions(
     text: &str,
 ) -> Result<Vec<(ResourceKey, Option<Revision>)>, ParseError> {
     check_all_kinds(text, |document, position| {
@@ -79,9 +79,10 @@ fn check_all_kinds<T>(
     mut check: impl FnMut(&AnyDocument, usize) -> Result<T, DocumentError>,
 ) -> Result<Vec<T>, ParseError> {
     check_values(text, |value, position| {
+        let label = label_of(&value, position);
         let document =
             AnyDocument::read(value, Strictness::File).map_err(|problem| DocumentError {
-                document: DocumentLabel::Index(position),
+                document: label,
                 problem,
             })?;
         check(&document, position)
@@ -103,8 +104,9 @@ fn check_all<T>(
     mut check: impl FnMut(&BgpPeerDocument, usize) -> Result<T, DocumentError>,
 ) -> Result<Vec<T>, ParseError> {
     check_values(text, |value, position| {
+        let label = label_of(&value, position);
         let document = read_document(value).map_err(|problem| DocumentError {
-            document: DocumentLabel::Index(position),
+            document: label,
             problem,
         })?;
         check(&document, position)
@@ -179,7 +181,71 @@ fn read_json_values(text: &str) -> Result<Vec<serde_yaml::Value>, String> {
 /// One resource to check, or why it could not even be located.
 type Located = Result<serde_yaml::Value, Problem>;
 
-fn flatten(value: serde_yaml::Value, resources: &mut Vec<Located>) {
+/// The kinds a file may name under each apiVersion, as Calico spells them.
+const V1_KINDS: [&str; 2] = [KIND, LIST_KIND];
+const V3_KINDS: [&str; 6] = [
+    crate::v3::bgp_peer::BGP_PEER_KIND,
+    crate::v3::node::NODE_KIND,
+    crate::v3::bgp_configuration::BGP_CONFIGURATION_KIND,
+    crate::v3::ip_pool::IP_POOL_KIND,
+    crate::v3::block_affinity::BLOCK_AFFINITY_KIND,
+    crate::v3::ipam_block::IPAM_BLOCK_KIND,
+];
+
+/// `kind: BgpPeer` is `BGPPeer`: kinds are case-insensitive on the command
+/// line, so they are in files too. The apiVersion says which spelling is
+/// meant (`v1` `bgpPeer`, `projectcalico.org/v3` `BGPPeer`).
+fn normalise_kind(mapping: &mut serde_yaml::Mapping) {
+    let version = text_field(mapping, "apiVersion");
+    let kind = text_field(mapping, "kind");
+    let known: Vec<&str> = if version == API_VERSION {
+        V1_KINDS.to_vec()
+    } else if version == API_VERSION_V3 {
+        V3_KINDS
+            .iter()
+            .chain(V3_LIST_KINDS.iter())
+            .copied()
+            .collect()
+    } else {
+        return;
+    };
+    if let Some(canonical) = known
+        .into_iter()
+        .find(|known| *known != kind && known.eq_ignore_ascii_case(&kind))
+    {
+        mapping.insert("kind".into(), canonical.into());
+    }
+}
+
+/// Names a document that could not be read by what it says it is, when it
+/// says (`BGPPeer(rack1-tor)`, `bgpPeer(peerIP=10.0.0.1)`), else by position.
+fn label_of(value: &serde_yaml::Value, position: usize) -> DocumentLabel {
+    let Some(mapping) = value.as_mapping() else {
+        return DocumentLabel::Index(position);
+    };
+    let kind = text_field(mapping, "kind");
+    let metadata = mapping
+        .get("metadata")
+        .and_then(serde_yaml::Value::as_mapping);
+    let field = |name: &str| metadata.map(|metadata| text_field(metadata, name));
+    if kind == KIND {
+        if let Some(peer_ip) = field("peerIP").filter(|ip| !ip.is_empty()) {
+            let node = field("node").filter(|node| !node.is_empty());
+            return DocumentLabel::Identity { node, peer_ip };
+        }
+    } else if let (Some(kind), Some(name)) = (
+        V3_KINDS.iter().find(|known| **known == kind),
+        field("name").filter(|name| !name.is_empty()),
+    ) {
+        return DocumentLabel::Named { kind, name };
+    }
+    DocumentLabel::Index(position)
+}
+
+fn flatten(mut value: serde_yaml::Value, resources: &mut Vec<Located>) {
+    if let serde_yaml::Value::Mapping(mapping) = &mut value {
+        normalise_kind(mapping);
+    }
     match value {
         serde_yaml::Value::Sequence(items) => {
             for item in items {
@@ -255,23 +321,19 @@ fn read_list(value: serde_yaml::Value) -> Result<Vec<serde_yaml::Value>, Problem
 pub(crate) fn read_document(value: serde_yaml::Value) -> Result<BgpPeerDocument, Problem> {
     let section_error = |value: &serde_yaml::Value| -> Option<String> {
         let mapping = value.as_mapping()?;
-        if let Some(metadata) = mapping.get("metadata") {
-            if let Err(error) = serde_yaml::from_value::<BgpPeerMetadata>(metadata.clone()) {
-                return Some(format!("metadata: {error}"));
-            }
-        }
-        if let Some(spec) = mapping.get("spec") {
-            if let Err(error) = serde_yaml::from_value::<BgpPeerSpec>(spec.clone()) {
-                return Some(format!("spec: {error}"));
-            }
-        }
-        None
+        let section = |name: &str| mapping.get(name).cloned();
+        section("metadata")
+            .and_then(|value| crate::resource::section_error::<BgpPeerMetadata>("metadata", value))
+            .or_else(|| {
+                section("spec")
+                    .and_then(|value| crate::resource::section_error::<BgpPeerSpec>("spec", value))
+            })
     };
     match serde_yaml::from_value::<BgpPeerDocument>(value.clone()) {
         Ok(parsed) => Ok(parsed),
-        Err(error) => Err(Problem::Unreadable(
+        Err(error) => Err(Problem::Unreadable(crate::error::with_suggestion(
             section_error(&value).unwrap_or_else(|| error.to_string()),
-        )),
+        ))),
     }
 }
 

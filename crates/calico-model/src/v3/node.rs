@@ -97,7 +97,7 @@ pub struct NodeSpec {
     /// `spec.bgp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bgp: Option<NodeBgpSpec>,
-    /// The other spec fields ([`KNOWN_SPEC`]), kept verbatim.
+    /// The other spec fields (`KNOWN_SPEC`), kept verbatim.
     #[serde(flatten)]
     pub extra: serde_yaml::Mapping,
 }
@@ -135,7 +135,7 @@ pub struct NodeBgpSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub route_reflector_cluster_id: Option<String>,
-    /// [`KNOWN_BGP`], kept verbatim.
+    /// `KNOWN_BGP`, kept verbatim.
     #[serde(flatten)]
     pub extra: serde_yaml::Mapping,
 }

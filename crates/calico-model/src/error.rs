@@ -95,6 +95,56 @@ pub enum Problem {
     Unreadable(String),
 }
 
+/// serde's `unknown field `peerIp`, expected one of `scope`, `node`,
+/// `peerIP``, with the field meant appended when one of the expected names
+/// is the same but for case or a letter or two: `(did you mean `peerIP`?)`.
+pub(crate) fn with_suggestion(detail: String) -> String {
+    let Some(start) = detail.find("unknown field `") else {
+        return detail;
+    };
+    let rest = &detail[start + "unknown field `".len()..];
+    let Some(end) = rest.find('`') else {
+        return detail;
+    };
+    let unknown = &rest[..end];
+    let expected: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
+    let closest = expected
+        .iter()
+        .map(|candidate| {
+            (
+                edit_distance(&unknown.to_lowercase(), &candidate.to_lowercase()),
+                candidate,
+            )
+        })
+        .filter(|(distance, candidate)| {
+            *distance <= 2 && *distance < candidate.len().max(unknown.len()) / 2
+        })
+        .min_by_key(|(distance, _)| *distance);
+    match closest {
+        Some((_, candidate)) => format!("{detail} (did you mean `{candidate}`?)"),
+        None => detail,
+    }
+}
+
+/// Levenshtein distance, for names of a few dozen characters.
+fn edit_distance(left: &str, right: &str) -> usize {
+    let right: Vec<char> = right.chars().collect();
+    let mut previous: Vec<usize> = (0..=right.len()).collect();
+    for (row, left_char) in left.chars().enumerate() {
+        let mut current = vec![row + 1];
+        for (column, right_char) in right.iter().enumerate() {
+            let substitution = previous[column] + usize::from(left_char != *right_char);
+            current.push(
+                substitution
+                    .min(previous[column + 1] + 1)
+                    .min(current[column] + 1),
+            );
+        }
+        previous = current;
+    }
+    previous[right.len()]
+}
+
 fn describe_fields(fields: &[FieldError]) -> String {
     match fields {
         [single] => format!("error with field {single}"),
@@ -141,6 +191,23 @@ fn describe_documents(errors: &[DocumentError]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_field_gets_a_suggestion() {
+        let detail = "metadata: unknown field `peerIp`, expected one of `scope`, `node`, `peerIP`";
+        assert_eq!(
+            with_suggestion(detail.to_owned()),
+            format!("{detail} (did you mean `peerIP`?)")
+        );
+        let detail = "spec: unknown field `asnumbr`, expected `asNumber` or `keepaliveTime`";
+        assert_eq!(
+            with_suggestion(detail.to_owned()),
+            format!("{detail} (did you mean `asNumber`?)")
+        );
+        // Nothing close: no guess.
+        let detail = "spec: unknown field `colour`, expected one of `peerIP`, `asNumber`";
+        assert_eq!(with_suggestion(detail.to_owned()), detail);
+    }
 
     fn asn_error(value: &str) -> FieldError {
         FieldError {

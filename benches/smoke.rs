@@ -1,0 +1,74 @@
+//! The benchmark harness run small in the test suite, so that it never rots:
+//! route-load sends a small table to BIRD and nodebgp and reports both, and
+//! make-mrt's dump decodes with the counts it was made with. Speed is not
+//! looked at here; benches/RESULTS.md has the measurements.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The debug nodebgp the workspace build put beside this test.
+fn nodebgp() -> PathBuf {
+    let executable = std::env::current_exe().unwrap();
+    let binary = executable
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("nodebgp");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p nodebgp`",
+        binary.display()
+    );
+    binary
+}
+
+#[test]
+fn route_load_measures_bird_and_nodebgp_on_a_small_table() {
+    lab::require(lab::Kind::Bird);
+    let output = Command::new(env!("CARGO_BIN_EXE_route-load"))
+        .args(["--prefixes", "5000", "--runs", "1", "--shape", "4/1k"])
+        .args(["--only", "bird,nodebgp", "--timeout", "120", "--nodebgp"])
+        .arg(nodebgp())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}\n{output:?}");
+    assert!(
+        text.contains("table: shape 4/1000, 5000 prefixes in 1250 UPDATEs"),
+        "{text}"
+    );
+    for receiver in ["| BIRD |", "| nodebgp |"] {
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(receiver))
+            .unwrap_or_else(|| panic!("no {receiver} row:\n{text}"));
+        assert!(row.contains("| 1/1 |"), "{row}");
+    }
+}
+
+#[test]
+fn a_made_dump_decodes_to_the_table_it_was_made_from() {
+    let directory = std::env::temp_dir().join(format!("nodebgp-smoke-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let dump = directory.join("table.mrt.gz");
+    let made = Command::new(env!("CARGO_BIN_EXE_make-mrt"))
+        .args(["--prefixes", "10000", "--shape", "10/1k"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let decoded = Command::new(nodebgp())
+        .args(["decode", "--summary", "--mrt"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(decoded.status.success(), "{decoded:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&decoded.stdout).unwrap();
+    assert_eq!(summary["by_type"]["UPDATE"], 1000, "{summary}");
+    assert_eq!(
+        summary["prefixes_announced"]["ipv4 unicast"], 10000,
+        "{summary}"
+    );
+    assert_eq!(summary["errors"], serde_json::json!({}), "{summary}");
+    let _ = std::fs::remove_dir_all(directory);
+}
