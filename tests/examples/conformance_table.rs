@@ -139,6 +139,23 @@ fn crash_scenario(report: &Value) -> Option<String> {
     })
 }
 
+/// How many times a crashed daemon is run again, each time without one more
+/// scenario that took it down.
+const MAX_CRASH_RERUNS: usize = 4;
+
+/// The panic or fatal lines of a daemon's log.
+fn crash_lines(log: &str) -> String {
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|line| {
+            let lower = line.to_ascii_lowercase();
+            lower.contains("panic") || lower.contains("fatal") || lower.contains("segv")
+        })
+        .take(3)
+        .collect();
+    lines.join(" | ")
+}
+
 /// Keeps a speaker's run beside the table as soon as it is done.
 fn save(reports_directory: &std::path::Path, entry: &(String, String, Value, String)) {
     let (name, version, report, config) = entry;
@@ -243,17 +260,11 @@ fn main() {
         let crashed = !router.is_running();
         if crashed {
             // What the daemon said as it went: the panic or fatal line.
-            let log = router.log_tail(200);
-            let lines: Vec<&str> = log
-                .lines()
-                .filter(|line| {
-                    let lower = line.to_ascii_lowercase();
-                    lower.contains("panic") || lower.contains("fatal") || lower.contains("segv")
-                })
-                .take(3)
-                .collect();
-            report["crash"] =
-                format!("the daemon exited during the run: {}", lines.join(" | ")).into();
+            report["crash"] = format!(
+                "the daemon exited during the run: {}",
+                crash_lines(&router.log_tail(200))
+            )
+            .into();
         }
         let config = std::fs::read_to_string(router.config_path()).unwrap_or_default();
         let version = version(program, flag);
@@ -264,19 +275,38 @@ fn main() {
         let entry = (kind.package().into(), version.clone(), report, config);
         save(&reports_directory, &entry);
         reports.push(entry);
-        if let Some(culprit) = culprit {
-            drop(router);
-            let peers = [daemon::address(), daemon::address(), daemon::address()];
-            let router = lab_router(kind, peers);
-            let target = format!("{}:{}", router.address(), router.port());
-            let name = format!("{}-without-crash", kind.package());
-            let mut again = run(&name, target, peers, &["--skip", &culprit]);
-            again["skipped"] = culprit.clone().into();
-            if !router.is_running() {
-                again["crash"] = "the daemon exited during the second run too".into();
+        // Each run that crashes names one more scenario to skip; a few
+        // rounds grade everything that does not take the daemon down.
+        let mut skips: Vec<String> = Vec::new();
+        let mut next_culprit = culprit;
+        let mut router = Some(router);
+        let mut last = None;
+        while let Some(culprit) = next_culprit.take() {
+            if skips.len() == MAX_CRASH_RERUNS || skips.contains(&culprit) {
+                break;
             }
-            let config = std::fs::read_to_string(router.config_path()).unwrap_or_default();
-            let entry = (name, version, again, config);
+            skips.push(culprit);
+            drop(router.take());
+            let peers = [daemon::address(), daemon::address(), daemon::address()];
+            let again_router = lab_router(kind, peers);
+            let target = format!("{}:{}", again_router.address(), again_router.port());
+            let name = format!("{}-without-crash", kind.package());
+            let skip_list = skips.join(",");
+            let mut again = run(&name, target, peers, &["--skip", &skip_list]);
+            again["skipped"] = skip_list.into();
+            if !again_router.is_running() {
+                again["crash"] = format!(
+                    "the daemon exited again: {}",
+                    crash_lines(&again_router.log_tail(200))
+                )
+                .into();
+                next_culprit = crash_scenario(&again);
+            }
+            let config = std::fs::read_to_string(again_router.config_path()).unwrap_or_default();
+            last = Some((name, version.clone(), again, config));
+            router = Some(again_router);
+        }
+        if let Some(entry) = last {
             save(&reports_directory, &entry);
             reports.push(entry);
         }
@@ -373,7 +403,7 @@ fn render(reports: &[(String, String, Value, String)]) -> String {
         if let Some(skipped) = report.get("skipped").and_then(Value::as_str) {
             let _ = writeln!(
                 text,
-                "A fresh daemon, run again with `--skip {skipped}` (the scenario after which the first one crashed).\n"
+                "A fresh daemon, run again with `--skip {skipped}` (each the scenario after which a run crashed).\n"
             );
         }
         if misses.is_empty() {
