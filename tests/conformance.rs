@@ -30,13 +30,16 @@ fn peer_flags([source, observer, internal]: [IpAddr; 3]) -> Vec<String> {
 }
 
 /// What the nodebgp under test is configured with for the runner, and
-/// the runner told so: GTSM, an MD5 key, a prefix limit.
-const SECURITY: [&str; 5] = [
+/// the runner told so: GTSM, an MD5 key, a prefix limit, a send hold time
+/// short enough for a test (RFC 9687 suggests 8 minutes).
+const SECURITY: [&str; 7] = [
     "--gtsm",
     "--md5-password",
     "conformance-key",
     "--max-prefix",
     "500",
+    "--send-hold-time",
+    "5",
 ];
 
 /// Runs `nodebgp conformance` and returns its JSON report.
@@ -118,6 +121,8 @@ fn nodebgp_passes_every_scenario() {
             SECURITY[4],
             "--max-prefix-restart",
             "1",
+            "--send-hold-time",
+            SECURITY[6],
         ],
     );
     let report = conformance(&target.to_string(), 65000, peers, &SECURITY, None);

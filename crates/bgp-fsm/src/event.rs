@@ -79,6 +79,21 @@ pub enum Input {
         /// The connection.
         connection: ConnectionId,
     },
+    /// Some of what was queued on the connection was written, not all:
+    /// the peer reads, if slowly, so the RFC 9687 send hold timer starts
+    /// over (RFC 9687 §4 counts time without progress).
+    Progress {
+        /// The connection.
+        connection: ConnectionId,
+    },
+    /// The driver cannot hold more output for the connection (the peer reads
+    /// too slowly for what it is sent): NOTIFICATION Cease / Out of Resources
+    /// (RFC 4486 §4), so that a slow peer costs bounded memory even before
+    /// its send hold timer expires (RFC 9687).
+    OutOfResources {
+        /// The connection.
+        connection: ConnectionId,
+    },
 }
 
 /// The states of RFC 4271 §8.2.2, without their data.

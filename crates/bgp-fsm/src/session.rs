@@ -232,6 +232,21 @@ impl Session {
                     self.timers.stop(Timer::SendHold);
                 }
             }
+            Input::Progress { connection } => {
+                if self.timers.is_running(Timer::SendHold)
+                    && self.state.link().is_some_and(|link| link.id == connection)
+                {
+                    let deadline = now + self.send_hold_time();
+                    self.timers.set(Timer::SendHold, deadline);
+                }
+            }
+            Input::OutOfResources { connection } => {
+                if self.state.link().is_some_and(|link| link.id == connection) {
+                    let notification =
+                        Notification::new(ErrorCode::CEASE, cease::OUT_OF_RESOURCES, Bytes::new());
+                    self.tear_down(now, Some(notification), DownReason::ConnectionClosed);
+                }
+            }
         }
     }
 

@@ -847,6 +847,43 @@ fn a_flush_stops_the_send_hold_timer() {
 }
 
 #[test]
+fn progress_restarts_the_send_hold_timer_and_only_a_running_one() {
+    let now = Instant::now();
+    let mut session = established(now);
+    let first = session.deadline(Timer::SendHold).unwrap();
+    let later = now + Duration::from_secs(60);
+    session.handle(later, Input::Progress { connection: OUT });
+    // RFC 9687 §4: the time without progress counts, not the time since
+    // the first unwritten message.
+    assert_eq!(
+        session.deadline(Timer::SendHold),
+        Some(first + Duration::from_secs(60))
+    );
+    session.handle(later, Input::Flushed { connection: OUT });
+    session.handle(later, Input::Progress { connection: OUT });
+    assert_eq!(session.deadline(Timer::SendHold), None);
+}
+
+#[test]
+fn output_the_driver_cannot_hold_ends_the_session_with_out_of_resources() {
+    let now = Instant::now();
+    let mut session = established(now);
+    drain(&mut session);
+    // Another connection's overflow is not this session's.
+    session.handle(
+        now,
+        Input::OutOfResources {
+            connection: ConnectionId(99),
+        },
+    );
+    assert_eq!(session.state(), StateKind::Established);
+    session.handle(now, Input::OutOfResources { connection: OUT });
+    // RFC 4486 §4: Cease / Out of Resources.
+    assert_eq!(notification_sent(&drain(&mut session)), Some((6, 8)));
+    assert_eq!(session.state(), StateKind::Idle);
+}
+
+#[test]
 fn route_refresh_with_an_unknown_subtype_is_ignored() {
     let now = Instant::now();
     let mut session = established(now);

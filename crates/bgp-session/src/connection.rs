@@ -1,7 +1,9 @@
 //! One TCP connection: a task that frames what it reads (RFC 4271 §4.1) and
 //! writes what the peer task hands it, reporting both back by message.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bgp_fsm::ConnectionId;
 use bgp_wire::{split_frame, HeaderError, MAX_EXTENDED_MESSAGE_LENGTH};
@@ -23,6 +25,9 @@ pub(crate) enum ConnectionEvent {
     BadHeader(ConnectionId, HeaderError),
     /// Everything queued so far has been written.
     Flushed(ConnectionId),
+    /// Some of what is queued was written (at most one a
+    /// [`PROGRESS_INTERVAL`]): the peer reads, if slowly.
+    Progress(ConnectionId),
     /// The connection closed or failed.
     Closed(ConnectionId),
 }
@@ -30,6 +35,31 @@ pub(crate) enum ConnectionEvent {
 /// How long, after a write failed, the reader may take to report what the
 /// peer sent before the failure and the close itself.
 const READ_AFTER_WRITE_FAILED: Duration = Duration::from_secs(2);
+
+/// How often a writer that makes progress without emptying its queue says
+/// so: often enough for the send hold timer (minutes), rare enough to cost
+/// nothing beside the writes.
+pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Octets handed to a connection task and not yet written: the peer task
+/// adds, the writer subtracts, so the peer task can bound a slow peer's
+/// queue without asking the writer.
+#[derive(Debug, Default)]
+pub(crate) struct Queued(AtomicUsize);
+
+impl Queued {
+    pub(crate) fn add(&self, octets: usize) {
+        self.0.fetch_add(octets, Ordering::Relaxed);
+    }
+
+    fn written(&self, octets: usize) {
+        self.0.fetch_sub(octets, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 /// Runs until the peer task drops the sending side of `outbound` (then
 /// what was queued is written first), or the connection fails. Reading and
@@ -40,10 +70,11 @@ pub(crate) async fn run(
     id: ConnectionId,
     stream: TcpStream,
     outbound: mpsc::UnboundedReceiver<Bytes>,
+    queued: Arc<Queued>,
     events: mpsc::Sender<ConnectionEvent>,
 ) {
     let (reader, writer) = stream.into_split();
-    let writing = write(id, writer, outbound, events.clone());
+    let writing = write(id, writer, outbound, queued, events.clone());
     let reading = read(id, reader, events.clone());
     tokio::pin!(writing, reading);
     tokio::select! {
@@ -82,14 +113,27 @@ async fn write(
     id: ConnectionId,
     mut writer: OwnedWriteHalf,
     mut outbound: mpsc::UnboundedReceiver<Bytes>,
+    queued: Arc<Queued>,
     events: mpsc::Sender<ConnectionEvent>,
 ) -> Writing {
+    let mut reported = Instant::now();
     while let Some(bytes) = outbound.recv().await {
+        // The socket takes no more than TCP_NOTSENT_LOWAT octets it cannot
+        // send yet (see `net`), so a peer that stops reading stops this
+        // write, not just its own window.
         if writer.write_all(&bytes).await.is_err() {
             return Writing::Failed;
         }
-        if outbound.is_empty() && events.send(ConnectionEvent::Flushed(id)).await.is_err() {
-            return Writing::Released;
+        queued.written(bytes.len());
+        if outbound.is_empty() {
+            if events.send(ConnectionEvent::Flushed(id)).await.is_err() {
+                return Writing::Released;
+            }
+            reported = Instant::now();
+        } else if reported.elapsed() >= PROGRESS_INTERVAL {
+            // Not worth waiting for: the next report comes soon.
+            let _ = events.try_send(ConnectionEvent::Progress(id));
+            reported = Instant::now();
         }
     }
     // The peer task is done with this connection.

@@ -7,8 +7,9 @@
 //!   sockets by [`listener`], per-peer state on a shared listener by
 //!   [`apply_to_listener`], and accepted connections by [`apply_to_accepted`].
 //! * This is the only module in the workspace allowed `unsafe`. It is used
-//!   solely for the three raw `setsockopt`/`getsockopt` calls that `socket2`
-//!   does not wrap (`TCP_MD5SIG`, `IP_MINTTL` / `IPV6_MINHOPCOUNT`); each lives
+//!   solely for the raw `setsockopt`/`getsockopt` calls that `socket2`
+//!   does not wrap (`TCP_MD5SIG`, `IP_MINTTL` / `IPV6_MINHOPCOUNT`,
+//!   `TCP_SAVED_SYN`, and integer options such as `TCP_NOTSENT_LOWAT`); each lives
 //!   in its own small private function with a `// SAFETY:` comment, and no
 //!   raw pointer or file descriptor escapes those functions.
 //! * Peer addresses are canonicalised (`::ffff:a.b.c.d` is treated as the IPv4
@@ -38,6 +39,14 @@ pub const GTSM_TTL: u32 = 255;
 
 /// Longest TCP MD5 key the kernel accepts (`TCP_MD5SIG_MAXKEYLEN`).
 pub const MD5_MAX_KEY_LEN: usize = libc::TCP_MD5SIG_MAXKEYLEN;
+
+/// Most octets a BGP socket takes that it cannot send yet
+/// (`TCP_NOTSENT_LOWAT`). Without it the kernel takes megabytes (its send
+/// buffer grows to `tcp_wmem`'s maximum) for a peer that no longer reads,
+/// and the writer never learns the peer stopped: with it, the write waits,
+/// so the RFC 9687 send hold timer sees it. Enough for loopback and LAN
+/// rates; the rest waits in the connection's queue, which is bounded.
+pub const NOT_SENT_LOW_WATER: i32 = 128 << 10;
 
 /// Backlog of sockets created by [`listener`].
 pub const LISTEN_BACKLOG: i32 = 128;
@@ -99,6 +108,7 @@ pub fn connect_socket(peer: SocketAddr, options: &SocketOptions) -> io::Result<S
     socket
         .set_tcp_nodelay(true)
         .map_err(|e| context(e, "TCP_NODELAY"))?;
+    limit_not_sent(&socket)?;
     if let Some(local) = options.local_address {
         let local = local.to_canonical();
         if local.is_ipv4() != peer.is_ipv4() {
@@ -206,6 +216,7 @@ pub fn apply_to_accepted(stream: &TcpStream, options: &SocketOptions) -> io::Res
     socket
         .set_tcp_nodelay(true)
         .map_err(|e| context(e, "TCP_NODELAY"))?;
+    limit_not_sent(&socket)?;
     let peer = stream.peer_addr()?.ip();
     apply_ttl(&socket, peer, options)?;
     if options.ttl_security {
@@ -231,6 +242,17 @@ pub fn apply_to_accepted(stream: &TcpStream, options: &SocketOptions) -> io::Res
         }
     }
     Ok(())
+}
+
+/// Sets [`NOT_SENT_LOW_WATER`] on a BGP socket.
+fn limit_not_sent(socket: &Socket) -> io::Result<()> {
+    setsockopt_int(
+        socket,
+        libc::IPPROTO_TCP,
+        libc::TCP_NOTSENT_LOWAT,
+        NOT_SENT_LOW_WATER,
+    )
+    .map_err(|e| context(e, "TCP_NOTSENT_LOWAT"))
 }
 
 /// The TTL (IPv4) or hop limit (IPv6) of the SYN that opened an accepted

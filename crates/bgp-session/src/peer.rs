@@ -54,6 +54,19 @@ const FRAMES_PER_TURN: usize = 32;
 /// Cease) to a peer that does not read them.
 const FAREWELL_TIME: Duration = Duration::from_secs(1);
 
+/// The most output one connection may hold unwritten: a whole table in
+/// one go (a million routes in UPDATEs of one prefix each is about 100 MB)
+/// fits; a peer that takes less than it is sent for longer is cut with
+/// Cease / Out of Resources (RFC 4486 §4) before its send hold timer
+/// (RFC 9687) would, so that it costs bounded memory.
+const MAX_QUEUED_OUTPUT: usize = 256 << 20;
+
+/// How long a connection the session closed may spend writing what was
+/// queued for it (its NOTIFICATION last) before the socket is cut. A peer
+/// that stopped reading (RFC 9687: the send hold timer expired) would
+/// otherwise keep the connection, and everything queued on it, forever.
+const CLOSING_FLUSH_TIME: Duration = Duration::from_secs(5);
+
 /// One peer's settings.
 #[derive(Debug, Clone)]
 pub struct PeerConfig {
@@ -376,6 +389,8 @@ pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
 #[derive(Debug)]
 struct LiveConnection {
     outbound: mpsc::UnboundedSender<Bytes>,
+    /// Octets in `outbound` not yet written.
+    queued: Arc<connection::Queued>,
     local_address: Option<SocketAddr>,
     task: JoinHandle<()>,
 }
@@ -617,11 +632,15 @@ impl Peer {
         let (outbound, receiver) = mpsc::unbounded_channel();
         let local_address = stream.local_addr().ok();
         let events = self.events_sender.clone();
-        let task = tokio::spawn(connection::run(id, stream, receiver, events).in_current_span());
+        let queued = Arc::new(connection::Queued::default());
+        let task = tokio::spawn(
+            connection::run(id, stream, receiver, queued.clone(), events).in_current_span(),
+        );
         self.connections.insert(
             id,
             LiveConnection {
                 outbound,
+                queued,
                 local_address,
                 task,
             },
@@ -689,6 +708,10 @@ impl Peer {
                     },
                 );
             }
+            ConnectionEvent::Progress(id) => {
+                self.session
+                    .handle(now(), Input::Progress { connection: id });
+            }
             ConnectionEvent::Flushed(id) => {
                 self.session
                     .handle(now(), Input::Flushed { connection: id });
@@ -729,8 +752,14 @@ impl Peer {
                     message,
                 } => self.write(connection, &message),
                 Output::Close { connection } => {
-                    // Dropping the sender lets the connection task flush, then close.
+                    // Dropping the sender lets the connection task flush, then
+                    // close; one that cannot flush is cut after CLOSING_FLUSH_TIME.
                     if let Some(live) = self.connections.remove(&connection) {
+                        let cut = live.task.abort_handle();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(CLOSING_FLUSH_TIME).await;
+                            cut.abort();
+                        });
                         self.closing.retain(|task| !task.is_finished());
                         self.closing.push(live.task);
                     }
@@ -816,6 +845,16 @@ impl Peer {
                 if let Message::Update(_) = message {
                     Counters::add(&self.counters.updates_sent, count as u64);
                 }
+                if live.queued.get() + buffer.len() > MAX_QUEUED_OUTPUT {
+                    warn!(
+                        queued = live.queued.get(),
+                        "the peer reads too slowly for what it is sent; session closed"
+                    );
+                    self.session
+                        .handle(now(), Input::OutOfResources { connection });
+                    return;
+                }
+                live.queued.add(buffer.len());
                 let _ = live.outbound.send(buffer.freeze());
             }
             Err(EncodeError::AttributesTooLarge { length }) => {

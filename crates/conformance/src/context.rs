@@ -40,6 +40,9 @@ pub struct Config {
     /// The speaker's configured prefix limit for the runner (RFC 4486):
     /// the runner sends one prefix more.
     pub max_prefix: Option<u32>,
+    /// The speaker's send hold time (RFC 9687) for the observer: the runner
+    /// stops reading for that long and expects the session closed.
+    pub send_hold: Option<Duration>,
     /// The runner's BGP Identifier.
     pub identifier: Ipv4Addr,
     /// The next hop the runner's routes carry: not in 127/8, which some
@@ -74,6 +77,7 @@ impl Config {
             gtsm: false,
             md5_password: None,
             max_prefix: None,
+            send_hold: None,
             identifier,
             next_hop: Ipv4Addr::new(198, 51, 100, 1),
             between: None,
@@ -167,6 +171,23 @@ impl Observer {
                 Event::Timeout => return Ok(done(&self.routes)),
             }
         }
+    }
+}
+
+/// The receive buffer of an observer that stops reading: a few segments.
+const SLOW_RECEIVE_BUFFER: usize = 4096;
+
+/// The OPEN of the observer session: IPv4 unicast and four-octet AS.
+fn observer_open(address: IpAddr, asn: u32) -> wire::Open {
+    wire::Open {
+        version: 4,
+        my_as: wire::two_octet_as(asn),
+        hold_time: HOLD_TIME,
+        identifier: match address {
+            IpAddr::V4(address) => address,
+            IpAddr::V6(_) => Ipv4Addr::new(192, 0, 2, 2),
+        },
+        parameters: wire::capabilities_parameter(&[wire::ipv4_unicast(), wire::four_octet_as(asn)]),
     }
 }
 
@@ -400,19 +421,7 @@ impl Context {
             ));
         };
         if self.observer.is_none() {
-            let open = wire::Open {
-                version: 4,
-                my_as: wire::two_octet_as(asn),
-                hold_time: HOLD_TIME,
-                identifier: match address {
-                    IpAddr::V4(address) => address,
-                    IpAddr::V6(_) => Ipv4Addr::new(192, 0, 2, 2),
-                },
-                parameters: wire::capabilities_parameter(&[
-                    wire::ipv4_unicast(),
-                    wire::four_octet_as(asn),
-                ]),
-            };
+            let open = observer_open(address, asn);
             let started = Instant::now();
             let deadline = started + self.config.accept_timeout;
             let peer = loop {
@@ -438,6 +447,44 @@ impl Context {
             });
         }
         Ok(self.observer.as_mut().expect("just set"))
+    }
+
+    /// A fresh observer session whose receive buffer is tiny, for the runner
+    /// to stop reading (RFC 9687); the usual observer session is closed
+    /// first, and comes back when next needed.
+    pub fn slow_observer(&mut self) -> Result<Peer, Outcome> {
+        let Some((address, asn)) = self.config.observer else {
+            return Err(Outcome::NotApplicable(
+                "needs --observer: the speaker sends to it while it does not read".into(),
+            ));
+        };
+        if let Some(observer) = self.observer.take() {
+            observer.peer.close();
+        }
+        let open = observer_open(address, asn);
+        let deadline = Instant::now() + self.config.accept_timeout;
+        loop {
+            let attempt = Peer::connect_reading_slowly(
+                address,
+                self.config.target,
+                Duration::from_secs(3),
+                SLOW_RECEIVE_BUFFER,
+            )
+            .map_err(|error| Reply::Closed(error.to_string()))
+            .and_then(|mut peer| {
+                peer.establish(&open.message(), self.config.reply_window)?;
+                Ok(peer)
+            });
+            match attempt {
+                Ok(peer) => return Ok(peer),
+                Err(reply) if Instant::now() >= deadline => {
+                    return Err(Outcome::Error(format!(
+                        "the observer session from {address} did not come up: {reply}"
+                    )))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(500)),
+            }
+        }
     }
 
     /// Waits until the observer has `prefix` (`present`) or not, within the

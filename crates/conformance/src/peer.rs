@@ -95,12 +95,43 @@ impl Peer {
         timeout: Duration,
         security: &Security,
     ) -> std::io::Result<Peer> {
+        Peer::connect_sized(source, target, timeout, security, None)
+    }
+
+    /// Connects with a receive buffer of about `receive_buffer` octets, so
+    /// that a runner that stops reading closes its window soon (the kernel
+    /// no longer grows a buffer whose size was set).
+    pub fn connect_reading_slowly(
+        source: IpAddr,
+        target: SocketAddr,
+        timeout: Duration,
+        receive_buffer: usize,
+    ) -> std::io::Result<Peer> {
+        Peer::connect_sized(
+            source,
+            target,
+            timeout,
+            &Security::default(),
+            Some(receive_buffer),
+        )
+    }
+
+    fn connect_sized(
+        source: IpAddr,
+        target: SocketAddr,
+        timeout: Duration,
+        security: &Security,
+        receive_buffer: Option<usize>,
+    ) -> std::io::Result<Peer> {
         let socket = Socket::new(
             Domain::for_address(target),
             Type::STREAM,
             Some(Protocol::TCP),
         )?;
         socket.bind(&SocketAddr::new(source, 0).into())?;
+        if let Some(size) = receive_buffer {
+            socket.set_recv_buffer_size(size)?;
+        }
         if let Some(ttl) = security.ttl {
             match target {
                 SocketAddr::V4(_) => socket.set_ttl_v4(ttl)?,

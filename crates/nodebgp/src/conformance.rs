@@ -58,6 +58,11 @@ pub(crate) struct ConformanceArgs {
     /// the runner sends one more prefix and expects Cease/1.
     #[arg(long, value_name = "N")]
     max_prefix: Option<u32>,
+    /// The send hold time configured on the speaker (RFC 9687), in seconds:
+    /// the observer stops reading for that long and expects its session
+    /// closed. The scenario lasts that long (the RFC suggests 8 minutes).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    send_hold_time: Option<u64>,
     /// The observer's AS.
     #[arg(long, value_name = "N", default_value = "65002")]
     observer_as: Asn,
@@ -178,6 +183,7 @@ fn config(arguments: &ConformanceArgs) -> anyhow::Result<conformance::Config> {
     config.gtsm = arguments.gtsm;
     config.md5_password = arguments.md5_password.clone();
     config.max_prefix = arguments.max_prefix;
+    config.send_hold = arguments.send_hold_time.map(Duration::from_secs);
     config.between = arguments.between.clone();
     config.accept_timeout = Duration::from_secs(arguments.accept_timeout);
     config.reply_window = Duration::from_secs(arguments.reply_window);

@@ -141,6 +141,12 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             },
         ),
         Scenario::new(
+            "fsm.send-hold-timer",
+            "RFC 9687 §4",
+            "the speaker closes the observer's session when the observer reads nothing for the send hold time (--send-hold-time)",
+            send_hold_timer,
+        ),
+        Scenario::new(
             "fsm.keepalive-interval",
             "RFC 4271 §4.4, §10",
             "KEEPALIVEs at least every hold time (9 s) and not more than one a second",
@@ -551,4 +557,171 @@ fn graceful_restart(
             started.elapsed().as_secs_f64() + 2.0
         )))
     }
+}
+
+/// Host routes flapped to make the speaker write to the observer (fewer
+/// when the speaker's prefix limit for the runner is lower).
+const FLAPPED_ROUTES: u32 = 200;
+
+/// Communities on each flapped route: each route its own, so that every
+/// route is an UPDATE of its own of about a kilobyte to the observer.
+const COMMUNITIES_PER_ROUTE: u32 = 200;
+
+/// Rounds of flaps sent at once, then one round every [`FLAP_INTERVAL`]:
+/// megabytes a second to the observer, past any socket buffer (Linux grows
+/// a send buffer to 4 MiB).
+const FLOOD_ROUNDS: u32 = 16;
+
+/// Time between rounds after the first flood.
+const FLAP_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The flapped route `host` in `round`: the AS_PATH and the last community
+/// change every round, so that the speaker must send it on each time.
+fn flapped_route(
+    base: std::net::Ipv4Addr,
+    host: u32,
+    round: u32,
+    local_as: u32,
+    next_hop: std::net::Ipv4Addr,
+) -> Vec<u8> {
+    let [first, second, third, _] = base.octets();
+    let address = std::net::Ipv4Addr::new(first, second, third, (host % 254 + 1) as u8);
+    let communities: Vec<u8> = (0..COMMUNITIES_PER_ROUTE)
+        .flat_map(|index| {
+            let low = if index + 1 == COMMUNITIES_PER_ROUTE {
+                round % 2
+            } else {
+                index
+            };
+            ((65000_u32 << 16) | (host << 8 & 0xff00) | (low & 0xff)).to_be_bytes()
+        })
+        .collect();
+    let attributes = [
+        wire::origin_igp(),
+        wire::as_path(&[local_as, 64512 + round % 2]),
+        wire::next_hop(next_hop),
+        wire::path_attribute(
+            wire::flag::OPTIONAL | wire::flag::TRANSITIVE | wire::flag::EXTENDED_LENGTH,
+            wire::attribute::COMMUNITIES,
+            &communities,
+        ),
+    ]
+    .concat();
+    wire::update(&[], &attributes, &wire::prefix(address, 32))
+}
+
+/// RFC 9687 §4: a speaker that cannot write to a peer for the send hold time
+/// closes the session. The observer connects with a tiny receive buffer and
+/// stops reading (it still sends KEEPALIVEs, so the speaker's hold timer
+/// does not expire); the main session flaps routes so that the speaker
+/// always has more to send it than any socket buffer takes. After the send
+/// hold time and a margin the observer reads again: the connection must
+/// end in a close.
+fn send_hold_timer(context: &mut crate::context::Context) -> Result<Outcome, Outcome> {
+    let Some(send_hold) = context.config.send_hold else {
+        return Ok(Outcome::NotApplicable(
+            "needs --send-hold-time: the speaker's send hold time (RFC 9687 suggests 8 minutes; \
+             the scenario lasts that long)"
+                .into(),
+        ));
+    };
+    if !context.has_observer() {
+        return Ok(Outcome::NotApplicable(
+            "needs --observer: the speaker sends to it while it does not read".into(),
+        ));
+    }
+    // A fresh main session: no earlier scenario's routes count against a
+    // prefix limit.
+    context.end_session();
+    let mut observer = context.slow_observer()?;
+    let (base, _) = scenario_prefix(context.index);
+    let routes = context
+        .config
+        .max_prefix
+        .map_or(FLAPPED_ROUTES, |limit| {
+            FLAPPED_ROUTES.min(limit.saturating_sub(1))
+        })
+        .clamp(1, 254);
+    let (local_as, next_hop) = (context.config.local_as, context.config.next_hop);
+    // Two versions of every route, built once.
+    let rounds: [Vec<Vec<u8>>; 2] = [0, 1].map(|round| {
+        (0..routes)
+            .map(|host| flapped_route(base, host, round, local_as, next_hop))
+            .collect()
+    });
+    let peer = context.session()?;
+    let mut send_round = |round: u32| -> Result<(), Outcome> {
+        for update in &rounds[(round % 2) as usize] {
+            peer.send(update).map_err(|error| {
+                Outcome::Error(format!(
+                    "the main session ended while the observer did not read: {error}"
+                ))
+            })?;
+        }
+        Ok(())
+    };
+    for round in 0..FLOOD_ROUNDS {
+        send_round(round)?;
+    }
+    let flooded = Instant::now();
+    // Keep the speaker with something to send for the whole send hold
+    // time and a margin.
+    let margin = Duration::from_secs(10) + send_hold / 8;
+    let deadline = flooded + send_hold + margin;
+    let mut round = FLOOD_ROUNDS;
+    while Instant::now() < deadline {
+        std::thread::sleep(FLAP_INTERVAL.min(deadline - Instant::now()));
+        round += 1;
+        send_round(round)?;
+    }
+    let nlri: Vec<u8> = (0..routes)
+        .flat_map(|host| {
+            let [first, second, third, _] = base.octets();
+            wire::prefix(
+                std::net::Ipv4Addr::new(first, second, third, (host % 254 + 1) as u8),
+                32,
+            )
+        })
+        .collect();
+    let withdrawal = wire::update(&nlri, &[], &[]);
+    let _ = peer.send(&withdrawal);
+    context.sent = rounds[0].first().cloned().unwrap_or_default();
+    // Read again: what was queued arrives, then the close, if the speaker
+    // closed. A session still open is still sending after the drain.
+    let waited = flooded.elapsed();
+    let drain_deadline = Instant::now() + Duration::from_secs(10);
+    let mut last_notification = None;
+    let ended = loop {
+        match observer.next_event(drain_deadline) {
+            Event::Message(kind::NOTIFICATION, body) => {
+                last_notification = wire::Notification::parse(&body);
+            }
+            Event::Message(..) => {}
+            Event::Closed(how) => break Some(how),
+            Event::Timeout => break None,
+        }
+    };
+    observer.abort();
+    let notified = match &last_notification {
+        Some(notification) => format!(", after NOTIFICATION {notification}"),
+        None => String::new(),
+    };
+    Ok(match ended {
+        Some(_) if last_notification.as_ref().is_some_and(|notification| notification.code != 8) => {
+            Outcome::Fail(format!(
+                "the session ended for another reason{notified} (send hold time {} s)",
+                send_hold.as_secs()
+            ))
+        }
+        Some(how) => Outcome::Pass(format!(
+            "the session was closed ({how}{notified}) within {:.0} s of the flood (send hold time {} s)",
+            waited.as_secs_f64(),
+            send_hold.as_secs()
+        )),
+        None => Outcome::Fail(format!(
+            "the session was still open {:.0} s after the flood (send hold time {} s)",
+            waited.as_secs_f64() + 10.0,
+            send_hold.as_secs()
+        )),
+    })
 }

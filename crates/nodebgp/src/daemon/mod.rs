@@ -823,6 +823,7 @@ impl Manager {
         // numAllowedLocalASNumbers and keepOriginalNextHop are route rules,
         // not session ones: the RIB applies them (routing.rs, PeerInfo).
         session.connect_retry = settings.connect_retry;
+        session.send_hold = settings.send_hold;
         session.passive = peer.passive;
         // A session carries its transport's family, both with --all-families.
         session.families = match (peer.address.ip(), settings.all_families) {

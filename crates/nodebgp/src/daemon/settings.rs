@@ -84,6 +84,11 @@ pub(crate) struct RunArgs {
     /// ConnectRetry time in seconds (default 5, like Calico's BIRD).
     #[arg(long, value_name = "SECONDS")]
     connect_retry: Option<u64>,
+    /// Send hold time in seconds (RFC 9687): a peer that takes nothing we
+    /// write for this long loses its session. Default: twice the negotiated
+    /// hold time, at least 8 minutes, as the RFC suggests.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    send_hold_time: Option<u64>,
     /// Wait before restarting a session after an error, MIN,MAX seconds
     /// (BIRD's `error wait time`): MIN after the first error, doubling on
     /// each further one until a session is established, at most MAX
@@ -175,6 +180,7 @@ struct SettingsFile {
     advertise: Option<Vec<String>>,
     hold_time: Option<u16>,
     connect_retry: Option<u64>,
+    send_hold_time: Option<u64>,
     /// `[MIN, MAX]` or `"MIN,MAX"`.
     error_wait: Option<serde_yaml::Value>,
     all_families: Option<bool>,
@@ -412,6 +418,8 @@ pub(crate) struct Settings {
     pub(crate) advertise: Vec<Origination>,
     pub(crate) hold_time: HoldTime,
     pub(crate) connect_retry: Duration,
+    /// The RFC 9687 send hold time; `None` leaves the RFC's default.
+    pub(crate) send_hold: Option<Duration>,
     /// The restart back-off after session errors (BIRD's `error wait
     /// time`): the first wait and the longest, doubling in between.
     pub(crate) error_wait: (Duration, Duration),
@@ -635,6 +643,10 @@ impl Settings {
             connect_retry: Duration::from_secs(
                 arguments.connect_retry.or(file.connect_retry).unwrap_or(5),
             ),
+            send_hold: match arguments.send_hold_time.or(file.send_hold_time) {
+                Some(0) => bail!("sendHoldTime: must be at least 1 second"),
+                seconds => seconds.map(Duration::from_secs),
+            },
             error_wait,
             all_families: arguments.all_families || file.all_families.unwrap_or(false),
             log_level: arguments
