@@ -115,6 +115,9 @@ fn nodebgp_passes_every_scenario() {
         "65000",
         &[
             "--transit",
+            "--all-families",
+            "--ipv6-next-hop",
+            "2001:db8::2",
             "--error-wait",
             "1,1",
             "--max-prefix",
@@ -173,4 +176,56 @@ fn frr_passes_the_fast_subset() {
         failures.join("\n"),
         frr.log_tail(30)
     );
+}
+
+/// What `--print-config` writes for BIRD, FRR and GoBGP is read without
+/// complaint by each daemon's own configuration check: users paste it.
+#[test]
+fn printed_configurations_are_read_by_each_daemon() {
+    for kind in [Kind::Bird, Kind::Frr, Kind::Gobgp] {
+        lab::require(kind);
+    }
+    let directory = daemon::scratch("conformance-print-config");
+    let [source, observer, internal] = peers();
+    let target = daemon::address();
+    for (name, program, check) in [
+        ("bird", "/usr/sbin/bird", &["-p", "-c"][..]),
+        // -p 0: no listener; -n: no kernel. FRR reports errors, with
+        // status 0, as "No such command" or "[EC ...]" lines.
+        (
+            "frr",
+            "/usr/lib/frr/bgpd",
+            &["-C", "-p", "0", "-n", "-f"][..],
+        ),
+        ("gobgp", "/usr/bin/gobgpd", &["-d", "-f"][..]),
+    ] {
+        let print = Command::new(daemon::nodebgp())
+            .args(["conformance", "--target", &target.to_string()])
+            .args(["--target-as", "65000", "--print-config", name])
+            .args(peer_flags([source, observer, internal]))
+            .args(SECURITY)
+            .output()
+            .unwrap();
+        assert!(print.status.success(), "{name}: {print:?}");
+        let file = directory.join(format!("{name}.conf"));
+        std::fs::write(&file, &print.stdout).unwrap();
+        let checked = Command::new(program)
+            .args(check)
+            .arg(&file)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&checked.stdout),
+            String::from_utf8_lossy(&checked.stderr)
+        );
+        assert!(
+            checked.status.success()
+                && !said.contains("No such command")
+                && !said.contains("[EC ")
+                && !said.contains("\"level\":\"fatal\""),
+            "{name} refused the printed configuration:\n{said}\n{}",
+            String::from_utf8_lossy(&print.stdout)
+        );
+    }
 }

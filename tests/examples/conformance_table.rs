@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Command;
 
-use lab::{Kind, NeighborSpec, Router, RouterSpec};
+use lab::{Family, Kind, NeighborSpec, Router, RouterSpec};
 use nodebgp_interop::daemon::{self, Daemon};
 use serde_json::Value;
 
@@ -97,25 +97,49 @@ fn print_config(kind: &str, target: IpAddr, peers: [IpAddr; 3]) -> String {
 
 fn lab_router(kind: Kind, [source, observer, internal]: [IpAddr; 3]) -> Router {
     let target = lab::free_loopback_address().unwrap();
-    Router::start(
-        RouterSpec::new(
-            kind,
-            format!("conformance-{}", kind.package()),
-            target,
-            TARGET_AS,
-        )
-        .with_graceful_restart()
-        .neighbor(
-            NeighborSpec::new(source, 65001)
-                .with_passive(true)
-                .with_password(PASSWORD)
-                .with_ttl_security(1),
-        )
-        .neighbor(NeighborSpec::new(observer, 65002).with_passive(true))
-        .neighbor(NeighborSpec::new(internal, TARGET_AS).with_connect_retry(1)),
+    // IPv6 unicast on the runner's and the observer's IPv4 sessions, as
+    // nodebgp's --all-families does, so that the IPv6 scenarios apply.
+    let both = [Family::Ipv4, Family::Ipv6];
+    let mut spec = RouterSpec::new(
+        kind,
+        format!("conformance-{}", kind.package()),
+        target,
+        TARGET_AS,
     )
-    .unwrap()
+    .with_graceful_restart()
+    .neighbor(
+        NeighborSpec::new(source, 65001)
+            .with_passive(true)
+            .with_password(PASSWORD)
+            .with_ttl_security(1)
+            .with_families(&both),
+    )
+    .neighbor(
+        NeighborSpec::new(observer, 65002)
+            .with_passive(true)
+            .with_families(&both),
+    )
+    .neighbor(NeighborSpec::new(internal, TARGET_AS).with_connect_retry(1));
+    // An IPv4 session has no IPv6 address of the speaker's to use as the
+    // next hop of the IPv6 routes it passes on.
+    spec.next_hop6 = Some(IPV6_NEXT_HOP.parse().unwrap());
+    Router::start(spec).unwrap()
 }
+
+/// The next hop of the IPv6 routes the speakers pass on over IPv4
+/// sessions (RFC 3849's documentation range).
+const IPV6_NEXT_HOP: &str = "2001:db8::2";
+
+/// nodebgp's send hold time here (`--send-hold-time`): short, so the
+/// scenario is.
+const NODEBGP_SEND_HOLD: &str = "5";
+
+/// What the runner waits for the other speakers' send hold timers: twice
+/// the lab's hold time of 30 s, which is FRR's send hold time (it has no
+/// knob; RFC 9687 §6 suggests the greater of 8 minutes and that). BIRD
+/// 2.0.12 and GoBGP 3.10 have no send hold timer: this is how long they are
+/// given to notice the stuck peer.
+const LAB_SEND_HOLD: [&str; 2] = ["--send-hold-time", "60"];
 
 /// The speakers, in the table's order.
 const SPEAKERS: [&str; 7] = [
@@ -211,17 +235,22 @@ fn main() {
             &TARGET_AS.to_string(),
             &[
                 "--transit",
+                "--all-families",
+                "--ipv6-next-hop",
+                IPV6_NEXT_HOP,
                 "--max-prefix",
                 "500",
                 "--max-prefix-restart",
                 "1",
+                "--send-hold-time",
+                NODEBGP_SEND_HOLD,
             ],
         );
         let mut report = run(
             "nodebgp",
             target.to_string(),
             peers,
-            &["--max-prefix", "500"],
+            &["--max-prefix", "500", "--send-hold-time", NODEBGP_SEND_HOLD],
         );
         if let Ok(Some(status)) = daemon.child.try_wait() {
             let log = std::fs::read_to_string(directory.join("nodebgp.log")).unwrap_or_default();
@@ -256,7 +285,7 @@ fn main() {
         let router = lab_router(kind, peers);
         let target = format!("{}:{}", router.address(), router.port());
         // The lab sets no prefix limit: that scenario is n/a for them.
-        let mut report = run(kind.package(), target, peers, &[]);
+        let mut report = run(kind.package(), target, peers, &LAB_SEND_HOLD);
         let crashed = !router.is_running();
         if crashed {
             // What the daemon said as it went: the panic or fatal line.
@@ -292,7 +321,12 @@ fn main() {
             let target = format!("{}:{}", again_router.address(), again_router.port());
             let name = format!("{}-without-crash", kind.package());
             let skip_list = skips.join(",");
-            let mut again = run(&name, target, peers, &["--skip", &skip_list]);
+            let mut again = run(
+                &name,
+                target,
+                peers,
+                &[&LAB_SEND_HOLD[..], &["--skip", &skip_list]].concat(),
+            );
             again["skipped"] = skip_list.into();
             if !again_router.is_running() {
                 again["crash"] = format!(

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::peer::{Event, Peer, Reply};
-use crate::wire::{self, kind, Prefix, ReceivedUpdate};
+use crate::wire::{self, kind, Prefix, ReceivedUpdate, Route};
 
 /// How the runner reaches the speaker and how patient it is.
 #[derive(Debug, Clone)]
@@ -128,11 +128,11 @@ impl Outcome {
 /// The hold time the runner offers.
 pub const HOLD_TIME: u16 = 90;
 
-/// The second session, and the IPv4 routes the speaker sent on it.
+/// The second session, and the routes the speaker sent on it.
 #[derive(Debug)]
 struct Observer {
     peer: Peer,
-    routes: HashMap<Prefix, ReceivedUpdate>,
+    routes: HashMap<Route, ReceivedUpdate>,
 }
 
 impl Observer {
@@ -140,7 +140,7 @@ impl Observer {
     fn wait_for(
         &mut self,
         window: Duration,
-        done: impl Fn(&HashMap<Prefix, ReceivedUpdate>) -> bool,
+        done: impl Fn(&HashMap<Route, ReceivedUpdate>) -> bool,
     ) -> Result<bool, String> {
         let deadline = Instant::now() + window;
         loop {
@@ -150,11 +150,11 @@ impl Observer {
             match self.peer.next_event(deadline) {
                 Event::Message(kind::UPDATE, body) => {
                     if let Some(update) = ReceivedUpdate::parse(&body) {
-                        for prefix in &update.withdrawn {
-                            self.routes.remove(prefix);
+                        for route in update.withdrawn_routes() {
+                            self.routes.remove(&route);
                         }
-                        for prefix in &update.announced {
-                            self.routes.insert(*prefix, update.clone());
+                        for route in update.announced_routes() {
+                            self.routes.insert(route, update.clone());
                         }
                     }
                 }
@@ -187,7 +187,13 @@ fn observer_open(address: IpAddr, asn: u32) -> wire::Open {
             IpAddr::V4(address) => address,
             IpAddr::V6(_) => Ipv4Addr::new(192, 0, 2, 2),
         },
-        parameters: wire::capabilities_parameter(&[wire::ipv4_unicast(), wire::four_octet_as(asn)]),
+        // IPv6 unicast too: speakers that carry it on this session show
+        // the runner's IPv6 routes to the observer.
+        parameters: wire::capabilities_parameter(&[
+            wire::ipv4_unicast(),
+            wire::ipv6_unicast(),
+            wire::four_octet_as(asn),
+        ]),
     }
 }
 
@@ -414,6 +420,17 @@ impl Context {
         self.config.observer.is_some()
     }
 
+    /// Whether the speaker carries IPv6 unicast to the observer: it offered
+    /// the capability in its OPEN to it, as the observer did (RFC 4760 §8).
+    pub fn observer_has_ipv6(&mut self) -> Result<bool, Outcome> {
+        let observer = self.observer()?;
+        Ok(observer
+            .peer
+            .open
+            .as_ref()
+            .is_some_and(wire::ReceivedOpen::offers_ipv6_unicast))
+    }
+
     fn observer(&mut self) -> Result<&mut Observer, Outcome> {
         let Some((address, asn)) = self.config.observer else {
             return Err(Outcome::NotApplicable(
@@ -491,9 +508,10 @@ impl Context {
     /// reply window; returns the route's UPDATE when present.
     pub fn observe(
         &mut self,
-        prefix: Prefix,
+        prefix: impl Into<Route>,
         present: bool,
     ) -> Result<Option<ReceivedUpdate>, Outcome> {
+        let prefix = prefix.into();
         let window = self.config.reply_window;
         let observer = self.observer()?;
         match observer.wait_for(window, |routes| routes.contains_key(&prefix) == present) {
@@ -505,7 +523,7 @@ impl Context {
                 } else {
                     "still has"
                 },
-                show(prefix),
+                prefix,
                 window
             ))),
             Err(why) => {
@@ -518,10 +536,11 @@ impl Context {
     /// Like [`Context::observe`] with a window of its own.
     pub fn observe_within(
         &mut self,
-        prefix: Prefix,
+        prefix: impl Into<Route>,
         present: bool,
         window: Duration,
     ) -> Result<(), Outcome> {
+        let prefix = prefix.into();
         let observer = self.observer()?;
         match observer.wait_for(window, |routes| routes.contains_key(&prefix) == present) {
             Ok(true) => Ok(()),
@@ -532,7 +551,7 @@ impl Context {
                 } else {
                     "still has"
                 },
-                show(prefix),
+                prefix,
                 window
             ))),
             Err(why) => {
@@ -574,17 +593,18 @@ impl Context {
     /// (for routes that must *not* change).
     pub fn observe_steady(
         &mut self,
-        prefix: Prefix,
+        prefix: impl Into<Route>,
         present: bool,
         window: Duration,
     ) -> Result<(), Outcome> {
+        let prefix = prefix.into();
         let observer = self.observer()?;
         match observer.wait_for(window, |routes| routes.contains_key(&prefix) != present) {
             Ok(false) => Ok(()),
             Ok(true) => Err(Outcome::Fail(format!(
                 "the observer {} {}",
                 if present { "lost" } else { "received" },
-                show(prefix)
+                prefix
             ))),
             Err(why) => {
                 self.observer = None;

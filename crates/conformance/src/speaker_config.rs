@@ -72,7 +72,7 @@ fn bird(config: &Config, neighbors: &[Neighbor]) -> String {
         } = neighbor;
         let _ = write!(
             text,
-            "protocol bgp {name} {{\n  local {target} as {};\n  neighbor {address} as {asn};\n  passive {};\n  connect retry time 1;\n  multihop;\n  hold time 90;\n  error wait time 1, 5;\n  graceful restart on;\n  enable route refresh on;\n",
+            "protocol bgp conformance_{name} {{\n  local {target} as {};\n  neighbor {address} as {asn};\n  passive {};\n  connect retry time 1;\n  multihop;\n  hold time 90;\n  error wait time 1, 5;\n  graceful restart on;\n  enable route refresh on;\n",
             config.target_as,
             if neighbor.passive { "on" } else { "off" },
         );
@@ -90,11 +90,25 @@ fn bird(config: &Config, neighbors: &[Neighbor]) -> String {
         }
         let _ = writeln!(
             text,
-            "  ipv4 {{ import all;{limit} export all; next hop self; }};\n}}"
+            "  ipv4 {{ import all;{limit} export all; next hop self; }};"
+        );
+        if !neighbor.passive {
+            text.push_str("}\n");
+            continue;
+        }
+        // IPv6 unicast on the IPv4 session, with an IPv6 next hop to
+        // give (the session has none of its own).
+        let _ = writeln!(
+            text,
+            "  ipv6 {{ import all; export all; next hop address {IPV6_NEXT_HOP}; }};\n}}"
         );
     }
     text
 }
+
+/// The next hop of the IPv6 routes a speaker passes on over the IPv4
+/// sessions (RFC 3849's documentation range: nothing is sent to it).
+pub const IPV6_NEXT_HOP: &str = "2001:db8::2";
 
 fn frr(config: &Config, neighbors: &[Neighbor]) -> String {
     let target = config.target.ip();
@@ -133,7 +147,18 @@ fn frr(config: &Config, neighbors: &[Neighbor]) -> String {
             );
         }
     }
-    text.push_str(" exit-address-family\n");
+    text.push_str(" exit-address-family\n address-family ipv6 unicast\n");
+    for neighbor in neighbors.iter().filter(|neighbor| neighbor.passive) {
+        let _ = writeln!(
+            text,
+            "  neighbor {0} activate\n  neighbor {0} route-map ipv6-next-hop out",
+            neighbor.address
+        );
+    }
+    let _ = write!(
+        text,
+        " exit-address-family\n!\n! An IPv4 session has no IPv6 next hop of its own.\nroute-map ipv6-next-hop permit 10\n set ipv6 next-hop global {IPV6_NEXT_HOP}\n"
+    );
     text
 }
 
@@ -170,15 +195,19 @@ fn gobgp(config: &Config, neighbors: &[Neighbor]) -> String {
                 "    [neighbors.afi-safis.prefix-limit.config]\n      max-prefixes = {maximum}"
             );
         }
+        if neighbor.passive {
+            text.push_str("  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv6-unicast\"\n");
+        }
     }
     text
 }
 
 fn nodebgp(config: &Config, neighbors: &[Neighbor]) -> String {
     let mut text = format!(
-        "# nodebgp: apply with `nodebgp apply -f FILE`, then\n#   nodebgp run --node conformance --as {} --listen {} --error-wait 1,4 --no-fib --transit",
+        "# nodebgp: apply with `nodebgp apply -f FILE`, then\n#   nodebgp run --node conformance --as {} --listen {} --error-wait 1,4 --no-fib --transit --all-families --ipv6-next-hop {}",
         config.target_as,
-        config.target.ip()
+        config.target.ip(),
+        IPV6_NEXT_HOP
     );
     if let Some(maximum) = config.max_prefix {
         let _ = write!(text, " --max-prefix {maximum} --max-prefix-restart 1");
@@ -187,8 +216,9 @@ fn nodebgp(config: &Config, neighbors: &[Neighbor]) -> String {
     if config.md5_password.is_some() {
         text.push_str("# with the MD5 key in NODEBGP_CONFORMANCE_PASSWORD.\n");
     }
-    text.push_str("# --transit passes the runner's routes on to the observer (a node is no\n# transit router by default); the IP pool makes the scenarios' prefixes\n# (198.18.0.0/15) exportable, as calico-node's export filter does for pool routes.\n");
+    text.push_str("# --transit passes the runner's routes on to the observer (a node is no\n# transit router by default); the IP pools make the scenarios' prefixes\n# (198.18.0.0/15, 2001:2::/48) exportable, as calico-node's export filter does\n# for pool routes. --all-families carries IPv6 unicast on the IPv4 sessions,\n# with a documentation address as the next hop.\n");
     text.push_str("apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: conformance\nspec:\n  cidr: 198.18.0.0/15\n  disabled: false\n");
+    text.push_str("---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: conformance-v6\nspec:\n  cidr: 2001:2::/48\n  disabled: false\n");
     for neighbor in neighbors {
         let _ = write!(
             text,

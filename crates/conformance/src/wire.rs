@@ -2,7 +2,7 @@
 //! send anything, malformed included, and must not share the decoder of the
 //! speaker it grades (RFC 4271 §4 for the formats).
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Message types (RFC 4271 §4.1, RFC 2918 §3).
 pub mod kind {
@@ -168,6 +168,11 @@ pub fn ipv4_unicast() -> Vec<u8> {
     capability(capability_code::MULTIPROTOCOL, &[0, 1, 0, 1])
 }
 
+/// Multiprotocol IPv6 unicast.
+pub fn ipv6_unicast() -> Vec<u8> {
+    capability(capability_code::MULTIPROTOCOL, &[0, 2, 0, 1])
+}
+
 /// Four-octet AS.
 pub fn four_octet_as(asn: u32) -> Vec<u8> {
     capability(capability_code::FOUR_OCTET_AS, &asn.to_be_bytes())
@@ -223,6 +228,43 @@ pub fn prefix(address: Ipv4Addr, length: u8) -> Vec<u8> {
     let mut encoded = vec![length];
     encoded.extend_from_slice(&address.octets()[..octets]);
     encoded
+}
+
+/// An IPv6 prefix as NLRI octets (RFC 4760 §5); a length past 128 is
+/// written as given, with 16 octets.
+pub fn prefix6(address: Ipv6Addr, length: u8) -> Vec<u8> {
+    let octets = usize::from(length.min(128)).div_ceil(8);
+    let mut encoded = vec![length];
+    encoded.extend_from_slice(&address.octets()[..octets]);
+    encoded
+}
+
+/// An MP_REACH_NLRI attribute for IPv6 unicast (RFC 4760 §3) with the next
+/// hop and NLRI given as octets, however wrong.
+pub fn mp_reach_ipv6(next_hop: &[u8], nlri: &[u8]) -> Vec<u8> {
+    let mut value = vec![0, 2, 1, u8::try_from(next_hop.len()).unwrap_or(u8::MAX)];
+    value.extend_from_slice(next_hop);
+    value.push(0);
+    value.extend_from_slice(nlri);
+    mp_attribute(attribute::MP_REACH, &value)
+}
+
+/// An MP_UNREACH_NLRI attribute for IPv6 unicast (RFC 4760 §4).
+pub fn mp_unreach_ipv6(withdrawn: &[u8]) -> Vec<u8> {
+    let mut value = vec![0, 2, 1];
+    value.extend_from_slice(withdrawn);
+    mp_attribute(attribute::MP_UNREACH, &value)
+}
+
+/// An optional non-transitive attribute, with an extended length when the
+/// value needs it.
+fn mp_attribute(code: u8, value: &[u8]) -> Vec<u8> {
+    let flags = if value.len() > 255 {
+        flag::OPTIONAL | flag::EXTENDED_LENGTH
+    } else {
+        flag::OPTIONAL
+    };
+    path_attribute(flags, code, value)
 }
 
 /// An UPDATE from its three fields (withdrawn routes, path attributes,
@@ -328,12 +370,57 @@ impl ReceivedOpen {
     pub fn has(&self, code: u8) -> bool {
         self.capabilities.iter().any(|(each, _)| *each == code)
     }
+
+    /// Whether the multiprotocol capability for IPv6 unicast was advertised
+    /// (RFC 4760 §8).
+    pub fn offers_ipv6_unicast(&self) -> bool {
+        self.capabilities.iter().any(|(code, value)| {
+            *code == capability_code::MULTIPROTOCOL && value.as_slice() == [0, 2, 0, 1]
+        })
+    }
 }
 
 /// An IPv4 prefix, as the runner tracks routes.
 pub type Prefix = (Ipv4Addr, u8);
 
-/// What the runner needs of an UPDATE the speaker sent: IPv4 unicast only.
+/// An IPv6 prefix.
+pub type Prefix6 = (Ipv6Addr, u8);
+
+/// A route of either family, as the observer keys them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Route {
+    /// The prefix's address.
+    pub address: IpAddr,
+    /// The prefix length.
+    pub length: u8,
+}
+
+impl From<Prefix> for Route {
+    fn from((address, length): Prefix) -> Route {
+        Route {
+            address: IpAddr::V4(address),
+            length,
+        }
+    }
+}
+
+impl From<Prefix6> for Route {
+    fn from((address, length): Prefix6) -> Route {
+        Route {
+            address: IpAddr::V6(address),
+            length,
+        }
+    }
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.address, self.length)
+    }
+}
+
+/// What the runner needs of an UPDATE the speaker sent: IPv4 unicast, and
+/// IPv6 unicast in the multiprotocol attributes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReceivedUpdate {
     /// Withdrawn Routes.
@@ -342,6 +429,10 @@ pub struct ReceivedUpdate {
     pub attributes: Vec<(u8, u8, Vec<u8>)>,
     /// NLRI.
     pub announced: Vec<Prefix>,
+    /// IPv6 unicast prefixes of MP_REACH_NLRI (RFC 4760 §3).
+    pub announced6: Vec<Prefix6>,
+    /// IPv6 unicast prefixes of MP_UNREACH_NLRI (RFC 4760 §4).
+    pub withdrawn6: Vec<Prefix6>,
 }
 
 impl ReceivedUpdate {
@@ -373,10 +464,33 @@ impl ReceivedUpdate {
                 (usize::from(*attributes.get(2)?), 3)
             };
             let value = attributes.get(header..header + length)?;
+            match (code, value) {
+                (attribute::MP_REACH, [0, 2, 1, hop_length, rest @ ..]) => {
+                    // Next hop, a reserved octet, then the NLRI.
+                    let nlri = rest.get(usize::from(*hop_length) + 1..)?;
+                    update.announced6 = prefixes6(nlri)?;
+                }
+                (attribute::MP_UNREACH, [0, 2, 1, withdrawn @ ..]) => {
+                    update.withdrawn6 = prefixes6(withdrawn)?;
+                }
+                _ => {}
+            }
             update.attributes.push((flags, code, value.to_vec()));
             attributes = &attributes[header + length..];
         }
         Some(update)
+    }
+
+    /// The routes it announces, of both families.
+    pub fn announced_routes(&self) -> impl Iterator<Item = Route> + '_ {
+        let v4 = self.announced.iter().map(|prefix| Route::from(*prefix));
+        v4.chain(self.announced6.iter().map(|prefix| Route::from(*prefix)))
+    }
+
+    /// The routes it withdraws, of both families.
+    pub fn withdrawn_routes(&self) -> impl Iterator<Item = Route> + '_ {
+        let v4 = self.withdrawn.iter().map(|prefix| Route::from(*prefix));
+        v4.chain(self.withdrawn6.iter().map(|prefix| Route::from(*prefix)))
     }
 
     /// The attribute of a type, if present.
@@ -403,6 +517,21 @@ fn prefixes(mut octets: &[u8]) -> Option<Vec<Prefix>> {
         let mut address = [0u8; 4];
         address[..size].copy_from_slice(rest.get(..size)?);
         list.push((Ipv4Addr::from(address), *length));
+        octets = &rest[size..];
+    }
+    Some(list)
+}
+
+fn prefixes6(mut octets: &[u8]) -> Option<Vec<Prefix6>> {
+    let mut list = Vec::new();
+    while let [length, rest @ ..] = octets {
+        if *length > 128 {
+            return None;
+        }
+        let size = usize::from(*length).div_ceil(8);
+        let mut address = [0u8; 16];
+        address[..size].copy_from_slice(rest.get(..size)?);
+        list.push((Ipv6Addr::from(address), *length));
         octets = &rest[size..];
     }
     Some(list)
@@ -459,6 +588,30 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_routes_in_the_multiprotocol_attributes_read_back() {
+        let prefix: Prefix6 = ("2001:2:0:7::".parse().unwrap(), 64);
+        let hop: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let attributes = [
+            origin_igp(),
+            mp_reach_ipv6(&hop.octets(), &prefix6(prefix.0, prefix.1)),
+            mp_unreach_ipv6(&prefix6(prefix.0, 48)),
+        ]
+        .concat();
+        let message = update(&[], &attributes, &[]);
+        let update = ReceivedUpdate::parse(&message[19..]).unwrap();
+        assert_eq!(update.announced6, vec![prefix]);
+        assert_eq!(update.withdrawn6, vec![("2001:2::".parse().unwrap(), 48)]);
+        let routes: Vec<Route> = update.announced_routes().collect();
+        assert_eq!(routes, vec![Route::from(prefix)]);
+        assert_eq!(routes[0].to_string(), "2001:2:0:7::/64");
+        // A length past 128 does not read.
+        let mut nlri = prefix6(prefix.0, 128);
+        nlri[0] = 129;
+        let message = super::update(&[], &mp_reach_ipv6(&hop.octets(), &nlri), &[]);
+        assert_eq!(ReceivedUpdate::parse(&message[19..]), None);
+    }
+
+    #[test]
     fn capabilities_of_an_open_are_read() {
         let open = Open {
             version: 4,
@@ -471,5 +624,11 @@ mod tests {
         assert_eq!(read.hold_time, 90);
         assert!(read.has(capability_code::FOUR_OCTET_AS));
         assert!(!read.has(capability_code::ROUTE_REFRESH));
+        assert!(!read.offers_ipv6_unicast());
+        let open = Open {
+            parameters: capabilities_parameter(&[ipv4_unicast(), ipv6_unicast()]),
+            ..open
+        };
+        assert!(ReceivedOpen::parse(&open.body()).offers_ipv6_unicast());
     }
 }

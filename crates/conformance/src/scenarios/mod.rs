@@ -5,6 +5,7 @@
 mod collision;
 mod fsm;
 mod header;
+mod ipv6;
 mod open;
 mod security;
 mod update;
@@ -65,6 +66,7 @@ pub fn all() -> Vec<Scenario> {
     scenarios.extend(open::scenarios());
     scenarios.extend(header::scenarios());
     scenarios.extend(update::scenarios());
+    scenarios.extend(ipv6::scenarios());
     scenarios.extend(fsm::scenarios());
     scenarios.extend(collision::scenarios());
     // Last: the prefix limit may keep the runner's session down for the
