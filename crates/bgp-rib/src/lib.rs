@@ -68,9 +68,10 @@
 //! --example full_table`).
 //!
 //! ## Not done here
-//! - No routing policy beyond the fixed rules above and one prefix-based
+//! - No routing policy beyond the fixed rules above, one prefix-based
 //!   export policy for every peer ([`ExportPolicy`], [`Rib::set_export_policy`]:
-//!   calico-node's export filter); no route maps, no per-peer filters; IGP
+//!   calico-node's export filter) and per-peer prefix filters ([`PeerFilter`],
+//!   [`Rib::set_peer_filter`]: Calico's BGPFilter); no route maps; IGP
 //!   cost (RFC 4271 §9.1.2.2 e) counts as equal.
 //! - ADD-PATH is understood on receipt only: each peer is sent the best path,
 //!   without path identifiers.
@@ -87,6 +88,7 @@
 mod attributes;
 mod decision;
 mod export;
+mod filter;
 mod peer;
 mod policy;
 mod rib;
@@ -97,9 +99,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use attributes::{Attributes, UnknownAttribute, DEFAULT_LOCAL_PREF};
 pub use bgp_wire::{Asn, Family, RouterId};
+pub use filter::{FamilyRules, FilterRule, PeerFilter, PrefixMatch, RouteSource};
 use ipnet::IpNet;
 pub use policy::{ExportPolicy, ExportRule, Extent, Origin, Verdict};
-pub use rib::{Batch, Rib};
+pub use rib::{Batch, FilterChange, Rib};
 pub use view::{PeerStatistics, RouteView, Statistics};
 
 /// A peer, as the caller numbers them.

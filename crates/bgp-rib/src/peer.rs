@@ -30,6 +30,8 @@ pub(crate) struct PeerState {
     pub(crate) stale_ipv6: usize,
     /// Forgotten ([`crate::Rib::remove_peer`]): the slot is free for reuse.
     pub(crate) removed: bool,
+    /// Its import and export filters ([`crate::Rib::set_peer_filter`]).
+    pub(crate) filter: crate::PeerFilter,
 }
 
 impl PeerState {
@@ -46,6 +48,7 @@ impl PeerState {
             stale_ipv4: 0,
             stale_ipv6: 0,
             removed: false,
+            filter: crate::PeerFilter::default(),
         }
     }
 

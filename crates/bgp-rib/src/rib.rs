@@ -20,9 +20,11 @@ use crate::peer::PeerState;
 use crate::table::{Path, Paths, PeerSlot, PrefixKey, Selection, Tables};
 use crate::{FibChange, LongLivedStale, PeerId, PeerInfo, Receipt, RibConfig};
 
+mod filtering;
 mod output;
 mod removal;
 
+pub use filtering::FilterChange;
 pub use output::Batch;
 
 /// Next hops of the selected paths of one prefix, sorted.
@@ -705,6 +707,13 @@ impl Rib {
         tally: &mut Tally,
     ) {
         self.peers[usize::from(slot)].received += 1;
+        // The peer's import filter (Calico's BGPFilter) rejects like an
+        // import check: a path held for the prefix goes.
+        let attributes = attributes.filter(|_| {
+            self.peers[usize::from(slot)]
+                .filter
+                .imports(nlri.prefix.trunc())
+        });
         let Some(attributes) = attributes else {
             tally.withdrawn += usize::from(self.withdraw_nlri(slot, nlri));
             return;

@@ -12,7 +12,7 @@ use super::Rib;
 use crate::attributes::Attributes;
 use crate::export::{self, Source};
 use crate::table::{Paths, PeerSlot, PrefixKey};
-use crate::{ExportPolicy, PeerId};
+use crate::{ExportPolicy, PeerId, Verdict};
 
 /// How much one [`Rib::poll_updates_within`] may return: prefixes resolved
 /// (announced or withdrawn) and messages (one per distinct attribute set, and
@@ -181,7 +181,15 @@ impl Rib {
         let mut resolve = |key: K, paths: Option<&Paths>| -> usize {
             let desired = paths
                 .and_then(Paths::best)
-                .filter(|best| export_policy.allows(key.into(), best.is_local()))
+                // The peer's own filter first (calico-node runs a BGPPeer's
+                // filters before its export filter); what it leaves open,
+                // the policy every peer shares.
+                .filter(
+                    |best| match target.filter.export_verdict(key.into(), best.is_local()) {
+                        Some(verdict) => verdict == Verdict::Accept,
+                        None => export_policy.allows(key.into(), best.is_local()),
+                    },
+                )
                 .and_then(|best| {
                     let source_code = if best.is_local() {
                         u32::MAX

@@ -1,0 +1,223 @@
+//! One peer's import and export filters: ordered prefix rules per family and
+//! direction, the first that matches deciding, as Calico's BGPFilter
+//! resources render into BIRD filter functions (calico-node runs each of a
+//! BGPPeer's filters in order; an `accept` or `reject` ends the filter).
+//!
+//! A route no rule matches is left to what follows: on import the RIB's
+//! fixed checks, on export the [`crate::ExportPolicy`] shared by every
+//! peer. A rule can therefore send a route that export policy would hold
+//! back (calico-node's filters run before its own export filter), but never
+//! one the fixed rules of [`crate::export`] forbid.
+
+use std::ops::RangeInclusive;
+
+use ipnet::IpNet;
+
+use crate::policy::Verdict;
+
+/// How a rule's CIDR is compared with a route's prefix (Calico's
+/// `matchOperator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrefixMatch {
+    /// The prefix is the CIDR (BIRD's `net = P`).
+    Equal,
+    /// The prefix is anything but the CIDR.
+    NotEqual,
+    /// The prefix is the CIDR or more specific (BIRD's `net ~ P`).
+    In,
+    /// The prefix is not within the CIDR.
+    NotIn,
+}
+
+/// Which routes a rule applies to, by where they came from (Calico's
+/// `source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RouteSource {
+    /// Every route.
+    #[default]
+    Any,
+    /// Routes learned from BGP peers (Calico's `RemotePeers`), not the
+    /// node's own.
+    RemotePeers,
+}
+
+/// One rule of a filter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FilterRule {
+    /// The CIDR and how the prefix is compared with it; `None` matches
+    /// every prefix.
+    pub cidr: Option<(IpNet, PrefixMatch)>,
+    /// The prefix lengths the rule applies to; `None` for any.
+    pub prefix_length: Option<RangeInclusive<u8>>,
+    /// Whose routes the rule applies to.
+    pub source: RouteSource,
+    /// What happens to a route the rule matches.
+    pub verdict: Verdict,
+}
+
+impl FilterRule {
+    fn matches(&self, prefix: IpNet, local: bool) -> bool {
+        if self.source == RouteSource::RemotePeers && local {
+            return false;
+        }
+        if let Some(lengths) = &self.prefix_length {
+            if !lengths.contains(&prefix.prefix_len()) {
+                return false;
+            }
+        }
+        match self.cidr {
+            None => true,
+            Some((cidr, operator)) => {
+                // A CIDR of the other family never matches, whatever the
+                // operator: rules are per family.
+                if cidr.addr().is_ipv4() != prefix.addr().is_ipv4() {
+                    return false;
+                }
+                match operator {
+                    PrefixMatch::Equal => cidr == prefix,
+                    PrefixMatch::NotEqual => cidr != prefix,
+                    PrefixMatch::In => cidr.contains(&prefix),
+                    PrefixMatch::NotIn => !cidr.contains(&prefix),
+                }
+            }
+        }
+    }
+}
+
+/// The rules of one direction, per family, in order: the rules of the
+/// peer's first filter, then its second's, and so on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FamilyRules {
+    /// For IPv4 routes.
+    pub ipv4: Vec<FilterRule>,
+    /// For IPv6 routes.
+    pub ipv6: Vec<FilterRule>,
+}
+
+impl FamilyRules {
+    /// The verdict of the first rule that matches, if any.
+    fn decide(&self, prefix: IpNet, local: bool) -> Option<Verdict> {
+        let rules = match prefix {
+            IpNet::V4(_) => &self.ipv4,
+            IpNet::V6(_) => &self.ipv6,
+        };
+        rules
+            .iter()
+            .find(|rule| rule.matches(prefix, local))
+            .map(|rule| rule.verdict)
+    }
+
+    /// Whether there are no rules at all.
+    pub fn is_empty(&self) -> bool {
+        self.ipv4.is_empty() && self.ipv6.is_empty()
+    }
+}
+
+/// A peer's filters, compiled (see the module documentation).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PeerFilter {
+    /// Applied to the routes the peer sends.
+    pub import: FamilyRules,
+    /// Applied to the routes sent to the peer.
+    pub export: FamilyRules,
+}
+
+impl PeerFilter {
+    /// Whether a route for `prefix` from the peer is taken in (as far as
+    /// the filter decides; the fixed checks still apply).
+    pub fn imports(&self, prefix: IpNet) -> bool {
+        self.import.decide(prefix, false) != Some(Verdict::Reject)
+    }
+
+    /// The filter's verdict on sending the route for `prefix` (the node's
+    /// own when `local`) to the peer; `None` when no rule matched.
+    pub fn export_verdict(&self, prefix: IpNet, local: bool) -> Option<Verdict> {
+        self.export.decide(prefix, local)
+    }
+
+    /// Whether the filter has no rules.
+    pub fn is_empty(&self) -> bool {
+        self.import.is_empty() && self.export.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(cidr: &str, operator: PrefixMatch, verdict: Verdict) -> FilterRule {
+        FilterRule {
+            cidr: Some((cidr.parse().unwrap(), operator)),
+            prefix_length: None,
+            source: RouteSource::Any,
+            verdict,
+        }
+    }
+
+    fn net(text: &str) -> IpNet {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn operators_compare_the_prefix_with_the_cidr() {
+        let equal = rule("10.0.0.0/16", PrefixMatch::Equal, Verdict::Accept);
+        assert!(equal.matches(net("10.0.0.0/16"), false));
+        assert!(!equal.matches(net("10.0.1.0/24"), false));
+        let not_equal = rule("10.0.0.0/16", PrefixMatch::NotEqual, Verdict::Accept);
+        assert!(!not_equal.matches(net("10.0.0.0/16"), false));
+        assert!(not_equal.matches(net("10.0.1.0/24"), false));
+        let within = rule("10.0.0.0/16", PrefixMatch::In, Verdict::Accept);
+        assert!(within.matches(net("10.0.0.0/16"), false));
+        assert!(within.matches(net("10.0.1.0/24"), false));
+        assert!(!within.matches(net("10.0.0.0/8"), false));
+        let outside = rule("10.0.0.0/16", PrefixMatch::NotIn, Verdict::Accept);
+        assert!(outside.matches(net("10.1.0.0/24"), false));
+        assert!(!outside.matches(net("10.0.9.0/24"), false));
+        assert!(
+            !outside.matches(net("2001:db8::/32"), false),
+            "a CIDR of the other family matches nothing"
+        );
+    }
+
+    #[test]
+    fn prefix_length_and_source_narrow_a_rule() {
+        let mut narrowed = rule("10.0.0.0/8", PrefixMatch::In, Verdict::Reject);
+        narrowed.prefix_length = Some(24..=32);
+        assert!(narrowed.matches(net("10.1.2.0/24"), false));
+        assert!(!narrowed.matches(net("10.1.0.0/16"), false));
+        narrowed.source = RouteSource::RemotePeers;
+        assert!(
+            !narrowed.matches(net("10.1.2.0/24"), true),
+            "the node's own"
+        );
+        assert!(narrowed.matches(net("10.1.2.0/24"), false));
+    }
+
+    #[test]
+    fn the_first_matching_rule_decides_and_no_match_leaves_it_open() {
+        let filter = PeerFilter {
+            import: FamilyRules {
+                ipv4: vec![
+                    rule("10.0.1.0/24", PrefixMatch::Equal, Verdict::Accept),
+                    rule("10.0.0.0/16", PrefixMatch::In, Verdict::Reject),
+                ],
+                ipv6: vec![rule("2001:db8::/32", PrefixMatch::In, Verdict::Reject)],
+            },
+            export: FamilyRules {
+                ipv4: vec![rule("192.0.2.0/24", PrefixMatch::Equal, Verdict::Accept)],
+                ipv6: Vec::new(),
+            },
+        };
+        assert!(filter.imports(net("10.0.1.0/24")));
+        assert!(!filter.imports(net("10.0.2.0/24")));
+        assert!(filter.imports(net("172.16.0.0/12")), "no rule: taken in");
+        assert!(!filter.imports(net("2001:db8:1::/48")));
+        assert_eq!(
+            filter.export_verdict(net("192.0.2.0/24"), true),
+            Some(Verdict::Accept)
+        );
+        assert_eq!(filter.export_verdict(net("198.51.100.0/24"), true), None);
+        assert!(!filter.is_empty());
+        assert!(PeerFilter::default().is_empty());
+    }
+}
