@@ -51,10 +51,7 @@ impl Rib {
     }
 
     /// Removes the paths from `slot` its import filter now rejects.
-    fn remove_rejected<K: PrefixKey>(&mut self, slot: PeerSlot)
-    where
-        K: Into<IpNet>,
-    {
+    fn remove_rejected<K: PrefixKey + Into<IpNet>>(&mut self, slot: PeerSlot) {
         let filter = &self.peers[usize::from(slot)].filter;
         let doomed: Vec<(K, Option<u32>)> = K::table(&self.tables)
             .iter()
