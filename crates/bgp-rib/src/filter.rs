@@ -41,14 +41,49 @@ pub enum RouteSource {
     RemotePeers,
 }
 
-/// One rule of a filter.
+/// A rule's condition on the prefix: Calico's `cidr` with its
+/// `matchOperator` and `prefixLength`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PrefixCondition {
+    /// The network compared with.
+    pub cidr: IpNet,
+    /// With `prefixLength`, the lengths within `cidr` that count: the CIDR
+    /// becomes the prefix set `cidr{low,high}` (BIRD's `[ P{a,b} ]`), and
+    /// `In` means "in that set", `NotIn` "not in it", `Equal` "the CIDR
+    /// itself, if its own length is in the range".
+    pub lengths: Option<RangeInclusive<u8>>,
+    /// How the prefix is compared with the CIDR.
+    pub operator: PrefixMatch,
+}
+
+impl PrefixCondition {
+    fn matches(&self, prefix: IpNet) -> bool {
+        // A CIDR of the other family never matches, whatever the operator:
+        // rules are per family.
+        if self.cidr.addr().is_ipv4() != prefix.addr().is_ipv4() {
+            return false;
+        }
+        let length_counts = self
+            .lengths
+            .as_ref()
+            .is_none_or(|lengths| lengths.contains(&prefix.prefix_len()));
+        let within = self.cidr.contains(&prefix) && length_counts;
+        let equal = self.cidr == prefix && length_counts;
+        match self.operator {
+            PrefixMatch::Equal => equal,
+            PrefixMatch::NotEqual => !equal,
+            PrefixMatch::In => within,
+            PrefixMatch::NotIn => !within,
+        }
+    }
+}
+
+/// One rule of a filter: it matches a route when every condition it sets
+/// holds (a rule with none matches every route).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FilterRule {
-    /// The CIDR and how the prefix is compared with it; `None` matches
-    /// every prefix.
-    pub cidr: Option<(IpNet, PrefixMatch)>,
-    /// The prefix lengths the rule applies to; `None` for any.
-    pub prefix_length: Option<RangeInclusive<u8>>,
+    /// The condition on the prefix; `None` for any prefix.
+    pub prefix: Option<PrefixCondition>,
     /// Whose routes the rule applies to.
     pub source: RouteSource,
     /// What happens to a route the rule matches.
@@ -60,27 +95,9 @@ impl FilterRule {
         if self.source == RouteSource::RemotePeers && local {
             return false;
         }
-        if let Some(lengths) = &self.prefix_length {
-            if !lengths.contains(&prefix.prefix_len()) {
-                return false;
-            }
-        }
-        match self.cidr {
-            None => true,
-            Some((cidr, operator)) => {
-                // A CIDR of the other family never matches, whatever the
-                // operator: rules are per family.
-                if cidr.addr().is_ipv4() != prefix.addr().is_ipv4() {
-                    return false;
-                }
-                match operator {
-                    PrefixMatch::Equal => cidr == prefix,
-                    PrefixMatch::NotEqual => cidr != prefix,
-                    PrefixMatch::In => cidr.contains(&prefix),
-                    PrefixMatch::NotIn => !cidr.contains(&prefix),
-                }
-            }
-        }
+        self.prefix
+            .as_ref()
+            .is_none_or(|condition| condition.matches(prefix))
     }
 }
 
@@ -147,8 +164,11 @@ mod tests {
 
     fn rule(cidr: &str, operator: PrefixMatch, verdict: Verdict) -> FilterRule {
         FilterRule {
-            cidr: Some((cidr.parse().unwrap(), operator)),
-            prefix_length: None,
+            prefix: Some(PrefixCondition {
+                cidr: cidr.parse().unwrap(),
+                lengths: None,
+                operator,
+            }),
             source: RouteSource::Any,
             verdict,
         }
@@ -182,7 +202,9 @@ mod tests {
     #[test]
     fn prefix_length_and_source_narrow_a_rule() {
         let mut narrowed = rule("10.0.0.0/8", PrefixMatch::In, Verdict::Reject);
-        narrowed.prefix_length = Some(24..=32);
+        if let Some(condition) = narrowed.prefix.as_mut() {
+            condition.lengths = Some(24..=32);
+        }
         assert!(narrowed.matches(net("10.1.2.0/24"), false));
         assert!(!narrowed.matches(net("10.1.0.0/16"), false));
         narrowed.source = RouteSource::RemotePeers;
@@ -219,5 +241,83 @@ mod tests {
         assert_eq!(filter.export_verdict(net("198.51.100.0/24"), true), None);
         assert!(!filter.is_empty());
         assert!(PeerFilter::default().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod prefix_set_tests {
+    use super::*;
+
+    fn condition(
+        cidr: &str,
+        lengths: Option<RangeInclusive<u8>>,
+        operator: PrefixMatch,
+    ) -> PrefixCondition {
+        PrefixCondition {
+            cidr: cidr.parse().unwrap(),
+            lengths,
+            operator,
+        }
+    }
+
+    fn matches(condition: &PrefixCondition, prefix: &str) -> bool {
+        condition.matches(prefix.parse().unwrap())
+    }
+
+    #[test]
+    fn in_and_not_in_without_lengths_are_within_and_outside_the_cidr() {
+        let within = condition("10.0.0.0/8", None, PrefixMatch::In);
+        let outside = condition("10.0.0.0/8", None, PrefixMatch::NotIn);
+        for (prefix, inside) in [
+            ("10.0.0.0/8", true),
+            ("10.1.2.0/24", true),
+            ("11.0.0.0/8", false),
+            ("0.0.0.0/0", false),
+        ] {
+            assert_eq!(matches(&within, prefix), inside, "{prefix}");
+            assert_eq!(matches(&outside, prefix), !inside, "{prefix}");
+        }
+    }
+
+    #[test]
+    fn lengths_make_the_cidr_a_prefix_set_that_not_in_negates_whole() {
+        // BIRD's `net ~ [ 10.0.0.0/8{16,24} ]` and `net !~ [ … ]`.
+        let within = condition("10.0.0.0/8", Some(16..=24), PrefixMatch::In);
+        let outside = condition("10.0.0.0/8", Some(16..=24), PrefixMatch::NotIn);
+        for (prefix, inside) in [
+            ("10.0.0.0/8", false),
+            ("10.1.0.0/16", true),
+            ("10.1.2.0/24", true),
+            ("10.1.2.0/25", false),
+            ("11.1.0.0/16", false),
+        ] {
+            assert_eq!(matches(&within, prefix), inside, "{prefix}");
+            assert_eq!(matches(&outside, prefix), !inside, "{prefix}");
+        }
+    }
+
+    #[test]
+    fn equal_and_not_equal_compare_the_prefix_itself() {
+        let equal = condition("10.0.0.0/8", None, PrefixMatch::Equal);
+        let not_equal = condition("10.0.0.0/8", None, PrefixMatch::NotEqual);
+        assert!(matches(&equal, "10.0.0.0/8"));
+        assert!(!matches(&equal, "10.0.0.0/9"));
+        assert!(!matches(&not_equal, "10.0.0.0/8"));
+        assert!(matches(&not_equal, "10.0.0.0/9"));
+    }
+
+    #[test]
+    fn a_cidr_of_the_other_family_never_matches() {
+        for operator in [
+            PrefixMatch::Equal,
+            PrefixMatch::NotEqual,
+            PrefixMatch::In,
+            PrefixMatch::NotIn,
+        ] {
+            assert!(!matches(
+                &condition("10.0.0.0/8", None, operator),
+                "2001:db8::/32"
+            ));
+        }
     }
 }

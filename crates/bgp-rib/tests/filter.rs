@@ -5,14 +5,18 @@
 mod common;
 
 use bgp_rib::{
-    ExportPolicy, FamilyRules, FilterRule, PeerFilter, PeerId, PrefixMatch, RouteSource, Verdict,
+    ExportPolicy, FamilyRules, FilterRule, PeerFilter, PeerId, PrefixCondition, PrefixMatch,
+    RouteSource, Verdict,
 };
 use common::*;
 
 fn rule(cidr: &str, operator: PrefixMatch, verdict: Verdict) -> FilterRule {
     FilterRule {
-        cidr: Some((net(cidr), operator)),
-        prefix_length: None,
+        prefix: Some(PrefixCondition {
+            cidr: net(cidr),
+            lengths: None,
+            operator,
+        }),
         source: RouteSource::Any,
         verdict,
     }

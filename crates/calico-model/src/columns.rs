@@ -14,6 +14,7 @@
 //! | IPPool | NAME CIDR SELECTOR | NAT IPIPMODE VXLANMODE DISABLED DISABLEBGPEXPORT before SELECTOR, ASSIGNMENTMODE after |
 //! | BlockAffinity | NAME CIDR NODE TYPE | STATE DELETED |
 //! | IPAMBlock | NAME CIDR AFFINITY | ALLOCATED DELETED |
+//! | BGPFilter | NAME | |
 //!
 //! calicoctl has no BlockAffinity or IPAMBlock type: their columns are
 //! Kubernetes' printer columns for Calico's CRDs (`blockaffinity.go`,
@@ -101,6 +102,7 @@ fn columns(kind: ResourceKind, wide: bool) -> &'static [Column] {
         (ResourceKind::BlockAffinity, true) => BLOCK_AFFINITY,
         (ResourceKind::IpamBlock, false) => &IPAM_BLOCK[..3],
         (ResourceKind::IpamBlock, true) => IPAM_BLOCK,
+        (ResourceKind::BgpFilter, _) => &[("NAME", name)],
     }
 }
 

@@ -211,7 +211,7 @@ impl BgpPeerDocument {
             Ok(kind) => Some(kind),
             Err(_) => {
                 fields.push(FieldError {
-                    field: "scope",
+                    field: "scope".into(),
                     value: Some(text.to_owned()),
                     reason: "must be one of: global, node".to_owned(),
                 });
@@ -221,7 +221,7 @@ impl BgpPeerDocument {
         let node = present(&metadata.node).and_then(|text| match NodeName::new(text) {
             Ok(_) if scope == Some(Some(ScopeKind::Global)) => {
                 fields.push(FieldError {
-                    field: "node",
+                    field: "node".into(),
                     value: Some(text.to_owned()),
                     reason: "no BGP Peer node name should be specified when scope is global"
                         .to_owned(),
@@ -231,7 +231,7 @@ impl BgpPeerDocument {
             Ok(node) => Some(node),
             Err(_) => {
                 fields.push(FieldError {
-                    field: "node",
+                    field: "node".into(),
                     value: Some(text.to_owned()),
                     reason: "invalid node name: must match ^[a-zA-Z0-9_.-]{1,128}$".to_owned(),
                 });
@@ -242,7 +242,7 @@ impl BgpPeerDocument {
             Ok(peer) => Some(peer),
             Err(error) => {
                 fields.push(FieldError {
-                    field: "peerIP",
+                    field: "peerIP".into(),
                     value: Some(text.to_owned()),
                     reason: error.to_string(),
                 });
@@ -254,7 +254,7 @@ impl BgpPeerDocument {
                 Some(asn) => Some(asn),
                 None => {
                     fields.push(FieldError {
-                        field: "asNumber",
+                        field: "asNumber".into(),
                         value: Some(value.to_string()),
                         reason: AS_NUMBER_FORMAT.to_owned(),
                     });
@@ -316,7 +316,7 @@ impl BgpPeerDocument {
 
 fn missing_as_number_field() -> FieldError {
     FieldError {
-        field: "asNumber",
+        field: "asNumber".into(),
         value: None,
         reason: "required".to_owned(),
     }

@@ -10,8 +10,9 @@ use std::fmt;
 /// One field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    /// The field name as written in the document (`scope`, `node`, `peerIP`, `asNumber`).
-    pub field: &'static str,
+    /// The field name as written in the document (`scope`, `node`, `peerIP`,
+    /// `asNumber`), with its path inside lists (`importV4[1].cidr`).
+    pub field: std::borrow::Cow<'static, str>,
     /// The value as written, or `None` when the field is absent.
     pub value: Option<String>,
     /// Why the value is refused.
@@ -211,7 +212,7 @@ mod tests {
 
     fn asn_error(value: &str) -> FieldError {
         FieldError {
-            field: "asNumber",
+            field: "asNumber".into(),
             value: Some(value.to_owned()),
             reason: "invalid AS Number format".to_owned(),
         }
@@ -239,7 +240,7 @@ mod tests {
             problem: Problem::Fields(vec![
                 asn_error("1.1.1"),
                 FieldError {
-                    field: "asNumber",
+                    field: "asNumber".into(),
                     value: None,
                     reason: "required".to_owned(),
                 },

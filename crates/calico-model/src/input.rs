@@ -27,8 +27,9 @@ use crate::v3::unmodelled::Strictness;
 use crate::v3::API_VERSION_V3;
 
 /// The v3 list kinds (`calicoctl get -o yaml` prints several resources as one).
-const V3_LIST_KINDS: [&str; 6] = [
+const V3_LIST_KINDS: [&str; 7] = [
     "BGPPeerList",
+    "BGPFilterList",
     "NodeList",
     "BGPConfigurationList",
     "IPPoolList",
@@ -183,13 +184,14 @@ type Located = Result<serde_yaml::Value, Problem>;
 
 /// The kinds a file may name under each apiVersion, as Calico spells them.
 const V1_KINDS: [&str; 2] = [KIND, LIST_KIND];
-const V3_KINDS: [&str; 6] = [
+const V3_KINDS: [&str; 7] = [
     crate::v3::bgp_peer::BGP_PEER_KIND,
     crate::v3::node::NODE_KIND,
     crate::v3::bgp_configuration::BGP_CONFIGURATION_KIND,
     crate::v3::ip_pool::IP_POOL_KIND,
     crate::v3::block_affinity::BLOCK_AFFINITY_KIND,
     crate::v3::ipam_block::IPAM_BLOCK_KIND,
+    crate::v3::bgp_filter::BGP_FILTER_KIND,
 ];
 
 /// `kind: BgpPeer` is `BGPPeer`: kinds are case-insensitive on the command

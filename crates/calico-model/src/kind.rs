@@ -18,6 +18,8 @@ pub enum ResourceKind {
     BlockAffinity,
     /// `IPAMBlock`.
     IpamBlock,
+    /// `BGPFilter` (v3).
+    BgpFilter,
 }
 
 impl ResourceKind {
@@ -31,6 +33,7 @@ impl ResourceKind {
             ResourceKind::IpPool => crate::v3::ip_pool::IP_POOL_KIND,
             ResourceKind::BlockAffinity => crate::v3::block_affinity::BLOCK_AFFINITY_KIND,
             ResourceKind::IpamBlock => crate::v3::ipam_block::IPAM_BLOCK_KIND,
+            ResourceKind::BgpFilter => crate::v3::bgp_filter::BGP_FILTER_KIND,
         }
     }
 }
@@ -44,12 +47,12 @@ impl fmt::Display for ResourceKind {
 /// The resource type named on a command line, case-insensitively, with calicoctl's
 /// aliases (`calicoctl/calicoctl/resourcemgr`): `bgppeer bgppeers bgpp bgpps bp
 /// bps`, `node nodes no nos`, `bgpconfiguration bgpconfigurations bgpconfig
-/// bgpconfigs`, `ippool ippools ipp ipps pool pools`. calicoctl has no
+/// bgpconfigs`, `ippool ippools ipp ipps pool pools`, `bgpfilter bgpfilters`. calicoctl has no
 /// BlockAffinity or IPAMBlock type: those take Kubernetes' names for Calico's
 /// CRDs, singular, plural and short names (`blockaffinity blockaffinities
 /// affinity affinities`, `ipamblock ipamblocks`).
 pub fn resource_kind(name: &str) -> Option<ResourceKind> {
-    const ALIASES: [(ResourceKind, &[&str]); 6] = [
+    const ALIASES: [(ResourceKind, &[&str]); 7] = [
         (
             ResourceKind::BgpPeer,
             &["bgppeer", "bgppeers", "bgpp", "bgpps", "bp", "bps"],
@@ -73,6 +76,7 @@ pub fn resource_kind(name: &str) -> Option<ResourceKind> {
             &["blockaffinity", "blockaffinities", "affinity", "affinities"],
         ),
         (ResourceKind::IpamBlock, &["ipamblock", "ipamblocks"]),
+        (ResourceKind::BgpFilter, &["bgpfilter", "bgpfilters"]),
     ];
     ALIASES.iter().find_map(|(kind, aliases)| {
         aliases

@@ -53,6 +53,10 @@ pub use v3::bgp_configuration::{
     BgpConfigurationDocument, BgpConfigurationResource, Community, PrefixAdvertisement,
     BGP_CONFIGURATION_KIND, DEFAULT_CONFIGURATION_NAME,
 };
+pub use v3::bgp_filter::{
+    BgpFilterDocument, BgpFilterResource, BgpFilterRule, FilterAction, MatchOperator, PrefixLength,
+    BGP_FILTER_KIND,
+};
 pub use v3::bgp_peer::{
     BgpPeerV3, BgpPeerV3Document, PasswordSource, PeerTarget, SourceAddress, BGP_PEER_KIND,
 };

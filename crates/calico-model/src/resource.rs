@@ -1,10 +1,11 @@
 //! Every resource kind the stores hold, behind one type: Calico v1 `bgpPeer`,
-//! the v3 `BGPPeer`, `Node` and `BGPConfiguration`, and Calico IPAM's
+//! the v3 `BGPPeer`, `Node`, `BGPConfiguration` and `BGPFilter`, and Calico IPAM's
 //! `IPPool`, `BlockAffinity` and `IPAMBlock`.
 //!
 //! A document's `apiVersion` and `kind` decide how it is read (exact match, as
 //! calicoctl does): `v1`/`bgpPeer`, or `projectcalico.org/v3` with `BGPPeer`,
-//! `Node`, `BGPConfiguration`, `IPPool`, `BlockAffinity` or `IPAMBlock`.
+//! `Node`, `BGPConfiguration`, `BGPFilter`, `IPPool`, `BlockAffinity` or
+//! `IPAMBlock`.
 //!
 //! Deserializing a [`Resource`] reads it as a datastore holds it
 //! ([`Strictness::Store`]: every field kept); files go through
@@ -22,6 +23,7 @@ use crate::v3::bgp_configuration::{
     BgpConfigurationDocument, BgpConfigurationResource, BgpConfigurationSpec,
     BGP_CONFIGURATION_KIND,
 };
+use crate::v3::bgp_filter::{BgpFilterDocument, BgpFilterResource, BgpFilterSpec, BGP_FILTER_KIND};
 use crate::v3::bgp_peer::{BgpPeerV3, BgpPeerV3Document, BgpPeerV3Spec, BGP_PEER_KIND};
 use crate::v3::block_affinity::{
     BlockAffinityDocument, BlockAffinityResource, BlockAffinitySpec, BLOCK_AFFINITY_KIND,
@@ -48,14 +50,17 @@ pub enum NamedKind {
     BlockAffinity,
     /// `IPAMBlock`.
     IpamBlock,
+    /// `BGPFilter`.
+    BgpFilter,
 }
 
 impl NamedKind {
     /// Every v3 kind, in listing order.
-    pub const ALL: [NamedKind; 6] = [
+    pub const ALL: [NamedKind; 7] = [
         NamedKind::BgpPeer,
         NamedKind::Node,
         NamedKind::BgpConfiguration,
+        NamedKind::BgpFilter,
         NamedKind::IpPool,
         NamedKind::BlockAffinity,
         NamedKind::IpamBlock,
@@ -70,6 +75,7 @@ impl NamedKind {
             NamedKind::IpPool => IP_POOL_KIND,
             NamedKind::BlockAffinity => BLOCK_AFFINITY_KIND,
             NamedKind::IpamBlock => IPAM_BLOCK_KIND,
+            NamedKind::BgpFilter => BGP_FILTER_KIND,
         }
     }
 
@@ -84,6 +90,7 @@ impl NamedKind {
             NamedKind::IpPool => "ippools",
             NamedKind::BlockAffinity => "blockaffinities",
             NamedKind::IpamBlock => "ipamblocks",
+            NamedKind::BgpFilter => "bgpfilters",
         }
     }
 
@@ -111,6 +118,7 @@ impl NamedKind {
             NamedKind::IpPool => ResourceKind::IpPool,
             NamedKind::BlockAffinity => ResourceKind::BlockAffinity,
             NamedKind::IpamBlock => ResourceKind::IpamBlock,
+            NamedKind::BgpFilter => ResourceKind::BgpFilter,
         }
     }
 }
@@ -179,7 +187,7 @@ pub enum Resource {
     Node(NodeResource),
     /// A v3 `BGPConfiguration`.
     BgpConfiguration(BgpConfigurationResource),
-    /// A v3 `BGPPeer` asking for what nodebgp cannot do (BGP filters, a
+    /// A v3 `BGPPeer` asking for what nodebgp cannot do (a static route, a
     /// local AS of its own, …): stored and printed as written, never run.
     UnsupportedBgpPeer(UnsupportedBgpPeer),
     /// A v3 `IPPool`.
@@ -188,6 +196,8 @@ pub enum Resource {
     BlockAffinity(BlockAffinityResource),
     /// An `IPAMBlock`.
     IpamBlock(IpamBlockResource),
+    /// A v3 `BGPFilter`.
+    BgpFilter(BgpFilterResource),
 }
 
 impl Resource {
@@ -206,6 +216,7 @@ impl Resource {
             Resource::IpPool(pool) => named(NamedKind::IpPool, &pool.name),
             Resource::BlockAffinity(affinity) => named(NamedKind::BlockAffinity, &affinity.name),
             Resource::IpamBlock(block) => named(NamedKind::IpamBlock, &block.name),
+            Resource::BgpFilter(filter) => named(NamedKind::BgpFilter, &filter.name),
         }
     }
 
@@ -224,6 +235,7 @@ impl Resource {
             Resource::IpPool(_) => IP_POOL_KIND,
             Resource::BlockAffinity(_) => BLOCK_AFFINITY_KIND,
             Resource::IpamBlock(_) => IPAM_BLOCK_KIND,
+            Resource::BgpFilter(_) => BGP_FILTER_KIND,
         }
     }
 
@@ -251,6 +263,7 @@ impl Resource {
             Resource::IpPool(pool) => Some(&pool.unmodelled.metadata),
             Resource::BlockAffinity(affinity) => Some(&affinity.unmodelled.metadata),
             Resource::IpamBlock(block) => Some(&block.unmodelled.metadata),
+            Resource::BgpFilter(filter) => Some(&filter.unmodelled.metadata),
         }
     }
 
@@ -265,6 +278,7 @@ impl Resource {
             Resource::IpPool(pool) => Some(&mut pool.unmodelled.metadata),
             Resource::BlockAffinity(affinity) => Some(&mut affinity.unmodelled.metadata),
             Resource::IpamBlock(block) => Some(&mut block.unmodelled.metadata),
+            Resource::BgpFilter(filter) => Some(&mut filter.unmodelled.metadata),
         }
     }
 
@@ -360,6 +374,8 @@ pub enum AnyDocument {
     BlockAffinity(BlockAffinityDocument),
     /// A v3 IPAMBlock.
     IpamBlock(IpamBlockDocument),
+    /// A v3 BGPFilter.
+    BgpFilter(BgpFilterDocument),
     /// A document kept whole (output of an unsupported peer).
     Verbatim(serde_yaml::Value),
 }
@@ -422,6 +438,7 @@ impl AnyDocument {
             AnyDocument::IpPool(pool) => pool.check_names(strictness),
             AnyDocument::BlockAffinity(affinity) => affinity.check_names(strictness),
             AnyDocument::IpamBlock(block) => block.check_names(strictness),
+            AnyDocument::BgpFilter(filter) => filter.check_names(strictness),
         }?;
         Ok(document)
     }
@@ -458,6 +475,9 @@ impl AnyDocument {
             (API_VERSION_V3, IPAM_BLOCK_KIND) => {
                 read_v3::<_, IpamBlockSpec>(value).map(AnyDocument::IpamBlock)
             }
+            (API_VERSION_V3, BGP_FILTER_KIND) => {
+                read_v3::<_, BgpFilterSpec>(value).map(AnyDocument::BgpFilter)
+            }
             _ => Err(Problem::UnknownResourceType { kind, api_version }),
         }
     }
@@ -480,6 +500,7 @@ impl AnyDocument {
                 affinity.validate(document).map(Resource::BlockAffinity)
             }
             AnyDocument::IpamBlock(block) => block.validate(document).map(Resource::IpamBlock),
+            AnyDocument::BgpFilter(filter) => filter.validate(document).map(Resource::BgpFilter),
             AnyDocument::Verbatim(_) => Err(DocumentError {
                 document: crate::error::DocumentLabel::Index(document),
                 problem: Problem::Unreadable("not a resource document".to_owned()),
@@ -500,6 +521,7 @@ impl AnyDocument {
             AnyDocument::IpPool(pool) => (&pool.metadata, pool.label(document)),
             AnyDocument::BlockAffinity(affinity) => (&affinity.metadata, affinity.label(document)),
             AnyDocument::IpamBlock(block) => (&block.metadata, block.label(document)),
+            AnyDocument::BgpFilter(filter) => (&filter.metadata, filter.label(document)),
         };
         metadata.revision().map_err(|field| DocumentError {
             document: label,
@@ -531,6 +553,9 @@ impl AnyDocument {
             AnyDocument::IpamBlock(block) => block
                 .name(document)
                 .map(|name| named(NamedKind::IpamBlock, name)),
+            AnyDocument::BgpFilter(filter) => filter
+                .name(document)
+                .map(|name| named(NamedKind::BgpFilter, name)),
             AnyDocument::Verbatim(_) => Err(DocumentError {
                 document: crate::error::DocumentLabel::Index(document),
                 problem: Problem::Unreadable("not a resource document".to_owned()),
@@ -550,6 +575,7 @@ impl From<&Resource> for AnyDocument {
             Resource::IpPool(pool) => AnyDocument::IpPool(pool.into()),
             Resource::BlockAffinity(affinity) => AnyDocument::BlockAffinity(affinity.into()),
             Resource::IpamBlock(block) => AnyDocument::IpamBlock(block.into()),
+            Resource::BgpFilter(filter) => AnyDocument::BgpFilter(filter.into()),
         }
     }
 }

@@ -510,6 +510,7 @@ fn calicoctl_output(
         ResourceKind::IpPool => (v3, "IPPoolList"),
         ResourceKind::BlockAffinity => (v3, "BlockAffinityList"),
         ResourceKind::IpamBlock => (v3, "IPAMBlockList"),
+        ResourceKind::BgpFilter => (v3, "BGPFilterList"),
     };
     let value = match (named, documents.as_slice()) {
         (true, [one]) => one.clone(),

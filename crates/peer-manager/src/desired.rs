@@ -34,6 +34,8 @@ struct Candidate {
     passive: bool,
     source: PeerSource,
     settings: SessionSettings,
+    /// The peer resource's BGPFilter names.
+    filters: Vec<String>,
     /// The last tie-breaker, so the input order never matters: v1 peers (empty)
     /// before v3 ones, then by resource and node name.
     tie: String,
@@ -136,6 +138,7 @@ pub fn desired_peer_set(
                 PeerSource::NodeScoped
             },
             settings: SessionSettings::default(),
+            filters: Vec::new(),
             tie: String::new(),
         });
     }
@@ -165,6 +168,11 @@ pub fn desired_peer_set(
         } else {
             PeerSource::NodeScoped
         };
+        let filters: Vec<String> = resource
+            .filters()
+            .iter()
+            .map(|name| name.as_str().to_owned())
+            .collect();
         match &resource.target {
             PeerTarget::Address {
                 address,
@@ -179,6 +187,7 @@ pub fn desired_peer_set(
                 passive: false,
                 source,
                 settings: settings(*address),
+                filters: filters.clone(),
                 tie: resource.name.to_string(),
             }),
             PeerTarget::Selector(selector) => {
@@ -199,6 +208,7 @@ pub fn desired_peer_set(
                                 .is_some_and(|own| mesh_passive(address, own)),
                             source: PeerSource::PeerSelector(node.name.clone()),
                             settings: settings(address),
+                            filters: filters.clone(),
                             tie: format!("{}/{}", resource.name, node.name),
                         });
                     }
@@ -218,6 +228,7 @@ pub fn desired_peer_set(
         passive: candidate.passive,
         source: candidate.source.clone(),
         settings: candidate.settings.clone(),
+        filters: candidate.filters.clone(),
     }));
 
     let mesh_on = config.node_to_node_mesh
@@ -256,6 +267,7 @@ pub fn desired_peer_set(
                     own_of_family(address).map_or(SourceAddress::Daemon, SourceAddress::Node),
                 ..SessionSettings::default()
             },
+            filters: Vec::new(),
         }));
     }
 

@@ -233,6 +233,10 @@ pub struct DesiredPeer {
     pub source: PeerSource,
     /// Per-peer settings (v3 BGPPeer fields).
     pub settings: SessionSettings,
+    /// The BGPFilters the session's routes go through, in order (a v3
+    /// BGPPeer's `filters`; none for v1 peers and the mesh, as in Calico).
+    /// A change applies to the running session: it is no session setting.
+    pub filters: Vec<String>,
 }
 
 impl DesiredPeer {

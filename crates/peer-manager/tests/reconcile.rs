@@ -12,6 +12,7 @@ fn peer(address: &str, asn: u32) -> DesiredPeer {
         passive: false,
         source: PeerSource::Global,
         settings: Default::default(),
+        filters: Vec::new(),
     }
 }
 

@@ -841,6 +841,7 @@ impl PeerStore for EtcdStore {
             Some(ResourceKind::Node) => vec![named(NamedKind::Node)],
             Some(ResourceKind::BgpConfiguration) => vec![named(NamedKind::BgpConfiguration)],
             Some(ResourceKind::IpPool) => vec![named(NamedKind::IpPool)],
+            Some(ResourceKind::BgpFilter) => vec![named(NamedKind::BgpFilter)],
             Some(ResourceKind::BlockAffinity) => self.affinity_ranges().to_vec(),
             Some(ResourceKind::IpamBlock) => vec![blocks],
             // Not all of `<root>/ipam/v2`: its handles (one per pod) are no

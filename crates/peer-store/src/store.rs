@@ -652,6 +652,7 @@ impl ResourceFilter {
                 .is_none_or(|name| name == node.name.as_str()),
             Resource::BgpConfiguration(_)
             | Resource::IpPool(_)
+            | Resource::BgpFilter(_)
             | Resource::BlockAffinity(_)
             | Resource::IpamBlock(_) => match resource.key() {
                 ResourceKey::Named { name, .. } => self

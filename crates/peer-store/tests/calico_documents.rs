@@ -225,7 +225,6 @@ fn peers_nodebgp_cannot_run_are_kept_with_the_reasons() {
     assert_eq!(
         edge.reasons,
         [
-            "spec.filters (export-pods-only, import-default): BGP filters are not supported",
             "spec.reachableBy (10.0.0.1): static routes to the peer are not supported",
             "spec.nextHopMode (Self): only Auto (BGP's default next hop) is supported",
             "spec.localASNumber (64999): a local AS per peer is not supported",

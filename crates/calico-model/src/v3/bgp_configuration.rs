@@ -308,7 +308,7 @@ impl BgpConfigurationDocument {
         let name = self.metadata.check(&mut fields);
         let mut fail = |field: &'static str, value: String, reason: String| {
             fields.push(FieldError {
-                field,
+                field: field.into(),
                 value: Some(value),
                 reason,
             })

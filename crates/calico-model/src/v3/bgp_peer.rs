@@ -148,6 +148,19 @@ impl BgpPeerV3 {
         self.node.is_none() && self.node_selector.is_none()
     }
 
+    /// `spec.filters`: the BGPFilters applied to the session's routes, in
+    /// order (checked names; the field itself is kept verbatim in
+    /// [`Unmodelled::spec`]).
+    pub fn filters(&self) -> Vec<ResourceName> {
+        match self.unmodelled.spec.get("filters") {
+            Some(serde_yaml::Value::Sequence(items)) => items
+                .iter()
+                .filter_map(|item| item.as_str().and_then(|text| ResourceName::new(text).ok()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether the node `name` with `labels` runs this peering.
     pub fn applies_to(&self, name: &str, labels: &Labels) -> bool {
         match (&self.node, &self.node_selector) {
@@ -253,7 +266,7 @@ fn present(text: &Option<String>) -> Option<&str> {
 
 fn field(field: &'static str, value: impl ToString, reason: impl Into<String>) -> FieldError {
     FieldError {
-        field,
+        field: field.into(),
         value: Some(value.to_string()),
         reason: reason.into(),
     }
@@ -389,7 +402,7 @@ impl BgpPeerV3Document {
             // A local-workload peer has neither (Calico refuses both with it).
             (None, None) if local_workload.is_some() => {}
             (None, None) => fields.push(FieldError {
-                field: "peerIP",
+                field: "peerIP".into(),
                 value: None,
                 reason: "one of peerIP and peerSelector is required".to_owned(),
             }),
@@ -405,7 +418,7 @@ impl BgpPeerV3Document {
             (Some(_), None) => {
                 if spec.as_number.is_none() {
                     fields.push(FieldError {
-                        field: "asNumber",
+                        field: "asNumber".into(),
                         value: None,
                         reason: "required when peerIP is specified".to_owned(),
                     });
@@ -430,7 +443,7 @@ impl BgpPeerV3Document {
                 (None, Some(env), None) => Some(PasswordSource::Env(env.to_owned())),
                 _ => {
                     fields.push(FieldError {
-                        field: "password",
+                        field: "password".into(),
                         value: None,
                         reason: "exactly one of file and env is required".to_owned(),
                     });
@@ -497,7 +510,7 @@ impl BgpPeerV3Document {
             None => {
                 if fields.is_empty() {
                     fields.push(FieldError {
-                        field: "peerIP",
+                        field: "peerIP".into(),
                         value: None,
                         reason: "one of peerIP and peerSelector is required".to_owned(),
                     });

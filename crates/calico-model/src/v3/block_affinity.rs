@@ -234,7 +234,7 @@ pub(crate) fn check_block_cidr(
 ) -> Option<IpNet> {
     let Some(text) = text.filter(|text| !text.is_empty()) else {
         fields.push(FieldError {
-            field: name,
+            field: name.into(),
             value: None,
             reason: "required".to_owned(),
         });
@@ -244,7 +244,7 @@ pub(crate) fn check_block_cidr(
         Ok(cidr) if cidr == cidr.trunc() => Some(cidr),
         Ok(_) => {
             fields.push(FieldError {
-                field: name,
+                field: name.into(),
                 value: Some(text.to_owned()),
                 reason: "must be a block CIDR, its host bits zero".to_owned(),
             });
@@ -252,7 +252,7 @@ pub(crate) fn check_block_cidr(
         }
         Err(_) => {
             fields.push(FieldError {
-                field: name,
+                field: name.into(),
                 value: Some(text.to_owned()),
                 reason: "invalid CIDR: expected e.g. 10.244.3.0/26".to_owned(),
             });
@@ -291,7 +291,7 @@ impl BlockAffinityDocument {
         let node = match spec.node.as_deref().filter(|node| !node.is_empty()) {
             None => {
                 fields.push(FieldError {
-                    field: "node",
+                    field: "node".into(),
                     value: None,
                     reason: "required".to_owned(),
                 });
@@ -301,7 +301,7 @@ impl BlockAffinityDocument {
                 Ok(()) => Some(node.to_owned()),
                 Err(reason) => {
                     fields.push(FieldError {
-                        field: "node",
+                        field: "node".into(),
                         value: Some(node.to_owned()),
                         reason: reason.to_owned(),
                     });
@@ -312,7 +312,7 @@ impl BlockAffinityDocument {
         let cidr = check_block_cidr("cidr", spec.cidr.as_deref(), &mut fields);
         let mut invalid = |field: &'static str, value: String, reason: &str| {
             fields.push(FieldError {
-                field,
+                field: field.into(),
                 value: Some(value),
                 reason: reason.to_owned(),
             })

@@ -258,7 +258,7 @@ const KNOWN_SPEC: &[&str] = &[
 
 fn field(field: &'static str, value: impl ToString, reason: impl Into<String>) -> FieldError {
     FieldError {
-        field,
+        field: field.into(),
         value: Some(value.to_string()),
         reason: reason.into(),
     }
@@ -299,7 +299,7 @@ impl IpPoolDocument {
         let cidr = match spec.cidr.as_deref().filter(|text| !text.is_empty()) {
             None => {
                 fields.push(FieldError {
-                    field: "cidr",
+                    field: "cidr".into(),
                     value: None,
                     reason: "IPPool CIDR must be specified".to_owned(),
                 });

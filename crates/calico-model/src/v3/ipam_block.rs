@@ -234,7 +234,7 @@ impl IpamBlockDocument {
             let size = block_addresses(*cidr);
             if size > IPAM_BLOCK_MAX_ADDRESSES {
                 fields.push(FieldError {
-                    field: "cidr",
+                    field: "cidr".into(),
                     value: Some(cidr.to_string()),
                     reason: format!(
                         "a block holds at most {IPAM_BLOCK_MAX_ADDRESSES} addresses (IPv4 /20, IPv6 /116)"
@@ -248,7 +248,7 @@ impl IpamBlockDocument {
             let derived = IpamBlockResource::name_for(cidr);
             if written.as_str() != derived {
                 fields.push(FieldError {
-                    field: "metadata.name",
+                    field: "metadata.name".into(),
                     value: Some(written.to_string()),
                     reason: format!("must be the block's CIDR with '.', ':' and '/' replaced by '-' ({derived})"),
                 });
@@ -314,7 +314,7 @@ fn check_allocations(
     let written = spec.allocations.as_deref().unwrap_or_default();
     if written.len() > size {
         fields.push(FieldError {
-            field: "allocations",
+            field: "allocations".into(),
             value: Some(format!("{} entries", written.len())),
             reason: format!("the block holds {size} addresses"),
         });
@@ -330,7 +330,7 @@ fn check_allocations(
             Ok(index) if index < attribute_count => allocations.push(Some(index)),
             _ => {
                 fields.push(FieldError {
-                    field: "allocations",
+                    field: "allocations".into(),
                     value: Some(format!("[{ordinal}] = {index}")),
                     reason: format!("must be the index of one of the {attribute_count} attributes"),
                 });

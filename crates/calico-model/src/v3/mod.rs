@@ -1,5 +1,5 @@
 //! Calico `projectcalico.org/v3` resources: `BGPPeer`, `Node`,
-//! `BGPConfiguration`, and Calico IPAM's `IPPool`, `BlockAffinity` and
+//! `BGPConfiguration`, `BGPFilter`, and Calico IPAM's `IPPool`, `BlockAffinity` and
 //! `IPAMBlock` (Calico API `api/pkg/apis/projectcalico/v3`), as documents
 //! (serde structs accepting anything of the right shape) and as validated models.
 //!
@@ -12,6 +12,7 @@
 //! stores stamp created resources with [`stamp`]'s `uid` and `creationTimestamp`.
 
 pub mod bgp_configuration;
+pub mod bgp_filter;
 pub mod bgp_peer;
 pub mod block_affinity;
 pub mod cidr_name;
@@ -171,7 +172,7 @@ impl ObjectMetadata {
         text.parse::<u64>()
             .map(|revision| Some(Revision(revision)))
             .map_err(|_| FieldError {
-                field: "metadata.resourceVersion",
+                field: "metadata.resourceVersion".into(),
                 value: Some(text),
                 reason: "must be the revision nodebgp get printed".to_owned(),
             })
@@ -202,7 +203,7 @@ impl ObjectMetadata {
         for (key, value) in &self.labels {
             if let Err(reason) = check_label(key, value) {
                 fields.push(FieldError {
-                    field: "metadata.labels",
+                    field: "metadata.labels".into(),
                     value: Some(format!("{key}: {value}")),
                     reason,
                 });
@@ -213,7 +214,7 @@ impl ObjectMetadata {
                 Ok(name) => Some(name),
                 Err(error) => {
                     fields.push(FieldError {
-                        field: "metadata.name",
+                        field: "metadata.name".into(),
                         value: Some(name.to_owned()),
                         reason: error.to_string().replacen(&format!(" '{name}'"), "", 1),
                     });

@@ -211,7 +211,7 @@ impl NodeDocument {
                     Ok(net) => Some(net),
                     Err(reason) => {
                         fields.push(FieldError {
-                            field,
+                            field: field.into(),
                             value: Some(text.to_owned()),
                             reason,
                         });
@@ -236,7 +236,7 @@ impl NodeDocument {
                     Some(asn) => Some(asn),
                     None => {
                         fields.push(FieldError {
-                            field: "bgp.asNumber",
+                            field: "bgp.asNumber".into(),
                             value: Some(value.to_string()),
                             reason: "invalid AS Number format".to_owned(),
                         });
@@ -251,7 +251,7 @@ impl NodeDocument {
                     Ok(id) => Some(id),
                     Err(_) => {
                         fields.push(FieldError {
-                            field: "bgp.routeReflectorClusterID",
+                            field: "bgp.routeReflectorClusterID".into(),
                             value: Some(text.to_owned()),
                             reason: "must be an IPv4 address".to_owned(),
                         });

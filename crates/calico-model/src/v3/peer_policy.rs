@@ -6,13 +6,16 @@
 //! `localASNumber`, `nextHopMode` and `reversePeering` (3.31). Their values are
 //! checked by Calico's rules (the v3 validator and the CRD's CEL rules, with
 //! their messages) and kept verbatim. A peer that sets one to something nodebgp
-//! cannot carry out (non-empty `filters`, `reachableBy`, `localWorkloadSelector`,
+//! cannot carry out (`reachableBy`, `localWorkloadSelector`,
 //! `localASNumber`, `nextHopMode` other than `Auto`, `reversePeering` other
 //! than `Auto`) is read as an [`UnsupportedBgpPeer`]: listed, printed and
 //! written back like any resource, but never a [`BgpPeerV3`](super::bgp_peer::BgpPeerV3),
 //! so no session is ever run with a policy other than the one asked for. The
 //! same holds, in a datastore, for a Kubernetes Secret password and for spec
 //! fields nodebgp does not know at all (a newer Calico's).
+//!
+//! `filters` are run: the daemon compiles the named BGPFilters
+//! ([`super::bgp_filter`]) into the session's import and export rules.
 
 use std::net::IpAddr;
 
@@ -132,7 +135,7 @@ pub(crate) fn local_workload_selector(spec: &BgpPeerV3Spec) -> Option<&str> {
 
 fn field(field: &'static str, value: impl ToString, reason: impl Into<String>) -> FieldError {
     FieldError {
-        field,
+        field: field.into(),
         value: Some(value.to_string()),
         reason: reason.into(),
     }
@@ -179,22 +182,15 @@ pub(crate) fn check(
     match extra.get("filters") {
         None | Some(Value::Null) => {}
         Some(Value::Sequence(items)) => {
-            let mut names = Vec::new();
+            // Run: the daemon applies the named BGPFilters.
             for item in items {
-                match item.as_str().map(ResourceName::new) {
-                    Some(Ok(name)) => names.push(name.to_string()),
-                    _ => fields.push(field(
+                if !matches!(item.as_str().map(ResourceName::new), Some(Ok(_))) {
+                    fields.push(field(
                         "filters",
                         shown(item),
                         "must be BGPFilter names (DNS-1123 subdomains)",
-                    )),
+                    ));
                 }
-            }
-            if !items.is_empty() {
-                reasons.push(format!(
-                    "spec.filters ({}): BGP filters are not supported",
-                    names.join(", ")
-                ));
             }
         }
         Some(other) => fields.push(field(
@@ -257,7 +253,7 @@ pub(crate) fn check(
         }
         if spec.as_number.is_none() {
             fields.push(FieldError {
-                field: "asNumber",
+                field: "asNumber".into(),
                 value: None,
                 reason: "asNumber is required when localWorkloadSelector is set".to_owned(),
             });

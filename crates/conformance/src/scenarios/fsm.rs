@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{notification_text, on_new_connection, scenario_prefix, Scenario};
 use crate::context::{show, Outcome};
-use crate::peer::{Event, Reply};
+use crate::peer::{Event, Peer, Reply};
 use crate::wire::{self, capability_code, kind, ReceivedUpdate};
 
 pub(super) fn scenarios() -> Vec<Scenario> {
@@ -650,7 +650,7 @@ fn send_hold_timer(context: &mut crate::context::Context) -> Result<Outcome, Out
             .collect()
     });
     let peer = context.session()?;
-    let mut send_round = |round: u32| -> Result<(), Outcome> {
+    let send_round = |peer: &mut Peer, round: u32| -> Result<(), Outcome> {
         for update in &rounds[(round % 2) as usize] {
             peer.send(update).map_err(|error| {
                 Outcome::Error(format!(
@@ -661,7 +661,7 @@ fn send_hold_timer(context: &mut crate::context::Context) -> Result<Outcome, Out
         Ok(())
     };
     for round in 0..FLOOD_ROUNDS {
-        send_round(round)?;
+        send_round(peer, round)?;
     }
     let flooded = Instant::now();
     // Keep the speaker with something to send for the whole send hold
@@ -670,9 +670,14 @@ fn send_hold_timer(context: &mut crate::context::Context) -> Result<Outcome, Out
     let deadline = flooded + send_hold + margin;
     let mut round = FLOOD_ROUNDS;
     while Instant::now() < deadline {
-        std::thread::sleep(FLAP_INTERVAL.min(deadline - Instant::now()));
+        // Read the main session meanwhile: a speaker that sends the
+        // runner's routes back to it (FRR does) would otherwise find the
+        // runner not reading too, and end that session by its own send
+        // hold timer.
+        let pause = Instant::now() + FLAP_INTERVAL.min(deadline - Instant::now());
+        while let Event::Message(..) = peer.next_event(pause) {}
         round += 1;
-        send_round(round)?;
+        send_round(peer, round)?;
     }
     let nlri: Vec<u8> = (0..routes)
         .flat_map(|host| {

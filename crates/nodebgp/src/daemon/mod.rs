@@ -23,6 +23,7 @@ pub(crate) mod calico_config;
 mod control;
 mod datastore;
 mod fib;
+mod filters;
 pub(crate) mod logging;
 mod metrics;
 mod node_status;
@@ -161,6 +162,9 @@ struct Manager {
     refused_peers: HashMap<IpAddr, (DesiredPeer, String)>,
     /// Stored resources the datastore reader left out, and why (`status`).
     ignored: Vec<sources::IgnoredResource>,
+    /// The compiled BGPFilters of the peers that name some, by address, as
+    /// last read: applied to running sessions live, and to new ones.
+    peer_filters: HashMap<IpAddr, bgp_rib::PeerFilter>,
     /// When the manager started: `node ready` is strict for a while after.
     started: Instant,
     /// How many peers the last datastore reading gave this node, to say so
@@ -191,6 +195,7 @@ impl Manager {
             refused: (0, None),
             refused_peers: HashMap::new(),
             ignored: Vec::new(),
+            peer_filters: HashMap::new(),
             started: Instant::now(),
             peers_read: None,
         }
@@ -565,6 +570,7 @@ impl Manager {
     fn apply(&mut self, reading: sources::Desired) {
         let (desired, advertisements) = (reading.peers, reading.advertisements);
         self.ignored = reading.ignored;
+        self.peer_filters = reading.filters;
         // The node's AS (from its node resource or the BGP configuration)
         // is what the RIB prepends and checks loops against: when it
         // changes, every session starts again on a new RIB.
@@ -632,6 +638,30 @@ impl Manager {
                 }
             }
         }
+        self.apply_peer_filters();
+    }
+
+    /// Gives each running session the BGPFilters last read, live (a route
+    /// refresh and a re-export, no reset), except for a peer that cannot
+    /// refresh whose import rules changed: its session starts again.
+    fn apply_peer_filters(&mut self) {
+        let running: Vec<(IpAddr, PeerId)> = self
+            .peers
+            .iter()
+            .map(|(address, peer)| (*address, peer.id))
+            .collect();
+        for (address, number) in running {
+            let filter = self.peer_filters.get(&address).cloned().unwrap_or_default();
+            let applied = self.routing.set_peer_filter(number, filter);
+            self.carry_out(applied.effects);
+            if applied.restart {
+                if let Some(desired) = self.peers.get(&address).map(|peer| peer.desired.clone()) {
+                    info!(peer = %address, "import filter changed and the peer cannot refresh (RFC 2918); restarting its session");
+                    self.stop_peer(address);
+                    self.start_peer(desired);
+                }
+            }
+        }
     }
 
     /// Says when the node has no peers at all (a first start against an
@@ -689,6 +719,11 @@ impl Manager {
             }
         }
         self.routing.add_peer(number, &peer);
+        let filter = self.peer_filters.get(&peer.address.ip()).cloned();
+        // Not known to the RIB before the session is up: kept until then.
+        let _ = self
+            .routing
+            .set_peer_filter(number, filter.unwrap_or_default());
         let handle = spawn_peer(config);
         handle.start();
         self.numbers.insert(number, peer.address.ip());

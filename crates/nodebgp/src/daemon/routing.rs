@@ -84,6 +84,19 @@ struct RoutedPeer {
     families: Vec<Family>,
     route_refresh: bool,
     enhanced_route_refresh: bool,
+    /// The peer's BGPFilters, compiled: handed to the RIB when the session
+    /// comes up (the RIB knows a peer from then on).
+    filter: bgp_rib::PeerFilter,
+}
+
+/// What a filter change asks of the manager besides sending.
+#[derive(Debug, Default)]
+pub(crate) struct FilterApplied {
+    pub(crate) effects: Vec<Effect>,
+    /// The import rules changed and the peer cannot be asked to send its
+    /// routes again (no route refresh capability): only a new session
+    /// brings the routes the old rules kept out.
+    pub(crate) restart: bool,
 }
 
 /// The RIB and its bookkeeping.
@@ -239,8 +252,41 @@ impl Routing {
                 families: Vec::new(),
                 route_refresh: false,
                 enhanced_route_refresh: false,
+                filter: bgp_rib::PeerFilter::default(),
             },
         );
+    }
+
+    /// Sets a peer's compiled BGPFilters, live: routes the new import rules
+    /// reject go at once and the peer is asked for its routes again (RFC
+    /// 2918) for those they now let in; the peer's output is redone under
+    /// the new export rules. No session reset, unless the peer cannot
+    /// refresh and the import rules changed.
+    pub(crate) fn set_peer_filter(
+        &mut self,
+        number: PeerId,
+        filter: bgp_rib::PeerFilter,
+    ) -> FilterApplied {
+        let Some(peer) = self.peers.get_mut(&number) else {
+            return FilterApplied::default();
+        };
+        if peer.filter == filter {
+            return FilterApplied::default();
+        }
+        info!(peer = %peer.address, "BGP filters changed");
+        peer.filter = filter.clone();
+        let change = self.rib.set_peer_filter(number, filter);
+        let mut applied = FilterApplied::default();
+        if change.import {
+            match self.request_refresh(number) {
+                Ok(effects) => applied.effects = effects,
+                // Not up: the next session starts under the new rules.
+                Err(_) if self.peers[&number].families.is_empty() => {}
+                Err(_) => applied.restart = true,
+            }
+        }
+        applied.effects.extend(self.effects());
+        applied
     }
 
     /// A peer task ended (peer removed or changed): its routes go now.
@@ -429,6 +475,9 @@ impl Routing {
             enforce_first_as: true,
         };
         self.rib.peer_up(number, info);
+        if let Some(peer) = self.peers.get(&number) {
+            self.rib.set_peer_filter(number, peer.filter.clone());
+        }
     }
 
     /// The peer is back (RFC 4724 §4.2): the stale routes of a family its new

@@ -16,12 +16,14 @@
 //! is left out and listed in [`Desired::ignored`] with the reason, and the rest
 //! applies. That is a stored entry that does not read (bad JSON, an invalid
 //! field, a kind nodebgp does not know: the datastore reports it), a BGPPeer
-//! for this node asking for what nodebgp cannot do (BGP filters, a local AS of
-//! its own, … — never run with another policy), a peer whose password cannot be
+//! for this node asking for what nodebgp cannot do (a local AS of its own, a
+//! BGPFilter rule on interfaces, … — never run with another policy), a
+//! BGPFilter a peer names that does not exist, a peer whose password cannot be
 //! read, and the `default` BGPConfiguration's settings nodebgp does not carry out.
 //! Each is logged once while it lasts, not at every computation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
 use peer_manager::pod_networks::PodNetworks;
@@ -50,6 +52,8 @@ pub(crate) struct Advertisements {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Desired {
     pub(crate) peers: Vec<DesiredPeer>,
+    /// The compiled BGPFilters of the peers that name some, by address.
+    pub(crate) filters: HashMap<IpAddr, bgp_rib::PeerFilter>,
     pub(crate) advertisements: Advertisements,
     /// What the daemon does not act on, and why, sorted; for `nodebgp status`.
     pub(crate) ignored: Vec<IgnoredResource>,
@@ -101,6 +105,7 @@ where
     Computed {
         desired: Desired {
             peers: reading.peers,
+            filters: reading.filters,
             advertisements,
             ignored: reading.ignored,
         },
@@ -164,6 +169,7 @@ fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Adver
 /// daemon's own (`--as`).
 struct Reading {
     peers: Vec<DesiredPeer>,
+    filters: HashMap<IpAddr, bgp_rib::PeerFilter>,
     configuration: Option<peer_store::BgpConfigurationResource>,
     ignored: Vec<IgnoredResource>,
     reads_password_files: bool,
@@ -210,6 +216,7 @@ where
     let mut nodes = Vec::new();
     let mut configuration = None;
     let mut reads_password_files = false;
+    let mut bgp_filters = HashMap::new();
     for resource in resources {
         match resource {
             Resource::BgpPeer(peer) => peers.push(peer.clone()),
@@ -273,16 +280,51 @@ where
             Resource::BgpConfiguration(_) => {}
             // Read for the pod networks, below.
             Resource::IpPool(_) | Resource::BlockAffinity(_) | Resource::IpamBlock(_) => {}
+            // Compiled into the peers that name them, below.
+            Resource::BgpFilter(filter) => {
+                bgp_filters.insert(filter.name.as_str(), filter);
+            }
         }
     }
     // Remote nodes without an AS of their own are in the cluster's AS: the
     // configured one, else Calico's default.
     let config = BgpConfiguration::from_resource(configuration.as_ref(), DEFAULT_AS_NUMBER);
-    let desired = peer_manager::desired_peer_set(node, &nodes, &config, &peers, &v3_peers);
+    let mut desired = peer_manager::desired_peer_set(node, &nodes, &config, &peers, &v3_peers);
+    let mut filters = HashMap::new();
+    desired.retain(|peer| {
+        if peer.filters.is_empty() {
+            return true;
+        }
+        match super::filters::compile(&peer.filters, &bgp_filters) {
+            Ok(compiled) => {
+                for name in compiled.missing {
+                    ignored_resources.push(ignored(
+                        "BGPFilter",
+                        &name,
+                        format!(
+                            "named by the peer {} but not in the datastore: skipped, as calico-node does",
+                            peer.address.ip()
+                        ),
+                    ));
+                }
+                filters.insert(peer.address.ip(), compiled.filter);
+                true
+            }
+            Err(reason) => {
+                ignored_resources.push(ignored(
+                    "BGPPeer",
+                    &peer.address.ip().to_string(),
+                    format!("not run: {reason}"),
+                ));
+                false
+            }
+        }
+    });
     ignored_resources.sort();
     ignored_resources.dedup();
     Reading {
         peers: desired,
+        filters,
         configuration,
         ignored: ignored_resources,
         reads_password_files,
@@ -393,6 +435,8 @@ mod tests {
         let (store, directory) = store_with(
             "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: plain}\nspec: {peerIP: 192.0.2.1, asNumber: 65001, nextHopMode: Auto}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: filtered}\nspec: {node: n1, peerIP: 192.0.2.2, asNumber: 65002, filters: [only-pods]}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: on-interface}\nspec: {node: n1, peerIP: 192.0.2.5, asNumber: 65005, filters: [pods]}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: pods}\nspec: {exportV4: [{action: Reject, interface: cali*}]}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: own-as}\nspec: {peerIP: 192.0.2.3, asNumber: 65003, localASNumber: 64999, nextHopMode: Self}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: locked}\nspec: {node: n1, peerIP: 192.0.2.4, asNumber: 65004, password: {file: /nonexistent/nodebgp-test-key}}\n",
         );
@@ -402,7 +446,9 @@ mod tests {
             .iter()
             .map(|peer| peer.address.to_string())
             .collect();
-        assert_eq!(addresses, ["192.0.2.1:179"]);
+        // A missing filter is skipped, as calico-node does; a filter nodebgp
+        // cannot evaluate keeps its peer from running.
+        assert_eq!(addresses, ["192.0.2.1:179", "192.0.2.2:179"]);
         let ignored: Vec<(&str, &str, &str)> = desired
             .ignored
             .iter()
@@ -417,7 +463,8 @@ mod tests {
         assert_eq!(
             ignored,
             [
-                ("BGPPeer", "filtered", "spec.filters (only-pods): BGP filters are not supported"),
+                ("BGPFilter", "only-pods", "named by the peer 192.0.2.2 but not in the datastore: skipped, as calico-node does"),
+                ("BGPPeer", "192.0.2.5", "not run: BGPFilter(pods): exportV4[0].interface: nodebgp's routes carry no interface to match"),
                 ("BGPPeer", "locked", "its password cannot be read: cannot read password file /nonexistent/nodebgp-test-key: No such file or directory (os error 2)"),
                 ("BGPPeer", "own-as", "spec.nextHopMode (Self): only Auto (BGP's default next hop) is supported; spec.localASNumber (64999): a local AS per peer is not supported"),
             ]
