@@ -422,4 +422,7 @@ fn the_example_resources_in_config_are_valid() {
     assert!(resources
         .iter()
         .any(|resource| matches!(resource, Resource::BgpPeerV3(_))));
+    assert!(resources
+        .iter()
+        .any(|resource| matches!(resource, Resource::BgpFilter(_))));
 }

@@ -1,0 +1,140 @@
+//! Calico BGPFilters through `nodebgp run` against a real FRR: a v3 BGPPeer
+//! naming a filter keeps out what its import rules reject (never in the
+//! Loc-RIB) and holds back what its export rules reject (never at FRR), per
+//! family; a filter changed while the session runs applies live, by a route
+//! refresh and a re-export, on the same TCP connection.
+
+use std::net::IpAddr;
+
+use lab::{Family, Kind, NeighborSpec, Router, RouterSpec};
+use nodebgp_interop::daemon::{address, apply, scratch, Daemon, UP};
+use serde_json::Value;
+
+fn prefixes(answer: &Value) -> Vec<String> {
+    let mut prefixes: Vec<String> = answer["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|route| route["prefix"].as_str().unwrap().to_owned())
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes
+}
+
+/// The v3 BGPPeer for FRR, with its filters.
+fn peer(theirs: IpAddr) -> String {
+    format!(
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {{name: frr}}\nspec: {{peerIP: {theirs}, asNumber: 65100, filters: [edge]}}\n"
+    )
+}
+
+fn filter(rules: &str) -> String {
+    format!(
+        "apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {{name: edge}}\nspec:\n{rules}"
+    )
+}
+
+/// The session's own TCP connection: a reset would make a new one.
+fn connection(daemon: &Daemon, theirs: IpAddr) -> String {
+    daemon.peer(theirs).unwrap()["local_address"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn import_and_export_rules_apply_per_family_and_a_change_applies_without_a_reset() {
+    lab::require(Kind::Frr);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("bgp-filters");
+    let router = Router::start(
+        RouterSpec::new(Kind::Frr, "bgp-filters", theirs, 65100)
+            .neighbor(
+                NeighborSpec::new(ours, 64512)
+                    .with_connect_retry(1)
+                    .with_hold_time(9)
+                    .with_families(&[Family::Ipv4, Family::Ipv6]),
+            )
+            .routes([
+                "10.80.1.0/24",
+                "10.80.2.0/24",
+                "10.81.0.0/16",
+                "2001:db8:80::/48",
+                "2001:db8:81::/48",
+            ])
+            .next_hop("198.51.100.80".parse().unwrap())
+            .next_hop("2001:db8:ffff::80".parse().unwrap()),
+    )
+    .unwrap();
+    // The first rule that matches decides: 10.80.1.0/24 is accepted before
+    // the set 10.80.0.0/16{17,32} rejects 10.80.2.0/24; 10.81.0.0/16 is in
+    // no rule's set.
+    apply(
+        &directory,
+        &filter(
+            "  importV4:\n  - {action: Accept, matchOperator: Equal, cidr: 10.80.1.0/24}\n  - {action: Reject, matchOperator: In, cidr: 10.80.0.0/16, prefixLength: {min: 17}}\n\
+             \x20 importV6:\n  - {action: Reject, matchOperator: Equal, cidr: '2001:db8:81::/48'}\n\
+             \x20 exportV4:\n  - {action: Reject, matchOperator: Equal, cidr: 10.90.2.0/24}\n",
+        ),
+    );
+    apply(&directory, &peer(theirs));
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "64512",
+        &[
+            "--all-families",
+            "--advertise",
+            "10.90.1.0/24",
+            "--advertise",
+            "10.90.2.0/24",
+            "--ipv6-next-hop",
+            "2001:db8:ffff::90",
+        ],
+    );
+    daemon.wait_for(theirs, "Established");
+    router
+        .wait_for_prefixes(ours, &["10.90.1.0/24"], UP)
+        .expect("FRR learns what the export rules let through");
+    // What the import rules reject never reaches the Loc-RIB.
+    daemon.wait_for_routes(&[], "FRR's routes the filter lets in", |answer| {
+        prefixes(answer)
+            == [
+                "10.80.1.0/24",
+                "10.81.0.0/16",
+                "10.90.1.0/24",
+                "10.90.2.0/24",
+                "2001:db8:80::/48",
+            ]
+    });
+    assert_eq!(router.received_prefixes(ours).unwrap(), ["10.90.1.0/24"]);
+
+    // Changed live: the /16 goes, 10.80.2.0/24 comes back by a route
+    // refresh, and 10.90.2.0/24 is sent.
+    let connection_before = connection(&daemon, theirs);
+    apply(
+        &directory,
+        &filter("  importV4:\n  - {action: Reject, matchOperator: Equal, cidr: 10.81.0.0/16}\n"),
+    );
+    daemon.wait_for_routes(&[], "the new import rules", |answer| {
+        prefixes(answer)
+            == [
+                "10.80.1.0/24",
+                "10.80.2.0/24",
+                "10.90.1.0/24",
+                "10.90.2.0/24",
+                "2001:db8:80::/48",
+                "2001:db8:81::/48",
+            ]
+    });
+    router
+        .wait_for_prefixes(ours, &["10.90.1.0/24", "10.90.2.0/24"], UP)
+        .expect("FRR learns what the export rules no longer hold back");
+    assert_eq!(
+        connection(&daemon, theirs),
+        connection_before,
+        "the session was not reset"
+    );
+}
