@@ -134,6 +134,7 @@ pub(crate) fn transform(
         // RFC 4271 §5.1.2: prepend our AS; §5.1.3: next hop self.
         out.set_as_path(out.as_path.prepend(config.local_as));
         let keep = target.info.keep_next_hop
+            && !target.info.next_hop_self
             && matches!(source, Source::Peer(_))
             && attributes.next_hop.is_some();
         if !keep {
@@ -155,6 +156,9 @@ pub(crate) fn transform(
     }
     // §5.1.5: iBGP peers always get a LOCAL_PREF.
     out.local_pref = Some(attributes.local_pref.unwrap_or(DEFAULT_LOCAL_PREF));
+    if target.info.next_hop_self {
+        out.next_hop = Some(own_next_hop);
+    }
     match source {
         Source::Local => out.next_hop = Some(own_next_hop),
         // eBGP-learned routes keep the external next hop (RFC 4271 §5.1.3).
@@ -311,6 +315,7 @@ mod tests {
                 allow_own_as: 0,
                 max_prefix: None,
                 keep_next_hop: false,
+                next_hop_self: false,
                 long_lived: false,
                 enforce_first_as: true,
             },

@@ -186,6 +186,10 @@ pub struct PeerInfo {
     /// setting our own (Calico's `keepOriginalNextHop`, BIRD's `next hop
     /// keep`); our own prefixes still carry next hop self.
     pub keep_next_hop: bool,
+    /// Towards this peer, eBGP or iBGP, every route carries our own next hop,
+    /// reflected and eBGP-learned ones too (Calico's `nextHopMode: Self`,
+    /// BIRD's `next hop self`); wins over `keep_next_hop`.
+    pub next_hop_self: bool,
     /// The peer announced the Long-Lived Graceful Restart capability (RFC
     /// 9494 §3): only such peers are sent long-lived stale routes (§4.3).
     pub long_lived: bool,

@@ -263,6 +263,52 @@ fn keep_next_hop_keeps_the_learned_next_hop_towards_that_ebgp_peer_only() {
     assert_eq!(next_hop_of(&changed, "10.1.0.0/16"), Some(v4("10.0.0.1")));
 }
 
+/// Calico's `nextHopMode: Self` (BIRD's `next hop self`): our next hop on
+/// every route towards that peer, eBGP-learned ones sent over iBGP too, and
+/// over eBGP even where `keepOriginalNextHop` would keep it.
+#[test]
+fn next_hop_self_sets_our_next_hop_on_every_route_towards_that_peer() {
+    // Transit: eBGP-learned routes go to the other eBGP peer too.
+    let mut rib = Rib::new(RibConfig {
+        transit: true,
+        ..config()
+    });
+    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
+    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    up(
+        &mut rib,
+        3,
+        PeerInfo {
+            next_hop_self: true,
+            ..ibgp("192.0.2.3", "3.3.3.3")
+        },
+    );
+    up(
+        &mut rib,
+        4,
+        PeerInfo {
+            next_hop_self: true,
+            keep_next_hop: true,
+            ..ebgp("198.51.100.4", 65004, "4.4.4.4")
+        },
+    );
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "198.51.100.1")
+            .path(&[65001])
+            .build(),
+    );
+    let next_hop = |rib: &mut Rib, peer: u32| sent_to(rib, peer)[0].next_hop();
+    assert_eq!(
+        next_hop(&mut rib, 2),
+        Some(v4("198.51.100.1")),
+        "Auto keeps it over iBGP"
+    );
+    assert_eq!(next_hop(&mut rib, 3), Some(v4("10.0.0.1")));
+    assert_eq!(next_hop(&mut rib, 4), Some(v4("10.0.0.1")));
+}
+
 #[test]
 fn ibgp_peers_get_local_pref_and_the_learned_next_hop() {
     let mut rib = external_and_internal_peer();

@@ -58,7 +58,8 @@ pub use v3::bgp_filter::{
     BGP_FILTER_KIND,
 };
 pub use v3::bgp_peer::{
-    BgpPeerV3, BgpPeerV3Document, PasswordSource, PeerTarget, SourceAddress, BGP_PEER_KIND,
+    BgpPeerV3, BgpPeerV3Document, NextHopMode, PasswordSource, PeerTarget, SourceAddress,
+    BGP_PEER_KIND,
 };
 pub use v3::block_affinity::{
     AffinityState, AffinityType, BlockAffinityDocument, BlockAffinityResource, BLOCK_AFFINITY_KIND,

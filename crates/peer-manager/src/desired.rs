@@ -161,7 +161,9 @@ pub fn desired_peer_set(
             ttl_security_hops: resource.ttl_security,
             max_restart_time: resource.max_restart_time,
             allowed_local_as: resource.num_allowed_local_as_numbers,
-            keep_original_next_hop: resource.keep_original_next_hop,
+            keep_original_next_hop: resource.keep_original_next_hop
+                || resource.next_hop_mode() == calico_model::NextHopMode::Keep,
+            next_hop_self: resource.next_hop_mode() == calico_model::NextHopMode::SelfAlways,
         };
         let source = if rank == 0 {
             PeerSource::Global

@@ -196,8 +196,11 @@ pub struct SessionSettings {
     /// How often our own AS may appear in a received AS_PATH
     /// (`numAllowedLocalASNumbers`).
     pub allowed_local_as: Option<u32>,
-    /// Keep the original next hop towards eBGP peers (`keepOriginalNextHop`).
+    /// Keep the original next hop towards eBGP peers (`keepOriginalNextHop`,
+    /// `nextHopMode: Keep`).
     pub keep_original_next_hop: bool,
+    /// Our own next hop on every route sent (`nextHopMode: Self`).
+    pub next_hop_self: bool,
 }
 
 impl std::fmt::Debug for SessionSettings {
@@ -212,6 +215,7 @@ impl std::fmt::Debug for SessionSettings {
             .field("max_restart_time", &self.max_restart_time)
             .field("allowed_local_as", &self.allowed_local_as)
             .field("keep_original_next_hop", &self.keep_original_next_hop)
+            .field("next_hop_self", &self.next_hop_self)
             .finish()
     }
 }

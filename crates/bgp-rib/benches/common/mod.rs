@@ -59,6 +59,7 @@ pub fn source() -> PeerInfo {
         allow_own_as: 0,
         max_prefix: None,
         keep_next_hop: false,
+        next_hop_self: false,
         long_lived: false,
         enforce_first_as: true,
     }

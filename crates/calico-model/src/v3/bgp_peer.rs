@@ -148,6 +148,21 @@ impl BgpPeerV3 {
         self.node.is_none() && self.node_selector.is_none()
     }
 
+    /// `spec.nextHopMode` (Calico 3.31; kept verbatim in
+    /// [`Unmodelled::spec`]); `Auto` when absent.
+    pub fn next_hop_mode(&self) -> NextHopMode {
+        match self
+            .unmodelled
+            .spec
+            .get("nextHopMode")
+            .and_then(serde_yaml::Value::as_str)
+        {
+            Some("Self") => NextHopMode::SelfAlways,
+            Some("Keep") => NextHopMode::Keep,
+            _ => NextHopMode::Auto,
+        }
+    }
+
     /// `spec.filters`: the BGPFilters applied to the session's routes, in
     /// order (checked names; the field itself is kept verbatim in
     /// [`Unmodelled::spec`]).
@@ -169,6 +184,20 @@ impl BgpPeerV3 {
             (None, None) => true,
         }
     }
+}
+
+/// `nextHopMode`: the next hop of the routes sent to the peer (BIRD's
+/// `next hop self` / `next hop keep`, as calico-node renders them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum NextHopMode {
+    /// BGP's own rules (RFC 4271 §5.1.3): our address towards eBGP peers,
+    /// unchanged towards iBGP peers except for the node's own routes.
+    #[default]
+    Auto,
+    /// `Self`: our address on every route, reflected ones too.
+    SelfAlways,
+    /// `Keep`: learned routes keep their next hop, towards eBGP peers too.
+    Keep,
 }
 
 /// A v3 `BGPPeer` document, unvalidated.

@@ -7,7 +7,7 @@
 //! checked by Calico's rules (the v3 validator and the CRD's CEL rules, with
 //! their messages) and kept verbatim. A peer that sets one to something nodebgp
 //! cannot carry out (`reachableBy`, `localWorkloadSelector`,
-//! `localASNumber`, `nextHopMode` other than `Auto`, `reversePeering` other
+//! `localASNumber`, `reversePeering` other
 //! than `Auto`) is read as an [`UnsupportedBgpPeer`]: listed, printed and
 //! written back like any resource, but never a [`BgpPeerV3`](super::bgp_peer::BgpPeerV3),
 //! so no session is ever run with a policy other than the one asked for. The
@@ -275,10 +275,6 @@ pub(crate) fn check(
                 "nextHopMode",
                 text,
                 "keepOriginalNextHop and nextHopMode cannot both be set; keepOriginalNextHop is deprecated, use nextHopMode instead",
-            ));
-        } else if text != "Auto" {
-            reasons.push(format!(
-                "spec.nextHopMode ({text}): only Auto (BGP's default next hop) is supported"
             ));
         }
     }

@@ -467,6 +467,7 @@ impl Routing {
                 .allowed_local_as
                 .map_or(0, |count| u8::try_from(count).unwrap_or(u8::MAX)),
             keep_next_hop: peer.desired.settings.keep_original_next_hop,
+            next_hop_self: peer.desired.settings.next_hop_self,
             max_prefix: self.settings.max_prefix.map(|limit| MaxPrefix {
                 limit,
                 tear_down: self.settings.max_prefix_tear_down,

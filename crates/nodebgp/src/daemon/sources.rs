@@ -466,13 +466,34 @@ mod tests {
                 ("BGPFilter", "only-pods", "named by the peer 192.0.2.2 but not in the datastore: skipped, as calico-node does"),
                 ("BGPPeer", "192.0.2.5", "not run: BGPFilter(pods): exportV4[0].interface: nodebgp's routes carry no interface to match"),
                 ("BGPPeer", "locked", "its password cannot be read: cannot read password file /nonexistent/nodebgp-test-key: No such file or directory (os error 2)"),
-                ("BGPPeer", "own-as", "spec.nextHopMode (Self): only Auto (BGP's default next hop) is supported; spec.localASNumber (64999): a local AS per peer is not supported"),
+                ("BGPPeer", "own-as", "spec.localASNumber (64999): a local AS per peer is not supported"),
             ]
         );
         // Another node's peers are not this node's concern.
         let other = desired_for(&store, "n2");
         assert_eq!(other.len(), 1, "{other:?}");
         assert_eq!(other[0].name, "own-as");
+        std::fs::remove_dir_all(directory).unwrap();
+    }
+
+    #[test]
+    fn next_hop_modes_become_the_sessions_next_hop_settings() {
+        let (store, directory) = store_with(
+            "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: self}\nspec: {peerIP: 192.0.2.1, asNumber: 65001, nextHopMode: Self}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: keep}\nspec: {peerIP: 192.0.2.2, asNumber: 65002, nextHopMode: Keep}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: auto}\nspec: {peerIP: 192.0.2.3, asNumber: 65003, nextHopMode: Auto}\n",
+        );
+        let settings: Vec<(bool, bool)> = desired_peers(&store, "n1")
+            .unwrap()
+            .iter()
+            .map(|peer| {
+                (
+                    peer.settings.next_hop_self,
+                    peer.settings.keep_original_next_hop,
+                )
+            })
+            .collect();
+        assert_eq!(settings, [(true, false), (false, true), (false, false)]);
         std::fs::remove_dir_all(directory).unwrap();
     }
 

@@ -15,7 +15,7 @@ pub(crate) const V3: &str = "/calico/resources/v3/projectcalico.org";
 pub(crate) const TOR_PEER: &str = r#"{"kind":"BGPPeer","apiVersion":"projectcalico.org/v3","metadata":{"name":"rack1-tor","uid":"5f1b8c3e-8d2a-4c61-9a8e-3b2f0c9d7e41","creationTimestamp":"2026-03-01T09:30:00Z","labels":{"rack":"1"},"annotations":{"owner":"netops"}},"spec":{"nodeSelector":"rack == '1'","peerIP":"192.0.2.1:1790","asNumber":65001,"nextHopMode":"Auto","sourceAddress":"UseNodeIP","maxRestartTime":"2m0s","keepaliveTime":"20s","numAllowedLocalASNumbers":1,"ttlSecurity":2,"reversePeering":"Auto"}}"#;
 
 /// A peer asking for what nodebgp cannot do (its BGP filters it can): a
-/// static route to the peer, its own local AS, `next hop self`, manual reverse peering and a
+/// static route to the peer, its own local AS, manual reverse peering and a
 /// Kubernetes Secret password.
 pub(crate) const EDGE_PEER: &str = r#"{"kind":"BGPPeer","apiVersion":"projectcalico.org/v3","metadata":{"name":"edge-policy","uid":"9a0d4b1e-2c3f-4e5a-8b6c-7d8e9f0a1b2c","creationTimestamp":"2026-03-02T10:00:00Z"},"spec":{"node":"rack1-host1","peerIP":"10.0.0.254","asNumber":65002,"localASNumber":64999,"nextHopMode":"Self","password":{"secretKeyRef":{"name":"bgp-secrets","key":"edge"}},"reachableBy":"10.0.0.1","filters":["export-pods-only","import-default"],"reversePeering":"Manual"}}"#;
 

@@ -1,0 +1,76 @@
+//! Calico's per-peer BGPPeer settings through `nodebgp run` against real
+//! FRR: `nextHopMode` decides the next hop an iBGP peer sees on a route
+//! learned over eBGP.
+
+use std::net::IpAddr;
+
+use lab::{Kind, NeighborSpec, Router, RouterSpec};
+use nodebgp_interop::daemon::{address, apply, scratch, Daemon, UP};
+
+fn v3_peer(name: &str, address: IpAddr, asn: u32, extra: &str) -> String {
+    format!(
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {{name: {name}}}\nspec: {{peerIP: {address}, asNumber: {asn}{extra}}}\n---\n"
+    )
+}
+
+fn frr(name: &str, address: IpAddr, asn: u32, ours: IpAddr) -> RouterSpec {
+    RouterSpec::new(Kind::Frr, name, address, asn).neighbor(
+        NeighborSpec::new(ours, 64512)
+            .with_connect_retry(1)
+            .with_hold_time(9),
+    )
+}
+
+/// The next hop FRR holds for `prefix`, once it has the route.
+fn next_hop_at(router: &Router, prefix: &str) -> Option<String> {
+    let text = router
+        .cli(&[&format!("show bgp ipv4 unicast {prefix} json")])
+        .ok()?;
+    let detail: serde_json::Value = serde_json::from_str(&text).ok()?;
+    detail["paths"][0]["nexthops"][0]["ip"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn wait_for_next_hop(router: &Router, prefix: &str, expected: &str) {
+    let deadline = std::time::Instant::now() + UP;
+    loop {
+        let seen = next_hop_at(router, prefix);
+        if seen.as_deref() == Some(expected) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "FRR's next hop for {prefix}: {seen:?}, expected {expected}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn next_hop_mode_self_gives_an_ibgp_peer_our_next_hop_and_auto_the_learned_one() {
+    lab::require(Kind::Frr);
+    let (ours, external, internal) = (address(), address(), address());
+    let directory = scratch("next-hop-mode");
+    let _external = Router::start(
+        frr("nhm-external", external, 65100, ours)
+            .route("10.85.0.0/24")
+            .next_hop("198.51.100.85".parse().unwrap()),
+    )
+    .unwrap();
+    let internal_router = Router::start(frr("nhm-internal", internal, 64512, ours)).unwrap();
+    apply(
+        &directory,
+        &(v3_peer("external", external, 65100, "")
+            + &v3_peer("internal", internal, 64512, ", nextHopMode: Self")),
+    );
+    let daemon = Daemon::start(&directory, "node-1", ours, "64512", &[]);
+    daemon.wait_for(external, "Established");
+    daemon.wait_for(internal, "Established");
+    wait_for_next_hop(&internal_router, "10.85.0.0/24", &ours.to_string());
+
+    // Auto: over iBGP an eBGP-learned route keeps its next hop (RFC 4271
+    // §5.1.3); the changed setting restarts that session.
+    apply(&directory, &v3_peer("internal", internal, 64512, ", nextHopMode: Auto"));
+    wait_for_next_hop(&internal_router, "10.85.0.0/24", "198.51.100.85");
+}
