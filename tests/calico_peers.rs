@@ -1,6 +1,7 @@
 //! Calico's per-peer BGPPeer settings through `nodebgp run` against real
 //! FRR: `nextHopMode` decides the next hop an iBGP peer sees on a route
-//! learned over eBGP.
+//! learned over eBGP; `localASNumber` is the AS FRR sees in the OPEN and in
+//! the AS_PATH.
 
 use std::net::IpAddr;
 
@@ -14,8 +15,13 @@ fn v3_peer(name: &str, address: IpAddr, asn: u32, extra: &str) -> String {
 }
 
 fn frr(name: &str, address: IpAddr, asn: u32, ours: IpAddr) -> RouterSpec {
+    frr_expecting(name, address, asn, ours, 64512)
+}
+
+/// FRR configured for us in `our_as`.
+fn frr_expecting(name: &str, address: IpAddr, asn: u32, ours: IpAddr, our_as: u32) -> RouterSpec {
     RouterSpec::new(Kind::Frr, name, address, asn).neighbor(
-        NeighborSpec::new(ours, 64512)
+        NeighborSpec::new(ours, our_as)
             .with_connect_retry(1)
             .with_hold_time(9),
     )
@@ -71,6 +77,42 @@ fn next_hop_mode_self_gives_an_ibgp_peer_our_next_hop_and_auto_the_learned_one()
 
     // Auto: over iBGP an eBGP-learned route keeps its next hop (RFC 4271
     // §5.1.3); the changed setting restarts that session.
-    apply(&directory, &v3_peer("internal", internal, 64512, ", nextHopMode: Auto"));
+    apply(
+        &directory,
+        &v3_peer("internal", internal, 64512, ", nextHopMode: Auto"),
+    );
     wait_for_next_hop(&internal_router, "10.85.0.0/24", "198.51.100.85");
+}
+
+#[test]
+fn local_as_number_is_the_as_frr_sees_and_the_first_in_the_path() {
+    lab::require(Kind::Frr);
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("local-as-number");
+    let router = Router::start(frr_expecting("las", theirs, 65200, ours, 64999)).unwrap();
+    apply(
+        &directory,
+        &v3_peer("las", theirs, 65200, ", localASNumber: 64999"),
+    );
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "64512",
+        &["--advertise", "10.86.0.0/24"],
+    );
+    // FRR takes the session only from AS 64999 (else: Bad Peer AS).
+    daemon.wait_for(theirs, "Established");
+    assert_eq!(daemon.peer(theirs).unwrap()["local_as"], 64999);
+    router
+        .wait_for_prefixes(ours, &["10.86.0.0/24"], UP)
+        .expect("FRR learns the node's prefix");
+    let text = router
+        .cli(&["show bgp ipv4 unicast 10.86.0.0/24 json"])
+        .unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        detail["paths"][0]["aspath"]["string"], "64999",
+        "{detail:#}"
+    );
 }

@@ -132,7 +132,10 @@ pub(crate) fn transform(
     }
     if !target.info.internal {
         // RFC 4271 §5.1.2: prepend our AS; §5.1.3: next hop self.
-        out.set_as_path(out.as_path.prepend(config.local_as));
+        out.set_as_path(
+            out.as_path
+                .prepend(target.info.local_as.unwrap_or(config.local_as)),
+        );
         let keep = target.info.keep_next_hop
             && !target.info.next_hop_self
             && matches!(source, Source::Peer(_))
@@ -316,6 +319,7 @@ mod tests {
                 max_prefix: None,
                 keep_next_hop: false,
                 next_hop_self: false,
+                local_as: None,
                 long_lived: false,
                 enforce_first_as: true,
             },

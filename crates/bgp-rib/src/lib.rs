@@ -190,6 +190,10 @@ pub struct PeerInfo {
     /// reflected and eBGP-learned ones too (Calico's `nextHopMode: Self`,
     /// BIRD's `next hop self`); wins over `keep_next_hop`.
     pub next_hop_self: bool,
+    /// Our AS on this session when it is not the RIB's (Calico's
+    /// `localASNumber`, BIRD's per-protocol `local as`): prepended towards
+    /// the peer, and the AS a route from it must not hold (RFC 4271 §9.1.2).
+    pub local_as: Option<Asn>,
     /// The peer announced the Long-Lived Graceful Restart capability (RFC
     /// 9494 §3): only such peers are sent long-lived stale routes (§4.3).
     pub long_lived: bool,

@@ -614,7 +614,8 @@ impl Rib {
         }
         // RFC 4271 §9.1.2: a route whose AS_PATH holds our AS is a loop,
         // unless configured to allow it a number of times.
-        if as_path.count(self.config.local_as) > usize::from(info.allow_own_as) {
+        let own_as = info.local_as.unwrap_or(self.config.local_as);
+        if as_path.count(own_as) > usize::from(info.allow_own_as) {
             return None;
         }
         let mut attributes = Attributes::new(update.origin()?, as_path, None);

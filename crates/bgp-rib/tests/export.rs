@@ -309,6 +309,26 @@ fn next_hop_self_sets_our_next_hop_on_every_route_towards_that_peer() {
     assert_eq!(next_hop(&mut rib, 4), Some(v4("10.0.0.1")));
 }
 
+/// Calico's `localASNumber` (BIRD's per-protocol `local as`): towards that
+/// peer the session's AS is prepended, not the node's.
+#[test]
+fn a_session_with_its_own_local_as_prepends_that_as() {
+    let mut rib = Rib::new(config());
+    up(
+        &mut rib,
+        2,
+        PeerInfo {
+            local_as: Some(Asn(64999)),
+            ..ebgp("198.51.100.2", 65002, "2.2.2.2")
+        },
+    );
+    up(&mut rib, 3, ebgp("198.51.100.3", 65003, "3.3.3.3"));
+    rib.originate(net("10.9.0.0/24"), Vec::new(), Vec::new());
+    let path_to = |rib: &mut Rib, peer: u32| sent_to(rib, peer)[0].as_path().unwrap().to_string();
+    assert_eq!(path_to(&mut rib, 2), "64999");
+    assert_eq!(path_to(&mut rib, 3), LOCAL_AS.to_string());
+}
+
 #[test]
 fn ibgp_peers_get_local_pref_and_the_learned_next_hop() {
     let mut rib = external_and_internal_peer();

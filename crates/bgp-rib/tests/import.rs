@@ -89,6 +89,39 @@ fn a_route_with_our_as_in_its_path_is_a_loop() {
     assert_eq!(paths(&rib, "10.1.0.0/16"), 0);
 }
 
+/// Calico's `localASNumber`: the session's own AS is the one a route from
+/// that peer must not hold.
+#[test]
+fn a_session_with_its_own_local_as_checks_loops_against_that_as() {
+    let mut rib = Rib::new(config());
+    up(
+        &mut rib,
+        1,
+        PeerInfo {
+            local_as: Some(Asn(64999)),
+            ..ebgp("192.0.2.1", 65001, "1.1.1.1")
+        },
+    );
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16"], "192.0.2.1")
+            .path(&[65001, 64999])
+            .build(),
+    );
+    assert_eq!(
+        paths(&rib, "10.1.0.0/16"),
+        0,
+        "a loop through the session's AS"
+    );
+    receive(
+        &mut rib,
+        1,
+        route(&["10.2.0.0/16"], "192.0.2.1").path(&[65001]).build(),
+    );
+    assert_eq!(paths(&rib, "10.2.0.0/16"), 1);
+}
+
 #[test]
 fn allow_own_as_accepts_that_many_occurrences() {
     let mut rib = Rib::new(config());

@@ -164,6 +164,7 @@ pub fn desired_peer_set(
             keep_original_next_hop: resource.keep_original_next_hop
                 || resource.next_hop_mode() == calico_model::NextHopMode::Keep,
             next_hop_self: resource.next_hop_mode() == calico_model::NextHopMode::SelfAlways,
+            local_as_number: resource.local_as_number(),
         };
         let source = if rank == 0 {
             PeerSource::Global

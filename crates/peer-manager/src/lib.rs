@@ -201,6 +201,8 @@ pub struct SessionSettings {
     pub keep_original_next_hop: bool,
     /// Our own next hop on every route sent (`nextHopMode: Self`).
     pub next_hop_self: bool,
+    /// Our AS on this session instead of the node's (`localASNumber`).
+    pub local_as_number: Option<Asn>,
 }
 
 impl std::fmt::Debug for SessionSettings {
@@ -216,6 +218,7 @@ impl std::fmt::Debug for SessionSettings {
             .field("allowed_local_as", &self.allowed_local_as)
             .field("keep_original_next_hop", &self.keep_original_next_hop)
             .field("next_hop_self", &self.next_hop_self)
+            .field("local_as_number", &self.local_as_number)
             .finish()
     }
 }

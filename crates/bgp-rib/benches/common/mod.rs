@@ -60,6 +60,7 @@ pub fn source() -> PeerInfo {
         max_prefix: None,
         keep_next_hop: false,
         next_hop_self: false,
+        local_as: None,
         long_lived: false,
         enforce_first_as: true,
     }

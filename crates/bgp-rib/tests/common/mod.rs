@@ -45,6 +45,7 @@ pub fn ebgp(address: &str, asn: u32, router_id: &str) -> PeerInfo {
         max_prefix: None,
         keep_next_hop: false,
         next_hop_self: false,
+        local_as: None,
         long_lived: false,
         enforce_first_as: true,
     }

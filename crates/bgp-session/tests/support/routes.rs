@@ -102,6 +102,7 @@ pub fn serve(
                             max_prefix: None,
                             keep_next_hop: false,
                             next_hop_self: false,
+                            local_as: None,
                             long_lived: false,
                             enforce_first_as: true,
                         },

@@ -163,6 +163,15 @@ impl BgpPeerV3 {
         }
     }
 
+    /// `spec.localASNumber` (Calico 3.31; kept verbatim in
+    /// [`Unmodelled::spec`]): our AS on this session instead of the node's.
+    pub fn local_as_number(&self) -> Option<bgp_wire::Asn> {
+        let value = self.unmodelled.spec.get("localASNumber")?;
+        serde_yaml::from_value::<crate::document::AsNumberValue>(value.clone())
+            .ok()?
+            .to_asn()
+    }
+
     /// `spec.filters`: the BGPFilters applied to the session's routes, in
     /// order (checked names; the field itself is kept verbatim in
     /// [`Unmodelled::spec`]).

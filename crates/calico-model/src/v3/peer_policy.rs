@@ -7,7 +7,7 @@
 //! checked by Calico's rules (the v3 validator and the CRD's CEL rules, with
 //! their messages) and kept verbatim. A peer that sets one to something nodebgp
 //! cannot carry out (`reachableBy`, `localWorkloadSelector`,
-//! `localASNumber`, `reversePeering` other
+//! `reversePeering` other
 //! than `Auto`) is read as an [`UnsupportedBgpPeer`]: listed, printed and
 //! written back like any resource, but never a [`BgpPeerV3`](super::bgp_peer::BgpPeerV3),
 //! so no session is ever run with a policy other than the one asked for. The
@@ -285,9 +285,8 @@ pub(crate) fn check(
             .ok()
             .and_then(|number| number.to_asn())
         {
-            Some(asn) => reasons.push(format!(
-                "spec.localASNumber ({asn}): a local AS per peer is not supported"
-            )),
+            // Run: the session's own AS (BgpPeerV3::local_as_number).
+            Some(_) => {}
             None => fields.push(field(
                 "localASNumber",
                 shown(value),

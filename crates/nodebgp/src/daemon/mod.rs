@@ -847,7 +847,12 @@ impl Manager {
         let settings = &self.settings;
         // The node's AS (Node `spec.bgp.asNumber`, else the BGPConfiguration's),
         // else --as.
-        let local_as = peer.local_as.unwrap_or(settings.local_as);
+        // localASNumber: this session's own AS; else the node's.
+        let local_as = peer
+            .settings
+            .local_as_number
+            .or(peer.local_as)
+            .unwrap_or(settings.local_as);
         let mut session = Config::new(local_as, peer.asn, settings.router_id);
         session.hold_time = settings.hold_time;
         // v3 `keepaliveTime` (BIRD `keepalive time`); otherwise a third of the

@@ -446,7 +446,10 @@ impl Routing {
         peer.families = negotiated.families.clone();
         peer.route_refresh = negotiated.route_refresh;
         peer.enhanced_route_refresh = negotiated.enhanced_route_refresh;
-        let internal = negotiated.peer_as == self.local_as;
+        // iBGP or eBGP by the session's own AS (localASNumber), as BIRD
+        // decides it per protocol.
+        let session_as = peer.desired.settings.local_as_number;
+        let internal = negotiated.peer_as == session_as.unwrap_or(self.local_as);
         let info = PeerInfo {
             address: peer.address.ip(),
             asn: negotiated.peer_as,
@@ -468,6 +471,7 @@ impl Routing {
                 .map_or(0, |count| u8::try_from(count).unwrap_or(u8::MAX)),
             keep_next_hop: peer.desired.settings.keep_original_next_hop,
             next_hop_self: peer.desired.settings.next_hop_self,
+            local_as: session_as,
             max_prefix: self.settings.max_prefix.map(|limit| MaxPrefix {
                 limit,
                 tear_down: self.settings.max_prefix_tear_down,

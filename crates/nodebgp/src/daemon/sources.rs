@@ -437,7 +437,7 @@ mod tests {
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: filtered}\nspec: {node: n1, peerIP: 192.0.2.2, asNumber: 65002, filters: [only-pods]}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: on-interface}\nspec: {node: n1, peerIP: 192.0.2.5, asNumber: 65005, filters: [pods]}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: pods}\nspec: {exportV4: [{action: Reject, interface: cali*}]}\n---\n\
-             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: own-as}\nspec: {peerIP: 192.0.2.3, asNumber: 65003, localASNumber: 64999, nextHopMode: Self}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: own-as}\nspec: {peerIP: 192.0.2.3, asNumber: 65003, localASNumber: 64999, nextHopMode: Self, reachableBy: 192.0.2.254}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: locked}\nspec: {node: n1, peerIP: 192.0.2.4, asNumber: 65004, password: {file: /nonexistent/nodebgp-test-key}}\n",
         );
         let desired = desired(&store, "n1").unwrap();
@@ -466,7 +466,7 @@ mod tests {
                 ("BGPFilter", "only-pods", "named by the peer 192.0.2.2 but not in the datastore: skipped, as calico-node does"),
                 ("BGPPeer", "192.0.2.5", "not run: BGPFilter(pods): exportV4[0].interface: nodebgp's routes carry no interface to match"),
                 ("BGPPeer", "locked", "its password cannot be read: cannot read password file /nonexistent/nodebgp-test-key: No such file or directory (os error 2)"),
-                ("BGPPeer", "own-as", "spec.localASNumber (64999): a local AS per peer is not supported"),
+                ("BGPPeer", "own-as", "spec.reachableBy (192.0.2.254): static routes to the peer are not supported"),
             ]
         );
         // Another node's peers are not this node's concern.

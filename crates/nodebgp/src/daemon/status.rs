@@ -142,7 +142,13 @@ impl PeerReport {
     /// Names why the session exists and our AS on it.
     pub(crate) fn with_desired(mut self, desired: &super::DesiredPeer, node_as: u32) -> Self {
         self.kind = Some(PeerKind::from(&desired.source));
-        self.local_as = Some(desired.local_as.map_or(node_as, |asn| asn.0));
+        self.local_as = Some(
+            desired
+                .settings
+                .local_as_number
+                .or(desired.local_as)
+                .map_or(node_as, |asn| asn.0),
+        );
         self
     }
 
