@@ -268,6 +268,9 @@ pub fn desired_peer_set(
             settings: SessionSettings {
                 source_address:
                     own_of_family(address).map_or(SourceAddress::Daemon, SourceAddress::Node),
+                // BGPConfiguration nodeMeshMaxRestartTime (confd: `graceful
+                // restart time` on the Mesh_ protocols).
+                max_restart_time: config.mesh_max_restart_time,
                 ..SessionSettings::default()
             },
             filters: Vec::new(),

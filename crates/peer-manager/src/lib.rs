@@ -108,6 +108,9 @@ pub struct BgpConfiguration {
     /// The AS the `default` BGPConfiguration sets explicitly, if any: the local AS
     /// of a node without one of its own. `None` leaves it to the daemon.
     pub configured_as_number: Option<Asn>,
+    /// The graceful-restart time mesh sessions announce
+    /// (`nodeMeshMaxRestartTime`); `None` for the daemon's own.
+    pub mesh_max_restart_time: Option<Duration>,
 }
 
 impl BgpConfiguration {
@@ -124,6 +127,8 @@ impl BgpConfiguration {
             node_to_node_mesh: resource.map_or(true, |resource| resource.mesh_enabled()),
             listen_port: resource.map_or(BGP_PORT, |resource| resource.listen_port_or_default()),
             configured_as_number,
+            mesh_max_restart_time: resource
+                .and_then(calico_model::BgpConfigurationResource::node_mesh_max_restart_time),
         }
     }
 }
@@ -149,6 +154,7 @@ impl Default for BgpConfiguration {
             node_to_node_mesh: true,
             listen_port: BGP_PORT,
             configured_as_number: None,
+            mesh_max_restart_time: None,
         }
     }
 }

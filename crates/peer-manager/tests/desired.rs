@@ -150,6 +150,34 @@ fn the_mesh_peers_with_every_other_node_using_its_as_or_the_global_as() {
     );
 }
 
+/// BGPConfiguration `nodeMeshMaxRestartTime`: the mesh sessions' restart
+/// time, not the explicit peers'.
+#[test]
+fn mesh_sessions_announce_the_mesh_restart_time() {
+    let config = BgpConfiguration {
+        mesh_max_restart_time: Some(std::time::Duration::from_secs(300)),
+        ..BgpConfiguration::default()
+    };
+    let peers = [global("192.0.2.9", 65009)];
+    let desired = desired_peers("n1", &two_nodes(), &config, &peers);
+    let restart_times: Vec<(String, Option<u64>)> = desired
+        .iter()
+        .map(|peer| {
+            (
+                peer.address.to_string(),
+                peer.settings.max_restart_time.map(|time| time.as_secs()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        restart_times,
+        [
+            ("10.0.0.2:179".to_owned(), Some(300)),
+            ("192.0.2.9:179".to_owned(), None),
+        ]
+    );
+}
+
 #[test]
 fn the_mesh_is_off_when_the_configuration_disables_it() {
     assert!(desired_peers("n1", &two_nodes(), &no_mesh(), &[]).is_empty());

@@ -292,10 +292,24 @@ fn nodes_and_configurations_keep_what_they_do_not_model() {
         configuration.unsupported_settings(),
         [
             "spec.nodeMeshPassword: not supported, mesh sessions run without a password",
-            "spec.nodeMeshMaxRestartTime: not supported, mesh sessions announce the default restart time",
             "spec.bindMode (NodeIP): not supported, the daemon listens where --listen says",
         ]
         .map(str::to_owned)
+    );
+    assert_eq!(
+        configuration.node_mesh_max_restart_time(),
+        Some(std::time::Duration::from_secs(120))
+    );
+    let bad = calico::CONFIGURATION.replace(
+        r#""nodeMeshMaxRestartTime":"2m0s""#,
+        r#""nodeMeshMaxRestartTime":"two minutes""#,
+    );
+    let message = parse_resources(&bad).unwrap_err().to_string();
+    assert!(
+        message.contains(
+            "BGPConfiguration(default): error with field nodeMeshMaxRestartTime = 'two minutes'"
+        ),
+        "{message}"
     );
 }
 

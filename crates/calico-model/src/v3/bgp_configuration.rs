@@ -11,8 +11,10 @@
 //! parts); a prefix advertisement names a CIDR and communities that are either
 //! values or names defined under `communities`; service prefixes are CIDRs.
 //!
-//! Calico's other settings (`bindMode`, `nodeMeshPassword`,
-//! `nodeMeshMaxRestartTime`, `ignoredInterfaces`, `localWorkloadPeeringIPV4/6`,
+//! `nodeMeshMaxRestartTime` is a Go duration, announced by mesh sessions as
+//! their graceful-restart time.
+//!
+//! Calico's other settings (`bindMode`, `nodeMeshPassword`, `ignoredInterfaces`, `localWorkloadPeeringIPV4/6`,
 //! `serviceLoadBalancerAggregation`, `programClusterRoutes`, route priorities)
 //! are kept verbatim; [`BgpConfigurationResource::unsupported_settings`] names
 //! those set to something nodebgp does not do.
@@ -93,6 +95,17 @@ impl BgpConfigurationResource {
         self.node_to_node_mesh_enabled.unwrap_or(true)
     }
 
+    /// `nodeMeshMaxRestartTime` (kept verbatim, checked on validation): the
+    /// graceful-restart time mesh sessions announce (BIRD's `graceful restart
+    /// time` on the `Mesh_` protocols).
+    pub fn node_mesh_max_restart_time(&self) -> Option<std::time::Duration> {
+        self.unmodelled
+            .spec
+            .get("nodeMeshMaxRestartTime")
+            .and_then(serde_yaml::Value::as_str)
+            .and_then(|text| super::parse_duration(text).ok())
+    }
+
     /// `listenPort`, default 179.
     pub fn listen_port_or_default(&self) -> u16 {
         self.listen_port.unwrap_or(179)
@@ -110,12 +123,6 @@ impl BgpConfigurationResource {
         if set("nodeMeshPassword") {
             settings.push(
                 "spec.nodeMeshPassword: not supported, mesh sessions run without a password"
-                    .to_owned(),
-            );
-        }
-        if set("nodeMeshMaxRestartTime") {
-            settings.push(
-                "spec.nodeMeshMaxRestartTime: not supported, mesh sessions announce the default restart time"
                     .to_owned(),
             );
         }
@@ -408,6 +415,25 @@ impl BgpConfigurationDocument {
                     cidr,
                     communities: advertisement.communities.clone(),
                 });
+            }
+        }
+        if let Some(value) = spec.extra.get("nodeMeshMaxRestartTime") {
+            match value.as_str().map(super::parse_duration) {
+                Some(Ok(_)) => {}
+                Some(Err(reason)) => fail(
+                    "nodeMeshMaxRestartTime",
+                    value.as_str().unwrap_or_default().to_owned(),
+                    reason,
+                ),
+                None if value.is_null() => {}
+                None => fail(
+                    "nodeMeshMaxRestartTime",
+                    serde_yaml::to_string(value)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
+                    "must be a duration such as 120s".to_owned(),
+                ),
             }
         }
         let mut prefixes = |field: &'static str, entries: &[ServicePrefixDocument]| {
