@@ -1,12 +1,13 @@
 //! Calico's per-peer BGPPeer settings through `nodebgp run` against real
 //! FRR: `nextHopMode` decides the next hop an iBGP peer sees on a route
 //! learned over eBGP; `localASNumber` is the AS FRR sees in the OPEN and in
-//! the AS_PATH.
+//! the AS_PATH. And the cluster's `bindMode: NodeIP`: the daemon's listener
+//! moves to the node's own address, and back.
 
 use std::net::IpAddr;
 
 use lab::{Kind, NeighborSpec, Router, RouterSpec};
-use nodebgp_interop::daemon::{address, apply, scratch, Daemon, UP};
+use nodebgp_interop::daemon::{address, apply, nodebgp, scratch, store_url, Daemon, UP};
 
 fn v3_peer(name: &str, address: IpAddr, asn: u32, extra: &str) -> String {
     format!(
@@ -115,4 +116,60 @@ fn local_as_number_is_the_as_frr_sees_and_the_first_in_the_path() {
         detail["paths"][0]["aspath"]["string"], "64999",
         "{detail:#}"
     );
+}
+
+/// Whether a TCP connection to `address` is accepted (the daemon closes it
+/// at once: no peer there; what counts is that something listens).
+fn accepts(address: std::net::SocketAddr) -> bool {
+    std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(1)).is_ok()
+}
+
+fn eventually(what: &str, check: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + UP;
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn bind_mode_node_ip_moves_the_listener_to_the_node_address_and_back() {
+    let (ours, elsewhere) = (address(), address());
+    let port = lab::free_port(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)).unwrap();
+    let directory = scratch("bind-mode");
+    let node = format!(
+        "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {{name: node-1}}\nspec: {{bgp: {{ipv4Address: {ours}/32}}}}\n---\n"
+    );
+    apply(&directory, &node);
+    let control = directory.join("nodebgp.ctl");
+    let log = std::fs::File::create(directory.join("nodebgp.log")).unwrap();
+    // Every address (only a port): what bindMode may narrow.
+    let mut child = std::process::Command::new(nodebgp())
+        .args(["run", "--node", "node-1", "--as", "64512", "--no-fib"])
+        .args(["--router-id", &ours.to_string()])
+        .args(["--listen", &format!("0.0.0.0:{port}")])
+        .args(["--datastore", &store_url(&directory), "--control-socket"])
+        .arg(&control)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let at = |address: IpAddr| std::net::SocketAddr::new(address, port);
+    eventually("listening on every address", || accepts(at(elsewhere)));
+
+    let configuration = |mode: &str| {
+        format!(
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{bindMode: {mode}}}\n"
+        )
+    };
+    apply(&directory, &configuration("NodeIP"));
+    eventually("listening on the node's address only", || {
+        !accepts(at(elsewhere)) && accepts(at(ours))
+    });
+    apply(&directory, &configuration("None"));
+    eventually("listening on every address again", || {
+        accepts(at(elsewhere))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
 }

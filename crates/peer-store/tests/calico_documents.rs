@@ -290,12 +290,10 @@ fn nodes_and_configurations_keep_what_they_do_not_model() {
     assert_eq!(configuration.as_number, Some(peer_store::Asn(64512)));
     assert_eq!(
         configuration.unsupported_settings(),
-        [
-            "spec.nodeMeshPassword: not supported, mesh sessions run without a password",
-            "spec.bindMode (NodeIP): not supported, the daemon listens where --listen says",
-        ]
-        .map(str::to_owned)
+        ["spec.nodeMeshPassword: not supported, mesh sessions run without a password",]
+            .map(str::to_owned)
     );
+    assert!(configuration.binds_to_node_ip());
     assert_eq!(
         configuration.node_mesh_max_restart_time(),
         Some(std::time::Duration::from_secs(120))

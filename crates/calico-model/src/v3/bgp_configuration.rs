@@ -106,6 +106,16 @@ impl BgpConfigurationResource {
             .and_then(|text| super::parse_duration(text).ok())
     }
 
+    /// `bindMode: NodeIP` (kept verbatim): BGP listens on the node's own
+    /// addresses only, not on every address.
+    pub fn binds_to_node_ip(&self) -> bool {
+        self.unmodelled
+            .spec
+            .get("bindMode")
+            .and_then(serde_yaml::Value::as_str)
+            == Some("NodeIP")
+    }
+
     /// `listenPort`, default 179.
     pub fn listen_port_or_default(&self) -> u16 {
         self.listen_port.unwrap_or(179)
@@ -123,12 +133,6 @@ impl BgpConfigurationResource {
         if set("nodeMeshPassword") {
             settings.push(
                 "spec.nodeMeshPassword: not supported, mesh sessions run without a password"
-                    .to_owned(),
-            );
-        }
-        if text("bindMode") == Some("NodeIP") {
-            settings.push(
-                "spec.bindMode (NodeIP): not supported, the daemon listens where --listen says"
                     .to_owned(),
             );
         }
@@ -434,6 +438,18 @@ impl BgpConfigurationDocument {
                         .to_owned(),
                     "must be a duration such as 120s".to_owned(),
                 ),
+            }
+        }
+        if let Some(value) = spec.extra.get("bindMode").filter(|value| !value.is_null()) {
+            if !matches!(value.as_str(), Some("" | "None" | "NodeIP")) {
+                fail(
+                    "bindMode",
+                    serde_yaml::to_string(value)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
+                    "must be one of: None, NodeIP".to_owned(),
+                );
             }
         }
         let mut prefixes = |field: &'static str, entries: &[ServicePrefixDocument]| {

@@ -24,6 +24,7 @@ mod control;
 mod datastore;
 mod fib;
 mod filters;
+mod listeners;
 pub(crate) mod logging;
 mod metrics;
 mod node_status;
@@ -40,13 +41,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use bgp_fsm::{Config, IdleHoldPolicy};
 use bgp_rib::PeerId;
-use bgp_session::net::{self, SocketOptions};
+use bgp_session::net::SocketOptions;
 use bgp_session::{
-    reject, spawn_listener, spawn_peer, Accepted, Ending, PeerConfig, PeerEvent, PeerHandle,
-    SessionEvent,
+    reject, spawn_peer, Accepted, Ending, PeerConfig, PeerEvent, PeerHandle, SessionEvent,
 };
 use bgp_wire::Family;
 use peer_manager::Action;
@@ -137,7 +137,8 @@ struct Manager {
     peers: HashMap<IpAddr, RunningPeer>,
     /// Peer tasks told to end whose [`SessionEvent::Stopped`] has not come.
     stopping: HashSet<PeerId>,
-    listeners: Vec<Arc<tokio::net::TcpListener>>,
+    /// The BGP listening sockets (opened in `run`).
+    listeners: Option<listeners::Listeners>,
     /// The RIB and what hangs on it.
     routing: routing::Routing,
     /// Where peer tasks send their routing events.
@@ -184,7 +185,7 @@ impl Manager {
             store,
             peers: HashMap::new(),
             stopping: HashSet::new(),
-            listeners: Vec::new(),
+            listeners: None,
             routing,
             route_events,
             next_number: 1,
@@ -216,14 +217,9 @@ impl Manager {
             }
         }
         let (accepted_sender, mut accepted) = mpsc::channel::<Accepted>(64);
-        for address in self.settings.listen.clone() {
-            let listener = Arc::new(
-                net::listener(address).with_context(|| format!("cannot listen on {address}"))?,
-            );
-            spawn_listener(listener.clone(), accepted_sender.clone());
-            self.listeners.push(listener);
-            info!(%address, "listening");
-        }
+        let mut listening = listeners::Listeners::new(accepted_sender.clone());
+        listening.listen_on(&self.settings.listen, &[]).await?;
+        self.listeners = Some(listening);
         let (control_sender, mut control) = mpsc::channel::<ControlCall>(16);
         control::serve_on_own_thread(
             &self.settings.control_socket,
@@ -309,7 +305,7 @@ impl Manager {
                 Work::Datastore => {
                     let reading = desired.borrow_and_update().clone();
                     if let Some(reading) = reading {
-                        self.apply(reading);
+                        self.apply(reading).await;
                     }
                     "a datastore change"
                 }
@@ -567,7 +563,9 @@ impl Manager {
     }
 
     /// Makes the running peers and advertisements what the datastore says.
-    fn apply(&mut self, reading: sources::Desired) {
+    async fn apply(&mut self, reading: sources::Desired) {
+        self.listen_where_configured(reading.bind_addresses.as_deref())
+            .await;
         let (desired, advertisements) = (reading.peers, reading.advertisements);
         self.ignored = reading.ignored;
         self.peer_filters = reading.filters;
@@ -639,6 +637,49 @@ impl Manager {
             }
         }
         self.apply_peer_filters();
+    }
+
+    /// Listens on the node's own addresses when the cluster asks for
+    /// `bindMode: NodeIP` (`node_addresses`, at the port `--listen` gives)
+    /// and `--listen` named no address of its own (only `0.0.0.0`, `::`);
+    /// else where `--listen` says.
+    /// A failure is logged and the sockets stay as they were.
+    async fn listen_where_configured(&mut self, node_addresses: Option<&[IpAddr]>) {
+        let wanted: Vec<SocketAddr> = match node_addresses {
+            Some(addresses) if !addresses.is_empty() && !self.settings.listen_given => {
+                let port = self
+                    .settings
+                    .listen
+                    .first()
+                    .map_or(peer_manager::BGP_PORT, SocketAddr::port);
+                addresses
+                    .iter()
+                    .map(|address| SocketAddr::new(*address, port))
+                    .collect()
+            }
+            _ => self.settings.listen.clone(),
+        };
+        let keys: Vec<(IpAddr, String)> = self
+            .peers
+            .iter()
+            .filter_map(|(address, peer)| {
+                let password = peer.desired.settings.password.clone()?;
+                Some((*address, password))
+            })
+            .collect();
+        let Some(listeners) = self.listeners.as_mut() else {
+            return;
+        };
+        if listeners.addresses() == wanted {
+            return;
+        }
+        info!(from = ?listeners.addresses(), to = ?wanted, "moving the BGP listeners (bindMode)");
+        if let Err(error) = listeners.listen_on(&wanted, &keys).await {
+            warn!(
+                error = format!("{error:#}"),
+                "cannot move the BGP listeners; they stay where they were"
+            );
+        }
     }
 
     /// Gives each running session the BGPFilters last read, live (a route
@@ -820,17 +861,10 @@ impl Manager {
     /// Fails closed: when the key cannot be set on every listener, it is
     /// taken off all of them again and the caller does not start the peer.
     fn install_password(&self, peer: IpAddr, password: Option<&str>) -> std::io::Result<()> {
-        for listener in &self.listeners {
-            if let Err(error) = net::apply_to_listener(listener, peer, password) {
-                if password.is_some() {
-                    for listener in &self.listeners {
-                        let _ = net::apply_to_listener(listener, peer, None);
-                    }
-                }
-                return Err(error);
-            }
+        match &self.listeners {
+            Some(listeners) => listeners.install_password(peer, password),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Records why a desired peer was not started, logging it when the

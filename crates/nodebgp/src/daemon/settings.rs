@@ -401,6 +401,10 @@ pub(crate) struct Settings {
     pub(crate) local_as: Asn,
     pub(crate) router_id: RouterId,
     pub(crate) listen: Vec<SocketAddr>,
+    /// Whether `--listen` (or `listen` in the file) named an address of its
+    /// own (not `0.0.0.0` or `::`): then it wins over the cluster's
+    /// `bindMode: NodeIP`.
+    pub(crate) listen_given: bool,
     pub(crate) datastore: Datastore,
     /// What chose the datastore (`--datastore`, a calicoctl file, the
     /// environment, the default), for the start-up log line.
@@ -626,6 +630,7 @@ impl Settings {
                 .unwrap_or_else(hostname),
             local_as,
             router_id: RouterId(router_id),
+            listen_given: listen.iter().any(|address| !address.ip().is_unspecified()),
             listen,
             datastore,
             datastore_origin: datastore_origin.to_string(),

@@ -54,6 +54,9 @@ pub(crate) struct Desired {
     pub(crate) peers: Vec<DesiredPeer>,
     /// The compiled BGPFilters of the peers that name some, by address.
     pub(crate) filters: HashMap<IpAddr, bgp_rib::PeerFilter>,
+    /// `bindMode: NodeIP` in the cluster's BGPConfiguration: the node's own
+    /// BGP addresses to listen on (empty when its Node has none).
+    pub(crate) bind_addresses: Option<Vec<IpAddr>>,
     pub(crate) advertisements: Advertisements,
     /// What the daemon does not act on, and why, sorted; for `nodebgp status`.
     pub(crate) ignored: Vec<IgnoredResource>,
@@ -106,6 +109,7 @@ where
         desired: Desired {
             peers: reading.peers,
             filters: reading.filters,
+            bind_addresses: reading.bind_addresses,
             advertisements,
             ignored: reading.ignored,
         },
@@ -170,6 +174,7 @@ fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Adver
 struct Reading {
     peers: Vec<DesiredPeer>,
     filters: HashMap<IpAddr, bgp_rib::PeerFilter>,
+    bind_addresses: Option<Vec<IpAddr>>,
     configuration: Option<peer_store::BgpConfigurationResource>,
     ignored: Vec<IgnoredResource>,
     reads_password_files: bool,
@@ -320,11 +325,26 @@ where
             }
         }
     });
+    let bind_addresses = configuration
+        .as_ref()
+        .is_some_and(peer_store::BgpConfigurationResource::binds_to_node_ip)
+        .then(|| {
+            nodes
+                .iter()
+                .filter(|candidate| candidate.name == node)
+                .flat_map(|own| {
+                    [own.ipv4.map(IpAddr::V4), own.ipv6.map(IpAddr::V6)]
+                        .into_iter()
+                        .flatten()
+                })
+                .collect()
+        });
     ignored_resources.sort();
     ignored_resources.dedup();
     Reading {
         peers: desired,
         filters,
+        bind_addresses,
         configuration,
         ignored: ignored_resources,
         reads_password_files,
