@@ -141,6 +141,70 @@ fn two_daemons_sharing_a_file_store_form_the_mesh_and_a_node_selector_picks_one(
     mesh_and_node_selector("mesh-file", store_url);
 }
 
+/// Calico 3.31's automatic reverse peering: one BGPPeer from the clients to
+/// the route reflectors (`peerSelector`) makes the reflector peer back. The
+/// client's own session is passive (its address string is the lower one,
+/// Calico's rule), so only the reverse peering can bring the session up;
+/// `reversePeering: Manual` takes it away again.
+#[test]
+fn a_peer_selector_peering_is_peered_back_by_the_node_it_selects() {
+    let (first, second) = (address(), address());
+    // The reflector gets the higher address string: the client waits.
+    let (client, reflector) = if first.to_string() < second.to_string() {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let directory = scratch("reverse-peering");
+    let datastore = store_url(&directory);
+    let peering = |mode: &str| {
+        format!(
+            "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {{name: to-reflectors}}\nspec: {{nodeSelector: '!has(route-reflector)', peerSelector: has(route-reflector), reversePeering: {mode}}}\n"
+        )
+    };
+    let cluster = format!(
+        "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{nodeToNodeMeshEnabled: false, asNumber: 64512}}\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {{name: client}}\nspec: {{bgp: {{ipv4Address: {client}/32}}}}\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {{name: reflector, labels: {{route-reflector: 'true'}}}}\nspec: {{bgp: {{ipv4Address: {reflector}/32, routeReflectorClusterID: 224.0.0.1}}}}\n---\n{}",
+        peering("Auto")
+    );
+    let applied = resources_in("apply", &datastore, &cluster);
+    assert!(applied.status.success(), "{applied:?}");
+    let (directory_client, directory_reflector) = (directory.join("c"), directory.join("r"));
+    std::fs::create_dir_all(&directory_client).unwrap();
+    std::fs::create_dir_all(&directory_reflector).unwrap();
+    let client_daemon = Daemon::start_with(
+        &directory_client,
+        &datastore,
+        "client",
+        client,
+        "64512",
+        &[],
+    );
+    let reflector_daemon = Daemon::start_with(
+        &directory_reflector,
+        &datastore,
+        "reflector",
+        reflector,
+        "64512",
+        &[],
+    );
+    client_daemon.wait_for(reflector, "Established");
+    let back = reflector_daemon.wait_for(client, "Established");
+    assert_eq!(back["kind"], "node", "{back:#}");
+
+    let manual = resources_in("apply", &datastore, &peering("Manual"));
+    assert!(manual.status.success(), "{manual:?}");
+    let deadline = Instant::now() + UP;
+    while reflector_daemon.peer(client).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the reflector still peers back under reversePeering: Manual"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn get_prints_every_kind_in_a_form_create_reads_back() {
     let directory = scratch("mesh-get");

@@ -60,6 +60,105 @@ fn mesh_passive(peer: IpAddr, own: &str) -> bool {
     peer.to_string().as_str() > own
 }
 
+/// A v3 BGPPeer's per-session settings, `own` being this node's address of
+/// the session's family.
+fn session_settings(peer: &PeerV3, own: Option<IpAddr>) -> SessionSettings {
+    let resource = &peer.resource;
+    SessionSettings {
+        password: peer.password.clone(),
+        source_address: match resource.source_address {
+            calico_model::SourceAddress::UseNodeIp => {
+                own.map_or(SourceAddress::Daemon, SourceAddress::Node)
+            }
+            calico_model::SourceAddress::None => SourceAddress::Unbound,
+        },
+        keepalive: resource.keepalive_time,
+        ttl_security_hops: resource.ttl_security,
+        max_restart_time: resource.max_restart_time,
+        allowed_local_as: resource.num_allowed_local_as_numbers,
+        keep_original_next_hop: resource.keep_original_next_hop
+            || resource.next_hop_mode() == calico_model::NextHopMode::Keep,
+        next_hop_self: resource.next_hop_mode() == calico_model::NextHopMode::SelfAlways,
+        local_as_number: resource.local_as_number(),
+    }
+}
+
+/// Calico 3.31's automatic reverse peering (confd `updatePeersV1`): a BGPPeer
+/// whose `peerSelector` selects `me`, or whose `peerIP` is `me`'s address of
+/// that family with `me`'s AS (and, with a port, the cluster's listen port),
+/// reaches `me` from each node it is for (its `node`, `nodeSelector`, or every
+/// node): `me` peers back with each of them, at that node's address of the
+/// family (both families for a selector), in that node's AS, actively, with
+/// the BGPPeer's password, timers, GTSM, next-hop mode and filters, but
+/// neither its `localASNumber` nor its `numAllowedLocalASNumbers`. Not for
+/// `reversePeering: Manual`.
+fn reverse_candidates(
+    me: &Node,
+    nodes: &[Node],
+    config: &BgpConfiguration,
+    v3_peers: &[PeerV3],
+) -> Vec<Candidate> {
+    let my_as = me.as_number.unwrap_or(config.as_number);
+    let own_v4 = me.ipv4.map(IpAddr::V4);
+    let own_v6 = me.ipv6.map(IpAddr::V6);
+    let mut candidates = Vec::new();
+    for peer in v3_peers {
+        let resource = &peer.resource;
+        if !resource.reverse_peering() {
+            continue;
+        }
+        let (ipv4, ipv6) = match &resource.target {
+            PeerTarget::Selector(selector) if selector.matches(&me.labels) => (true, true),
+            PeerTarget::Selector(_) => continue,
+            PeerTarget::Address {
+                address,
+                port,
+                as_number,
+            } => {
+                let mine = Some(*address) == own_v4 || Some(*address) == own_v6;
+                let port_matches = port.map_or(true, |port| port == config.listen_port);
+                if !(mine && *as_number == my_as && port_matches) {
+                    continue;
+                }
+                (address.is_ipv4(), address.is_ipv6())
+            }
+        };
+        let filters: Vec<String> = resource
+            .filters()
+            .iter()
+            .map(|name| name.as_str().to_owned())
+            .collect();
+        for node in nodes {
+            if node.name == me.name || !resource.applies_to(&node.name, &node.labels) {
+                continue;
+            }
+            let v4 = own_v4.filter(|_| ipv4).and(node.ipv4.map(IpAddr::V4));
+            let v6 = own_v6.filter(|_| ipv6).and(node.ipv6.map(IpAddr::V6));
+            for (address, own) in [(v4, own_v4), (v6, own_v6)] {
+                let Some(address) = address else { continue };
+                let settings = SessionSettings {
+                    allowed_local_as: None,
+                    local_as_number: None,
+                    ..session_settings(peer, own)
+                };
+                candidates.push(Candidate {
+                    address,
+                    port: None,
+                    default_port: config.listen_port,
+                    asn: node.as_number.unwrap_or(config.as_number),
+                    rank: 1,
+                    passive: false,
+                    source: PeerSource::Reverse(node.name.clone()),
+                    settings,
+                    filters: filters.clone(),
+                    tie: format!("{}/{}", resource.name, node.name),
+                });
+            }
+        }
+    }
+    candidates
+}
+
 /// The sessions `this_node` should run from v1 bgpPeers alone (see the crate
 /// documentation), sorted by address, one per peer IP address.
 ///
@@ -149,23 +248,7 @@ pub fn desired_peer_set(
             continue;
         }
         let rank = u8::from(!resource.is_global());
-        let settings = |address: IpAddr| SessionSettings {
-            password: peer.password.clone(),
-            source_address: match resource.source_address {
-                calico_model::SourceAddress::UseNodeIp => {
-                    own_of_family(address).map_or(SourceAddress::Daemon, SourceAddress::Node)
-                }
-                calico_model::SourceAddress::None => SourceAddress::Unbound,
-            },
-            keepalive: resource.keepalive_time,
-            ttl_security_hops: resource.ttl_security,
-            max_restart_time: resource.max_restart_time,
-            allowed_local_as: resource.num_allowed_local_as_numbers,
-            keep_original_next_hop: resource.keep_original_next_hop
-                || resource.next_hop_mode() == calico_model::NextHopMode::Keep,
-            next_hop_self: resource.next_hop_mode() == calico_model::NextHopMode::SelfAlways,
-            local_as_number: resource.local_as_number(),
-        };
+        let settings = |address: IpAddr| session_settings(peer, own_of_family(address));
         let source = if rank == 0 {
             PeerSource::Global
         } else {
@@ -217,6 +300,22 @@ pub fn desired_peer_set(
                     }
                 }
             }
+        }
+    }
+
+    // Reverse peerings never displace a peering written for this node.
+    if let Some(me) = me {
+        let mut reverse: HashMap<IpAddr, Candidate> = HashMap::new();
+        for candidate in reverse_candidates(me, nodes, config, v3_peers) {
+            match reverse.get(&candidate.address) {
+                Some(current) if !candidate.beats(current) => {}
+                _ => {
+                    reverse.insert(candidate.address, candidate);
+                }
+            }
+        }
+        for (address, candidate) in reverse {
+            explicit.entry(address).or_insert(candidate);
         }
     }
 

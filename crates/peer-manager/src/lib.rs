@@ -171,6 +171,10 @@ pub enum PeerSource {
     PeerSelector(String),
     /// The node-to-node mesh, towards the named node.
     Mesh(String),
+    /// Calico's automatic reverse peering (3.31): a BGPPeer that reaches this
+    /// node from the named one (by `peerSelector`, or `peerIP` at this
+    /// node's address and AS) is peered back.
+    Reverse(String),
 }
 
 /// Where a session's connections come from.

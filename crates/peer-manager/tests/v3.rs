@@ -106,8 +106,51 @@ fn a_peer_selector_peers_with_every_selected_node_at_its_address_and_as() {
     assert_eq!(desired[0].source, PeerSource::PeerSelector("rr".into()));
     // "10.0.0.9" > "10.0.0.1": the selected node connects, this one waits.
     assert!(desired[0].passive);
-    // A node never peers with itself through its own selector.
-    assert!(desired_peer_set("rr", &all, &no_mesh(), &[], &peers).is_empty());
+    // A node never peers with itself through its own selector; the node
+    // selected peers back with every node the BGPPeer is for (Calico 3.31's
+    // automatic reverse peering), in their AS, connecting itself.
+    let reverse = desired_peer_set("rr", &all, &no_mesh(), &[], &peers);
+    assert_eq!(addresses(&reverse), ["10.0.0.1:179", "10.0.0.2:179"]);
+    assert_eq!(reverse[0].source, PeerSource::Reverse("n1".into()));
+    assert_eq!(reverse[0].asn, Asn(64512));
+    assert!(!reverse[0].passive);
+    let manual = [input(
+        "{peerSelector: has(route-reflector), reversePeering: Manual}",
+    )];
+    assert!(desired_peer_set("rr", &all, &no_mesh(), &[], &manual).is_empty());
+}
+
+/// A `peerIP` peering reaches a Calico node when the address is that node's
+/// and the AS its AS: that node peers back with the peering's nodes, with
+/// the peering's settings but not its local AS; a peering written for the
+/// node itself wins over the reverse one.
+#[test]
+fn a_peer_ip_at_a_calico_node_is_peered_back_unless_a_peering_of_its_own_exists() {
+    let all = nodes();
+    let towards_rr = input(
+        "{nodeSelector: \"rack == 'a'\", peerIP: 10.0.0.9, asNumber: 64512, keepaliveTime: 7s, localASNumber: 65111, filters: [edge]}",
+    );
+    let reverse = desired_peer_set(
+        "rr",
+        &all,
+        &no_mesh(),
+        &[],
+        std::slice::from_ref(&towards_rr),
+    );
+    assert_eq!(addresses(&reverse), ["10.0.0.1:179"]);
+    assert_eq!(reverse[0].source, PeerSource::Reverse("n1".into()));
+    assert_eq!(reverse[0].settings.keepalive.unwrap().as_secs(), 7);
+    assert_eq!(reverse[0].settings.local_as_number, None);
+    assert_eq!(reverse[0].filters, ["edge"]);
+    // Another AS at that address is not this node.
+    let other_as = input("{peerIP: 10.0.0.9, asNumber: 65009}");
+    assert!(desired_peer_set("rr", &all, &no_mesh(), &[], &[other_as]).is_empty());
+    // The node's own peering to n1 wins.
+    let own = input("{node: rr, peerIP: 10.0.0.1, asNumber: 64999}");
+    let both = desired_peer_set("rr", &all, &no_mesh(), &[], &[towards_rr, own]);
+    assert_eq!(addresses(&both), ["10.0.0.1:179"]);
+    assert_eq!(both[0].asn, Asn(64999));
+    assert_eq!(both[0].source, PeerSource::NodeScoped);
 }
 
 #[test]

@@ -172,6 +172,18 @@ impl BgpPeerV3 {
             .to_asn()
     }
 
+    /// `spec.reversePeering` (Calico 3.31; kept verbatim in
+    /// [`Unmodelled::spec`]): whether the nodes this peering reaches peer
+    /// back automatically (`Auto`, the default) or only through BGPPeers of
+    /// their own (`Manual`).
+    pub fn reverse_peering(&self) -> bool {
+        self.unmodelled
+            .spec
+            .get("reversePeering")
+            .and_then(serde_yaml::Value::as_str)
+            != Some("Manual")
+    }
+
     /// `spec.filters`: the BGPFilters applied to the session's routes, in
     /// order (checked names; the field itself is kept verbatim in
     /// [`Unmodelled::spec`]).

@@ -6,9 +6,8 @@
 //! `localASNumber`, `nextHopMode` and `reversePeering` (3.31). Their values are
 //! checked by Calico's rules (the v3 validator and the CRD's CEL rules, with
 //! their messages) and kept verbatim. A peer that sets one to something nodebgp
-//! cannot carry out (`reachableBy`, `localWorkloadSelector`,
-//! `reversePeering` other
-//! than `Auto`) is read as an [`UnsupportedBgpPeer`]: listed, printed and
+//! cannot carry out (`reachableBy`, `localWorkloadSelector`) is read as an
+//! [`UnsupportedBgpPeer`]: listed, printed and
 //! written back like any resource, but never a [`BgpPeerV3`](super::bgp_peer::BgpPeerV3),
 //! so no session is ever run with a policy other than the one asked for. The
 //! same holds, in a datastore, for a Kubernetes Secret password and for spec
@@ -297,10 +296,9 @@ pub(crate) fn check(
 
     if let Some(text) = text(extra, "reversePeering", fields) {
         match text {
-            "Auto" => {}
-            "Manual" => {
-                reasons.push("spec.reversePeering (Manual): only Auto is supported".to_owned())
-            }
+            // Run: Manual only turns off the reverse peering
+            // (BgpPeerV3::reverse_peering).
+            "Auto" | "Manual" => {}
             other => fields.push(field(
                 "reversePeering",
                 other,

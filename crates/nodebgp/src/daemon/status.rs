@@ -104,9 +104,9 @@ impl From<&peer_manager::PeerSource> for PeerKind {
     fn from(source: &peer_manager::PeerSource) -> Self {
         match source {
             peer_manager::PeerSource::Global => PeerKind::Global,
-            peer_manager::PeerSource::NodeScoped | peer_manager::PeerSource::PeerSelector(_) => {
-                PeerKind::Node
-            }
+            peer_manager::PeerSource::NodeScoped
+            | peer_manager::PeerSource::PeerSelector(_)
+            | peer_manager::PeerSource::Reverse(_) => PeerKind::Node,
             peer_manager::PeerSource::Mesh(_) => PeerKind::Mesh,
         }
     }
