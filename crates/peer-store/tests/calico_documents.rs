@@ -41,7 +41,7 @@ fn read_modify_write_keeps_every_field(
 ) {
     let listing = store.list_resources(&ResourceFilter::all()).unwrap();
     assert!(listing.unreadable.is_empty(), "{:?}", listing.unreadable);
-    assert_eq!(listing.resources.len(), 5);
+    assert_eq!(listing.resources.len(), 6);
     for (mut document, stored) in printed(&listing.resources)
         .into_iter()
         .zip(&listing.resources)
@@ -102,7 +102,7 @@ fn calico_documents_in_the_file_store_round_trip_verbatim() {
             serde_json::json!({"revision": index + 1, "resource": calico::value(document)})
         })
         .collect();
-    let file = serde_json::json!({"formatVersion": 1, "revision": 5, "resources": records});
+    let file = serde_json::json!({"formatVersion": 1, "revision": 6, "resources": records});
     let store_file = directory.path().join(STORE_FILE_NAME);
     fs::write(&store_file, serde_yaml::to_string(&file).unwrap()).unwrap();
     let store = FileStore::open(directory.path()).unwrap();

@@ -29,6 +29,9 @@ pub(crate) const NODE: &str = r#"{"kind":"Node","apiVersion":"projectcalico.org/
 /// Kubernetes datastore (`generation`, `managedFields`).
 pub(crate) const CONFIGURATION: &str = r#"{"kind":"BGPConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default","uid":"7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e","generation":2,"creationTimestamp":"2026-03-01T08:00:00Z","annotations":{"note":"cluster defaults"},"managedFields":[{"manager":"calicoctl","operation":"Update","apiVersion":"crd.projectcalico.org/v1","time":"2026-03-01T08:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:spec":{"f:asNumber":{}}}}]},"spec":{"logSeverityScreen":"Info","nodeToNodeMeshEnabled":true,"asNumber":64512,"serviceLoadBalancerIPs":[{"cidr":"203.0.113.0/24"}],"serviceExternalIPs":[{"cidr":"198.51.100.0/24"}],"serviceClusterIPs":[{"cidr":"10.96.0.0/12"}],"serviceLoadBalancerAggregation":"Enabled","communities":[{"name":"rack","value":"65001:100"}],"prefixAdvertisements":[{"cidr":"203.0.113.0/24","communities":["rack","65001:200:300"]}],"listenPort":179,"nodeMeshPassword":{"secretKeyRef":{"name":"bgp-secrets","key":"mesh"}},"nodeMeshMaxRestartTime":"2m0s","bindMode":"NodeIP","ignoredInterfaces":["kube-ipvs0","docker*"],"localWorkloadPeeringIPV4":"169.254.0.179","localWorkloadPeeringIPV6":"fe80::179","programClusterRoutes":"Enabled","ipv4NormalRoutePriority":1024,"ipv6NormalRoutePriority":1024}}"#;
 
+/// A BGPFilter with every rule field, as Calico writes it (3.26).
+pub(crate) const FILTER: &str = r#"{"kind":"BGPFilter","apiVersion":"projectcalico.org/v3","metadata":{"name":"rack-edge","uid":"1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f","creationTimestamp":"2026-03-04T12:00:00Z"},"spec":{"exportV4":[{"cidr":"10.244.0.0/16","prefixLength":{"min":24,"max":26},"matchOperator":"In","action":"Accept"},{"source":"RemotePeers","action":"Reject"}],"importV4":[{"cidr":"0.0.0.0/0","matchOperator":"Equal","action":"Accept"},{"cidr":"10.0.0.0/8","matchOperator":"NotIn","action":"Reject"}],"exportV6":[{"cidr":"fd00:244::/48","matchOperator":"Equal","action":"Accept"}],"importV6":[{"cidr":"::/0","prefixLength":{"min":1},"matchOperator":"In","action":"Reject"}]}}"#;
+
 /// Every fixture with the key Calico keeps it under.
 pub(crate) fn all() -> Vec<(String, &'static str)> {
     [
@@ -37,6 +40,7 @@ pub(crate) fn all() -> Vec<(String, &'static str)> {
         ("bgppeers/local-speakers", WORKLOAD_PEER),
         ("nodes/rack1-host1", NODE),
         ("bgpconfigurations/default", CONFIGURATION),
+        ("bgpfilters/rack-edge", FILTER),
     ]
     .into_iter()
     .map(|(key, value)| (format!("{V3}/{key}"), value))
