@@ -141,6 +141,55 @@ fn two_daemons_sharing_a_file_store_form_the_mesh_and_a_node_selector_picks_one(
     mesh_and_node_selector("mesh-file", store_url);
 }
 
+/// Whether a connection from `from` to `to` without a TCP MD5 signature is
+/// accepted within a second (a listener holding a key for `from` drops the
+/// unsigned SYN: RFC 2385).
+fn unsigned_connection_accepted(from: IpAddr, to: std::net::SocketAddr) -> bool {
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .unwrap();
+    socket
+        .bind(&std::net::SocketAddr::new(from, 0).into())
+        .unwrap();
+    socket
+        .connect_timeout(&to.into(), std::time::Duration::from_secs(1))
+        .is_ok()
+}
+
+/// BGPConfiguration `nodeMeshPassword` (here `{file: PATH}`, nodebgp's form
+/// beside Calico's Kubernetes Secret): the mesh sessions are signed.
+#[test]
+fn the_mesh_runs_signed_with_the_mesh_password() {
+    let (a, b) = (address(), address());
+    let directory = scratch("mesh-password");
+    let datastore = store_url(&directory);
+    let key = directory.join("mesh.key");
+    std::fs::write(&key, "mesh-s3cret\n").unwrap();
+    let cluster = format!(
+        "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{asNumber: 64512, nodeMeshPassword: {{file: {}}}}}\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {{name: node-a}}\nspec: {{bgp: {{ipv4Address: {a}/32}}}}\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {{name: node-b}}\nspec: {{bgp: {{ipv4Address: {b}/32}}}}\n",
+        key.display()
+    );
+    let applied = resources_in("apply", &datastore, &cluster);
+    assert!(applied.status.success(), "{applied:?}");
+    let (directory_a, directory_b) = (directory.join("a"), directory.join("b"));
+    std::fs::create_dir_all(&directory_a).unwrap();
+    std::fs::create_dir_all(&directory_b).unwrap();
+    let daemon_a = Daemon::start_with(&directory_a, &datastore, "node-a", a, "64512", &[]);
+    let daemon_b = Daemon::start_with(&directory_b, &datastore, "node-b", b, "64512", &[]);
+    daemon_a.wait_for(b, "Established");
+    daemon_b.wait_for(a, "Established");
+    // Signed: the other node's address gets nowhere without the key.
+    assert!(!unsigned_connection_accepted(
+        b,
+        std::net::SocketAddr::new(a, 179)
+    ));
+}
+
 /// Calico 3.31's automatic reverse peering: one BGPPeer from the clients to
 /// the route reflectors (`peerSelector`) makes the reflector peer back. The
 /// client's own session is passive (its address string is the lower one,

@@ -287,10 +287,15 @@ fn nodes_and_configurations_keep_what_they_do_not_model() {
         panic!("not a configuration")
     };
     assert_eq!(configuration.as_number, Some(peer_store::Asn(64512)));
-    assert_eq!(
-        configuration.unsupported_settings(),
-        ["spec.nodeMeshPassword: not supported, mesh sessions run without a password",]
-            .map(str::to_owned)
+    assert!(
+        configuration.unsupported_settings().is_empty(),
+        "{:?}",
+        configuration.unsupported_settings()
+    );
+    let secret = configuration.node_mesh_password().unwrap().unwrap_err();
+    assert!(
+        secret.starts_with("Kubernetes Secrets are not supported"),
+        "{secret}"
     );
     assert!(configuration.binds_to_node_ip());
     assert_eq!(

@@ -106,6 +106,19 @@ impl BgpConfigurationResource {
             .and_then(|text| super::parse_duration(text).ok())
     }
 
+    /// `nodeMeshPassword` (kept verbatim, checked on validation): where the
+    /// mesh sessions' TCP MD5 key comes from, `{file: PATH}` or `{env: NAME}`
+    /// as for a BGPPeer; an error for Calico's `secretKeyRef`, which needs
+    /// the Kubernetes API. `None` when not set.
+    pub fn node_mesh_password(&self) -> Option<Result<super::bgp_peer::PasswordSource, String>> {
+        let value = self
+            .unmodelled
+            .spec
+            .get("nodeMeshPassword")
+            .filter(|value| !value.is_null())?;
+        Some(mesh_password(value))
+    }
+
     /// `bindMode: NodeIP` (kept verbatim): BGP listens on the node's own
     /// addresses only, not on every address.
     pub fn binds_to_node_ip(&self) -> bool {
@@ -123,19 +136,13 @@ impl BgpConfigurationResource {
 
     /// The settings this configuration asks for that nodebgp does not carry
     /// out, one line each (the rest of the configuration still applies):
-    /// a mesh password or restart time, binding to the node IP, advertising
-    /// load-balancer IPs one by one, and spec fields nodebgp does not know.
+    /// advertising load-balancer IPs one by one, and spec fields nodebgp does
+    /// not know. (A mesh password that cannot be used is the daemon's to
+    /// report: it then runs no mesh.)
     pub fn unsupported_settings(&self) -> Vec<String> {
         let spec = &self.unmodelled.spec;
         let text = |name: &str| spec.get(name).and_then(serde_yaml::Value::as_str);
-        let set = |name: &str| !matches!(spec.get(name), None | Some(serde_yaml::Value::Null));
         let mut settings = Vec::new();
-        if set("nodeMeshPassword") {
-            settings.push(
-                "spec.nodeMeshPassword: not supported, mesh sessions run without a password"
-                    .to_owned(),
-            );
-        }
         if text("serviceLoadBalancerAggregation") == Some("Disabled") {
             settings.push(
                 "spec.serviceLoadBalancerAggregation (Disabled): not supported, serviceLoadBalancerIPs are advertised as written"
@@ -440,6 +447,25 @@ impl BgpConfigurationDocument {
                 ),
             }
         }
+        if let Some(value) = spec
+            .extra
+            .get("nodeMeshPassword")
+            .filter(|value| !value.is_null())
+        {
+            // A Secret is valid for Calico (the daemon then runs no mesh).
+            if let Err(reason) = mesh_password(value) {
+                if !reason.starts_with(SECRET_REASON) {
+                    fail(
+                        "nodeMeshPassword",
+                        serde_yaml::to_string(value)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_owned(),
+                        reason,
+                    );
+                }
+            }
+        }
         if let Some(value) = spec.extra.get("bindMode").filter(|value| !value.is_null()) {
             if !matches!(value.as_str(), Some("" | "None" | "NodeIP")) {
                 fail(
@@ -537,5 +563,28 @@ impl From<&BgpConfigurationResource> for BgpConfigurationDocument {
                 extra: config.unmodelled.spec.clone(),
             },
         }
+    }
+}
+
+/// Why a `nodeMeshPassword` naming a Kubernetes Secret is not used.
+const SECRET_REASON: &str = "Kubernetes Secrets are not supported";
+
+/// Reads `nodeMeshPassword`: `{file: PATH}` or `{env: NAME}`.
+fn mesh_password(value: &serde_yaml::Value) -> Result<super::bgp_peer::PasswordSource, String> {
+    use super::bgp_peer::{PasswordDocument, PasswordSource};
+    let document: PasswordDocument = serde_yaml::from_value(value.clone())
+        .map_err(|error| format!("must be {{file: PATH}} or {{env: NAME}}: {error}"))?;
+    let present = |text: &Option<String>| text.clone().filter(|text| !text.is_empty());
+    match (
+        present(&document.file),
+        present(&document.env),
+        &document.secret_key_ref,
+    ) {
+        (_, _, Some(_)) => Err(format!(
+            "{SECRET_REASON} (use nodeMeshPassword: {{file: PATH}} or {{env: NAME}})"
+        )),
+        (Some(file), None, None) => Ok(PasswordSource::File(file.into())),
+        (None, Some(env), None) => Ok(PasswordSource::Env(env)),
+        _ => Err("exactly one of file and env is required".to_owned()),
     }
 }

@@ -293,8 +293,38 @@ where
     }
     // Remote nodes without an AS of their own are in the cluster's AS: the
     // configured one, else Calico's default.
-    let config = BgpConfiguration::from_resource(configuration.as_ref(), DEFAULT_AS_NUMBER);
+    let mut config = BgpConfiguration::from_resource(configuration.as_ref(), DEFAULT_AS_NUMBER);
+    // nodeMeshPassword: the mesh runs signed, or not at all (RFC 2385 keys
+    // fail closed, as for a BGPPeer's).
+    let mut mesh_password = None;
+    if let Some(source) = configuration
+        .as_ref()
+        .and_then(peer_store::BgpConfigurationResource::node_mesh_password)
+    {
+        reads_password_files |= matches!(source, Ok(PasswordSource::File(_)));
+        match source.and_then(|source| source.read()) {
+            Ok(password) if !password.is_empty() => mesh_password = Some(password),
+            outcome => {
+                let reason = outcome.err().unwrap_or_else(|| "it is empty".to_owned());
+                if config.node_to_node_mesh {
+                    ignored_resources.push(ignored(
+                        "BGPConfiguration",
+                        "default",
+                        format!("spec.nodeMeshPassword: {reason}; no mesh sessions run without it"),
+                    ));
+                }
+                config.node_to_node_mesh = false;
+            }
+        }
+    }
     let mut desired = peer_manager::desired_peer_set(node, &nodes, &config, &peers, &v3_peers);
+    if let Some(password) = mesh_password {
+        for peer in &mut desired {
+            if matches!(peer.source, peer_manager::PeerSource::Mesh(_)) {
+                peer.settings.password = Some(password.clone());
+            }
+        }
+    }
     let mut filters = HashMap::new();
     desired.retain(|peer| {
         if peer.filters.is_empty() {
@@ -517,6 +547,58 @@ mod tests {
         std::fs::remove_dir_all(directory).unwrap();
     }
 
+    #[test]
+    fn the_mesh_runs_signed_with_the_mesh_password_or_not_at_all() {
+        let key = std::env::temp_dir().join(format!("nodebgp-mesh-key-{}", std::process::id()));
+        std::fs::write(&key, "mesh-key\n").unwrap();
+        let nodes = "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n1}\nspec: {bgp: {ipv4Address: 10.0.0.1/32}}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n2}\nspec: {bgp: {ipv4Address: 10.0.0.2/32}}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor}\nspec: {peerIP: 192.0.2.1, asNumber: 65001}\n---\n";
+        let (store, directory) = store_with(&format!(
+            "{nodes}apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{nodeMeshPassword: {{file: {}}}}}\n",
+            key.display()
+        ));
+        let signed = desired(&store, "n1").unwrap();
+        let passwords: Vec<(String, Option<String>)> = signed
+            .peers
+            .iter()
+            .map(|peer| (peer.address.to_string(), peer.settings.password.clone()))
+            .collect();
+        assert_eq!(
+            passwords,
+            [
+                ("10.0.0.2:179".to_owned(), Some("mesh-key".to_owned())),
+                ("192.0.2.1:179".to_owned(), None),
+            ]
+        );
+        std::fs::remove_dir_all(directory).unwrap();
+        std::fs::remove_file(&key).unwrap();
+
+        // Unreadable (a Kubernetes Secret): no mesh, said why; the rest runs.
+        let (store, directory) = store_with(&format!(
+            "{nodes}apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {{name: default}}\nspec: {{nodeMeshPassword: {{secretKeyRef: {{name: bgp, key: mesh}}}}}}\n"
+        ));
+        let unsigned = desired(&store, "n1").unwrap();
+        let addresses: Vec<String> = unsigned
+            .peers
+            .iter()
+            .map(|peer| peer.address.to_string())
+            .collect();
+        assert_eq!(addresses, ["192.0.2.1:179"]);
+        assert!(
+            unsigned
+                .ignored
+                .iter()
+                .any(|entry| entry.kind == "BGPConfiguration"
+                    && entry.reason.starts_with(
+                        "spec.nodeMeshPassword: Kubernetes Secrets are not supported"
+                    )),
+            "{:?}",
+            unsigned.ignored
+        );
+        std::fs::remove_dir_all(directory).unwrap();
+    }
+
     fn desired_for(store: &FileStore, node: &str) -> Vec<IgnoredResource> {
         desired(store, node).unwrap().ignored
     }
@@ -551,7 +633,7 @@ mod tests {
                 kind: "BGPConfiguration".to_owned(),
                 name: "default".to_owned(),
                 reason:
-                    "spec.nodeMeshPassword: not supported, mesh sessions run without a password"
+                    "spec.nodeMeshPassword: Kubernetes Secrets are not supported (use nodeMeshPassword: {file: PATH} or {env: NAME}); no mesh sessions run without it"
                         .to_owned(),
             }
         );
