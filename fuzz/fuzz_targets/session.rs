@@ -74,6 +74,8 @@ impl Harness {
                             allow_own_as: 0,
                             max_prefix: None,
                             keep_next_hop: false,
+                            next_hop_self: false,
+                            local_as: None,
                             long_lived: false,
                             enforce_first_as: true,
                         },
