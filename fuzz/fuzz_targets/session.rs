@@ -197,7 +197,12 @@ fuzz_target!(|data: &[u8]| {
         harness.drain();
     }
     // The connection ends; whatever the session held goes.
-    harness.session.handle(now, Input::Closed { connection: CONNECTION });
+    harness.session.handle(
+        now,
+        Input::Closed {
+            connection: CONNECTION,
+        },
+    );
     harness.drain();
     if harness.peer_up {
         harness.rib.peer_down(PEER, false);
