@@ -212,11 +212,12 @@ fn the_cli_reaches_a_tls_and_password_protected_etcd_from_a_calicoctl_file() {
         "{}",
         stdout_of(&created)
     );
-    // Where Calico v1 keeps a global peer, as the user `calico` wrote it.
+    // Where Calico's upgrade keeps a global v1 peer (a v3 BGPPeer named
+    // after its address), as the user `calico` wrote it.
     let value = secured
-        .stored("/calico/bgp/v1/global/peer_v4/127.0.9.17")
+        .stored("/calico/resources/v3/projectcalico.org/bgppeers/127-0-9-17")
         .expect("the peer is in etcd");
-    assert!(value.contains("\"as_num\":\"64517\""), "{value}");
+    assert!(value.contains("\"asNumber\":64517"), "{value}");
 
     let listed = nodebgp()
         .args(["get", "bgppeer", "-c", path(&config)])

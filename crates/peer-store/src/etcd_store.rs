@@ -1,17 +1,24 @@
-//! A [`PeerStore`] on an etcd server, through the etcd v3 API, in Calico's v1 key
-//! layout, so a node pointed at a Calico v1 datastore migrated to the v3 API picks
-//! up its peers and Calico v1 readers (confd) understand what this store writes.
+//! A [`PeerStore`] on an etcd server, through the etcd v3 API, in Calico's own
+//! layout, so that calico-node and nodebgp, pointed at the same etcd, see the
+//! same resources.
 //!
-//! Layout under the prefix (default [`DEFAULT_PREFIX`], `/calico/bgp/v1`):
+//! v1 peers are written as the v3 BGPPeer Calico's v1→v3 upgrade makes of them
+//! ([`converted_peer`]: `bgppeers/10-0-0-1`, `bgppeers/node1.10-0-0-1`, spec
+//! `node`, `peerIP`, `asNumber`), because no Calico v3 component reads v1 keys
+//! from etcd v3; an annotation tells nodebgp to show it as the v1 peer it was
+//! written as. A peer whose converted name would be too long stays in the v1
+//! layout. Peers in Calico's v1 layout (a v1 datastore moved to the etcd v3
+//! API) are read, and moved to their v3 key when written:
 //!
 //! - `<prefix>/global/peer_v4/<ip>` and `<prefix>/global/peer_v6/<ip>`
 //! - `<prefix>/host/<node>/peer_v4/<ip>` and `<prefix>/host/<node>/peer_v6/<ip>`
 //! - value: `{"ip":"10.0.0.1","as_num":"64512"}`, the AS number a decimal string.
 //!
-//! A peer with a port (Calico v3.16 `peerIP: a.b.c.d:port`) is written the way
-//! confd flattens v3 peers into v1 keys: `<ip>-<port>` as the last key segment and
-//! an extra `"port": <number>` in the value. Other keys under the prefix (Calico's
-//! `global/as_num`, `host/<node>/ip_addr_v4`, …) are not peers and are ignored.
+//! A peer with a port (Calico v3.16 `peerIP: a.b.c.d:port`) is in that layout
+//! the way confd flattens v3 peers into v1 keys: `<ip>-<port>` as the last key
+//! segment and an extra `"port": <number>` in the value. Other keys under the
+//! prefix (Calico's `global/as_num`, `host/<node>/ip_addr_v4`, …) are not peers
+//! and are ignored.
 //!
 //! v3 resources are kept where Calico's etcd v3 backend keeps them, as the JSON
 //! documents Calico writes (`libcalico-go/lib/backend/model/resource.go`):
@@ -80,6 +87,7 @@ use crate::store::{
 };
 use crate::table::ResourceTable;
 use crate::v3::block_affinity::BlockAffinityResource;
+use crate::v3::converted_peer;
 use crate::v3::{ResourceName, RESOURCE_NAME_MAX_LENGTH};
 
 /// Calico's etcd prefix for v1 BGP data.
@@ -99,7 +107,7 @@ const WRITE_ATTEMPTS: usize = 8;
 /// How long to wait for the server on each request, and for a watch to catch up.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A [`PeerStore`] kept in etcd (v3 API) in Calico's v1 key layout.
+/// A [`PeerStore`] kept in etcd (v3 API) in Calico's layout (module docs).
 ///
 /// The store owns a small current-thread tokio runtime and blocks on it for every
 /// call: the [`PeerStore`] trait is synchronous because the daemon calls stores
@@ -241,8 +249,24 @@ impl EtcdStore {
         &self.prefix
     }
 
-    /// The etcd key of a peer in Calico's v1 layout.
+    /// The etcd key this store writes a v1 peer at: the v3 BGPPeer Calico's
+    /// upgrade would make of it ([`converted_peer`]), or, when the peer has
+    /// no valid converted name, its key in Calico's v1 layout.
     pub fn key_of(&self, key: &PeerKey) -> String {
+        match converted_peer::converted_name(key) {
+            Some(name) => format!(
+                "{}/{}/{name}",
+                self.resource_prefix,
+                NamedKind::BgpPeer.plural()
+            ),
+            None => self.legacy_key_of(key),
+        }
+    }
+
+    /// The etcd key of a v1 peer in Calico's v1 layout, where v1 datastores
+    /// migrated to the etcd v3 API keep their peers; read, and moved to
+    /// [`EtcdStore::key_of`] when written.
+    pub fn legacy_key_of(&self, key: &PeerKey) -> String {
         calico_v1::key_of(&self.prefix, key)
     }
 
@@ -276,8 +300,13 @@ impl EtcdStore {
     /// one way ([`IpamKey::candidates`]), and a 252-character name Calico
     /// shortened with a hash, which only a search of the affinities finds.
     fn locations(&self, key: &ResourceKey) -> Result<Vec<String>, StoreError> {
-        let ResourceKey::Named { kind, name } = key else {
-            return Ok(vec![self.key_of_name(key)]);
+        let (kind, name) = match key {
+            ResourceKey::Named { kind, name } => (kind, name),
+            ResourceKey::BgpPeer(peer_key) => {
+                let mut locations = vec![self.legacy_key_of(peer_key), self.key_of(peer_key)];
+                locations.dedup();
+                return Ok(locations);
+            }
         };
         if !kind.is_ipam_record() {
             return Ok(vec![self.key_of_name(key)]);
@@ -492,10 +521,27 @@ impl EtcdStore {
                 .map(|resource| Some(StoredResource { resource, revision }))
                 .map_err(corrupt),
             KeyClass::Resource(resource_key) => {
-                let resource: Resource =
+                let value: serde_json::Value =
                     serde_json::from_slice(key_value.value()).map_err(|error| {
                         corrupt(format!("value is not a Calico v3 resource: {error}"))
                     })?;
+                // A v1 peer this store wrote as the v3 BGPPeer Calico's
+                // upgrade makes of it: the v1 peer again.
+                if let ResourceKey::Named {
+                    kind: NamedKind::BgpPeer,
+                    name,
+                } = &resource_key
+                {
+                    if let Some(peer) = converted_peer::from_v3_document(name.as_str(), &value) {
+                        return Ok(Some(StoredResource {
+                            resource: Resource::BgpPeer(peer),
+                            revision,
+                        }));
+                    }
+                }
+                let resource: Resource = serde_json::from_value(value).map_err(|error| {
+                    corrupt(format!("value is not a Calico v3 resource: {error}"))
+                })?;
                 // The key is the identity, as for v1 peers.
                 if resource.key() != resource_key {
                     return Err(corrupt(format!(
@@ -518,7 +564,12 @@ impl EtcdStore {
     /// the rest.
     fn encode(&self, resource: &Resource) -> Result<String, StoreError> {
         let encoded = match resource {
-            Resource::BgpPeer(peer) => Ok(calico_v1::encode_value(peer)),
+            Resource::BgpPeer(peer) => match converted_peer::to_v3_document(peer) {
+                Some(document) => {
+                    serde_json::to_string(&document).map_err(|error| error.to_string())
+                }
+                None => Ok(calico_v1::encode_value(peer)),
+            },
             Resource::BlockAffinity(affinity) => calico_ipam::encode_affinity(affinity),
             Resource::IpamBlock(block) => calico_ipam::encode_block(block),
             // Documents JSON cannot hold are refused when read; say so rather
@@ -600,6 +651,13 @@ impl EtcdStore {
         let (after, mut outcomes, _changes) = before.apply(operations, SystemTime::now())?;
         let planned_revision = Revision(before.revision.0 + 1);
 
+        // Who is at each key now: a v1 peer and the v3 BGPPeer named as its
+        // conversion share one, and neither may overwrite the other.
+        let occupants: BTreeMap<&String, &ResourceKey> = read
+            .locations
+            .iter()
+            .map(|(resource_key, location)| (location, resource_key))
+            .collect();
         let mut compares = Vec::with_capacity(keys.len());
         let mut writes = Vec::new();
         for (etcd_key, resource_key) in &keys {
@@ -635,6 +693,22 @@ impl EtcdStore {
                 .filter(|stored| self.key_of_resource(&stored.resource) == *etcd_key);
             match (current, target) {
                 (_, Some(stored)) if stored.revision == planned_revision => {
+                    if let Some(occupant) = occupants
+                        .get(etcd_key)
+                        .filter(|occupant| **occupant != resource_key)
+                    {
+                        return Err(BatchError {
+                            index: operations
+                                .iter()
+                                .position(|operation| operation.key() == *resource_key),
+                            committed: 0,
+                            error: StoreError::Occupied {
+                                key: Box::new(resource_key.clone()),
+                                location: etcd_key.clone(),
+                                occupant: Box::new((*occupant).clone()),
+                            },
+                        });
+                    }
                     let value = self.encode(&stored.resource).map_err(whole)?;
                     writes.push(TxnOp::put(etcd_key.as_str(), value, None));
                 }
@@ -700,6 +774,15 @@ impl EtcdStore {
                 Ok(stored) => {
                     if was_unreadable {
                         changes.push(cleared());
+                    }
+                    // A v1 peer's document rewritten as a v3 BGPPeer (or the
+                    // other way round): the resource it was is gone.
+                    if let Some(previous) = previous_resource.filter(|previous| {
+                        stored
+                            .as_ref()
+                            .is_none_or(|stored| stored.resource.key() != previous.resource.key())
+                    }) {
+                        changes.push(deleted(previous));
                     }
                     changes.extend(stored.map(|stored| {
                         ListingChange::Resource(ResourceChange::Put {
@@ -816,8 +899,12 @@ impl PeerStore for EtcdStore {
             let response = self
                 .block_on(client.get(location.as_str(), None))
                 .map_err(etcd_error(&self.prefix))?;
+            // A v3 BGPPeer's key may hold a v1 peer (and the other way
+            // round): only the resource asked for is an answer.
             return match response.kvs().first() {
-                Some(key_value) => self.decode(key_value),
+                Some(key_value) => Ok(self
+                    .decode(key_value)?
+                    .filter(|stored| stored.resource.key() == *key)),
                 None => Ok(None),
             };
         }

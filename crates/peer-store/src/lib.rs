@@ -65,9 +65,11 @@
 //!   (temporary file, fsync, rename, directory fsync) under an advisory lock on
 //!   `<dir>/store.lock`: concurrent writers do not lose updates, and a crash leaves
 //!   the old state or the new one.
-//! - **[`EtcdStore`]** keeps v1 peers in etcd (v3 API) in Calico's v1 key layout
+//! - **[`EtcdStore`]** keeps v1 peers in etcd (v3 API) as the v3 BGPPeers
+//!   Calico's upgrade makes of them (`bgppeers/10-0-0-1`, annotated so that they
+//!   read back as v1 peers), reads those in Calico's v1 key layout
 //!   (`/calico/bgp/v1/{global|host/<node>}/peer_v4|peer_v6/<ip>`, value
-//!   `{"ip":…,"as_num":"…"}`) and v3 resources in Calico's v3 layout
+//!   `{"ip":…,"as_num":"…"}`), and keeps v3 resources in Calico's v3 layout
 //!   (`/calico/resources/v3/projectcalico.org/<plural>/<name>`, the JSON
 //!   document), block affinities and IPAM blocks in Calico IPAM's keys
 //!   (`/calico/ipam/v2/host/<node>/ipv4/block/<cidr>`,

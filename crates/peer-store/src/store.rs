@@ -253,6 +253,17 @@ pub enum StoreError {
         /// The store's revision.
         current: Revision,
     },
+    /// The key a resource is kept at holds another resource: a v1 bgpPeer
+    /// and the v3 BGPPeer named as its conversion, on etcd v3.
+    #[error("{key} is kept at {location}, which holds {occupant}: delete or rename that first")]
+    Occupied {
+        /// The resource written.
+        key: Box<ResourceKey>,
+        /// The datastore key both would be at.
+        location: String,
+        /// The resource there now.
+        occupant: Box<ResourceKey>,
+    },
     /// The stored data cannot be read back.
     #[error("datastore {path} is corrupt: {message}")]
     Corrupt {

@@ -155,57 +155,138 @@ fn list_filters_by_scope_and_node() {
 }
 
 #[test]
-fn keys_and_values_follow_calico_v1_layout() {
+fn v1_peers_are_stored_as_the_v3_bgppeers_calicos_upgrade_makes() {
     let server = EtcdServer::start("layout");
-    // The default prefix, as a Calico v1 reader expects it.
+    // The default prefix, as Calico's components expect it.
     let store = EtcdStore::connect(&server.endpoints(), None).unwrap();
     assert_eq!(store.prefix(), "/calico/bgp/v1");
-    store
-        .create(peer("global", None, "10.0.0.1", "64512"))
-        .unwrap();
-    store
-        .create(peer("node", Some("rack1-host1"), "2001:db8::1", "1.10"))
-        .unwrap();
-    store
-        .create(peer(
-            "node",
-            Some("rack1-host1"),
-            "10.0.0.5:1790",
-            "4294967295",
-        ))
-        .unwrap();
+    let global = peer("global", None, "10.0.0.1", "64512");
+    let v6 = peer("node", Some("Rack1_Host1"), "2001:db8::1", "1.10");
+    let with_port = peer("node", Some("rack1-host1"), "10.0.0.5:1790", "4294967295");
+    for created in [&global, &v6, &with_port] {
+        store.create(created.clone()).unwrap();
+    }
 
+    // calico-node reads these keys; the values are what it decodes, and the
+    // annotation is the only thing that is nodebgp's.
+    let raw: BTreeMap<String, serde_json::Value> = server
+        .raw("/calico/")
+        .into_iter()
+        .map(|(key, value)| (key, serde_json::from_str(&value).unwrap()))
+        .collect();
+    let bgppeers = "/calico/resources/v3/projectcalico.org/bgppeers";
     assert_eq!(
-        server.raw("/calico/"),
-        [
+        raw,
+        BTreeMap::from([
             (
-                "/calico/bgp/v1/global/peer_v4/10.0.0.1".to_owned(),
-                r#"{"ip":"10.0.0.1","as_num":"64512"}"#.to_owned()
+                format!("{bgppeers}/10-0-0-1"),
+                serde_json::json!({
+                    "kind": "BGPPeer", "apiVersion": "projectcalico.org/v3",
+                    "metadata": {"name": "10-0-0-1", "annotations": {"nodebgp.io/v1-bgppeer": "global"}},
+                    "spec": {"peerIP": "10.0.0.1", "asNumber": 64512},
+                })
             ),
             (
-                "/calico/bgp/v1/host/rack1-host1/peer_v4/10.0.0.5-1790".to_owned(),
-                r#"{"ip":"10.0.0.5","as_num":"4294967295","port":1790}"#.to_owned()
+                format!("{bgppeers}/rack1-host1.10-0-0-5-port-1790"),
+                serde_json::json!({
+                    "kind": "BGPPeer", "apiVersion": "projectcalico.org/v3",
+                    "metadata": {"name": "rack1-host1.10-0-0-5-port-1790",
+                                 "annotations": {"nodebgp.io/v1-bgppeer": "node/rack1-host1"}},
+                    "spec": {"node": "rack1-host1", "peerIP": "10.0.0.5:1790", "asNumber": 4294967295u32},
+                })
             ),
             (
-                "/calico/bgp/v1/host/rack1-host1/peer_v6/2001:db8::1".to_owned(),
-                r#"{"ip":"2001:db8::1","as_num":"65546"}"#.to_owned()
+                format!("{bgppeers}/rack1-host1.2001-0db8-0000-0000-0000-0000-0000-0001"),
+                serde_json::json!({
+                    "kind": "BGPPeer", "apiVersion": "projectcalico.org/v3",
+                    "metadata": {"name": "rack1-host1.2001-0db8-0000-0000-0000-0000-0000-0001",
+                                 "annotations": {"nodebgp.io/v1-bgppeer": "node/Rack1_Host1"}},
+                    "spec": {"node": "rack1-host1", "peerIP": "2001:db8::1", "asNumber": 65546},
+                })
             ),
-        ]
+        ])
     );
+    // As v1 peers they read back as they were written (the node name as
+    // given), and they are not also v3 BGPPeers.
+    let listing = store.list(&ListFilter::all()).unwrap();
+    let mut peers: Vec<BgpPeer> = listing
+        .peers
+        .iter()
+        .map(|stored| stored.peer.clone())
+        .collect();
+    peers.sort_by_key(BgpPeer::key);
+    let mut expected = vec![global.clone(), v6.clone(), with_port.clone()];
+    expected.sort_by_key(BgpPeer::key);
+    assert_eq!(peers, expected);
+    assert_eq!(store.get(&v6.key()).unwrap().unwrap().peer, v6);
+    let named = |name: &str| ResourceKey::Named {
+        kind: peer_store::NamedKind::BgpPeer,
+        name: peer_store::ResourceName::new(name).unwrap(),
+    };
+    assert_eq!(store.get_resource(&named("10-0-0-1")).unwrap(), None);
 
-    // A peer written by Calico itself reads back.
-    server.put_raw(
-        "/calico/bgp/v1/host/node2/peer_v4/192.0.2.7",
-        r#"{"ip":"192.0.2.7","as_num":"63400"}"#,
+    // A peer written by Calico v1 itself, in its v1 keys, reads back; an
+    // update moves it to its v3 key.
+    let legacy_key = "/calico/bgp/v1/host/node2/peer_v4/192.0.2.7";
+    server.put_raw(legacy_key, r#"{"ip":"192.0.2.7","as_num":"63400"}"#);
+    let legacy = peer("node", Some("node2"), "192.0.2.7", "63400");
+    assert_eq!(store.get(&legacy.key()).unwrap().unwrap().peer, legacy);
+    let updated = peer("node", Some("node2"), "192.0.2.7", "63401");
+    store.apply(updated.clone()).unwrap();
+    assert!(server.raw(legacy_key).is_empty());
+    assert_eq!(
+        server.raw(&format!("{bgppeers}/node2.192-0-2-7")).len(),
+        1,
+        "moved to its v3 key"
     );
-    let stored = store
-        .get(&peer("node", Some("node2"), "192.0.2.7", "63400").key())
+    assert_eq!(store.get(&updated.key()).unwrap().unwrap().peer, updated);
+
+    // Edited as a v3 BGPPeer (a field v1 has not): from then on a v3 peer,
+    // and the v1 peer is gone, for listings and for the watch alike.
+    let before_edit = store
+        .list_resources(&ResourceFilter::all())
         .unwrap()
-        .unwrap();
-    assert_eq!(
-        stored.peer,
-        peer("node", Some("node2"), "192.0.2.7", "63400")
+        .revision;
+    let mut edited = raw[&format!("{bgppeers}/10-0-0-1")].clone();
+    edited["spec"]["keepaliveTime"] = serde_json::json!("10s");
+    server.put_raw(&format!("{bgppeers}/10-0-0-1"), &edited.to_string());
+    assert_eq!(store.get(&global.key()).unwrap(), None);
+    assert!(store.get_resource(&named("10-0-0-1")).unwrap().is_some());
+    let changes = store.listing_changes_since(before_edit).unwrap();
+    assert!(
+        matches!(
+            changes.changes.as_slice(),
+            [
+                ListingChange::Resource(ResourceChange::Deleted { resource: Resource::BgpPeer(gone), .. }),
+                ListingChange::Resource(ResourceChange::Put { resource: Resource::BgpPeerV3(_), .. }),
+            ] if *gone == global
+        ),
+        "{changes:?}"
     );
+
+    // Now the v1 peer and the v3 BGPPeer would share a key: refused, not
+    // overwritten, whichever is written.
+    let error = store.create(global.clone()).unwrap_err();
+    assert!(
+        matches!(error, StoreError::Occupied { ref occupant, .. } if **occupant == named("10-0-0-1")),
+        "{error}"
+    );
+    assert!(error.to_string().contains("bgppeers/10-0-0-1"), "{error}");
+    let v3_over_v1 = peer_store::parse_resources(
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: node2.192-0-2-7}\nspec: {peerIP: 192.0.2.9, asNumber: 65001}\n",
+    )
+    .unwrap()
+    .remove(0);
+    let error = store.create_resource(v3_over_v1).unwrap_err();
+    assert!(
+        matches!(error, StoreError::Occupied { ref occupant, .. } if **occupant == ResourceKey::BgpPeer(updated.key())),
+        "{error}"
+    );
+    assert_eq!(store.get(&updated.key()).unwrap().unwrap().peer, updated);
+
+    // Deleting the v1 peer deletes its document.
+    store.delete(&updated.key(), None).unwrap();
+    assert!(server.raw(&format!("{bgppeers}/node2.")).is_empty());
 }
 
 #[test]
@@ -359,8 +440,9 @@ fn v3_kinds_live_in_calicos_v3_keys_as_calico_json() {
     assert_eq!(
         keys,
         [
-            "/calico/bgp/v1/global/peer_v4/10.0.0.1",
             "/calico/resources/v3/projectcalico.org/bgpconfigurations/default",
+            // The v1 peer, as the v3 BGPPeer Calico's upgrade names so.
+            "/calico/resources/v3/projectcalico.org/bgppeers/10-0-0-1",
             "/calico/resources/v3/projectcalico.org/bgppeers/rack-a-tor",
             "/calico/resources/v3/projectcalico.org/nodes/host-a",
         ]

@@ -16,6 +16,7 @@ pub mod bgp_filter;
 pub mod bgp_peer;
 pub mod block_affinity;
 pub mod cidr_name;
+pub mod converted_peer;
 pub mod ip_pool;
 pub mod ipam_block;
 pub mod node;
