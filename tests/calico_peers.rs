@@ -1,13 +1,15 @@
 //! Calico's per-peer BGPPeer settings through `nodebgp run` against real
 //! FRR: `nextHopMode` decides the next hop an iBGP peer sees on a route
 //! learned over eBGP; `localASNumber` is the AS FRR sees in the OPEN and in
-//! the AS_PATH. And the cluster's `bindMode: NodeIP`: the daemon's listener
-//! moves to the node's own address, and back.
+//! the AS_PATH; `reachableBy` routes the peer through its gateway in the
+//! kernel (a namespace of the test's own). And the cluster's `bindMode:
+//! NodeIP`: the daemon's listener moves to the node's own address, and back.
 
 use std::net::IpAddr;
 
 use lab::{Kind, NeighborSpec, Router, RouterSpec};
 use nodebgp_interop::daemon::{address, apply, nodebgp, scratch, store_url, Daemon, UP};
+use nodebgp_interop::netns::Namespace;
 
 fn v3_peer(name: &str, address: IpAddr, asn: u32, extra: &str) -> String {
     format!(
@@ -172,4 +174,61 @@ fn bind_mode_node_ip_moves_the_listener_to_the_node_address_and_back() {
     });
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The session's own TCP connection (our port): a restart would make a new one.
+fn connection(daemon: &Daemon, theirs: IpAddr) -> String {
+    daemon.peer(theirs).unwrap()["local_address"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `reachableBy`: the peer's host route goes into the kernel through the
+/// gateway while the peer is configured (calico-node's static
+/// `route <peer>/32 via <gateway>`), follows a changed gateway without
+/// touching the session, and leaves with the field.
+#[test]
+fn reachable_by_routes_the_peer_through_its_gateway_in_the_kernel() {
+    lab::require(Kind::Frr);
+    let Some(namespace) = Namespace::create("reachable-by") else {
+        return;
+    };
+    // The gateways must be on a connected network for the kernel to take
+    // the route.
+    namespace.add_network("198.51.100.1/24");
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("reachable-by");
+    let _router = Router::start(frr("reachable-by", theirs, 65110, ours)).unwrap();
+    let with_gateway =
+        |gateway: &str| v3_peer("edge", theirs, 65110, &format!(", reachableBy: {gateway}"));
+    apply(&directory, &with_gateway("198.51.100.254"));
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "64512",
+        &["--fib-netns", namespace.name(), "--no-graceful-restart"],
+    );
+    daemon.wait_for(theirs, "Established");
+    let host_route = theirs.to_string();
+    eventually("the peer's host route through 198.51.100.254", || {
+        namespace.next_hops(&host_route) == ["198.51.100.254"]
+    });
+    let before = connection(&daemon, theirs);
+
+    apply(&directory, &with_gateway("198.51.100.253"));
+    eventually("the host route through the new gateway", || {
+        namespace.next_hops(&host_route) == ["198.51.100.253"]
+    });
+    apply(&directory, &v3_peer("edge", theirs, 65110, ""));
+    eventually("no host route once reachableBy is gone", || {
+        namespace.next_hops(&host_route).is_empty()
+    });
+    daemon.wait_for(theirs, "Established");
+    assert_eq!(
+        connection(&daemon, theirs),
+        before,
+        "a gateway change is no session change"
+    );
 }

@@ -36,6 +36,8 @@ struct Candidate {
     settings: SessionSettings,
     /// The peer resource's BGPFilter names.
     filters: Vec<String>,
+    /// The peer resource's `reachableBy` gateway.
+    reachable_by: Option<IpAddr>,
     /// The last tie-breaker, so the input order never matters: v1 peers (empty)
     /// before v3 ones, then by resource and node name.
     tie: String,
@@ -151,6 +153,8 @@ fn reverse_candidates(
                     source: PeerSource::Reverse(node.name.clone()),
                     settings,
                     filters: filters.clone(),
+                    // The gateway is the other node's way to the peer, not ours.
+                    reachable_by: None,
                     tie: format!("{}/{}", resource.name, node.name),
                 });
             }
@@ -238,6 +242,7 @@ pub fn desired_peer_set(
             },
             settings: SessionSettings::default(),
             filters: Vec::new(),
+            reachable_by: None,
             tie: String::new(),
         });
     }
@@ -274,6 +279,8 @@ pub fn desired_peer_set(
                 source,
                 settings: settings(*address),
                 filters: filters.clone(),
+                // Calico validates it for peerIP peers only.
+                reachable_by: resource.reachable_by(),
                 tie: resource.name.to_string(),
             }),
             PeerTarget::Selector(selector) => {
@@ -295,6 +302,7 @@ pub fn desired_peer_set(
                             source: PeerSource::PeerSelector(node.name.clone()),
                             settings: settings(address),
                             filters: filters.clone(),
+                            reachable_by: None,
                             tie: format!("{}/{}", resource.name, node.name),
                         });
                     }
@@ -331,6 +339,7 @@ pub fn desired_peer_set(
         source: candidate.source.clone(),
         settings: candidate.settings.clone(),
         filters: candidate.filters.clone(),
+        reachable_by: candidate.reachable_by,
     }));
 
     let mesh_on = config.node_to_node_mesh
@@ -373,6 +382,7 @@ pub fn desired_peer_set(
                 ..SessionSettings::default()
             },
             filters: Vec::new(),
+            reachable_by: None,
         }));
     }
 

@@ -254,6 +254,10 @@ pub struct DesiredPeer {
     /// BGPPeer's `filters`; none for v1 peers and the mesh, as in Calico).
     /// A change applies to the running session: it is no session setting.
     pub filters: Vec<String>,
+    /// The gateway a v3 BGPPeer's `reachableBy` names: the node routes the
+    /// peer's address through it (a host route in the kernel, as calico-node's
+    /// static route). No session setting: a change moves the route only.
+    pub reachable_by: Option<IpAddr>,
 }
 
 impl DesiredPeer {
@@ -277,6 +281,9 @@ pub enum StopReason {
 
 /// One step of turning the running sessions into the desired ones.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+// A handful of actions live for one reconcile pass: boxing the peers would
+// cost an allocation each to save bytes nobody keeps.
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     /// Start a session that is not running.
     Start(DesiredPeer),

@@ -13,6 +13,7 @@ fn peer(address: &str, asn: u32) -> DesiredPeer {
         source: PeerSource::Global,
         settings: Default::default(),
         filters: Vec::new(),
+        reachable_by: None,
     }
 }
 

@@ -26,9 +26,9 @@
 //!   kept verbatim ([`Unmodelled`]) and written back, so a read-modify-write
 //!   never drops a field. Files are strict about names (a typo is refused by
 //!   name), stores are not. A BGPPeer setting a field nodebgp cannot carry out
-//!   (`filters`, `reachableBy`, `localWorkloadSelector`, `localASNumber`,
-//!   `nextHopMode` other than `Auto`, `reversePeering: Manual`) is an
-//!   [`UnsupportedBgpPeer`] with its reasons, never a [`BgpPeerV3`].
+//!   (`localWorkloadSelector`, a Kubernetes Secret password, a spec field of a
+//!   newer Calico) is an [`UnsupportedBgpPeer`] with its reasons, never a
+//!   [`BgpPeerV3`].
 //!
 //! # Contract
 //!

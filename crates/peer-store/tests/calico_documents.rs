@@ -225,7 +225,6 @@ fn peers_nodebgp_cannot_run_are_kept_with_the_reasons() {
     assert_eq!(
         edge.reasons,
         [
-            "spec.reachableBy (10.0.0.1): static routes to the peer are not supported",
             "spec.password.secretKeyRef: Kubernetes Secrets are not supported (use password: {file: PATH} or {env: NAME})",
         ]
         .map(str::to_owned)

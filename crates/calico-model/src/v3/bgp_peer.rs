@@ -19,7 +19,8 @@
 //! - `numAllowedLocalASNumbers` is 1..=10 (BIRD `allow local as`, as Calico renders it).
 //! - Calico's other fields (`filters`, `reachableBy`, `localWorkloadSelector`,
 //!   `nextHopMode`, `localASNumber`, `reversePeering`) are checked by Calico's
-//!   rules and kept verbatim; a peer that sets one nodebgp cannot carry out is
+//!   rules and kept verbatim (accessors read them: [`BgpPeerV3::filters`],
+//!   [`BgpPeerV3::reachable_by`], …); a peer that sets one nodebgp cannot carry out is
 //!   read as an [`UnsupportedBgpPeer`] (see [`super::peer_policy`]), never as a
 //!   [`BgpPeerV3`], so that it cannot be run with the wrong policy.
 
@@ -182,6 +183,20 @@ impl BgpPeerV3 {
             .get("reversePeering")
             .and_then(serde_yaml::Value::as_str)
             != Some("Manual")
+    }
+
+    /// `spec.reachableBy` (Calico 3.25; kept verbatim in
+    /// [`Unmodelled::spec`]): the gateway the peer is reached through, for
+    /// which the node installs the host route `<peerIP>/32 via <gateway>`
+    /// (confd's static route in `bird_aggr.cfg`). Validation has checked it
+    /// is an address of the peer's family.
+    pub fn reachable_by(&self) -> Option<std::net::IpAddr> {
+        self.unmodelled
+            .spec
+            .get("reachableBy")
+            .and_then(serde_yaml::Value::as_str)
+            .filter(|text| !text.is_empty())
+            .and_then(|text| text.parse().ok())
     }
 
     /// `spec.filters`: the BGPFilters applied to the session's routes, in

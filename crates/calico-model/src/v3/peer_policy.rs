@@ -6,7 +6,7 @@
 //! `localASNumber`, `nextHopMode` and `reversePeering` (3.31). Their values are
 //! checked by Calico's rules (the v3 validator and the CRD's CEL rules, with
 //! their messages) and kept verbatim. A peer that sets one to something nodebgp
-//! cannot carry out (`reachableBy`, `localWorkloadSelector`) is read as an
+//! cannot carry out (`localWorkloadSelector`) is read as an
 //! [`UnsupportedBgpPeer`]: listed, printed and
 //! written back like any resource, but never a [`BgpPeerV3`](super::bgp_peer::BgpPeerV3),
 //! so no session is ever run with a policy other than the one asked for. The
@@ -14,7 +14,9 @@
 //! fields nodebgp does not know at all (a newer Calico's).
 //!
 //! `filters` are run: the daemon compiles the named BGPFilters
-//! ([`super::bgp_filter`]) into the session's import and export rules.
+//! ([`super::bgp_filter`]) into the session's import and export rules; so
+//! is `reachableBy`: the daemon routes the peer's address through the gateway
+//! in the kernel.
 
 use std::net::IpAddr;
 
@@ -220,9 +222,6 @@ pub(crate) fn check(
                         "ReachableBy and PeerIP address family mismatched",
                     ));
                 }
-                reasons.push(format!(
-                    "spec.reachableBy ({text}): static routes to the peer are not supported"
-                ));
             }
             Err(_) => fields.push(field("reachableBy", text, "must be an IP address")),
         }

@@ -3,13 +3,15 @@
 //! after a restart keeps the routes the previous run left (graceful restart:
 //! the forwarding plane sees no gap) until the peers have resent their tables.
 //!
-//! It also carries the node's pod networks: a blackhole route for each IPAM
+//! It also routes each peer with a `reachableBy` gateway through it (a host
+//! route, as confd's static route does for BIRD), and carries the node's pod
+//! networks: a blackhole route for each IPAM
 //! block of the node (which wins over a learned route for the same prefix,
 //! as calico-node's static route wins over BGP), and the kernel-programming
 //! rules of the IP pools ([`KernelPolicy`]: through `tunl0` for IPIP pools,
 //! not at all for VXLAN ones), applied to every learned route.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use bgp_rib::FibChange;
@@ -27,6 +29,9 @@ pub(crate) enum FibCommand {
     /// Every peer has resent its table: routes left by the previous run
     /// that nothing re-learned are removed.
     Synchronised,
+    /// The host routes to peers through their `reachableBy` gateways
+    /// changed: peer address → gateway.
+    PeerRoutes(BTreeMap<IpAddr, IpAddr>),
     /// The node's blocks to blackhole and the pools' kernel rules changed.
     PodNetworks {
         blackholes: Vec<IpNet>,
@@ -95,6 +100,7 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
             .collect(),
         learned: HashMap::new(),
         blackholes: BTreeSet::new(),
+        peer_routes: BTreeMap::new(),
         kernel: KernelPolicy::default(),
         failed: HashMap::new(),
         relearned: HashSet::new(),
@@ -119,6 +125,8 @@ struct FibTask {
     learned: HashMap<IpNet, Vec<IpAddr>>,
     /// The node's IPAM blocks: blackholed.
     blackholes: BTreeSet<IpNet>,
+    /// Host routes to peers through their `reachableBy` gateways.
+    peer_routes: BTreeMap<IpNet, IpAddr>,
     /// How learned routes go into the kernel.
     kernel: KernelPolicy,
     /// Routes the kernel refused, as they should be: tried again every
@@ -147,6 +155,7 @@ impl FibTask {
             match command {
                 FibCommand::Changes(changes) => self.apply(changes).await,
                 FibCommand::Synchronised => self.synchronise().await,
+                FibCommand::PeerRoutes(routes) => self.peer_routes(routes).await,
                 FibCommand::PodNetworks { blackholes, kernel } => {
                     self.pod_networks(blackholes, kernel).await;
                 }
@@ -206,11 +215,31 @@ impl FibTask {
         self.install(routes).await;
     }
 
+    async fn peer_routes(&mut self, routes: BTreeMap<IpAddr, IpAddr>) {
+        let routes: BTreeMap<IpNet, IpAddr> = routes
+            .into_iter()
+            .map(|(peer, gateway)| (IpNet::from(peer), gateway))
+            .collect();
+        let mut prefixes: BTreeSet<IpNet> = self.peer_routes.keys().copied().collect();
+        prefixes.extend(routes.keys().copied());
+        if !self.synchronised {
+            self.relearned.extend(routes.keys().copied());
+        }
+        self.peer_routes = routes;
+        let routes = self.changes_for(prefixes);
+        self.install(routes).await;
+    }
+
     /// The route `prefix` should have in the kernel, if any: the block's
-    /// blackhole, else the learned route as the pools' rules want it.
+    /// blackhole, else a peer's host route through its gateway, else the
+    /// learned route as the pools' rules want it (BIRD's static routes,
+    /// preference 200, win over BGP's 100 the same way).
     fn wanted(&self, prefix: IpNet) -> Option<FibRoute> {
         if self.blackholes.contains(&prefix) {
             return Some(FibRoute::blackhole(prefix));
+        }
+        if let Some(gateway) = self.peer_routes.get(&prefix) {
+            return Some(FibRoute::new(prefix, [*gateway]));
         }
         let next_hops = self.learned.get(&prefix)?;
         match self.kernel.route(prefix, next_hops) {

@@ -36,7 +36,7 @@ mod settings;
 mod sources;
 mod status;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,6 +166,9 @@ struct Manager {
     /// The compiled BGPFilters of the peers that name some, by address, as
     /// last read: applied to running sessions live, and to new ones.
     peer_filters: HashMap<IpAddr, bgp_rib::PeerFilter>,
+    /// The host routes to peers through their BGPPeer's `reachableBy`
+    /// gateway, as last handed to the FIB task.
+    peer_routes: BTreeMap<IpAddr, IpAddr>,
     /// When the manager started: `node ready` is strict for a while after.
     started: Instant,
     /// How many peers the last datastore reading gave this node, to say so
@@ -197,6 +200,7 @@ impl Manager {
             refused_peers: HashMap::new(),
             ignored: Vec::new(),
             peer_filters: HashMap::new(),
+            peer_routes: BTreeMap::new(),
             started: Instant::now(),
             peers_read: None,
         }
@@ -616,6 +620,7 @@ impl Manager {
             }
             self.carry_out(effects);
         }
+        self.route_peers_through_their_gateways(&desired);
         self.note_peer_count(desired.len());
         self.refused_peers
             .retain(|address, _| desired.iter().any(|peer| peer.address.ip() == *address));
@@ -685,6 +690,36 @@ impl Manager {
     /// Gives each running session the BGPFilters last read, live (a route
     /// refresh and a re-export, no reset), except for a peer that cannot
     /// refresh whose import rules changed: its session starts again.
+    /// BGPPeer `reachableBy`: each such peer's address is routed through its
+    /// gateway (`<peer>/32 via <gateway>`, as confd's static route), from
+    /// when the peer is configured until it is not, so that the session can
+    /// come up over that path.
+    fn route_peers_through_their_gateways(&mut self, desired: &[DesiredPeer]) {
+        let routes: BTreeMap<IpAddr, IpAddr> = desired
+            .iter()
+            .filter_map(|peer| Some((peer.address.ip(), peer.reachable_by?)))
+            .collect();
+        if routes == self.peer_routes {
+            return;
+        }
+        match &self.fib {
+            Some(fib) => {
+                info!(
+                    routes = routes.len(),
+                    "host routes to peers through their gateways (reachableBy) changed"
+                );
+                let _ = fib
+                    .commands
+                    .send(fib::FibCommand::PeerRoutes(routes.clone()));
+            }
+            None if !routes.is_empty() => {
+                warn!("BGPPeer reachableBy needs the kernel routing table, which nodebgp may not change here; the peers' host routes are not installed");
+            }
+            None => {}
+        }
+        self.peer_routes = routes;
+    }
+
     fn apply_peer_filters(&mut self) {
         let running: Vec<(IpAddr, PeerId)> = self
             .peers

@@ -488,7 +488,8 @@ mod tests {
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: on-interface}\nspec: {node: n1, peerIP: 192.0.2.5, asNumber: 65005, filters: [pods]}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: pods}\nspec: {exportV4: [{action: Reject, interface: cali*}]}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: own-as}\nspec: {peerIP: 192.0.2.3, asNumber: 65003, localASNumber: 64999, nextHopMode: Self, reachableBy: 192.0.2.254}\n---\n\
-             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: locked}\nspec: {node: n1, peerIP: 192.0.2.4, asNumber: 65004, password: {file: /nonexistent/nodebgp-test-key}}\n",
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: locked}\nspec: {node: n1, peerIP: 192.0.2.4, asNumber: 65004, password: {file: /nonexistent/nodebgp-test-key}}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: workloads}\nspec: {localWorkloadSelector: \"app == 'bgp'\", asNumber: 65010}\n",
         );
         let desired = desired(&store, "n1").unwrap();
         let addresses: Vec<String> = desired
@@ -498,7 +499,14 @@ mod tests {
             .collect();
         // A missing filter is skipped, as calico-node does; a filter nodebgp
         // cannot evaluate keeps its peer from running.
-        assert_eq!(addresses, ["192.0.2.1:179", "192.0.2.2:179"]);
+        assert_eq!(
+            addresses,
+            ["192.0.2.1:179", "192.0.2.2:179", "192.0.2.3:179"]
+        );
+        // reachableBy is run: the gateway goes with the peer to the FIB.
+        let gateways: Vec<Option<std::net::IpAddr>> =
+            desired.peers.iter().map(|peer| peer.reachable_by).collect();
+        assert_eq!(gateways, [None, None, Some("192.0.2.254".parse().unwrap())]);
         let ignored: Vec<(&str, &str, &str)> = desired
             .ignored
             .iter()
@@ -516,13 +524,13 @@ mod tests {
                 ("BGPFilter", "only-pods", "named by the peer 192.0.2.2 but not in the datastore: skipped, as calico-node does"),
                 ("BGPPeer", "192.0.2.5", "not run: BGPFilter(pods): exportV4[0].interface: nodebgp's routes carry no interface to match"),
                 ("BGPPeer", "locked", "its password cannot be read: cannot read password file /nonexistent/nodebgp-test-key: No such file or directory (os error 2)"),
-                ("BGPPeer", "own-as", "spec.reachableBy (192.0.2.254): static routes to the peer are not supported"),
+                ("BGPPeer", "workloads", "spec.localWorkloadSelector: peering with local workloads is not supported"),
             ]
         );
         // Another node's peers are not this node's concern.
         let other = desired_for(&store, "n2");
         assert_eq!(other.len(), 1, "{other:?}");
-        assert_eq!(other[0].name, "own-as");
+        assert_eq!(other[0].name, "workloads");
         std::fs::remove_dir_all(directory).unwrap();
     }
 

@@ -62,6 +62,7 @@ fn routing(restart_time: u16, long_lived_stale_time: Option<u32>) -> Routing {
         source: peer_manager::PeerSource::Global,
         settings: peer_manager::SessionSettings::default(),
         filters: Vec::new(),
+        reachable_by: None,
     };
     routing.add_peer(PEER, &desired);
     let negotiated = negotiated(
