@@ -4,6 +4,8 @@
 //! the AS_PATH; `reachableBy` routes the peer through its gateway in the
 //! kernel (a namespace of the test's own). And the cluster's `bindMode:
 //! NodeIP`: the daemon's listener moves to the node's own address, and back.
+//! `localWorkloadSelector`: the node waits for each workload Felix's endpoint
+//! status files say the selector picked.
 
 use std::net::IpAddr;
 
@@ -231,4 +233,56 @@ fn reachable_by_routes_the_peer_through_its_gateway_in_the_kernel() {
         before,
         "a gateway change is no session change"
     );
+}
+
+/// `localWorkloadSelector`: Felix evaluates the selector and writes the
+/// BGPPeer's name into the selected workload's endpoint status file; the node
+/// then waits for that workload (FRR here) to connect, in the BGPPeer's AS,
+/// and drops the session when the file goes.
+#[test]
+fn a_workload_felix_selects_for_local_peering_connects_and_leaves_with_its_status_file() {
+    lab::require(Kind::Frr);
+    let (ours, workload) = (address(), address());
+    let directory = scratch("local-workloads");
+    let status_directory = directory.join("endpoint-status");
+    std::fs::create_dir_all(&status_directory).unwrap();
+    // The workload connects: we are passive towards it.
+    let _router = Router::start(frr("local-workload", workload, 65120, ours)).unwrap();
+    apply(
+        &directory,
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: speakers}\nspec: {localWorkloadSelector: \"app == 'bgp'\", asNumber: 65120}\n",
+    );
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "64512",
+        &["--endpoint-status-dir", status_directory.to_str().unwrap()],
+    );
+    // Felix writes a file for every workload; only the one the selector
+    // picked names the BGPPeer. Both are read in the same pass.
+    let unpicked = address();
+    std::fs::write(
+        status_directory.join("k8s-default-other-eth0"),
+        format!(r#"{{"ifaceName":"cali2","ipv4Nets":["{unpicked}/32"]}}"#),
+    )
+    .unwrap();
+    let status_file = status_directory.join("k8s-default-speaker-eth0");
+    std::fs::write(
+        &status_file,
+        format!(r#"{{"ifaceName":"cali1","ipv4Nets":["{workload}/32"],"bgpPeerName":"speakers"}}"#),
+    )
+    .unwrap();
+    let peer = daemon.wait_for(workload, "Established");
+    assert_eq!(peer["kind"], "local-workload", "{peer}");
+    assert_eq!(
+        daemon.peer(unpicked),
+        None,
+        "not selected: nobody to peer with"
+    );
+
+    std::fs::remove_file(&status_file).unwrap();
+    eventually("the session ends with the workload's status file", || {
+        daemon.peer(workload).is_none()
+    });
 }

@@ -22,6 +22,7 @@ fn nodes() -> Vec<Node> {
                 .then(|| Ipv6Addr::from(0xfd00_u128 << 112 | u128::from(index + 1))),
             as_number: (index % 7 == 0).then_some(Asn(65_000 + index)),
             route_reflector_cluster_id: None,
+            listen_port: None,
             labels: Default::default(),
         })
         .collect()

@@ -8,7 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use calico_model::{BgpPeer, BgpPeerV3, Labels, PeerTarget, Scope};
 
 use crate::{
-    Asn, BgpConfiguration, DesiredPeer, Node, PeerSource, SessionSettings, SourceAddress, BGP_PORT,
+    Asn, BgpConfiguration, DesiredPeer, LocalWorkload, Node, PeerSource, SessionSettings,
+    SourceAddress, BGP_PORT,
 };
 
 /// A v3 BGPPeer with its password already read (reading is I/O, which this crate
@@ -111,14 +112,14 @@ fn reverse_candidates(
         }
         let (ipv4, ipv6) = match &resource.target {
             PeerTarget::Selector(selector) if selector.matches(&me.labels) => (true, true),
-            PeerTarget::Selector(_) => continue,
+            PeerTarget::Selector(_) | PeerTarget::LocalWorkloads { .. } => continue,
             PeerTarget::Address {
                 address,
                 port,
                 as_number,
             } => {
                 let mine = Some(*address) == own_v4 || Some(*address) == own_v6;
-                let port_matches = port.map_or(true, |port| port == config.listen_port);
+                let port_matches = port.map_or(true, |port| port == me.listen_port(config));
                 if !(mine && *as_number == my_as && port_matches) {
                     continue;
                 }
@@ -146,7 +147,7 @@ fn reverse_candidates(
                 candidates.push(Candidate {
                     address,
                     port: None,
-                    default_port: config.listen_port,
+                    default_port: node.listen_port(config),
                     asn: node.as_number.unwrap_or(config.as_number),
                     rank: 1,
                     passive: false,
@@ -189,6 +190,24 @@ pub fn desired_peer_set(
     peers: &[BgpPeer],
     v3_peers: &[PeerV3],
 ) -> Vec<DesiredPeer> {
+    desired_peer_set_with_workloads(this_node, nodes, config, peers, v3_peers, &[])
+}
+
+/// [`desired_peer_set`], with the node's workloads that Felix selected for
+/// local BGP peering (Calico 3.30 `localWorkloadSelector`): each BGPPeer with
+/// a selector that applies to this node peers with the workloads naming it,
+/// at each of their addresses, passively (the workload connects), without a
+/// source address, in the BGPPeer's `asNumber`, with its filters and
+/// settings, as confd's `Local_Workload_` peers. A peering written for an
+/// address wins over a workload at the same address.
+pub fn desired_peer_set_with_workloads(
+    this_node: &str,
+    nodes: &[Node],
+    config: &BgpConfiguration,
+    peers: &[BgpPeer],
+    v3_peers: &[PeerV3],
+    workloads: &[LocalWorkload],
+) -> Vec<DesiredPeer> {
     let me = nodes.iter().find(|node| node.name == this_node);
     let own_v4 = me.and_then(|node| node.ipv4).map(IpAddr::V4);
     let own_v6 = me.and_then(|node| node.ipv6).map(IpAddr::V6);
@@ -210,6 +229,8 @@ pub fn desired_peer_set(
         .or(config.configured_as_number);
 
     let mut explicit: HashMap<IpAddr, Candidate> = HashMap::new();
+    // Below any peering written for their address: added after those.
+    let mut workload_candidates: Vec<Candidate> = Vec::new();
     let mut offer = |candidate: Candidate| {
         if is_own(candidate.address) {
             return;
@@ -283,6 +304,32 @@ pub fn desired_peer_set(
                 reachable_by: resource.reachable_by(),
                 tie: resource.name.to_string(),
             }),
+            PeerTarget::LocalWorkloads { as_number } => {
+                for workload in workloads {
+                    if workload.bgp_peer_name != resource.name.as_str() {
+                        continue;
+                    }
+                    let addresses = [workload.ipv4.map(IpAddr::V4), workload.ipv6.map(IpAddr::V6)];
+                    for address in addresses.into_iter().flatten() {
+                        workload_candidates.push(Candidate {
+                            address,
+                            port: None,
+                            default_port: BGP_PORT,
+                            asn: *as_number,
+                            rank: 0,
+                            passive: true,
+                            source: PeerSource::LocalWorkload(workload.name.clone()),
+                            settings: SessionSettings {
+                                source_address: SourceAddress::Unbound,
+                                ..settings(address)
+                            },
+                            filters: filters.clone(),
+                            reachable_by: None,
+                            tie: format!("~{}/{}", resource.name, workload.name),
+                        });
+                    }
+                }
+            }
             PeerTarget::Selector(selector) => {
                 for node in nodes {
                     if node.name == this_node || !selector.matches(&node.labels) {
@@ -294,7 +341,7 @@ pub fn desired_peer_set(
                         offer(Candidate {
                             address,
                             port: None,
-                            default_port: config.listen_port,
+                            default_port: node.listen_port(config),
                             asn: node.as_number.unwrap_or(config.as_number),
                             rank,
                             passive: own_text_of_family(address)
@@ -309,6 +356,22 @@ pub fn desired_peer_set(
                 }
             }
         }
+    }
+
+    let mut workloads_by_address: HashMap<IpAddr, Candidate> = HashMap::new();
+    for candidate in workload_candidates {
+        if is_own(candidate.address) {
+            continue;
+        }
+        match workloads_by_address.get(&candidate.address) {
+            Some(current) if !candidate.beats(current) => {}
+            _ => {
+                workloads_by_address.insert(candidate.address, candidate);
+            }
+        }
+    }
+    for (address, candidate) in workloads_by_address {
+        explicit.entry(address).or_insert(candidate);
     }
 
     // Reverse peerings never displace a peering written for this node.
@@ -367,7 +430,7 @@ pub fn desired_peer_set(
             }
         }
         desired.extend(mesh.into_iter().map(|(address, node)| DesiredPeer {
-            address: SocketAddr::new(address, config.listen_port),
+            address: SocketAddr::new(address, node.listen_port(config)),
             asn: node.as_number.unwrap_or(config.as_number),
             local_as,
             passive: own_text_of_family(address).is_some_and(|own| mesh_passive(address, own)),

@@ -71,7 +71,7 @@ use std::time::Duration;
 
 pub use bgp_wire::Asn;
 pub use calico_model::{BgpPeer, BgpPeerV3, Labels, NodeName, Scope};
-pub use desired::{desired_peer_set, desired_peers, PeerV3};
+pub use desired::{desired_peer_set, desired_peer_set_with_workloads, desired_peers, PeerV3};
 
 /// The BGP port (RFC 4271 §8.2.1), used for explicit peers that name no port.
 pub const BGP_PORT: u16 = 179;
@@ -94,6 +94,19 @@ pub struct Node {
     pub route_reflector_cluster_id: Option<Ipv4Addr>,
     /// The node's labels (`metadata.labels`), what v3 selectors match.
     pub labels: Labels,
+    /// The port the node listens on when its own `node.<name>`
+    /// BGPConfiguration sets `listenPort`; `None`: the cluster's
+    /// [`BgpConfiguration::listen_port`]. Sessions to the node dial it.
+    pub listen_port: Option<u16>,
+}
+
+impl Node {
+    /// The port sessions to this node connect to: its own `listenPort`,
+    /// else the cluster's (confd's `nodeListenPorts`, then
+    /// `globalListenPort`).
+    pub fn listen_port(&self, config: &BgpConfiguration) -> u16 {
+        self.listen_port.unwrap_or(config.listen_port)
+    }
 }
 
 /// Cluster-wide BGP settings (Calico's BGPConfiguration `default`).
@@ -142,6 +155,7 @@ impl From<&calico_model::NodeResource> for Node {
             as_number: node.as_number(),
             route_reflector_cluster_id: node.route_reflector_cluster_id(),
             labels: node.labels.clone(),
+            listen_port: None,
         }
     }
 }
@@ -175,6 +189,24 @@ pub enum PeerSource {
     /// node from the named one (by `peerSelector`, or `peerIP` at this
     /// node's address and AS) is peered back.
     Reverse(String),
+    /// A workload on this node (the named endpoint status file) that
+    /// Felix selected for a BGPPeer's `localWorkloadSelector`.
+    LocalWorkload(String),
+}
+
+/// A workload on this node that Felix selected for local BGP peering: what
+/// its endpoint status file (`/var/run/calico/endpoint-status/<name>`,
+/// libcalico-go's `epstatusfile`) says, reduced to what peering needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LocalWorkload {
+    /// The status file's name (the endpoint's).
+    pub name: String,
+    /// The BGPPeer whose `localWorkloadSelector` selected it (`bgpPeerName`).
+    pub bgp_peer_name: String,
+    /// The first of its `ipv4Nets`, as an address.
+    pub ipv4: Option<std::net::Ipv4Addr>,
+    /// The first of its `ipv6Nets`, as an address.
+    pub ipv6: Option<std::net::Ipv6Addr>,
 }
 
 /// Where a session's connections come from.

@@ -13,6 +13,7 @@ fn node(name: &str, ipv4: Option<&str>, ipv6: Option<&str>) -> Node {
         ipv6: ipv6.map(|text| text.parse().unwrap()),
         as_number: None,
         route_reflector_cluster_id: None,
+        listen_port: None,
         labels: Default::default(),
     }
 }

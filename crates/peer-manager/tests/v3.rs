@@ -2,8 +2,8 @@
 
 use calico_model::{parse_resources, Resource};
 use peer_manager::{
-    desired_peer_set, reconcile, Action, Asn, BgpConfiguration, BgpPeerV3, DesiredPeer, Node,
-    PeerSource, PeerV3, SourceAddress,
+    desired_peer_set, desired_peer_set_with_workloads, reconcile, Action, Asn, BgpConfiguration,
+    BgpPeerV3, DesiredPeer, LocalWorkload, Node, PeerSource, PeerV3, SourceAddress,
 };
 
 fn node(name: &str, ipv4: &str, labels: &[(&str, &str)]) -> Node {
@@ -13,6 +13,7 @@ fn node(name: &str, ipv4: &str, labels: &[(&str, &str)]) -> Node {
         ipv6: None,
         as_number: None,
         route_reflector_cluster_id: None,
+        listen_port: None,
         labels: labels
             .iter()
             .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
@@ -267,4 +268,64 @@ fn configuration_and_nodes_come_from_their_resources() {
     assert_eq!(node.ipv4, Some("10.0.0.1".parse().unwrap()));
     assert_eq!(node.as_number, Some(Asn(64513)));
     assert_eq!(node.labels.get("rack").map(String::as_str), Some("a"));
+}
+
+fn workload(name: &str, bgp_peer_name: &str, ipv4: &str, ipv6: Option<&str>) -> LocalWorkload {
+    LocalWorkload {
+        name: name.to_owned(),
+        bgp_peer_name: bgp_peer_name.to_owned(),
+        ipv4: Some(ipv4.parse().unwrap()),
+        ipv6: ipv6.map(|address| address.parse().unwrap()),
+    }
+}
+
+#[test]
+fn a_local_workload_peer_waits_for_each_selected_workload_at_each_of_its_addresses() {
+    let peers = [input(
+        "{nodeSelector: \"rack == 'a'\", localWorkloadSelector: \"app == 'bgp'\", asNumber: 65301, filters: [f], localASNumber: 64999}",
+    )];
+    let workloads = [
+        workload("pod-a", "p", "10.65.0.5", Some("fd00::5")),
+        // Selected for another BGPPeer: not this one's.
+        workload("pod-b", "other", "10.65.0.6", None),
+    ];
+    let mine = desired_peer_set_with_workloads("n1", &nodes(), &no_mesh(), &[], &peers, &workloads);
+    assert_eq!(addresses(&mine), ["10.65.0.5:179", "[fd00::5]:179"]);
+    for peer in &mine {
+        assert!(peer.passive, "the workload connects");
+        assert_eq!(peer.asn, Asn(65301));
+        assert_eq!(peer.source, PeerSource::LocalWorkload("pod-a".to_owned()));
+        assert_eq!(peer.settings.source_address, SourceAddress::Unbound);
+        assert_eq!(peer.settings.local_as_number, Some(Asn(64999)));
+        assert_eq!(peer.filters, ["f"]);
+    }
+    // A node the BGPPeer does not apply to has no such sessions, and
+    // without status files there is nobody to peer with.
+    assert!(
+        desired_peer_set_with_workloads("n2", &nodes(), &no_mesh(), &[], &peers, &workloads)
+            .is_empty()
+    );
+    assert!(desired_peer_set("n1", &nodes(), &no_mesh(), &[], &peers).is_empty());
+}
+
+#[test]
+fn a_peering_written_for_an_address_wins_over_a_workload_there() {
+    let peers = [
+        input("{localWorkloadSelector: all(), asNumber: 65301}"),
+        PeerV3 {
+            resource: {
+                let text = "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: explicit}\nspec: {peerIP: 10.65.0.5, asNumber: 65302}\n";
+                match parse_resources(text).unwrap().remove(0) {
+                    Resource::BgpPeerV3(peer) => peer,
+                    other => panic!("not a v3 peer: {other:?}"),
+                }
+            },
+            password: None,
+        },
+    ];
+    let workloads = [workload("pod-a", "p", "10.65.0.5", None)];
+    let mine = desired_peer_set_with_workloads("n1", &nodes(), &no_mesh(), &[], &peers, &workloads);
+    assert_eq!(addresses(&mine), ["10.65.0.5:179"]);
+    assert_eq!(mine[0].asn, Asn(65302));
+    assert!(!mine[0].passive);
 }

@@ -648,7 +648,7 @@ impl ResourceFilter {
             Resource::BgpPeerV3(peer) => {
                 let address = match &peer.target {
                     PeerTarget::Address { address, .. } => Some(*address),
-                    PeerTarget::Selector(_) => None,
+                    PeerTarget::Selector(_) | PeerTarget::LocalWorkloads { .. } => None,
                 };
                 self.matches_v3_peer(
                     peer.name.as_str(),

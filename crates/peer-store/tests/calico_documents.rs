@@ -233,14 +233,23 @@ fn peers_nodebgp_cannot_run_are_kept_with_the_reasons() {
     assert!(!edge.applies_to("rack1-host2", &Default::default()));
     assert_eq!(edge.peer_address, Some("10.0.0.254".parse().unwrap()));
 
-    let Resource::UnsupportedBgpPeer(workloads) =
-        parse_resources(calico::WORKLOAD_PEER).unwrap().remove(0)
+    // A local-workload peer runs: with the workloads Felix selects.
+    let Resource::BgpPeerV3(workloads) = parse_resources(calico::WORKLOAD_PEER).unwrap().remove(0)
     else {
-        panic!("a local-workload peer is not run")
+        panic!("a local-workload peer is run")
     };
     assert_eq!(
-        workloads.reason(),
-        "spec.localWorkloadSelector: peering with local workloads is not supported"
+        workloads.target,
+        peer_store::PeerTarget::LocalWorkloads {
+            as_number: peer_store::Asn(65010)
+        }
+    );
+    assert_eq!(
+        workloads
+            .unmodelled
+            .spec_field("localWorkloadSelector")
+            .unwrap(),
+        "app == 'bgp-speaker'"
     );
 
     // Calico's newer fields at their defaults change nothing: the peer runs.

@@ -90,6 +90,12 @@ impl BgpConfigurationResource {
         self.name.as_str() == DEFAULT_CONFIGURATION_NAME
     }
 
+    /// The node a per-node configuration (`node.<name>`) is for; `None` for
+    /// `default`.
+    pub fn node_name(&self) -> Option<&str> {
+        self.name.as_str().strip_prefix("node.")
+    }
+
     /// `nodeToNodeMeshEnabled`, default true.
     pub fn mesh_enabled(&self) -> bool {
         self.node_to_node_mesh_enabled.unwrap_or(true)

@@ -109,6 +109,14 @@ pub enum PeerTarget {
     },
     /// Every Calico node these labels select, at its BGP address and with its AS.
     Selector(Selector),
+    /// The workloads on the node that `spec.localWorkloadSelector` selects
+    /// (Calico 3.30): Felix evaluates the selector and names the BGPPeer in
+    /// each selected workload's endpoint status file; the node peers with
+    /// each, passively, in this AS.
+    LocalWorkloads {
+        /// The workloads' AS.
+        as_number: Asn,
+    },
 }
 
 /// A validated v3 `BGPPeer`.
@@ -565,12 +573,23 @@ impl BgpPeerV3Document {
                 as_number,
             }),
             (None, Some(selector), None) => Some(PeerTarget::Selector(selector)),
+            // The rules above have checked that only localWorkloadSelector
+            // comes without peerIP and peerSelector.
+            (None, None, Some(as_number))
+                if spec
+                    .extra
+                    .get("localWorkloadSelector")
+                    .and_then(serde_yaml::Value::as_str)
+                    .is_some_and(|text| !text.is_empty()) =>
+            {
+                Some(PeerTarget::LocalWorkloads { as_number })
+            }
             _ => None,
         };
         let target = match target {
             Some(target) => Some(target),
-            // Only a local-workload peer (unsupported) goes without a target;
-            // the rules above refuse every other way to get here.
+            // A peer that sets something nodebgp cannot do goes without a
+            // target; the rules above refuse every other way to get here.
             None if !reasons.is_empty() => None,
             None => {
                 if fields.is_empty() {
@@ -638,6 +657,11 @@ impl From<&BgpPeerV3> for BgpPeerV3Document {
                 None,
             ),
             PeerTarget::Selector(selector) => (None, None, Some(selector.to_string())),
+            PeerTarget::LocalWorkloads { as_number } => (
+                None,
+                Some(AsNumberValue::Integer(u64::from(as_number.0))),
+                None,
+            ),
         };
         let mut spec_extra = peer.unmodelled.spec.clone();
         if peer.source_address == SourceAddress::None {

@@ -6,7 +6,7 @@
 //! `localASNumber`, `nextHopMode` and `reversePeering` (3.31). Their values are
 //! checked by Calico's rules (the v3 validator and the CRD's CEL rules, with
 //! their messages) and kept verbatim. A peer that sets one to something nodebgp
-//! cannot carry out (`localWorkloadSelector`) is read as an
+//! cannot carry out is read as an
 //! [`UnsupportedBgpPeer`]: listed, printed and
 //! written back like any resource, but never a [`BgpPeerV3`](super::bgp_peer::BgpPeerV3),
 //! so no session is ever run with a policy other than the one asked for. The
@@ -16,7 +16,8 @@
 //! `filters` are run: the daemon compiles the named BGPFilters
 //! ([`super::bgp_filter`]) into the session's import and export rules; so
 //! is `reachableBy`: the daemon routes the peer's address through the gateway
-//! in the kernel.
+//! in the kernel; and `localWorkloadSelector`: the daemon peers with the
+//! workloads Felix's endpoint status files say it selects.
 
 use std::net::IpAddr;
 
@@ -256,9 +257,6 @@ pub(crate) fn check(
                 reason: "asNumber is required when localWorkloadSelector is set".to_owned(),
             });
         }
-        reasons.push(
-            "spec.localWorkloadSelector: peering with local workloads is not supported".to_owned(),
-        );
     }
 
     if let Some(text) = text(extra, "nextHopMode", fields) {

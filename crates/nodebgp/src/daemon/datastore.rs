@@ -53,6 +53,11 @@ const FILE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 /// again the peers it could not start).
 const REREAD_INTERVAL: Duration = Duration::from_secs(10);
 
+/// How often Felix's endpoint status files are read while a BGPPeer of this
+/// node peers with local workloads (confd is told of changes by inotify and
+/// polls every 30 s; a directory listing each second is cheap).
+const STATUS_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The longest wait between two tries of a datastore that cannot be read.
 const MAXIMUM_RETRY: Duration = Duration::from_secs(64);
 
@@ -73,6 +78,7 @@ pub(crate) fn spawn(
     store: Arc<dyn PeerStore>,
     datastore: &Datastore,
     node: String,
+    endpoint_status: std::path::PathBuf,
 ) -> watch::Receiver<Option<Desired>> {
     let (sender, receiver) = watch::channel(None);
     let (follow, file) = match datastore {
@@ -83,7 +89,14 @@ pub(crate) fn spawn(
         Datastore::EtcdV3(_) => (Follow::Changes, None),
         Datastore::EtcdV2(_) => (Follow::Listing, None),
     };
-    tokio::spawn(read_loop(store, follow, file, node, sender));
+    tokio::spawn(read_loop(
+        store,
+        follow,
+        file,
+        node,
+        endpoint_status,
+        sender,
+    ));
     receiver
 }
 
@@ -97,6 +110,10 @@ pub(crate) struct StoreCache {
     resources: BTreeMap<ResourceKey, StoredResource>,
     /// Entries that do not read, by where they are.
     unreadable: BTreeMap<String, UnreadableResource>,
+    /// The workloads Felix selected for local BGP peering, as last read
+    /// from its endpoint status files (not the store's; kept here because
+    /// the desired set is computed from both).
+    workloads: Vec<peer_manager::LocalWorkload>,
 }
 
 impl StoreCache {
@@ -138,6 +155,7 @@ impl StoreCache {
         sources::desired_from(
             self.resources.values().map(|stored| &stored.resource),
             self.unreadable.values(),
+            &self.workloads,
             node,
         )
     }
@@ -155,11 +173,9 @@ impl StoreCache {
             .map(|entry| (entry.location.clone(), entry))
             .collect();
         let changed = resources != self.resources || unreadable != self.unreadable;
-        *self = StoreCache {
-            revision: Some(listing.revision),
-            resources,
-            unreadable,
-        };
+        self.revision = Some(listing.revision);
+        self.resources = resources;
+        self.unreadable = unreadable;
         Ok(changed)
     }
 
@@ -203,6 +219,7 @@ async fn read_loop(
     follow: Follow,
     file: Option<std::path::PathBuf>,
     node: String,
+    endpoint_status: std::path::PathBuf,
     published: watch::Sender<Option<Desired>>,
 ) {
     let mut cache = StoreCache::default();
@@ -212,6 +229,10 @@ async fn read_loop(
     let mut computed_at: Option<Instant> = None;
     let mut handed_at = Instant::now();
     let mut reads_password_files = false;
+    // Whether a BGPPeer of this node peers with local workloads, and when
+    // their status files were last read.
+    let mut reads_endpoint_status = false;
+    let mut status_read_at: Option<Instant> = None;
     let mut failures: u32 = 0;
     let mut tick = tokio::time::interval(if file.is_some() {
         FILE_CHECK_INTERVAL
@@ -246,13 +267,26 @@ async fn read_loop(
                 published.send_modify(|_| {});
             }
         };
-        if !refresh && !passwords_due {
+        let status_due = reads_endpoint_status
+            && status_read_at.is_none_or(|at| at.elapsed() >= STATUS_INTERVAL);
+        if status_due {
+            status_read_at = Some(Instant::now());
+        }
+        if !refresh && !passwords_due && !status_due {
             hand_over_again();
             continue;
         }
         let (reader, node_name) = (store.clone(), node.clone());
-        let must_compute = computed_at.is_none() || passwords_due;
+        let status_directory = endpoint_status.clone();
+        let mut must_compute = computed_at.is_none() || passwords_due;
         let turn = tokio::task::spawn_blocking(move || {
+            if status_due {
+                let workloads = super::endpoint_status::read(&status_directory);
+                if workloads != cache.workloads {
+                    cache.workloads = workloads;
+                    must_compute = true;
+                }
+            }
             let changed = if refresh {
                 cache.refresh(reader.as_ref(), follow)
             } else {
@@ -277,6 +311,11 @@ async fn read_loop(
                         computed_at = Some(Instant::now());
                         handed_at = Instant::now();
                         reads_password_files = computed.reads_password_files;
+                        // Read at once when a local-workload peer appears.
+                        if computed.reads_endpoint_status && !reads_endpoint_status {
+                            status_read_at = None;
+                        }
+                        reads_endpoint_status = computed.reads_endpoint_status;
                         published.send_replace(Some(computed.desired));
                     }
                     None => hand_over_again(),
@@ -286,6 +325,7 @@ async fn read_loop(
             // The copy went with the task: start afresh.
             Err(error) => {
                 cache = StoreCache::default();
+                status_read_at = None;
                 Err(anyhow::Error::from(error))
             }
         };

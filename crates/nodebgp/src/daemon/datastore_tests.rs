@@ -387,6 +387,7 @@ async fn at_start_an_unreachable_store_is_tried_until_it_answers() {
         store.clone(),
         &Datastore::EtcdV3(peer_store::EtcdAccess::default()),
         "n1".into(),
+        no_endpoint_status(),
     );
     reads.wait_for(|reads| *reads >= 3).await.unwrap();
     assert!(desired.borrow().is_none());
@@ -413,6 +414,7 @@ async fn the_manager_hears_of_changes_only() {
         store.clone(),
         &Datastore::EtcdV3(peer_store::EtcdAccess::default()),
         "n1".into(),
+        no_endpoint_status(),
     );
     desired.wait_for(Option::is_some).await.unwrap();
 
@@ -576,6 +578,7 @@ mod etcd {
                 store.clone(),
                 &Datastore::EtcdV3(peer_store::EtcdAccess::new(&endpoints)),
                 "n1".into(),
+                no_endpoint_status(),
             )
         });
         await_peers(&runtime, &mut desired, &["10.0.0.1"]);
@@ -662,6 +665,7 @@ mod etcd {
                 store.clone(),
                 &Datastore::EtcdV3(peer_store::EtcdAccess::default()),
                 "n1".into(),
+                no_endpoint_status(),
             )
         });
         runtime
@@ -688,6 +692,7 @@ async fn a_password_file_is_read_again_while_the_store_is_quiet() {
         store.clone(),
         &Datastore::EtcdV3(peer_store::EtcdAccess::default()),
         "n1".into(),
+        no_endpoint_status(),
     );
     let first = desired
         .wait_for(Option::is_some)
@@ -716,4 +721,9 @@ async fn a_password_file_is_read_again_while_the_store_is_quiet() {
     assert!(reading.ignored.is_empty());
     assert_eq!(store.lists(), 1);
     std::fs::remove_file(&file).unwrap();
+}
+
+/// No Felix here: no endpoint status files.
+fn no_endpoint_status() -> std::path::PathBuf {
+    std::path::PathBuf::from("/nonexistent/nodebgp-endpoint-status")
 }

@@ -22,6 +22,7 @@ mod bird_socket;
 pub(crate) mod calico_config;
 mod control;
 mod datastore;
+mod endpoint_status;
 mod fib;
 mod filters;
 mod listeners;
@@ -246,6 +247,7 @@ impl Manager {
             self.store.clone(),
             &self.settings.datastore,
             self.settings.node.clone(),
+            self.settings.endpoint_status_dir.clone(),
         );
         let advertised: Vec<String> = self
             .settings

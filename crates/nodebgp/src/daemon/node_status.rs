@@ -96,6 +96,9 @@ fn peer_type(peer: &PeerReport) -> &'static str {
     match peer.kind {
         Some(PeerKind::Mesh) => "node-to-node mesh",
         Some(PeerKind::Node) => "node specific",
+        // calicoctl lists only Global_, Node_ and Mesh_ protocols; nodebgp
+        // shows these too, by the name confd gives them.
+        Some(PeerKind::LocalWorkload) => "local workload",
         Some(PeerKind::Global) | None => "global",
     }
 }

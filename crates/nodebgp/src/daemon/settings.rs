@@ -60,6 +60,12 @@ pub(crate) struct RunArgs {
     /// primary group: run it as `sg GROUP -c 'nodebgp status'` otherwise.
     #[arg(long, value_name = "GROUP")]
     control_socket_group: Option<String>,
+    /// Where Felix writes the node's workload endpoint status files, read for
+    /// BGPPeers with a `localWorkloadSelector` (default: calico-node's,
+    /// $CALICO_ENDPOINT_STATUS_PATH_PREFIX/endpoint-status, else
+    /// /var/run/calico/endpoint-status).
+    #[arg(long, value_name = "DIRECTORY")]
+    endpoint_status_dir: Option<PathBuf>,
     /// Also serve BIRD's control socket here for the IPv4 sessions, as
     /// calico-node's tools expect (e.g. /var/run/calico/bird.ctl): `show
     /// protocols [all NAME]`, `show status`, `show route count`. Off unless given.
@@ -174,6 +180,7 @@ struct SettingsFile {
     datastore: Option<String>,
     control_socket: Option<PathBuf>,
     control_socket_group: Option<String>,
+    endpoint_status_dir: Option<PathBuf>,
     bird_socket: Option<PathBuf>,
     bird6_socket: Option<PathBuf>,
     metrics: Option<SocketAddr>,
@@ -417,6 +424,8 @@ pub(crate) struct Settings {
     pub(crate) bird_socket: Option<PathBuf>,
     /// BIRD's control socket for the IPv6 sessions (bird6.ctl).
     pub(crate) bird6_socket: Option<PathBuf>,
+    /// Felix's workload endpoint status files (local workload peering).
+    pub(crate) endpoint_status_dir: PathBuf,
     /// Where Prometheus metrics are served over HTTP; off when `None`.
     pub(crate) metrics: Option<SocketAddr>,
     pub(crate) advertise: Vec<Origination>,
@@ -642,6 +651,11 @@ impl Settings {
             control_socket_group,
             bird_socket: arguments.bird_socket.clone().or(file.bird_socket.clone()),
             bird6_socket: arguments.bird6_socket.clone().or(file.bird6_socket.clone()),
+            endpoint_status_dir: arguments
+                .endpoint_status_dir
+                .clone()
+                .or(file.endpoint_status_dir.clone())
+                .unwrap_or_else(super::endpoint_status::default_directory),
             metrics: arguments.metrics.or(file.metrics),
             advertise,
             hold_time,

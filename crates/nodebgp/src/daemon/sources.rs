@@ -85,24 +85,42 @@ pub(crate) struct Computed {
     /// node's peers: such files change on their own, so compute again now
     /// and then even when the store did not change.
     pub(crate) reads_password_files: bool,
+    /// Whether one of this node's BGPPeers peers with local workloads: then
+    /// Felix's endpoint status files are to be followed.
+    pub(crate) reads_endpoint_status: bool,
 }
 
 /// The node's peers and advertisements, and what was left out, from the
-/// store's resources (in the order of their keys, as a listing gives them)
-/// and the entries that did not read. Reads password files, nothing else.
-pub(crate) fn desired_from<'a, R, U>(resources: R, unreadable: U, node: &str) -> Computed
+/// store's resources (in the order of their keys, as a listing gives them),
+/// the entries that did not read and the workloads Felix selected for local
+/// peering. Reads password files, nothing else.
+pub(crate) fn desired_from<'a, R, U>(
+    resources: R,
+    unreadable: U,
+    workloads: &[peer_manager::LocalWorkload],
+    node: &str,
+) -> Computed
 where
     R: IntoIterator<Item = &'a Resource>,
     R::IntoIter: Clone,
     U: IntoIterator<Item = &'a UnreadableResource>,
 {
     let resources = resources.into_iter();
-    let reading = compute(resources.clone(), unreadable, node);
+    let reading = compute(resources.clone(), unreadable, workloads, node);
     let mut advertisements = reading
         .configuration
         .as_ref()
         .map(advertisements)
         .unwrap_or_default();
+    // The node's own prefixAdvertisements replace the cluster's (confd reads
+    // the node's key first), their names resolved in its own communities.
+    if let Some(own) = reading
+        .own_configuration
+        .as_ref()
+        .filter(|own| !own.prefix_advertisements.is_empty())
+    {
+        advertisements.communities = prefix_communities(own);
+    }
     advertisements.pod_networks = super::pod_networks::pod_networks_from(resources, node);
     log_newly_ignored(&reading.ignored);
     Computed {
@@ -114,6 +132,7 @@ where
             ignored: reading.ignored,
         },
         reads_password_files: reading.reads_password_files,
+        reads_endpoint_status: reading.reads_endpoint_status,
     }
 }
 
@@ -140,8 +159,19 @@ fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Adver
         .chain(&configuration.service_load_balancer_ips)
         .map(ipnet::IpNet::trunc)
         .collect();
-    // A community in a prefix advertisement is a name from `communities`
-    // or a value written out (Calico's rule).
+    Advertisements {
+        service_prefixes,
+        communities: prefix_communities(configuration),
+        pod_networks: PodNetworks::default(),
+    }
+}
+
+/// A configuration's `prefixAdvertisements`: each CIDR with its community
+/// values. A community in a prefix advertisement is a name from the same
+/// configuration's `communities` or a value written out (Calico's rule).
+fn prefix_communities(
+    configuration: &peer_store::BgpConfigurationResource,
+) -> Vec<(ipnet::IpNet, Vec<String>)> {
     let resolve = |word: &String| {
         configuration
             .communities
@@ -149,7 +179,7 @@ fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Adver
             .find(|community| &community.name == word)
             .map_or_else(|| word.clone(), |community| community.value.clone())
     };
-    let communities = configuration
+    configuration
         .prefix_advertisements
         .iter()
         .map(|advertisement| {
@@ -158,12 +188,7 @@ fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Adver
                 advertisement.communities.iter().map(resolve).collect(),
             )
         })
-        .collect();
-    Advertisements {
-        service_prefixes,
-        communities,
-        pod_networks: PodNetworks::default(),
-    }
+        .collect()
 }
 
 /// One computation, for this node. The peers are those it should have, in
@@ -176,8 +201,11 @@ struct Reading {
     filters: HashMap<IpAddr, bgp_rib::PeerFilter>,
     bind_addresses: Option<Vec<IpAddr>>,
     configuration: Option<peer_store::BgpConfigurationResource>,
+    /// This node's own `node.<name>` configuration, if any.
+    own_configuration: Option<peer_store::BgpConfigurationResource>,
     ignored: Vec<IgnoredResource>,
     reads_password_files: bool,
+    reads_endpoint_status: bool,
 }
 
 fn ignored(kind: &str, name: &str, reason: impl Into<String>) -> IgnoredResource {
@@ -188,7 +216,12 @@ fn ignored(kind: &str, name: &str, reason: impl Into<String>) -> IgnoredResource
     }
 }
 
-fn compute<'a, R, U>(resources: R, unreadable: U, node: &str) -> Reading
+fn compute<'a, R, U>(
+    resources: R,
+    unreadable: U,
+    workloads: &[peer_manager::LocalWorkload],
+    node: &str,
+) -> Reading
 where
     R: IntoIterator<Item = &'a Resource>,
     R::IntoIter: Clone,
@@ -222,6 +255,8 @@ where
     let mut configuration = None;
     let mut reads_password_files = false;
     let mut bgp_filters = HashMap::new();
+    let mut node_configurations: HashMap<String, &peer_store::BgpConfigurationResource> =
+        HashMap::new();
     for resource in resources {
         match resource {
             Resource::BgpPeer(peer) => peers.push(peer.clone()),
@@ -279,10 +314,14 @@ where
                 }
                 configuration = Some(resource.clone())
             }
-            // Per-node `node.<name>` configurations carry only listenPort, log
-            // severity and prefix advertisements, which nodebgp does not take
-            // from them.
-            Resource::BgpConfiguration(_) => {}
+            // Per-node `node.<name>` configurations: Calico takes only
+            // listenPort, logSeverityScreen and prefixAdvertisements from
+            // them (confd `perNodeConfigNamePrefix`).
+            Resource::BgpConfiguration(resource) => {
+                if let Some(name) = resource.node_name() {
+                    node_configurations.insert(name.to_owned(), resource);
+                }
+            }
             // Read for the pod networks, below.
             Resource::IpPool(_) | Resource::BlockAffinity(_) | Resource::IpamBlock(_) => {}
             // Compiled into the peers that name them, below.
@@ -317,7 +356,21 @@ where
             }
         }
     }
-    let mut desired = peer_manager::desired_peer_set(node, &nodes, &config, &peers, &v3_peers);
+    // A node's own listenPort is where sessions to it connect.
+    for peer_node in &mut nodes {
+        peer_node.listen_port = node_configurations
+            .get(&peer_node.name)
+            .and_then(|configuration| configuration.listen_port);
+    }
+    let reads_endpoint_status = v3_peers.iter().any(|peer| {
+        matches!(
+            peer.resource.target,
+            peer_store::PeerTarget::LocalWorkloads { .. }
+        ) && peer.resource.applies_to(node, &my_labels)
+    });
+    let mut desired = peer_manager::desired_peer_set_with_workloads(
+        node, &nodes, &config, &peers, &v3_peers, workloads,
+    );
     if let Some(password) = mesh_password {
         for peer in &mut desired {
             if matches!(peer.source, peer_manager::PeerSource::Mesh(_)) {
@@ -376,8 +429,10 @@ where
         filters,
         bind_addresses,
         configuration,
+        own_configuration: node_configurations.get(node).map(|own| (*own).clone()),
         ignored: ignored_resources,
         reads_password_files,
+        reads_endpoint_status,
     }
 }
 
@@ -392,7 +447,7 @@ mod tests {
     fn desired(store: &dyn PeerStore, node: &str) -> anyhow::Result<Desired> {
         let listing = store.list_resources(&ResourceFilter::all())?;
         let resources = listing.resources.iter().map(|stored| &stored.resource);
-        Ok(desired_from(resources, &listing.unreadable, node).desired)
+        Ok(desired_from(resources, &listing.unreadable, &[], node).desired)
     }
 
     fn desired_peers(store: &dyn PeerStore, node: &str) -> anyhow::Result<Vec<DesiredPeer>> {
@@ -489,7 +544,7 @@ mod tests {
              apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: pods}\nspec: {exportV4: [{action: Reject, interface: cali*}]}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: own-as}\nspec: {peerIP: 192.0.2.3, asNumber: 65003, localASNumber: 64999, nextHopMode: Self, reachableBy: 192.0.2.254}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: locked}\nspec: {node: n1, peerIP: 192.0.2.4, asNumber: 65004, password: {file: /nonexistent/nodebgp-test-key}}\n---\n\
-             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: workloads}\nspec: {localWorkloadSelector: \"app == 'bgp'\", asNumber: 65010}\n",
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: secret}\nspec: {peerIP: 192.0.2.6, asNumber: 65006, password: {secretKeyRef: {name: bgp, key: edge}}}\n",
         );
         let desired = desired(&store, "n1").unwrap();
         let addresses: Vec<String> = desired
@@ -524,13 +579,13 @@ mod tests {
                 ("BGPFilter", "only-pods", "named by the peer 192.0.2.2 but not in the datastore: skipped, as calico-node does"),
                 ("BGPPeer", "192.0.2.5", "not run: BGPFilter(pods): exportV4[0].interface: nodebgp's routes carry no interface to match"),
                 ("BGPPeer", "locked", "its password cannot be read: cannot read password file /nonexistent/nodebgp-test-key: No such file or directory (os error 2)"),
-                ("BGPPeer", "workloads", "spec.localWorkloadSelector: peering with local workloads is not supported"),
+                ("BGPPeer", "secret", "spec.password.secretKeyRef: Kubernetes Secrets are not supported (use password: {file: PATH} or {env: NAME})"),
             ]
         );
         // Another node's peers are not this node's concern.
         let other = desired_for(&store, "n2");
         assert_eq!(other.len(), 1, "{other:?}");
-        assert_eq!(other[0].name, "workloads");
+        assert_eq!(other[0].name, "secret");
         std::fs::remove_dir_all(directory).unwrap();
     }
 
@@ -682,6 +737,44 @@ mod tests {
                 "10.96.0.0/12".parse().unwrap(),
                 vec!["65001:10".to_owned(), "64512:1:2".to_owned()]
             )]
+        );
+        std::fs::remove_dir_all(directory).unwrap();
+    }
+
+    #[test]
+    fn per_node_configurations_give_a_nodes_listen_port_and_its_own_prefix_advertisements() {
+        let (store, directory) = store_with(
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec:\n  \
+             prefixAdvertisements:\n  - cidr: 10.96.0.0/12\n    communities: ['65001:10']\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: node.n1}\nspec:\n  \
+             communities:\n  - {name: rack, value: '65001:20'}\n  \
+             prefixAdvertisements:\n  - cidr: 10.244.0.0/16\n    communities: [rack]\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: node.n2}\nspec: {listenPort: 1790}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n1}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n2}\nspec: {bgp: {ipv4Address: 10.0.0.2/24}}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n3}\nspec: {bgp: {ipv4Address: 10.0.0.3/24}}\n",
+        );
+        let mine = desired(&store, "n1").unwrap();
+        // n2 listens on its own port: the mesh dials it there; n3 on the
+        // cluster's.
+        let addresses: Vec<String> = mine
+            .peers
+            .iter()
+            .map(|peer| peer.address.to_string())
+            .collect();
+        assert_eq!(addresses, ["10.0.0.2:1790", "10.0.0.3:179"]);
+        // n1's own advertisements replace the cluster's, with its own names.
+        assert_eq!(
+            mine.advertisements.communities,
+            vec![(
+                "10.244.0.0/16".parse().unwrap(),
+                vec!["65001:20".to_owned()]
+            )]
+        );
+        // Another node keeps the cluster's.
+        assert_eq!(
+            desired(&store, "n3").unwrap().advertisements.communities,
+            vec![("10.96.0.0/12".parse().unwrap(), vec!["65001:10".to_owned()])]
         );
         std::fs::remove_dir_all(directory).unwrap();
     }

@@ -98,6 +98,9 @@ pub(crate) enum PeerKind {
     Node,
     /// The node-to-node mesh (`Mesh_<ip>`).
     Mesh,
+    /// A workload on this node, selected by a BGPPeer's
+    /// `localWorkloadSelector` (`Local_Workload_<ip>`).
+    LocalWorkload,
 }
 
 impl From<&peer_manager::PeerSource> for PeerKind {
@@ -108,6 +111,7 @@ impl From<&peer_manager::PeerSource> for PeerKind {
             | peer_manager::PeerSource::PeerSelector(_)
             | peer_manager::PeerSource::Reverse(_) => PeerKind::Node,
             peer_manager::PeerSource::Mesh(_) => PeerKind::Mesh,
+            peer_manager::PeerSource::LocalWorkload(_) => PeerKind::LocalWorkload,
         }
     }
 }

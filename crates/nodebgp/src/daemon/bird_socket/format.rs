@@ -205,6 +205,7 @@ pub(crate) fn protocol_name(peer: &PeerReport) -> String {
     let prefix = match peer.kind {
         Some(PeerKind::Mesh) => "Mesh",
         Some(PeerKind::Node) => "Node",
+        Some(PeerKind::LocalWorkload) => "Local_Workload",
         // A report without a kind predates kinds: every peer then was
         // configured globally.
         Some(PeerKind::Global) | None => "Global",

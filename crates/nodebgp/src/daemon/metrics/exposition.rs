@@ -56,6 +56,7 @@ enum PeerType {
     Global,
     Node,
     Mesh,
+    LocalWorkload,
     /// A report without the kind (a session the manager did not name).
     Unknown,
 }
@@ -68,6 +69,7 @@ impl EncodeLabelValue for PeerType {
             PeerType::Global => "global",
             PeerType::Node => "node",
             PeerType::Mesh => "mesh",
+            PeerType::LocalWorkload => "local-workload",
             PeerType::Unknown => "unknown",
         })
     }
@@ -79,6 +81,7 @@ impl From<Option<PeerKind>> for PeerType {
             Some(PeerKind::Global) => PeerType::Global,
             Some(PeerKind::Node) => PeerType::Node,
             Some(PeerKind::Mesh) => PeerType::Mesh,
+            Some(PeerKind::LocalWorkload) => PeerType::LocalWorkload,
             None => PeerType::Unknown,
         }
     }
