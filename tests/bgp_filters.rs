@@ -2,12 +2,16 @@
 //! naming a filter keeps out what its import rules reject (never in the
 //! Loc-RIB) and holds back what its export rules reject (never at FRR), per
 //! family; a filter changed while the session runs applies live, by a route
-//! refresh and a re-export, on the same TCP connection.
+//! refresh and a re-export, on the same TCP connection. An `interface` rule
+//! matches the routes whose next hop is on an interface its glob names, in a
+//! network namespace of the test's own, and follows the interfaces as they
+//! change.
 
 use std::net::IpAddr;
 
 use lab::{Family, Kind, NeighborSpec, Router, RouterSpec};
 use nodebgp_interop::daemon::{address, apply, scratch, Daemon, UP};
+use nodebgp_interop::netns::Namespace;
 use serde_json::Value;
 
 fn prefixes(answer: &Value) -> Vec<String> {
@@ -137,4 +141,67 @@ fn import_and_export_rules_apply_per_family_and_a_change_applies_without_a_reset
         connection_before,
         "the session was not reset"
     );
+}
+
+/// BIRD's `ifname ~ "…"` under calico-node: a route whose next hop the node
+/// reaches by a matching interface. Two FRRs, one with a next hop on the
+/// namespace's `v0` (198.51.100.0/24), one with a next hop on no interface;
+/// the filter rejects what leaves by `v*`. Taking the address off `v0`
+/// changes the interfaces: the rejected route comes back (a route refresh)
+/// without a reset.
+#[test]
+fn an_interface_rule_rejects_routes_leaving_by_a_named_interface_and_follows_the_interfaces() {
+    lab::require(Kind::Frr);
+    let Some(namespace) = Namespace::create("filter-interface") else {
+        return;
+    };
+    namespace.add_network("198.51.100.1/24");
+    let (ours, on_v0, elsewhere) = (address(), address(), address());
+    let directory = scratch("bgp-filter-interface");
+    let frr = |name: &str, address: IpAddr, route: &str, next_hop: &str| {
+        Router::start(
+            RouterSpec::new(Kind::Frr, name, address, 65100)
+                .neighbor(
+                    NeighborSpec::new(ours, 64512)
+                        .with_connect_retry(1)
+                        .with_hold_time(9),
+                )
+                .route(route)
+                .next_hop(next_hop.parse().unwrap()),
+        )
+        .unwrap()
+    };
+    let _on_v0 = frr("filter-if-v0", on_v0, "10.82.1.0/24", "198.51.100.82");
+    let _elsewhere = frr("filter-if-else", elsewhere, "10.82.2.0/24", "203.0.113.82");
+    apply(
+        &directory,
+        &filter("  importV4:\n  - {action: Reject, interface: 'v*'}\n"),
+    );
+    for (name, address) in [("v0-peer", on_v0), ("other-peer", elsewhere)] {
+        apply(
+            &directory,
+            &format!(
+                "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {{name: {name}}}\nspec: {{peerIP: {address}, asNumber: 65100, filters: [edge]}}\n"
+            ),
+        );
+    }
+    let daemon = Daemon::start(
+        &directory,
+        "node-1",
+        ours,
+        "64512",
+        &["--fib-netns", namespace.name(), "--no-graceful-restart"],
+    );
+    daemon.wait_for(on_v0, "Established");
+    daemon.wait_for(elsewhere, "Established");
+    daemon.wait_for_routes(&[], "only the route on no matching interface", |answer| {
+        prefixes(answer) == ["10.82.2.0/24"]
+    });
+    let connection_before = connection(&daemon, on_v0);
+
+    namespace.run(&["address", "del", "198.51.100.1/24", "dev", "v0"]);
+    daemon.wait_for_routes(&[], "the route back once v0 has no network", |answer| {
+        prefixes(answer) == ["10.82.1.0/24", "10.82.2.0/24"]
+    });
+    assert_eq!(connection(&daemon, on_v0), connection_before, "no reset");
 }

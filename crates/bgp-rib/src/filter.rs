@@ -3,12 +3,20 @@
 //! resources render into BIRD filter functions (calico-node runs each of a
 //! BGPPeer's filters in order; an `accept` or `reject` ends the filter).
 //!
+//! A rule may also ask for the route's outgoing interface (Calico's
+//! `interface`, BIRD's `ifname ~ "pattern"`): the caller, who knows the
+//! node's interfaces, resolves the pattern into the networks connected to
+//! the interfaces it names ([`InterfaceCondition`]), and the rule matches a
+//! route whose next hop lies in one of them: the interface the route leaves
+//! by. The node's own routes have no next hop, so no interface.
+//!
 //! A route no rule matches is left to what follows: on import the RIB's
 //! fixed checks, on export the [`crate::ExportPolicy`] shared by every
 //! peer. A rule can therefore send a route that export policy would hold
 //! back (calico-node's filters run before its own export filter), but never
 //! one the fixed rules of [`crate::export`] forbid.
 
+use std::net::IpAddr;
 use std::ops::RangeInclusive;
 
 use ipnet::IpNet;
@@ -78,6 +86,28 @@ impl PrefixCondition {
     }
 }
 
+/// A rule's condition on the route's outgoing interface: Calico's
+/// `interface` glob, and the networks connected to the interfaces it names
+/// now (filled in by [`PeerFilter::resolve_interfaces`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InterfaceCondition {
+    /// The glob over interface names, as written (`*` and `?`).
+    pub pattern: String,
+    /// The networks of the interfaces the glob matches; a next hop within
+    /// one leaves by such an interface. Empty: no route matches.
+    pub networks: Vec<IpNet>,
+}
+
+impl InterfaceCondition {
+    fn matches(&self, next_hop: Option<IpAddr>) -> bool {
+        next_hop.is_some_and(|next_hop| {
+            self.networks
+                .iter()
+                .any(|network| network.contains(&next_hop))
+        })
+    }
+}
+
 /// One rule of a filter: it matches a route when every condition it sets
 /// holds (a rule with none matches every route).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -86,18 +116,24 @@ pub struct FilterRule {
     pub prefix: Option<PrefixCondition>,
     /// Whose routes the rule applies to.
     pub source: RouteSource,
+    /// The condition on the outgoing interface; `None` for any route.
+    pub interface: Option<InterfaceCondition>,
     /// What happens to a route the rule matches.
     pub verdict: Verdict,
 }
 
 impl FilterRule {
-    fn matches(&self, prefix: IpNet, local: bool) -> bool {
+    fn matches(&self, prefix: IpNet, local: bool, next_hop: Option<IpAddr>) -> bool {
         if self.source == RouteSource::RemotePeers && local {
             return false;
         }
         self.prefix
             .as_ref()
             .is_none_or(|condition| condition.matches(prefix))
+            && self
+                .interface
+                .as_ref()
+                .is_none_or(|condition| condition.matches(next_hop))
     }
 }
 
@@ -113,15 +149,19 @@ pub struct FamilyRules {
 
 impl FamilyRules {
     /// The verdict of the first rule that matches, if any.
-    fn decide(&self, prefix: IpNet, local: bool) -> Option<Verdict> {
+    fn decide(&self, prefix: IpNet, local: bool, next_hop: Option<IpAddr>) -> Option<Verdict> {
         let rules = match prefix {
             IpNet::V4(_) => &self.ipv4,
             IpNet::V6(_) => &self.ipv6,
         };
         rules
             .iter()
-            .find(|rule| rule.matches(prefix, local))
+            .find(|rule| rule.matches(prefix, local, next_hop))
             .map(|rule| rule.verdict)
+    }
+
+    fn rules_mut(&mut self) -> impl Iterator<Item = &mut FilterRule> {
+        self.ipv4.iter_mut().chain(self.ipv6.iter_mut())
     }
 
     /// Whether there are no rules at all.
@@ -140,16 +180,57 @@ pub struct PeerFilter {
 }
 
 impl PeerFilter {
-    /// Whether a route for `prefix` from the peer is taken in (as far as
-    /// the filter decides; the fixed checks still apply).
-    pub fn imports(&self, prefix: IpNet) -> bool {
-        self.import.decide(prefix, false) != Some(Verdict::Reject)
+    /// Whether a route for `prefix` through `next_hop` from the peer is
+    /// taken in (as far as the filter decides; the fixed checks still apply).
+    pub fn imports(&self, prefix: IpNet, next_hop: Option<IpAddr>) -> bool {
+        self.import.decide(prefix, false, next_hop) != Some(Verdict::Reject)
     }
 
     /// The filter's verdict on sending the route for `prefix` (the node's
-    /// own when `local`) to the peer; `None` when no rule matched.
-    pub fn export_verdict(&self, prefix: IpNet, local: bool) -> Option<Verdict> {
-        self.export.decide(prefix, local)
+    /// own when `local`) through `next_hop` (its next hop as learned) to the
+    /// peer; `None` when no rule matched.
+    pub fn export_verdict(
+        &self,
+        prefix: IpNet,
+        local: bool,
+        next_hop: Option<IpAddr>,
+    ) -> Option<Verdict> {
+        self.export.decide(prefix, local, next_hop)
+    }
+
+    /// Fills every interface condition with the networks connected to the
+    /// interfaces its glob names, given the node's interfaces as `(name,
+    /// network)` pairs and the glob matcher. A changed result is a changed
+    /// filter: set it again, and the RIB re-evaluates.
+    pub fn resolve_interfaces(
+        &mut self,
+        interfaces: &[(String, IpNet)],
+        glob_matches: impl Fn(&str, &str) -> bool,
+    ) {
+        let rules = self.import.rules_mut().chain(self.export.rules_mut());
+        for rule in rules {
+            if let Some(condition) = rule.interface.as_mut() {
+                condition.networks = interfaces
+                    .iter()
+                    .filter(|(name, _)| glob_matches(&condition.pattern, name))
+                    .map(|(_, network)| network.trunc())
+                    .collect();
+                condition.networks.sort_unstable();
+                condition.networks.dedup();
+            }
+        }
+    }
+
+    /// Whether a rule asks for the outgoing interface.
+    pub fn has_interface_rules(&self) -> bool {
+        let rules = |family: &FamilyRules| {
+            family
+                .ipv4
+                .iter()
+                .chain(&family.ipv6)
+                .any(|rule| rule.interface.is_some())
+        };
+        rules(&self.import) || rules(&self.export)
     }
 
     /// Whether the filter has no rules.
@@ -170,6 +251,7 @@ mod tests {
                 operator,
             }),
             source: RouteSource::Any,
+            interface: None,
             verdict,
         }
     }
@@ -178,23 +260,70 @@ mod tests {
         text.parse().unwrap()
     }
 
+    impl FilterRule {
+        fn matches_at(&self, prefix: IpNet, local: bool) -> bool {
+            self.matches(prefix, local, None)
+        }
+    }
+
+    #[test]
+    fn an_interface_rule_matches_routes_whose_next_hop_is_on_a_named_interface() {
+        let mut filter = PeerFilter {
+            import: FamilyRules {
+                ipv4: vec![FilterRule {
+                    prefix: None,
+                    source: RouteSource::Any,
+                    interface: Some(InterfaceCondition {
+                        pattern: "eth*".to_owned(),
+                        networks: Vec::new(),
+                    }),
+                    verdict: Verdict::Reject,
+                }],
+                ipv6: Vec::new(),
+            },
+            export: FamilyRules::default(),
+        };
+        assert!(filter.has_interface_rules());
+        let on_eth = Some("198.51.100.7".parse().unwrap());
+        // Resolved against nothing yet: no interface, no match.
+        assert!(filter.imports(net("10.0.0.0/24"), on_eth));
+        let glob = |pattern: &str, name: &str| {
+            pattern == name
+                || (pattern.ends_with('*') && name.starts_with(&pattern[..pattern.len() - 1]))
+        };
+        filter.resolve_interfaces(
+            &[
+                ("eth0".to_owned(), net("198.51.100.1/24")),
+                ("cali1".to_owned(), net("203.0.113.1/32")),
+            ],
+            glob,
+        );
+        assert!(!filter.imports(net("10.0.0.0/24"), on_eth));
+        assert!(filter.imports(net("10.0.0.0/24"), Some("203.0.113.1".parse().unwrap())));
+        assert!(
+            filter.imports(net("10.0.0.0/24"), None),
+            "no next hop: no interface"
+        );
+        assert!(!PeerFilter::default().has_interface_rules());
+    }
+
     #[test]
     fn operators_compare_the_prefix_with_the_cidr() {
         let equal = rule("10.0.0.0/16", PrefixMatch::Equal, Verdict::Accept);
-        assert!(equal.matches(net("10.0.0.0/16"), false));
-        assert!(!equal.matches(net("10.0.1.0/24"), false));
+        assert!(equal.matches_at(net("10.0.0.0/16"), false));
+        assert!(!equal.matches_at(net("10.0.1.0/24"), false));
         let not_equal = rule("10.0.0.0/16", PrefixMatch::NotEqual, Verdict::Accept);
-        assert!(!not_equal.matches(net("10.0.0.0/16"), false));
-        assert!(not_equal.matches(net("10.0.1.0/24"), false));
+        assert!(!not_equal.matches_at(net("10.0.0.0/16"), false));
+        assert!(not_equal.matches_at(net("10.0.1.0/24"), false));
         let within = rule("10.0.0.0/16", PrefixMatch::In, Verdict::Accept);
-        assert!(within.matches(net("10.0.0.0/16"), false));
-        assert!(within.matches(net("10.0.1.0/24"), false));
-        assert!(!within.matches(net("10.0.0.0/8"), false));
+        assert!(within.matches_at(net("10.0.0.0/16"), false));
+        assert!(within.matches_at(net("10.0.1.0/24"), false));
+        assert!(!within.matches_at(net("10.0.0.0/8"), false));
         let outside = rule("10.0.0.0/16", PrefixMatch::NotIn, Verdict::Accept);
-        assert!(outside.matches(net("10.1.0.0/24"), false));
-        assert!(!outside.matches(net("10.0.9.0/24"), false));
+        assert!(outside.matches_at(net("10.1.0.0/24"), false));
+        assert!(!outside.matches_at(net("10.0.9.0/24"), false));
         assert!(
-            !outside.matches(net("2001:db8::/32"), false),
+            !outside.matches_at(net("2001:db8::/32"), false),
             "a CIDR of the other family matches nothing"
         );
     }
@@ -205,14 +334,14 @@ mod tests {
         if let Some(condition) = narrowed.prefix.as_mut() {
             condition.lengths = Some(24..=32);
         }
-        assert!(narrowed.matches(net("10.1.2.0/24"), false));
-        assert!(!narrowed.matches(net("10.1.0.0/16"), false));
+        assert!(narrowed.matches_at(net("10.1.2.0/24"), false));
+        assert!(!narrowed.matches_at(net("10.1.0.0/16"), false));
         narrowed.source = RouteSource::RemotePeers;
         assert!(
-            !narrowed.matches(net("10.1.2.0/24"), true),
+            !narrowed.matches_at(net("10.1.2.0/24"), true),
             "the node's own"
         );
-        assert!(narrowed.matches(net("10.1.2.0/24"), false));
+        assert!(narrowed.matches_at(net("10.1.2.0/24"), false));
     }
 
     #[test]
@@ -230,15 +359,21 @@ mod tests {
                 ipv6: Vec::new(),
             },
         };
-        assert!(filter.imports(net("10.0.1.0/24")));
-        assert!(!filter.imports(net("10.0.2.0/24")));
-        assert!(filter.imports(net("172.16.0.0/12")), "no rule: taken in");
-        assert!(!filter.imports(net("2001:db8:1::/48")));
+        assert!(filter.imports(net("10.0.1.0/24"), None));
+        assert!(!filter.imports(net("10.0.2.0/24"), None));
+        assert!(
+            filter.imports(net("172.16.0.0/12"), None),
+            "no rule: taken in"
+        );
+        assert!(!filter.imports(net("2001:db8:1::/48"), None));
         assert_eq!(
-            filter.export_verdict(net("192.0.2.0/24"), true),
+            filter.export_verdict(net("192.0.2.0/24"), true, None),
             Some(Verdict::Accept)
         );
-        assert_eq!(filter.export_verdict(net("198.51.100.0/24"), true), None);
+        assert_eq!(
+            filter.export_verdict(net("198.51.100.0/24"), true, None),
+            None
+        );
         assert!(!filter.is_empty());
         assert!(PeerFilter::default().is_empty());
     }

@@ -99,7 +99,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use attributes::{Attributes, UnknownAttribute, DEFAULT_LOCAL_PREF};
 pub use bgp_wire::{Asn, Family, RouterId};
-pub use filter::{FamilyRules, FilterRule, PeerFilter, PrefixCondition, PrefixMatch, RouteSource};
+pub use filter::{
+    FamilyRules, FilterRule, InterfaceCondition, PeerFilter, PrefixCondition, PrefixMatch,
+    RouteSource,
+};
 use ipnet::IpNet;
 pub use policy::{ExportPolicy, ExportRule, Extent, Origin, Verdict};
 pub use rib::{Batch, FilterChange, Rib};

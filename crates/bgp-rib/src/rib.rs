@@ -710,10 +710,10 @@ impl Rib {
         self.peers[usize::from(slot)].received += 1;
         // The peer's import filter (Calico's BGPFilter) rejects like an
         // import check: a path held for the prefix goes.
-        let attributes = attributes.filter(|_| {
+        let attributes = attributes.filter(|attributes| {
             self.peers[usize::from(slot)]
                 .filter
-                .imports(nlri.prefix.trunc())
+                .imports(nlri.prefix.trunc(), attributes.next_hop())
         });
         let Some(attributes) = attributes else {
             tally.withdrawn += usize::from(self.withdraw_nlri(slot, nlri));

@@ -18,6 +18,7 @@ fn rule(cidr: &str, operator: PrefixMatch, verdict: Verdict) -> FilterRule {
             operator,
         }),
         source: RouteSource::Any,
+        interface: None,
         verdict,
     }
 }

@@ -204,6 +204,17 @@ impl Fib {
         }
     }
 
+    /// The networks the namespace's interfaces connect, as `(interface name,
+    /// network)`, sorted: every address with its prefix length (for a
+    /// point-to-point link, the far end's). What an outgoing interface is
+    /// found from: a next hop within one leaves by that interface. Needs no
+    /// privilege.
+    pub async fn connected_networks(&self) -> Result<Vec<(String, IpNet)>, FibError> {
+        crate::link::connected_networks(&self.handle)
+            .await
+            .map_err(|error| FibError::from_netlink(error, None))
+    }
+
     /// The configuration this `Fib` was opened with.
     #[must_use]
     pub fn config(&self) -> &FibConfig {

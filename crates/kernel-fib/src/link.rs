@@ -63,3 +63,46 @@ async fn answer(
         Err(error) => Err(error),
     }
 }
+
+/// Every interface address of the namespace as the network it connects
+/// (`RTM_GETADDR` dump: `IFA_ADDRESS` with its prefix length, which for a
+/// point-to-point link is the far end), with the interface's name, sorted.
+pub(crate) async fn connected_networks(
+    handle: &rtnetlink::Handle,
+) -> Result<Vec<(String, ipnet::IpNet)>, rtnetlink::Error> {
+    use rtnetlink::packet_route::address::AddressAttribute;
+    let addresses: Vec<_> = handle.address().get().execute().try_collect().await?;
+    let mut names = std::collections::HashMap::new();
+    let mut networks = Vec::with_capacity(addresses.len());
+    for message in addresses {
+        let Some(address) = message
+            .attributes
+            .iter()
+            .find_map(|attribute| match attribute {
+                AddressAttribute::Address(address) => Some(*address),
+                _ => None,
+            })
+        else {
+            continue;
+        };
+        let Ok(network) = ipnet::IpNet::new(address, message.header.prefix_len) else {
+            continue;
+        };
+        let index = message.header.index;
+        let name = match names.get(&index) {
+            Some(name) => Clone::clone(name),
+            None => {
+                // Gone since the dump: its addresses went with it.
+                let Some(name) = name_of(handle, index).await? else {
+                    continue;
+                };
+                names.insert(index, name.clone());
+                name
+            }
+        };
+        networks.push((name, network));
+    }
+    networks.sort();
+    networks.dedup();
+    Ok(networks)
+}

@@ -909,3 +909,33 @@ fn a_device_that_is_down_is_reported_as_such() {
     });
     assert!(namespace.our_routes().is_empty());
 }
+
+#[test]
+fn connected_networks_name_each_interface_with_its_networks() {
+    let namespace = namespace!();
+    let networks = namespace.run(|| async {
+        let fib = Fib::open(FibConfig::default()).await.unwrap();
+        fib.connected_networks().await.unwrap()
+    });
+    let text: Vec<(String, String)> = networks
+        .iter()
+        .map(|(name, network)| (name.clone(), network.to_string()))
+        .collect();
+    for expected in [
+        ("d0", "192.0.2.1/24"),
+        ("d0", "2001:db8::1/64"),
+        ("lo", "127.0.0.1/8"),
+    ] {
+        assert!(
+            text.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} not in {text:?}"
+        );
+    }
+    // d1 has only the link-local address the kernel gave it.
+    assert!(
+        text.iter()
+            .filter(|(name, _)| name == "d1")
+            .all(|(_, network)| network.starts_with("fe80:")),
+        "{text:?}"
+    );
+}

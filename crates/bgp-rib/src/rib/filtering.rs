@@ -55,12 +55,15 @@ impl Rib {
         let filter = &self.peers[usize::from(slot)].filter;
         let doomed: Vec<(K, Option<u32>)> = K::table(&self.tables)
             .iter()
-            .filter(|(key, _)| !filter.imports((**key).into()))
             .flat_map(|(key, paths)| {
                 paths
                     .as_slice()
                     .iter()
-                    .filter(|path| !path.is_local() && path.peer == slot)
+                    .filter(|path| {
+                        !path.is_local()
+                            && path.peer == slot
+                            && !filter.imports((*key).into(), path.attributes.next_hop())
+                    })
                     .map(|path| (*key, path.path_id()))
             })
             .collect();

@@ -184,12 +184,16 @@ impl Rib {
                 // The peer's own filter first (calico-node runs a BGPPeer's
                 // filters before its export filter); what it leaves open,
                 // the policy every peer shares.
-                .filter(
-                    |best| match target.filter.export_verdict(key.into(), best.is_local()) {
+                .filter(|best| {
+                    match target.filter.export_verdict(
+                        key.into(),
+                        best.is_local(),
+                        best.attributes.next_hop(),
+                    ) {
                         Some(verdict) => verdict == Verdict::Accept,
                         None => export_policy.allows(key.into(), best.is_local()),
-                    },
-                )
+                    }
+                })
                 .and_then(|best| {
                     let source_code = if best.is_local() {
                         u32::MAX

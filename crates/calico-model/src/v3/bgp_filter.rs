@@ -14,11 +14,9 @@
 //!   `net ~ [ … ]`), so `NotIn` means "not in that set".
 //! - `source: RemotePeers`: the route was learned from a BGP peer (not one
 //!   of the node's own).
-//! - `interface`: the route's outgoing interface matches a glob. nodebgp's
-//!   routes carry no interface: a filter with such a rule is read and kept,
-//!   and [`BgpFilterResource::unsupported`] says why a peer using it is not
-//!   run (refusing the session rather than guessing keeps the filter's
-//!   rejections).
+//! - `interface`: the route's outgoing interface matches a glob (BIRD's
+//!   `ifname ~ "…"`): the daemon resolves it into the networks of the
+//!   node's interfaces that match, and the route's next hop must lie in one.
 //!
 //! Rules, with Calico's messages where it has one: `action` is required,
 //! `Accept` or `Reject`; `cidr` and `matchOperator` are both set or both
@@ -33,7 +31,8 @@
 //!
 //! Calico 3.32's rule fields (`peerType`, `communities`, `asPathPrefix`,
 //! `priority`, `operations`) are kept verbatim; a peer using a filter that
-//! sets one is not run, as for `interface`.
+//! sets one is not run ([`BgpFilterResource::unsupported`] says why):
+//! refusing the session rather than guessing keeps the filter's rejections.
 
 use std::fmt;
 
@@ -194,18 +193,12 @@ impl BgpFilterResource {
         ]
     }
 
-    /// Why a peer using this filter cannot be run as asked (a rule on a
-    /// route's interface, or a field nodebgp does not evaluate), naming the
-    /// first such field; `None` when nodebgp evaluates every rule.
+    /// Why a peer using this filter cannot be run as asked (a field nodebgp
+    /// does not evaluate), naming the first such field; `None` when nodebgp
+    /// evaluates every rule.
     pub fn unsupported(&self) -> Option<String> {
         self.lists().into_iter().find_map(|(list, rules)| {
             rules.iter().enumerate().find_map(|(index, rule)| {
-                if rule.interface.is_some() {
-                    return Some(format!(
-                        "BGPFilter({}): {list}[{index}].interface: nodebgp's routes carry no interface to match",
-                        self.name
-                    ));
-                }
                 rule.extra.keys().next().map(|key| {
                     format!(
                         "BGPFilter({}): {list}[{index}].{}: not evaluated by nodebgp",

@@ -25,6 +25,7 @@ mod datastore;
 mod endpoint_status;
 mod fib;
 mod filters;
+mod interfaces;
 mod listeners;
 pub(crate) mod logging;
 mod metrics;
@@ -123,6 +124,7 @@ enum Work {
     PeerEvent(PeerEvent),
     Synchronise,
     Background,
+    Interfaces,
 }
 
 struct RunningPeer {
@@ -170,6 +172,10 @@ struct Manager {
     /// The host routes to peers through their BGPPeer's `reachableBy`
     /// gateway, as last handed to the FIB task.
     peer_routes: BTreeMap<IpAddr, IpAddr>,
+    /// The node's interfaces as last listed, for BGPFilter `interface`
+    /// rules; listed only while [`Manager::interfaces_wanted`] says so.
+    interfaces: interfaces::Interfaces,
+    interfaces_wanted: tokio::sync::watch::Sender<bool>,
     /// When the manager started: `node ready` is strict for a while after.
     started: Instant,
     /// How many peers the last datastore reading gave this node, to say so
@@ -202,6 +208,8 @@ impl Manager {
             ignored: Vec::new(),
             peer_filters: HashMap::new(),
             peer_routes: BTreeMap::new(),
+            interfaces: Vec::new(),
+            interfaces_wanted: tokio::sync::watch::Sender::new(false),
             started: Instant::now(),
             peers_read: None,
         }
@@ -243,6 +251,10 @@ impl Manager {
         if let Some(address) = self.settings.metrics {
             metrics::serve_on_own_thread(address, control_sender.clone()).await?;
         }
+        let mut interface_changes = interfaces::spawn(
+            self.settings.routing.fib_netns.clone(),
+            self.interfaces_wanted.subscribe(),
+        );
         let mut desired = datastore::spawn(
             self.store.clone(),
             &self.settings.datastore,
@@ -281,6 +293,7 @@ impl Manager {
                 _ = terminate.recv() => break self.settings.routing.graceful_restart,
                 Some(call) = control.recv() => Work::Control(call),
                 Ok(()) = desired.changed() => Work::Datastore,
+                Ok(()) = interface_changes.changed() => Work::Interfaces,
                 Some(connection) = accepted.recv() => Work::Accepted(connection),
                 () = sleep_until(deadline) => Work::Timers,
                 // Removals of big tables go a step at a time, taking turns
@@ -314,6 +327,11 @@ impl Manager {
                         self.apply(reading).await;
                     }
                     "a datastore change"
+                }
+                Work::Interfaces => {
+                    self.interfaces = interface_changes.borrow_and_update().clone();
+                    self.apply_peer_filters();
+                    "an interface change"
                 }
                 Work::Accepted(connection) => {
                     self.accept(connection);
@@ -689,9 +707,6 @@ impl Manager {
         }
     }
 
-    /// Gives each running session the BGPFilters last read, live (a route
-    /// refresh and a re-export, no reset), except for a peer that cannot
-    /// refresh whose import rules changed: its session starts again.
     /// BGPPeer `reachableBy`: each such peer's address is routed through its
     /// gateway (`<peer>/32 via <gateway>`, as confd's static route), from
     /// when the peer is configured until it is not, so that the session can
@@ -722,14 +737,31 @@ impl Manager {
         self.peer_routes = routes;
     }
 
+    /// Gives each running session the BGPFilters last read, live (a route
+    /// refresh and a re-export, no reset), except for a peer that cannot
+    /// refresh whose import rules changed: its session starts again.
+    /// `interface` rules are resolved against the node's interfaces as last
+    /// listed, and the interfaces are listed while some filter has one.
     fn apply_peer_filters(&mut self) {
+        let wanted = self
+            .peer_filters
+            .values()
+            .any(bgp_rib::PeerFilter::has_interface_rules);
+        self.interfaces_wanted.send_if_modified(|current| {
+            let changed = *current != wanted;
+            *current = wanted;
+            changed
+        });
         let running: Vec<(IpAddr, PeerId)> = self
             .peers
             .iter()
             .map(|(address, peer)| (*address, peer.id))
             .collect();
         for (address, number) in running {
-            let filter = self.peer_filters.get(&address).cloned().unwrap_or_default();
+            let filter = filters::resolve(
+                self.peer_filters.get(&address).cloned().unwrap_or_default(),
+                &self.interfaces,
+            );
             let applied = self.routing.set_peer_filter(number, filter);
             self.carry_out(applied.effects);
             if applied.restart {
@@ -797,11 +829,15 @@ impl Manager {
             }
         }
         self.routing.add_peer(number, &peer);
-        let filter = self.peer_filters.get(&peer.address.ip()).cloned();
+        let filter = filters::resolve(
+            self.peer_filters
+                .get(&peer.address.ip())
+                .cloned()
+                .unwrap_or_default(),
+            &self.interfaces,
+        );
         // Not known to the RIB before the session is up: kept until then.
-        let _ = self
-            .routing
-            .set_peer_filter(number, filter.unwrap_or_default());
+        let _ = self.routing.set_peer_filter(number, filter);
         let handle = spawn_peer(config);
         handle.start();
         self.numbers.insert(number, peer.address.ip());

@@ -541,7 +541,7 @@ mod tests {
             "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: plain}\nspec: {peerIP: 192.0.2.1, asNumber: 65001, nextHopMode: Auto}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: filtered}\nspec: {node: n1, peerIP: 192.0.2.2, asNumber: 65002, filters: [only-pods]}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: on-interface}\nspec: {node: n1, peerIP: 192.0.2.5, asNumber: 65005, filters: [pods]}\n---\n\
-             apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: pods}\nspec: {exportV4: [{action: Reject, interface: cali*}]}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: pods}\nspec: {exportV4: [{action: Reject, peerType: eBGP}]}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: own-as}\nspec: {peerIP: 192.0.2.3, asNumber: 65003, localASNumber: 64999, nextHopMode: Self, reachableBy: 192.0.2.254}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: locked}\nspec: {node: n1, peerIP: 192.0.2.4, asNumber: 65004, password: {file: /nonexistent/nodebgp-test-key}}\n---\n\
              apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: secret}\nspec: {peerIP: 192.0.2.6, asNumber: 65006, password: {secretKeyRef: {name: bgp, key: edge}}}\n",
@@ -577,7 +577,7 @@ mod tests {
             ignored,
             [
                 ("BGPFilter", "only-pods", "named by the peer 192.0.2.2 but not in the datastore: skipped, as calico-node does"),
-                ("BGPPeer", "192.0.2.5", "not run: BGPFilter(pods): exportV4[0].interface: nodebgp's routes carry no interface to match"),
+                ("BGPPeer", "192.0.2.5", "not run: BGPFilter(pods): exportV4[0].peerType: not evaluated by nodebgp"),
                 ("BGPPeer", "locked", "its password cannot be read: cannot read password file /nonexistent/nodebgp-test-key: No such file or directory (os error 2)"),
                 ("BGPPeer", "secret", "spec.password.secretKeyRef: Kubernetes Secrets are not supported (use password: {file: PATH} or {env: NAME})"),
             ]

@@ -184,6 +184,14 @@ impl Command {
     }
 }
 
+/// Whether `name` matches BIRD's shell-like `pattern` (`*` any run, `?` any
+/// one character), as BIRD's `~` compares strings (`ifname ~ "cali*"`).
+pub(crate) fn glob_matches(pattern: &str, name: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    matches_pattern(&pattern, &name)
+}
+
 /// BIRD's shell-like pattern: `*` any run, `?` any one character.
 fn matches_pattern(pattern: &[char], name: &[char]) -> bool {
     match (pattern.first(), name.first()) {
