@@ -1,4 +1,4 @@
-//! Calico BGPFilters through `nodebgp run` against a real FRR: a v3 BGPPeer
+//! Calico BGPFilters through `nodebgp run` against real FRR and BIRD: a v3 BGPPeer
 //! naming a filter keeps out what its import rules reject (never in the
 //! Loc-RIB) and holds back what its export rules reject (never at FRR), per
 //! family; a filter changed while the session runs applies live, by a route
@@ -49,11 +49,21 @@ fn connection(daemon: &Daemon, theirs: IpAddr) -> String {
 
 #[test]
 fn import_and_export_rules_apply_per_family_and_a_change_applies_without_a_reset() {
-    lab::require(Kind::Frr);
+    rules_apply_per_family_and_change_live(Kind::Frr, "bgp-filters");
+}
+
+/// The same against BIRD 2: what it receives and what nodebgp keeps from it.
+#[test]
+fn import_and_export_rules_apply_against_bird_and_a_change_applies_without_a_reset() {
+    rules_apply_per_family_and_change_live(Kind::Bird, "bgp-filters-bird");
+}
+
+fn rules_apply_per_family_and_change_live(kind: Kind, name: &str) {
+    lab::require(kind);
     let (ours, theirs) = (address(), address());
-    let directory = scratch("bgp-filters");
+    let directory = scratch(name);
     let router = Router::start(
-        RouterSpec::new(Kind::Frr, "bgp-filters", theirs, 65100)
+        RouterSpec::new(kind, name, theirs, 65100)
             .neighbor(
                 NeighborSpec::new(ours, 64512)
                     .with_connect_retry(1)
@@ -101,7 +111,7 @@ fn import_and_export_rules_apply_per_family_and_a_change_applies_without_a_reset
     daemon.wait_for(theirs, "Established");
     router
         .wait_for_prefixes(ours, &["10.90.1.0/24"], UP)
-        .expect("FRR learns what the export rules let through");
+        .expect("the router learns what the export rules let through");
     // What the import rules reject never reaches the Loc-RIB.
     daemon.wait_for_routes(&[], "FRR's routes the filter lets in", |answer| {
         prefixes(answer)
@@ -135,7 +145,7 @@ fn import_and_export_rules_apply_per_family_and_a_change_applies_without_a_reset
     });
     router
         .wait_for_prefixes(ours, &["10.90.1.0/24", "10.90.2.0/24"], UP)
-        .expect("FRR learns what the export rules no longer hold back");
+        .expect("the router learns what the export rules no longer hold back");
     assert_eq!(
         connection(&daemon, theirs),
         connection_before,
