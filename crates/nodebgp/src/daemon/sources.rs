@@ -122,6 +122,14 @@ where
         advertisements.communities = prefix_communities(own);
     }
     advertisements.pod_networks = super::pod_networks::pod_networks_from(resources, node);
+    if reading.route_reflector {
+        if let Some(configuration) = &reading.configuration {
+            reflect_service_routes(
+                &mut advertisements.pod_networks.export_policy,
+                configuration,
+            );
+        }
+    }
     log_newly_ignored(&reading.ignored);
     Computed {
         desired: Desired {
@@ -166,6 +174,40 @@ fn advertisements(configuration: &peer_store::BgpConfigurationResource) -> Adver
     }
 }
 
+/// On a route reflector, calico-node's export filter also passes learned
+/// routes within the cluster's `serviceLoadBalancerIPs` and
+/// `serviceExternalIPs` (`bird_ipam.cfg`: "Configured as a RR - accept any
+/// routes within configured LB service IP ranges"), so that the per-Service
+/// routes other nodes announce reach its clients; placed where confd puts
+/// them, after the node's own routes and before the pools.
+fn reflect_service_routes(
+    policy: &mut bgp_rib::ExportPolicy,
+    configuration: &peer_store::BgpConfigurationResource,
+) {
+    // No pools, no policy: everything is sent already.
+    if policy.rules.is_empty() {
+        return;
+    }
+    let position = policy
+        .rules
+        .iter()
+        .rposition(|rule| rule.origin == bgp_rib::Origin::Local)
+        .map_or(0, |index| index + 1);
+    let accepts = configuration
+        .service_load_balancer_ips
+        .iter()
+        .chain(&configuration.service_external_ips)
+        .map(|cidr| bgp_rib::ExportRule {
+            prefix: cidr.trunc(),
+            extent: bgp_rib::Extent::OrLonger,
+            origin: bgp_rib::Origin::Any,
+            verdict: bgp_rib::Verdict::Accept,
+        });
+    policy
+        .rules
+        .splice(position..position, accepts.collect::<Vec<_>>());
+}
+
 /// A configuration's `prefixAdvertisements`: each CIDR with its community
 /// values. A community in a prefix advertisement is a name from the same
 /// configuration's `communities` or a value written out (Calico's rule).
@@ -203,6 +245,9 @@ struct Reading {
     configuration: Option<peer_store::BgpConfigurationResource>,
     /// This node's own `node.<name>` configuration, if any.
     own_configuration: Option<peer_store::BgpConfigurationResource>,
+    /// Whether this node is a route reflector (its Node's
+    /// `routeReflectorClusterID`).
+    route_reflector: bool,
     ignored: Vec<IgnoredResource>,
     reads_password_files: bool,
     reads_endpoint_status: bool,
@@ -430,6 +475,9 @@ where
         bind_addresses,
         configuration,
         own_configuration: node_configurations.get(node).map(|own| (*own).clone()),
+        route_reflector: nodes.iter().any(|candidate| {
+            candidate.name == node && candidate.route_reflector_cluster_id.is_some()
+        }),
         ignored: ignored_resources,
         reads_password_files,
         reads_endpoint_status,
@@ -776,6 +824,33 @@ mod tests {
             desired(&store, "n3").unwrap().advertisements.communities,
             vec![("10.96.0.0/12".parse().unwrap(), vec!["65001:10".to_owned()])]
         );
+        std::fs::remove_dir_all(directory).unwrap();
+    }
+
+    #[test]
+    fn a_route_reflector_passes_on_learned_routes_within_service_lb_and_external_ranges() {
+        let (store, directory) = store_with(
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec:\n  \
+             serviceLoadBalancerIPs:\n  - cidr: 192.0.2.128/25\n  serviceExternalIPs:\n  - cidr: 198.51.100.0/24\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: pods}\nspec: {cidr: 10.244.0.0/16}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: rr}\nspec: {bgp: {ipv4Address: 10.0.0.9/24, routeReflectorClusterID: 224.0.0.1}}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n1}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n",
+        );
+        let learned = |node: &str, prefix: &str| {
+            desired(&store, node)
+                .unwrap()
+                .advertisements
+                .pod_networks
+                .export_policy
+                .allows(prefix.parse().unwrap(), false)
+        };
+        // A Service's /32 another node announced: the reflector passes it on.
+        assert!(learned("rr", "192.0.2.130/32"));
+        assert!(learned("rr", "198.51.100.7/32"));
+        assert!(!learned("rr", "203.0.113.0/24"), "outside every range");
+        // Any other node keeps to calico-node's filter: pools only.
+        assert!(!learned("n1", "192.0.2.130/32"));
+        assert!(learned("n1", "10.244.3.0/26"));
         std::fs::remove_dir_all(directory).unwrap();
     }
 }
