@@ -34,9 +34,39 @@ fn route_load_measures_bird_and_nodebgp_on_a_small_table() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}\n{output:?}");
     assert!(
-        text.contains("table: shape 4/1000, 5000 prefixes in 1250 UPDATEs"),
+        text.contains("table: shape 4/1000, 1 sessions × 5000 = 5000 prefixes in 1250 UPDATEs"),
         "{text}"
     );
+    for receiver in ["| BIRD |", "| nodebgp |"] {
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(receiver))
+            .unwrap_or_else(|| panic!("no {receiver} row:\n{text}"));
+        assert!(row.contains("| 1/1 |"), "{row}");
+    }
+}
+
+#[test]
+fn route_load_measures_several_sessions_at_once() {
+    lab::require(lab::Kind::Bird);
+    let output = Command::new(env!("CARGO_BIN_EXE_route-load"))
+        .args(["--prefixes", "1000", "--sessions", "5", "--runs", "1"])
+        .args([
+            "--shape",
+            "4/1k",
+            "--only",
+            "bird,nodebgp",
+            "--timeout",
+            "120",
+        ])
+        .arg("--nodebgp")
+        .arg(nodebgp())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}\n{output:?}");
+    assert!(text.contains("5 sessions × 1000 = 5000 prefixes"), "{text}");
+    assert!(text.contains("5000 IPv4 prefixes from 5 peer(s)"), "{text}");
     for receiver in ["| BIRD |", "| nodebgp |"] {
         let row = text
             .lines()

@@ -26,7 +26,7 @@
 //! each round), and the report gives the median and the minimum.
 //!
 //! ```text
-//! route-load [--prefixes N] [--runs R] [--seed S] [--nodebgp PATH]
+//! route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH]
 //!            [--shape natural|PER_UPDATE/SETS]
 //!            [--only bird,frr,gobgp,nodebgp] [--timeout SECONDS] [--linger SECONDS]
 //! ```
@@ -39,6 +39,12 @@
 //!
 //! ```text
 //! ```
+//!
+//! `--sessions P` (default 1) makes it P sessions from P senders, each on its
+//! own 127.x address, carrying N prefixes each (distinct: one table of P × N
+//! dealt out), all written at once; the clock then runs from the first byte of
+//! any until the receiver's summed count (one query for all peers) reaches
+//! P × N.
 //!
 //! `--linger` keeps each receiver (and its session) up that long after it was
 //! measured, with its run directory printed, to inspect it by hand.
@@ -63,7 +69,10 @@ use crate::receiver::{Implementation, Running};
 /// Settings from the command line.
 #[derive(Debug)]
 struct Settings {
+    /// Prefixes per session.
     prefixes: usize,
+    /// Sessions, each from a sender of its own with its own prefixes.
+    sessions: usize,
     runs: usize,
     seed: u64,
     implementations: Vec<Implementation>,
@@ -76,6 +85,7 @@ struct Settings {
 
 fn parse_arguments() -> Result<Settings, String> {
     let mut prefixes = 1_000_000;
+    let mut sessions = 1;
     let mut runs = 3;
     let mut seed = TABLE_SEED;
     let mut timeout = Duration::from_secs(600);
@@ -100,6 +110,7 @@ fn parse_arguments() -> Result<Settings, String> {
         };
         match flag.as_str() {
             "--prefixes" => prefixes = number(value()?)? as usize,
+            "--sessions" => sessions = number(value()?)? as usize,
             "--runs" => runs = number(value()?)? as usize,
             "--seed" => seed = number(value()?)?,
             "--timeout" => timeout = Duration::from_secs(number(value()?)?),
@@ -116,7 +127,7 @@ fn parse_arguments() -> Result<Settings, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "route-load [--prefixes N] [--runs R] [--seed S] [--nodebgp PATH] \
+                    "route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH] \
                      [--shape natural|PER_UPDATE/SETS] \
                      [--only bird,frr,gobgp,nodebgp] [--timeout SECONDS] [--linger SECONDS]"
                 );
@@ -125,8 +136,8 @@ fn parse_arguments() -> Result<Settings, String> {
             other => return Err(format!("unknown argument {other} (see --help)")),
         }
     }
-    if prefixes == 0 || runs == 0 {
-        return Err("--prefixes and --runs must be at least 1".to_owned());
+    if prefixes == 0 || runs == 0 || sessions == 0 {
+        return Err("--prefixes, --sessions and --runs must be at least 1".to_owned());
     }
     let all = [
         Implementation::Lab(Kind::Bird),
@@ -149,6 +160,7 @@ fn parse_arguments() -> Result<Settings, String> {
     };
     Ok(Settings {
         prefixes,
+        sessions,
         runs,
         seed,
         implementations,
@@ -184,14 +196,26 @@ fn main() -> ExitCode {
         }
     };
     let built = Instant::now();
-    let updates = shaped_table(settings.shape, settings.prefixes, settings.seed);
-    let stream = Arc::new(sender::stream_of(&updates));
+    // One table of every session's prefixes, its UPDATEs dealt out in equal
+    // runs: the sessions carry distinct prefixes, P × N in all.
+    let total = settings.prefixes * settings.sessions;
+    let updates = shaped_table(settings.shape, total, settings.seed);
+    // Session i gets UPDATEs [i·U/P, (i+1)·U/P): exactly P streams, their
+    // sizes differing by one UPDATE at most.
+    let streams: Vec<Arc<Vec<u8>>> = (0..settings.sessions)
+        .map(|session| {
+            let range = session * updates.len() / settings.sessions
+                ..(session + 1) * updates.len() / settings.sessions;
+            Arc::new(sender::stream_of(&updates[range]))
+        })
+        .collect();
     println!(
-        "table: shape {}, {} prefixes in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
+        "table: shape {}, {} sessions × {} = {total} prefixes in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
         settings.shape,
+        streams.len(),
         settings.prefixes,
         updates.len(),
-        stream.len(),
+        streams.iter().map(|stream| stream.len()).sum::<usize>(),
         settings.seed,
         built.elapsed().as_secs_f64()
     );
@@ -212,7 +236,7 @@ fn main() -> ExitCode {
             let index = (step + run) % present.len();
             let implementation = &present[index];
             let name = implementation.name();
-            match measure(implementation, &settings, &stream, run) {
+            match measure(implementation, &settings, &streams, run) {
                 Ok(sample) => {
                     println!(
                         "run {}/{} {name:<8} {:>8.3} s (all written after {:.3} s)  baseline {:>7.1} MiB  peak {:>7.1} MiB  held {:>7.1} MiB  CPU {:>7.2} s",
@@ -241,8 +265,11 @@ fn main() -> ExitCode {
 
     println!();
     println!(
-        "{} IPv4 prefixes from one peer, table shape {}; median and min over {} interleaved runs; memory: medians",
-        settings.prefixes, settings.shape, settings.runs
+        "{} IPv4 prefixes from {} peer(s), table shape {}; median and min over {} interleaved runs; memory: medians",
+        settings.prefixes * settings.sessions,
+        settings.sessions,
+        settings.shape,
+        settings.runs
     );
     println!(
         "| receiver | version | runs ok | median s | min s | prefixes/s (median) | peak RSS MiB | held RSS MiB | bytes/route (held − baseline) | bytes/route (peak − baseline) | CPU s |"
@@ -261,7 +288,7 @@ fn main() -> ExitCode {
             );
             continue;
         }
-        let n = settings.prefixes as f64;
+        let n = (settings.prefixes * settings.sessions) as f64;
         let seconds = median(runs.iter().map(|s| s.seconds).collect());
         let min = runs.iter().map(|s| s.seconds).fold(f64::INFINITY, f64::min);
         let peak = median(runs.iter().map(|s| s.peak_kib as f64).collect());
@@ -299,55 +326,79 @@ fn main() -> ExitCode {
 fn measure(
     implementation: &Implementation,
     settings: &Settings,
-    stream: &Arc<Vec<u8>>,
+    streams: &[Arc<Vec<u8>>],
     run: usize,
 ) -> Result<Sample, String> {
-    let sender_address = lab::free_loopback_address().map_err(|error| error.to_string())?;
-    let receiver = implementation.start(sender_address, run)?;
-    let outcome = load(&receiver, sender_address, settings, stream);
+    let senders = (0..streams.len())
+        .map(|_| lab::free_loopback_address().map_err(|error| error.to_string()))
+        .collect::<Result<Vec<Ipv4Addr>, String>>()?;
+    let receiver = implementation.start(&senders, run)?;
+    let outcome = load(&receiver, &senders, settings, streams);
     let outcome = outcome.map_err(|error| format!("{error}\n--- log ---\n{}", receiver.log_tail()));
-    // Stop the receiver before the session closes, so that it does not spend
+    // Stop the receiver before the sessions close, so that it does not spend
     // the teardown flushing the table.
     drop(receiver);
     outcome
 }
 
+/// The receiver's count of accepted prefixes: from the one sender's session
+/// itself, or summed over all of them in one query.
+fn accepted(receiver: &Running, senders: &[Ipv4Addr]) -> Result<u64, String> {
+    match senders {
+        [sender] => receiver.count(*sender),
+        _ => receiver.total(),
+    }
+}
+
 fn load(
     receiver: &Running,
-    sender_address: Ipv4Addr,
+    senders: &[Ipv4Addr],
     settings: &Settings,
-    stream: &Arc<Vec<u8>>,
+    streams: &[Arc<Vec<u8>>],
 ) -> Result<Sample, String> {
     let pid = receiver.pid();
-    let session = sender::connect(
-        sender_address,
-        receiver.listen(),
-        Instant::now() + Duration::from_secs(30),
-    )?;
-    let up = Instant::now();
-    while !receiver.established(sender_address) {
-        if let Some(why) = session.ended() {
-            return Err(format!("session ended before the table: {why}"));
-        }
-        if up.elapsed() > Duration::from_secs(15) {
-            return Err("the receiver never reported the session Established".to_owned());
-        }
-        thread::sleep(Duration::from_millis(50));
+    let mut sessions = Vec::with_capacity(senders.len());
+    for sender in senders {
+        sessions.push(sender::connect(
+            *sender,
+            receiver.listen(),
+            Instant::now() + Duration::from_secs(30),
+        )?);
     }
-    // Let the receiver finish whatever follows the session's start.
+    let up = Instant::now();
+    for (sender, session) in senders.iter().zip(&sessions) {
+        while !receiver.established(*sender) {
+            if let Some(why) = session.ended() {
+                return Err(format!(
+                    "session from {sender} ended before the table: {why}"
+                ));
+            }
+            if up.elapsed() > Duration::from_secs(15 + senders.len() as u64 / 4) {
+                return Err(format!(
+                    "the receiver never reported the session from {sender} Established"
+                ));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // Let the receiver finish whatever follows the sessions' start.
     thread::sleep(Duration::from_secs(1));
     let baseline_kib = proc_status_kib(pid, "VmRSS")?;
     let cpu_before = cpu_seconds(pid)?;
 
-    let writer = session.write_all(Arc::clone(stream))?;
+    let writers = sessions
+        .iter()
+        .zip(streams)
+        .map(|(session, stream)| session.write_all(Arc::clone(stream)))
+        .collect::<Result<Vec<_>, String>>()?;
     let started = Instant::now();
-    let target = settings.prefixes as u64;
+    let target = (settings.prefixes * settings.sessions) as u64;
     let done = loop {
         let elapsed = started.elapsed();
-        if let Some(why) = session.ended() {
-            return Err(format!("session ended during the load: {why}"));
+        if let Some(why) = sessions.iter().find_map(sender::Session::ended) {
+            return Err(format!("a session ended during the load: {why}"));
         }
-        match receiver.count(sender_address) {
+        match accepted(receiver, senders) {
             Ok(count) if count >= target && receiver.settled()? => break Instant::now(),
             Ok(count) if elapsed > settings.timeout => {
                 return Err(format!(
@@ -366,23 +417,30 @@ fn load(
     let peak_kib = proc_status_kib(pid, "VmHWM")?;
     let held_kib = proc_status_kib(pid, "VmRSS")?;
     let cpu_after = cpu_seconds(pid)?;
-    let (first, last) = writer
-        .join()
-        .map_err(|_| "the writer thread panicked".to_owned())??;
-    let count = receiver.count(sender_address)?;
+    let mut first_byte: Option<Instant> = None;
+    let mut last_byte: Option<Instant> = None;
+    for writer in writers {
+        let (first, last) = writer
+            .join()
+            .map_err(|_| "a writer thread panicked".to_owned())??;
+        first_byte = Some(first_byte.map_or(first, |known| known.min(first)));
+        last_byte = Some(last_byte.map_or(last, |known| known.max(last)));
+    }
+    let (first, last) = first_byte.zip(last_byte).ok_or("no session wrote")?;
+    let count = accepted(receiver, senders)?;
     if count != target {
         return Err(format!("{count} prefixes accepted, {target} sent"));
     }
     if !settings.linger.is_zero() {
         println!(
-            "lingering {:?}: {} (pid {pid}), sender {sender_address}",
+            "lingering {:?}: {} (pid {pid}), senders {senders:?}",
             settings.linger,
             receiver.describe()
         );
         thread::sleep(settings.linger);
     }
-    let (_, updates_back) = session.received();
-    if updates_back > 1 {
+    let updates_back: u64 = sessions.iter().map(|session| session.received().1).sum();
+    if updates_back > sessions.len() as u64 {
         eprintln!("note: the receiver sent {updates_back} UPDATEs back (it should export nothing)");
     }
     Ok(Sample {

@@ -80,21 +80,23 @@ impl Implementation {
             .to_owned()
     }
 
-    /// Starts it with `sender` as its neighbor. Returns once it listens.
-    pub(crate) fn start(&self, sender: Ipv4Addr, run: usize) -> Result<Running, String> {
+    /// Starts it with `senders` as its neighbors. Returns once it listens.
+    pub(crate) fn start(&self, senders: &[Ipv4Addr], run: usize) -> Result<Running, String> {
         let address = lab::free_loopback_address().map_err(|error| error.to_string())?;
         let port = lab::free_port(address.into()).map_err(|error| error.to_string())?;
         match self {
             Implementation::Lab(kind) => {
                 let name = format!("route-load-{}-{run}", kind.package());
-                let spec = RouterSpec::new(*kind, name, address, RECEIVER_AS)
+                let mut spec = RouterSpec::new(*kind, name, address, RECEIVER_AS)
                     .with_port(port)
-                    .with_export(false)
-                    .neighbor(
-                        NeighborSpec::new(sender, SENDER_AS)
+                    .with_export(false);
+                for sender in senders {
+                    spec = spec.neighbor(
+                        NeighborSpec::new(*sender, SENDER_AS)
                             .with_passive(true)
                             .with_hold_time(0),
                     );
+                }
                 let router = Router::start(spec).map_err(|error| error.to_string())?;
                 Ok(Running::Lab {
                     router,
@@ -102,7 +104,7 @@ impl Implementation {
                 })
             }
             Implementation::Nodebgp(binary) => {
-                Nodebgp::start(binary, address, port, sender, run).map(Running::Nodebgp)
+                Nodebgp::start(binary, address, port, senders, run).map(Running::Nodebgp)
             }
         }
     }
@@ -148,6 +150,18 @@ impl Running {
                 .received_count(sender.into())
                 .map_err(|error| error.to_string()),
             Running::Nodebgp(daemon) => daemon.count(sender),
+        }
+    }
+
+    /// Prefixes from every sender together that the receiver reports as
+    /// accepted, in one query (many sessions: one query per sender would
+    /// cost more than the load).
+    pub(crate) fn total(&self) -> Result<u64, String> {
+        match self {
+            Running::Lab { router, .. } => router
+                .received_count_total()
+                .map_err(|error| error.to_string()),
+            Running::Nodebgp(daemon) => daemon.total(),
         }
     }
 
@@ -225,7 +239,7 @@ impl Nodebgp {
         binary: &Path,
         address: Ipv4Addr,
         port: u16,
-        sender: Ipv4Addr,
+        senders: &[Ipv4Addr],
         run: usize,
     ) -> Result<Nodebgp, String> {
         let dir =
@@ -235,15 +249,16 @@ impl Nodebgp {
         // The daemon also connects out to its peers. The peer's port is one on
         // which nothing listens, so those attempts are refused at once and the
         // sender's own connection is the session.
-        let dead_port = lab::free_port(sender.into()).map_err(|error| error.to_string())?;
-        let peers = dir.join("peers.yaml");
-        std::fs::write(
-            &peers,
-            format!(
+        let mut documents = Vec::with_capacity(senders.len());
+        for sender in senders {
+            let dead_port = lab::free_port((*sender).into()).map_err(|error| error.to_string())?;
+            documents.push(format!(
                 "apiVersion: v1\nkind: bgpPeer\nmetadata:\n  scope: global\n  peerIP: {sender}:{dead_port}\nspec:\n  asNumber: {SENDER_AS}\n"
-            ),
-        )
-        .map_err(|error| format!("{}: {error}", peers.display()))?;
+            ));
+        }
+        let peers = dir.join("peers.yaml");
+        std::fs::write(&peers, documents.join("---\n"))
+            .map_err(|error| format!("{}: {error}", peers.display()))?;
         let store = format!("file:{}", dir.join("store").display());
         let applied = Command::new(binary)
             .args(["apply", "-f"])
@@ -300,8 +315,8 @@ impl Nodebgp {
                     daemon.log_tail()
                 ));
             }
-            // Up once it answers and knows its peer.
-            if matches!(daemon.peer(sender), Ok(Some(_))) {
+            // Up once it answers and knows its peers.
+            if matches!(daemon.peer_count(), Ok(count) if count == senders.len()) {
                 return Ok(daemon);
             }
             if Instant::now() > deadline {
@@ -320,8 +335,27 @@ impl Nodebgp {
         lines[lines.len().saturating_sub(15)..].join("\n")
     }
 
-    /// The status report's entry for `peer`.
-    fn peer(&self, peer: Ipv4Addr) -> Result<Option<serde_json::Value>, String> {
+    /// The status report's peers.
+    fn peers(&self) -> Result<Vec<serde_json::Value>, String> {
+        let report = self.report()?;
+        Ok(report["peers"].as_array().cloned().unwrap_or_default())
+    }
+
+    fn peer_count(&self) -> Result<usize, String> {
+        self.peers().map(|peers| peers.len())
+    }
+
+    /// `prefixes.received` summed over every peer.
+    fn total(&self) -> Result<u64, String> {
+        Ok(self
+            .peers()?
+            .iter()
+            .filter_map(|peer| peer["prefixes"]["received"].as_u64())
+            .sum())
+    }
+
+    /// `nodebgp status -o json`.
+    fn report(&self) -> Result<serde_json::Value, String> {
         let output = Command::new(&self.binary)
             .args(["status", "-o", "json", "--control-socket"])
             .arg(&self.socket)
@@ -333,8 +367,12 @@ impl Nodebgp {
                 String::from_utf8_lossy(&output.stderr).trim()
             ));
         }
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .map_err(|error| format!("nodebgp status: {error}"))?;
+        serde_json::from_slice(&output.stdout).map_err(|error| format!("nodebgp status: {error}"))
+    }
+
+    /// The status report's entry for `peer`.
+    fn peer(&self, peer: Ipv4Addr) -> Result<Option<serde_json::Value>, String> {
+        let report = self.report()?;
         let wanted = IpAddr::from(peer).to_string();
         Ok(report["peers"]
             .as_array()

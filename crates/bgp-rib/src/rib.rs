@@ -142,6 +142,13 @@ pub struct Rib {
     /// change may have to be sent to, so that marking a changed prefix walks
     /// neither down nor removed peers.
     pub(crate) up_slots: Vec<PeerSlot>,
+    /// The up peers split by session kind (iBGP, eBGP): a changed best path
+    /// is looked at only for the kind its source may be sent to at all
+    /// (RFC 4271 §9.2, and no transit unless configured), so that a node
+    /// with a hundred eBGP peers and no transit does not walk them all for
+    /// every prefix one of them sends.
+    up_internal: Vec<PeerSlot>,
+    up_external: Vec<PeerSlot>,
     pub(crate) tables: Tables,
     /// Prefixes whose FIB entry changed since the last [`Rib::poll_fib`]: the
     /// next hops reported then, and the current ones (kept here so that the
@@ -167,6 +174,8 @@ impl Rib {
             slots: HashMap::default(),
             free: Vec::new(),
             up_slots: Vec::new(),
+            up_internal: Vec::new(),
+            up_external: Vec::new(),
             tables: Tables::default(),
             fib_pending: HashMap::default(),
             removals: removal::Removals::default(),
@@ -224,6 +233,14 @@ impl Rib {
         if !self.peers[usize::from(slot)].up {
             self.up_slots.push(slot);
         }
+        // Its kind as of this session (the info may have changed).
+        self.up_internal.retain(|up| *up != slot);
+        self.up_external.retain(|up| *up != slot);
+        if info.internal {
+            self.up_internal.push(slot);
+        } else {
+            self.up_external.push(slot);
+        }
         let state = &mut self.peers[usize::from(slot)];
         let released = state.outboxes.ipv4.advertised.len() + state.outboxes.ipv6.advertised.len();
         state.outboxes.ipv4.clear();
@@ -278,6 +295,8 @@ impl Rib {
         state.end_of_rib_pending.clear();
         state.up = false;
         self.up_slots.retain(|up| *up != slot);
+        self.up_internal.retain(|up| *up != slot);
+        self.up_external.retain(|up| *up != slot);
         self.interner.released(released);
     }
 
@@ -894,8 +913,33 @@ impl Rib {
         }
         // Only peers that will be sent the new best path, or were sent the old
         // one, get the prefix marked: nothing per prefix for the others.
+        // Peers of a kind neither path may go to are not even looked at: one
+        // of them that still holds an older path of the prefix had it marked
+        // when that path stopped being the best (from an eligible one), and
+        // the mark stays until its next poll.
+        let (internal, external) = {
+            let kinds = |best: &Option<BestPath>| match best {
+                None => (false, false),
+                Some(best) if best.local => (true, true),
+                Some(best) if self.peers[usize::from(best.peer)].info.internal => {
+                    (self.config.cluster_id.is_some(), true)
+                }
+                Some(_) => (true, self.config.transit),
+            };
+            let (before_internal, before_external) = kinds(&before.best);
+            let (after_internal, after_external) = kinds(&after.best);
+            (
+                before_internal || after_internal,
+                before_external || after_external,
+            )
+        };
+        let targets = self
+            .up_internal
+            .iter()
+            .filter(|_| internal)
+            .chain(self.up_external.iter().filter(|_| external));
         let mut marks: SmallVec<[usize; 8]> = SmallVec::new();
-        for index in self.up_slots.iter().map(|slot| usize::from(*slot)) {
+        for index in targets.map(|slot| usize::from(*slot)) {
             let target = &self.peers[index];
             let outbox = K::outbox(&target.outboxes);
             if outbox.full || outbox.resend {

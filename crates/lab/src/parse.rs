@@ -118,6 +118,21 @@ pub(crate) fn frr_accepted_count(text: &str) -> Result<u64, LabError> {
         .unwrap_or(0))
 }
 
+/// Sum of `pfxRcd` over the peers of `show bgp ipv4 unicast summary json`
+/// (the accepted count, as `acceptedPrefixCounter`); 0 without peers.
+pub(crate) fn frr_summary_received_total(text: &str) -> Result<u64, LabError> {
+    let v = json("FRR `summary json`", text)?;
+    Ok(v.get("peers")
+        .and_then(Value::as_object)
+        .map(|peers| {
+            peers
+                .values()
+                .filter_map(|peer| peer.get("pfxRcd").and_then(Value::as_u64))
+                .sum()
+        })
+        .unwrap_or(0))
+}
+
 /// Keys of `"routes"` in `show bgp <afi> unicast neighbors X routes json`;
 /// a `"warning"` (family not active for that neighbor) means none.
 pub(crate) fn frr_routes(text: &str) -> Result<Vec<String>, LabError> {
@@ -190,6 +205,20 @@ pub(crate) fn gobgp_accepted_count(text: &str, peer: IpAddr) -> Result<u64, LabE
         }
     }
     Ok(0)
+}
+
+/// Sum of `afi_safis[].state.accepted` over every neighbor of `gobgp
+/// neighbor -j`.
+pub(crate) fn gobgp_accepted_total(text: &str) -> Result<u64, LabError> {
+    let v = json("`gobgp neighbor -j`", text)?;
+    Ok(v.as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| n.get("afi_safis").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|af| af.pointer("/state/accepted").and_then(Value::as_u64))
+        .sum())
 }
 
 /// Prefixes of `gobgp global rib -a AFI -j` with a path learned from
@@ -352,6 +381,31 @@ pub(crate) fn bird_imported_count(text: &str) -> u64 {
         .sum()
 }
 
+/// Sum of `Routes: N imported` over the BGP protocols of `birdc show
+/// protocols all` (a protocol's block starts with an unindented line whose
+/// second word is its type; `kernel`, `direct` and `static` ones import
+/// routes that came from no neighbor).
+pub(crate) fn bird_bgp_imported_total(text: &str) -> u64 {
+    let mut in_bgp = false;
+    let mut total = 0;
+    for line in bird_body(text) {
+        if !line.starts_with(char::is_whitespace) && !line.trim().is_empty() {
+            in_bgp = line.split_whitespace().nth(1) == Some("BGP");
+            continue;
+        }
+        if in_bgp {
+            if let Some(value) = line.trim().strip_prefix("Routes:") {
+                total += value
+                    .split_whitespace()
+                    .next()
+                    .and_then(|count| count.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
 /// Prefixes in `birdc show route protocol pN`: a route line starts with the
 /// prefix in column 0; further paths of the same prefix are indented.
 pub(crate) fn bird_routes(text: &str) -> Vec<String> {
@@ -368,6 +422,17 @@ pub(crate) fn bird_routes(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_sum_every_neighbor() {
+        let frr = r#"{"routerId":"1.1.1.1","peers":{"127.0.0.2":{"pfxRcd":10},"127.0.0.3":{"pfxRcd":5,"state":"Established"}}}"#;
+        assert_eq!(frr_summary_received_total(frr).unwrap(), 15);
+        assert_eq!(frr_summary_received_total("{}").unwrap(), 0);
+        let gobgp = r#"[{"afi_safis":[{"state":{"accepted":7}}]},{"afi_safis":[{"state":{}},{"state":{"accepted":2}}]}]"#;
+        assert_eq!(gobgp_accepted_total(gobgp).unwrap(), 9);
+        let bird = "BIRD 2.0.12 ready.\nName       Proto      Table      State  Since         Info\ndevice1    Device     ---        up     03:29:02.766\n\nkernel1    Kernel     master4    up     03:29:02.766\n  Channel ipv4\n    Routes:         2 imported, 0 exported, 2 preferred\n\np0         BGP        ---        up     03:29:03.001  Established\n  Channel ipv4\n    Routes:         10000 imported, 0 exported, 10000 preferred\n";
+        assert_eq!(bird_bgp_imported_total(bird), 10000);
+    }
 
     #[test]
     fn frr_neighbor_json() {

@@ -522,6 +522,24 @@ impl Router {
         }
     }
 
+    /// How many prefixes all neighbors together sent that were accepted, in
+    /// one query of the daemon (for benchmarks with many sessions): FRR's
+    /// summary `pfxRcd`, GoBGP's `accepted`, BIRD's `Routes: N imported`,
+    /// summed over every neighbor.
+    pub fn received_count_total(&self) -> Result<u64, LabError> {
+        match self.spec.kind {
+            Kind::Frr => parse::frr_summary_received_total(
+                &self.cli(&["show bgp ipv4 unicast summary json"])?,
+            ),
+            Kind::Gobgp => parse::gobgp_accepted_total(&self.cli(&["neighbor", "-j"])?),
+            Kind::Bird => Ok(parse::bird_bgp_imported_total(&self.cli(&[
+                "show",
+                "protocols",
+                "all",
+            ])?)),
+        }
+    }
+
     /// Polls [`Router::received_count`] until it reaches `at_least`; returns
     /// the count and the time it took.
     pub fn wait_for_received_count(
