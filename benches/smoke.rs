@@ -55,7 +55,7 @@ fn route_load_measures_several_sessions_at_once() {
             "--shape",
             "4/1k",
             "--only",
-            "bird,nodebgp",
+            "bird,nodebgp,null",
             "--timeout",
             "120",
         ])
@@ -67,7 +67,7 @@ fn route_load_measures_several_sessions_at_once() {
     assert!(output.status.success(), "{text}\n{output:?}");
     assert!(text.contains("5 sessions × 1000 = 5000 prefixes"), "{text}");
     assert!(text.contains("5000 IPv4 prefixes from 5 peer(s)"), "{text}");
-    for receiver in ["| BIRD |", "| nodebgp |"] {
+    for receiver in ["| BIRD |", "| nodebgp |", "| null |"] {
         let row = text
             .lines()
             .find(|line| line.starts_with(receiver))

@@ -28,7 +28,7 @@
 //! ```text
 //! route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH]
 //!            [--shape natural|PER_UPDATE/SETS]
-//!            [--only bird,frr,gobgp,nodebgp] [--timeout SECONDS] [--linger SECONDS]
+//!            [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS]
 //! ```
 //!
 //! `--shape` packs the table differently ([`TableShape`]): `natural` (the
@@ -49,6 +49,7 @@
 //! `--linger` keeps each receiver (and its session) up that long after it was
 //! measured, with its run directory printed, to inspect it by hand.
 
+mod null;
 mod receiver;
 // The stress test (tests/stress.rs) shares this file and uses more of it.
 #[allow(dead_code)]
@@ -129,7 +130,7 @@ fn parse_arguments() -> Result<Settings, String> {
                 println!(
                     "route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH] \
                      [--shape natural|PER_UPDATE/SETS] \
-                     [--only bird,frr,gobgp,nodebgp] [--timeout SECONDS] [--linger SECONDS]"
+                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS]"
                 );
                 std::process::exit(0);
             }
@@ -144,6 +145,7 @@ fn parse_arguments() -> Result<Settings, String> {
         Implementation::Lab(Kind::Frr),
         Implementation::Lab(Kind::Gobgp),
         Implementation::Nodebgp(nodebgp),
+        Implementation::Null,
     ];
     let implementations = match only {
         None => all.to_vec(),

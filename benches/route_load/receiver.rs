@@ -28,6 +28,8 @@ pub(crate) enum Implementation {
     Lab(Kind),
     /// nodebgp, from this binary.
     Nodebgp(PathBuf),
+    /// The null receiver ([`crate::null`]): reads and counts, nothing more.
+    Null,
 }
 
 impl Implementation {
@@ -36,6 +38,7 @@ impl Implementation {
         match self {
             Implementation::Lab(kind) => kind.to_string(),
             Implementation::Nodebgp(_) => "nodebgp".to_owned(),
+            Implementation::Null => "null".to_owned(),
         }
     }
 
@@ -52,7 +55,7 @@ impl Implementation {
                 "{} does not exist (cargo build --release -p nodebgp)",
                 binary.display()
             )),
-            Implementation::Nodebgp(_) => None,
+            Implementation::Nodebgp(_) | Implementation::Null => None,
         }
     }
 
@@ -63,6 +66,9 @@ impl Implementation {
             Implementation::Lab(Kind::Frr) => ("/usr/lib/frr/bgpd".into(), "--version"),
             Implementation::Lab(Kind::Gobgp) => ("/usr/bin/gobgpd".into(), "--version"),
             Implementation::Nodebgp(binary) => (binary.clone(), "--version"),
+            Implementation::Null => {
+                return "route-load's own reader (the harness's process)".to_owned()
+            }
         };
         let output = Command::new(&program).arg(flag).output();
         let text = match output {
@@ -106,6 +112,7 @@ impl Implementation {
             Implementation::Nodebgp(binary) => {
                 Nodebgp::start(binary, address, port, senders, run).map(Running::Nodebgp)
             }
+            Implementation::Null => crate::null::NullReceiver::start().map(Running::Null),
         }
     }
 }
@@ -122,6 +129,8 @@ pub(crate) enum Running {
     },
     /// nodebgp.
     Nodebgp(Nodebgp),
+    /// The null receiver.
+    Null(crate::null::NullReceiver),
 }
 
 impl Running {
@@ -130,6 +139,7 @@ impl Running {
         match self {
             Running::Lab { listen, .. } => *listen,
             Running::Nodebgp(daemon) => daemon.listen,
+            Running::Null(null) => null.listen(),
         }
     }
 
@@ -138,6 +148,8 @@ impl Running {
         match self {
             Running::Lab { router, .. } => router.pid(),
             Running::Nodebgp(daemon) => daemon.child.id(),
+            // The harness itself.
+            Running::Null(_) => std::process::id(),
         }
     }
 
@@ -150,6 +162,7 @@ impl Running {
                 .received_count(sender.into())
                 .map_err(|error| error.to_string()),
             Running::Nodebgp(daemon) => daemon.count(sender),
+            Running::Null(null) => Ok(null.total()),
         }
     }
 
@@ -162,6 +175,7 @@ impl Running {
                 .received_count_total()
                 .map_err(|error| error.to_string()),
             Running::Nodebgp(daemon) => daemon.total(),
+            Running::Null(null) => Ok(null.total()),
         }
     }
 
@@ -194,6 +208,7 @@ impl Running {
                 .ok()
                 .flatten()
                 .is_some_and(|peer| peer["state"] == "Established"),
+            Running::Null(null) => null.established(sender),
         }
     }
 
@@ -212,6 +227,7 @@ impl Running {
                 daemon.listen,
                 daemon.socket.display()
             ),
+            Running::Null(null) => format!("the null receiver on {}", null.listen()),
         }
     }
 
@@ -220,6 +236,7 @@ impl Running {
         match self {
             Running::Lab { router, .. } => router.log_tail(15),
             Running::Nodebgp(daemon) => daemon.log_tail(),
+            Running::Null(_) => String::new(),
         }
     }
 }
