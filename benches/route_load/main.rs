@@ -46,6 +46,10 @@
 //! any until the receiver's summed count (one query for all peers) reaches
 //! P × N.
 //!
+//! `--churn` then withdraws every prefix (the table's UPDATEs turned into
+//! withdrawals, the same packing) and announces it all again, and reports
+//! both times: first byte to a count of 0, first byte to all back.
+//!
 //! `--linger` keeps each receiver (and its session) up that long after it was
 //! measured, with its run directory printed, to inspect it by hand.
 
@@ -82,6 +86,8 @@ struct Settings {
     shape: TableShape,
     /// Keep each receiver running this long after its measurement, to look at it.
     linger: Duration,
+    /// After the load, withdraw everything and announce it again, timing both.
+    churn: bool,
 }
 
 fn parse_arguments() -> Result<Settings, String> {
@@ -92,6 +98,7 @@ fn parse_arguments() -> Result<Settings, String> {
     let mut timeout = Duration::from_secs(600);
     let mut linger = Duration::ZERO;
     let mut shape = TableShape::Natural;
+    let mut churn = false;
     let mut nodebgp = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../target/release/nodebgp"
@@ -116,6 +123,7 @@ fn parse_arguments() -> Result<Settings, String> {
             "--seed" => seed = number(value()?)?,
             "--timeout" => timeout = Duration::from_secs(number(value()?)?),
             "--linger" => linger = Duration::from_secs(number(value()?)?),
+            "--churn" => churn = true,
             "--nodebgp" => nodebgp = PathBuf::from(value()?),
             "--shape" => shape = TableShape::parse(&value()?)?,
             "--only" => {
@@ -130,7 +138,7 @@ fn parse_arguments() -> Result<Settings, String> {
                 println!(
                     "route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH] \
                      [--shape natural|PER_UPDATE/SETS] \
-                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS]"
+                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn]"
                 );
                 std::process::exit(0);
             }
@@ -169,6 +177,7 @@ fn parse_arguments() -> Result<Settings, String> {
         timeout,
         shape,
         linger,
+        churn,
     })
 }
 
@@ -187,6 +196,9 @@ struct Sample {
     held_kib: u64,
     /// User + system CPU time of the receiver during the load.
     cpu_seconds: f64,
+    /// With `--churn`: first withdrawal byte to no prefix left, then first
+    /// byte of the table again to all prefixes back.
+    churn: Option<(f64, f64)>,
 }
 
 fn main() -> ExitCode {
@@ -204,13 +216,25 @@ fn main() -> ExitCode {
     let updates = shaped_table(settings.shape, total, settings.seed);
     // Session i gets UPDATEs [i·U/P, (i+1)·U/P): exactly P streams, their
     // sizes differing by one UPDATE at most.
-    let streams: Vec<Arc<Vec<u8>>> = (0..settings.sessions)
+    let ranges: Vec<std::ops::Range<usize>> = (0..settings.sessions)
         .map(|session| {
-            let range = session * updates.len() / settings.sessions
-                ..(session + 1) * updates.len() / settings.sessions;
-            Arc::new(sender::stream_of(&updates[range]))
+            session * updates.len() / settings.sessions
+                ..(session + 1) * updates.len() / settings.sessions
         })
         .collect();
+    let streams: Vec<Arc<Vec<u8>>> = ranges
+        .iter()
+        .map(|range| Arc::new(sender::stream_of(&updates[range.clone()])))
+        .collect();
+    // The same prefixes withdrawn, UPDATE for UPDATE (`--churn`).
+    let withdrawals: Vec<Arc<Vec<u8>>> = if settings.churn {
+        ranges
+            .iter()
+            .map(|range| Arc::new(sender::withdrawals_of(&updates[range.clone()])))
+            .collect()
+    } else {
+        Vec::new()
+    };
     println!(
         "table: shape {}, {} sessions × {} = {total} prefixes in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
         settings.shape,
@@ -238,8 +262,15 @@ fn main() -> ExitCode {
             let index = (step + run) % present.len();
             let implementation = &present[index];
             let name = implementation.name();
-            match measure(implementation, &settings, &streams, run) {
+            match measure(implementation, &settings, &streams, &withdrawals, run) {
                 Ok(sample) => {
+                    if let Some((withdrawn, back)) = sample.churn {
+                        println!(
+                            "run {}/{} {name:<8} churn: all withdrawn after {withdrawn:.3} s, all back after {back:.3} s",
+                            run + 1,
+                            settings.runs
+                        );
+                    }
                     println!(
                         "run {}/{} {name:<8} {:>8.3} s (all written after {:.3} s)  baseline {:>7.1} MiB  peak {:>7.1} MiB  held {:>7.1} MiB  CPU {:>7.2} s",
                         run + 1,
@@ -329,13 +360,14 @@ fn measure(
     implementation: &Implementation,
     settings: &Settings,
     streams: &[Arc<Vec<u8>>],
+    withdrawals: &[Arc<Vec<u8>>],
     run: usize,
 ) -> Result<Sample, String> {
     let senders = (0..streams.len())
         .map(|_| lab::free_loopback_address().map_err(|error| error.to_string()))
         .collect::<Result<Vec<Ipv4Addr>, String>>()?;
     let receiver = implementation.start(&senders, run)?;
-    let outcome = load(&receiver, &senders, settings, streams);
+    let outcome = load(&receiver, &senders, settings, streams, withdrawals);
     let outcome = outcome.map_err(|error| format!("{error}\n--- log ---\n{}", receiver.log_tail()));
     // Stop the receiver before the sessions close, so that it does not spend
     // the teardown flushing the table.
@@ -357,6 +389,7 @@ fn load(
     senders: &[Ipv4Addr],
     settings: &Settings,
     streams: &[Arc<Vec<u8>>],
+    withdrawals: &[Arc<Vec<u8>>],
 ) -> Result<Sample, String> {
     let pid = receiver.pid();
     let mut sessions = Vec::with_capacity(senders.len());
@@ -433,6 +466,16 @@ fn load(
     if count != target {
         return Err(format!("{count} prefixes accepted, {target} sent"));
     }
+    let churn = if withdrawals.is_empty() {
+        None
+    } else {
+        // Everything withdrawn, then everything announced again: each timed
+        // from its first byte to the receiver's count reaching 0, then the
+        // table.
+        let withdrawn = replay(receiver, senders, &sessions, withdrawals, 0, settings)?;
+        let back = replay(receiver, senders, &sessions, streams, target, settings)?;
+        Some((withdrawn, back))
+    };
     if !settings.linger.is_zero() {
         println!(
             "lingering {:?}: {} (pid {pid}), senders {senders:?}",
@@ -452,7 +495,52 @@ fn load(
         peak_kib,
         held_kib,
         cpu_seconds: cpu_after - cpu_before,
+        churn,
     })
+}
+
+/// Writes `streams` on the sessions and waits until the receiver's count is
+/// `until` (and FRR has settled); the seconds from the first byte.
+fn replay(
+    receiver: &Running,
+    senders: &[Ipv4Addr],
+    sessions: &[sender::Session],
+    streams: &[Arc<Vec<u8>>],
+    until: u64,
+    settings: &Settings,
+) -> Result<f64, String> {
+    let writers = sessions
+        .iter()
+        .zip(streams)
+        .map(|(session, stream)| session.write_all(Arc::clone(stream)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let started = Instant::now();
+    let done = loop {
+        let elapsed = started.elapsed();
+        if let Some(why) = sessions.iter().find_map(sender::Session::ended) {
+            return Err(format!("a session ended during the churn: {why}"));
+        }
+        match accepted(receiver, senders) {
+            Ok(count) if count == until && receiver.settled()? => break Instant::now(),
+            Ok(count) if elapsed > settings.timeout => {
+                return Err(format!("{count} prefixes, not {until}, after {elapsed:?}"))
+            }
+            Err(error) if elapsed > settings.timeout => {
+                return Err(format!("no count after {elapsed:?}: {error}"))
+            }
+            _ => {}
+        }
+        thread::sleep((elapsed / 20).clamp(Duration::from_millis(20), Duration::from_millis(50)));
+    };
+    let mut first_byte: Option<Instant> = None;
+    for writer in writers {
+        let (first, _) = writer
+            .join()
+            .map_err(|_| "a writer thread panicked".to_owned())??;
+        first_byte = Some(first_byte.map_or(first, |known| known.min(first)));
+    }
+    let first = first_byte.ok_or("no session wrote")?;
+    Ok(done.duration_since(first).as_secs_f64())
 }
 
 /// A `kB` line of `/proc/PID/status`.

@@ -133,11 +133,13 @@ fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
             .map_err(|error| format!("bad header: {error}"))?
         {
             if opened {
-                // UPDATE (type 2): count its NLRI prefixes without decoding.
+                // UPDATE (type 2): count its prefixes without decoding,
+                // announced ones up and withdrawn ones down (the injector
+                // withdraws only what it announced).
                 if frame.get(18) == Some(&2) {
-                    state
-                        .prefixes
-                        .fetch_add(nlri_prefixes(&frame[19..]), Ordering::Relaxed);
+                    let (withdrawn, announced) = prefix_counts(&frame[19..]);
+                    state.prefixes.fetch_add(announced, Ordering::Relaxed);
+                    state.prefixes.fetch_sub(withdrawn, Ordering::Relaxed);
                 }
                 continue;
             }
@@ -188,10 +190,30 @@ fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
     Ok(())
 }
 
-/// The prefixes in an UPDATE body's NLRI field (RFC 4271 §4.3): what
-/// follows the withdrawn routes and the path attributes, each a length in
-/// bits and that many bits rounded up to whole octets. 0 for a body that
-/// does not add up.
+/// The prefixes an UPDATE body withdraws and announces (RFC 4271 §4.3):
+/// the Withdrawn Routes field's and the NLRI field's, each prefix a length
+/// in bits and that many bits rounded up to whole octets.
+fn prefix_counts(body: &[u8]) -> (u64, u64) {
+    let withdrawn_length = body.get(..2).map_or(0, |length| {
+        usize::from(u16::from_be_bytes([length[0], length[1]]))
+    });
+    let withdrawn = body.get(2..2 + withdrawn_length).map_or(0, count_prefixes);
+    (withdrawn, nlri_prefixes(body))
+}
+
+/// The prefixes packed in `field`.
+fn count_prefixes(field: &[u8]) -> u64 {
+    let mut at = 0;
+    let mut count = 0;
+    while let Some(bits) = field.get(at) {
+        at += 1 + usize::from(*bits).div_ceil(8);
+        count += 1;
+    }
+    count
+}
+
+/// The prefixes in an UPDATE body's NLRI field: what follows the withdrawn
+/// routes and the path attributes. 0 for a body that does not add up.
 fn nlri_prefixes(body: &[u8]) -> u64 {
     let length_at = |at: usize| -> Option<usize> {
         Some(usize::from(u16::from_be_bytes([
@@ -205,13 +227,8 @@ fn nlri_prefixes(body: &[u8]) -> u64 {
     let Some(attributes) = length_at(2 + withdrawn) else {
         return 0;
     };
-    let mut at = 4 + withdrawn + attributes;
-    let mut count = 0;
-    while let Some(bits) = body.get(at) {
-        at += 1 + usize::from(*bits).div_ceil(8);
-        count += 1;
-    }
-    count
+    body.get(4 + withdrawn + attributes..)
+        .map_or(0, count_prefixes)
 }
 
 #[cfg(test)]
@@ -226,5 +243,8 @@ mod tests {
         assert_eq!(nlri_prefixes(&body), 2);
         assert_eq!(nlri_prefixes(&[0, 0, 0, 0]), 0, "End-of-RIB");
         assert_eq!(nlri_prefixes(&[0]), 0, "truncated");
+        // Withdrawing 10.0.0.0/8 and 192.0.2.0/24, announcing nothing.
+        let withdrawal = [0, 6, 8, 10, 24, 192, 0, 2, 0, 0];
+        assert_eq!(prefix_counts(&withdrawal), (2, 0));
     }
 }

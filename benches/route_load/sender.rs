@@ -51,6 +51,42 @@ pub(crate) fn stream_of(updates: &[Bytes]) -> Vec<u8> {
     stream
 }
 
+/// The withdrawal of every prefix `updates` announce, one UPDATE for each
+/// (RFC 4271 §4.3: the NLRI field's prefixes as Withdrawn Routes, no path
+/// attributes), so that withdrawing packs the table as announcing did. No
+/// End-of-RIB: the receiver has had it.
+pub(crate) fn withdrawals_of(updates: &[Bytes]) -> Vec<u8> {
+    let mut stream = Vec::with_capacity(updates.iter().map(Bytes::len).sum());
+    for update in updates {
+        let body = &update[19..];
+        let withdrawn = usize::from(u16::from_be_bytes([body[0], body[1]]));
+        let attributes = usize::from(u16::from_be_bytes([
+            body[2 + withdrawn],
+            body[3 + withdrawn],
+        ]));
+        let nlri = &body[4 + withdrawn + attributes..];
+        if nlri.is_empty() {
+            continue;
+        }
+        let length = 19 + 2 + nlri.len() + 2;
+        stream.extend_from_slice(&[0xff; 16]);
+        stream.extend_from_slice(
+            &u16::try_from(length)
+                .expect("shorter than the UPDATE")
+                .to_be_bytes(),
+        );
+        stream.push(2);
+        stream.extend_from_slice(
+            &u16::try_from(nlri.len())
+                .expect("an UPDATE's NLRI")
+                .to_be_bytes(),
+        );
+        stream.extend_from_slice(nlri);
+        stream.extend_from_slice(&[0, 0]);
+    }
+    stream
+}
+
 /// What the writer thread ends with: when it handed the first and the last
 /// byte to the kernel, or why it failed.
 pub(crate) type Written = Result<(Instant, Instant), String>;
@@ -342,6 +378,38 @@ fn drain(stream: &mut TcpStream, mut buffer: BytesMut, inbound: &Mutex<Inbound>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn withdrawals_carry_the_announced_prefixes() {
+        let table = nodebgp_benches::shaped_table(
+            nodebgp_benches::TableShape::parse("4/10").unwrap(),
+            40,
+            1,
+        );
+        let stream = Bytes::from(withdrawals_of(&table));
+        let mut buffer = BytesMut::from(&stream[..]);
+        let context = CodecContext {
+            four_octet_asn: true,
+            ..CodecContext::default()
+        };
+        let mut withdrawn = Vec::new();
+        while let Some(frame) = split_frame(&mut buffer, MAX_MESSAGE_LENGTH).unwrap() {
+            let Message::Update(update) = Message::decode(&frame, &context).unwrap().message else {
+                panic!("not an UPDATE")
+            };
+            assert!(update.announced.is_empty());
+            withdrawn.extend(update.withdrawn.iter().map(|nlri| nlri.prefix));
+        }
+        let mut announced = Vec::new();
+        for frame in &table {
+            let Message::Update(update) = Message::decode(frame, &context).unwrap().message else {
+                panic!("not an UPDATE")
+            };
+            announced.extend(update.announced.iter().map(|nlri| nlri.prefix));
+        }
+        assert_eq!(withdrawn.len(), 40);
+        assert_eq!(withdrawn, announced);
+    }
 
     #[test]
     fn the_stream_ends_with_an_ipv4_end_of_rib() {
