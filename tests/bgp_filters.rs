@@ -39,14 +39,6 @@ fn filter(rules: &str) -> String {
     )
 }
 
-/// The session's own TCP connection: a reset would make a new one.
-fn connection(daemon: &Daemon, theirs: IpAddr) -> String {
-    daemon.peer(theirs).unwrap()["local_address"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[test]
 fn import_and_export_rules_apply_per_family_and_a_change_applies_without_a_reset() {
     rules_apply_per_family_and_change_live(Kind::Frr, "bgp-filters");
@@ -127,7 +119,7 @@ fn rules_apply_per_family_and_change_live(kind: Kind, name: &str) {
 
     // Changed live: the /16 goes, 10.80.2.0/24 comes back by a route
     // refresh, and 10.90.2.0/24 is sent.
-    let connection_before = connection(&daemon, theirs);
+    let connection_before = daemon.session_connection(theirs);
     apply(
         &directory,
         &filter("  importV4:\n  - {action: Reject, matchOperator: Equal, cidr: 10.81.0.0/16}\n"),
@@ -147,7 +139,7 @@ fn rules_apply_per_family_and_change_live(kind: Kind, name: &str) {
         .wait_for_prefixes(ours, &["10.90.1.0/24", "10.90.2.0/24"], UP)
         .expect("the router learns what the export rules no longer hold back");
     assert_eq!(
-        connection(&daemon, theirs),
+        daemon.session_connection(theirs),
         connection_before,
         "the session was not reset"
     );
@@ -207,11 +199,15 @@ fn an_interface_rule_rejects_routes_leaving_by_a_named_interface_and_follows_the
     daemon.wait_for_routes(&[], "only the route on no matching interface", |answer| {
         prefixes(answer) == ["10.82.2.0/24"]
     });
-    let connection_before = connection(&daemon, on_v0);
+    let connection_before = daemon.session_connection(on_v0);
 
     namespace.run(&["address", "del", "198.51.100.1/24", "dev", "v0"]);
     daemon.wait_for_routes(&[], "the route back once v0 has no network", |answer| {
         prefixes(answer) == ["10.82.1.0/24", "10.82.2.0/24"]
     });
-    assert_eq!(connection(&daemon, on_v0), connection_before, "no reset");
+    assert_eq!(
+        daemon.session_connection(on_v0),
+        connection_before,
+        "no reset"
+    );
 }

@@ -178,14 +178,6 @@ fn bind_mode_node_ip_moves_the_listener_to_the_node_address_and_back() {
     let _ = child.wait();
 }
 
-/// The session's own TCP connection (our port): a restart would make a new one.
-fn connection(daemon: &Daemon, theirs: IpAddr) -> String {
-    daemon.peer(theirs).unwrap()["local_address"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// `reachableBy`: the peer's host route goes into the kernel through the
 /// gateway while the peer is configured (calico-node's static
 /// `route <peer>/32 via <gateway>`), follows a changed gateway without
@@ -217,7 +209,7 @@ fn reachable_by_routes_the_peer_through_its_gateway_in_the_kernel() {
     eventually("the peer's host route through 198.51.100.254", || {
         namespace.next_hops(&host_route) == ["198.51.100.254"]
     });
-    let before = connection(&daemon, theirs);
+    let before = daemon.session_connection(theirs);
 
     apply(&directory, &with_gateway("198.51.100.253"));
     eventually("the host route through the new gateway", || {
@@ -229,7 +221,7 @@ fn reachable_by_routes_the_peer_through_its_gateway_in_the_kernel() {
     });
     daemon.wait_for(theirs, "Established");
     assert_eq!(
-        connection(&daemon, theirs),
+        daemon.session_connection(theirs),
         before,
         "a gateway change is no session change"
     );

@@ -421,47 +421,25 @@ fn load(
     let baseline_kib = proc_status_kib(pid, "VmRSS")?;
     let cpu_before = cpu_seconds(pid)?;
 
-    let writers = sessions
-        .iter()
-        .zip(streams)
-        .map(|(session, stream)| session.write_all(Arc::clone(stream)))
-        .collect::<Result<Vec<_>, String>>()?;
-    let started = Instant::now();
     let target = (settings.prefixes * settings.sessions) as u64;
-    let done = loop {
-        let elapsed = started.elapsed();
-        if let Some(why) = sessions.iter().find_map(sender::Session::ended) {
-            return Err(format!("a session ended during the load: {why}"));
-        }
-        match accepted(receiver, senders) {
-            Ok(count) if count >= target && receiver.settled()? => break Instant::now(),
-            Ok(count) if elapsed > settings.timeout => {
-                return Err(format!(
-                    "only {count} of {target} prefixes after {elapsed:?}"
-                ))
-            }
-            Err(error) if elapsed > settings.timeout => {
-                return Err(format!("no count after {elapsed:?}: {error}"))
-            }
-            _ => {}
-        }
-        // 20 ms at first, 50 ms from the first second on: the queries cost the
-        // receiver (and this machine) some CPU too.
-        thread::sleep((elapsed / 20).clamp(Duration::from_millis(20), Duration::from_millis(50)));
-    };
-    let peak_kib = proc_status_kib(pid, "VmHWM")?;
-    let held_kib = proc_status_kib(pid, "VmRSS")?;
-    let cpu_after = cpu_seconds(pid)?;
-    let mut first_byte: Option<Instant> = None;
-    let mut last_byte: Option<Instant> = None;
-    for writer in writers {
-        let (first, last) = writer
-            .join()
-            .map_err(|_| "a writer thread panicked".to_owned())??;
-        first_byte = Some(first_byte.map_or(first, |known| known.min(first)));
-        last_byte = Some(last_byte.map_or(last, |known| known.max(last)));
-    }
-    let (first, last) = first_byte.zip(last_byte).ok_or("no session wrote")?;
+    // Memory and CPU are read the moment the receiver has it all.
+    let load = write_and_wait(
+        receiver,
+        senders,
+        &sessions,
+        streams,
+        target,
+        settings,
+        || {
+            Ok((
+                proc_status_kib(pid, "VmHWM")?,
+                proc_status_kib(pid, "VmRSS")?,
+                cpu_seconds(pid)?,
+            ))
+        },
+    )?;
+    let (peak_kib, held_kib, cpu_after) = load.reading;
+    let (first, last, done) = (load.first, load.last, load.done);
     let count = accepted(receiver, senders)?;
     if count != target {
         return Err(format!("{count} prefixes accepted, {target} sent"));
@@ -472,9 +450,26 @@ fn load(
         // Everything withdrawn, then everything announced again: each timed
         // from its first byte to the receiver's count reaching 0, then the
         // table.
-        let withdrawn = replay(receiver, senders, &sessions, withdrawals, 0, settings)?;
-        let back = replay(receiver, senders, &sessions, streams, target, settings)?;
-        Some((withdrawn, back))
+        let seconds = |phase: Phase<()>| phase.done.duration_since(phase.first).as_secs_f64();
+        let withdrawn = write_and_wait(
+            receiver,
+            senders,
+            &sessions,
+            withdrawals,
+            0,
+            settings,
+            || Ok(()),
+        )?;
+        let back = write_and_wait(
+            receiver,
+            senders,
+            &sessions,
+            streams,
+            target,
+            settings,
+            || Ok(()),
+        )?;
+        Some((seconds(withdrawn), seconds(back)))
     };
     if !settings.linger.is_zero() {
         println!(
@@ -499,16 +494,27 @@ fn load(
     })
 }
 
+/// One write of the streams and the wait for the receiver: when the first
+/// and the last byte were written, when the receiver was done, and what was
+/// read at that moment.
+struct Phase<T> {
+    first: Instant,
+    last: Instant,
+    done: Instant,
+    reading: T,
+}
+
 /// Writes `streams` on the sessions and waits until the receiver's count is
-/// `until` (and FRR has settled); the seconds from the first byte.
-fn replay(
+/// `until` (and FRR has settled), then calls `at_done` at once.
+fn write_and_wait<T>(
     receiver: &Running,
     senders: &[Ipv4Addr],
     sessions: &[sender::Session],
     streams: &[Arc<Vec<u8>>],
     until: u64,
     settings: &Settings,
-) -> Result<f64, String> {
+    at_done: impl FnOnce() -> Result<T, String>,
+) -> Result<Phase<T>, String> {
     let writers = sessions
         .iter()
         .zip(streams)
@@ -518,7 +524,7 @@ fn replay(
     let done = loop {
         let elapsed = started.elapsed();
         if let Some(why) = sessions.iter().find_map(sender::Session::ended) {
-            return Err(format!("a session ended during the churn: {why}"));
+            return Err(format!("a session ended while writing: {why}"));
         }
         match accepted(receiver, senders) {
             Ok(count) if count == until && receiver.settled()? => break Instant::now(),
@@ -530,17 +536,27 @@ fn replay(
             }
             _ => {}
         }
+        // 20 ms at first, 50 ms from the first second on: the queries cost the
+        // receiver (and this machine) some CPU too.
         thread::sleep((elapsed / 20).clamp(Duration::from_millis(20), Duration::from_millis(50)));
     };
+    let reading = at_done()?;
     let mut first_byte: Option<Instant> = None;
+    let mut last_byte: Option<Instant> = None;
     for writer in writers {
-        let (first, _) = writer
+        let (first, last) = writer
             .join()
             .map_err(|_| "a writer thread panicked".to_owned())??;
         first_byte = Some(first_byte.map_or(first, |known| known.min(first)));
+        last_byte = Some(last_byte.map_or(last, |known| known.max(last)));
     }
-    let first = first_byte.ok_or("no session wrote")?;
-    Ok(done.duration_since(first).as_secs_f64())
+    let (first, last) = first_byte.zip(last_byte).ok_or("no session wrote")?;
+    Ok(Phase {
+        first,
+        last,
+        done,
+        reading,
+    })
 }
 
 /// A `kB` line of `/proc/PID/status`.

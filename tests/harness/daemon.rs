@@ -172,6 +172,16 @@ impl Daemon {
             .cloned()
     }
 
+    /// Our end of the session with `address` (`local_address` in the status
+    /// report): a session that restarted has a new one.
+    pub fn session_connection(&self, address: IpAddr) -> String {
+        self.peer(address)
+            .expect("the peer is in the status report")["local_address"]
+            .as_str()
+            .expect("an Established session has a local address")
+            .to_owned()
+    }
+
     /// Waits until the daemon reports the peer in `state`.
     pub fn wait_for(&self, address: IpAddr, state: &str) -> Value {
         let deadline = Instant::now() + UP;

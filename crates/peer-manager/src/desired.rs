@@ -57,6 +57,20 @@ impl Candidate {
     }
 }
 
+/// The candidate that [`Candidate::beats`] the others at each address.
+fn best_per_address(candidates: impl IntoIterator<Item = Candidate>) -> HashMap<IpAddr, Candidate> {
+    let mut best: HashMap<IpAddr, Candidate> = HashMap::new();
+    for candidate in candidates {
+        match best.get(&candidate.address) {
+            Some(current) if !candidate.beats(current) => {}
+            _ => {
+                best.insert(candidate.address, candidate);
+            }
+        }
+    }
+    best
+}
+
 /// Whether a session to a Calico node at `peer` is passive given our address text
 /// `own` (same family): Calico compares the address strings, not the numbers.
 fn mesh_passive(peer: IpAddr, own: &str) -> bool {
@@ -358,34 +372,17 @@ pub fn desired_peer_set_with_workloads(
         }
     }
 
-    let mut workloads_by_address: HashMap<IpAddr, Candidate> = HashMap::new();
-    for candidate in workload_candidates {
-        if is_own(candidate.address) {
-            continue;
-        }
-        match workloads_by_address.get(&candidate.address) {
-            Some(current) if !candidate.beats(current) => {}
-            _ => {
-                workloads_by_address.insert(candidate.address, candidate);
-            }
-        }
-    }
-    for (address, candidate) in workloads_by_address {
+    // Local workloads, then reverse peerings, each never displacing a
+    // peering written for the address.
+    let workloads = workload_candidates
+        .into_iter()
+        .filter(|candidate| !is_own(candidate.address));
+    for (address, candidate) in best_per_address(workloads) {
         explicit.entry(address).or_insert(candidate);
     }
-
-    // Reverse peerings never displace a peering written for this node.
     if let Some(me) = me {
-        let mut reverse: HashMap<IpAddr, Candidate> = HashMap::new();
-        for candidate in reverse_candidates(me, nodes, config, v3_peers) {
-            match reverse.get(&candidate.address) {
-                Some(current) if !candidate.beats(current) => {}
-                _ => {
-                    reverse.insert(candidate.address, candidate);
-                }
-            }
-        }
-        for (address, candidate) in reverse {
+        let reverse = reverse_candidates(me, nodes, config, v3_peers);
+        for (address, candidate) in best_per_address(reverse) {
             explicit.entry(address).or_insert(candidate);
         }
     }
