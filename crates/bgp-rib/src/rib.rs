@@ -138,15 +138,12 @@ pub struct Rib {
     /// Slots of removed peers below the last used one, for reuse
     /// ([`Rib::remove_peer`]).
     free: Vec<PeerSlot>,
-    /// Slots of the peers that are up, in no particular order: the targets a
-    /// change may have to be sent to, so that marking a changed prefix walks
-    /// neither down nor removed peers.
-    pub(crate) up_slots: Vec<PeerSlot>,
-    /// The up peers split by session kind (iBGP, eBGP): a changed best path
-    /// is looked at only for the kind its source may be sent to at all
-    /// (RFC 4271 §9.2, and no transit unless configured), so that a node
-    /// with a hundred eBGP peers and no transit does not walk them all for
-    /// every prefix one of them sends.
+    /// Slots of the peers that are up, in no particular order, by session
+    /// kind (iBGP, eBGP): the targets a change may have to be sent to, so
+    /// that marking a changed prefix walks neither down nor removed peers,
+    /// and only the kind its source may be sent to at all (RFC 4271 §9.2,
+    /// and no transit unless configured): a node with a hundred eBGP peers
+    /// and no transit does not walk them all for every prefix one sends.
     up_internal: Vec<PeerSlot>,
     up_external: Vec<PeerSlot>,
     pub(crate) tables: Tables,
@@ -173,7 +170,6 @@ impl Rib {
             peers: Vec::new(),
             slots: HashMap::default(),
             free: Vec::new(),
-            up_slots: Vec::new(),
             up_internal: Vec::new(),
             up_external: Vec::new(),
             tables: Tables::default(),
@@ -230,9 +226,6 @@ impl Rib {
                 slot
             }
         };
-        if !self.peers[usize::from(slot)].up {
-            self.up_slots.push(slot);
-        }
         // Its kind as of this session (the info may have changed).
         self.up_internal.retain(|up| *up != slot);
         self.up_external.retain(|up| *up != slot);
@@ -294,7 +287,6 @@ impl Rib {
         state.outboxes.ipv6.clear();
         state.end_of_rib_pending.clear();
         state.up = false;
-        self.up_slots.retain(|up| *up != slot);
         self.up_internal.retain(|up| *up != slot);
         self.up_external.retain(|up| *up != slot);
         self.interner.released(released);
@@ -894,6 +886,11 @@ impl Rib {
         self.interner.released(1);
         self.note_change(key, before, after);
         true
+    }
+
+    /// The slots of the peers that are up.
+    pub(crate) fn up_slots(&self) -> impl Iterator<Item = PeerSlot> + '_ {
+        self.up_internal.iter().chain(&self.up_external).copied()
     }
 
     /// After a prefix changed: marks it dirty for the peers that may have to

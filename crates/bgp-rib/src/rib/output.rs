@@ -100,7 +100,8 @@ impl Rib {
             return;
         }
         self.export_policy = policy;
-        for slot in self.up_slots.clone() {
+        let up: Vec<PeerSlot> = self.up_slots().collect();
+        for slot in up {
             let outboxes = &mut self.peers[usize::from(slot)].outboxes;
             outboxes.ipv4.full = true;
             outboxes.ipv6.full = true;
