@@ -19,8 +19,10 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+mod count;
 mod shape;
 
+pub use count::update_prefix_counts;
 pub use shape::{shaped_table, TableShape};
 
 use bgp_capture::{decompress_if_gzip, mrt_records, MrtRecord, Origin as CaptureOrigin};

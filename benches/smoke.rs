@@ -102,3 +102,35 @@ fn a_made_dump_decodes_to_the_table_it_was_made_from() {
     assert_eq!(summary["errors"], serde_json::json!({}), "{summary}");
     let _ = std::fs::remove_dir_all(directory);
 }
+
+#[test]
+fn route_load_measures_a_fan_out_to_ibgp_clients() {
+    lab::require(lab::Kind::Bird);
+    let output = Command::new(env!("CARGO_BIN_EXE_route-load"))
+        .args(["--prefixes", "2000", "--clients", "3", "--runs", "1"])
+        .args([
+            "--shape",
+            "4/1k",
+            "--only",
+            "bird,nodebgp,null",
+            "--timeout",
+            "120",
+        ])
+        .arg("--nodebgp")
+        .arg(nodebgp())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}\n{output:?}");
+    assert!(
+        text.contains("2000 IPv4 prefixes from 1 peer(s), advertised to 3 iBGP clients"),
+        "{text}"
+    );
+    for receiver in ["| BIRD |", "| nodebgp |", "| null |"] {
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(receiver))
+            .unwrap_or_else(|| panic!("no {receiver} row:\n{text}"));
+        assert!(row.contains("| 1/1 |"), "{row}");
+    }
+}

@@ -29,6 +29,7 @@
 //! route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH]
 //!            [--shape natural|PER_UPDATE/SETS]
 //!            [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS]
+//!            [--churn] [--clients C]
 //! ```
 //!
 //! `--shape` packs the table differently ([`TableShape`]): `natural` (the
@@ -49,6 +50,13 @@
 //! `--churn` then withdraws every prefix (the table's UPDATEs turned into
 //! withdrawals, the same packing) and announces it all again, and reports
 //! both times: first byte to a count of 0, first byte to all back.
+//!
+//! `--clients C` makes it a fan-out: C iBGP clients (the receiver's own AS,
+//! each on its own 127.x address, route-load's reader threads) connect to
+//! the receiver before the table, and the clock runs until every one of them
+//! has been sent all P × N prefixes (counted from the UPDATEs' bytes): the
+//! egress a route reflector does for its clients. The receiver exports to
+//! them what it learned from the senders.
 //!
 //! `--linger` keeps each receiver (and its session) up that long after it was
 //! measured, with its run directory printed, to inspect it by hand.
@@ -88,6 +96,8 @@ struct Settings {
     linger: Duration,
     /// After the load, withdraw everything and announce it again, timing both.
     churn: bool,
+    /// iBGP clients the receiver advertises the table to (0: none).
+    clients: usize,
 }
 
 fn parse_arguments() -> Result<Settings, String> {
@@ -99,6 +109,7 @@ fn parse_arguments() -> Result<Settings, String> {
     let mut linger = Duration::ZERO;
     let mut shape = TableShape::Natural;
     let mut churn = false;
+    let mut clients = 0;
     let mut nodebgp = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../target/release/nodebgp"
@@ -124,6 +135,7 @@ fn parse_arguments() -> Result<Settings, String> {
             "--timeout" => timeout = Duration::from_secs(number(value()?)?),
             "--linger" => linger = Duration::from_secs(number(value()?)?),
             "--churn" => churn = true,
+            "--clients" => clients = number(value()?)? as usize,
             "--nodebgp" => nodebgp = PathBuf::from(value()?),
             "--shape" => shape = TableShape::parse(&value()?)?,
             "--only" => {
@@ -138,7 +150,7 @@ fn parse_arguments() -> Result<Settings, String> {
                 println!(
                     "route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH] \
                      [--shape natural|PER_UPDATE/SETS] \
-                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn]"
+                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C]"
                 );
                 std::process::exit(0);
             }
@@ -178,6 +190,7 @@ fn parse_arguments() -> Result<Settings, String> {
         shape,
         linger,
         churn,
+        clients,
     })
 }
 
@@ -297,8 +310,13 @@ fn main() -> ExitCode {
     }
 
     println!();
+    let fan_out = if settings.clients == 0 {
+        String::new()
+    } else {
+        format!(", advertised to {} iBGP clients", settings.clients)
+    };
     println!(
-        "{} IPv4 prefixes from {} peer(s), table shape {}; median and min over {} interleaved runs; memory: medians",
+        "{} IPv4 prefixes from {} peer(s){fan_out}, table shape {}; median and min over {} interleaved runs; memory: medians",
         settings.prefixes * settings.sessions,
         settings.sessions,
         settings.shape,
@@ -363,11 +381,22 @@ fn measure(
     withdrawals: &[Arc<Vec<u8>>],
     run: usize,
 ) -> Result<Sample, String> {
-    let senders = (0..streams.len())
-        .map(|_| lab::free_loopback_address().map_err(|error| error.to_string()))
-        .collect::<Result<Vec<Ipv4Addr>, String>>()?;
-    let receiver = implementation.start(&senders, run)?;
-    let outcome = load(&receiver, &senders, settings, streams, withdrawals);
+    let addresses = |count: usize| {
+        (0..count)
+            .map(|_| lab::free_loopback_address().map_err(|error| error.to_string()))
+            .collect::<Result<Vec<Ipv4Addr>, String>>()
+    };
+    let senders = addresses(streams.len())?;
+    let clients = addresses(settings.clients)?;
+    let receiver = implementation.start(&senders, &clients, run)?;
+    let outcome = load(
+        &receiver,
+        &senders,
+        &clients,
+        settings,
+        streams,
+        withdrawals,
+    );
     let outcome = outcome.map_err(|error| format!("{error}\n--- log ---\n{}", receiver.log_tail()));
     // Stop the receiver before the sessions close, so that it does not spend
     // the teardown flushing the table.
@@ -387,11 +416,31 @@ fn accepted(receiver: &Running, senders: &[Ipv4Addr]) -> Result<u64, String> {
 fn load(
     receiver: &Running,
     senders: &[Ipv4Addr],
+    clients: &[Ipv4Addr],
     settings: &Settings,
     streams: &[Arc<Vec<u8>>],
     withdrawals: &[Arc<Vec<u8>>],
 ) -> Result<Sample, String> {
     let pid = receiver.pid();
+    // The clients first: the table must find them up.
+    // Hold time 90 s, KEEPALIVEs every 30: GoBGP 3.10 takes a negotiated
+    // hold time of 0 as a write deadline of now, and fails every write to
+    // such a peer.
+    let mut fan_out = Vec::with_capacity(clients.len());
+    let mut keep_alives = Vec::with_capacity(clients.len()); // end with the sessions
+    for client in clients {
+        let session = sender::connect_as(
+            *client,
+            receiver.listen(),
+            Instant::now() + Duration::from_secs(30),
+            receiver::CLIENT_HOLD_TIME,
+            receiver::RECEIVER_AS,
+        )?;
+        keep_alives.push(session.keep_alive(Duration::from_secs(
+            u64::from(receiver::CLIENT_HOLD_TIME) / 3,
+        ))?);
+        fan_out.push(session);
+    }
     let mut sessions = Vec::with_capacity(senders.len());
     for sender in senders {
         sessions.push(sender::connect(
@@ -401,14 +450,15 @@ fn load(
         )?);
     }
     let up = Instant::now();
-    for (sender, session) in senders.iter().zip(&sessions) {
+    let everyone = senders.iter().chain(clients);
+    for (sender, session) in everyone.zip(sessions.iter().chain(&fan_out)) {
         while !receiver.established(*sender) {
             if let Some(why) = session.ended() {
                 return Err(format!(
                     "session from {sender} ended before the table: {why}"
                 ));
             }
-            if up.elapsed() > Duration::from_secs(15 + senders.len() as u64 / 4) {
+            if up.elapsed() > Duration::from_secs(15 + (senders.len() + clients.len()) as u64 / 4) {
                 return Err(format!(
                     "the receiver never reported the session from {sender} Established"
                 ));
@@ -427,6 +477,7 @@ fn load(
         receiver,
         senders,
         &sessions,
+        &fan_out,
         streams,
         target,
         settings,
@@ -455,6 +506,7 @@ fn load(
             receiver,
             senders,
             &sessions,
+            &fan_out,
             withdrawals,
             0,
             settings,
@@ -464,6 +516,7 @@ fn load(
             receiver,
             senders,
             &sessions,
+            &fan_out,
             streams,
             target,
             settings,
@@ -481,7 +534,12 @@ fn load(
     }
     let updates_back: u64 = sessions.iter().map(|session| session.received().1).sum();
     if updates_back > sessions.len() as u64 {
-        eprintln!("note: the receiver sent {updates_back} UPDATEs back (it should export nothing)");
+        eprintln!("note: the receiver sent {updates_back} UPDATEs back to the senders");
+    }
+    if let Some(most) = fan_out.iter().map(sender::Session::prefixes).max() {
+        if most > target {
+            eprintln!("note: a client was sent {most} prefixes for {target} (some twice)");
+        }
     }
     Ok(Sample {
         seconds: done.duration_since(first).as_secs_f64(),
@@ -505,11 +563,14 @@ struct Phase<T> {
 }
 
 /// Writes `streams` on the sessions and waits until the receiver's count is
-/// `until` (and FRR has settled), then calls `at_done` at once.
+/// `until` (and FRR has settled), or, with fan-out `clients`, until every
+/// client has been sent `until` prefixes, then calls `at_done` at once.
+#[allow(clippy::too_many_arguments)]
 fn write_and_wait<T>(
     receiver: &Running,
     senders: &[Ipv4Addr],
     sessions: &[sender::Session],
+    clients: &[sender::Session],
     streams: &[Arc<Vec<u8>>],
     until: u64,
     settings: &Settings,
@@ -523,8 +584,31 @@ fn write_and_wait<T>(
     let started = Instant::now();
     let done = loop {
         let elapsed = started.elapsed();
-        if let Some(why) = sessions.iter().find_map(sender::Session::ended) {
+        if let Some(why) = sessions
+            .iter()
+            .chain(clients)
+            .find_map(sender::Session::ended)
+        {
             return Err(format!("a session ended while writing: {why}"));
+        }
+        if !clients.is_empty() {
+            // The clients' counters are read without asking the receiver
+            // anything, so they can be read often.
+            let reached = |client: &sender::Session| match until {
+                0 => client.prefixes() == 0,
+                _ => client.prefixes() >= until,
+            };
+            if clients.iter().all(reached) {
+                break Instant::now();
+            }
+            if elapsed > settings.timeout {
+                let counts: Vec<u64> = clients.iter().map(sender::Session::prefixes).collect();
+                return Err(format!(
+                    "clients sent {counts:?} prefixes, not {until} each, after {elapsed:?}"
+                ));
+            }
+            thread::sleep(Duration::from_millis(2));
+            continue;
         }
         match accepted(receiver, senders) {
             Ok(count) if count == until && receiver.settled()? => break Instant::now(),

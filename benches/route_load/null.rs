@@ -5,6 +5,11 @@
 //! the socket does any work: when that time is well under every receiver's,
 //! the harness measures the receivers, not itself.
 //!
+//! With fan-out clients (iBGP sessions in its own AS, `route-load
+//! --clients`) it is the null route reflector: every UPDATE a sender writes
+//! is copied, as it came, to every client, so the clients' clock shows how
+//! fast the harness itself can carry a table to C readers.
+//!
 //! It runs in route-load's own process, so the memory and CPU the report
 //! gives for it are the harness's (senders included), not a receiver's.
 
@@ -19,6 +24,7 @@ use bgp_wire::{
     split_frame, Asn, Capability, CodecContext, Family, Message, Open, RouterId, MAX_MESSAGE_LENGTH,
 };
 use bytes::BytesMut;
+use nodebgp_benches::update_prefix_counts;
 
 /// The null receiver's AS, the real receivers' too.
 const RECEIVER_AS: u32 = 65000;
@@ -35,8 +41,10 @@ pub(crate) struct NullReceiver {
 struct Shared {
     /// Prefixes counted in UPDATEs, every session together.
     prefixes: AtomicU64,
-    /// Senders whose session is open.
+    /// Senders and clients whose session is open.
     established: Mutex<Vec<Ipv4Addr>>,
+    /// The clients' connections, which every sender's UPDATEs are copied to.
+    clients: Mutex<Vec<TcpStream>>,
     stop: AtomicBool,
 }
 
@@ -111,12 +119,12 @@ fn accept(listener: &TcpListener, state: &Arc<Shared>) {
     }
 }
 
-/// One session: the handshake, then counting until the sender goes or the
-/// receiver stops.
+/// One session: the handshake, then counting (a sender's) or nothing (a
+/// client's) until the peer goes or the receiver stops.
 fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
-    let sender = match stream.peer_addr().map_err(|error| error.to_string())? {
+    let peer = match stream.peer_addr().map_err(|error| error.to_string())? {
         SocketAddr::V4(address) => *address.ip(),
-        SocketAddr::V6(_) => return Err("an IPv6 sender".to_owned()),
+        SocketAddr::V6(_) => return Err("an IPv6 peer".to_owned()),
     };
     stream
         .set_read_timeout(Some(Duration::from_millis(100)))
@@ -127,26 +135,31 @@ fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
     };
     let mut buffer = BytesMut::with_capacity(256 * 1024);
     let mut opened = false;
+    let mut client = false;
     let mut chunk = vec![0_u8; 256 * 1024];
+    // This read's UPDATEs, copied to the clients in one write each.
+    let mut copied = Vec::with_capacity(256 * 1024);
     while !state.stop.load(Ordering::Relaxed) {
         while let Some(frame) = split_frame(&mut buffer, MAX_MESSAGE_LENGTH)
             .map_err(|error| format!("bad header: {error}"))?
         {
             if opened {
-                // UPDATE (type 2): count its prefixes without decoding,
-                // announced ones up and withdrawn ones down (the injector
-                // withdraws only what it announced).
-                if frame.get(18) == Some(&2) {
-                    let (withdrawn, announced) = prefix_counts(&frame[19..]);
+                // UPDATE (type 2) from a sender: count its prefixes without
+                // decoding, announced ones up and withdrawn ones down (the
+                // injector withdraws only what it announced).
+                if frame.get(18) == Some(&2) && !client {
+                    let (withdrawn, announced) = update_prefix_counts(&frame[19..]);
                     state.prefixes.fetch_add(announced, Ordering::Relaxed);
                     state.prefixes.fetch_sub(withdrawn, Ordering::Relaxed);
+                    copied.extend_from_slice(&frame);
                 }
                 continue;
             }
             let message = Message::decode(&frame, &context)
                 .map_err(|error| format!("undecodable: {error}"))?;
             match message.message {
-                Message::Open(_) => {
+                Message::Open(open) => {
+                    client = u32::from(open.my_as) == RECEIVER_AS;
                     let open = Open::new(
                         Asn(RECEIVER_AS),
                         0,
@@ -167,14 +180,31 @@ fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
                 }
                 Message::Keepalive => {
                     opened = true;
+                    if client {
+                        let copy = stream.try_clone().map_err(|error| error.to_string())?;
+                        state
+                            .clients
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(copy);
+                    }
                     state
                         .established
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .push(sender);
+                        .push(peer);
                 }
                 _ => {}
             }
+        }
+        if !copied.is_empty() {
+            let mut clients = state.clients.lock().unwrap_or_else(PoisonError::into_inner);
+            for client in clients.iter_mut() {
+                client
+                    .write_all(&copied)
+                    .map_err(|error| format!("copy to a client: {error}"))?;
+            }
+            copied.clear();
         }
         match stream.read(&mut chunk) {
             Ok(0) => return Ok(()),
@@ -188,63 +218,4 @@ fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// The prefixes an UPDATE body withdraws and announces (RFC 4271 §4.3):
-/// the Withdrawn Routes field's and the NLRI field's, each prefix a length
-/// in bits and that many bits rounded up to whole octets.
-fn prefix_counts(body: &[u8]) -> (u64, u64) {
-    let withdrawn_length = body.get(..2).map_or(0, |length| {
-        usize::from(u16::from_be_bytes([length[0], length[1]]))
-    });
-    let withdrawn = body.get(2..2 + withdrawn_length).map_or(0, count_prefixes);
-    (withdrawn, nlri_prefixes(body))
-}
-
-/// The prefixes packed in `field`.
-fn count_prefixes(field: &[u8]) -> u64 {
-    let mut at = 0;
-    let mut count = 0;
-    while let Some(bits) = field.get(at) {
-        at += 1 + usize::from(*bits).div_ceil(8);
-        count += 1;
-    }
-    count
-}
-
-/// The prefixes in an UPDATE body's NLRI field: what follows the withdrawn
-/// routes and the path attributes. 0 for a body that does not add up.
-fn nlri_prefixes(body: &[u8]) -> u64 {
-    let length_at = |at: usize| -> Option<usize> {
-        Some(usize::from(u16::from_be_bytes([
-            *body.get(at)?,
-            *body.get(at + 1)?,
-        ])))
-    };
-    let Some(withdrawn) = length_at(0) else {
-        return 0;
-    };
-    let Some(attributes) = length_at(2 + withdrawn) else {
-        return 0;
-    };
-    body.get(4 + withdrawn + attributes..)
-        .map_or(0, count_prefixes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_are_counted_from_the_nlri_field() {
-        // No withdrawn routes, 3 octets of attributes, then 10.0.0.0/8 and
-        // 192.0.2.0/24.
-        let body = [0, 0, 0, 3, 0x40, 1, 0, 8, 10, 24, 192, 0, 2];
-        assert_eq!(nlri_prefixes(&body), 2);
-        assert_eq!(nlri_prefixes(&[0, 0, 0, 0]), 0, "End-of-RIB");
-        assert_eq!(nlri_prefixes(&[0]), 0, "truncated");
-        // Withdrawing 10.0.0.0/8 and 192.0.2.0/24, announcing nothing.
-        let withdrawal = [0, 6, 8, 10, 24, 192, 0, 2, 0, 0];
-        assert_eq!(prefix_counts(&withdrawal), (2, 0));
-    }
 }

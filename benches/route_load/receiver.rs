@@ -1,6 +1,8 @@
 //! The receiving side: each implementation started fresh on its own loopback
-//! address and port, with the sender as its only neighbor (AS 64700), importing
-//! everything, exporting nothing, and no kernel FIB.
+//! address and port, with the senders as its neighbors (AS 64700), importing
+//! everything, exporting nothing, and no kernel FIB. With fan-out clients
+//! (`--clients`) it also has those as iBGP neighbors (its own AS 65000) and
+//! exports what it learned to them, as a route reflector does to its clients.
 //!
 //! BIRD, FRR and GoBGP run through the lab harness ([`lab::Router`]); nodebgp
 //! is the release binary, given one bgpPeer resource in an embedded store.
@@ -16,7 +18,11 @@ use lab::{Kind, NeighborSpec, PeerState, Router, RouterSpec};
 use crate::sender::SENDER_AS;
 
 /// The receivers' AS.
-const RECEIVER_AS: u32 = 65000;
+pub(crate) const RECEIVER_AS: u32 = 65000;
+
+/// The fan-out clients' hold time (they send KEEPALIVEs): GoBGP 3.10 takes a
+/// negotiated 0 as a write deadline of now, and fails every write.
+pub(crate) const CLIENT_HOLD_TIME: u16 = 90;
 
 /// How long a receiver may take to start and configure its neighbor.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -86,8 +92,14 @@ impl Implementation {
             .to_owned()
     }
 
-    /// Starts it with `senders` as its neighbors. Returns once it listens.
-    pub(crate) fn start(&self, senders: &[Ipv4Addr], run: usize) -> Result<Running, String> {
+    /// Starts it with `senders` (eBGP) and `clients` (iBGP) as its
+    /// neighbors. Returns once it listens.
+    pub(crate) fn start(
+        &self,
+        senders: &[Ipv4Addr],
+        clients: &[Ipv4Addr],
+        run: usize,
+    ) -> Result<Running, String> {
         let address = lab::free_loopback_address().map_err(|error| error.to_string())?;
         let port = lab::free_port(address.into()).map_err(|error| error.to_string())?;
         match self {
@@ -95,12 +107,17 @@ impl Implementation {
                 let name = format!("route-load-{}-{run}", kind.package());
                 let mut spec = RouterSpec::new(*kind, name, address, RECEIVER_AS)
                     .with_port(port)
-                    .with_export(false);
-                for sender in senders {
+                    .with_export(!clients.is_empty());
+                let neighbors = senders.iter().map(|sender| (sender, SENDER_AS, 0)).chain(
+                    clients
+                        .iter()
+                        .map(|client| (client, RECEIVER_AS, CLIENT_HOLD_TIME)),
+                );
+                for (neighbor, asn, hold_time) in neighbors {
                     spec = spec.neighbor(
-                        NeighborSpec::new(*sender, SENDER_AS)
+                        NeighborSpec::new(*neighbor, asn)
                             .with_passive(true)
-                            .with_hold_time(0),
+                            .with_hold_time(hold_time),
                     );
                 }
                 let router = Router::start(spec).map_err(|error| error.to_string())?;
@@ -110,7 +127,7 @@ impl Implementation {
                 })
             }
             Implementation::Nodebgp(binary) => {
-                Nodebgp::start(binary, address, port, senders, run).map(Running::Nodebgp)
+                Nodebgp::start(binary, address, port, senders, clients, run).map(Running::Nodebgp)
             }
             Implementation::Null => crate::null::NullReceiver::start().map(Running::Null),
         }
@@ -257,6 +274,7 @@ impl Nodebgp {
         address: Ipv4Addr,
         port: u16,
         senders: &[Ipv4Addr],
+        clients: &[Ipv4Addr],
         run: usize,
     ) -> Result<Nodebgp, String> {
         let dir =
@@ -266,11 +284,16 @@ impl Nodebgp {
         // The daemon also connects out to its peers. The peer's port is one on
         // which nothing listens, so those attempts are refused at once and the
         // sender's own connection is the session.
-        let mut documents = Vec::with_capacity(senders.len());
-        for sender in senders {
-            let dead_port = lab::free_port((*sender).into()).map_err(|error| error.to_string())?;
+        let mut documents = Vec::with_capacity(senders.len() + clients.len());
+        let neighbors = senders
+            .iter()
+            .map(|sender| (sender, SENDER_AS))
+            .chain(clients.iter().map(|client| (client, RECEIVER_AS)));
+        for (neighbor, asn) in neighbors {
+            let dead_port =
+                lab::free_port((*neighbor).into()).map_err(|error| error.to_string())?;
             documents.push(format!(
-                "apiVersion: v1\nkind: bgpPeer\nmetadata:\n  scope: global\n  peerIP: {sender}:{dead_port}\nspec:\n  asNumber: {SENDER_AS}\n"
+                "apiVersion: v1\nkind: bgpPeer\nmetadata:\n  scope: global\n  peerIP: {neighbor}:{dead_port}\nspec:\n  asNumber: {asn}\n"
             ));
         }
         let peers = dir.join("peers.yaml");
@@ -333,7 +356,7 @@ impl Nodebgp {
                 ));
             }
             // Up once it answers and knows its peers.
-            if matches!(daemon.peer_count(), Ok(count) if count == senders.len()) {
+            if matches!(daemon.peer_count(), Ok(count) if count == senders.len() + clients.len()) {
                 return Ok(daemon);
             }
             if Instant::now() > deadline {

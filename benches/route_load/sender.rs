@@ -17,6 +17,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -25,10 +26,14 @@ use bgp_wire::{
     split_frame, Asn, Capability, CodecContext, Family, Message, Open, RouterId, MAX_MESSAGE_LENGTH,
 };
 use bytes::{Bytes, BytesMut};
+use nodebgp_benches::update_prefix_counts;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 /// The sender's AS: the first AS of every path in the synthetic table.
 pub(crate) const SENDER_AS: u32 = 64700;
+
+/// BGP message type code of UPDATE (RFC 4271 §4.1).
+const UPDATE_TYPE: u8 = 2;
 
 /// How long one connection attempt may take to reach the session-up point.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -111,6 +116,9 @@ pub(crate) struct Session {
     /// thread), so that messages never interleave.
     writing: Arc<Mutex<()>>,
     inbound: Arc<Mutex<Inbound>>,
+    /// Prefixes announced minus prefixes withdrawn in what came back, counted
+    /// from the bytes (a fan-out client polls it without taking a lock).
+    prefixes: Arc<AtomicU64>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -132,9 +140,21 @@ pub(crate) fn connect_with_hold_time(
     deadline: Instant,
     hold_time: u16,
 ) -> Result<Session, String> {
+    connect_as(local, remote, deadline, hold_time, SENDER_AS)
+}
+
+/// [`connect_with_hold_time`] from AS `asn` instead of [`SENDER_AS`]: the
+/// receiver's own AS makes it an iBGP session (a fan-out client).
+pub(crate) fn connect_as(
+    local: Ipv4Addr,
+    remote: SocketAddr,
+    deadline: Instant,
+    hold_time: u16,
+    asn: u32,
+) -> Result<Session, String> {
     let mut last = String::from("no attempt made");
     while Instant::now() < deadline {
-        match attempt(local, remote, hold_time) {
+        match attempt(local, remote, hold_time, asn) {
             Ok(session) => return Ok(session),
             Err(error) => last = error,
         }
@@ -143,7 +163,12 @@ pub(crate) fn connect_with_hold_time(
     Err(format!("no session from {local} to {remote}: {last}"))
 }
 
-fn attempt(local: Ipv4Addr, remote: SocketAddr, hold_time: u16) -> Result<Session, String> {
+fn attempt(
+    local: Ipv4Addr,
+    remote: SocketAddr,
+    hold_time: u16,
+    asn: u32,
+) -> Result<Session, String> {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
         .map_err(|error| format!("socket: {error}"))?;
     socket
@@ -165,12 +190,12 @@ fn attempt(local: Ipv4Addr, remote: SocketAddr, hold_time: u16) -> Result<Sessio
 
     let context = CodecContext::default();
     let open = Open::new(
-        Asn(SENDER_AS),
+        Asn(asn),
         hold_time,
         RouterId(local),
         vec![
             Capability::Multiprotocol(Family::IPV4_UNICAST),
-            Capability::FourOctetAs(Asn(SENDER_AS)),
+            Capability::FourOctetAs(Asn(asn)),
         ],
     );
     send(&mut stream, &Message::Open(open), &context)?;
@@ -224,7 +249,7 @@ fn send(stream: &mut TcpStream, message: &Message, context: &CodecContext) -> Re
 
 /// One read into `buffer`; a timeout is not an error, EOF is.
 fn read_some(stream: &mut TcpStream, buffer: &mut BytesMut) -> Result<(), String> {
-    let mut chunk = [0_u8; 16 * 1024];
+    let mut chunk = [0_u8; 64 * 1024];
     match stream.read(&mut chunk) {
         Ok(0) => Err("the receiver closed the connection".to_owned()),
         Ok(n) => {
@@ -240,14 +265,17 @@ fn read_some(stream: &mut TcpStream, buffer: &mut BytesMut) -> Result<(), String
 impl Session {
     fn start(stream: TcpStream, buffer: BytesMut) -> Session {
         let inbound = Arc::new(Mutex::new(Inbound::default()));
+        let prefixes = Arc::new(AtomicU64::new(0));
         let reader = stream.try_clone().ok().map(|mut clone| {
             let inbound = Arc::clone(&inbound);
-            thread::spawn(move || drain(&mut clone, buffer, &inbound))
+            let prefixes = Arc::clone(&prefixes);
+            thread::spawn(move || drain(&mut clone, buffer, &inbound, &prefixes))
         });
         Session {
             stream,
             writing: Arc::new(Mutex::new(())),
             inbound,
+            prefixes,
             reader,
         }
     }
@@ -309,6 +337,12 @@ impl Session {
         self.lock().ended.clone()
     }
 
+    /// Prefixes the other side has announced and not withdrawn since the
+    /// session came up, as counted from the UPDATEs' bytes.
+    pub(crate) fn prefixes(&self) -> u64 {
+        self.prefixes.load(Ordering::Relaxed)
+    }
+
     /// Messages and UPDATEs received since the session came up.
     pub(crate) fn received(&self) -> (u64, u64) {
         let inbound = self.lock();
@@ -331,8 +365,15 @@ impl Drop for Session {
     }
 }
 
-/// The reader thread: counts what arrives until the connection ends.
-fn drain(stream: &mut TcpStream, mut buffer: BytesMut, inbound: &Mutex<Inbound>) {
+/// The reader thread: counts what arrives until the connection ends. UPDATEs
+/// are counted from their bytes (a fan-out client reads a full table at line
+/// rate); anything else is decoded, to see a NOTIFICATION.
+fn drain(
+    stream: &mut TcpStream,
+    mut buffer: BytesMut,
+    inbound: &Mutex<Inbound>,
+    prefixes: &AtomicU64,
+) {
     let context = CodecContext::default();
     let end = |why: String| {
         let mut state = inbound
@@ -341,33 +382,37 @@ fn drain(stream: &mut TcpStream, mut buffer: BytesMut, inbound: &Mutex<Inbound>)
         state.ended.get_or_insert(why);
     };
     loop {
+        let (mut messages, mut updates) = (0, 0);
         loop {
             let frame = match split_frame(&mut buffer, MAX_MESSAGE_LENGTH) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(error) => return end(format!("bad header from the receiver: {error}")),
             };
-            let decoded = Message::decode(&frame, &context);
-            let mut state = inbound
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            state.messages += 1;
-            match decoded.map(|received| received.message) {
-                Ok(Message::Update(_)) => state.updates += 1,
+            messages += 1;
+            if frame.get(18) == Some(&UPDATE_TYPE) {
+                updates += 1;
+                let (withdrawn, announced) = update_prefix_counts(&frame[19..]);
+                prefixes.fetch_add(announced, Ordering::Relaxed);
+                prefixes.fetch_sub(withdrawn, Ordering::Relaxed);
+                continue;
+            }
+            match Message::decode(&frame, &context).map(|received| received.message) {
                 Ok(Message::Notification(notification)) => {
-                    state
-                        .ended
-                        .get_or_insert(format!("NOTIFICATION from the receiver: {notification}"));
-                    return;
+                    return end(format!("NOTIFICATION from the receiver: {notification}"));
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    state
-                        .ended
-                        .get_or_insert(format!("undecodable message from the receiver: {error}"));
-                    return;
+                    return end(format!("undecodable message from the receiver: {error}"));
                 }
             }
+        }
+        if messages > 0 {
+            let mut state = inbound
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.messages += messages;
+            state.updates += updates;
         }
         if let Err(error) = read_some(stream, &mut buffer) {
             return end(error);

@@ -41,6 +41,10 @@ const READ_AFTER_WRITE_FAILED: Duration = Duration::from_secs(2);
 /// nothing beside the writes.
 pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Octets of queued messages gathered into one write at most (a few
+/// messages more than the socket's TCP_NOTSENT_LOWAT takes at once).
+const WRITE_COALESCE: usize = 64 * 1024;
+
 /// Octets handed to a connection task and not yet written: the peer task
 /// adds, the writer subtracts, so the peer task can bound a slow peer's
 /// queue without asking the writer.
@@ -117,7 +121,25 @@ async fn write(
     events: mpsc::Sender<ConnectionEvent>,
 ) -> Writing {
     let mut reported = Instant::now();
-    while let Some(bytes) = outbound.recv().await {
+    let mut coalesced = BytesMut::new();
+    while let Some(first) = outbound.recv().await {
+        // One write for whatever is queued (up to WRITE_COALESCE octets), not
+        // one per message: a table goes out as UPDATEs of a few dozen
+        // octets each, and a write on loopback delivers (and wakes the
+        // reader) in the writer's own time, so per-message writes cost a
+        // full-table fan-out half its CPU in system calls.
+        let bytes = if outbound.is_empty() {
+            first
+        } else {
+            coalesced.extend_from_slice(&first);
+            while coalesced.len() < WRITE_COALESCE {
+                match outbound.try_recv() {
+                    Ok(more) => coalesced.extend_from_slice(&more),
+                    Err(_) => break,
+                }
+            }
+            coalesced.split().freeze()
+        };
         // The socket takes no more than TCP_NOTSENT_LOWAT octets it cannot
         // send yet (see `net`), so a peer that stops reading stops this
         // write, not just its own window.
