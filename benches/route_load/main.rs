@@ -29,7 +29,7 @@
 //! route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH]
 //!            [--shape natural|PER_UPDATE/SETS]
 //!            [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS]
-//!            [--churn] [--clients C]
+//!            [--churn] [--clients C] [--flap N]
 //! ```
 //!
 //! `--shape` packs the table differently ([`TableShape`]): `natural` (the
@@ -58,9 +58,14 @@
 //! egress a route reflector does for its clients. The receiver exports to
 //! them what it learned from the senders.
 //!
+//! `--flap N` adds a neighbor that flaps while the table loads: up, the
+//! table's first N prefixes announced, down a second later, again and again
+//! ([`flap`]); the clock is the load's, as without it.
+//!
 //! `--linger` keeps each receiver (and its session) up that long after it was
 //! measured, with its run directory printed, to inspect it by hand.
 
+mod flap;
 mod null;
 mod receiver;
 // The stress test (tests/stress.rs) shares this file and uses more of it.
@@ -98,6 +103,9 @@ struct Settings {
     churn: bool,
     /// iBGP clients the receiver advertises the table to (0: none).
     clients: usize,
+    /// Prefixes the flapping neighbor announces each time it comes up (0:
+    /// no flapping neighbor).
+    flap: usize,
 }
 
 fn parse_arguments() -> Result<Settings, String> {
@@ -110,6 +118,7 @@ fn parse_arguments() -> Result<Settings, String> {
     let mut shape = TableShape::Natural;
     let mut churn = false;
     let mut clients = 0;
+    let mut flap = 0;
     let mut nodebgp = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../target/release/nodebgp"
@@ -136,6 +145,7 @@ fn parse_arguments() -> Result<Settings, String> {
             "--linger" => linger = Duration::from_secs(number(value()?)?),
             "--churn" => churn = true,
             "--clients" => clients = number(value()?)? as usize,
+            "--flap" => flap = number(value()?)? as usize,
             "--nodebgp" => nodebgp = PathBuf::from(value()?),
             "--shape" => shape = TableShape::parse(&value()?)?,
             "--only" => {
@@ -150,7 +160,7 @@ fn parse_arguments() -> Result<Settings, String> {
                 println!(
                     "route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH] \
                      [--shape natural|PER_UPDATE/SETS] \
-                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C]"
+                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C] [--flap N]"
                 );
                 std::process::exit(0);
             }
@@ -191,6 +201,7 @@ fn parse_arguments() -> Result<Settings, String> {
         linger,
         churn,
         clients,
+        flap,
     })
 }
 
@@ -248,6 +259,26 @@ fn main() -> ExitCode {
     } else {
         Vec::new()
     };
+    // The flapping neighbor's UPDATEs: the first of the table's, up to N
+    // prefixes (the same prefixes and attributes the load brings).
+    let flap_stream = (settings.flap > 0).then(|| {
+        let mut prefixes = 0;
+        let first = updates
+            .iter()
+            .take_while(|update| {
+                let more = prefixes < settings.flap;
+                if more {
+                    prefixes += nodebgp_benches::update_prefix_counts(&update[19..]).1 as usize;
+                }
+                more
+            })
+            .count();
+        println!(
+            "flapping neighbor: {prefixes} prefixes in {first} UPDATEs, up for {:?} at a time",
+            flap::UP_FOR
+        );
+        Arc::new(sender::stream_of(&updates[..first]))
+    });
     println!(
         "table: shape {}, {} sessions × {} = {total} prefixes in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
         settings.shape,
@@ -275,7 +306,12 @@ fn main() -> ExitCode {
             let index = (step + run) % present.len();
             let implementation = &present[index];
             let name = implementation.name();
-            match measure(implementation, &settings, &streams, &withdrawals, run) {
+            let streams = Streams {
+                load: &streams,
+                withdrawals: &withdrawals,
+                flap: flap_stream.as_ref(),
+            };
+            match measure(implementation, &settings, &streams, run) {
                 Ok(sample) => {
                     if let Some((withdrawn, back)) = sample.churn {
                         println!(
@@ -310,11 +346,18 @@ fn main() -> ExitCode {
     }
 
     println!();
-    let fan_out = if settings.clients == 0 {
+    let mut fan_out = if settings.clients == 0 {
         String::new()
     } else {
         format!(", advertised to {} iBGP clients", settings.clients)
     };
+    if settings.flap > 0 {
+        fan_out.push_str(&format!(
+            ", one more neighbor flapping {} of them every {:?}",
+            settings.flap,
+            flap::UP_FOR
+        ));
+    }
     println!(
         "{} IPv4 prefixes from {} peer(s){fan_out}, table shape {}; median and min over {} interleaved runs; memory: medians",
         settings.prefixes * settings.sessions,
@@ -373,12 +416,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// What the sessions write: the table (one stream per sender), its
+/// withdrawal (`--churn`), the flapping neighbor's UPDATEs (`--flap`).
+struct Streams<'a> {
+    load: &'a [Arc<Vec<u8>>],
+    withdrawals: &'a [Arc<Vec<u8>>],
+    flap: Option<&'a Arc<Vec<u8>>>,
+}
+
 /// Starts a fresh receiver, sends it the table, measures, stops it.
 fn measure(
     implementation: &Implementation,
     settings: &Settings,
-    streams: &[Arc<Vec<u8>>],
-    withdrawals: &[Arc<Vec<u8>>],
+    streams: &Streams<'_>,
     run: usize,
 ) -> Result<Sample, String> {
     let addresses = |count: usize| {
@@ -386,17 +436,14 @@ fn measure(
             .map(|_| lab::free_loopback_address().map_err(|error| error.to_string()))
             .collect::<Result<Vec<Ipv4Addr>, String>>()
     };
-    let senders = addresses(streams.len())?;
+    let senders = addresses(streams.load.len())?;
     let clients = addresses(settings.clients)?;
-    let receiver = implementation.start(&senders, &clients, run)?;
-    let outcome = load(
-        &receiver,
-        &senders,
-        &clients,
-        settings,
-        streams,
-        withdrawals,
-    );
+    let flapper = addresses(usize::from(streams.flap.is_some()))?;
+    // The flapping neighbor is one more eBGP neighbor to the receiver.
+    let neighbors: Vec<Ipv4Addr> = senders.iter().chain(&flapper).copied().collect();
+    let receiver = implementation.start(&neighbors, &clients, run)?;
+    let flapping = flapper.first().copied().zip(streams.flap);
+    let outcome = load(&receiver, &senders, &clients, flapping, settings, streams);
     let outcome = outcome.map_err(|error| format!("{error}\n--- log ---\n{}", receiver.log_tail()));
     // Stop the receiver before the sessions close, so that it does not spend
     // the teardown flushing the table.
@@ -417,10 +464,11 @@ fn load(
     receiver: &Running,
     senders: &[Ipv4Addr],
     clients: &[Ipv4Addr],
+    flapping: Option<(Ipv4Addr, &Arc<Vec<u8>>)>,
     settings: &Settings,
-    streams: &[Arc<Vec<u8>>],
-    withdrawals: &[Arc<Vec<u8>>],
+    streams: &Streams<'_>,
 ) -> Result<Sample, String> {
+    let withdrawals = streams.withdrawals;
     let pid = receiver.pid();
     // The clients first: the table must find them up.
     // Hold time 90 s, KEEPALIVEs every 30: GoBGP 3.10 takes a negotiated
@@ -472,13 +520,22 @@ fn load(
     let cpu_before = cpu_seconds(pid)?;
 
     let target = (settings.prefixes * settings.sessions) as u64;
+    // The flapping neighbor starts first and has flapped once before the
+    // table comes (scenario timing, not synchronisation: it flaps on its own
+    // clock throughout).
+    let flapper = flapping.map(|(address, stream)| {
+        flap::Flapper::start(address, receiver.listen(), Arc::clone(stream))
+    });
+    if flapper.is_some() {
+        thread::sleep(flap::UP_FOR + Duration::from_millis(500));
+    }
     // Memory and CPU are read the moment the receiver has it all.
     let load = write_and_wait(
         receiver,
         senders,
         &sessions,
         &fan_out,
-        streams,
+        streams.load,
         target,
         settings,
         || {
@@ -489,6 +546,13 @@ fn load(
             ))
         },
     )?;
+    if let Some(flapper) = flapper {
+        let flaps = flapper.stop();
+        println!(
+            "flapping neighbor: {} sessions up, {} attempts not taken, over the load and its wait",
+            flaps.sessions, flaps.refused
+        );
+    }
     let (peak_kib, held_kib, cpu_after) = load.reading;
     let (first, last, done) = (load.first, load.last, load.done);
     let count = accepted(receiver, senders)?;
@@ -517,7 +581,7 @@ fn load(
             senders,
             &sessions,
             &fan_out,
-            streams,
+            streams.load,
             target,
             settings,
             || Ok(()),

@@ -41,6 +41,9 @@ pub(crate) struct NullReceiver {
 struct Shared {
     /// Prefixes counted in UPDATEs, every session together.
     prefixes: AtomicU64,
+    /// The same per sender; a sender's prefixes go when its connection
+    /// does, as a real receiver's would.
+    by_sender: Mutex<Vec<(Ipv4Addr, u64)>>,
     /// Senders and clients whose session is open.
     established: Mutex<Vec<Ipv4Addr>>,
     /// The clients' connections, which every sender's UPDATEs are copied to.
@@ -79,6 +82,17 @@ impl NullReceiver {
         self.state.prefixes.load(Ordering::Relaxed)
     }
 
+    /// Prefixes counted from `sender` and not gone with its connection.
+    pub(crate) fn count(&self, sender: Ipv4Addr) -> u64 {
+        self.state
+            .by_sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|(address, _)| *address == sender)
+            .map_or(0, |(_, count)| *count)
+    }
+
     /// Whether the session from `sender` is open.
     pub(crate) fn established(&self, sender: Ipv4Addr) -> bool {
         self.state
@@ -98,6 +112,21 @@ impl Drop for NullReceiver {
     }
 }
 
+impl Shared {
+    /// Adds `change` (wrapping: a withdrawal is a negative change) to
+    /// `sender`'s count.
+    fn add(&self, sender: Ipv4Addr, change: u64) {
+        let mut counts = self
+            .by_sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match counts.iter_mut().find(|(address, _)| *address == sender) {
+            Some((_, count)) => *count = count.wrapping_add(change),
+            None => counts.push((sender, change)),
+        }
+    }
+}
+
 fn accept(listener: &TcpListener, state: &Arc<Shared>) {
     let mut sessions = Vec::new();
     while !state.stop.load(Ordering::Relaxed) {
@@ -105,7 +134,14 @@ fn accept(listener: &TcpListener, state: &Arc<Shared>) {
             Ok((stream, _)) => {
                 let state = Arc::clone(state);
                 sessions.push(thread::spawn(move || {
-                    let _ = serve(stream, &state);
+                    let peer = stream.peer_addr().ok();
+                    let mut counted = 0;
+                    let _ = serve(stream, &state, &mut counted);
+                    // Its prefixes go with the connection.
+                    state.prefixes.fetch_sub(counted, Ordering::Relaxed);
+                    if let Some(SocketAddr::V4(peer)) = peer {
+                        state.add(*peer.ip(), counted.wrapping_neg());
+                    }
                 }));
             }
             Err(error) if error.kind() == ErrorKind::WouldBlock => {
@@ -121,7 +157,7 @@ fn accept(listener: &TcpListener, state: &Arc<Shared>) {
 
 /// One session: the handshake, then counting (a sender's) or nothing (a
 /// client's) until the peer goes or the receiver stops.
-fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
+fn serve(mut stream: TcpStream, state: &Shared, counted: &mut u64) -> Result<(), String> {
     let peer = match stream.peer_addr().map_err(|error| error.to_string())? {
         SocketAddr::V4(address) => *address.ip(),
         SocketAddr::V6(_) => return Err("an IPv6 peer".to_owned()),
@@ -140,6 +176,8 @@ fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
     // This read's UPDATEs, copied to the clients in one write each.
     let mut copied = Vec::with_capacity(256 * 1024);
     while !state.stop.load(Ordering::Relaxed) {
+        // This read's change to the sender's count, added in one go.
+        let mut this_read = 0_u64;
         while let Some(frame) = split_frame(&mut buffer, MAX_MESSAGE_LENGTH)
             .map_err(|error| format!("bad header: {error}"))?
         {
@@ -149,8 +187,10 @@ fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
                 // injector withdraws only what it announced).
                 if frame.get(18) == Some(&2) && !client {
                     let (withdrawn, announced) = update_prefix_counts(&frame[19..]);
-                    state.prefixes.fetch_add(announced, Ordering::Relaxed);
-                    state.prefixes.fetch_sub(withdrawn, Ordering::Relaxed);
+                    let change = announced.wrapping_sub(withdrawn);
+                    *counted = counted.wrapping_add(change);
+                    state.prefixes.fetch_add(change, Ordering::Relaxed);
+                    this_read = this_read.wrapping_add(change);
                     copied.extend_from_slice(&frame);
                 }
                 continue;
@@ -196,6 +236,9 @@ fn serve(mut stream: TcpStream, state: &Shared) -> Result<(), String> {
                 }
                 _ => {}
             }
+        }
+        if this_read != 0 {
+            state.add(peer, this_read);
         }
         if !copied.is_empty() {
             let mut clients = state.clients.lock().unwrap_or_else(PoisonError::into_inner);

@@ -179,7 +179,7 @@ impl Running {
                 .received_count(sender.into())
                 .map_err(|error| error.to_string()),
             Running::Nodebgp(daemon) => daemon.count(sender),
-            Running::Null(null) => Ok(null.total()),
+            Running::Null(null) => Ok(null.count(sender)),
         }
     }
 
