@@ -134,3 +134,35 @@ fn route_load_measures_a_fan_out_to_ibgp_clients() {
         assert!(row.contains("| 1/1 |"), "{row}");
     }
 }
+
+#[test]
+fn route_load_measures_a_load_beside_a_flapping_neighbor() {
+    lab::require(lab::Kind::Bird);
+    let output = Command::new(env!("CARGO_BIN_EXE_route-load"))
+        .args(["--prefixes", "2000", "--flap", "500", "--runs", "1"])
+        .args(["--only", "bird,nodebgp,null", "--timeout", "120"])
+        .arg("--nodebgp")
+        .arg(nodebgp())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}\n{output:?}");
+    assert!(
+        text.contains("one more neighbor flapping 500 of them"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .filter(|line| line.starts_with("flapping neighbor: ") && line.contains("sessions up"))
+            .count()
+            == 3,
+        "{text}"
+    );
+    for receiver in ["| BIRD |", "| nodebgp |", "| null |"] {
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(receiver))
+            .unwrap_or_else(|| panic!("no {receiver} row:\n{text}"));
+        assert!(row.contains("| 1/1 |"), "{row}");
+    }
+}
