@@ -29,7 +29,7 @@
 //! route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH]
 //!            [--shape natural|PER_UPDATE/SETS]
 //!            [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS]
-//!            [--churn] [--clients C] [--flap N]
+//!            [--churn] [--clients C] [--flap N] [--cpus LIST]
 //! ```
 //!
 //! `--shape` packs the table differently ([`TableShape`]): `natural` (the
@@ -61,6 +61,11 @@
 //! `--flap N` adds a neighbor that flaps while the table loads: up, the
 //! table's first N prefixes announced, down a second later, again and again
 //! ([`flap`]); the clock is the load's, as without it.
+//!
+//! `--cpus LIST` pins each receiver process, every thread of it, to those
+//! CPUs once it has started (`taskset -a -p -c LIST`, e.g. `0` or `0,1`), to
+//! show what a second core does for it; the harness itself is not pinned,
+//! nor is the null receiver, which is the harness.
 //!
 //! `--linger` keeps each receiver (and its session) up that long after it was
 //! measured, with its run directory printed, to inspect it by hand.
@@ -106,6 +111,8 @@ struct Settings {
     /// Prefixes the flapping neighbor announces each time it comes up (0:
     /// no flapping neighbor).
     flap: usize,
+    /// CPUs each receiver is pinned to (`taskset`'s list), if any.
+    cpus: Option<String>,
 }
 
 fn parse_arguments() -> Result<Settings, String> {
@@ -119,6 +126,7 @@ fn parse_arguments() -> Result<Settings, String> {
     let mut churn = false;
     let mut clients = 0;
     let mut flap = 0;
+    let mut cpus = None;
     let mut nodebgp = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../target/release/nodebgp"
@@ -146,6 +154,7 @@ fn parse_arguments() -> Result<Settings, String> {
             "--churn" => churn = true,
             "--clients" => clients = number(value()?)? as usize,
             "--flap" => flap = number(value()?)? as usize,
+            "--cpus" => cpus = Some(value()?),
             "--nodebgp" => nodebgp = PathBuf::from(value()?),
             "--shape" => shape = TableShape::parse(&value()?)?,
             "--only" => {
@@ -160,7 +169,7 @@ fn parse_arguments() -> Result<Settings, String> {
                 println!(
                     "route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH] \
                      [--shape natural|PER_UPDATE/SETS] \
-                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C] [--flap N]"
+                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C] [--flap N] [--cpus LIST]"
                 );
                 std::process::exit(0);
             }
@@ -202,6 +211,7 @@ fn parse_arguments() -> Result<Settings, String> {
         churn,
         clients,
         flap,
+        cpus,
     })
 }
 
@@ -351,6 +361,9 @@ fn main() -> ExitCode {
     } else {
         format!(", advertised to {} iBGP clients", settings.clients)
     };
+    if let Some(cpus) = &settings.cpus {
+        fan_out.push_str(&format!(", receivers pinned to CPUs {cpus}"));
+    }
     if settings.flap > 0 {
         fan_out.push_str(&format!(
             ", one more neighbor flapping {} of them every {:?}",
@@ -442,6 +455,9 @@ fn measure(
     // The flapping neighbor is one more eBGP neighbor to the receiver.
     let neighbors: Vec<Ipv4Addr> = senders.iter().chain(&flapper).copied().collect();
     let receiver = implementation.start(&neighbors, &clients, run)?;
+    if let (Some(cpus), false) = (&settings.cpus, *implementation == Implementation::Null) {
+        pin(receiver.pid(), cpus)?;
+    }
     let flapping = flapper.first().copied().zip(streams.flap);
     let outcome = load(&receiver, &senders, &clients, flapping, settings, streams);
     let outcome = outcome.map_err(|error| format!("{error}\n--- log ---\n{}", receiver.log_tail()));
@@ -705,6 +721,22 @@ fn write_and_wait<T>(
         done,
         reading,
     })
+}
+
+/// Pins every thread of process `pid` to `cpus` (a `taskset` CPU list).
+fn pin(pid: u32, cpus: &str) -> Result<(), String> {
+    let output = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .output()
+        .map_err(|error| format!("taskset: {error}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "taskset -a -p -c {cpus} {pid}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
 }
 
 /// A `kB` line of `/proc/PID/status`.
