@@ -197,3 +197,58 @@ async fn read(id: ConnectionId, mut reader: OwnedReadHalf, events: mpsc::Sender<
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// Messages queued before the writer runs leave gathered into writes of
+    /// up to `WRITE_COALESCE` octets: all of them, in order, the queue's
+    /// count back to zero, and one Flushed once the queue is empty.
+    #[tokio::test]
+    async fn queued_messages_are_written_whole_and_in_order() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let (outbound, queue) = mpsc::unbounded_channel();
+        let queued = Arc::new(Queued::default());
+        // More than one gathered write's worth: 3,000 messages of 40 octets.
+        let mut expected = Vec::new();
+        for number in 0..3_000_u32 {
+            let mut message = vec![0_u8; 36];
+            message.extend_from_slice(&number.to_be_bytes());
+            expected.extend_from_slice(&message);
+            queued.add(message.len());
+            outbound.send(Bytes::from(message)).unwrap();
+        }
+        assert!(expected.len() > WRITE_COALESCE);
+        let (events, mut reports) = mpsc::channel(16);
+        let connection = tokio::spawn(run(
+            ConnectionId(1),
+            client,
+            queue,
+            Arc::clone(&queued),
+            events,
+        ));
+        let mut received = vec![0_u8; expected.len()];
+        server.read_exact(&mut received).await.unwrap();
+        assert!(received == expected, "the octets arrived out of order");
+        loop {
+            match reports.recv().await.unwrap() {
+                ConnectionEvent::Flushed(ConnectionId(1)) => break,
+                ConnectionEvent::Progress(_) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(queued.get(), 0);
+        // Letting the connection go writes nothing more and ends the task.
+        drop(outbound);
+        let mut rest = Vec::new();
+        server.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+        connection.await.unwrap();
+    }
+}
