@@ -22,58 +22,77 @@ fn nodebgp() -> PathBuf {
     binary
 }
 
-#[test]
-fn route_load_measures_bird_and_nodebgp_on_a_small_table() {
+/// Runs route-load once with `arguments` on BIRD, nodebgp and `also`
+/// (`""` or `",null"`), asserts it succeeded with one good run of each
+/// receiver, and returns what it printed.
+fn route_load(arguments: &[&str], also: &str) -> String {
     lab::require(lab::Kind::Bird);
     let output = Command::new(env!("CARGO_BIN_EXE_route-load"))
-        .args(["--prefixes", "5000", "--runs", "1", "--shape", "4/1k"])
-        .args(["--only", "bird,nodebgp", "--timeout", "120", "--nodebgp"])
+        .args(arguments)
+        .args(["--runs", "1", "--timeout", "120"])
+        .args(["--only", &format!("bird,nodebgp{also}"), "--nodebgp"])
         .arg(nodebgp())
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{text}\n{output:?}");
+    let mut receivers = vec!["| BIRD |", "| nodebgp |"];
+    if also.contains("null") {
+        receivers.push("| null |");
+    }
+    for receiver in receivers {
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(receiver))
+            .unwrap_or_else(|| panic!("no {receiver} row:\n{text}"));
+        assert!(row.contains("| 1/1 |"), "{row}");
+    }
+    text
+}
+
+#[test]
+fn route_load_measures_bird_and_nodebgp_on_a_small_table() {
+    let text = route_load(&["--prefixes", "5000", "--shape", "4/1k"], "");
     assert!(
         text.contains("table: shape 4/1000, 1 sessions × 5000 = 5000 prefixes in 1250 UPDATEs"),
         "{text}"
     );
-    for receiver in ["| BIRD |", "| nodebgp |"] {
-        let row = text
-            .lines()
-            .find(|line| line.starts_with(receiver))
-            .unwrap_or_else(|| panic!("no {receiver} row:\n{text}"));
-        assert!(row.contains("| 1/1 |"), "{row}");
-    }
 }
 
 #[test]
 fn route_load_measures_several_sessions_at_once() {
-    lab::require(lab::Kind::Bird);
-    let output = Command::new(env!("CARGO_BIN_EXE_route-load"))
-        .args(["--prefixes", "1000", "--sessions", "5", "--runs", "1"])
-        .args([
-            "--shape",
-            "4/1k",
-            "--only",
-            "bird,nodebgp,null",
-            "--timeout",
-            "120",
-        ])
-        .arg("--nodebgp")
-        .arg(nodebgp())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{text}\n{output:?}");
+    let text = route_load(
+        &["--prefixes", "1000", "--sessions", "5", "--shape", "4/1k"],
+        ",null",
+    );
     assert!(text.contains("5 sessions × 1000 = 5000 prefixes"), "{text}");
     assert!(text.contains("5000 IPv4 prefixes from 5 peer(s)"), "{text}");
-    for receiver in ["| BIRD |", "| nodebgp |", "| null |"] {
-        let row = text
-            .lines()
-            .find(|line| line.starts_with(receiver))
-            .unwrap_or_else(|| panic!("no {receiver} row:\n{text}"));
-        assert!(row.contains("| 1/1 |"), "{row}");
-    }
+}
+
+#[test]
+fn route_load_measures_a_fan_out_to_ibgp_clients() {
+    let text = route_load(
+        &["--prefixes", "2000", "--clients", "3", "--shape", "4/1k"],
+        ",null",
+    );
+    assert!(
+        text.contains("2000 IPv4 prefixes from 1 peer(s), advertised to 3 iBGP clients"),
+        "{text}"
+    );
+}
+
+#[test]
+fn route_load_measures_a_load_beside_a_flapping_neighbor() {
+    let text = route_load(&["--prefixes", "2000", "--flap", "500"], ",null");
+    assert!(
+        text.contains("one more neighbor flapping 500 of them"),
+        "{text}"
+    );
+    let flapper_reports = text
+        .lines()
+        .filter(|line| line.starts_with("flapping neighbor: ") && line.contains("sessions up"))
+        .count();
+    assert_eq!(flapper_reports, 3, "{text}");
 }
 
 #[test]
@@ -101,68 +120,4 @@ fn a_made_dump_decodes_to_the_table_it_was_made_from() {
     );
     assert_eq!(summary["errors"], serde_json::json!({}), "{summary}");
     let _ = std::fs::remove_dir_all(directory);
-}
-
-#[test]
-fn route_load_measures_a_fan_out_to_ibgp_clients() {
-    lab::require(lab::Kind::Bird);
-    let output = Command::new(env!("CARGO_BIN_EXE_route-load"))
-        .args(["--prefixes", "2000", "--clients", "3", "--runs", "1"])
-        .args([
-            "--shape",
-            "4/1k",
-            "--only",
-            "bird,nodebgp,null",
-            "--timeout",
-            "120",
-        ])
-        .arg("--nodebgp")
-        .arg(nodebgp())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{text}\n{output:?}");
-    assert!(
-        text.contains("2000 IPv4 prefixes from 1 peer(s), advertised to 3 iBGP clients"),
-        "{text}"
-    );
-    for receiver in ["| BIRD |", "| nodebgp |", "| null |"] {
-        let row = text
-            .lines()
-            .find(|line| line.starts_with(receiver))
-            .unwrap_or_else(|| panic!("no {receiver} row:\n{text}"));
-        assert!(row.contains("| 1/1 |"), "{row}");
-    }
-}
-
-#[test]
-fn route_load_measures_a_load_beside_a_flapping_neighbor() {
-    lab::require(lab::Kind::Bird);
-    let output = Command::new(env!("CARGO_BIN_EXE_route-load"))
-        .args(["--prefixes", "2000", "--flap", "500", "--runs", "1"])
-        .args(["--only", "bird,nodebgp,null", "--timeout", "120"])
-        .arg("--nodebgp")
-        .arg(nodebgp())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{text}\n{output:?}");
-    assert!(
-        text.contains("one more neighbor flapping 500 of them"),
-        "{text}"
-    );
-    assert!(
-        text.lines()
-            .filter(|line| line.starts_with("flapping neighbor: ") && line.contains("sessions up"))
-            .count()
-            == 3,
-        "{text}"
-    );
-    for receiver in ["| BIRD |", "| nodebgp |", "| null |"] {
-        let row = text
-            .lines()
-            .find(|line| line.starts_with(receiver))
-            .unwrap_or_else(|| panic!("no {receiver} row:\n{text}"));
-        assert!(row.contains("| 1/1 |"), "{row}");
-    }
 }

@@ -539,6 +539,13 @@ fn load(
     // The flapping neighbor starts first and has flapped once before the
     // table comes (scenario timing, not synchronisation: it flaps on its own
     // clock throughout).
+    let rig = Rig {
+        receiver,
+        senders,
+        sessions: &sessions,
+        clients: &fan_out,
+        settings,
+    };
     let flapper = flapping.map(|(address, stream)| {
         flap::Flapper::start(address, receiver.listen(), Arc::clone(stream))
     });
@@ -546,22 +553,13 @@ fn load(
         thread::sleep(flap::UP_FOR + Duration::from_millis(500));
     }
     // Memory and CPU are read the moment the receiver has it all.
-    let load = write_and_wait(
-        receiver,
-        senders,
-        &sessions,
-        &fan_out,
-        streams.load,
-        target,
-        settings,
-        || {
-            Ok((
-                proc_status_kib(pid, "VmHWM")?,
-                proc_status_kib(pid, "VmRSS")?,
-                cpu_seconds(pid)?,
-            ))
-        },
-    )?;
+    let load = write_and_wait(&rig, streams.load, target, || {
+        Ok((
+            proc_status_kib(pid, "VmHWM")?,
+            proc_status_kib(pid, "VmRSS")?,
+            cpu_seconds(pid)?,
+        ))
+    })?;
     if let Some(flapper) = flapper {
         let flaps = flapper.stop();
         println!(
@@ -582,26 +580,8 @@ fn load(
         // from its first byte to the receiver's count reaching 0, then the
         // table.
         let seconds = |phase: Phase<()>| phase.done.duration_since(phase.first).as_secs_f64();
-        let withdrawn = write_and_wait(
-            receiver,
-            senders,
-            &sessions,
-            &fan_out,
-            withdrawals,
-            0,
-            settings,
-            || Ok(()),
-        )?;
-        let back = write_and_wait(
-            receiver,
-            senders,
-            &sessions,
-            &fan_out,
-            streams.load,
-            target,
-            settings,
-            || Ok(()),
-        )?;
+        let withdrawn = write_and_wait(&rig, withdrawals, 0, || Ok(()))?;
+        let back = write_and_wait(&rig, streams.load, target, || Ok(()))?;
         Some((seconds(withdrawn), seconds(back)))
     };
     if !settings.linger.is_zero() {
@@ -642,20 +622,34 @@ struct Phase<T> {
     reading: T,
 }
 
+/// One receiver with its sessions up: what every phase of a run writes to
+/// and waits on.
+struct Rig<'a> {
+    receiver: &'a Running,
+    senders: &'a [Ipv4Addr],
+    /// The senders' sessions, in the order of `senders`.
+    sessions: &'a [sender::Session],
+    /// The fan-out clients' sessions (`--clients`).
+    clients: &'a [sender::Session],
+    settings: &'a Settings,
+}
+
 /// Writes `streams` on the sessions and waits until the receiver's count is
-/// `until` (and FRR has settled), or, with fan-out `clients`, until every
+/// `until` (and FRR has settled), or, with fan-out clients, until every
 /// client has been sent `until` prefixes, then calls `at_done` at once.
-#[allow(clippy::too_many_arguments)]
 fn write_and_wait<T>(
-    receiver: &Running,
-    senders: &[Ipv4Addr],
-    sessions: &[sender::Session],
-    clients: &[sender::Session],
+    rig: &Rig<'_>,
     streams: &[Arc<Vec<u8>>],
     until: u64,
-    settings: &Settings,
     at_done: impl FnOnce() -> Result<T, String>,
 ) -> Result<Phase<T>, String> {
+    let Rig {
+        receiver,
+        senders,
+        sessions,
+        clients,
+        settings,
+    } = *rig;
     let writers = sessions
         .iter()
         .zip(streams)
