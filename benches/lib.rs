@@ -16,7 +16,7 @@
 //! comparison reads every prefix, every AS number and every community back out.
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 mod count;
@@ -27,11 +27,11 @@ pub use shape::{shaped_table, TableShape};
 
 use bgp_capture::{decompress_if_gzip, mrt_records, MrtRecord, Origin as CaptureOrigin};
 use bgp_wire::{
-    split_frame, AsPath, Asn, AttributeValue, CodecContext, Communities, Community, Message, Nlri,
-    PathAttribute, Update, MAX_EXTENDED_MESSAGE_LENGTH,
+    split_frame, AsPath, Asn, AttributeValue, CodecContext, Communities, Community, Family,
+    Message, MpNlri, MpReach, Nlri, PathAttribute, Update, MAX_EXTENDED_MESSAGE_LENGTH,
 };
 use bytes::{Bytes, BytesMut};
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// Prefixes in the synthetic full table both bench targets decode.
 pub const TABLE_PREFIXES: usize = 1_000_000;
@@ -217,6 +217,114 @@ pub(crate) fn distinct_prefixes(count: usize, random: &mut SplitMix64) -> Vec<Ip
     prefixes
 }
 
+/// IPv6 prefix lengths of the synthetic table and their weights per mille:
+/// about two in five /48, then /32, /44, /40, /36 and /29 (allocation
+/// sizes), a few /56 and /64, roughly the mix of today's IPv6 DFZ.
+const IPV6_LENGTHS: [(u8, u32); 23] = [
+    (28, 5),
+    (29, 40),
+    (30, 5),
+    (31, 5),
+    (32, 120),
+    (33, 10),
+    (34, 15),
+    (35, 10),
+    (36, 45),
+    (37, 10),
+    (38, 15),
+    (39, 15),
+    (40, 60),
+    (41, 15),
+    (42, 30),
+    (43, 15),
+    (44, 80),
+    (45, 20),
+    (46, 30),
+    (47, 40),
+    (48, 400),
+    (56, 10),
+    (64, 5),
+];
+
+/// `count` distinct IPv6 unicast prefixes in 2000::/4 (the global unicast
+/// space that is allocated today), host bits cleared, in random order.
+pub(crate) fn distinct_prefixes_v6(count: usize, random: &mut SplitMix64) -> Vec<Ipv6Net> {
+    let weights: Vec<u32> = IPV6_LENGTHS.iter().map(|(_, weight)| *weight).collect();
+    let mut seen = HashSet::with_capacity(count);
+    let mut prefixes = Vec::with_capacity(count);
+    while prefixes.len() < count {
+        let length = IPV6_LENGTHS[random.weighted(&weights)].0;
+        // 2000::/4 and 64 random bits: every length here is at most /64.
+        let high = (0x2000_u64 << 48) | (random.next_u64() >> 4);
+        let high = high & (u64::MAX << (64 - u32::from(length)));
+        if seen.insert((high, length)) {
+            let address = Ipv6Addr::from(u128::from(high) << 64);
+            prefixes.push(Ipv6Net::new(address, length).expect("length <= 64"));
+        }
+    }
+    prefixes
+}
+
+/// `count` distinct prefixes of `family` (IPv4 or IPv6 unicast).
+pub(crate) fn table_prefixes(family: Family, count: usize, random: &mut SplitMix64) -> Vec<IpNet> {
+    if family == Family::IPV6_UNICAST {
+        distinct_prefixes_v6(count, random)
+            .into_iter()
+            .map(IpNet::V6)
+            .collect()
+    } else {
+        assert_eq!(
+            family,
+            Family::IPV4_UNICAST,
+            "a table of IPv4 or IPv6 unicast"
+        );
+        distinct_prefixes(count, random)
+            .into_iter()
+            .map(IpNet::V4)
+            .collect()
+    }
+}
+
+/// The UPDATE announcing `announced` with one of the synthetic attribute
+/// sets. IPv4 prefixes go in the NLRI field beside NEXT_HOP; IPv6 prefixes go
+/// in MP_REACH_NLRI (RFC 4760 §3), which carries the next hop instead of
+/// NEXT_HOP: the set's 192.0.2.N becomes 2001:db8::N (documentation
+/// addresses both, RFC 5737 and RFC 3849).
+pub(crate) fn announcement(attributes: &[PathAttribute], announced: Vec<Nlri>) -> Update {
+    let ipv6 = matches!(announced.first(), Some(nlri) if nlri.prefix.addr().is_ipv6());
+    if !ipv6 {
+        return Update {
+            withdrawn: Vec::new(),
+            attributes: attributes.to_vec(),
+            announced,
+        };
+    }
+    let mut carried = Vec::with_capacity(attributes.len());
+    let mut next_hop = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+    for attribute in attributes {
+        match &attribute.value {
+            AttributeValue::NextHop(address) => {
+                next_hop =
+                    Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(address.octets()[3]));
+            }
+            _ => carried.push(attribute.clone()),
+        }
+    }
+    carried.push(PathAttribute::new(AttributeValue::MpReach(Box::new(
+        MpReach {
+            family: Family::IPV6_UNICAST,
+            next_hop: Bytes::copy_from_slice(&next_hop.octets()),
+            reserved: 0,
+            nlri: MpNlri::Prefixes(announced),
+        },
+    ))));
+    Update {
+        withdrawn: Vec::new(),
+        attributes: carried,
+        announced: Vec::new(),
+    }
+}
+
 /// One attribute set of the synthetic table, as a speaker sends it: ORIGIN, AS_PATH,
 /// NEXT_HOP, sometimes MULTI_EXIT_DISC, 0-4 COMMUNITIES, in type-code order.
 pub(crate) fn attribute_set(
@@ -298,25 +406,28 @@ pub(crate) fn asn_pools(random: &mut SplitMix64, size: usize) -> (Vec<u32>, Vec<
 ///   table has ~100k sets;
 /// * each set's prefixes (sorted) go out in as few UPDATEs of ≤ 4096 octets as they fit.
 pub fn synthetic_full_table(prefixes: usize, seed: u64) -> Vec<Bytes> {
+    synthetic_table(Family::IPV4_UNICAST, prefixes, seed)
+}
+
+/// [`synthetic_full_table`] of `family`: for IPv6 unicast, prefixes of
+/// today's IPv6 lengths (mostly /48, /32, /44) announced in MP_REACH_NLRI,
+/// the attribute sets and their sizes drawn the same way.
+pub fn synthetic_table(family: Family, prefixes: usize, seed: u64) -> Vec<Bytes> {
     let mut random = SplitMix64::new(seed);
     let (asn_pool, transit) = asn_pools(&mut random, ASN_POOL_SIZE);
-    let table = distinct_prefixes(prefixes, &mut random);
+    let table = table_prefixes(family, prefixes, &mut random);
 
     let context = CodecContext::default();
-    let mut stream = BytesMut::with_capacity(prefixes * 6);
+    let mut stream = BytesMut::with_capacity(prefixes * 8);
     let mut rest = &table[..];
     while !rest.is_empty() {
         let size = (1.0 / (1.0 - random.unit())).floor() as usize;
         let (group, tail) = rest.split_at(size.clamp(1, 5_000).min(rest.len()));
         rest = tail;
-        let mut announced: Vec<Nlri> = group.iter().map(|net| Nlri::new(IpNet::V4(*net))).collect();
+        let mut announced: Vec<Nlri> = group.iter().map(|net| Nlri::new(*net)).collect();
         announced.sort();
-        let update = Update {
-            withdrawn: Vec::new(),
-            attributes: attribute_set(&mut random, &asn_pool, &transit),
-            announced,
-        };
-        update
+        let attributes = attribute_set(&mut random, &asn_pool, &transit);
+        announcement(&attributes, announced)
             .encode(&context, &mut stream)
             .expect("a synthetic UPDATE encodes");
     }

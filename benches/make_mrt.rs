@@ -14,6 +14,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use bgp_wire::Family;
 use nodebgp_benches::{shaped_table, TableShape, TABLE_SEED};
 
 fn main() -> ExitCode {
@@ -48,7 +49,7 @@ fn main() -> ExitCode {
     } else {
         Box::new(file)
     };
-    let updates = shaped_table(shape, prefixes, seed);
+    let updates = shaped_table(Family::IPV4_UNICAST, shape, prefixes, seed);
     let start = 1_733_000_000u32;
     for (index, update) in updates.iter().enumerate() {
         let timestamp = start + u32::try_from(index / 1000).unwrap_or(u32::MAX);

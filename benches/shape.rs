@@ -15,11 +15,10 @@
 
 use std::collections::HashSet;
 
-use bgp_wire::{AttributeValue, CodecContext, Nlri, PathAttribute, Update};
+use bgp_wire::{AttributeValue, CodecContext, Family, Nlri, PathAttribute};
 use bytes::{Bytes, BytesMut};
-use ipnet::IpNet;
 
-use crate::{attribute_set, distinct_prefixes, split_stream, SplitMix64, ASN_POOL_SIZE};
+use crate::{announcement, attribute_set, split_stream, table_prefixes, SplitMix64, ASN_POOL_SIZE};
 
 /// How a table is packed into UPDATEs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,19 +77,19 @@ impl std::fmt::Display for TableShape {
     }
 }
 
-/// `prefixes` distinct IPv4 prefixes in `shape`, one [`Bytes`] per UPDATE,
-/// deterministic for `seed`.
-pub fn shaped_table(shape: TableShape, prefixes: usize, seed: u64) -> Vec<Bytes> {
+/// `prefixes` distinct prefixes of `family` (IPv4 or IPv6 unicast) in
+/// `shape`, one [`Bytes`] per UPDATE, deterministic for `seed`.
+pub fn shaped_table(family: Family, shape: TableShape, prefixes: usize, seed: u64) -> Vec<Bytes> {
     let TableShape::Fixed {
         per_update,
         attribute_sets,
     } = shape
     else {
-        return crate::synthetic_full_table(prefixes, seed);
+        return crate::synthetic_table(family, prefixes, seed);
     };
     let mut random = SplitMix64::new(seed);
     let (asn_pool, transit) = crate::asn_pools(&mut random, ASN_POOL_SIZE);
-    let table = distinct_prefixes(prefixes, &mut random);
+    let table = table_prefixes(family, prefixes, &mut random);
     let updates = prefixes.div_ceil(per_update);
     // Distinct sets: redraw the rare duplicate so that the count is exact.
     let wanted = attribute_sets.min(updates);
@@ -119,12 +118,8 @@ pub fn shaped_table(shape: TableShape, prefixes: usize, seed: u64) -> Vec<Bytes>
     let context = CodecContext::default();
     let mut stream = BytesMut::with_capacity(prefixes * 8);
     for (group, set) in table.chunks(per_update).zip(choice) {
-        let update = Update {
-            withdrawn: Vec::new(),
-            attributes: sets[set].clone(),
-            announced: group.iter().map(|net| Nlri::new(IpNet::V4(*net))).collect(),
-        };
-        update
+        let announced = group.iter().map(|net| Nlri::new(*net)).collect();
+        announcement(&sets[set], announced)
             .encode(&context, &mut stream)
             .expect("a synthetic UPDATE encodes");
     }
@@ -140,4 +135,80 @@ fn fingerprint(set: &[PathAttribute]) -> String {
         })
         .collect::<Vec<_>>()
         .join(";")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::update_prefix_counts;
+    use bgp_wire::{Message, MpNlri};
+    use std::collections::HashSet;
+
+    /// Every prefix of `table` with its UPDATE's index, from the decoded
+    /// messages (NLRI field and MP_REACH_NLRI alike).
+    fn announced(table: &[Bytes]) -> Vec<(usize, ipnet::IpNet)> {
+        let context = CodecContext::default();
+        let mut prefixes = Vec::new();
+        for (index, frame) in table.iter().enumerate() {
+            let Message::Update(update) = Message::decode(frame, &context).unwrap().message else {
+                panic!("not an UPDATE")
+            };
+            prefixes.extend(update.announced.iter().map(|nlri| (index, nlri.prefix)));
+            if let Some(reach) = update.mp_reach() {
+                assert_eq!(reach.family, Family::IPV6_UNICAST);
+                assert_eq!(reach.next_hop[..4], [0x20, 0x01, 0x0d, 0xb8]);
+                let MpNlri::Prefixes(nlri) = &reach.nlri else {
+                    panic!("opaque NLRI")
+                };
+                prefixes.extend(nlri.iter().map(|nlri| (index, nlri.prefix)));
+            }
+            // The harness's readers count what the decoder finds.
+            let counted = update_prefix_counts(&frame[19..]).1 as usize;
+            assert_eq!(
+                counted,
+                prefixes.iter().filter(|(at, _)| *at == index).count()
+            );
+        }
+        prefixes
+    }
+
+    #[test]
+    fn an_ipv6_table_is_distinct_ipv6_prefixes_in_mp_reach_nlri() {
+        for shape in [TableShape::Natural, TableShape::parse("4/100").unwrap()] {
+            let table = shaped_table(Family::IPV6_UNICAST, shape, 10_000, 7);
+            let prefixes = announced(&table);
+            assert_eq!(prefixes.len(), 10_000, "{shape}");
+            let distinct: HashSet<_> = prefixes.iter().map(|(_, prefix)| *prefix).collect();
+            assert_eq!(distinct.len(), 10_000, "{shape}");
+            for (_, prefix) in &prefixes {
+                let ipnet::IpNet::V6(net) = prefix else {
+                    panic!("{prefix} in an IPv6 table")
+                };
+                assert!((28..=64).contains(&net.prefix_len()), "{net}");
+                assert_eq!(net.addr().segments()[0] & 0xf000, 0x2000, "{net}");
+                assert_eq!(net.trunc(), *net, "host bits set in {net}");
+            }
+            let lengths: Vec<u8> = prefixes
+                .iter()
+                .map(|(_, prefix)| prefix.prefix_len())
+                .collect();
+            let most = lengths.iter().filter(|length| **length == 48).count();
+            assert!(most > 3_000, "/48 the most common length: {most}");
+        }
+    }
+
+    #[test]
+    fn a_fixed_shape_packs_exactly_its_prefixes_per_update_in_both_families() {
+        for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            let table = shaped_table(family, TableShape::parse("4/100").unwrap(), 1_000, 3);
+            assert_eq!(table.len(), 250);
+            let prefixes = announced(&table);
+            assert!(prefixes
+                .iter()
+                .all(|(_, prefix)| prefix.addr().is_ipv6() == (family == Family::IPV6_UNICAST)));
+            for index in 0..table.len() {
+                assert_eq!(prefixes.iter().filter(|(at, _)| *at == index).count(), 4);
+            }
+        }
+    }
 }

@@ -96,6 +96,37 @@ fn route_load_measures_a_load_beside_a_flapping_neighbor() {
 }
 
 #[test]
+fn route_load_measures_an_ipv6_table() {
+    let text = route_load(
+        &["--prefixes", "2000", "--ipv6", "--shape", "4/1k"],
+        ",null",
+    );
+    assert!(
+        text.contains("2000 IPv6 prefixes from 1 peer(s), table shape 4/1000"),
+        "{text}"
+    );
+}
+
+#[test]
+fn route_load_times_the_routes_into_the_kernel() {
+    // route-load makes a network namespace of its own for the routes.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let root = status
+        .lines()
+        .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"));
+    if !root {
+        lab::skip("route-load --fib needs root for its network namespace");
+        return;
+    }
+    let text = route_load(&["--prefixes", "2000", "--fib"], "");
+    let installed = text
+        .lines()
+        .filter(|line| line.contains("all accepted after") && line.contains("in the kernel"))
+        .count();
+    assert_eq!(installed, 2, "one for each receiver:\n{text}");
+}
+
+#[test]
 fn a_made_dump_decodes_to_the_table_it_was_made_from() {
     let directory = std::env::temp_dir().join(format!("nodebgp-smoke-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();

@@ -29,7 +29,7 @@
 //! route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH]
 //!            [--shape natural|PER_UPDATE/SETS]
 //!            [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS]
-//!            [--churn] [--clients C] [--flap N] [--cpus LIST]
+//!            [--churn] [--clients C] [--flap N] [--cpus LIST] [--ipv6] [--fib]
 //! ```
 //!
 //! `--shape` packs the table differently ([`TableShape`]): `natural` (the
@@ -67,9 +67,23 @@
 //! show what a second core does for it; the harness itself is not pinned,
 //! nor is the null receiver, which is the harness.
 //!
+//! `--ipv6` makes the table IPv6 unicast: prefixes of today's IPv6 lengths
+//! (mostly /48, /32, /44; see [`nodebgp_benches::synthetic_table`]) in
+//! MP_REACH_NLRI with a 2001:db8:: next hop, packed in the same shapes, on
+//! the same IPv4 sessions, which then negotiate both unicast families (RFC
+//! 4760), and the IPv6 End-of-RIB. `--prefixes 200000 --ipv6` is a full
+//! IPv6 table of today.
+//!
+//! `--fib` has the receivers install what they select into the kernel
+//! (BIRD's kernel protocol, nodebgp's FIB; FRR and GoBGP run without zebra
+//! here and are skipped), in a network namespace route-load makes for
+//! itself ([`fib`]), and the clock runs on until the kernel holds every
+//! route (with `--churn`, until it holds none of them again).
+//!
 //! `--linger` keeps each receiver (and its session) up that long after it was
 //! measured, with its run directory printed, to inspect it by hand.
 
+mod fib;
 mod flap;
 mod null;
 mod receiver;
@@ -84,6 +98,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bgp_wire::Family;
 use lab::Kind;
 use nodebgp_benches::{shaped_table, TableShape, TABLE_SEED};
 
@@ -113,6 +128,9 @@ struct Settings {
     flap: usize,
     /// CPUs each receiver is pinned to (`taskset`'s list), if any.
     cpus: Option<String>,
+    /// The table's family (IPv4 unicast, or IPv6 unicast with `--ipv6`) and
+    /// whether the receivers install routes in the kernel (`--fib`).
+    options: receiver::Options,
 }
 
 fn parse_arguments() -> Result<Settings, String> {
@@ -127,6 +145,8 @@ fn parse_arguments() -> Result<Settings, String> {
     let mut clients = 0;
     let mut flap = 0;
     let mut cpus = None;
+    let mut family = Family::IPV4_UNICAST;
+    let mut kernel = false;
     let mut nodebgp = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../target/release/nodebgp"
@@ -155,6 +175,8 @@ fn parse_arguments() -> Result<Settings, String> {
             "--clients" => clients = number(value()?)? as usize,
             "--flap" => flap = number(value()?)? as usize,
             "--cpus" => cpus = Some(value()?),
+            "--ipv6" => family = Family::IPV6_UNICAST,
+            "--fib" => kernel = true,
             "--nodebgp" => nodebgp = PathBuf::from(value()?),
             "--shape" => shape = TableShape::parse(&value()?)?,
             "--only" => {
@@ -169,12 +191,15 @@ fn parse_arguments() -> Result<Settings, String> {
                 println!(
                     "route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH] \
                      [--shape natural|PER_UPDATE/SETS] \
-                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C] [--flap N] [--cpus LIST]"
+                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C] [--flap N] [--cpus LIST] [--ipv6] [--fib]"
                 );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other} (see --help)")),
         }
+    }
+    if kernel && clients > 0 {
+        return Err("--fib times the kernel, --clients the clients: one at a time".to_owned());
     }
     if prefixes == 0 || runs == 0 || sessions == 0 {
         return Err("--prefixes, --sessions and --runs must be at least 1".to_owned());
@@ -212,6 +237,7 @@ fn parse_arguments() -> Result<Settings, String> {
         clients,
         flap,
         cpus,
+        options: receiver::Options { family, kernel },
     })
 }
 
@@ -243,11 +269,23 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // First, before any thread or receiver starts: they all inherit it.
+    if settings.options.kernel {
+        if let Err(error) = fib::enter_namespace() {
+            eprintln!("route-load: {error}");
+            return ExitCode::from(2);
+        }
+    }
     let built = Instant::now();
     // One table of every session's prefixes, its UPDATEs dealt out in equal
     // runs: the sessions carry distinct prefixes, P × N in all.
     let total = settings.prefixes * settings.sessions;
-    let updates = shaped_table(settings.shape, total, settings.seed);
+    let updates = shaped_table(
+        settings.options.family,
+        settings.shape,
+        total,
+        settings.seed,
+    );
     // Session i gets UPDATEs [i·U/P, (i+1)·U/P): exactly P streams, their
     // sizes differing by one UPDATE at most.
     let ranges: Vec<std::ops::Range<usize>> = (0..settings.sessions)
@@ -258,7 +296,12 @@ fn main() -> ExitCode {
         .collect();
     let streams: Vec<Arc<Vec<u8>>> = ranges
         .iter()
-        .map(|range| Arc::new(sender::stream_of(&updates[range.clone()])))
+        .map(|range| {
+            Arc::new(sender::stream_of(
+                &updates[range.clone()],
+                settings.options.family,
+            ))
+        })
         .collect();
     // The same prefixes withdrawn, UPDATE for UPDATE (`--churn`).
     let withdrawals: Vec<Arc<Vec<u8>>> = if settings.churn {
@@ -287,7 +330,10 @@ fn main() -> ExitCode {
             "flapping neighbor: {prefixes} prefixes in {first} UPDATEs, up for {:?} at a time",
             flap::UP_FOR
         );
-        Arc::new(sender::stream_of(&updates[..first]))
+        Arc::new(sender::stream_of(
+            &updates[..first],
+            settings.options.family,
+        ))
     });
     println!(
         "table: shape {}, {} sessions × {} = {total} prefixes in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
@@ -303,7 +349,7 @@ fn main() -> ExitCode {
 
     let mut present = Vec::new();
     for implementation in &settings.implementations {
-        match implementation.missing() {
+        match implementation.missing(&settings.options) {
             Some(why) => println!("skipped: {}: {why}", implementation.name()),
             None => present.push(implementation.clone()),
         }
@@ -372,8 +418,9 @@ fn main() -> ExitCode {
         ));
     }
     println!(
-        "{} IPv4 prefixes from {} peer(s){fan_out}, table shape {}; median and min over {} interleaved runs; memory: medians",
+        "{} {} prefixes from {} peer(s){fan_out}, table shape {}; median and min over {} interleaved runs; memory: medians",
         settings.prefixes * settings.sessions,
+        if settings.options.family == Family::IPV6_UNICAST { "IPv6" } else { "IPv4" },
         settings.sessions,
         settings.shape,
         settings.runs
@@ -454,7 +501,7 @@ fn measure(
     let flapper = addresses(usize::from(streams.flap.is_some()))?;
     // The flapping neighbor is one more eBGP neighbor to the receiver.
     let neighbors: Vec<Ipv4Addr> = senders.iter().chain(&flapper).copied().collect();
-    let receiver = implementation.start(&neighbors, &clients, run)?;
+    let receiver = implementation.start(&neighbors, &clients, &settings.options, run)?;
     if let (Some(cpus), false) = (&settings.cpus, *implementation == Implementation::Null) {
         pin(receiver.pid(), cpus)?;
     }
@@ -539,12 +586,18 @@ fn load(
     // The flapping neighbor starts first and has flapped once before the
     // table comes (scenario timing, not synchronisation: it flaps on its own
     // clock throughout).
+    let kernel_baseline = if settings.options.kernel {
+        Some(fib::kernel_routes(settings.options.family)?)
+    } else {
+        None
+    };
     let rig = Rig {
         receiver,
         senders,
         sessions: &sessions,
         clients: &fan_out,
         settings,
+        kernel_baseline,
     };
     let flapper = flapping.map(|(address, stream)| {
         flap::Flapper::start(address, receiver.listen(), Arc::clone(stream))
@@ -632,11 +685,16 @@ struct Rig<'a> {
     /// The fan-out clients' sessions (`--clients`).
     clients: &'a [sender::Session],
     settings: &'a Settings,
+    /// With `--fib`: the kernel's route count before the load, to which the
+    /// table's routes add.
+    kernel_baseline: Option<u64>,
 }
 
 /// Writes `streams` on the sessions and waits until the receiver's count is
 /// `until` (and FRR has settled), or, with fan-out clients, until every
-/// client has been sent `until` prefixes, then calls `at_done` at once.
+/// client has been sent `until` prefixes, then with `--fib` until the kernel
+/// holds `until` routes more than before the load, then calls `at_done` at
+/// once.
 fn write_and_wait<T>(
     rig: &Rig<'_>,
     streams: &[Arc<Vec<u8>>],
@@ -649,7 +707,10 @@ fn write_and_wait<T>(
         sessions,
         clients,
         settings,
+        kernel_baseline,
     } = *rig;
+    // Once the receiver has accepted them all, only the kernel is polled.
+    let mut accepted_all: Option<Instant> = None;
     let writers = sessions
         .iter()
         .zip(streams)
@@ -684,7 +745,24 @@ fn write_and_wait<T>(
             thread::sleep(Duration::from_millis(2));
             continue;
         }
+        if let (Some(baseline), Some(_)) = (kernel_baseline, accepted_all) {
+            let installed = fib::kernel_routes(settings.options.family)?.saturating_sub(baseline);
+            if installed == until {
+                break Instant::now();
+            }
+            if elapsed > settings.timeout {
+                return Err(format!(
+                    "the kernel holds {installed} of the routes, not {until}, after {elapsed:?}"
+                ));
+            }
+            thread::sleep(Duration::from_millis(5));
+            continue;
+        }
         match accepted(receiver, senders) {
+            Ok(count) if count == until && kernel_baseline.is_some() => {
+                accepted_all = Some(Instant::now());
+                continue;
+            }
             Ok(count) if count == until && receiver.settled()? => break Instant::now(),
             Ok(count) if elapsed > settings.timeout => {
                 return Err(format!("{count} prefixes, not {until}, after {elapsed:?}"))
@@ -699,6 +777,13 @@ fn write_and_wait<T>(
         thread::sleep((elapsed / 20).clamp(Duration::from_millis(20), Duration::from_millis(50)));
     };
     let reading = at_done()?;
+    if let Some(accepted) = accepted_all {
+        println!(
+            "  all accepted after {:.3} s, in the kernel {:.3} s later",
+            accepted.duration_since(started).as_secs_f64(),
+            done.duration_since(accepted).as_secs_f64()
+        );
+    }
     let mut first_byte: Option<Instant> = None;
     let mut last_byte: Option<Instant> = None;
     for writer in writers {

@@ -206,6 +206,7 @@ fn serve(mut stream: TcpStream, state: &Shared, counted: &mut u64) -> Result<(),
                         RouterId(Ipv4Addr::new(127, 0, 0, 1)),
                         vec![
                             Capability::Multiprotocol(Family::IPV4_UNICAST),
+                            Capability::Multiprotocol(Family::IPV6_UNICAST),
                             Capability::FourOctetAs(Asn(RECEIVER_AS)),
                         ],
                     );

@@ -1,6 +1,7 @@
 //! The receiving side: each implementation started fresh on its own loopback
 //! address and port, with the senders as its neighbors (AS 64700), importing
-//! everything, exporting nothing, and no kernel FIB. With fan-out clients
+//! everything, exporting nothing, and no kernel FIB (with `--fib`, BIRD's
+//! kernel protocol or nodebgp's FIB installs what it selects). With fan-out clients
 //! (`--clients`) it also has those as iBGP neighbors (its own AS 65000) and
 //! exports what it learned to them, as a route reflector does to its clients.
 //!
@@ -13,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bgp_wire::Family;
 use lab::{Kind, NeighborSpec, PeerState, Router, RouterSpec};
 
 use crate::sender::SENDER_AS;
@@ -26,6 +28,17 @@ pub(crate) const CLIENT_HOLD_TIME: u16 = 90;
 
 /// How long a receiver may take to start and configure its neighbor.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every receiver of a run is set up for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// The table's family; every session carries it, and IPv4 unicast (the
+    /// transport's).
+    pub(crate) family: Family,
+    /// Install the best routes into the kernel (`--fib`; route-load runs in
+    /// a namespace of its own, see [`crate::fib`]).
+    pub(crate) kernel: bool,
+}
 
 /// One implementation under test.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +61,15 @@ impl Implementation {
         }
     }
 
-    /// Why it cannot run here, if it cannot.
-    pub(crate) fn missing(&self) -> Option<String> {
+    /// Why it cannot run here, or not in this scenario, if it cannot.
+    pub(crate) fn missing(&self, options: &Options) -> Option<String> {
         match self {
+            Implementation::Lab(kind @ (Kind::Frr | Kind::Gobgp)) if options.kernel => Some(
+                format!("{kind} has no kernel FIB here (the lab runs it without zebra)"),
+            ),
+            Implementation::Null if options.kernel => {
+                Some("the null receiver installs nothing".to_owned())
+            }
             Implementation::Lab(kind) if !lab::available(*kind) => Some(format!(
                 "package {} is not installed (apt-get install -y {})",
                 kind.package(),
@@ -98,8 +117,14 @@ impl Implementation {
         &self,
         senders: &[Ipv4Addr],
         clients: &[Ipv4Addr],
+        options: &Options,
         run: usize,
     ) -> Result<Running, String> {
+        let families: &[lab::Family] = if options.family == Family::IPV6_UNICAST {
+            &[lab::Family::Ipv4, lab::Family::Ipv6]
+        } else {
+            &[lab::Family::Ipv4]
+        };
         let address = lab::free_loopback_address().map_err(|error| error.to_string())?;
         let port = lab::free_port(address.into()).map_err(|error| error.to_string())?;
         match self {
@@ -107,7 +132,8 @@ impl Implementation {
                 let name = format!("route-load-{}-{run}", kind.package());
                 let mut spec = RouterSpec::new(*kind, name, address, RECEIVER_AS)
                     .with_port(port)
-                    .with_export(!clients.is_empty());
+                    .with_export(!clients.is_empty())
+                    .with_kernel(options.kernel);
                 let neighbors = senders.iter().map(|sender| (sender, SENDER_AS, 0)).chain(
                     clients
                         .iter()
@@ -116,6 +142,7 @@ impl Implementation {
                 for (neighbor, asn, hold_time) in neighbors {
                     spec = spec.neighbor(
                         NeighborSpec::new(*neighbor, asn)
+                            .with_families(families)
                             .with_passive(true)
                             .with_hold_time(hold_time),
                     );
@@ -127,7 +154,8 @@ impl Implementation {
                 })
             }
             Implementation::Nodebgp(binary) => {
-                Nodebgp::start(binary, address, port, senders, clients, run).map(Running::Nodebgp)
+                Nodebgp::start(binary, address, port, senders, clients, options, run)
+                    .map(Running::Nodebgp)
             }
             Implementation::Null => crate::null::NullReceiver::start().map(Running::Null),
         }
@@ -275,6 +303,7 @@ impl Nodebgp {
         port: u16,
         senders: &[Ipv4Addr],
         clients: &[Ipv4Addr],
+        options: &Options,
         run: usize,
     ) -> Result<Nodebgp, String> {
         let dir =
@@ -333,7 +362,9 @@ impl Nodebgp {
             .args(["--listen", &listen.to_string(), "--datastore", &store])
             .arg("--control-socket")
             .arg(&socket)
-            .args(["--no-fib", "--log-level", "warn"])
+            .args(["--log-level", "warn"])
+            .args((!options.kernel).then_some("--no-fib"))
+            .args((options.family != Family::IPV4_UNICAST).then_some("--all-families"))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);

@@ -4,7 +4,7 @@
 //! ```text
 //!   sender (own 127.x address)                receiver
 //!   connect ─────────────────────────────────▶ accept
-//!   OPEN (AS 64700, hold 0, 4-octet AS, MP v4) ▶
+//!   OPEN (AS 64700, hold 0, 4-octet AS, MP v4+v6) ▶
 //!                                            ◀ OPEN
 //!   KEEPALIVE ───────────────────────────────▶
 //!                                            ◀ KEEPALIVE      (session up)
@@ -23,7 +23,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bgp_wire::{
-    split_frame, Asn, Capability, CodecContext, Family, Message, Open, RouterId, MAX_MESSAGE_LENGTH,
+    split_frame, Asn, AttributeValue, Capability, CodecContext, Family, Message, MpNlri, MpUnreach,
+    Open, PathAttribute, Received, RouterId, Update, MAX_MESSAGE_LENGTH,
 };
 use bytes::{Bytes, BytesMut};
 use nodebgp_benches::update_prefix_counts;
@@ -41,18 +42,36 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Chunk of the table handed to one `write` call.
 const WRITE_CHUNK: usize = 256 * 1024;
 
-/// The whole stream to send: every UPDATE of the table, then the IPv4 unicast
-/// End-of-RIB (RFC 4724 §2: an UPDATE with nothing in it), in one buffer.
-pub(crate) fn stream_of(updates: &[Bytes]) -> Vec<u8> {
+/// The whole stream to send: every UPDATE of the table, then the End-of-RIB
+/// of its `family` (RFC 4724 §2: for IPv4 unicast an UPDATE with nothing in
+/// it, for another family an UPDATE with only an empty MP_UNREACH_NLRI), in
+/// one buffer.
+pub(crate) fn stream_of(updates: &[Bytes], family: Family) -> Vec<u8> {
     let total: usize = updates.iter().map(Bytes::len).sum();
-    let mut stream = Vec::with_capacity(total + 23);
+    let mut stream = Vec::with_capacity(total + 32);
     for update in updates {
         stream.extend_from_slice(update);
     }
-    let mut end_of_rib = [0xff_u8; 23];
-    end_of_rib[16..19].copy_from_slice(&[0, 23, 2]);
-    end_of_rib[19..].fill(0);
-    stream.extend_from_slice(&end_of_rib);
+    let attributes = if family == Family::IPV4_UNICAST {
+        Vec::new()
+    } else {
+        vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
+            MpUnreach {
+                family,
+                nlri: MpNlri::Prefixes(Vec::new()),
+            },
+        )))]
+    };
+    let end_of_rib = Update {
+        withdrawn: Vec::new(),
+        attributes,
+        announced: Vec::new(),
+    };
+    let mut encoded = BytesMut::new();
+    end_of_rib
+        .encode(&CodecContext::default(), &mut encoded)
+        .expect("an End-of-RIB encodes");
+    stream.extend_from_slice(&encoded);
     stream
 }
 
@@ -71,6 +90,7 @@ pub(crate) fn withdrawals_of(updates: &[Bytes]) -> Vec<u8> {
         ]));
         let nlri = &body[4 + withdrawn + attributes..];
         if nlri.is_empty() {
+            withdraw_multiprotocol(update, &mut stream);
             continue;
         }
         let length = 19 + 2 + nlri.len() + 2;
@@ -90,6 +110,38 @@ pub(crate) fn withdrawals_of(updates: &[Bytes]) -> Vec<u8> {
         stream.extend_from_slice(&[0, 0]);
     }
     stream
+}
+
+/// The withdrawal of what `update` announces in MP_REACH_NLRI (an IPv6
+/// table), as MP_UNREACH_NLRI (RFC 4760 §4), appended to `stream`; nothing
+/// for an UPDATE without it.
+fn withdraw_multiprotocol(update: &Bytes, stream: &mut Vec<u8>) {
+    let context = CodecContext::default();
+    let Ok(Received {
+        message: Message::Update(update),
+        ..
+    }) = Message::decode(update, &context)
+    else {
+        return;
+    };
+    let Some(reach) = update.mp_reach() else {
+        return;
+    };
+    let withdrawal = Update {
+        withdrawn: Vec::new(),
+        attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
+            MpUnreach {
+                family: reach.family,
+                nlri: reach.nlri.clone(),
+            },
+        )))],
+        announced: Vec::new(),
+    };
+    let mut encoded = BytesMut::new();
+    withdrawal
+        .encode(&context, &mut encoded)
+        .expect("a withdrawal shorter than its announcement encodes");
+    stream.extend_from_slice(&encoded);
 }
 
 /// What the writer thread ends with: when it handed the first and the last
@@ -193,8 +245,12 @@ fn attempt(
         Asn(asn),
         hold_time,
         RouterId(local),
+        // Both unicast families, so that an IPv6 table (`--ipv6`) goes on
+        // the same IPv4 session; a receiver configured for IPv4 alone
+        // negotiates IPv4 alone (RFC 4760 §8).
         vec![
             Capability::Multiprotocol(Family::IPV4_UNICAST),
+            Capability::Multiprotocol(Family::IPV6_UNICAST),
             Capability::FourOctetAs(Asn(asn)),
         ],
     );
@@ -427,6 +483,7 @@ mod tests {
     #[test]
     fn withdrawals_carry_the_announced_prefixes() {
         let table = nodebgp_benches::shaped_table(
+            Family::IPV4_UNICAST,
             nodebgp_benches::TableShape::parse("4/10").unwrap(),
             40,
             1,
@@ -457,13 +514,69 @@ mod tests {
     }
 
     #[test]
-    fn the_stream_ends_with_an_ipv4_end_of_rib() {
-        let stream = stream_of(&[]);
-        let frame = Bytes::from(stream);
-        let received = Message::decode(&frame, &CodecContext::default()).unwrap();
-        let Message::Update(update) = received.message else {
-            panic!("not an UPDATE");
+    fn ipv6_withdrawals_carry_the_announced_prefixes_in_mp_unreach() {
+        let table = nodebgp_benches::shaped_table(
+            Family::IPV6_UNICAST,
+            nodebgp_benches::TableShape::parse("4/10").unwrap(),
+            40,
+            1,
+        );
+        let context = CodecContext::default();
+        let prefixes_of = |stream: &[u8], reach: bool| {
+            let mut buffer = BytesMut::from(stream);
+            let mut prefixes = Vec::new();
+            while let Some(frame) = split_frame(&mut buffer, MAX_MESSAGE_LENGTH).unwrap() {
+                let Message::Update(update) = Message::decode(&frame, &context).unwrap().message
+                else {
+                    panic!("not an UPDATE")
+                };
+                assert!(update.announced.is_empty() && update.withdrawn.is_empty());
+                let nlri = if reach {
+                    &update.mp_reach().expect("MP_REACH_NLRI").nlri
+                } else {
+                    assert!(update.mp_reach().is_none());
+                    &update.mp_unreach().expect("MP_UNREACH_NLRI").nlri
+                };
+                let MpNlri::Prefixes(nlri) = nlri else {
+                    panic!("opaque NLRI")
+                };
+                prefixes.extend(nlri.iter().map(|nlri| nlri.prefix));
+            }
+            prefixes
         };
-        assert_eq!(update.end_of_rib(), Some(Family::IPV4_UNICAST));
+        let announced = prefixes_of(&table.concat(), true);
+        let withdrawn = prefixes_of(&withdrawals_of(&table), false);
+        assert_eq!(announced.len(), 40);
+        assert!(announced.iter().all(|prefix| prefix.addr().is_ipv6()));
+        assert_eq!(withdrawn, announced);
+        let stream = Bytes::from(withdrawals_of(&table));
+        let counted: u64 = split_all(&stream)
+            .iter()
+            .map(|frame| update_prefix_counts(&frame[19..]).0)
+            .sum();
+        assert_eq!(counted, 40, "the harness's readers count them too");
+    }
+
+    fn split_all(stream: &Bytes) -> Vec<Bytes> {
+        let mut buffer = BytesMut::from(&stream[..]);
+        let mut frames = Vec::new();
+        while let Some(frame) = split_frame(&mut buffer, MAX_MESSAGE_LENGTH).unwrap() {
+            frames.push(frame);
+        }
+        frames
+    }
+
+    #[test]
+    fn the_stream_ends_with_its_family_end_of_rib() {
+        for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            let stream = Bytes::from(stream_of(&[], family));
+            let frames = split_all(&stream);
+            assert_eq!(frames.len(), 1);
+            let received = Message::decode(&frames[0], &CodecContext::default()).unwrap();
+            let Message::Update(update) = received.message else {
+                panic!("not an UPDATE");
+            };
+            assert_eq!(update.end_of_rib(), Some(family));
+        }
     }
 }

@@ -90,7 +90,7 @@ pub(crate) fn killed_mid_load(scale: Scale, seed: u64) -> LoadFigures {
         .iter()
         .map(|prefixes| prefixes.len() as u64)
         .sum();
-    let table = Arc::new(sender::stream_of(&updates));
+    let table = Arc::new(sender::stream_of(&updates, bgp_wire::Family::IPV4_UNICAST));
     // The whole Loc-RIB, where the daemon answers with all of it.
     let expected: Option<BTreeSet<(String, Option<String>)>> =
         (total as usize + frr_routes.len() < WHOLE_LOC_RIB).then(|| {

@@ -91,10 +91,10 @@ pub(crate) fn run_beside(name: &str, scale: Scale, bird: bool) -> (Measured, Mea
         });
     println!("stress {name}: {scale:?}, seed {seed} (NODEBGP_STRESS_SEED repeats it)");
     let mut random = SplitMix64::new(seed);
-    let table = Arc::new(sender::stream_of(&nodebgp_benches::synthetic_full_table(
-        scale.prefixes,
-        seed,
-    )));
+    let table = Arc::new(sender::stream_of(
+        &nodebgp_benches::synthetic_full_table(scale.prefixes, seed),
+        bgp_wire::Family::IPV4_UNICAST,
+    ));
     let (mut measured, mut bird_measured) = (Measured::default(), Measured::default());
     for round in 0..scale.rounds {
         let signal = if round % 2 == 0 { "-INT" } else { "-TERM" };

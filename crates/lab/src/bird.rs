@@ -11,7 +11,10 @@
 //!   resolves them.
 //! - `strict bind yes`, else BIRD listens on the wildcard address.
 //! - `connect delay time` defaults to 5 s: set to 1.
-//! - There is no `protocol kernel`: nothing reaches the kernel FIB.
+//! - There is no `protocol kernel` (nothing reaches the kernel FIB) unless
+//!   [`RouterSpec::kernel`] asks for one; then `protocol direct` also puts
+//!   the connected networks in `igp4`/`igp6`, so that a next hop on one of
+//!   them resolves to itself on that interface rather than to the blackhole.
 //! - BIRD only listens while at least one BGP protocol is configured.
 //! - Originated prefixes are static blackhole routes in `static4.conf` /
 //!   `static6.conf`, pulled in with `include` (which must start a line).
@@ -67,6 +70,20 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr, paths: &Paths) -> S
         w,
         "protocol static igp6s {{ ipv6 {{ table igp6; }}; route ::/0 blackhole; }}"
     );
+    if spec.kernel {
+        let _ = writeln!(
+            w,
+            "protocol direct {{ ipv4 {{ table igp4; }}; ipv6 {{ table igp6; }}; }}"
+        );
+        for fam in [Family::Ipv4, Family::Ipv6] {
+            let v = &fam.name()[3..];
+            let _ = writeln!(
+                w,
+                "protocol kernel kernel{v} {{ {} {{ export all; }}; }}",
+                fam.name()
+            );
+        }
+    }
     let _ = writeln!(w, "filter lab_out {{");
     if let Some(nh) = spec.next_hop {
         let _ = writeln!(w, "  if net.type = NET_IP4 then bgp_next_hop = {nh};");
@@ -247,5 +264,40 @@ mod tests {
             "{c}"
         );
         assert!(!c.contains("export filter"), "{c}");
+        assert!(!c.contains("protocol kernel"), "{c}");
+    }
+
+    #[test]
+    fn a_kernel_router_exports_to_the_kernel_and_resolves_over_connected_networks() {
+        let spec = RouterSpec::new(
+            Kind::Bird,
+            "b1",
+            "127.20.0.4".parse::<std::net::IpAddr>().unwrap(),
+            65000,
+        )
+        .neighbor(NeighborSpec::new(
+            "127.20.0.2".parse::<std::net::IpAddr>().unwrap(),
+            64700,
+        ))
+        .with_export(false)
+        .with_kernel(true);
+        spec.validate().unwrap();
+        let paths = Paths::new(PathBuf::from("/x"), Kind::Bird);
+        let c = config(&spec, "127.20.0.4".parse().unwrap(), &paths);
+        for needle in [
+            "protocol direct { ipv4 { table igp4; }; ipv6 { table igp6; }; }",
+            "protocol kernel kernel4 { ipv4 { export all; }; }",
+            "protocol kernel kernel6 { ipv6 { export all; }; }",
+        ] {
+            assert!(c.contains(needle), "missing {needle:?} in\n{c}");
+        }
+        let frr = RouterSpec::new(
+            Kind::Frr,
+            "f1",
+            "127.20.0.4".parse::<std::net::IpAddr>().unwrap(),
+            65000,
+        )
+        .with_kernel(true);
+        assert!(frr.validate().is_err(), "FRR runs without zebra here");
     }
 }

@@ -188,6 +188,11 @@ pub struct RouterSpec {
     /// a pure receiver that sends no UPDATE at all, e.g. for benchmarks that
     /// feed it a table: nothing learned or originated is exported.
     pub export: bool,
+    /// Install the best routes into the kernel's main table of the network
+    /// namespace the daemon runs in (BIRD only: `protocol kernel`, with the
+    /// connected networks in the next-hop resolution table so that next hops
+    /// on them resolve directly). Run it in a namespace of its own.
+    pub kernel: bool,
 }
 
 impl RouterSpec {
@@ -209,6 +214,7 @@ impl RouterSpec {
             long_lived: None,
             prepend: 0,
             export: true,
+            kernel: false,
         }
     }
 
@@ -282,6 +288,13 @@ impl RouterSpec {
         self
     }
 
+    /// Sets whether the best routes go into the kernel (see
+    /// [`RouterSpec::kernel`]).
+    pub fn with_kernel(mut self, kernel: bool) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
     /// Index of the first neighbor with this address.
     pub(crate) fn neighbor_index(&self, peer: IpAddr) -> Option<usize> {
         self.neighbors.iter().position(|n| n.address == peer)
@@ -292,6 +305,9 @@ impl RouterSpec {
         let bad = |m: String| Err(LabError::InvalidSpec(format!("{}: {m}", self.name)));
         if self.prepend > 0 && self.kind != Kind::Frr {
             return bad("prepend is only implemented for FRR".into());
+        }
+        if self.kernel && self.kind != Kind::Bird {
+            return bad("kernel is only implemented for BIRD".into());
         }
         if self.name.is_empty()
             || self.name.len() > 40
