@@ -27,9 +27,13 @@ pub(crate) fn enter_namespace() -> Result<(), String> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|error| {
         format!("--fib needs its own network namespace (unshare: {error}); run as root")
     })?;
-    let steps: [&[&str]; 6] = [
+    // No IPv6 link-local addresses: the kernel would add them (and their
+    // routes) a moment after the links come up, in the middle of a count.
+    let steps: [&[&str]; 8] = [
         &["link", "set", "lo", "up"],
         &["link", "add", "v0", "type", "veth", "peer", "name", "v1"],
+        &["link", "set", "v0", "addrgenmode", "none"],
+        &["link", "set", "v1", "addrgenmode", "none"],
         &["address", "add", "192.0.2.254/24", "dev", "v0"],
         &["address", "add", "2001:db8::fe/64", "dev", "v0", "nodad"],
         &["link", "set", "v1", "up"],

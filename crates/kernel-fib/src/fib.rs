@@ -1,18 +1,25 @@
 //! The netlink side: one rtnetlink connection and the requests nodebgp makes on it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
 
 use futures_util::TryStreamExt;
 use ipnet::IpNet;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::error::{errno, errno_of};
 use crate::link;
 use crate::message::{self, KernelRoute};
 use crate::route::ApplySummary;
-use crate::{FibError, FibRoute, RouteKind};
+use crate::{FibError, FibRoute};
+
+mod pipeline;
+mod prefixes;
+mod writer;
+
+use prefixes::PrefixSet;
+use writer::RouteWriter;
 
 /// Interface indexes by name, looked up once per [`Fib::apply_all`] batch
 /// (a batch of Calico routes names `tunl0` hundreds of times) and forgotten
@@ -33,14 +40,16 @@ type DeviceIndexes = HashMap<String, u32>;
 /// them; `echo '244 nodebgp' > /etc/iproute2/rt_protos.d/nodebgp.conf` names them.
 pub const DEFAULT_PROTOCOL: u8 = 244;
 
-/// A netlink route connection in the calling thread's network namespace.
-fn connect() -> Result<
-    (
-        rtnetlink::proto::Connection<rtnetlink::packet_route::RouteNetlinkMessage>,
-        rtnetlink::Handle,
-    ),
-    FibError,
-> {
+/// The reading connection and the write socket, both opened now.
+struct Sockets {
+    connection: rtnetlink::proto::Connection<rtnetlink::packet_route::RouteNetlinkMessage>,
+    handle: rtnetlink::Handle,
+    writer: RouteWriter,
+}
+
+/// A netlink route connection and a write socket in the calling thread's
+/// network namespace (the write socket registers with the current runtime).
+fn connect() -> Result<Sockets, FibError> {
     let (connection, handle, _) = match rtnetlink::new_connection_with_strict_check() {
         Ok(connection) => connection,
         // Kernels before 4.20 lack NETLINK_GET_STRICT_CHK: dump everything, filter here.
@@ -49,7 +58,12 @@ fn connect() -> Result<
             rtnetlink::new_connection().map_err(FibError::Connect)?
         }
     };
-    Ok((connection, handle))
+    let writer = RouteWriter::open().map_err(FibError::Connect)?;
+    Ok(Sockets {
+        connection,
+        handle,
+        writer,
+    })
 }
 
 /// The table routes go into by default: `main` (254).
@@ -125,6 +139,8 @@ pub struct Fib {
     config: FibConfig,
     handle: rtnetlink::Handle,
     connection: tokio::task::JoinHandle<()>,
+    /// Where routes are written, in batches ([`writer`]).
+    writer: RouteWriter,
     /// Prefixes known to hold our route at our metric: installed through this
     /// `Fib` or read by [`Fib::installed`]. Those are replaced in place
     /// (NLM_F_REPLACE); any other prefix is added with NLM_F_EXCL first,
@@ -133,7 +149,7 @@ pub struct Fib {
     /// daemon's or the administrator's route. (Left open: someone deleting
     /// our route behind our back and adding theirs at our metric before our
     /// next replace.)
-    owned: Mutex<HashSet<IpNet>>,
+    owned: Mutex<PrefixSet>,
 }
 
 impl Drop for Fib {
@@ -155,8 +171,7 @@ impl Fib {
     /// Outside a tokio runtime.
     pub async fn open(config: FibConfig) -> Result<Fib, FibError> {
         config.validate()?;
-        let (connection, handle) = connect()?;
-        Ok(Fib::with_connection(config, connection, handle))
+        Ok(Fib::with_sockets(config, connect()?))
     }
 
     /// Opens a connection to the routing tables of another network
@@ -181,15 +196,15 @@ impl Fib {
         })
         .join()
         .map_err(|_| FibError::Connect(std::io::Error::other("the namespace thread panicked")))?;
-        let (connection, handle) = made?;
-        Ok(Fib::with_connection(config, connection, handle))
+        Ok(Fib::with_sockets(config, made?))
     }
 
-    fn with_connection(
-        config: FibConfig,
-        connection: rtnetlink::proto::Connection<rtnetlink::packet_route::RouteNetlinkMessage>,
-        handle: rtnetlink::Handle,
-    ) -> Fib {
+    fn with_sockets(config: FibConfig, sockets: Sockets) -> Fib {
+        let Sockets {
+            connection,
+            handle,
+            writer,
+        } = sockets;
         let connection = tokio::spawn(connection);
         debug!(
             table = config.table,
@@ -200,7 +215,8 @@ impl Fib {
             config,
             handle,
             connection,
-            owned: Mutex::new(HashSet::new()),
+            writer,
+            owned: Mutex::new(PrefixSet::default()),
         }
     }
 
@@ -322,73 +338,13 @@ impl Fib {
     /// [`FibError::DeviceDown`], [`FibError::PermissionDenied`],
     /// [`FibError::InvalidRoute`].
     pub async fn apply(&mut self, route: &FibRoute) -> Result<(), FibError> {
-        self.apply_resolving(route, &mut DeviceIndexes::new()).await
-    }
-
-    async fn apply_resolving(
-        &mut self,
-        route: &FibRoute,
-        devices: &mut DeviceIndexes,
-    ) -> Result<(), FibError> {
-        let mut route = route.clone();
-        route.normalize();
-        if route.is_removal() {
-            return self.remove(&route.prefix).await;
+        let mut summary = ApplySummary::default();
+        self.apply_batch(std::slice::from_ref(route), &mut summary)
+            .await?;
+        match summary.errors.pop() {
+            Some((_, error)) => Err(error),
+            None => Ok(()),
         }
-        let output_interface = match (&route.device, route.kind) {
-            (Some(device), RouteKind::Unicast) => {
-                Some(self.device_index(device, &route, devices).await?)
-            }
-            // install_request refuses a blackhole or unreachable route with a device.
-            _ => None,
-        };
-        let request = message::install_request(&self.config, &route, output_interface)?;
-        let installed = self.install(request, &route).await;
-        if let (Err(FibError::DeviceNotFound { .. }), Some(device)) = (&installed, &route.device) {
-            // Gone since we looked it up: the rest of the batch asks again.
-            devices.remove(device);
-        }
-        installed
-    }
-
-    /// Adds `request` (made from `route`), or replaces our route of the same
-    /// prefix: the ownership rule of [`Fib::apply`].
-    async fn install(
-        &mut self,
-        request: rtnetlink::packet_route::route::RouteMessage,
-        route: &FibRoute,
-    ) -> Result<(), FibError> {
-        let prefix = route.prefix;
-        if self.owned_mut().contains(&prefix) {
-            self.replace(request, route).await?;
-        } else {
-            let added = self.handle.route().add(request.clone()).execute().await;
-            match added {
-                Ok(()) => {}
-                Err(error) if errno_of(&error) == Some(errno::EEXIST) => {
-                    // A route of a previous run, or someone else's? Look at ours.
-                    let ours = self.dump().await?;
-                    let config = &self.config;
-                    let owned = self.owned.get_mut().unwrap_or_else(PoisonError::into_inner);
-                    owned.extend(
-                        ours.iter()
-                            .filter(|kernel| config.at_our_metric(kernel))
-                            .map(|kernel| kernel.prefix),
-                    );
-                    if !owned.contains(&prefix) {
-                        return Err(FibError::ForeignRoute {
-                            prefix,
-                            table: self.config.table,
-                        });
-                    }
-                    self.replace(request, route).await?;
-                }
-                Err(error) => return Err(FibError::from_route_netlink(error, route)),
-            }
-        }
-        debug!(%prefix, kind = ?route.kind, next_hops = ?route.next_hops, device = ?route.device, "route installed");
-        self.owned_mut().insert(prefix);
-        Ok(())
     }
 
     /// The index of `device` in our socket's namespace, from `devices` or
@@ -415,23 +371,16 @@ impl Fib {
         }
     }
 
-    /// Applies every route in turn, going on past routes that fail (each is
+    /// Applies every route, in order, going on past routes that fail (each is
     /// in [`ApplySummary::errors`]). Stops with an error only when no later
     /// route could succeed either: permission denied or the connection gone.
+    ///
+    /// The requests are pipelined (up to 64 sent before the first answer is
+    /// awaited, see `pipeline.rs`); two for one prefix are never in flight
+    /// together, so the table ends as if they had gone one at a time.
     pub async fn apply_all(&mut self, routes: &[FibRoute]) -> Result<ApplySummary, FibError> {
         let mut summary = ApplySummary::default();
-        let mut devices = DeviceIndexes::new();
-        for route in routes {
-            match self.apply_resolving(route, &mut devices).await {
-                Ok(()) if route.is_removal() => summary.removed += 1,
-                Ok(()) => summary.installed += 1,
-                Err(error) if error.is_fatal() => return Err(error),
-                Err(error) => {
-                    warn!(prefix = %route.prefix, %error, "route not applied");
-                    summary.errors.push((route.prefix, error));
-                }
-            }
-        }
+        self.apply_batch(routes, &mut summary).await?;
         summary.applied = summary.installed + summary.removed;
         summary.failed = summary.errors.len();
         Ok(summary)
@@ -471,8 +420,15 @@ impl Fib {
         }
     }
 
-    fn owned_mut(&mut self) -> &mut HashSet<IpNet> {
+    fn owned_mut(&mut self) -> &mut PrefixSet {
         self.owned.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn owned_contains(&self, prefix: &IpNet) -> bool {
+        self.owned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(prefix)
     }
 
     async fn replace(
@@ -487,19 +443,6 @@ impl Fib {
             .execute()
             .await
             .map_err(|error| FibError::from_route_netlink(error, route))
-    }
-
-    async fn remove(&mut self, prefix: &IpNet) -> Result<(), FibError> {
-        let request = message::removal_request(&self.config, prefix, self.config.metric);
-        match self.handle.route().del(request).execute().await {
-            Ok(()) => debug!(%prefix, "route removed"),
-            Err(error) if errno_of(&error) == Some(errno::ESRCH) => {
-                debug!(%prefix, "route to remove was absent")
-            }
-            Err(error) => return Err(FibError::from_netlink(error, Some(*prefix))),
-        }
-        self.owned_mut().remove(prefix);
-        Ok(())
     }
 
     /// Our routes (our table, our protocol), as the kernel has them.

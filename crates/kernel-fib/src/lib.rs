@@ -37,9 +37,14 @@
 //!   process's `if_nametoindex`. Lookups are kept for one
 //!   [`Fib::apply_all`] batch or one [`Fib::installed`] listing only: a
 //!   device made again gets a new index.
-//! - **I/O.** [`Fib`] owns one netlink route socket, whose connection runs as
-//!   a task on the caller's tokio runtime (current-thread runtimes work). The
-//!   socket works in the network namespace of the thread that opened it.
+//! - **I/O.** [`Fib`] owns two netlink route sockets: an rtnetlink
+//!   connection that reads (dumps, interface lookups), run as a task on the
+//!   caller's tokio runtime (current-thread runtimes work), and one that
+//!   writes routes, a batch of up to 128 requests per datagram with only the
+//!   last asking for an acknowledgement (the kernel answers the others only
+//!   when they fail), so a full table costs one system call per batch rather
+//!   than a round trip per route. Both work in the network namespace of the
+//!   thread that opened them.
 //!   Opening needs no privilege; writing needs CAP_NET_ADMIN
 //!   ([`Fib::check_permission`] finds out without changing anything).
 //! - **Restart.** [`diff`] is pure: from the routes a previous run left
@@ -50,7 +55,7 @@
 //! ```text
 //!   best paths ──► diff(installed, desired) ──► Vec<FibRoute> ──► Fib::apply_all
 //!                        ▲                                         │ RTM_GETLINK (device → index)
-//!                        │                                         │ RTM_NEWROUTE (EXCL / REPLACE)
+//!                        │                                         │ RTM_NEWROUTE (EXCL / REPLACE), batched
 //!                        │                                         │ RTM_DELROUTE (our protocol)
 //!                 Fib::installed ◄── RTM_GETROUTE dump ◄─── kernel table N, proto 244
 //!                        ▲         (filtered by table and protocol)

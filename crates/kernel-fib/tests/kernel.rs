@@ -412,6 +412,65 @@ fn an_unreachable_gateway_is_reported_as_such() {
 }
 
 #[test]
+fn a_large_batch_ends_as_if_applied_one_route_at_a_time() {
+    let namespace = namespace!();
+    // 1,000 routes, then the same prefix added, removed and added again with
+    // another gateway, a refused route in the middle of the pipeline, and one
+    // of the thousand removed: every request of a run is in flight before the
+    // first answer, and runs are cut where a prefix comes again.
+    let mut routes: Vec<FibRoute> = (0..1000)
+        .map(|index| {
+            route(
+                &format!("10.{}.{}.0/24", 100 + index / 250, index % 250),
+                &["192.0.2.2"],
+            )
+        })
+        .collect();
+    routes.insert(500, route("10.9.0.0/24", &["203.0.113.5"]));
+    routes.extend([
+        route("10.8.0.0/24", &["192.0.2.2"]),
+        removal("10.8.0.0/24"),
+        route("10.8.0.0/24", &["192.0.2.3"]),
+        removal("10.100.7.0/24"),
+    ]);
+    namespace.run(move || async move {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        let summary = fib.apply_all(&routes).await.unwrap();
+        assert_eq!(
+            (summary.installed, summary.removed, summary.failed),
+            (1002, 2, 1)
+        );
+        assert_eq!(summary.errors[0].0.to_string(), "10.9.0.0/24");
+        let installed = fib.installed().await.unwrap();
+        let twice = installed
+            .iter()
+            .find(|route| route.prefix.to_string() == "10.8.0.0/24")
+            .expect("the prefix added last");
+        assert_eq!(twice.next_hops, ["192.0.2.3".parse::<IpAddr>().unwrap()]);
+        // Every route it holds replaced with another gateway, in one batch.
+        let again: Vec<FibRoute> = installed
+            .into_iter()
+            .map(|mut route| {
+                route.next_hops = vec!["192.0.2.4".parse().unwrap()];
+                route
+            })
+            .collect();
+        assert_eq!(again.len(), 1000);
+        let summary = fib.apply_all(&again).await.unwrap();
+        assert_eq!((summary.installed, summary.failed), (1000, 0));
+    });
+    let summaries = namespace.our_summaries();
+    assert_eq!(summaries.len(), 1000);
+    assert!(summaries.contains(&summary("10.8.0.0/24", &["192.0.2.4"])));
+    assert!(!summaries
+        .iter()
+        .any(|(prefix, _)| prefix == "10.100.7.0/24"));
+    assert!(summaries
+        .iter()
+        .all(|(_, gateways)| gateways == &["192.0.2.4".to_owned()]));
+}
+
+#[test]
 fn a_second_fib_resyncs_with_what_the_first_left() {
     let namespace = namespace!();
     namespace.run(|| async {

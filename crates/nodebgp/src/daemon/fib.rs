@@ -11,15 +11,20 @@
 //! rules of the IP pools ([`KernelPolicy`]: through `tunl0` for IPIP pools,
 //! not at all for VXLAN ones), applied to every learned route.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+mod table;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use bgp_rib::FibChange;
+use hashbrown::{HashMap, HashSet};
 use ipnet::IpNet;
 use kernel_fib::{Fib, FibConfig, FibRoute};
 use peer_manager::pod_networks::{KernelPolicy, KernelRoute};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
+
+use table::Table;
 
 /// Requests to the FIB task.
 #[derive(Debug)]
@@ -92,13 +97,13 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
         );
     }
     let (commands, inbox) = mpsc::unbounded_channel();
+    let mut table = Table::default();
+    for route in &leftovers {
+        table.set_installed(route);
+    }
     let task = FibTask {
         fib,
-        installed: leftovers
-            .into_iter()
-            .map(|route| (route.prefix, route))
-            .collect(),
-        learned: HashMap::new(),
+        table,
         blackholes: BTreeSet::new(),
         peer_routes: BTreeMap::new(),
         kernel: KernelPolicy::default(),
@@ -119,10 +124,9 @@ const RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 struct FibTask {
     fib: Fib,
-    /// What the kernel holds with our protocol number.
-    installed: HashMap<IpNet, FibRoute>,
-    /// The next hops the RIB selected, by prefix.
-    learned: HashMap<IpNet, Vec<IpAddr>>,
+    /// The next hops the RIB selected, and what the kernel holds with our
+    /// protocol number, by prefix.
+    table: Table,
     /// The node's IPAM blocks: blackholed.
     blackholes: BTreeSet<IpNet>,
     /// Host routes to peers through their `reachableBy` gateways.
@@ -167,7 +171,7 @@ impl FibTask {
                         }
                     } else {
                         info!(
-                            routes = self.installed.len(),
+                            routes = self.table.installed_count(),
                             "kernel routes kept for the restart"
                         );
                     }
@@ -184,11 +188,7 @@ impl FibTask {
             if !self.synchronised {
                 self.relearned.insert(change.prefix);
             }
-            if change.next_hops.is_empty() {
-                self.learned.remove(&change.prefix);
-            } else {
-                self.learned.insert(change.prefix, change.next_hops);
-            }
+            self.table.set_learned(change.prefix, &change.next_hops);
             prefixes.push(change.prefix);
         }
         let routes = self.changes_for(prefixes);
@@ -204,7 +204,7 @@ impl FibTask {
             .collect();
         if kernel != self.kernel {
             // New pool rules may change any learned route.
-            prefixes.extend(self.learned.keys().copied());
+            prefixes.extend(self.table.learned_prefixes());
             self.kernel = kernel;
         }
         if !self.synchronised {
@@ -241,7 +241,7 @@ impl FibTask {
         if let Some(gateway) = self.peer_routes.get(&prefix) {
             return Some(FibRoute::new(prefix, [*gateway]));
         }
-        let next_hops = self.learned.get(&prefix)?;
+        let next_hops = self.table.learned(prefix)?;
         match self.kernel.route(prefix, next_hops) {
             KernelRoute::Skipped => None,
             KernelRoute::Direct => Some(FibRoute::new(prefix, next_hops.iter().copied())),
@@ -261,11 +261,15 @@ impl FibTask {
             let failed = self.failed.remove(&prefix).is_some();
             match self.wanted(prefix) {
                 // The previous run's route, unchanged: no gap, no work.
-                Some(route) if self.installed.get(&prefix) == Some(&route) => {}
+                Some(route)
+                    if self
+                        .table
+                        .installed(prefix)
+                        .is_some_and(|installed| installed.is(&route)) => {}
                 Some(route) => routes.push(route),
                 // Before synchronisation, a withdrawn route the previous
                 // run installed goes too: the peer has said so.
-                None if self.installed.contains_key(&prefix) || failed => {
+                None if self.table.installed(prefix).is_some() || failed => {
                     routes.push(FibRoute::removal(prefix));
                 }
                 None => {}
@@ -302,11 +306,12 @@ impl FibTask {
             if refused.contains(&route.prefix) {
                 self.failed.insert(route.prefix, route);
             } else if route.is_removal() {
-                self.installed.remove(&route.prefix);
+                self.table.remove_installed(route.prefix);
             } else {
-                self.installed.insert(route.prefix, route);
+                self.table.set_installed(&route);
             }
         }
+        self.table.prune();
     }
 
     async fn retry(&mut self) {
@@ -320,14 +325,14 @@ impl FibTask {
         }
         self.synchronised = true;
         let stale: Vec<FibRoute> = self
-            .installed
-            .keys()
+            .table
+            .installed_prefixes()
             .filter(|prefix| !self.relearned.contains(prefix))
-            .map(|prefix| FibRoute::removal(*prefix))
+            .map(FibRoute::removal)
             .collect();
         self.relearned = HashSet::new();
         for route in &stale {
-            self.installed.remove(&route.prefix);
+            self.table.remove_installed(route.prefix);
         }
         info!(
             removed = stale.len(),

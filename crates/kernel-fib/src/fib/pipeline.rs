@@ -1,0 +1,230 @@
+//! [`Fib::apply_all`]'s batches: every request of a run made first (an
+//! interface's index asked on the reading connection while they are), then
+//! written [`BATCH`] to a datagram on the write socket ([`super::writer`]),
+//! then every answer settled in order.
+//!
+//! A batch is cut into runs in which each prefix comes once: an add that
+//! finds the prefix taken (EEXIST) is settled after its run (whose route is
+//! it?), and must not be overtaken by a later request for the same prefix.
+
+use std::collections::HashSet;
+use std::sync::PoisonError;
+
+use ipnet::IpNet;
+use rtnetlink::packet_route::route::RouteMessage;
+use tracing::{debug, warn};
+
+use super::writer::{Action, BATCH};
+use super::{DeviceIndexes, Fib};
+use crate::error::{errno, errno_of};
+use crate::message;
+use crate::route::ApplySummary;
+use crate::{FibError, FibRoute, RouteKind};
+
+/// One route of a run, made ready before anything is sent.
+struct Step {
+    /// The route, normalized.
+    route: FibRoute,
+    /// Its interface's index, for a route through a device.
+    output_interface: Option<u32>,
+    /// What to ask, or why it cannot even be asked.
+    action: Result<Action, FibError>,
+}
+
+impl Fib {
+    /// Applies `routes` in order, pipelined, counting each in `summary`; an
+    /// error is returned only when no later route could succeed either
+    /// ([`FibError::is_fatal`]).
+    pub(super) async fn apply_batch(
+        &mut self,
+        routes: &[FibRoute],
+        summary: &mut ApplySummary,
+    ) -> Result<(), FibError> {
+        let mut devices = DeviceIndexes::new();
+        let mut in_run: HashSet<IpNet> = HashSet::new();
+        let mut start = 0;
+        while start < routes.len() {
+            in_run.clear();
+            let end = routes[start..]
+                .iter()
+                .position(|route| !in_run.insert(route.prefix))
+                .map_or(routes.len(), |offset| start + offset);
+            self.apply_run(&routes[start..end], &mut devices, summary)
+                .await?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Applies routes of distinct prefixes, [`BATCH`] at a time: their
+    /// requests made, sent in one datagram, their answers settled in order.
+    /// (A batch at a time, so that what is held in between stays small.)
+    async fn apply_run(
+        &mut self,
+        routes: &[FibRoute],
+        devices: &mut DeviceIndexes,
+        summary: &mut ApplySummary,
+    ) -> Result<(), FibError> {
+        for batch in routes.chunks(BATCH) {
+            self.apply_distinct(batch, devices, summary).await?;
+        }
+        Ok(())
+    }
+
+    /// One datagram's worth of [`Fib::apply_run`].
+    async fn apply_distinct(
+        &mut self,
+        routes: &[FibRoute],
+        devices: &mut DeviceIndexes,
+        summary: &mut ApplySummary,
+    ) -> Result<(), FibError> {
+        let mut steps = Vec::with_capacity(routes.len());
+        let mut requests = Vec::with_capacity(routes.len());
+        for route in routes {
+            let mut route = route.clone();
+            route.normalize();
+            let (output_interface, action) = match self.prepare(&route, devices).await {
+                Ok((output_interface, action, request)) => {
+                    requests.push((action, request));
+                    (output_interface, Ok(action))
+                }
+                Err(error) if error.is_fatal() => return Err(error),
+                Err(error) => (None, Err(error)),
+            };
+            steps.push(Step {
+                route,
+                output_interface,
+                action,
+            });
+        }
+        // The answers could not be read: which routes went in is not
+        // known, and the caller counts the whole batch failed (the daemon
+        // tries failed routes again).
+        let answers = self
+            .writer
+            .exchange(requests)
+            .await
+            .map_err(FibError::Connect)?;
+        let answers: Vec<Result<(), rtnetlink::Error>> = answers
+            .into_iter()
+            .map(|error| match error {
+                None => Ok(()),
+                Some(error) => Err(rtnetlink::Error::NetlinkError(error)),
+            })
+            .collect();
+        let mut answers = answers.into_iter();
+        for step in steps {
+            let settled = match step.action {
+                Err(error) => Err(error),
+                Ok(action) => {
+                    let answer = answers.next().expect("one answer per request");
+                    self.settle(action, &step, answer).await
+                }
+            };
+            let prefix = step.route.prefix;
+            match settled {
+                Ok(()) if step.route.is_removal() => {
+                    summary.removed += 1;
+                    self.owned_mut().remove(&prefix);
+                }
+                Ok(()) => {
+                    summary.installed += 1;
+                    let route = &step.route;
+                    debug!(%prefix, kind = ?route.kind, next_hops = ?route.next_hops, device = ?route.device, "route installed");
+                    self.owned_mut().insert(prefix);
+                }
+                Err(error) if error.is_fatal() => return Err(error),
+                Err(error) => {
+                    if let (FibError::DeviceNotFound { .. }, Some(device)) =
+                        (&error, &step.route.device)
+                    {
+                        // Gone since it was looked up: the next run asks again.
+                        devices.remove(device);
+                    }
+                    warn!(%prefix, %error, "route not applied");
+                    summary.errors.push((prefix, error));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The request for `route` (normalized): its interface's index, what it
+    /// asks, and the message.
+    async fn prepare(
+        &self,
+        route: &FibRoute,
+        devices: &mut DeviceIndexes,
+    ) -> Result<(Option<u32>, Action, RouteMessage), FibError> {
+        if route.is_removal() {
+            let request = message::removal_request(&self.config, &route.prefix, self.config.metric);
+            return Ok((None, Action::Remove, request));
+        }
+        let output_interface = match (&route.device, route.kind) {
+            (Some(device), RouteKind::Unicast) => {
+                Some(self.device_index(device, route, devices).await?)
+            }
+            // install_request refuses a blackhole or unreachable route with a device.
+            _ => None,
+        };
+        let request = message::install_request(&self.config, route, output_interface)?;
+        let action = if self.owned_contains(&route.prefix) {
+            Action::Replace
+        } else {
+            Action::Add
+        };
+        Ok((output_interface, action, request))
+    }
+
+    /// What the kernel's `answer` to `step` means: an absent route removed
+    /// is fine; a prefix taken on add is ours to replace only if the route
+    /// holding it is ours (from a previous run), else
+    /// [`FibError::ForeignRoute`].
+    async fn settle(
+        &mut self,
+        action: Action,
+        step: &Step,
+        answer: Result<(), rtnetlink::Error>,
+    ) -> Result<(), FibError> {
+        let route = &step.route;
+        let Err(error) = answer else {
+            return Ok(());
+        };
+        match action {
+            Action::Remove if errno_of(&error) == Some(errno::ESRCH) => {
+                debug!(prefix = %route.prefix, "route to remove was absent");
+                Ok(())
+            }
+            Action::Remove => Err(FibError::from_netlink(error, Some(route.prefix))),
+            Action::Add if errno_of(&error) == Some(errno::EEXIST) => {
+                self.take_over(route, step.output_interface).await
+            }
+            Action::Add | Action::Replace => Err(FibError::from_route_netlink(error, route)),
+        }
+    }
+
+    /// After EEXIST: learns which prefixes hold our routes (a previous run
+    /// left them) and replaces `route`'s if it is one of them.
+    async fn take_over(
+        &mut self,
+        route: &FibRoute,
+        output_interface: Option<u32>,
+    ) -> Result<(), FibError> {
+        let ours = self.dump().await?;
+        let config = &self.config;
+        let owned = self.owned.get_mut().unwrap_or_else(PoisonError::into_inner);
+        owned.extend(
+            ours.iter()
+                .filter(|kernel| config.at_our_metric(kernel))
+                .map(|kernel| kernel.prefix),
+        );
+        if !owned.contains(&route.prefix) {
+            return Err(FibError::ForeignRoute {
+                prefix: route.prefix,
+                table: self.config.table,
+            });
+        }
+        let request = message::install_request(&self.config, route, output_interface)?;
+        self.replace(request, route).await
+    }
+}

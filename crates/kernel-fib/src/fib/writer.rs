@@ -1,0 +1,218 @@
+//! The socket routes are written on: a netlink route socket of its own,
+//! beside the rtnetlink connection that reads, on which a batch of requests
+//! goes out in one datagram.
+//!
+//! The kernel takes the messages of a datagram one after the other, in
+//! order, within the `sendmsg` call itself (`netlink_rcv_skb`), and answers
+//! a message with NLMSG_ERROR when it fails or when it asked for an
+//! acknowledgement (NLM_F_ACK). Only a batch's last message asks: its
+//! acknowledgement comes after the answer to every message before it, so
+//! once it is read, each message without an error answer succeeded. A
+//! million routes then cost the kernel's work on each, one system call per
+//! batch, and no acknowledgement per route to allocate, queue and read.
+
+use std::io;
+use std::num::NonZeroI32;
+
+use rtnetlink::packet_core::{
+    ErrorMessage, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE,
+    NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+};
+use rtnetlink::packet_route::route::RouteMessage;
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::sys::{
+    protocols::NETLINK_ROUTE, AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket,
+};
+
+/// Requests in one datagram. Each failure is answered with a socket buffer
+/// of its own (about 1 KiB of receive queue): the queue is sized for a
+/// whole batch of them, see [`RECEIVE_BUFFER`].
+pub(super) const BATCH: usize = 128;
+
+/// The receive queue asked for: room for a batch whose every request fails.
+const RECEIVE_BUFFER: usize = 1 << 20;
+
+/// NLMSG_ERROR, the type of an answer (an acknowledgement is one with code 0).
+const NLMSG_ERROR: u16 = 2;
+
+/// What a request asks of the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Action {
+    /// Remove our route of the prefix (RTM_DELROUTE).
+    Remove,
+    /// Replace our route of the prefix in place (NLM_F_REPLACE).
+    Replace,
+    /// Add, failing if a route holds the prefix at the metric (NLM_F_EXCL).
+    Add,
+}
+
+impl Action {
+    fn flags(self) -> u16 {
+        match self {
+            Action::Remove => NLM_F_REQUEST,
+            Action::Replace => NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE,
+            Action::Add => NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL,
+        }
+    }
+}
+
+/// The write socket.
+pub(super) struct RouteWriter {
+    socket: TokioSocket,
+    /// The next batch's first sequence number.
+    sequence: u32,
+    datagram: Vec<u8>,
+    answer: Vec<u8>,
+}
+
+impl std::fmt::Debug for RouteWriter {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RouteWriter")
+            .field("sequence", &self.sequence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RouteWriter {
+    /// A route socket in the calling thread's network namespace, registered
+    /// with the current tokio runtime.
+    pub(super) fn open() -> io::Result<RouteWriter> {
+        let mut socket = TokioSocket::new(NETLINK_ROUTE)?;
+        let kernel = SocketAddr::new(0, 0);
+        socket.socket_mut().bind_auto()?;
+        socket.socket_ref().connect(&kernel)?;
+        // Answers carry the request's header only, not the whole request.
+        socket.socket_ref().set_cap_ack(true)?;
+        // Best effort: without it a failing batch may overrun the queue,
+        // which exchange() reports.
+        let _ = socket.socket_ref().set_rx_buf_sz(RECEIVE_BUFFER);
+        Ok(RouteWriter {
+            socket,
+            sequence: 1,
+            datagram: Vec::with_capacity(BATCH * 128),
+            answer: Vec::with_capacity(64 * 1024),
+        })
+    }
+
+    /// Sends `requests` (at most [`BATCH`]) in one datagram and returns each
+    /// one's answer, in order: `None` for success, else the kernel's error.
+    /// An error of the socket itself (the answers could not all be read) is
+    /// returned as such, for the whole batch.
+    pub(super) async fn exchange(
+        &mut self,
+        requests: Vec<(Action, RouteMessage)>,
+    ) -> io::Result<Vec<Option<ErrorMessage>>> {
+        let count = requests.len();
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let first = self.sequence;
+        self.sequence = self.sequence.wrapping_add(count as u32);
+        let last = first.wrapping_add(count as u32 - 1);
+        self.datagram.clear();
+        for (index, (action, route)) in requests.into_iter().enumerate() {
+            let sequence = first.wrapping_add(index as u32);
+            let mut header = NetlinkHeader::default();
+            header.flags = action.flags() | if sequence == last { NLM_F_ACK } else { 0 };
+            header.sequence_number = sequence;
+            let inner = match action {
+                Action::Remove => RouteNetlinkMessage::DelRoute(route),
+                Action::Replace | Action::Add => RouteNetlinkMessage::NewRoute(route),
+            };
+            let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(inner));
+            message.finalize();
+            let start = self.datagram.len();
+            self.datagram.resize(start + message.buffer_len(), 0);
+            message.serialize(&mut self.datagram[start..]);
+        }
+        let sent = self.socket.send(&self.datagram).await?;
+        if sent != self.datagram.len() {
+            return Err(io::Error::other(
+                "the kernel took part of a netlink datagram",
+            ));
+        }
+        let mut answers = vec![None; count];
+        loop {
+            self.answer.clear();
+            self.socket.recv(&mut self.answer).await?;
+            let mut rest = &self.answer[..];
+            while let Some((sequence, error, after)) = next_answer(rest) {
+                rest = after;
+                let index = sequence.wrapping_sub(first) as usize;
+                if index < count {
+                    if let Some(error) = error {
+                        answers[index] = Some(error);
+                    }
+                    if sequence == last {
+                        return Ok(answers);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The first message of `datagram` if it is an answer: its sequence number
+/// and its error (`None` for an acknowledgement), and what follows it.
+/// Other messages are skipped over; `None` at the end or on a message that
+/// does not add up.
+fn next_answer(mut datagram: &[u8]) -> Option<(u32, Option<ErrorMessage>, &[u8])> {
+    loop {
+        let length = u32::from_ne_bytes(datagram.get(..4)?.try_into().ok()?) as usize;
+        if length < 16 || length > datagram.len() {
+            return None;
+        }
+        // Messages are aligned to 4 octets (NLMSG_ALIGN).
+        let next = length.next_multiple_of(4).min(datagram.len());
+        let (message, rest) = datagram.split_at(next);
+        let kind = u16::from_ne_bytes(message[4..6].try_into().ok()?);
+        if kind != NLMSG_ERROR || length < 20 {
+            datagram = rest;
+            continue;
+        }
+        let sequence = u32::from_ne_bytes(message[8..12].try_into().ok()?);
+        let code = i32::from_ne_bytes(message[16..20].try_into().ok()?);
+        let error = NonZeroI32::new(code).map(|code| {
+            let mut error = ErrorMessage::default();
+            error.code = Some(code);
+            error
+        });
+        return Some((sequence, error, rest));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(sequence: u32, code: i32) -> Vec<u8> {
+        let mut message = Vec::new();
+        message.extend_from_slice(&36_u32.to_ne_bytes());
+        message.extend_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        message.extend_from_slice(&0x100_u16.to_ne_bytes());
+        message.extend_from_slice(&sequence.to_ne_bytes());
+        message.extend_from_slice(&0_u32.to_ne_bytes());
+        message.extend_from_slice(&code.to_ne_bytes());
+        message.extend_from_slice(&[0; 16]);
+        message
+    }
+
+    #[test]
+    fn answers_are_read_in_order_and_other_messages_skipped() {
+        let mut datagram = answer(7, -17);
+        // A route notice (RTM_NEWROUTE, 24) in between is not an answer.
+        let mut notice = vec![0; 28];
+        notice[..4].copy_from_slice(&28_u32.to_ne_bytes());
+        notice[4..6].copy_from_slice(&24_u16.to_ne_bytes());
+        datagram.extend_from_slice(&notice);
+        datagram.extend_from_slice(&answer(8, 0));
+        let (sequence, error, rest) = next_answer(&datagram).unwrap();
+        assert_eq!(sequence, 7);
+        assert_eq!(error.unwrap().code.unwrap().get(), -17);
+        let (sequence, error, rest) = next_answer(rest).unwrap();
+        assert_eq!((sequence, error), (8, None));
+        assert!(next_answer(rest).is_none());
+        assert!(next_answer(&datagram[..10]).is_none(), "truncated");
+    }
+}
