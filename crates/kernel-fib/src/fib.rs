@@ -269,7 +269,7 @@ impl Fib {
     /// ...), which [`Fib::remove_all`] removes all the same. A prefix can
     /// appear twice when ours sit at two metrics (after the configured
     /// metric changed). Blackhole and unreachable routes come with their
-    /// [`RouteKind`]; a route whose next hops are all on-link through one
+    /// [`RouteKind`](crate::RouteKind); a route whose next hops are all on-link through one
     /// interface comes with that interface's name as its
     /// [`device`](FibRoute::device) (one `RTM_GETLINK` per distinct
     /// interface), so that [`diff`](crate::diff) finds a route installed
@@ -325,7 +325,7 @@ impl Fib {
     /// error if there is none).
     ///
     /// A prefix this `Fib` knows as ours is replaced atomically
-    /// (NLM_F_REPLACE), also from one [`RouteKind`] to another. Any other is
+    /// (NLM_F_REPLACE), also from one [`RouteKind`](crate::RouteKind) to another. Any other is
     /// added with NLM_F_EXCL; if a route already holds the prefix at our
     /// metric, it is replaced only if it is ours (from a previous run), else
     /// [`FibError::ForeignRoute`]: a blackhole never covers someone else's route.
