@@ -55,6 +55,32 @@ pub(crate) fn enter_namespace() -> Result<(), String> {
     Ok(())
 }
 
+/// Routing protocol numbers of the receivers' kernel routes: BIRD's (12,
+/// `proto bird`) and nodebgp's (244).
+const RECEIVER_PROTOCOLS: [&str; 2] = ["12", "244"];
+
+/// Removes every receiver's routes from this namespace's kernel: a receiver
+/// stopped by the harness (killed, as a crash would) leaves its routes
+/// behind, and the next would find them there (nodebgp keeps what a previous
+/// run left, as after a restart, and installs nothing new).
+pub(crate) fn flush_receiver_routes() -> Result<(), String> {
+    for family in ["-4", "-6"] {
+        for protocol in RECEIVER_PROTOCOLS {
+            let output = Command::new("ip")
+                .args([family, "route", "flush", "table", "all", "proto", protocol])
+                .output()
+                .map_err(|error| format!("ip: {error}"))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "ip {family} route flush proto {protocol}: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The routes the kernel of this namespace holds for `family`, every table
 /// and type together (compare with a count taken before the load).
 pub(crate) fn kernel_routes(family: Family) -> Result<u64, String> {

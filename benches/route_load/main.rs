@@ -501,6 +501,9 @@ fn measure(
     let flapper = addresses(usize::from(streams.flap.is_some()))?;
     // The flapping neighbor is one more eBGP neighbor to the receiver.
     let neighbors: Vec<Ipv4Addr> = senders.iter().chain(&flapper).copied().collect();
+    if settings.options.kernel {
+        fib::flush_receiver_routes()?;
+    }
     let receiver = implementation.start(&neighbors, &clients, &settings.options, run)?;
     if let (Some(cpus), false) = (&settings.cpus, *implementation == Implementation::Null) {
         pin(receiver.pid(), cpus)?;
