@@ -118,12 +118,40 @@ fn route_load_times_the_routes_into_the_kernel() {
         lab::skip("route-load --fib needs root for its network namespace");
         return;
     }
-    let text = route_load(&["--prefixes", "2000", "--fib"], "");
+    let text = route_load(&["--prefixes", "2000", "--fib", "--restart"], "");
     let installed = text
         .lines()
         .filter(|line| line.contains("all accepted after") && line.contains("in the kernel"))
         .count();
-    assert_eq!(installed, 2, "one for each receiver:\n{text}");
+    // The load and the table resent after the restart, for BIRD and nodebgp.
+    assert_eq!(installed, 4, "two for each receiver:\n{text}");
+    // Forwarding kept through each receiver's graceful restart: the kernel
+    // never held fewer routes than the table resent after it.
+    let restarts: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains(" restart: "))
+        .collect();
+    assert_eq!(restarts.len(), 2, "one for each receiver:\n{text}");
+    for line in restarts {
+        let number_after = |marker: &str| -> u64 {
+            let rest = &line[line
+                .find(marker)
+                .unwrap_or_else(|| panic!("{marker} in {line}"))
+                + marker.len()..];
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let fewest = number_after("held at least ");
+        let after = number_after("routes (");
+        assert!(after < 2000, "one UPDATE in 100 is not sent again: {line}");
+        assert_eq!(
+            fewest, after,
+            "forwarding dropped during the restart: {line}"
+        );
+    }
 }
 
 #[test]

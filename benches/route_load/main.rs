@@ -29,7 +29,7 @@
 //! route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH]
 //!            [--shape natural|PER_UPDATE/SETS]
 //!            [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS]
-//!            [--churn] [--clients C] [--flap N] [--cpus LIST] [--ipv6] [--fib]
+//!            [--churn] [--clients C] [--flap N] [--cpus LIST] [--ipv6] [--fib] [--restart]
 //! ```
 //!
 //! `--shape` packs the table differently ([`TableShape`]): `natural` (the
@@ -80,6 +80,11 @@
 //! itself ([`fib`]), and the clock runs on until the kernel holds every
 //! route (with `--churn`, until it holds none of them again).
 //!
+//! `--restart` (with `--fib`) then restarts the receiver gracefully, its
+//! routes kept in the kernel, and clocks it until forwarding is complete
+//! again: the senders' table, changed a little while it was down, accepted,
+//! and the kernel holding exactly that ([`restart`]).
+//!
 //! `--linger` keeps each receiver (and its session) up that long after it was
 //! measured, with its run directory printed, to inspect it by hand.
 
@@ -87,6 +92,7 @@ mod fib;
 mod flap;
 mod null;
 mod receiver;
+mod restart;
 // The stress test (tests/stress.rs) shares this file and uses more of it.
 #[allow(dead_code)]
 mod sender;
@@ -147,6 +153,7 @@ fn parse_arguments() -> Result<Settings, String> {
     let mut cpus = None;
     let mut family = Family::IPV4_UNICAST;
     let mut kernel = false;
+    let mut restart = false;
     let mut nodebgp = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../target/release/nodebgp"
@@ -177,6 +184,7 @@ fn parse_arguments() -> Result<Settings, String> {
             "--cpus" => cpus = Some(value()?),
             "--ipv6" => family = Family::IPV6_UNICAST,
             "--fib" => kernel = true,
+            "--restart" => restart = true,
             "--nodebgp" => nodebgp = PathBuf::from(value()?),
             "--shape" => shape = TableShape::parse(&value()?)?,
             "--only" => {
@@ -191,7 +199,7 @@ fn parse_arguments() -> Result<Settings, String> {
                 println!(
                     "route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH] \
                      [--shape natural|PER_UPDATE/SETS] \
-                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C] [--flap N] [--cpus LIST] [--ipv6] [--fib]"
+                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C] [--flap N] [--cpus LIST] [--ipv6] [--fib] [--restart]"
                 );
                 std::process::exit(0);
             }
@@ -200,6 +208,12 @@ fn parse_arguments() -> Result<Settings, String> {
     }
     if kernel && clients > 0 {
         return Err("--fib times the kernel, --clients the clients: one at a time".to_owned());
+    }
+    if restart && !kernel {
+        return Err("--restart times forwarding back to complete: it needs --fib".to_owned());
+    }
+    if restart && flap > 0 {
+        return Err("--restart and --flap: one at a time".to_owned());
     }
     if prefixes == 0 || runs == 0 || sessions == 0 {
         return Err("--prefixes, --sessions and --runs must be at least 1".to_owned());
@@ -237,7 +251,11 @@ fn parse_arguments() -> Result<Settings, String> {
         clients,
         flap,
         cpus,
-        options: receiver::Options { family, kernel },
+        options: receiver::Options {
+            family,
+            kernel,
+            restart,
+        },
     })
 }
 
@@ -259,6 +277,8 @@ struct Sample {
     /// With `--churn`: first withdrawal byte to no prefix left, then first
     /// byte of the table again to all prefixes back.
     churn: Option<(f64, f64)>,
+    /// With `--restart`: the graceful restart after the load.
+    restart: Option<restart::Restart>,
 }
 
 fn main() -> ExitCode {
@@ -311,6 +331,13 @@ fn main() -> ExitCode {
             .collect()
     } else {
         Vec::new()
+    };
+    // The table as the senders hold it after the receiver restarted
+    // (`--restart`).
+    let (resent, resent_prefixes) = if settings.options.restart {
+        restart::resent_table(&updates, &ranges, settings.options.family)
+    } else {
+        (Vec::new(), 0)
     };
     // The flapping neighbor's UPDATEs: the first of the table's, up to N
     // prefixes (the same prefixes and attributes the load brings).
@@ -366,9 +393,27 @@ fn main() -> ExitCode {
                 load: &streams,
                 withdrawals: &withdrawals,
                 flap: flap_stream.as_ref(),
+                resent: &resent,
+                resent_prefixes,
             };
             match measure(implementation, &settings, &streams, run) {
                 Ok(sample) => {
+                    if let Some(restart) = sample.restart {
+                        println!(
+                            "run {}/{} {name:<8} restart: gone after {:.3} s, listening again after {:.3} s, sessions up after {:.3} s, forwarding complete after {:.3} s; the kernel held at least {} of the table's {} routes ({} after); new process CPU {:.2} s, peak {:.1} MiB",
+                            run + 1,
+                            settings.runs,
+                            restart.gone,
+                            restart.listening,
+                            restart.sessions,
+                            restart.complete,
+                            restart.fewest,
+                            restart.before,
+                            restart.after,
+                            restart.cpu_seconds,
+                            mib(restart.peak_kib),
+                        );
+                    }
                     if let Some((withdrawn, back)) = sample.churn {
                         println!(
                             "run {}/{} {name:<8} churn: all withdrawn after {withdrawn:.3} s, all back after {back:.3} s",
@@ -469,6 +514,49 @@ fn main() -> ExitCode {
             held / 1024.0,
         );
     }
+    if settings.options.restart {
+        println!();
+        println!(
+            "graceful restart after the load: the receiver stopped keeping its kernel routes and started again; the senders resent the table less one UPDATE in {} (medians)",
+            restart::DROPPED_EVERY
+        );
+        println!(
+            "| receiver | old process gone s | listening again s | sessions up s | forwarding complete s | min s | fewest kernel routes meanwhile | routes before / after | new process CPU s | new process peak RSS MiB |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (index, implementation) in present.iter().enumerate() {
+            let restarts: Vec<restart::Restart> = samples[index]
+                .iter()
+                .filter_map(|sample| sample.restart)
+                .collect();
+            let Some(first) = restarts.first() else {
+                continue;
+            };
+            let of =
+                |field: fn(&restart::Restart) -> f64| median(restarts.iter().map(field).collect());
+            let fewest = restarts
+                .iter()
+                .map(|restart| restart.fewest)
+                .min()
+                .unwrap_or(0);
+            println!(
+                "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {fewest} | {} / {} | {:.2} | {:.1} |",
+                implementation.name(),
+                of(|restart| restart.gone),
+                of(|restart| restart.listening),
+                of(|restart| restart.sessions),
+                of(|restart| restart.complete),
+                restarts
+                    .iter()
+                    .map(|restart| restart.complete)
+                    .fold(f64::INFINITY, f64::min),
+                first.before,
+                first.after,
+                of(|restart| restart.cpu_seconds),
+                of(|restart| restart.peak_kib as f64) / 1024.0,
+            );
+        }
+    }
     if all_ok {
         ExitCode::SUCCESS
     } else {
@@ -477,11 +565,14 @@ fn main() -> ExitCode {
 }
 
 /// What the sessions write: the table (one stream per sender), its
-/// withdrawal (`--churn`), the flapping neighbor's UPDATEs (`--flap`).
+/// withdrawal (`--churn`), the flapping neighbor's UPDATEs (`--flap`), the
+/// table after the receiver's restart and its prefix count (`--restart`).
 struct Streams<'a> {
     load: &'a [Arc<Vec<u8>>],
     withdrawals: &'a [Arc<Vec<u8>>],
     flap: Option<&'a Arc<Vec<u8>>>,
+    resent: &'a [Arc<Vec<u8>>],
+    resent_prefixes: u64,
 }
 
 /// Starts a fresh receiver, sends it the table, measures, stops it.
@@ -504,12 +595,19 @@ fn measure(
     if settings.options.kernel {
         fib::flush_receiver_routes()?;
     }
-    let receiver = implementation.start(&neighbors, &clients, &settings.options, run)?;
+    let mut receiver = implementation.start(&neighbors, &clients, &settings.options, run)?;
     if let (Some(cpus), false) = (&settings.cpus, *implementation == Implementation::Null) {
         pin(receiver.pid(), cpus)?;
     }
     let flapping = flapper.first().copied().zip(streams.flap);
-    let outcome = load(&receiver, &senders, &clients, flapping, settings, streams);
+    let outcome = load(
+        &mut receiver,
+        &senders,
+        &clients,
+        flapping,
+        settings,
+        streams,
+    );
     let outcome = outcome.map_err(|error| format!("{error}\n--- log ---\n{}", receiver.log_tail()));
     // Stop the receiver before the sessions close, so that it does not spend
     // the teardown flushing the table.
@@ -527,7 +625,7 @@ fn accepted(receiver: &Running, senders: &[Ipv4Addr]) -> Result<u64, String> {
 }
 
 fn load(
-    receiver: &Running,
+    receiver: &mut Running,
     senders: &[Ipv4Addr],
     clients: &[Ipv4Addr],
     flapping: Option<(Ipv4Addr, &Arc<Vec<u8>>)>,
@@ -595,7 +693,7 @@ fn load(
         None
     };
     let rig = Rig {
-        receiver,
+        receiver: &*receiver,
         senders,
         sessions: &sessions,
         clients: &fan_out,
@@ -640,6 +738,31 @@ fn load(
         let back = write_and_wait(&rig, streams.load, target, || Ok(()))?;
         Some((seconds(withdrawn), seconds(back)))
     };
+    // The old sessions end with the receiver's restart; the new ones live
+    // until the run ends.
+    let mut _resent_sessions = Vec::new();
+    let restart = match kernel_baseline {
+        Some(baseline) if settings.options.restart => {
+            let (restart, sessions) = restart::restart_and_recover(
+                receiver,
+                senders,
+                settings,
+                streams.resent,
+                streams.resent_prefixes,
+                baseline,
+            )?;
+            _resent_sessions = sessions;
+            let count = accepted(receiver, senders)?;
+            if count != streams.resent_prefixes {
+                return Err(format!(
+                    "after the restart {count} prefixes accepted, {} sent",
+                    streams.resent_prefixes
+                ));
+            }
+            Some(restart)
+        }
+        _ => None,
+    };
     if !settings.linger.is_zero() {
         println!(
             "lingering {:?}: {} (pid {pid}), senders {senders:?}",
@@ -665,6 +788,7 @@ fn load(
         held_kib,
         cpu_seconds: cpu_after - cpu_before,
         churn,
+        restart,
     })
 }
 

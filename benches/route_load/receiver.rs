@@ -38,6 +38,10 @@ pub(crate) struct Options {
     /// Install the best routes into the kernel (`--fib`; route-load runs in
     /// a namespace of its own, see [`crate::fib`]).
     pub(crate) kernel: bool,
+    /// The receiver will be restarted gracefully (`--restart`): BIRD gets
+    /// graceful restart on its sessions and kernel protocol (nodebgp has it
+    /// by default).
+    pub(crate) restart: bool,
 }
 
 /// One implementation under test.
@@ -134,6 +138,9 @@ impl Implementation {
                     .with_port(port)
                     .with_export(!clients.is_empty())
                     .with_kernel(options.kernel);
+                if options.restart {
+                    spec = spec.with_graceful_restart();
+                }
                 let neighbors = senders.iter().map(|sender| (sender, SENDER_AS, 0)).chain(
                     clients
                         .iter()
@@ -257,6 +264,22 @@ impl Running {
         }
     }
 
+    /// Restarts the receiver as an operator upgrading it would, keeping
+    /// what it installed in the kernel: BIRD `graceful restart` and `bird
+    /// -R`, nodebgp SIGTERM (with graceful restart on, it leaves its kernel
+    /// routes) and the same command again. Returns once the new process
+    /// listens, with how long the old process took to leave; the sessions
+    /// are gone, the senders connect again.
+    pub(crate) fn restart_gracefully(&mut self) -> Result<Duration, String> {
+        match self {
+            Running::Lab { router, .. } => router
+                .restart_gracefully(START_TIMEOUT)
+                .map_err(|error| error.to_string()),
+            Running::Nodebgp(daemon) => daemon.restart_gracefully(),
+            Running::Null(_) => Err("the null receiver does not restart".to_owned()),
+        }
+    }
+
     /// Where it listens and where its files are.
     pub(crate) fn describe(&self) -> String {
         match self {
@@ -290,6 +313,10 @@ impl Running {
 #[derive(Debug)]
 pub(crate) struct Nodebgp {
     binary: PathBuf,
+    /// What it runs with (`nodebgp run …`), to run it again the same way.
+    arguments: Vec<String>,
+    /// Its bgpPeers: ready once it lists them all.
+    peers: usize,
     child: Child,
     dir: PathBuf,
     socket: PathBuf,
@@ -343,61 +370,94 @@ impl Nodebgp {
         }
         let socket = dir.join("nodebgp.ctl");
         let listen = SocketAddr::new(address.into(), port);
-        let log = std::fs::File::create(dir.join("nodebgp.log"))
-            .map_err(|error| format!("nodebgp.log: {error}"))?;
-        let log2 = log
-            .try_clone()
-            .map_err(|error| format!("nodebgp.log: {error}"))?;
-        let setpriv = Path::new("/usr/bin/setpriv");
-        let mut command = if setpriv.exists() {
-            // Dies with this process, like the lab's daemons.
-            let mut command = Command::new(setpriv);
-            command.args(["--pdeathsig", "KILL", "--"]).arg(binary);
-            command
-        } else {
-            Command::new(binary)
-        };
-        command
-            .args(["run", "--node", "bench", "--as", &RECEIVER_AS.to_string()])
-            .args(["--listen", &listen.to_string(), "--datastore", &store])
-            .arg("--control-socket")
-            .arg(&socket)
-            .args(["--log-level", "warn"])
-            .args((!options.kernel).then_some("--no-fib"))
-            .args((options.family != Family::IPV4_UNICAST).then_some("--all-families"))
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2);
-        let child = command
-            .spawn()
-            .map_err(|error| format!("{}: {error}", binary.display()))?;
+        let mut arguments: Vec<String> = [
+            "run",
+            "--node",
+            "bench",
+            "--as",
+            &RECEIVER_AS.to_string(),
+            "--listen",
+            &listen.to_string(),
+            "--datastore",
+            &store,
+            "--control-socket",
+            &socket.display().to_string(),
+            "--log-level",
+            "warn",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if !options.kernel {
+            arguments.push("--no-fib".to_owned());
+        }
+        if options.family != Family::IPV4_UNICAST {
+            arguments.push("--all-families".to_owned());
+        }
+        let child = spawn(binary, &arguments, &dir)?;
         let mut daemon = Nodebgp {
             binary: binary.to_owned(),
+            arguments,
+            peers: senders.len() + clients.len(),
             child,
             dir,
             socket,
             listen,
         };
+        daemon.wait_ready()?;
+        Ok(daemon)
+    }
+
+    /// Until it answers and knows its peers.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Ok(Some(status)) = daemon.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
                     "nodebgp exited during start-up ({status}):\n{}",
-                    daemon.log_tail()
+                    self.log_tail()
                 ));
             }
-            // Up once it answers and knows its peers.
-            if matches!(daemon.peer_count(), Ok(count) if count == senders.len() + clients.len()) {
-                return Ok(daemon);
+            if matches!(self.peer_count(), Ok(count) if count == self.peers) {
+                return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(format!(
                     "nodebgp not ready after {START_TIMEOUT:?} (log {})",
-                    daemon.dir.join("nodebgp.log").display()
+                    self.dir.join("nodebgp.log").display()
                 ));
             }
             thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// SIGTERM (graceful restart is on by default: the daemon closes its
+    /// sessions without a NOTIFICATION and leaves its kernel routes), then
+    /// the same command again, which finds those routes and keeps them
+    /// until its peers have resent their tables.
+    fn restart_gracefully(&mut self) -> Result<Duration, String> {
+        let stopping = Instant::now();
+        // The daemon, not setpriv, which exec(2)s it and is gone.
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)
+            .map_err(|error| format!("SIGTERM to nodebgp: {error}"))?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() > deadline => {
+                    return Err(format!(
+                        "nodebgp still runs {START_TIMEOUT:?} after SIGTERM:\n{}",
+                        self.log_tail()
+                    ))
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(5)),
+                Err(error) => return Err(format!("waiting for nodebgp: {error}")),
+            }
+        }
+        let gone = stopping.elapsed();
+        self.child = spawn(&self.binary, &self.arguments, &self.dir)?;
+        self.wait_ready()?;
+        Ok(gone)
     }
 
     fn log_tail(&self) -> String {
@@ -467,6 +527,34 @@ impl Drop for Nodebgp {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Starts `binary arguments` with its output appended to `dir`'s
+/// nodebgp.log; it dies with this process, like the lab's daemons.
+fn spawn(binary: &Path, arguments: &[String], dir: &Path) -> Result<Child, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("nodebgp.log"))
+        .map_err(|error| format!("nodebgp.log: {error}"))?;
+    let log2 = log
+        .try_clone()
+        .map_err(|error| format!("nodebgp.log: {error}"))?;
+    let setpriv = Path::new("/usr/bin/setpriv");
+    let mut command = if setpriv.exists() {
+        let mut command = Command::new(setpriv);
+        command.args(["--pdeathsig", "KILL", "--"]).arg(binary);
+        command
+    } else {
+        Command::new(binary)
+    };
+    command
+        .args(arguments)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        .spawn()
+        .map_err(|error| format!("{}: {error}", binary.display()))
 }
 
 /// Items waiting in bgpd's `process_queue`, from `show work-queues`:

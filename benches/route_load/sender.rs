@@ -23,8 +23,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bgp_wire::{
-    split_frame, Asn, AttributeValue, Capability, CodecContext, Family, Message, MpNlri, MpUnreach,
-    Open, PathAttribute, Received, RouterId, Update, MAX_MESSAGE_LENGTH,
+    split_frame, Asn, AttributeValue, Capability, CodecContext, Family, GracefulRestart,
+    GracefulRestartFamily, Message, MpNlri, MpUnreach, Open, PathAttribute, Received, RouterId,
+    Update, MAX_MESSAGE_LENGTH,
 };
 use bytes::{Bytes, BytesMut};
 use nodebgp_benches::update_prefix_counts;
@@ -204,9 +205,32 @@ pub(crate) fn connect_as(
     hold_time: u16,
     asn: u32,
 ) -> Result<Session, String> {
+    connect_offering(local, remote, deadline, hold_time, asn, false)
+}
+
+/// [`connect`] offering the Graceful Restart capability (RFC 4724 §3: not
+/// restarting itself, no forwarding state of its own, both unicast
+/// families): a receiver that restarts then waits for this sender's
+/// End-of-RIB before it drops the routes it kept (`--restart`).
+pub(crate) fn connect_gracefully(
+    local: Ipv4Addr,
+    remote: SocketAddr,
+    deadline: Instant,
+) -> Result<Session, String> {
+    connect_offering(local, remote, deadline, 0, SENDER_AS, true)
+}
+
+fn connect_offering(
+    local: Ipv4Addr,
+    remote: SocketAddr,
+    deadline: Instant,
+    hold_time: u16,
+    asn: u32,
+    graceful_restart: bool,
+) -> Result<Session, String> {
     let mut last = String::from("no attempt made");
     while Instant::now() < deadline {
-        match attempt(local, remote, hold_time, asn) {
+        match attempt(local, remote, hold_time, asn, graceful_restart) {
             Ok(session) => return Ok(session),
             Err(error) => last = error,
         }
@@ -220,6 +244,7 @@ fn attempt(
     remote: SocketAddr,
     hold_time: u16,
     asn: u32,
+    graceful_restart: bool,
 ) -> Result<Session, String> {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
         .map_err(|error| format!("socket: {error}"))?;
@@ -241,19 +266,25 @@ fn attempt(
         .map_err(|error| format!("read timeout: {error}"))?;
 
     let context = CodecContext::default();
-    let open = Open::new(
-        Asn(asn),
-        hold_time,
-        RouterId(local),
-        // Both unicast families, so that an IPv6 table (`--ipv6`) goes on
-        // the same IPv4 session; a receiver configured for IPv4 alone
-        // negotiates IPv4 alone (RFC 4760 §8).
-        vec![
-            Capability::Multiprotocol(Family::IPV4_UNICAST),
-            Capability::Multiprotocol(Family::IPV6_UNICAST),
-            Capability::FourOctetAs(Asn(asn)),
-        ],
-    );
+    // Both unicast families, so that an IPv6 table (`--ipv6`) goes on the
+    // same IPv4 session; a receiver configured for IPv4 alone negotiates
+    // IPv4 alone (RFC 4760 §8).
+    let mut capabilities = vec![
+        Capability::Multiprotocol(Family::IPV4_UNICAST),
+        Capability::Multiprotocol(Family::IPV6_UNICAST),
+        Capability::FourOctetAs(Asn(asn)),
+    ];
+    if graceful_restart {
+        capabilities.push(Capability::GracefulRestart(GracefulRestart {
+            flags: 0,
+            restart_time: 120,
+            families: [Family::IPV4_UNICAST, Family::IPV6_UNICAST]
+                .into_iter()
+                .map(|family| GracefulRestartFamily { family, flags: 0 })
+                .collect(),
+        }));
+    }
+    let open = Open::new(Asn(asn), hold_time, RouterId(local), capabilities);
     send(&mut stream, &Message::Open(open), &context)?;
 
     let started = Instant::now();

@@ -1,6 +1,6 @@
 //! The netlink side: one rtnetlink connection and the requests nodebgp makes on it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
 
@@ -315,7 +315,7 @@ impl Fib {
                     }
                 }
             };
-            listed.extend(kernel.to_fib_route(device));
+            listed.extend(kernel.into_fib_route(device));
         }
         Ok(listed)
     }
@@ -469,23 +469,25 @@ impl Fib {
 /// One route per prefix and metric, merging the next hops of routes that
 /// older kernels list one next hop at a time (IPv6 multipath). The merged
 /// route goes through a device only if every part went through the same one.
-fn merge(routes: Vec<KernelRoute>) -> Vec<KernelRoute> {
-    let mut merged: BTreeMap<(bool, IpNet, Option<u32>), KernelRoute> = BTreeMap::new();
-    for kernel in routes {
-        let key = (kernel.prefix.addr().is_ipv6(), kernel.prefix, kernel.metric);
-        merged
-            .entry(key)
-            .and_modify(|route| {
-                route.next_hops.extend(kernel.next_hops.iter().copied());
-                route.next_hops.sort_unstable();
-                route.next_hops.dedup();
-                if route.output_interface != kernel.output_interface {
-                    route.output_interface = None;
-                }
-            })
-            .or_insert(kernel);
-    }
-    merged.into_values().collect()
+/// In place: after a restart the dump holds every route of the previous run
+/// (a million for a full table), and a second copy of it would double the
+/// daemon's memory at its busiest.
+fn merge(mut routes: Vec<KernelRoute>) -> Vec<KernelRoute> {
+    let key = |route: &KernelRoute| (route.prefix.addr().is_ipv6(), route.prefix, route.metric);
+    routes.sort_unstable_by_key(key);
+    routes.dedup_by(|later, kept| {
+        if key(later) != key(kept) {
+            return false;
+        }
+        kept.next_hops.append(&mut later.next_hops);
+        kept.next_hops.sort_unstable();
+        kept.next_hops.dedup();
+        if kept.output_interface != later.output_interface {
+            kept.output_interface = None;
+        }
+        true
+    });
+    routes
 }
 
 #[cfg(test)]
@@ -508,6 +510,58 @@ mod tests {
         fn send_and_sync<T: Send + Sync>() {}
         send_and_sync::<Fib>();
         let _checked: fn(&mut Fib, &FibRoute) = futures_are_send;
+    }
+
+    fn kernel_route(
+        prefix: &str,
+        metric: Option<u32>,
+        next_hop: &str,
+        interface: u32,
+    ) -> KernelRoute {
+        KernelRoute {
+            prefix: prefix.parse().unwrap(),
+            kind: Some(crate::RouteKind::Unicast),
+            next_hops: vec![next_hop.parse().unwrap()],
+            output_interface: Some(interface),
+            table: 254,
+            protocol: 244,
+            metric,
+        }
+    }
+
+    #[test]
+    fn merging_joins_the_next_hops_listed_one_at_a_time_and_sorts_by_family_and_prefix() {
+        let merged = merge(vec![
+            kernel_route("2001:db8::/48", Some(20), "2001:db8::2", 3),
+            kernel_route("10.1.0.0/16", None, "192.0.2.1", 3),
+            kernel_route("2001:db8::/48", Some(20), "2001:db8::1", 4),
+            kernel_route("2001:db8::/48", Some(20), "2001:db8::2", 4),
+            kernel_route("2001:db8::/48", Some(30), "2001:db8::3", 4),
+            kernel_route("10.0.0.0/16", None, "192.0.2.2", 3),
+        ]);
+        let listed: Vec<String> = merged
+            .iter()
+            .map(|route| {
+                let hops: Vec<String> = route.next_hops.iter().map(ToString::to_string).collect();
+                format!(
+                    "{} metric {:?} via {} dev {:?}",
+                    route.prefix,
+                    route.metric,
+                    hops.join(","),
+                    route.output_interface
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "10.0.0.0/16 metric None via 192.0.2.2 dev Some(3)",
+                "10.1.0.0/16 metric None via 192.0.2.1 dev Some(3)",
+                // Through two interfaces: not a route through a device.
+                "2001:db8::/48 metric Some(20) via 2001:db8::1,2001:db8::2 dev None",
+                "2001:db8::/48 metric Some(30) via 2001:db8::3 dev Some(4)",
+            ]
+        );
     }
 
     #[test]

@@ -219,10 +219,10 @@ pub(crate) struct KernelRoute {
 impl KernelRoute {
     /// The route as a [`FibRoute`] through `device` (the name of
     /// [`KernelRoute::output_interface`]); `None` for a kind nodebgp does not install.
-    pub(crate) fn to_fib_route(&self, device: Option<String>) -> Option<FibRoute> {
+    pub(crate) fn into_fib_route(self, device: Option<String>) -> Option<FibRoute> {
         Some(FibRoute {
             prefix: self.prefix,
-            next_hops: self.next_hops.clone(),
+            next_hops: self.next_hops,
             kind: self.kind?,
             device,
         })
@@ -354,7 +354,7 @@ mod tests {
     fn read_back(message: &RouteMessage, device: &str) -> FibRoute {
         let read = parse(message).unwrap();
         let name = read.output_interface.map(|_| device.to_owned());
-        read.to_fib_route(name).unwrap()
+        read.into_fib_route(name).unwrap()
     }
 
     #[test]
@@ -479,7 +479,7 @@ mod tests {
         message.header.kind = RouteType::Prohibit;
         let read = parse(&message).unwrap();
         assert_eq!(read.kind, None);
-        assert_eq!(read.to_fib_route(None), None);
+        assert_eq!(read.into_fib_route(None), None);
     }
 
     #[test]

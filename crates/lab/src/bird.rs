@@ -77,9 +77,17 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr, paths: &Paths) -> S
         );
         for fam in [Family::Ipv4, Family::Ipv6] {
             let v = &fam.name()[3..];
+            // With graceful restart the kernel protocol keeps its routes
+            // through `birdc graceful restart` and, started again with
+            // `-R`, syncs the kernel only once BGP has recovered.
+            let graceful = if spec.graceful_restart {
+                " graceful restart on;"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 w,
-                "protocol kernel kernel{v} {{ {} {{ export all; }}; }}",
+                "protocol kernel kernel{v} {{ {} {{ export all; }};{graceful} }}",
                 fam.name()
             );
         }
@@ -162,8 +170,11 @@ pub(crate) fn config(spec: &RouterSpec, router_id: Ipv4Addr, paths: &Paths) -> S
     c
 }
 
-pub(crate) fn daemon_args(paths: &Paths) -> Vec<String> {
-    vec![
+/// `recovering`: started after `birdc graceful restart`, BIRD runs graceful
+/// restart recovery (`-R`): the routes it left in the kernel stay until its
+/// peers have sent their tables again.
+pub(crate) fn daemon_args(paths: &Paths, recovering: bool) -> Vec<String> {
+    let mut args = vec![
         "-f".into(),
         "-c".into(),
         paths.config.display().to_string(),
@@ -171,7 +182,11 @@ pub(crate) fn daemon_args(paths: &Paths) -> Vec<String> {
         paths.control.display().to_string(),
         "-P".into(),
         paths.dir.join("bird.pid").display().to_string(),
-    ]
+    ];
+    if recovering {
+        args.push("-R".into());
+    }
+    args
 }
 
 /// `bird -p` (parse only).
@@ -291,6 +306,16 @@ mod tests {
         ] {
             assert!(c.contains(needle), "missing {needle:?} in\n{c}");
         }
+        let graceful = config(
+            &spec.clone().with_graceful_restart(),
+            "127.20.0.4".parse().unwrap(),
+            &paths,
+        );
+        assert!(
+            graceful
+                .contains("protocol kernel kernel4 { ipv4 { export all; }; graceful restart on; }"),
+            "{graceful}"
+        );
         let frr = RouterSpec::new(
             Kind::Frr,
             "f1",

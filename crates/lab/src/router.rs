@@ -142,13 +142,18 @@ impl Router {
 
     /// Spawns the daemon on the existing config and waits until it is ready.
     fn launch(&mut self) -> Result<(), LabError> {
+        self.launch_recovering(false)
+    }
+
+    /// [`Router::launch`]; `recovering`: after a graceful restart (BIRD `-R`).
+    fn launch_recovering(&mut self, recovering: bool) -> Result<(), LabError> {
         ensure_port_free(self.spec.address, self.spec.port)?;
         // Leftovers of a killed instance: gobgpd refuses an existing socket path.
         let _ = std::fs::remove_file(&self.paths.control);
         let (program, args) = match self.spec.kind {
             Kind::Frr => (frr::BGPD, frr::daemon_args(&self.spec, &self.paths)),
             Kind::Gobgp => (gobgp::GOBGPD, gobgp::daemon_args(&self.paths)),
-            Kind::Bird => (bird::BIRD, bird::daemon_args(&self.paths)),
+            Kind::Bird => (bird::BIRD, bird::daemon_args(&self.paths, recovering)),
         };
         let child = process::spawn_daemon(program, &args, &self.paths.console, &self.paths.dir)?;
         self.pid = child.id();
@@ -373,6 +378,41 @@ impl Router {
         self.stop();
         self.write_config()?;
         self.launch()
+    }
+
+    /// A graceful restart of the daemon itself, as an operator upgrading it
+    /// does: `birdc graceful restart` (BIRD closes its sessions and leaves,
+    /// keeping its kernel routes), then BIRD started again with `-R`, which
+    /// keeps those routes until its peers have resent their tables (RFC 4724
+    /// §4.1). Returns once the new process listens, with how long the old
+    /// one took to leave. BIRD only: the lab runs FRR and GoBGP without a FIB
+    /// to preserve.
+    pub fn restart_gracefully(&mut self, within: Duration) -> Result<Duration, LabError> {
+        if self.spec.kind != Kind::Bird {
+            return Err(LabError::InvalidSpec(format!(
+                "{}: a graceful restart of the daemon is only done for BIRD",
+                self.spec.name
+            )));
+        }
+        let stopping = Instant::now();
+        self.cli(&["graceful", "restart"])?;
+        let deadline = stopping + within;
+        while self.is_running() {
+            if Instant::now() >= deadline {
+                return Err(self.timeout(
+                    "BIRD to leave after `graceful restart`",
+                    within,
+                    "still running".to_owned(),
+                ));
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+        let gone = stopping.elapsed();
+        self.launch_recovering(true)?;
+        Ok(gone)
     }
 
     // ------------------------------------------------------------ queries
