@@ -4,9 +4,11 @@ use std::collections::HashMap;
 use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
 
-use futures_util::TryStreamExt;
+use futures_util::{TryStream, TryStreamExt};
 use ipnet::IpNet;
 use tracing::debug;
+
+use rtnetlink::packet_route::route::RouteMessage;
 
 use crate::error::{errno, errno_of};
 use crate::link;
@@ -276,48 +278,83 @@ impl Fib {
     /// through a device unchanged. Also makes later [`Fib::apply`] calls
     /// replace these routes in place.
     pub async fn installed(&self) -> Result<Vec<FibRoute>, FibError> {
-        let routes = self.dump().await?;
-        {
-            let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
-            owned.extend(
-                routes
-                    .iter()
-                    .filter(|route| self.config.at_our_metric(route))
-                    .map(|route| route.prefix),
-            );
-        }
-        let routes = merge(routes);
-        let mut names: HashMap<u32, Option<String>> = HashMap::new();
-        let mut listed = Vec::with_capacity(routes.len());
-        for kernel in routes {
-            if kernel.kind.is_none() {
-                debug!(prefix = %kernel.prefix, "not listing our route of a type nodebgp does not install");
-                continue;
-            }
-            let device = match kernel.output_interface {
-                None => None,
-                Some(index) => {
-                    let name = match names.get(&index) {
-                        Some(name) => name.clone(),
-                        None => {
-                            let name = link::name_of(&self.handle, index)
-                                .await
-                                .map_err(|error| FibError::from_netlink(error, None))?;
-                            names.insert(index, name.clone());
-                            name
-                        }
-                    };
-                    match name {
-                        Some(name) => Some(name),
-                        // The interface went away since the dump, and the
-                        // kernel removed its routes with it.
-                        None => continue,
-                    }
-                }
-            };
-            listed.extend(kernel.into_fib_route(device));
-        }
+        let mut listed = Vec::new();
+        self.for_each_installed(|route| listed.push(route)).await?;
+        // Stable: a prefix at two metrics keeps the kernel's order of them.
+        listed.sort_by_key(|route| (route.prefix.addr().is_ipv6(), route.prefix));
         Ok(listed)
+    }
+
+    /// [`Fib::installed`] one route at a time as the kernel lists them,
+    /// without a list: after a restart with a full table that list would be
+    /// a second copy of the table at the daemon's busiest moment. The
+    /// entries of one multipath route that older kernels list one next hop
+    /// at a time (IPv6) come one after the other and are merged.
+    pub async fn for_each_installed(
+        &self,
+        mut visit: impl FnMut(FibRoute),
+    ) -> Result<(), FibError> {
+        let mut names: HashMap<u32, Option<String>> = HashMap::new();
+        let mut coalescing = Coalescing::default();
+        for family in message::FAMILIES {
+            let request = message::dump_request(&self.config, family);
+            let mut stream = pin!(self.handle.route().get(request).execute());
+            while let Some(kernel) = self.next_of_ours(&mut stream).await? {
+                if self.config.at_our_metric(&kernel) {
+                    self.owned
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(kernel.prefix);
+                }
+                if let Some(done) = coalescing.push(kernel) {
+                    self.list(done, &mut names, &mut visit).await?;
+                }
+            }
+        }
+        if let Some(done) = coalescing.finish() {
+            self.list(done, &mut names, &mut visit).await?;
+        }
+        Ok(())
+    }
+
+    /// Hands `kernel` to `visit` as a [`FibRoute`], with the name of the
+    /// interface it goes through (looked up once per interface); a kind
+    /// nodebgp does not install is not listed.
+    async fn list(
+        &self,
+        kernel: KernelRoute,
+        names: &mut HashMap<u32, Option<String>>,
+        visit: &mut impl FnMut(FibRoute),
+    ) -> Result<(), FibError> {
+        if kernel.kind.is_none() {
+            debug!(prefix = %kernel.prefix, "not listing our route of a type nodebgp does not install");
+            return Ok(());
+        }
+        let device = match kernel.output_interface {
+            None => None,
+            Some(index) => {
+                let name = match names.get(&index) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = link::name_of(&self.handle, index)
+                            .await
+                            .map_err(|error| FibError::from_netlink(error, None))?;
+                        names.insert(index, name.clone());
+                        name
+                    }
+                };
+                match name {
+                    Some(name) => Some(name),
+                    // The interface went away since the dump, and the
+                    // kernel removed its routes with it.
+                    None => return Ok(()),
+                }
+            }
+        };
+        if let Some(route) = kernel.into_fib_route(device) {
+            visit(route);
+        }
+        Ok(())
     }
 
     /// Installs or replaces one route; a removal ([`FibRoute::is_removal`])
@@ -451,43 +488,68 @@ impl Fib {
         for family in message::FAMILIES {
             let request = message::dump_request(&self.config, family);
             let mut stream = pin!(self.handle.route().get(request).execute());
-            loop {
-                match stream.try_next().await {
-                    Ok(Some(reply)) => routes
-                        .extend(message::parse(&reply).filter(|route| self.config.owns(route))),
-                    Ok(None) => break,
-                    // The table does not exist (yet): nothing of ours in it.
-                    Err(error) if errno_of(&error) == Some(errno::ENOENT) => break,
-                    Err(error) => return Err(FibError::from_netlink(error, None)),
-                }
+            while let Some(route) = self.next_of_ours(&mut stream).await? {
+                routes.push(route);
             }
         }
         Ok(routes)
     }
+
+    /// The next route of ours in a dump; `None` at its end, or when the
+    /// table does not exist (yet): nothing of ours in it.
+    async fn next_of_ours(
+        &self,
+        stream: &mut (impl TryStream<Ok = RouteMessage, Error = rtnetlink::Error> + Unpin),
+    ) -> Result<Option<KernelRoute>, FibError> {
+        loop {
+            match stream.try_next().await {
+                Ok(Some(reply)) => {
+                    if let Some(route) =
+                        message::parse(&reply).filter(|route| self.config.owns(route))
+                    {
+                        return Ok(Some(route));
+                    }
+                }
+                Ok(None) => return Ok(None),
+                Err(error) if errno_of(&error) == Some(errno::ENOENT) => return Ok(None),
+                Err(error) => return Err(FibError::from_netlink(error, None)),
+            }
+        }
+    }
 }
 
-/// One route per prefix and metric, merging the next hops of routes that
-/// older kernels list one next hop at a time (IPv6 multipath). The merged
+/// One route per prefix and metric out of a dump: the next hops of
+/// consecutive entries of one prefix and metric (a multipath route that
+/// older kernels list one next hop at a time, IPv6) are merged. The merged
 /// route goes through a device only if every part went through the same one.
-/// In place: after a restart the dump holds every route of the previous run
-/// (a million for a full table), and a second copy of it would double the
-/// daemon's memory at its busiest.
-fn merge(mut routes: Vec<KernelRoute>) -> Vec<KernelRoute> {
-    let key = |route: &KernelRoute| (route.prefix.addr().is_ipv6(), route.prefix, route.metric);
-    routes.sort_unstable_by_key(key);
-    routes.dedup_by(|later, kept| {
-        if key(later) != key(kept) {
-            return false;
+#[derive(Debug, Default)]
+struct Coalescing {
+    pending: Option<KernelRoute>,
+}
+
+impl Coalescing {
+    /// Takes the dump's next entry; returns the route before it once it is
+    /// complete.
+    fn push(&mut self, mut route: KernelRoute) -> Option<KernelRoute> {
+        let key = |route: &KernelRoute| (route.prefix, route.metric);
+        match &mut self.pending {
+            Some(kept) if key(kept) == key(&route) => {
+                kept.next_hops.append(&mut route.next_hops);
+                kept.next_hops.sort_unstable();
+                kept.next_hops.dedup();
+                if kept.output_interface != route.output_interface {
+                    kept.output_interface = None;
+                }
+                None
+            }
+            _ => self.pending.replace(route),
         }
-        kept.next_hops.append(&mut later.next_hops);
-        kept.next_hops.sort_unstable();
-        kept.next_hops.dedup();
-        if kept.output_interface != later.output_interface {
-            kept.output_interface = None;
-        }
-        true
-    });
-    routes
+    }
+
+    /// The last route, at the dump's end.
+    fn finish(self) -> Option<KernelRoute> {
+        self.pending
+    }
 }
 
 #[cfg(test)]
@@ -530,15 +592,20 @@ mod tests {
     }
 
     #[test]
-    fn merging_joins_the_next_hops_listed_one_at_a_time_and_sorts_by_family_and_prefix() {
-        let merged = merge(vec![
-            kernel_route("2001:db8::/48", Some(20), "2001:db8::2", 3),
+    fn coalescing_joins_the_next_hops_listed_one_at_a_time() {
+        let mut coalescing = Coalescing::default();
+        let mut merged: Vec<KernelRoute> = [
+            kernel_route("10.0.0.0/16", None, "192.0.2.2", 3),
             kernel_route("10.1.0.0/16", None, "192.0.2.1", 3),
+            kernel_route("2001:db8::/48", Some(20), "2001:db8::2", 3),
             kernel_route("2001:db8::/48", Some(20), "2001:db8::1", 4),
             kernel_route("2001:db8::/48", Some(20), "2001:db8::2", 4),
             kernel_route("2001:db8::/48", Some(30), "2001:db8::3", 4),
-            kernel_route("10.0.0.0/16", None, "192.0.2.2", 3),
-        ]);
+        ]
+        .into_iter()
+        .filter_map(|route| coalescing.push(route))
+        .collect();
+        merged.extend(coalescing.finish());
         let listed: Vec<String> = merged
             .iter()
             .map(|route| {

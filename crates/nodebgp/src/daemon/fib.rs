@@ -82,25 +82,28 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
         warn!(%error, "no permission to change kernel routes (CAP_NET_ADMIN); routes are not installed");
         return None;
     }
-    let leftovers = match fib.installed().await {
-        Ok(routes) => routes,
-        Err(error) => {
-            warn!(%error, "cannot read the kernel routing table; routes are not installed");
-            return None;
-        }
-    };
-    let restarted = !leftovers.is_empty();
+    // The previous run's routes go straight into the table, one at a time:
+    // a list of a full table first would double the memory at start.
+    let mut table = Table::default();
+    let mut leftovers = 0_usize;
+    let listed = fib
+        .for_each_installed(|route| {
+            table.set_installed(&route);
+            leftovers += 1;
+        })
+        .await;
+    if let Err(error) = listed {
+        warn!(%error, "cannot read the kernel routing table; routes are not installed");
+        return None;
+    }
+    let restarted = leftovers > 0;
     if restarted {
         info!(
-            routes = leftovers.len(),
+            routes = leftovers,
             "kernel routes of the previous run kept until the peers resend their tables"
         );
     }
     let (commands, inbox) = mpsc::unbounded_channel();
-    let mut table = Table::default();
-    for route in &leftovers {
-        table.set_installed(route);
-    }
     let task = FibTask {
         fib,
         table,
@@ -108,7 +111,6 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
         peer_routes: BTreeMap::new(),
         kernel: KernelPolicy::default(),
         failed: HashMap::new(),
-        relearned: HashSet::new(),
         synchronised: !restarted,
     };
     tokio::spawn(task.run(inbox));
@@ -136,8 +138,9 @@ struct FibTask {
     /// Routes the kernel refused, as they should be: tried again every
     /// [`RETRY_INTERVAL`] until they go in or what is wanted changes.
     failed: HashMap<IpNet, FibRoute>,
-    /// Before synchronisation: prefixes set by this run.
-    relearned: HashSet<IpNet>,
+    /// Whether the peers have resent their tables since a restart (or
+    /// there was none): until then the previous run's routes no one
+    /// announced yet stay.
     synchronised: bool,
 }
 
@@ -185,9 +188,6 @@ impl FibTask {
     async fn apply(&mut self, changes: Vec<FibChange>) {
         let mut prefixes = Vec::with_capacity(changes.len());
         for change in changes {
-            if !self.synchronised {
-                self.relearned.insert(change.prefix);
-            }
             self.table.set_learned(change.prefix, &change.next_hops);
             prefixes.push(change.prefix);
         }
@@ -207,9 +207,6 @@ impl FibTask {
             prefixes.extend(self.table.learned_prefixes());
             self.kernel = kernel;
         }
-        if !self.synchronised {
-            self.relearned.extend(blackholes.iter().copied());
-        }
         self.blackholes = blackholes;
         let routes = self.changes_for(prefixes);
         self.install(routes).await;
@@ -222,9 +219,6 @@ impl FibTask {
             .collect();
         let mut prefixes: BTreeSet<IpNet> = self.peer_routes.keys().copied().collect();
         prefixes.extend(routes.keys().copied());
-        if !self.synchronised {
-            self.relearned.extend(routes.keys().copied());
-        }
         self.peer_routes = routes;
         let routes = self.changes_for(prefixes);
         self.install(routes).await;
@@ -324,13 +318,16 @@ impl FibTask {
             return;
         }
         self.synchronised = true;
+        // Stale: what the previous run installed and this one does not want
+        // (no peer announced it, it is no block's and no peer's route).
+        // Whatever this run wants is in the kernel already or failed and
+        // is retried.
         let stale: Vec<FibRoute> = self
             .table
             .installed_prefixes()
-            .filter(|prefix| !self.relearned.contains(prefix))
+            .filter(|prefix| self.wanted(*prefix).is_none())
             .map(FibRoute::removal)
             .collect();
-        self.relearned = HashSet::new();
         for route in &stale {
             self.table.remove_installed(route.prefix);
         }
