@@ -46,13 +46,25 @@ const WRITE_CHUNK: usize = 256 * 1024;
 /// The whole stream to send: every UPDATE of the table, then the End-of-RIB
 /// of its `family` (RFC 4724 §2: for IPv4 unicast an UPDATE with nothing in
 /// it, for another family an UPDATE with only an empty MP_UNREACH_NLRI), in
-/// one buffer.
+/// one buffer. An IPv6 table goes on sessions that carry IPv4 unicast too,
+/// which has nothing in it: its End-of-RIB follows, as a speaker sends one
+/// for every family it negotiated, so that a receiver restarting gracefully
+/// does not wait out its restart time for it (RFC 4724 §4.1).
 pub(crate) fn stream_of(updates: &[Bytes], family: Family) -> Vec<u8> {
     let total: usize = updates.iter().map(Bytes::len).sum();
-    let mut stream = Vec::with_capacity(total + 32);
+    let mut stream = Vec::with_capacity(total + 64);
     for update in updates {
         stream.extend_from_slice(update);
     }
+    stream.extend_from_slice(&end_of_rib(family));
+    if family != Family::IPV4_UNICAST {
+        stream.extend_from_slice(&end_of_rib(Family::IPV4_UNICAST));
+    }
+    stream
+}
+
+/// The End-of-RIB marker of `family`, encoded.
+fn end_of_rib(family: Family) -> BytesMut {
     let attributes = if family == Family::IPV4_UNICAST {
         Vec::new()
     } else {
@@ -72,8 +84,7 @@ pub(crate) fn stream_of(updates: &[Bytes], family: Family) -> Vec<u8> {
     end_of_rib
         .encode(&CodecContext::default(), &mut encoded)
         .expect("an End-of-RIB encodes");
-    stream.extend_from_slice(&encoded);
-    stream
+    encoded
 }
 
 /// The withdrawal of every prefix `updates` announce, one UPDATE for each
@@ -598,16 +609,25 @@ mod tests {
     }
 
     #[test]
-    fn the_stream_ends_with_its_family_end_of_rib() {
-        for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+    fn the_stream_ends_with_an_end_of_rib_for_every_family_of_the_session() {
+        let ends = |family| -> Vec<Option<Family>> {
             let stream = Bytes::from(stream_of(&[], family));
-            let frames = split_all(&stream);
-            assert_eq!(frames.len(), 1);
-            let received = Message::decode(&frames[0], &CodecContext::default()).unwrap();
-            let Message::Update(update) = received.message else {
-                panic!("not an UPDATE");
-            };
-            assert_eq!(update.end_of_rib(), Some(family));
-        }
+            split_all(&stream)
+                .iter()
+                .map(|frame| {
+                    let received = Message::decode(frame, &CodecContext::default()).unwrap();
+                    let Message::Update(update) = received.message else {
+                        panic!("not an UPDATE");
+                    };
+                    update.end_of_rib()
+                })
+                .collect()
+        };
+        assert_eq!(ends(Family::IPV4_UNICAST), [Some(Family::IPV4_UNICAST)]);
+        // An IPv6 table's sessions carry IPv4 unicast too, empty.
+        assert_eq!(
+            ends(Family::IPV6_UNICAST),
+            [Some(Family::IPV6_UNICAST), Some(Family::IPV4_UNICAST)]
+        );
     }
 }
