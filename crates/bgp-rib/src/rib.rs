@@ -1013,6 +1013,13 @@ impl Rib {
         }
     }
 
+    /// Whether [`Rib::poll_fib`] may have changes to give: the forwarding
+    /// table's changes wait here, one entry per prefix however often it
+    /// changed, until the driver takes them.
+    pub fn has_fib_changes(&self) -> bool {
+        !self.fib_pending.is_empty()
+    }
+
     /// Changes to the forwarding table since the last call: per prefix, the
     /// next hops of the selected (best and ECMP) paths learned from peers; an
     /// empty list means remove. A prefix whose best path is locally originated

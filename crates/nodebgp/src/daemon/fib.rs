@@ -15,13 +15,15 @@ mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use bgp_rib::FibChange;
 use hashbrown::{HashMap, HashSet};
 use ipnet::IpNet;
 use kernel_fib::{Fib, FibConfig, FibRoute};
 use peer_manager::pod_networks::{KernelPolicy, KernelRoute};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{info, warn};
 
 use table::Table;
@@ -50,12 +52,72 @@ pub(crate) enum FibCommand {
     },
 }
 
+/// Batches of route changes handed to the FIB task and not yet applied, at
+/// most. Past that the changes wait in the RIB, one per prefix however often
+/// it changed (see [`FibHandle::has_room`]): while the kernel lags, what is
+/// queued for it stays bounded by the table, not by how much changed.
+const BATCHES_IN_FLIGHT: usize = 2;
+
 /// The FIB task's handle.
 #[derive(Debug)]
 pub(crate) struct FibHandle {
+    /// Every command but [`FibCommand::Changes`], which goes through
+    /// [`FibHandle::send_changes`]: these are few and small.
     pub(crate) commands: mpsc::UnboundedSender<FibCommand>,
     /// Whether the previous run left routes: nodebgp restarted.
     pub(crate) restarted: bool,
+    /// Change batches sent and not yet applied, shared with the task.
+    backlog: Arc<Backlog>,
+}
+
+impl FibHandle {
+    /// Whether the task takes another batch of changes now.
+    pub(crate) fn has_room(&self) -> bool {
+        self.backlog.has_room()
+    }
+
+    /// Hands the task a batch of changes (the caller checked
+    /// [`FibHandle::has_room`], or must flush before a command that has to
+    /// follow them).
+    pub(crate) fn send_changes(&self, changes: Vec<FibChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        self.backlog.sent();
+        if self.commands.send(FibCommand::Changes(changes)).is_err() {
+            // The task is gone: nothing is in flight.
+            self.backlog.applied();
+        }
+    }
+
+    /// What wakes the manager when the task has room again.
+    pub(crate) fn applied(&self) -> Arc<Notify> {
+        Arc::clone(&self.backlog.applied)
+    }
+}
+
+/// The count of change batches between the manager and the FIB task.
+#[derive(Debug, Default)]
+struct Backlog {
+    in_flight: AtomicUsize,
+    /// Woken each time the task has applied a batch (shared with the
+    /// manager's loop, which waits on it).
+    applied: Arc<Notify>,
+}
+
+impl Backlog {
+    fn has_room(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) < BATCHES_IN_FLIGHT
+    }
+
+    fn sent(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn applied(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.applied.notify_one();
+    }
 }
 
 /// Opens the kernel table; `None` (with a warning) where nodebgp may not
@@ -104,9 +166,11 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
         );
     }
     let (commands, inbox) = mpsc::unbounded_channel();
+    let backlog = Arc::new(Backlog::default());
     let task = FibTask {
         fib,
         table,
+        backlog: Arc::clone(&backlog),
         blackholes: BTreeSet::new(),
         peer_routes: BTreeMap::new(),
         kernel: KernelPolicy::default(),
@@ -117,6 +181,7 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
     Some(FibHandle {
         commands,
         restarted,
+        backlog,
     })
 }
 
@@ -129,6 +194,8 @@ struct FibTask {
     /// The next hops the RIB selected, and what the kernel holds with our
     /// protocol number, by prefix.
     table: Table,
+    /// The handle's count of change batches in flight, counted down here.
+    backlog: Arc<Backlog>,
     /// The node's IPAM blocks: blackholed.
     blackholes: BTreeSet<IpNet>,
     /// Host routes to peers through their `reachableBy` gateways.
@@ -160,7 +227,10 @@ impl FibTask {
                 }
             };
             match command {
-                FibCommand::Changes(changes) => self.apply(changes).await,
+                FibCommand::Changes(changes) => {
+                    self.apply(changes).await;
+                    self.backlog.applied();
+                }
                 FibCommand::Synchronised => self.synchronise().await,
                 FibCommand::PeerRoutes(routes) => self.peer_routes(routes).await,
                 FibCommand::PodNetworks { blackholes, kernel } => {
@@ -338,5 +408,45 @@ impl FibTask {
         if let Err(error) = self.fib.apply_all(&stale).await {
             warn!(%error, "cannot remove stale kernel routes");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn past_the_batches_in_flight_changes_wait_until_the_task_applies_one() {
+        let (commands, mut inbox) = mpsc::unbounded_channel();
+        let handle = FibHandle {
+            commands,
+            restarted: false,
+            backlog: Arc::new(Backlog::default()),
+        };
+        let batch = || {
+            vec![FibChange {
+                prefix: "10.0.0.0/24".parse().unwrap(),
+                next_hops: vec!["192.0.2.1".parse().unwrap()],
+            }]
+        };
+        assert!(handle.has_room());
+        handle.send_changes(Vec::new());
+        assert!(handle.has_room(), "nothing to send is no batch");
+        for _ in 0..BATCHES_IN_FLIGHT {
+            handle.send_changes(batch());
+        }
+        assert!(!handle.has_room());
+        // The task's side: one batch taken and applied.
+        let applied = handle.applied();
+        assert!(matches!(inbox.recv().await, Some(FibCommand::Changes(_))));
+        handle.backlog.applied();
+        applied.notified().await;
+        assert!(handle.has_room());
+        drop(inbox);
+        handle.send_changes(batch());
+        assert!(
+            handle.has_room(),
+            "a batch the task can no longer take is not in flight"
+        );
     }
 }

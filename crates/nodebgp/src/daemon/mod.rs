@@ -30,6 +30,7 @@ mod listeners;
 pub(crate) mod logging;
 mod metrics;
 mod node_status;
+mod peer_setup;
 mod pod_networks;
 mod probes;
 mod routes;
@@ -44,17 +45,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use bgp_fsm::{Config, IdleHoldPolicy};
 use bgp_rib::PeerId;
-use bgp_session::net::SocketOptions;
-use bgp_session::{
-    reject, spawn_peer, Accepted, Ending, PeerConfig, PeerEvent, PeerHandle, SessionEvent,
-};
-use bgp_wire::Family;
+use bgp_session::{reject, spawn_peer, Accepted, Ending, PeerEvent, PeerHandle, SessionEvent};
 use peer_manager::Action;
 use peer_store::PeerStore;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
@@ -125,6 +121,8 @@ enum Work {
     Synchronise,
     Background,
     Interfaces,
+    /// The FIB task took a batch and the RIB holds more changes.
+    KernelReady,
 }
 
 struct RunningPeer {
@@ -283,8 +281,12 @@ impl Manager {
         // SIGTERM (a restart or an upgrade, as Kubernetes sends it) leaves
         // gracefully when graceful restart is on; SIGINT always stops fully.
         let mut background_first = false;
+        let fib_applied = self.fib.as_ref().map(fib::FibHandle::applied);
         let graceful = loop {
             let deadline = self.routing.next_deadline();
+            // Changes held back while the FIB task was busy go when it has
+            // taken the last batch.
+            let kernel_behind = self.fib.is_some() && self.routing.has_fib_changes();
             let work = tokio::select! {
                 // In this order: a loaded daemon still stops at once and
                 // still answers its operator.
@@ -305,6 +307,7 @@ impl Manager {
                 Some(event) = route_events.recv() => Work::PeerEvent(event),
                 () = tokio::task::yield_now(), if self.routing.has_background_work() => Work::Background,
                 _ = synchronising.tick(), if self.synchronise_by.is_some() => Work::Synchronise,
+                () = notified(fib_applied.as_deref()), if kernel_behind => Work::KernelReady,
             };
             let started = std::time::Instant::now();
             let what = match work {
@@ -363,6 +366,10 @@ impl Manager {
                     let effects = self.routing.continue_background_work();
                     self.carry_out(effects);
                     "removing a peer's paths"
+                }
+                Work::KernelReady => {
+                    self.send_fib_changes(false);
+                    "kernel route changes"
                 }
             };
             background_first = !background_first;
@@ -433,6 +440,9 @@ impl Manager {
                 "peers still ending; leaving without them"
             );
         }
+        // What the RIB still holds goes first: Stop must find the task
+        // with every change the table saw.
+        self.send_fib_changes(true);
         if let Some(fib) = self.fib.take() {
             let (done, finished) = tokio::sync::oneshot::channel();
             let _ = fib.commands.send(fib::FibCommand::Stop {
@@ -529,9 +539,20 @@ impl Manager {
                 }
             }
         }
-        let changes = self.routing.take_fib_changes();
-        if let (Some(fib), false) = (&self.fib, changes.is_empty()) {
-            let _ = fib.commands.send(fib::FibCommand::Changes(changes));
+        self.send_fib_changes(false);
+    }
+
+    /// Hands the RIB's kernel changes to the FIB task if it has room for
+    /// another batch, or `flush`ing (before a command that must find every
+    /// change applied); otherwise they wait in the RIB, coalescing, for
+    /// [`Work::KernelReady`]. Without a FIB they are dropped.
+    fn send_fib_changes(&mut self, flush: bool) {
+        match &self.fib {
+            None => drop(self.routing.take_fib_changes()),
+            Some(fib) if flush || fib.has_room() => {
+                fib.send_changes(self.routing.take_fib_changes());
+            }
+            Some(_) => {}
         }
     }
 
@@ -551,6 +572,8 @@ impl Manager {
         let all = !self.peers.is_empty() && self.routing.all_synchronised();
         if all || Instant::now() >= deadline {
             self.synchronise_by = None;
+            // What is stale is judged on every change the RIB made so far.
+            self.send_fib_changes(true);
             if let Some(fib) = &self.fib {
                 let _ = fib.commands.send(fib::FibCommand::Synchronised);
             }
@@ -868,67 +891,6 @@ impl Manager {
         }
     }
 
-    /// Links a new peer task to the RIB, and announces graceful restart
-    /// (RFC 4724 §3): the Restart State bit after a restart that kept kernel
-    /// routes, and Forwarding State for every family while the FIB is kept;
-    /// with a long-lived stale time, long-lived graceful restart too (RFC 9494).
-    fn attach_routing(&self, config: &mut PeerConfig, peer: &DesiredPeer) {
-        let routing = &self.settings.routing;
-        if routing.graceful_restart {
-            let forwarding = self.fib.is_some();
-            config.session.graceful_restart = Some(bgp_wire::GracefulRestart {
-                flags: if self.synchronise_by.is_some() {
-                    bgp_wire::GracefulRestart::RESTART_STATE
-                } else {
-                    0
-                },
-                // The BGPPeer's maxRestartTime, else the daemon's setting;
-                // the capability has 12 bits for it (RFC 4724 §3).
-                restart_time: peer
-                    .settings
-                    .max_restart_time
-                    .map_or(routing.restart_time, |time| {
-                        u16::try_from(time.as_secs().min(4095)).unwrap_or(4095)
-                    }),
-                families: config
-                    .session
-                    .families
-                    .iter()
-                    .map(|family| bgp_wire::GracefulRestartFamily {
-                        family: *family,
-                        flags: if forwarding {
-                            bgp_wire::GracefulRestartFamily::FORWARDING_PRESERVED
-                        } else {
-                            0
-                        },
-                    })
-                    .collect(),
-            });
-            // RFC 9494 §3: the LLGR capability beside GR (§4.1), for every
-            // family of the session, F bit as for GR; the stale time is 24 bits
-            // (checked with the settings).
-            if let Some(stale_time) = routing.long_lived_stale_time {
-                let stale_time = u32::try_from(stale_time.as_secs())
-                    .unwrap_or(u32::MAX)
-                    .min(0x00ff_ffff);
-                config.session.long_lived_graceful_restart = config
-                    .session
-                    .families
-                    .iter()
-                    .map(|family| bgp_wire::LongLivedFamily {
-                        family: *family,
-                        flags: if forwarding {
-                            bgp_wire::GracefulRestartFamily::FORWARDING_PRESERVED
-                        } else {
-                            0
-                        },
-                        stale_time,
-                    })
-                    .collect();
-            }
-        }
-    }
-
     /// TCP MD5 keys live on the listening sockets too, so that the peer's own
     /// connection attempts are accepted (RFC 2385).
     /// Fails closed: when the key cannot be set on every listener, it is
@@ -948,66 +910,6 @@ impl Manager {
             warn!(peer = %peer.address, %reason, "peer not started");
         }
         self.refused_peers.insert(address, (peer.clone(), reason));
-    }
-
-    fn peer_config(&self, peer: &DesiredPeer, id: PeerId) -> PeerConfig {
-        let settings = &self.settings;
-        // The node's AS (Node `spec.bgp.asNumber`, else the BGPConfiguration's),
-        // else --as.
-        // localASNumber: this session's own AS; else the node's.
-        let local_as = peer
-            .settings
-            .local_as_number
-            .or(peer.local_as)
-            .unwrap_or(settings.local_as);
-        let mut session = Config::new(local_as, peer.asn, settings.router_id);
-        session.hold_time = settings.hold_time;
-        // v3 `keepaliveTime` (BIRD `keepalive time`); otherwise a third of the
-        // negotiated hold time (RFC 4271 §10).
-        if let Some(keepalive) = peer.settings.keepalive {
-            session.keepalive = Some(keepalive);
-        }
-        // numAllowedLocalASNumbers and keepOriginalNextHop are route rules,
-        // not session ones: the RIB applies them (routing.rs, PeerInfo).
-        session.connect_retry = settings.connect_retry;
-        session.send_hold = settings.send_hold;
-        session.passive = peer.passive;
-        // A session carries its transport's family, both with --all-families.
-        session.families = match (peer.address.ip(), settings.all_families) {
-            (IpAddr::V4(_), false) => vec![Family::IPV4_UNICAST],
-            (IpAddr::V6(_), false) => vec![Family::IPV6_UNICAST],
-            (IpAddr::V4(_), true) => vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
-            (IpAddr::V6(_), true) => vec![Family::IPV6_UNICAST, Family::IPV4_UNICAST],
-        };
-        // BIRD's `error wait time`: the restart back-off after errors,
-        // doubling from the first to the second (--error-wait).
-        let (initial, maximum) = settings.error_wait;
-        session.idle_hold = IdleHoldPolicy { initial, maximum };
-        session.jitter_seed = Some(jitter_seed(peer.address));
-        session.hostname = Some(settings.node.clone());
-        PeerConfig {
-            address: peer.address,
-            session,
-            socket: SocketOptions {
-                local_address: match peer.settings.source_address {
-                    peer_manager::SourceAddress::Daemon => {
-                        settings.source_address(peer.address.ip())
-                    }
-                    peer_manager::SourceAddress::Node(address) => Some(address),
-                    peer_manager::SourceAddress::Unbound => None,
-                },
-                md5_password: peer.settings.password.clone(),
-                // GTSM (RFC 5082 §3): send 255, accept 256 - hops and up.
-                ttl_security: peer.settings.ttl_security_hops.is_some(),
-                ttl_security_hops: peer.settings.ttl_security_hops.unwrap_or(1),
-                ttl: None,
-            },
-            connect_timeout: Duration::from_secs(5),
-            routes: bgp_session::RouteLink {
-                peer: id,
-                events: self.route_events.clone(),
-            },
-        }
     }
 
     /// The BIRD sockets asked for, with the family each lists.
@@ -1071,11 +973,10 @@ fn without_fastbins() {
     eprintln!("nodebgp: cannot run again with {TUNABLE}=0 ({error}); going on without");
 }
 
-/// A per-peer seed for the RFC 4271 §10 jitter, so that peers started
-/// together do not retry in step.
-fn jitter_seed(address: SocketAddr) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write(address.to_string().as_bytes());
-    hasher.finish()
+/// Waits for `notify`, or forever without one (no FIB).
+async fn notified(notify: Option<&Notify>) {
+    match notify {
+        Some(notify) => notify.notified().await,
+        None => std::future::pending().await,
+    }
 }

@@ -115,8 +115,6 @@ pub(crate) struct Routing {
     /// When a peer's long-lived stale routes of a family are flushed (the end
     /// of its long-lived stale time, RFC 9494 §4.2).
     long_lived_deadlines: HashMap<(PeerId, Family), Instant>,
-    /// Changes for the kernel, taken by the manager.
-    fib_changes: Vec<FibChange>,
     /// What the node originates now, by prefix.
     originated: HashMap<IpNet, Origination>,
     /// Peers that sent End-of-RIB for every family at least once: the
@@ -169,7 +167,6 @@ impl Routing {
             peers: HashMap::new(),
             stale_deadlines: HashMap::new(),
             long_lived_deadlines: HashMap::new(),
-            fib_changes: Vec::new(),
             synchronised: HashSet::new(),
             originated,
             deferred: false,
@@ -784,16 +781,21 @@ impl Routing {
             .all(|number| self.synchronised.contains(number))
     }
 
-    /// Takes the kernel changes gathered so far.
+    /// Takes the kernel changes gathered so far. Until then they wait in
+    /// the RIB, one per prefix however often it changed: while the kernel
+    /// lags, a flapping route costs nothing more.
     pub(crate) fn take_fib_changes(&mut self) -> Vec<FibChange> {
-        std::mem::take(&mut self.fib_changes)
+        self.rib.poll_fib()
+    }
+
+    /// Whether there are kernel changes to take.
+    pub(crate) fn has_fib_changes(&self) -> bool {
+        self.rib.has_fib_changes()
     }
 
     /// For every peer with something pending and nothing in flight, its
-    /// next batch of UPDATEs (and the EoRR that ends a refreshed table); and
-    /// the FIB changes.
+    /// next batch of UPDATEs (and the EoRR that ends a refreshed table).
     fn effects(&mut self) -> Vec<Effect> {
-        self.fib_changes.extend(self.rib.poll_fib());
         if self.deferred {
             // The RIB keeps what is pending; it is sent when deferral ends.
             return Vec::new();
