@@ -126,7 +126,8 @@ fn route_load_times_the_routes_into_the_kernel() {
     // The load and the table resent after the restart, for BIRD and nodebgp.
     assert_eq!(installed, 4, "two for each receiver:\n{text}");
     // Forwarding kept through each receiver's graceful restart: the kernel
-    // never held fewer routes than the table resent after it.
+    // never held fewer routes than the table resent after it (as sampled
+    // every 20 ms: a flush and refill quicker than that would go unseen).
     let restarts: Vec<&str> = text
         .lines()
         .filter(|line| line.contains(" restart: "))

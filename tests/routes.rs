@@ -905,6 +905,43 @@ fn after_a_restart_only_the_kernel_routes_no_peer_sends_are_removed() {
     );
 }
 
+/// When the node's AS changes, every session starts again on a new RIB;
+/// the routes the old one put in the kernel go with it unless a peer
+/// announces them again. Here the peer refuses the new AS (it expects the
+/// old one), so nothing comes back and the kernel route must go.
+#[test]
+fn a_new_node_as_takes_the_old_sessions_routes_out_of_the_kernel() {
+    lab::require(Kind::Frr);
+    let Some(namespace) = fib_namespace("fib-as-change") else {
+        return;
+    };
+    let (ours, theirs) = (address(), address());
+    let directory = scratch("fib-as-change");
+    let _router = Router::start(
+        peering_with_us(Kind::Frr, "fib-as-change", theirs, 65095, ours, 65094)
+            .routes(["10.95.0.0/24"])
+            .next_hop("198.51.100.45".parse().unwrap()),
+    )
+    .unwrap();
+    let arguments = ["--fib-netns", namespace.name()];
+    let daemon = start_peered(&directory, theirs, "65095", ours, "65094", &arguments);
+    eventually("the kernel route", || {
+        namespace.next_hops("10.95.0.0/24") == ["198.51.100.45"]
+    });
+    apply(
+        &directory,
+        "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: 65096}\n",
+    );
+    eventually("the old session's route gone from the kernel", || {
+        namespace.next_hops("10.95.0.0/24").is_empty()
+    });
+    let peer = daemon.peer(theirs).expect("the peer is still configured");
+    assert_ne!(
+        peer["state"], "Established",
+        "the peer refuses AS 65096: {peer}"
+    );
+}
+
 /// A node is no transit router: a route learned from one eBGP peer is not
 /// sent to another (in another AS, so that no AS-path loop would hide a
 /// leak). The other peer's received set is exactly the node's own

@@ -129,10 +129,12 @@ pub(crate) fn restart_and_recover(
         kernel_baseline,
     );
     watching.store(false, Ordering::Release);
-    let fewest = watcher
+    let watched = watcher
         .join()
-        .map_err(|_| "the kernel watcher panicked".to_owned())??;
+        .map_err(|_| "the kernel watcher panicked".to_owned());
+    // The restart's own failure first: it is what a watcher error follows from.
     let (mut restart, sessions) = outcome?;
+    let fewest = watched??;
     restart.before = before;
     restart.fewest = fewest.saturating_sub(kernel_baseline);
     Ok((restart, sessions))

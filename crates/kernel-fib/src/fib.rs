@@ -289,7 +289,8 @@ impl Fib {
     /// without a list: after a restart with a full table that list would be
     /// a second copy of the table at the daemon's busiest moment. The
     /// entries of one multipath route that older kernels list one next hop
-    /// at a time (IPv6) come one after the other and are merged.
+    /// at a time (IPv6) come one after the other and are merged. On an
+    /// error `visit` has seen some of the routes, not all.
     pub async fn for_each_installed(
         &self,
         mut visit: impl FnMut(FibRoute),

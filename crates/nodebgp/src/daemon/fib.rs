@@ -36,6 +36,10 @@ pub(crate) enum FibCommand {
     /// Every peer has resent its table: routes left by the previous run
     /// that nothing re-learned are removed.
     Synchronised,
+    /// The RIB was replaced (the node's AS changed): no route is learned
+    /// any more; what the kernel holds of them goes unless the new RIB
+    /// selects it again.
+    ForgetLearned,
     /// The host routes to peers through their `reachableBy` gateways
     /// changed: peer address → gateway.
     PeerRoutes(BTreeMap<IpAddr, IpAddr>),
@@ -71,9 +75,10 @@ pub(crate) struct FibHandle {
 }
 
 impl FibHandle {
-    /// Whether the task takes another batch of changes now.
+    /// Whether the task takes another batch of changes now (a task that is
+    /// gone takes nothing, and must not hold the manager's changes back).
     pub(crate) fn has_room(&self) -> bool {
-        self.backlog.has_room()
+        self.backlog.has_room() || self.commands.is_closed()
     }
 
     /// Hands the task a batch of changes (the caller checked
@@ -232,6 +237,7 @@ impl FibTask {
                     self.backlog.applied();
                 }
                 FibCommand::Synchronised => self.synchronise().await,
+                FibCommand::ForgetLearned => self.forget_learned().await,
                 FibCommand::PeerRoutes(routes) => self.peer_routes(routes).await,
                 FibCommand::PodNetworks { blackholes, kernel } => {
                     self.pod_networks(blackholes, kernel).await;
@@ -376,6 +382,15 @@ impl FibTask {
             }
         }
         self.table.prune();
+    }
+
+    async fn forget_learned(&mut self) {
+        let prefixes: Vec<IpNet> = self.table.learned_prefixes().collect();
+        for prefix in &prefixes {
+            self.table.set_learned(*prefix, &Vec::new());
+        }
+        let routes = self.changes_for(prefixes);
+        self.install(routes).await;
     }
 
     async fn retry(&mut self) {

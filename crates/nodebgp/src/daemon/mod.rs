@@ -440,9 +440,14 @@ impl Manager {
                 "peers still ending; leaving without them"
             );
         }
-        // What the RIB still holds goes first: Stop must find the task
-        // with every change the table saw.
-        self.send_fib_changes(true);
+        if graceful {
+            // What the RIB still holds goes first: the kernel is left as
+            // the table was.
+            self.send_fib_changes(true);
+        } else {
+            // Everything of ours leaves the kernel: no use installing it.
+            drop(self.routing.take_fib_changes());
+        }
         if let Some(fib) = self.fib.take() {
             let (done, finished) = tokio::sync::oneshot::channel();
             let _ = fib.commands.send(fib::FibCommand::Stop {
@@ -632,6 +637,13 @@ impl Manager {
             let addresses: Vec<IpAddr> = self.peers.keys().copied().collect();
             for address in addresses {
                 self.stop_peer(address);
+            }
+            // The old RIB goes with what it still meant to tell the kernel,
+            // its peers' paths among it: the FIB task forgets every learned
+            // route, and the new sessions bring theirs.
+            drop(self.routing.take_fib_changes());
+            if let Some(fib) = &self.fib {
+                let _ = fib.commands.send(fib::FibCommand::ForgetLearned);
             }
             self.routing = self.new_routing(node_as);
             if self.synchronise_by.is_some() {
