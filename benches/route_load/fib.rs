@@ -15,7 +15,11 @@
 //! counters the kernel keeps, so polling them does not dump a million routes;
 //! a run compares them with their value before the load.
 
+use std::os::fd::AsRawFd;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
 
 use bgp_wire::Family;
 
@@ -57,7 +61,7 @@ pub(crate) fn enter_namespace() -> Result<(), String> {
 
 /// Routing protocol numbers of the receivers' kernel routes: BIRD's (12,
 /// `proto bird`) and nodebgp's (244).
-const RECEIVER_PROTOCOLS: [&str; 2] = ["12", "244"];
+const RECEIVER_PROTOCOLS: [u8; 2] = [12, 244];
 
 /// Removes every receiver's routes from this namespace's kernel: a receiver
 /// stopped by the harness (killed, as a crash would) leaves its routes
@@ -67,7 +71,8 @@ pub(crate) fn flush_receiver_routes() -> Result<(), String> {
     for family in ["-4", "-6"] {
         for protocol in RECEIVER_PROTOCOLS {
             let output = Command::new("ip")
-                .args([family, "route", "flush", "table", "all", "proto", protocol])
+                .args([family, "route", "flush", "table", "all", "proto"])
+                .arg(protocol.to_string())
                 .output()
                 .map_err(|error| format!("ip: {error}"))?;
             if !output.status.success() {
@@ -79,6 +84,102 @@ pub(crate) fn flush_receiver_routes() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// rtnetlink multicast groups of route changes (`RTMGRP_IPV4_ROUTE`,
+/// `RTMGRP_IPV6_ROUTE`, linux/rtnetlink.h).
+const ROUTE_GROUPS: u32 = 0x40 | 0x400;
+
+/// `RTM_DELROUTE`: a route left the kernel.
+const ROUTE_REMOVED: u16 = 25;
+
+/// Counts the receivers' routes (protocols 12 and 244) the kernel of this
+/// namespace removes, from its own rtnetlink notifications: each removal is
+/// a moment its prefix had no route. (A route replaced in place,
+/// NLM_F_REPLACE, never leaves and is no removal.) The socket's buffer is
+/// large enough for a table's worth of notifications; if the kernel still
+/// drops some (ENOBUFS), stopping says so instead of giving a count.
+pub(crate) struct RemovalCounter {
+    running: Arc<AtomicBool>,
+    reader: JoinHandle<Result<u64, String>>,
+}
+
+impl RemovalCounter {
+    /// Subscribes to route changes: every removal from now on is counted.
+    pub(crate) fn start() -> Result<RemovalCounter, String> {
+        use nix::sys::socket::{
+            self, sockopt, AddressFamily, NetlinkAddr, SockFlag, SockProtocol, SockType,
+        };
+        let fd = socket::socket(
+            AddressFamily::Netlink,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::NetlinkRoute,
+        )
+        .map_err(|error| format!("netlink socket: {error}"))?;
+        socket::setsockopt(&fd, sockopt::RcvBufForce, &(256 << 20))
+            .map_err(|error| format!("netlink receive buffer: {error}"))?;
+        socket::setsockopt(
+            &fd,
+            sockopt::ReceiveTimeout,
+            &nix::sys::time::TimeVal::new(0, 100_000),
+        )
+        .map_err(|error| format!("netlink receive timeout: {error}"))?;
+        socket::bind(fd.as_raw_fd(), &NetlinkAddr::new(0, ROUTE_GROUPS))
+            .map_err(|error| format!("netlink bind: {error}"))?;
+        let running = Arc::new(AtomicBool::new(true));
+        let reader = {
+            let running = Arc::clone(&running);
+            thread::spawn(move || {
+                let mut buffer = vec![0_u8; 256 * 1024];
+                let mut removed = 0;
+                while running.load(Ordering::Acquire) {
+                    match socket::recv(fd.as_raw_fd(), &mut buffer, socket::MsgFlags::empty()) {
+                        Ok(length) => removed += receiver_routes_removed(&buffer[..length]),
+                        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
+                        Err(nix::errno::Errno::ENOBUFS) => {
+                            return Err("route notifications were lost (ENOBUFS)".to_owned())
+                        }
+                        Err(error) => return Err(format!("netlink recv: {error}")),
+                    }
+                }
+                Ok(removed)
+            })
+        };
+        Ok(RemovalCounter { running, reader })
+    }
+
+    /// Stops counting: the receivers' routes removed meanwhile.
+    pub(crate) fn stop(self) -> Result<u64, String> {
+        self.running.store(false, Ordering::Release);
+        self.reader
+            .join()
+            .map_err(|_| "the route removal counter panicked".to_owned())?
+    }
+}
+
+/// The `RTM_DELROUTE` messages of protocol 12 or 244 in one datagram of
+/// netlink messages (each a 16-octet header, its length first, then for a
+/// route an `rtmsg` whose sixth octet is the protocol).
+fn receiver_routes_removed(datagram: &[u8]) -> u64 {
+    let mut removed = 0;
+    let mut rest = datagram;
+    while rest.len() >= 16 {
+        let length = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+        if length < 16 || length > rest.len() {
+            break;
+        }
+        let protocol = rest.get(16 + 5).copied();
+        if kind == ROUTE_REMOVED
+            && protocol.is_some_and(|protocol| RECEIVER_PROTOCOLS.contains(&protocol))
+        {
+            removed += 1;
+        }
+        // Each message starts on a 4-octet boundary.
+        rest = rest.get(length.next_multiple_of(4)..).unwrap_or_default();
+    }
+    removed
 }
 
 /// The routes the kernel of this namespace holds for `family`, every table
@@ -122,6 +223,28 @@ fn ipv6_route_entries(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A netlink message header and an `rtmsg` of `protocol`.
+    fn route_message(kind: u16, protocol: u8) -> Vec<u8> {
+        let mut message = Vec::new();
+        message.extend_from_slice(&28_u32.to_ne_bytes());
+        message.extend_from_slice(&kind.to_ne_bytes());
+        message.extend_from_slice(&[0; 10]);
+        message.extend_from_slice(&[2, 24, 0, 0, 254, protocol, 0, 1]);
+        message.extend_from_slice(&[0; 4]);
+        message
+    }
+
+    #[test]
+    fn only_the_receivers_removed_routes_are_counted() {
+        let mut datagram = route_message(ROUTE_REMOVED, 244);
+        datagram.extend(route_message(ROUTE_REMOVED, 12));
+        datagram.extend(route_message(24, 244)); // a new route
+        datagram.extend(route_message(ROUTE_REMOVED, 2)); // the kernel's own
+        datagram.extend(&[1, 2, 3]); // a cut-off tail
+        assert_eq!(receiver_routes_removed(&datagram), 2);
+        assert_eq!(receiver_routes_removed(&[]), 0);
+    }
 
     #[test]
     fn counters_are_read_from_the_kernel_formats() {

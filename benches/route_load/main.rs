@@ -400,7 +400,7 @@ fn main() -> ExitCode {
                 Ok(sample) => {
                     if let Some(restart) = sample.restart {
                         println!(
-                            "run {}/{} {name:<8} restart: gone after {:.3} s, listening again after {:.3} s, sessions up after {:.3} s, forwarding complete after {:.3} s; the kernel held at least {} of the table's {} routes ({} after); new process CPU {:.2} s, peak {:.1} MiB",
+                            "run {}/{} {name:<8} restart: gone after {:.3} s, listening again after {:.3} s, sessions up after {:.3} s, forwarding complete after {:.3} s; the kernel held at least {} of the table's {} routes ({} after) and removed {}; new process CPU {:.2} s, peak {:.1} MiB",
                             run + 1,
                             settings.runs,
                             restart.gone,
@@ -410,6 +410,7 @@ fn main() -> ExitCode {
                             restart.fewest,
                             restart.before,
                             restart.after,
+                            restart.removed,
                             restart.cpu_seconds,
                             mib(restart.peak_kib),
                         );
@@ -521,9 +522,9 @@ fn main() -> ExitCode {
             restart::DROPPED_EVERY
         );
         println!(
-            "| receiver | old process gone s | listening again s | sessions up s | forwarding complete s | min s | fewest kernel routes meanwhile | routes before / after | new process CPU s | new process peak RSS MiB |"
+            "| receiver | old process gone s | listening again s | sessions up s | forwarding complete s | min s | fewest kernel routes meanwhile | kernel routes removed meanwhile | routes before / after | new process CPU s | new process peak RSS MiB |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (index, implementation) in present.iter().enumerate() {
             let restarts: Vec<restart::Restart> = samples[index]
                 .iter()
@@ -534,13 +535,18 @@ fn main() -> ExitCode {
             };
             let of =
                 |field: fn(&restart::Restart) -> f64| median(restarts.iter().map(field).collect());
+            let removed = restarts
+                .iter()
+                .map(|restart| restart.removed)
+                .max()
+                .unwrap_or(0);
             let fewest = restarts
                 .iter()
                 .map(|restart| restart.fewest)
                 .min()
                 .unwrap_or(0);
             println!(
-                "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {fewest} | {} / {} | {:.2} | {:.1} |",
+                "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {fewest} | {removed} | {} / {} | {:.2} | {:.1} |",
                 implementation.name(),
                 of(|restart| restart.gone),
                 of(|restart| restart.listening),

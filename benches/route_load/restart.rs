@@ -15,10 +15,10 @@
 //!        nobody announces any more removed
 //! ```
 //!
-//! All along, a watcher thread reads the kernel's route count: the fewest
-//! routes it saw says whether forwarding was kept through the restart (the
-//! table before, less only the dropped routes at the end) or lost and
-//! rebuilt.
+//! All along, `ip monitor route` counts the routes the kernel removes: with
+//! forwarding kept through the restart, those are exactly the dropped
+//! routes; any more had a gap. A watcher thread also reads the kernel's
+//! route count, whose fewest shows how deep a gap went.
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -87,6 +87,9 @@ pub(crate) struct Restart {
     pub(crate) after: u64,
     /// The fewest of the table's routes the kernel held in between.
     pub(crate) fewest: u64,
+    /// The routes the kernel removed in between (`ip monitor route`): the
+    /// ones nobody announces any more, and any other that had a gap.
+    pub(crate) removed: u64,
     /// CPU seconds of the new process, from its start to complete.
     pub(crate) cpu_seconds: f64,
     /// Peak RSS of the new process, KiB.
@@ -106,6 +109,7 @@ pub(crate) fn restart_and_recover(
 ) -> Result<(Restart, Vec<sender::Session>), String> {
     let family = settings.options.family;
     let before = fib::kernel_routes(family)?.saturating_sub(kernel_baseline);
+    let removals = fib::RemovalCounter::start()?;
     let watching = Arc::new(AtomicBool::new(true));
     let watcher = {
         let watching = Arc::clone(&watching);
@@ -132,9 +136,11 @@ pub(crate) fn restart_and_recover(
     let watched = watcher
         .join()
         .map_err(|_| "the kernel watcher panicked".to_owned());
+    let removed = removals.stop();
     // The restart's own failure first: it is what a watcher error follows from.
     let (mut restart, sessions) = outcome?;
     let fewest = watched??;
+    restart.removed = removed?;
     restart.before = before;
     restart.fewest = fewest.saturating_sub(kernel_baseline);
     Ok((restart, sessions))
@@ -200,6 +206,7 @@ fn restart_watched(
             before: 0,
             after: resent_prefixes,
             fewest: 0,
+            removed: 0,
             cpu_seconds,
             peak_kib,
         },
