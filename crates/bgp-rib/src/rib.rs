@@ -30,6 +30,10 @@ pub use output::Batch;
 /// Next hops of the selected paths of one prefix, sorted.
 type NextHops = SmallVec<[IpAddr; 2]>;
 
+/// Prefixes [`Rib::poll_fib`]'s map keeps room for between batches: what
+/// the changes of a busy moment need, not a whole table's.
+const FIB_PENDING_KEPT: usize = 16 * 1024;
+
 /// The best path of a prefix, as far as export cares: who it is from and
 /// what it carries.
 #[derive(Debug, Clone)]
@@ -1036,6 +1040,12 @@ impl Rib {
                 next_hops: now.into_vec(),
             })
             .collect();
+        // Unless a whole table waited in it (the kernel lagged behind a full
+        // load): that much room, over a hundred octets a prefix, would stay
+        // taken for good.
+        if self.fib_pending.capacity() > FIB_PENDING_KEPT {
+            self.fib_pending.shrink_to(FIB_PENDING_KEPT);
+        }
         changes
     }
 }
