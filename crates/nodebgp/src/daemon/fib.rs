@@ -381,7 +381,6 @@ impl FibTask {
                 self.table.set_installed(&route);
             }
         }
-        self.table.prune();
     }
 
     async fn forget_learned(&mut self) {

@@ -1,26 +1,31 @@
 //! What the FIB task remembers per prefix, kept small. A node's routes
 //! share a handful of next-hop lists (one per peer, or per ECMP set) and
-//! fewer kernel route shapes still, so each is stored once, interned, and
-//! the table holds two pointers per prefix, in a map per family (an IPv4
-//! key is 5 octets, an [`IpNet`] 18): a million learned and installed
-//! routes cost one 24-octet hash-map entry each and no allocation of their
-//! own.
+//! fewer kernel route shapes still, so each is stored once, numbered and
+//! counted, and the table holds two 4-octet numbers per prefix, in a map per
+//! family (an IPv4 key is 5 octets, an [`IpNet`] 18): a million learned and
+//! installed routes cost one 16-octet hash-map entry each and no allocation
+//! of their own.
 
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use kernel_fib::{FibRoute, RouteKind};
+
+/// The number of a value in an [`Interner`]; never 0, so that an optional
+/// one takes no more room.
+type Id = NonZeroU32;
 
 /// What the task knows of one prefix.
 #[derive(Debug, Clone, Default)]
 struct Entry {
     /// The next hops the RIB selected.
-    learned: Option<Arc<Vec<IpAddr>>>,
+    learned: Option<Id>,
     /// What the kernel holds with our protocol number.
-    installed: Option<Arc<Installed>>,
+    installed: Option<Id>,
 }
 
 impl Entry {
@@ -59,13 +64,19 @@ impl Table {
 
     /// The next hops the RIB selected for `prefix`.
     pub(super) fn learned(&self, prefix: IpNet) -> Option<&[IpAddr]> {
-        self.entry(prefix)?.learned.as_deref().map(Vec::as_slice)
+        let id = self.entry(prefix)?.learned?;
+        Some(self.shared.next_hops.get(id))
     }
 
     /// Records the RIB's next hops for `prefix` (none: not learned).
     pub(super) fn set_learned(&mut self, prefix: IpNet, next_hops: &Vec<IpAddr>) {
         self.update(prefix, |entry, shared| {
-            entry.learned = (!next_hops.is_empty()).then(|| shared.next_hops(next_hops));
+            // The new value is taken before the old is let go: the same
+            // value stays where it is.
+            let new = (!next_hops.is_empty()).then(|| shared.next_hops.acquire(next_hops));
+            if let Some(old) = std::mem::replace(&mut entry.learned, new) {
+                shared.next_hops.release(old);
+            }
         });
     }
 
@@ -86,19 +97,27 @@ impl Table {
 
     /// Our route of `prefix` in the kernel.
     pub(super) fn installed(&self, prefix: IpNet) -> Option<&Installed> {
-        self.entry(prefix)?.installed.as_deref()
+        let id = self.entry(prefix)?.installed?;
+        Some(self.shared.installed.get(id))
     }
 
     /// Records that the kernel holds `route` for its prefix.
     pub(super) fn set_installed(&mut self, route: &FibRoute) {
         self.update(route.prefix, |entry, shared| {
-            entry.installed = Some(shared.installed(route));
+            let new = shared.installed.acquire(&Installed::of(route));
+            if let Some(old) = entry.installed.replace(new) {
+                shared.installed.release(old);
+            }
         });
     }
 
     /// Records that the kernel holds nothing of ours for `prefix`.
     pub(super) fn remove_installed(&mut self, prefix: IpNet) {
-        self.update(prefix, |entry, _| entry.installed = None);
+        self.update(prefix, |entry, shared| {
+            if let Some(old) = entry.installed.take() {
+                shared.installed.release(old);
+            }
+        });
     }
 
     /// Every prefix with an installed route.
@@ -119,11 +138,6 @@ impl Table {
     /// How many prefixes have an installed route.
     pub(super) fn installed_count(&self) -> usize {
         self.installed
-    }
-
-    /// Forgets shared values no prefix uses any more.
-    pub(super) fn prune(&mut self) {
-        self.shared.prune();
     }
 }
 
@@ -157,47 +171,86 @@ fn update_in<K: Eq + Hash>(
     }
 }
 
-/// One copy of each distinct value in use.
+/// One copy of each distinct value in use, numbered, with a count of the
+/// entries that hold it; a value goes when the last lets go of it, and its
+/// number is given to the next new one.
 #[derive(Debug)]
-struct Interner<T: ?Sized + Eq + Hash> {
-    values: HashSet<Arc<T>>,
-    /// The size after the last prune: the next comes when it has doubled.
-    pruned_at: usize,
+struct Interner<T: Eq + Hash> {
+    /// By number (less one): the value and its holders; `None` when free.
+    slots: Vec<Option<(Arc<T>, u32)>>,
+    /// The number of each value in use.
+    numbers: HashMap<Arc<T>, Id>,
+    /// Numbers free for new values.
+    free: Vec<Id>,
 }
 
-impl<T: ?Sized + Eq + Hash> Default for Interner<T> {
+impl<T: Eq + Hash> Default for Interner<T> {
     fn default() -> Self {
         Interner {
-            values: HashSet::new(),
-            pruned_at: 0,
+            slots: Vec::new(),
+            numbers: HashMap::new(),
+            free: Vec::new(),
         }
     }
 }
 
-impl<T: ?Sized + Eq + Hash> Interner<T> {
-    /// The shared copy of `value`, made with `make` the first time.
-    fn intern(&mut self, value: &T, make: impl FnOnce(&T) -> Arc<T>) -> Arc<T> {
-        if let Some(shared) = self.values.get(value) {
-            return Arc::clone(shared);
+impl<T: Eq + Hash + Clone> Interner<T> {
+    /// The number of `value`, now held once more.
+    fn acquire(&mut self, value: &T) -> Id {
+        if let Some(&id) = self.numbers.get(value) {
+            if let Some((_, holders)) = &mut self.slots[slot(id)] {
+                *holders += 1;
+            }
+            return id;
         }
-        let shared = make(value);
-        self.values.insert(Arc::clone(&shared));
-        shared
+        let shared = Arc::new(value.clone());
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[slot(id)] = Some((Arc::clone(&shared), 1));
+                id
+            }
+            None => {
+                self.slots.push(Some((Arc::clone(&shared), 1)));
+                // More distinct values than u32 numbers would need more
+                // memory than a node has.
+                Id::new(u32::try_from(self.slots.len()).expect("fewer than 2^32 values"))
+                    .expect("at least one slot")
+            }
+        };
+        self.numbers.insert(shared, id);
+        id
     }
 
-    /// Forgets values nobody holds any more, once the set has doubled since
-    /// it last did (so that the work stays proportional to what was added).
-    fn prune(&mut self) {
-        if self.values.len() > 2 * self.pruned_at + 64 {
-            self.values.retain(|value| Arc::strong_count(value) > 1);
-            self.pruned_at = self.values.len();
+    /// One holder of `id` fewer; the value goes with the last.
+    fn release(&mut self, id: Id) {
+        let Some((value, holders)) = &mut self.slots[slot(id)] else {
+            return;
+        };
+        *holders -= 1;
+        if *holders == 0 {
+            self.numbers.remove(value.as_ref());
+            self.slots[slot(id)] = None;
+            self.free.push(id);
+        }
+    }
+
+    /// The value numbered `id`, which is held.
+    fn get(&self, id: Id) -> &T {
+        match &self.slots[slot(id)] {
+            Some((value, _)) => value,
+            None => unreachable!("a number in the table is held"),
         }
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.values.len()
+        self.numbers.len()
     }
+}
+
+/// Where `id` is in an interner's slots.
+fn slot(id: Id) -> usize {
+    id.get() as usize - 1
 }
 
 /// Our route of a prefix as the kernel holds it, the prefix left out.
@@ -226,31 +279,11 @@ impl Installed {
     }
 }
 
-/// The interners of the table's two pointers.
+/// The interners of the table's two numbers.
 #[derive(Debug, Default)]
 struct Shared {
     next_hops: Interner<Vec<IpAddr>>,
     installed: Interner<Installed>,
-}
-
-impl Shared {
-    /// The shared copy of a learned route's next hops.
-    fn next_hops(&mut self, next_hops: &Vec<IpAddr>) -> Arc<Vec<IpAddr>> {
-        self.next_hops
-            .intern(next_hops, |value| Arc::new(value.clone()))
-    }
-
-    /// The shared copy of `route` as installed.
-    fn installed(&mut self, route: &FibRoute) -> Arc<Installed> {
-        self.installed
-            .intern(&Installed::of(route), |value| Arc::new(value.clone()))
-    }
-
-    /// Forgets what no prefix uses any more.
-    fn prune(&mut self) {
-        self.next_hops.prune();
-        self.installed.prune();
-    }
 }
 
 #[cfg(test)]
@@ -262,24 +295,46 @@ mod tests {
     }
 
     #[test]
-    fn equal_values_share_one_copy_until_nobody_holds_it() {
+    fn equal_values_share_one_number_until_nobody_holds_it() {
         let mut shared = Shared::default();
-        let first = shared.next_hops(&vec![address("192.0.2.1")]);
-        let second = shared.next_hops(&vec![address("192.0.2.1")]);
-        assert!(Arc::ptr_eq(&first, &second));
+        let first = shared.next_hops.acquire(&vec![address("192.0.2.1")]);
+        let second = shared.next_hops.acquire(&vec![address("192.0.2.1")]);
+        assert_eq!(first, second);
         let route = FibRoute::new("10.0.0.0/24".parse().unwrap(), [address("192.0.2.1")]);
         let other = FibRoute::new("10.0.1.0/24".parse().unwrap(), [address("192.0.2.1")]);
-        let installed = shared.installed(&route);
-        assert!(Arc::ptr_eq(&installed, &shared.installed(&other)));
-        assert!(installed.is(&other));
-        assert!(!installed.is(&FibRoute::blackhole("10.0.0.0/24".parse().unwrap())));
-        // Many short-lived values: pruning keeps only what is held.
-        let held: Vec<Arc<Vec<IpAddr>>> = (0..200_u8)
-            .map(|index| shared.next_hops(&vec![IpAddr::from([198, 51, 100, index])]))
+        let installed = shared.installed.acquire(&Installed::of(&route));
+        assert_eq!(installed, shared.installed.acquire(&Installed::of(&other)));
+        assert!(shared.installed.get(installed).is(&other));
+        assert!(!shared
+            .installed
+            .get(installed)
+            .is(&FibRoute::blackhole("10.0.0.0/24".parse().unwrap())));
+        // Many short-lived values: each goes with its last holder, and its
+        // number is used again.
+        let held: Vec<Id> = (0..200_u8)
+            .map(|index| {
+                shared
+                    .next_hops
+                    .acquire(&vec![IpAddr::from([198, 51, 100, index])])
+            })
             .collect();
-        drop(held);
-        shared.prune();
+        assert_eq!(shared.next_hops.len(), 201);
+        for id in held {
+            shared.next_hops.release(id);
+        }
         assert_eq!(shared.next_hops.len(), 1, "only 192.0.2.1 is still held");
+        shared.next_hops.release(first);
+        assert_eq!(shared.next_hops.get(second), &[address("192.0.2.1")]);
+        let reused = shared.next_hops.acquire(&vec![address("198.51.100.7")]);
+        assert!(reused.get() <= 201, "a freed number is given again");
+        shared.next_hops.release(second);
+        shared.next_hops.release(reused);
+        assert_eq!(shared.next_hops.len(), 0);
+    }
+
+    #[test]
+    fn an_entry_is_sixteen_octets_with_its_ipv4_key() {
+        assert_eq!(std::mem::size_of::<(Ipv4Net, Entry)>(), 16);
     }
 
     #[test]
