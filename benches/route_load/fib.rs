@@ -93,69 +93,110 @@ const ROUTE_GROUPS: u32 = 0x40 | 0x400;
 /// `RTM_DELROUTE`: a route left the kernel.
 const ROUTE_REMOVED: u16 = 25;
 
+/// A thread that watches the kernel until stopped, then gives what it saw.
+/// Dropped without [`Watch::stop`] (its run failed), it ends all the same.
+pub(crate) struct Watch {
+    running: Arc<AtomicBool>,
+    /// `None` once stopped.
+    reader: Option<JoinHandle<Result<u64, String>>>,
+    what: &'static str,
+}
+
+impl Watch {
+    /// Runs `watch` on a thread of its own; it returns once the flag it is
+    /// given turns false.
+    fn spawn(
+        what: &'static str,
+        watch: impl FnOnce(&AtomicBool) -> Result<u64, String> + Send + 'static,
+    ) -> Watch {
+        let running = Arc::new(AtomicBool::new(true));
+        let reader = {
+            let running = Arc::clone(&running);
+            thread::spawn(move || watch(&running))
+        };
+        Watch {
+            running,
+            reader: Some(reader),
+            what,
+        }
+    }
+
+    /// Stops watching: what the thread saw.
+    pub(crate) fn stop(mut self) -> Result<u64, String> {
+        self.running.store(false, Ordering::Release);
+        let what = self.what;
+        self.reader
+            .take()
+            .ok_or_else(|| format!("the {what} was stopped before"))?
+            .join()
+            .map_err(|_| format!("the {what} panicked"))?
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.running.store(false, Ordering::Release);
+    }
+}
+
+/// Reads the kernel's count of `family` routes every `every` until stopped:
+/// the fewest it saw.
+pub(crate) fn fewest_routes(family: Family, every: std::time::Duration) -> Watch {
+    Watch::spawn("kernel route count watcher", move |running| {
+        let mut fewest = u64::MAX;
+        loop {
+            fewest = fewest.min(kernel_routes(family)?);
+            if !running.load(Ordering::Acquire) {
+                return Ok(fewest);
+            }
+            thread::sleep(every);
+        }
+    })
+}
+
 /// Counts the receivers' routes (protocols 12 and 244) the kernel of this
 /// namespace removes, from its own rtnetlink notifications: each removal is
 /// a moment its prefix had no route. (A route replaced in place,
 /// NLM_F_REPLACE, never leaves and is no removal.) The socket's buffer is
 /// large enough for a table's worth of notifications; if the kernel still
-/// drops some (ENOBUFS), stopping says so instead of giving a count.
-pub(crate) struct RemovalCounter {
-    running: Arc<AtomicBool>,
-    reader: JoinHandle<Result<u64, String>>,
-}
-
-impl RemovalCounter {
-    /// Subscribes to route changes: every removal from now on is counted.
-    pub(crate) fn start() -> Result<RemovalCounter, String> {
-        use nix::sys::socket::{
-            self, sockopt, AddressFamily, NetlinkAddr, SockFlag, SockProtocol, SockType,
-        };
-        let fd = socket::socket(
-            AddressFamily::Netlink,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::NetlinkRoute,
-        )
-        .map_err(|error| format!("netlink socket: {error}"))?;
-        socket::setsockopt(&fd, sockopt::RcvBufForce, &(256 << 20))
-            .map_err(|error| format!("netlink receive buffer: {error}"))?;
-        socket::setsockopt(
-            &fd,
-            sockopt::ReceiveTimeout,
-            &nix::sys::time::TimeVal::new(0, 100_000),
-        )
-        .map_err(|error| format!("netlink receive timeout: {error}"))?;
-        socket::bind(fd.as_raw_fd(), &NetlinkAddr::new(0, ROUTE_GROUPS))
-            .map_err(|error| format!("netlink bind: {error}"))?;
-        let running = Arc::new(AtomicBool::new(true));
-        let reader = {
-            let running = Arc::clone(&running);
-            thread::spawn(move || {
-                let mut buffer = vec![0_u8; 256 * 1024];
-                let mut removed = 0;
-                while running.load(Ordering::Acquire) {
-                    match socket::recv(fd.as_raw_fd(), &mut buffer, socket::MsgFlags::empty()) {
-                        Ok(length) => removed += receiver_routes_removed(&buffer[..length]),
-                        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
-                        Err(nix::errno::Errno::ENOBUFS) => {
-                            return Err("route notifications were lost (ENOBUFS)".to_owned())
-                        }
-                        Err(error) => return Err(format!("netlink recv: {error}")),
-                    }
+/// drops some (ENOBUFS), stopping says so instead of giving a count. Every
+/// removal from its return on is counted.
+pub(crate) fn count_removals() -> Result<Watch, String> {
+    use nix::sys::socket::{
+        self, sockopt, AddressFamily, NetlinkAddr, SockFlag, SockProtocol, SockType,
+    };
+    let fd = socket::socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkRoute,
+    )
+    .map_err(|error| format!("netlink socket: {error}"))?;
+    socket::setsockopt(&fd, sockopt::RcvBufForce, &(256 << 20))
+        .map_err(|error| format!("netlink receive buffer: {error}"))?;
+    socket::setsockopt(
+        &fd,
+        sockopt::ReceiveTimeout,
+        &nix::sys::time::TimeVal::new(0, 100_000),
+    )
+    .map_err(|error| format!("netlink receive timeout: {error}"))?;
+    socket::bind(fd.as_raw_fd(), &NetlinkAddr::new(0, ROUTE_GROUPS))
+        .map_err(|error| format!("netlink bind: {error}"))?;
+    Ok(Watch::spawn("route removal counter", move |running| {
+        let mut buffer = vec![0_u8; 256 * 1024];
+        let mut removed = 0;
+        while running.load(Ordering::Acquire) {
+            match socket::recv(fd.as_raw_fd(), &mut buffer, socket::MsgFlags::empty()) {
+                Ok(length) => removed += receiver_routes_removed(&buffer[..length]),
+                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::ENOBUFS) => {
+                    return Err("route notifications were lost (ENOBUFS)".to_owned())
                 }
-                Ok(removed)
-            })
-        };
-        Ok(RemovalCounter { running, reader })
-    }
-
-    /// Stops counting: the receivers' routes removed meanwhile.
-    pub(crate) fn stop(self) -> Result<u64, String> {
-        self.running.store(false, Ordering::Release);
-        self.reader
-            .join()
-            .map_err(|_| "the route removal counter panicked".to_owned())?
-    }
+                Err(error) => return Err(format!("netlink recv: {error}")),
+            }
+        }
+        Ok(removed)
+    }))
 }
 
 /// The `RTM_DELROUTE` messages of protocol 12 or 244 in one datagram of

@@ -21,7 +21,6 @@
 //! route count, whose fewest shows how deep a gap went.
 
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -109,51 +108,8 @@ pub(crate) fn restart_and_recover(
 ) -> Result<(Restart, Vec<sender::Session>), String> {
     let family = settings.options.family;
     let before = fib::kernel_routes(family)?.saturating_sub(kernel_baseline);
-    let removals = fib::RemovalCounter::start()?;
-    let watching = Arc::new(AtomicBool::new(true));
-    let watcher = {
-        let watching = Arc::clone(&watching);
-        thread::spawn(move || -> Result<u64, String> {
-            let mut fewest = u64::MAX;
-            loop {
-                fewest = fewest.min(fib::kernel_routes(family)?);
-                if !watching.load(Ordering::Acquire) {
-                    return Ok(fewest);
-                }
-                thread::sleep(WATCH_EVERY);
-            }
-        })
-    };
-    let outcome = restart_watched(
-        receiver,
-        senders,
-        settings,
-        resent,
-        resent_prefixes,
-        kernel_baseline,
-    );
-    watching.store(false, Ordering::Release);
-    let watched = watcher
-        .join()
-        .map_err(|_| "the kernel watcher panicked".to_owned());
-    let removed = removals.stop();
-    // The restart's own failure first: it is what a watcher error follows from.
-    let (mut restart, sessions) = outcome?;
-    let fewest = watched??;
-    restart.removed = removed?;
-    restart.before = before;
-    restart.fewest = fewest.saturating_sub(kernel_baseline);
-    Ok((restart, sessions))
-}
-
-fn restart_watched(
-    receiver: &mut Running,
-    senders: &[Ipv4Addr],
-    settings: &Settings,
-    resent: &[Arc<Vec<u8>>],
-    resent_prefixes: u64,
-    kernel_baseline: u64,
-) -> Result<(Restart, Vec<sender::Session>), String> {
+    let removals = fib::count_removals()?;
+    let fewest = fib::fewest_routes(family, WATCH_EVERY);
     let stopped = Instant::now();
     let gone = receiver.restart_gracefully()?;
     let listening = stopped.elapsed();
@@ -203,10 +159,10 @@ fn restart_watched(
             listening: listening.as_secs_f64(),
             sessions: sessions_up.as_secs_f64(),
             complete: phase.done.duration_since(stopped).as_secs_f64(),
-            before: 0,
+            before,
             after: resent_prefixes,
-            fewest: 0,
-            removed: 0,
+            fewest: fewest.stop()?.saturating_sub(kernel_baseline),
+            removed: removals.stop()?,
             cpu_seconds,
             peak_kib,
         },
