@@ -1,7 +1,7 @@
 //! What goes into the session and what comes out of it.
 
 use bgp_wire::{
-    AttributeError, DecodeError, Message, Notification, Received, RouteRefresh, Update,
+    AttributeError, DecodeError, Frames, Message, Notification, Received, RouteRefresh, Update,
 };
 
 use crate::negotiate::Negotiated;
@@ -164,6 +164,14 @@ pub enum Output {
         connection: ConnectionId,
         /// The message.
         message: Message,
+    },
+    /// Send messages encoded already (UPDATEs encoded once for several
+    /// sessions, [`bgp_wire::UpdateBatch`]) on a connection.
+    SendFrames {
+        /// The connection.
+        connection: ConnectionId,
+        /// The messages.
+        frames: Frames,
     },
     /// Close a connection once what was sent on it has been written.
     Close {

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use bgp_wire::{cease, DecodeError, ErrorCode, Message, Notification, Received, Treatment};
+use bgp_wire::{cease, DecodeError, ErrorCode, Frames, Message, Notification, Received, Treatment};
 use bytes::Bytes;
 
 use crate::config::Config;
@@ -182,6 +182,17 @@ impl Session {
         }
     }
 
+    /// Sends UPDATEs encoded already, as [`Session::send`] does messages.
+    pub fn send_frames(&mut self, now: Instant, frames: Frames) {
+        if let State::Established { link, .. } = self.state {
+            self.arm_send_hold(now);
+            self.outputs.push_back(Output::SendFrames {
+                connection: link.id,
+                frames,
+            });
+        }
+    }
+
     /// Processes one event.
     pub fn handle(&mut self, now: Instant, input: Input) {
         match input {
@@ -270,15 +281,19 @@ impl Session {
     }
 
     fn transmit(&mut self, now: Instant, link: Link, message: Message) {
-        // RFC 9687 §4: the send hold timer runs while output waits to be written.
-        if !self.timers.is_running(Timer::SendHold) {
-            let deadline = now + self.send_hold_time();
-            self.timers.set(Timer::SendHold, deadline);
-        }
+        self.arm_send_hold(now);
         self.outputs.push_back(Output::Send {
             connection: link.id,
             message,
         });
+    }
+
+    /// RFC 9687 §4: the send hold timer runs while output waits to be written.
+    fn arm_send_hold(&mut self, now: Instant) {
+        if !self.timers.is_running(Timer::SendHold) {
+            let deadline = now + self.send_hold_time();
+            self.timers.set(Timer::SendHold, deadline);
+        }
     }
 
     fn send_hold_time(&self) -> Duration {

@@ -17,10 +17,11 @@
 //!                                                    process, bounded ECMP, GR and
 //!                                                    long-lived (RFC 9494) stale marks
 //!                                                        │                    │
-//!                             best changed: prefix dirty per peer     selected next hops
+//!                            best changed: prefix dirty per group     selected next hops
 //!                                                        ▼                    ▼
 //!      poll_updates(peer) ◄── export rules, interned Adj-RIB-Out       poll_fib() ──► FibChange
-//!        (grouped by attribute set, End-of-RIB after the initial table)
+//!        (grouped by attribute set, End-of-RIB after the initial table;
+//!         one resolution and one Adj-RIB-Out per update group)
 //! ```
 //!
 //! ## Contract
@@ -50,6 +51,14 @@
 //!   time against what that peer was last sent, so that a flap between two
 //!   polls sends only the final state. FIB changes are likewise net changes
 //!   since the last [`Rib::poll_fib`].
+//! - Peers that would be sent the same UPDATEs (same kind, next-hop
+//!   handling, families, export filter; never route-reflector clients or
+//!   eBGP peers of a transit node, whose split horizon is their own) form an
+//!   update group once each has its initial table: a change is resolved once
+//!   for the group, its Adj-RIB-Out is one map, and every member is handed
+//!   the same [`SharedUpdates`] batch, which the driver encodes once. Each
+//!   member still gets exactly what it would have got alone; one that falls
+//!   behind, asks for a refresh or gets another filter goes on alone.
 //! - Attribute sets are interned ([`Attributes`]): one allocation per distinct
 //!   set, shared by every path and every Adj-RIB-Out entry that carries it.
 //! - Only IPv4 and IPv6 unicast are routed, and only when the session
@@ -63,7 +72,7 @@
 //! share of its attribute set. An Adj-RIB-Out entry is a key and an `Arc`.
 //! Measured on the synthetic 1M-prefix table of `benches/` (~101k attribute
 //! sets): about 78 heap bytes per prefix for the Loc-RIB, 58 more per prefix
-//! for each peer the whole table is sent to (`cargo bench -p bgp-rib --bench
+//! for each update group the whole table is sent to (`cargo bench -p bgp-rib --bench
 //! memory`; timings: `--bench rib`, or `cargo run --release -p bgp-rib
 //! --example full_table`).
 //!
@@ -105,7 +114,7 @@ pub use filter::{
 };
 use ipnet::IpNet;
 pub use policy::{ExportPolicy, ExportRule, Extent, Origin, Verdict};
-pub use rib::{Batch, FilterChange, Rib};
+pub use rib::{Batch, FilterChange, Rib, SharedUpdates};
 pub use view::{PeerStatistics, RouteView, Statistics};
 
 /// A peer, as the caller numbers them.

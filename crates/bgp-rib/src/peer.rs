@@ -1,8 +1,9 @@
-//! What the RIB keeps per peer: its session facts, counters and Adj-RIB-Out.
+//! What the RIB keeps per peer: its session facts, counters, and where it
+//! stands in its update group (whose Adj-RIB-Out it shares).
 
 use bgp_wire::Family;
 
-use crate::table::Outboxes;
+use crate::rib::GroupId;
 use crate::{PeerId, PeerInfo};
 
 /// One peer, up or down. A down peer stays known: its stale paths (graceful
@@ -14,9 +15,10 @@ pub(crate) struct PeerState {
     pub(crate) id: PeerId,
     pub(crate) info: PeerInfo,
     pub(crate) up: bool,
-    pub(crate) outboxes: Outboxes,
-    /// Families whose End-of-RIB is still to follow the initial table (RFC 4724 §2).
-    pub(crate) end_of_rib_pending: Vec<Family>,
+    /// Its update group while it is up (see `rib::groups`).
+    pub(crate) group: Option<GroupId>,
+    /// The sequence number of the next of its group's batches it takes.
+    pub(crate) cursor: u64,
     /// Paths held from this peer (Adj-RIB-In after import checks), IPv4 unicast.
     pub(crate) accepted_ipv4: usize,
     /// The same for IPv6 unicast.
@@ -40,8 +42,8 @@ impl PeerState {
             id,
             info,
             up: false,
-            outboxes: Outboxes::default(),
-            end_of_rib_pending: Vec::new(),
+            group: None,
+            cursor: 0,
             accepted_ipv4: 0,
             accepted_ipv6: 0,
             received: 0,
@@ -70,9 +72,5 @@ impl PeerState {
 
     pub(crate) fn negotiated(&self, family: Family) -> bool {
         self.info.families.contains(&family)
-    }
-
-    pub(crate) fn has_output(&self) -> bool {
-        self.up && (self.outboxes.has_work() || !self.end_of_rib_pending.is_empty())
     }
 }

@@ -15,16 +15,18 @@ use smallvec::SmallVec;
 
 use crate::attributes::{Attributes, Interner, UnknownAttribute};
 use crate::decision;
-use crate::export::{self, Source};
 use crate::peer::PeerState;
 use crate::table::{Path, Paths, PeerSlot, PrefixKey, Selection, Tables};
 use crate::{FibChange, LongLivedStale, PeerId, PeerInfo, Receipt, RibConfig};
 
 mod filtering;
+mod groups;
 mod output;
 mod removal;
 
 pub use filtering::FilterChange;
+pub(crate) use groups::GroupId;
+pub use groups::SharedUpdates;
 pub use output::Batch;
 
 /// Next hops of the selected paths of one prefix, sorted.
@@ -142,14 +144,11 @@ pub struct Rib {
     /// Slots of removed peers below the last used one, for reuse
     /// ([`Rib::remove_peer`]).
     free: Vec<PeerSlot>,
-    /// Slots of the peers that are up, in no particular order, by session
-    /// kind (iBGP, eBGP): the targets a change may have to be sent to, so
-    /// that marking a changed prefix walks neither down nor removed peers,
-    /// and only the kind its source may be sent to at all (RFC 4271 §9.2,
-    /// and no transit unless configured): a node with a hundred eBGP peers
-    /// and no transit does not walk them all for every prefix one sends.
-    up_internal: Vec<PeerSlot>,
-    up_external: Vec<PeerSlot>,
+    /// The update groups of the peers that are up: the targets a change may
+    /// have to be sent to, so that marking a changed prefix walks neither
+    /// down nor removed peers, and a hundred peers sent the same thing are
+    /// one target.
+    pub(crate) groups: groups::Groups,
     pub(crate) tables: Tables,
     /// Prefixes whose FIB entry changed since the last [`Rib::poll_fib`]: the
     /// next hops reported then, and the current ones (kept here so that the
@@ -174,8 +173,7 @@ impl Rib {
             peers: Vec::new(),
             slots: HashMap::default(),
             free: Vec::new(),
-            up_internal: Vec::new(),
-            up_external: Vec::new(),
+            groups: groups::Groups::default(),
             tables: Tables::default(),
             fib_pending: HashMap::default(),
             removals: removal::Removals::default(),
@@ -230,25 +228,13 @@ impl Rib {
                 slot
             }
         };
-        // Its kind as of this session (the info may have changed).
-        self.up_internal.retain(|up| *up != slot);
-        self.up_external.retain(|up| *up != slot);
-        if info.internal {
-            self.up_internal.push(slot);
-        } else {
-            self.up_external.push(slot);
-        }
         let state = &mut self.peers[usize::from(slot)];
-        let released = state.outboxes.ipv4.advertised.len() + state.outboxes.ipv6.advertised.len();
-        state.outboxes.ipv4.clear();
-        state.outboxes.ipv6.clear();
         state.info = info;
         state.up = true;
         state.received = 0;
-        state.outboxes.ipv4.full = state.negotiated(Family::IPV4_UNICAST);
-        state.outboxes.ipv6.full = state.negotiated(Family::IPV6_UNICAST);
-        state.end_of_rib_pending = state.info.families.clone();
-        self.interner.released(released);
+        // Alone with its whole table to send; it joins peers sent the same
+        // once it has caught up with them.
+        self.found_group(slot);
     }
 
     /// Session went down. `keep_stale` makes us a graceful restart helper (RFC
@@ -285,15 +271,8 @@ impl Rib {
 
     /// The session part of going down: no more output, no longer a target.
     fn take_down(&mut self, slot: PeerSlot) {
-        let state = &mut self.peers[usize::from(slot)];
-        let released = state.outboxes.ipv4.advertised.len() + state.outboxes.ipv6.advertised.len();
-        state.outboxes.ipv4.clear();
-        state.outboxes.ipv6.clear();
-        state.end_of_rib_pending.clear();
-        state.up = false;
-        self.up_internal.retain(|up| *up != slot);
-        self.up_external.retain(|up| *up != slot);
-        self.interner.released(released);
+        self.leave_group(slot);
+        self.peers[usize::from(slot)].up = false;
     }
 
     /// The peer, still up, is about to send its whole table of `family`
@@ -353,9 +332,6 @@ impl Rib {
         debug_assert_eq!(state.accepted_ipv4 + state.accepted_ipv6, 0);
         debug_assert_eq!(state.stale_ipv4 + state.stale_ipv6, 0);
         state.removed = true;
-        // Let go of the Adj-RIB-Out's memory, not only its entries.
-        state.outboxes = Default::default();
-        state.end_of_rib_pending = Vec::new();
         // No path refers to the slot any more: it is free. Trailing free
         // slots are dropped, so the list only ever holds as many peers as
         // were known at once.
@@ -892,11 +868,6 @@ impl Rib {
         true
     }
 
-    /// The slots of the peers that are up.
-    pub(crate) fn up_slots(&self) -> impl Iterator<Item = PeerSlot> + '_ {
-        self.up_internal.iter().chain(&self.up_external).copied()
-    }
-
     /// After a prefix changed: marks it dirty for the peers that may have to
     /// hear of it, and remembers its FIB state as of the last poll.
     fn note_change<K: PrefixKey>(&mut self, key: K, before: Selected, after: Selected) {
@@ -909,59 +880,8 @@ impl Rib {
                 }
             }
         }
-        if BestPath::same(&before.best, &after.best) {
-            return;
-        }
-        // Only peers that will be sent the new best path, or were sent the old
-        // one, get the prefix marked: nothing per prefix for the others.
-        // Peers of a kind neither path may go to are not even looked at: one
-        // of them that still holds an older path of the prefix had it marked
-        // when that path stopped being the best (from an eligible one), and
-        // the mark stays until its next poll.
-        let (internal, external) = {
-            let kinds = |best: &Option<BestPath>| match best {
-                None => (false, false),
-                Some(best) if best.local => (true, true),
-                Some(best) if self.peers[usize::from(best.peer)].info.internal => {
-                    (self.config.cluster_id.is_some(), true)
-                }
-                Some(_) => (true, self.config.transit),
-            };
-            let (before_internal, before_external) = kinds(&before.best);
-            let (after_internal, after_external) = kinds(&after.best);
-            (
-                before_internal || after_internal,
-                before_external || after_external,
-            )
-        };
-        let targets = self
-            .up_internal
-            .iter()
-            .filter(|_| internal)
-            .chain(self.up_external.iter().filter(|_| external));
-        let mut marks: SmallVec<[usize; 8]> = SmallVec::new();
-        for index in targets.map(|slot| usize::from(*slot)) {
-            let target = &self.peers[index];
-            let outbox = K::outbox(&target.outboxes);
-            if outbox.full || outbox.resend {
-                continue;
-            }
-            let sent = after.best.as_ref().is_some_and(|best| {
-                let source = if best.local {
-                    Source::Local
-                } else {
-                    Source::Peer(&self.peers[usize::from(best.peer)])
-                };
-                export::eligible(&self.config, source, &best.attributes, target, K::FAMILY)
-            });
-            if sent || outbox.advertised.contains_key(&key) {
-                marks.push(index);
-            }
-        }
-        for index in marks {
-            K::outbox_mut(&mut self.peers[index].outboxes)
-                .dirty
-                .insert(key);
+        if !BestPath::same(&before.best, &after.best) {
+            self.mark_groups(key, &before.best, &after.best);
         }
     }
 
@@ -1008,11 +928,18 @@ impl Rib {
         let Some(slot) = self.up_slot(peer) else {
             return;
         };
-        let state = &mut self.peers[usize::from(slot)];
-        if !state.negotiated(family) {
+        if !self.peers[usize::from(slot)].negotiated(family) {
             return;
         }
-        if let Some((_, resend)) = state.outboxes.for_family(family) {
+        // What it is sent again, the others were not asked for.
+        let Some(id) = self.isolate(slot) else {
+            return;
+        };
+        if let Some((_, resend)) = self
+            .groups
+            .get_mut(id)
+            .and_then(|group| group.outboxes.for_family(family))
+        {
             *resend = true;
         }
     }

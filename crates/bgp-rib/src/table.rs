@@ -147,9 +147,9 @@ impl Paths {
     }
 }
 
-/// What one peer has been sent, and what is to be looked at again, for one
-/// family (the Adj-RIB-Out of RFC 4271 §3.2).
-#[derive(Debug)]
+/// What one update group has been sent, and what is to be looked at again,
+/// for one family (the Adj-RIB-Out of RFC 4271 §3.2).
+#[derive(Debug, Clone)]
 pub(crate) struct Outbox<K> {
     /// What was last sent for each prefix.
     pub(crate) advertised: HashMap<K, Arc<Attributes>>,
@@ -184,10 +184,6 @@ impl<K> Outbox<K> {
     pub(crate) fn has_work(&self) -> bool {
         self.full || self.resend || !self.dirty.is_empty() || !self.pending.is_empty()
     }
-
-    pub(crate) fn clear(&mut self) {
-        *self = Outbox::default();
-    }
 }
 
 /// The Loc-RIB tables (RFC 4271 §3.2), one per family: keys of the family's
@@ -208,8 +204,8 @@ pub(crate) trait PrefixKey: Copy + Eq + Hash + Ord + Debug + Into<IpNet> + 'stat
     fn outbox_mut(outboxes: &mut Outboxes) -> &mut Outbox<Self>;
 }
 
-/// One peer's Adj-RIB-Out, per family.
-#[derive(Debug, Default)]
+/// One update group's Adj-RIB-Out, per family.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Outboxes {
     pub(crate) ipv4: Outbox<Ipv4Net>,
     pub(crate) ipv6: Outbox<Ipv6Net>,

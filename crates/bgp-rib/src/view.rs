@@ -100,7 +100,8 @@ impl Rib {
     /// What `peer` was last sent, per prefix (its Adj-RIB-Out).
     pub fn advertised(&self, peer: PeerId) -> impl Iterator<Item = (IpNet, &Attributes)> {
         self.slot(peer)
-            .map(|slot| &self.peers[usize::from(slot)].outboxes)
+            .and_then(|slot| self.group_of(slot))
+            .map(|group| &group.outboxes)
             .into_iter()
             .flat_map(|outboxes| {
                 let ipv4 = outboxes
@@ -119,7 +120,7 @@ impl Rib {
 
     /// What `peer` was last sent for exactly `prefix` (host bits ignored).
     pub fn advertised_prefix(&self, peer: PeerId, prefix: IpNet) -> Option<&Attributes> {
-        let outboxes = &self.peers[usize::from(self.slot(peer)?)].outboxes;
+        let outboxes = &self.group_of(self.slot(peer)?)?.outboxes;
         match prefix.trunc() {
             IpNet::V4(net) => outboxes.ipv4.advertised.get(&net),
             IpNet::V6(net) => outboxes.ipv6.advertised.get(&net),
@@ -181,8 +182,10 @@ impl Rib {
                 up: peer.up,
                 received: peer.received,
                 accepted: peer.accepted_ipv4 + peer.accepted_ipv6,
-                advertised: peer.outboxes.ipv4.advertised.len()
-                    + peer.outboxes.ipv6.advertised.len(),
+                advertised: peer
+                    .group
+                    .and_then(|id| self.groups.get(id))
+                    .map_or(0, |group| group.advertised()),
             })
             .collect()
     }

@@ -21,5 +21,6 @@ mod peer;
 
 pub use listener::{reject, spawn_listener, Accepted};
 pub use peer::{
-    spawn_peer, Ending, PeerConfig, PeerEvent, PeerHandle, PeerStatus, RouteLink, SessionEvent,
+    spawn_peer, Ending, Outgoing, PeerConfig, PeerEvent, PeerHandle, PeerStatus, RouteLink,
+    SessionEvent,
 };

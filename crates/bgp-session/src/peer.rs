@@ -26,8 +26,8 @@ use std::time::Duration;
 use bgp_fsm::{ConnectionId, Direction, DownReason, Input, Negotiated, Output, Session, StateKind};
 use bgp_rib::PeerId;
 use bgp_wire::{
-    AttributeValue, CodecContext, DecodeError, EncodeError, Family, Message, MpNlri, MpUnreach,
-    PathAttribute, Update,
+    AttributeValue, CodecContext, DecodeError, EncodeError, Family, Frames, Message, MpNlri,
+    MpUnreach, PathAttribute, Update, UpdateBatch,
 };
 use bytes::{Bytes, BytesMut};
 use ipnet::IpNet;
@@ -230,6 +230,16 @@ enum Command {
     End(Ending),
 }
 
+/// One thing the routing task hands a peer task to send.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A message of this session's own.
+    Message(Message),
+    /// UPDATEs several sessions are sent alike (an update group): encoded
+    /// by the first session that writes them, the octets shared.
+    Batch(Arc<UpdateBatch>),
+}
+
 /// The handle the owner keeps for a running peer task. Every method returns
 /// at once: the owner never waits for a peer task. Dropping the handle ends
 /// the task as [`Ending::Shutdown`] would.
@@ -239,7 +249,7 @@ pub struct PeerHandle {
     /// Messages from the routing task. Unbounded as a channel, bounded in
     /// use: the routing task sends a peer more only after its
     /// [`SessionEvent::Drained`], and then a bounded batch.
-    messages: mpsc::UnboundedSender<Vec<Message>>,
+    messages: mpsc::UnboundedSender<Vec<Outgoing>>,
     address: SocketAddr,
     peer_as: bgp_wire::Asn,
     hold_time: u16,
@@ -316,7 +326,12 @@ impl PeerHandle {
     /// BoRR/EoRR markers around a refreshed table, or a ROUTE-REFRESH
     /// request); dropped unless the session is Established.
     pub fn send_messages(&self, messages: Vec<Message>) {
-        let _ = self.messages.send(messages);
+        self.send(messages.into_iter().map(Outgoing::Message).collect());
+    }
+
+    /// Queues what to send, in this order, as [`PeerHandle::send_messages`].
+    pub fn send(&self, outgoing: Vec<Outgoing>) {
+        let _ = self.messages.send(outgoing);
     }
 
     /// Ends the session because the peer exceeded its prefix limit
@@ -413,7 +428,7 @@ struct Peer {
     /// by `status` while the session waits to retry.
     connect_error: Option<String>,
     counters: Arc<Counters>,
-    outbound_messages: mpsc::UnboundedReceiver<Vec<Message>>,
+    outbound_messages: mpsc::UnboundedReceiver<Vec<Outgoing>>,
     /// Events for the routing task not yet taken: while there are any, no
     /// more frames are read, so this holds a few events at the most.
     outbox: VecDeque<SessionEvent>,
@@ -452,7 +467,7 @@ impl Peer {
                     // The routing task is gone: so is the daemon.
                     Err(_) => break Ending::Shutdown(None),
                 },
-                Some(messages) = self.outbound_messages.recv() => self.send_messages(messages),
+                Some(outgoing) = self.outbound_messages.recv() => self.send(outgoing),
                 Some(event) = self.events.recv(), if !delivering => {
                     self.event(event);
                     // Frames already queued are taken in the same turn, a
@@ -533,12 +548,24 @@ impl Peer {
         self.finish_writing().await;
     }
 
-    fn send_messages(&mut self, messages: Vec<Message>) {
+    fn send(&mut self, outgoing: Vec<Outgoing>) {
         if self.session.state() != StateKind::Established {
             return;
         }
-        for message in messages {
-            self.session.send(now(), message);
+        for item in outgoing {
+            match item {
+                Outgoing::Message(message) => self.session.send(now(), message),
+                Outgoing::Batch(batch) => match batch.frames(&self.send_context()) {
+                    Some(frames) => self.session.send_frames(now(), frames),
+                    // An UPDATE that does not fit this session's messages:
+                    // one at a time, so that it is withdrawn and reported.
+                    None => {
+                        for update in batch.updates() {
+                            self.session.send(now(), Message::Update(update.clone()));
+                        }
+                    }
+                },
+            }
         }
     }
 
@@ -751,6 +778,9 @@ impl Peer {
                     connection,
                     message,
                 } => self.write(connection, &message),
+                Output::SendFrames { connection, frames } => {
+                    self.queue_frames(connection, frames, true)
+                }
                 Output::Close { connection } => {
                     // Dropping the sender lets the connection task flush, then
                     // close; one that cannot flush is cut after CLOSING_FLUSH_TIME.
@@ -834,28 +864,18 @@ impl Peer {
     }
 
     fn write(&mut self, connection: ConnectionId, message: &Message) {
-        let Some(live) = self.connections.get(&connection) else {
+        if !self.connections.contains_key(&connection) {
             return;
-        };
+        }
         let context = self.send_context();
         let mut buffer = BytesMut::new();
         match message.encode(&context, &mut buffer) {
-            Ok(count) => {
-                Counters::add(&self.counters.messages_sent, count as u64);
-                if let Message::Update(_) = message {
-                    Counters::add(&self.counters.updates_sent, count as u64);
-                }
-                if live.queued.get() + buffer.len() > MAX_QUEUED_OUTPUT {
-                    warn!(
-                        queued = live.queued.get(),
-                        "the peer reads too slowly for what it is sent; session closed"
-                    );
-                    self.session
-                        .handle(now(), Input::OutOfResources { connection });
-                    return;
-                }
-                live.queued.add(buffer.len());
-                let _ = live.outbound.send(buffer.freeze());
+            Ok(messages) => {
+                let frames = Frames {
+                    octets: buffer.freeze(),
+                    messages,
+                };
+                self.queue_frames(connection, frames, matches!(message, Message::Update(_)));
             }
             Err(EncodeError::AttributesTooLarge { length }) => {
                 if let Message::Update(update) = message {
@@ -864,6 +884,29 @@ impl Peer {
             }
             Err(error) => warn!(%error, "cannot encode a message"),
         }
+    }
+
+    /// Hands encoded messages to the connection's writer, counted, unless
+    /// the peer has left too much unread.
+    fn queue_frames(&mut self, connection: ConnectionId, frames: Frames, updates: bool) {
+        let Some(live) = self.connections.get(&connection) else {
+            return;
+        };
+        Counters::add(&self.counters.messages_sent, frames.messages as u64);
+        if updates {
+            Counters::add(&self.counters.updates_sent, frames.messages as u64);
+        }
+        if live.queued.get() + frames.octets.len() > MAX_QUEUED_OUTPUT {
+            warn!(
+                queued = live.queued.get(),
+                "the peer reads too slowly for what it is sent; session closed"
+            );
+            self.session
+                .handle(now(), Input::OutOfResources { connection });
+            return;
+        }
+        live.queued.add(frames.octets.len());
+        let _ = live.outbound.send(frames.octets);
     }
 
     /// RFC 8654 §4: routes whose attributes do not fit the peer's maximum

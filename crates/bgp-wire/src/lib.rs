@@ -29,6 +29,7 @@
 //!   families round-trip byte for byte.
 
 mod attribute;
+mod batch;
 mod capability;
 mod error;
 mod header;
@@ -47,6 +48,7 @@ pub use attribute::{
     LargeCommunities, LargeCommunity, ListItem, MpNlri, MpReach, MpUnreach, Origin, PathAttribute,
     Segment, SegmentKind,
 };
+pub use batch::{Frames, UpdateBatch};
 pub use capability::{
     AddPathDirection, Capability, CapabilityCode, ExtendedNextHop, GracefulRestart,
     GracefulRestartFamily, LongLivedFamily,

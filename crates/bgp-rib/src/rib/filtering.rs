@@ -34,8 +34,11 @@ impl Rib {
         };
         state.filter = filter;
         if change.export && state.up {
-            state.outboxes.ipv4.full = true;
-            state.outboxes.ipv6.full = true;
+            // Its output is its own now; it may join others later.
+            if let Some(group) = self.isolate(slot).and_then(|id| self.groups.get_mut(id)) {
+                group.outboxes.ipv4.full = true;
+                group.outboxes.ipv6.full = true;
+            }
         }
         if change.import {
             self.remove_rejected::<Ipv4Net>(slot);

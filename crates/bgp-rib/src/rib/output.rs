@@ -8,6 +8,7 @@ use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+use super::groups::{GroupId, SharedUpdates};
 use super::Rib;
 use crate::attributes::Attributes;
 use crate::export::{self, Source};
@@ -57,17 +58,32 @@ impl Rib {
     /// that what is queued towards a slow peer stays bounded. End-of-RIB
     /// comes with the batch that ends the initial table.
     pub fn poll_updates_within(&mut self, peer: PeerId, batch: Batch) -> Vec<Update> {
-        let Some(slot) = self.up_slot(peer) else {
-            return Vec::new();
-        };
+        self.poll_shared_within(peer, batch)
+            .map(|updates| updates.updates().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// As [`Rib::poll_updates_within`], the UPDATEs shared: peers sent the
+    /// same thing (an update group, see `rib::groups`) are handed the same
+    /// batch, resolved once for all of them. `None` when nothing is pending.
+    pub fn poll_shared_within(&mut self, peer: PeerId, batch: Batch) -> Option<SharedUpdates> {
+        let slot = self.up_slot(peer)?;
+        let group = self.peers[usize::from(slot)].group?;
+        self.next_batch(slot, group, batch)
+    }
+
+    /// Resolves group `id`'s next batch: withdrawals, announcements, then
+    /// End-of-RIB once the initial table is out.
+    pub(super) fn resolve_group(&mut self, id: GroupId, batch: Batch) -> Vec<Update> {
         let mut updates = Vec::new();
         let mut budget = batch;
-        self.export_family::<Ipv4Net>(slot, &mut updates, &mut budget);
-        self.export_family::<Ipv6Net>(slot, &mut updates, &mut budget);
-        let state = &mut self.peers[usize::from(slot)];
-        if !state.outboxes.has_work() {
-            let end_of_rib = std::mem::take(&mut state.end_of_rib_pending);
-            updates.extend(end_of_rib.into_iter().map(export::end_of_rib));
+        self.export_family::<Ipv4Net>(id, &mut updates, &mut budget);
+        self.export_family::<Ipv6Net>(id, &mut updates, &mut budget);
+        if let Some(group) = self.groups.get_mut(id) {
+            if !group.outboxes.has_work() {
+                let end_of_rib = std::mem::take(&mut group.end_of_rib_pending);
+                updates.extend(end_of_rib.into_iter().map(export::end_of_rib));
+            }
         }
         updates
     }
@@ -75,12 +91,18 @@ impl Rib {
     /// The driver could not send these prefixes to `peer` (their attributes
     /// do not fit its messages, RFC 8654 §4) and withdrew them instead: the
     /// Adj-RIB-Out stops listing them, so that what it says was sent is what
-    /// the peer has. A later change of their best path tries again.
+    /// the peer has. A later change of their best path tries again. The
+    /// peer's Adj-RIB-Out is its own from now on (its group's members with
+    /// larger messages did get the routes).
     pub fn not_sent(&mut self, peer: PeerId, prefixes: &[IpNet]) {
         let Some(slot) = self.slot(peer) else {
             return;
         };
-        let outboxes = &mut self.peers[usize::from(slot)].outboxes;
+        let Some(group) = self.isolate(slot).and_then(|id| self.groups.get_mut(id)) else {
+            return;
+        };
+        group.open = false;
+        let outboxes = &mut group.outboxes;
         let mut released = 0;
         for prefix in prefixes {
             let removed = match prefix {
@@ -100,11 +122,9 @@ impl Rib {
             return;
         }
         self.export_policy = policy;
-        let up: Vec<PeerSlot> = self.up_slots().collect();
-        for slot in up {
-            let outboxes = &mut self.peers[usize::from(slot)].outboxes;
-            outboxes.ipv4.full = true;
-            outboxes.ipv6.full = true;
+        for group in self.groups.iter_mut() {
+            group.outboxes.ipv4.full = true;
+            group.outboxes.ipv6.full = true;
         }
     }
 
@@ -116,14 +136,14 @@ impl Rib {
     /// Whether `peer` has anything pending (see [`Rib::poll_updates_within`]).
     pub fn has_output(&self, peer: PeerId) -> bool {
         self.slot(peer)
-            .is_some_and(|slot| self.peers[usize::from(slot)].has_output())
+            .is_some_and(|slot| self.member_has_output(slot))
     }
 
-    /// Resolves one family's pending output for peer `slot` into `updates`,
+    /// Resolves one family's pending output for group `id` into `updates`,
     /// within `budget` (which it spends).
     fn export_family<K: PrefixKey>(
         &mut self,
-        slot: PeerSlot,
+        id: GroupId,
         updates: &mut Vec<Update>,
         budget: &mut Batch,
     ) {
@@ -133,13 +153,18 @@ impl Rib {
             peers,
             tables,
             export_policy,
+            groups,
             ..
         } = self;
-        let mut outbox = std::mem::take(K::outbox_mut(&mut peers[usize::from(slot)].outboxes));
+        let Some(group) = groups.get_mut(id) else {
+            return;
+        };
+        let outbox = K::outbox_mut(&mut group.outboxes);
         if !outbox.has_work() || budget.is_spent() {
-            *K::outbox_mut(&mut peers[usize::from(slot)].outboxes) = outbox;
             return;
         }
+        // Every member is sent the same: the first stands for all.
+        let target = &peers[usize::from(group.members[0])];
         let table = K::table(tables);
         if outbox.full || outbox.resend {
             // A whole-table pass: every prefix of the table, and those sent
@@ -171,7 +196,6 @@ impl Rib {
         }
         let resend = outbox.pending_resend;
         let dirty = std::mem::take(&mut outbox.dirty);
-        let target = &peers[usize::from(slot)];
         // The outgoing set of a (source set, source) pair, built once per
         // poll: a full table costs one transform per distinct set.
         let mut transformed: HashMap<(usize, u32), Option<Arc<Attributes>>> = HashMap::default();
@@ -278,16 +302,16 @@ impl Rib {
             ));
         }
         drop(transformed);
-        *K::outbox_mut(&mut peers[usize::from(slot)].outboxes) = outbox;
         interner.released(released);
     }
 
     /// Peers with pending output, so the driver knows whom to poll.
     pub fn peers_with_output(&self) -> Vec<PeerId> {
-        self.peers
-            .iter()
-            .filter(|peer| peer.has_output())
-            .map(|peer| peer.id)
+        (0..self.peers.len())
+            .filter_map(|index| {
+                let slot = PeerSlot::try_from(index).ok()?;
+                self.member_has_output(slot).then(|| self.peers[index].id)
+            })
             .collect()
     }
 }

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use bgp_rib::{Batch, PeerId, PeerInfo, Receipt, Rib, RibConfig};
-use bgp_session::{PeerEvent, PeerHandle, RouteLink, SessionEvent};
-use bgp_wire::{Asn, Community, Message, RouteRefreshSubtype, RouterId};
+use bgp_session::{Outgoing, PeerEvent, PeerHandle, RouteLink, SessionEvent};
+use bgp_wire::{Asn, Community, RouteRefreshSubtype, RouterId};
 use ipnet::IpNet;
 use tokio::sync::mpsc;
 
@@ -125,16 +125,18 @@ pub fn serve(
                 SessionEvent::Stopped => break,
             }
             if !in_flight {
-                let updates = rib.poll_updates_within(
+                // As the daemon sends them: a shared batch, encoded by the
+                // session (one that does not fit goes one UPDATE at a time).
+                let batch = rib.poll_shared_within(
                     PEER,
                     Batch {
                         prefixes: 1024,
                         messages: 64,
                     },
                 );
-                if let (false, Some(peer)) = (updates.is_empty(), peer.upgrade()) {
+                if let (Some(batch), Some(peer)) = (batch, peer.upgrade()) {
                     in_flight = true;
-                    peer.send_messages(updates.into_iter().map(Message::Update).collect());
+                    peer.send(vec![Outgoing::Batch(batch)]);
                 }
             }
             if let Some(statistics) = rib

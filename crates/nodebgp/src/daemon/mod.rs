@@ -525,9 +525,9 @@ impl Manager {
     fn carry_out(&mut self, effects: Vec<routing::Effect>) {
         for effect in effects {
             match effect {
-                routing::Effect::Send(number, messages) => {
+                routing::Effect::Send(number, outgoing) => {
                     if let Some(peer) = self.peer_by_number(number) {
-                        peer.handle.send_messages(messages);
+                        peer.handle.send(outgoing);
                     }
                 }
                 routing::Effect::MaximumPrefixes {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bgp_fsm::{DownReason, Negotiated};
 use bgp_rib::{Batch, FibChange, MaxPrefix, PeerId, PeerInfo, Receipt, Rib, RibConfig};
-use bgp_session::{PeerEvent, SessionEvent};
+use bgp_session::{Outgoing, PeerEvent, SessionEvent};
 use bgp_wire::{
     Capability, Family, GracefulRestartFamily, Message, RouteRefresh, RouteRefreshSubtype,
 };
@@ -50,7 +50,7 @@ const BATCH: Batch = Batch {
 pub(crate) enum Effect {
     /// Send these messages (UPDATEs, ROUTE-REFRESH) to the peer with this
     /// number, in this order.
-    Send(PeerId, Vec<Message>),
+    Send(PeerId, Vec<Outgoing>),
     /// The peer sent too many prefixes: tear its session down (RFC 4486).
     MaximumPrefixes {
         peer: PeerId,
@@ -353,7 +353,7 @@ impl Routing {
                     if enhanced {
                         effects.push(Effect::Send(
                             number,
-                            vec![marker(RouteRefreshSubtype::BEGIN)],
+                            vec![Outgoing::Message(marker(RouteRefreshSubtype::BEGIN))],
                         ));
                         // The EoRR follows the refreshed table's last batch.
                         self.refresh_ends
@@ -694,7 +694,7 @@ impl Routing {
         let requests = peer
             .families
             .iter()
-            .map(|family| Message::RouteRefresh(RouteRefresh::request(*family)))
+            .map(|family| Outgoing::Message(Message::RouteRefresh(RouteRefresh::request(*family))))
             .collect();
         Ok(vec![Effect::Send(number, requests)])
     }
@@ -809,19 +809,21 @@ impl Routing {
             if self.awaiting_drain.contains(&peer) {
                 continue;
             }
-            let mut messages: Vec<Message> = self
+            // Peers sent the same thing share the batch (the RIB's update
+            // groups): resolved once, encoded once by the first session.
+            let mut messages: Vec<Outgoing> = self
                 .rib
-                .poll_updates_within(peer, BATCH)
+                .poll_shared_within(peer, BATCH)
+                .map(Outgoing::Batch)
                 .into_iter()
-                .map(Message::Update)
                 .collect();
             if !self.rib.has_output(peer) {
                 if let Some(families) = self.refresh_ends.remove(&peer) {
                     messages.extend(families.into_iter().map(|family| {
-                        Message::RouteRefresh(RouteRefresh {
+                        Outgoing::Message(Message::RouteRefresh(RouteRefresh {
                             subtype: RouteRefreshSubtype::END,
                             ..RouteRefresh::request(family)
-                        })
+                        }))
                     }));
                 }
             }

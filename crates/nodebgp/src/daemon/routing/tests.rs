@@ -332,10 +332,21 @@ fn deferred_selection_sends_nothing_until_it_ends() {
         }),
     );
     let effects = routing.defer_updates(false);
-    let sent: Vec<&Message> = effects
+    let sent: Vec<Message> = effects
         .iter()
         .flat_map(|effect| match effect {
-            Effect::Send(PEER, messages) => messages.iter().collect(),
+            Effect::Send(PEER, outgoing) => outgoing
+                .iter()
+                .flat_map(|item| match item {
+                    Outgoing::Message(message) => vec![message.clone()],
+                    Outgoing::Batch(batch) => batch
+                        .updates()
+                        .iter()
+                        .cloned()
+                        .map(Message::Update)
+                        .collect(),
+                })
+                .collect(),
             _ => Vec::new(),
         })
         .collect();
