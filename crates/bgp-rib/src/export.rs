@@ -322,6 +322,7 @@ mod tests {
                 local_as: None,
                 long_lived: false,
                 enforce_first_as: true,
+                extended_message: false,
             },
         );
         state.up = true;

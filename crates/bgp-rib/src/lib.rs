@@ -52,7 +52,7 @@
 //!   polls sends only the final state. FIB changes are likewise net changes
 //!   since the last [`Rib::poll_fib`].
 //! - Peers that would be sent the same UPDATEs (same kind, next-hop
-//!   handling, families, export filter; never route-reflector clients or
+//!   handling, families, message size, export filter; never route-reflector clients or
 //!   eBGP peers of a transit node, whose split horizon is their own) form an
 //!   update group once each has its initial table: a change is resolved once
 //!   for the group, its Adj-RIB-Out is one map, and every member is handed
@@ -216,6 +216,10 @@ pub struct PeerInfo {
     /// server (RFC 7947 §2.2.2.2), which does not prepend its AS. Ignored for
     /// iBGP peers.
     pub enforce_first_as: bool,
+    /// Both sides announced Extended Messages (RFC 8654): UPDATEs to the
+    /// peer may be up to 65,535 octets. Peers that differ are never sent the
+    /// same UPDATEs (what fits one may not fit the other).
+    pub extended_message: bool,
 }
 
 /// What [`Rib::enter_long_lived_stale`] did with a peer's stale paths.

@@ -97,7 +97,9 @@ impl Rib {
             .map(|(prefix, path)| self.view(prefix, path))
     }
 
-    /// What `peer` was last sent, per prefix (its Adj-RIB-Out).
+    /// What `peer` was last sent, per prefix (its Adj-RIB-Out). For a member
+    /// of an update group, what the group resolved: a batch or a few the
+    /// peer has still to take are counted as sent.
     pub fn advertised(&self, peer: PeerId) -> impl Iterator<Item = (IpNet, &Attributes)> {
         self.slot(peer)
             .and_then(|slot| self.group_of(slot))

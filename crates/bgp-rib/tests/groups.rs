@@ -218,3 +218,96 @@ fn route_reflector_clients_are_never_sent_their_own_routes() {
         );
     }
 }
+
+/// Peers 2 and 3 grouped, both sent 10.1.0.0/24 in one batch; then the
+/// route changes and peer 2 alone takes the next batch.
+fn group_one_batch_apart() -> Rib {
+    let mut rib = rib_with_clients(2);
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/24"], "198.51.100.1")
+            .path(&[65001, 1])
+            .build(),
+    );
+    let two = rib.poll_shared_within(PeerId(2), Batch::UNLIMITED).unwrap();
+    let three = rib.poll_shared_within(PeerId(3), Batch::UNLIMITED).unwrap();
+    assert!(Arc::ptr_eq(&two, &three));
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/24"], "198.51.100.1")
+            .path(&[65001, 2])
+            .build(),
+    );
+    let next = rib.poll_shared_within(PeerId(2), Batch::UNLIMITED).unwrap();
+    assert_eq!(announced(next.updates()), vec![net("10.1.0.0/24")]);
+    rib
+}
+
+#[test]
+fn a_route_reported_unsendable_that_a_later_batch_sends_again_is_still_withdrawn() {
+    let mut rib = group_one_batch_apart();
+    // Peer 3's session could not send the first batch's version.
+    rib.not_sent(PeerId(3), &[net("10.1.0.0/24")]);
+    let later = drain(&mut rib, 3, Batch::UNLIMITED);
+    assert_eq!(announced(&later), vec![net("10.1.0.0/24")]);
+    assert!(rib
+        .advertised_prefix(PeerId(3), net("10.1.0.0/24"))
+        .is_some());
+    receive(&mut rib, 1, withdraw(&["10.1.0.0/24"]));
+    assert_eq!(
+        withdrawn(&drain(&mut rib, 3, Batch::UNLIMITED)),
+        vec![net("10.1.0.0/24")]
+    );
+}
+
+#[test]
+fn a_new_export_filter_holds_back_what_the_group_resolved_before_it() {
+    use bgp_rib::{FamilyRules, FilterRule, PeerFilter, PrefixCondition, PrefixMatch, RouteSource};
+    let mut rib = group_one_batch_apart();
+    let reject_ten = PeerFilter {
+        export: FamilyRules {
+            ipv4: vec![FilterRule {
+                prefix: Some(PrefixCondition {
+                    cidr: net("10.0.0.0/8"),
+                    lengths: None,
+                    operator: PrefixMatch::In,
+                }),
+                source: RouteSource::Any,
+                interface: None,
+                verdict: bgp_rib::Verdict::Reject,
+            }],
+            ipv6: Vec::new(),
+        },
+        ..PeerFilter::default()
+    };
+    assert!(rib.set_peer_filter(PeerId(3), reject_ten).export);
+    // The batch the group resolved under the old filter is not sent; what
+    // peer 3 holds from before the filter is withdrawn.
+    let sent = drain(&mut rib, 3, Batch::UNLIMITED);
+    assert!(announced(&sent).is_empty(), "{sent:?}");
+    assert_eq!(withdrawn(&sent), vec![net("10.1.0.0/24")]);
+    assert!(rib
+        .advertised_prefix(PeerId(3), net("10.1.0.0/24"))
+        .is_none());
+    // Peer 2 goes on as before.
+    assert!(!rib.has_output(PeerId(2)));
+}
+
+#[test]
+fn peers_with_different_message_sizes_are_not_grouped() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
+    up(&mut rib, 2, ibgp("192.0.2.2", "2.2.2.2"));
+    let extended = PeerInfo {
+        extended_message: true,
+        ..ibgp("192.0.2.3", "2.2.2.3")
+    };
+    up(&mut rib, 3, extended);
+    announce(&mut rib, 10);
+    let two = rib.poll_shared_within(PeerId(2), Batch::UNLIMITED).unwrap();
+    let three = rib.poll_shared_within(PeerId(3), Batch::UNLIMITED).unwrap();
+    assert!(!Arc::ptr_eq(&two, &three));
+    assert_eq!(announced(two.updates()), announced(three.updates()));
+}

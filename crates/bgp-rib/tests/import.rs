@@ -741,6 +741,7 @@ fn the_first_as_of_an_ebgp_path_must_be_the_peers() {
 
     let route_server = PeerInfo {
         enforce_first_as: false,
+        extended_message: false,
         ..ebgp("192.0.2.2", 65002, "2.2.2.2")
     };
     up(&mut rib, 2, route_server);
@@ -780,6 +781,7 @@ fn an_as_path_of_only_an_as_set_counts_one() {
     let mut rib = Rib::new(config());
     let unchecked = PeerInfo {
         enforce_first_as: false,
+        extended_message: false,
         ..ebgp("192.0.2.1", 65001, "1.1.1.1")
     };
     up(&mut rib, 1, unchecked);

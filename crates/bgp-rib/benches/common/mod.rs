@@ -63,6 +63,7 @@ pub fn source() -> PeerInfo {
         local_as: None,
         long_lived: false,
         enforce_first_as: true,
+        extended_message: false,
     }
 }
 

@@ -34,10 +34,10 @@ impl Rib {
         };
         state.filter = filter;
         if change.export && state.up {
-            // Its output is its own now; it may join others later.
-            if let Some(group) = self.isolate(slot).and_then(|id| self.groups.get_mut(id)) {
-                group.outboxes.ipv4.full = true;
-                group.outboxes.ipv6.full = true;
+            // Its output is its own now (it may join others later), and
+            // nothing resolved under the old filter reaches it.
+            if let Some(id) = self.isolate(slot) {
+                self.forget_untaken(id);
             }
         }
         if change.import {

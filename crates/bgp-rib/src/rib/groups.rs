@@ -29,10 +29,13 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use bgp_wire::{Family, UpdateBatch};
+use bgp_wire::{AsPath, Family, Origin, UpdateBatch};
+use hashbrown::HashSet;
+use ipnet::IpNet;
 use smallvec::SmallVec;
 
 use super::{BestPath, Rib};
+use crate::attributes::Attributes;
 use crate::export::{self, Source};
 use crate::peer::PeerState;
 use crate::table::{Outboxes, PeerSlot, PrefixKey};
@@ -173,6 +176,7 @@ fn same_export(one: &PeerState, other: &PeerState) -> bool {
         && a.next_hop_self == b.next_hop_self
         && a.local_as == b.local_as
         && a.long_lived == b.long_lived
+        && a.extended_message == b.extended_message
         && one.filter.export == other.filter.export
 }
 
@@ -243,6 +247,61 @@ impl Rib {
         self.peers[usize::from(slot)].group = Some(copy);
         self.trim(copy);
         Some(copy)
+    }
+
+    /// The prefixes the batches queued in group `id` announce or withdraw.
+    pub(super) fn queued_prefixes(&self, id: GroupId) -> HashSet<IpNet> {
+        let mut prefixes = HashSet::new();
+        let Some(group) = self.groups.get(id) else {
+            return prefixes;
+        };
+        for update in group.queue.iter().flat_map(|batch| batch.updates()) {
+            let field = update.announced.iter().chain(&update.withdrawn);
+            let reach = update
+                .mp_reach()
+                .into_iter()
+                .flat_map(|reach| reach.nlri.prefixes());
+            let unreach = update
+                .mp_unreach()
+                .into_iter()
+                .flat_map(|unreach| unreach.nlri.prefixes());
+            prefixes.extend(field.chain(reach).chain(unreach).map(|nlri| nlri.prefix));
+        }
+        prefixes
+    }
+
+    /// Group `id`, whose one member's export filter just changed, drops the
+    /// batches that member has not taken (resolved under its old filter)
+    /// and resolves the prefixes they mention again in the whole-table pass
+    /// that follows, sent or withdrawn whatever the Adj-RIB-Out says: their
+    /// entries are set to a placeholder no resolution equals.
+    pub(super) fn forget_untaken(&mut self, id: GroupId) {
+        let mentioned = self.queued_prefixes(id);
+        let Some(group) = self.groups.get_mut(id) else {
+            return;
+        };
+        group.first = group.head();
+        group.queue.clear();
+        for member in &group.members {
+            self.peers[usize::from(*member)].cursor = group.first;
+        }
+        let placeholder = Arc::new(Attributes::new(Origin::Igp, AsPath::empty(), None));
+        for prefix in mentioned {
+            match prefix.trunc() {
+                IpNet::V4(net) => group
+                    .outboxes
+                    .ipv4
+                    .advertised
+                    .insert(net, Arc::clone(&placeholder)),
+                IpNet::V6(net) => group
+                    .outboxes
+                    .ipv6
+                    .advertised
+                    .insert(net, Arc::clone(&placeholder)),
+            };
+        }
+        group.outboxes.ipv4.full = true;
+        group.outboxes.ipv6.full = true;
     }
 
     /// The next batch for the peer at `slot` (a member of group `id`): one

@@ -98,13 +98,23 @@ impl Rib {
         let Some(slot) = self.slot(peer) else {
             return;
         };
-        let Some(group) = self.isolate(slot).and_then(|id| self.groups.get_mut(id)) else {
+        let Some(id) = self.isolate(slot) else {
+            return;
+        };
+        // A prefix that a batch the peer has still to take mentions again
+        // is settled by that batch (and reported again if it fails too):
+        // the Adj-RIB-Out already says what that batch does.
+        let queued = self.queued_prefixes(id);
+        let Some(group) = self.groups.get_mut(id) else {
             return;
         };
         group.open = false;
         let outboxes = &mut group.outboxes;
         let mut released = 0;
-        for prefix in prefixes {
+        for prefix in prefixes
+            .iter()
+            .filter(|prefix| !queued.contains(&prefix.trunc()))
+        {
             let removed = match prefix {
                 IpNet::V4(net) => outboxes.ipv4.advertised.remove(&net.trunc()),
                 IpNet::V6(net) => outboxes.ipv6.advertised.remove(&net.trunc()),

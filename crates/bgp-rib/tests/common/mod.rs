@@ -48,6 +48,7 @@ pub fn ebgp(address: &str, asn: u32, router_id: &str) -> PeerInfo {
         local_as: None,
         long_lived: false,
         enforce_first_as: true,
+        extended_message: false,
     }
 }
 

@@ -105,6 +105,7 @@ pub fn serve(
                             local_as: None,
                             long_lived: false,
                             enforce_first_as: true,
+                            extended_message: negotiated.extended_message,
                         },
                     );
                     in_flight = false;

@@ -475,6 +475,7 @@ impl Routing {
             }),
             long_lived: sends_long_lived,
             enforce_first_as: true,
+            extended_message: negotiated.extended_message,
         };
         self.rib.peer_up(number, info);
         if let Some(peer) = self.peers.get(&number) {
