@@ -1,0 +1,97 @@
+//! Update groups against real FRR: iBGP peers sent the same thing share one
+//! resolution and one encoded batch in nodebgp, and each must still end up
+//! with exactly the routes it would have been sent alone, through new
+//! routes, withdrawals, and a ROUTE-REFRESH one of them asks for alone.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use lab::{Kind, NeighborSpec, Router, RouterSpec};
+use nodebgp_interop::daemon::{address, apply, global_peer, scratch, Daemon, UP};
+
+/// An FRR in `asn` on `address` with nodebgp (`ours`, `our_asn`) as its one
+/// neighbor.
+fn frr_peering_with(
+    name: &str,
+    address: IpAddr,
+    asn: u32,
+    ours: IpAddr,
+    our_asn: u32,
+) -> RouterSpec {
+    RouterSpec::new(Kind::Frr, name, address, asn).neighbor(
+        NeighborSpec::new(ours, our_asn)
+            .with_connect_retry(1)
+            .with_hold_time(9),
+    )
+}
+
+/// Waits until `router` holds exactly `expected` from `ours`.
+fn holds_exactly(router: &Router, ours: IpAddr, expected: &[&str]) {
+    let deadline = Instant::now() + UP;
+    loop {
+        let held = router.received_prefixes(ours).unwrap_or_default();
+        if held == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} holds {held:?}, not {expected:?}",
+            router.name()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn ibgp_clients_sent_the_same_get_every_change_and_a_refresh_alone() {
+    lab::require(Kind::Frr);
+    let (ours, source, first, second) = (address(), address(), address(), address());
+    let directory = scratch("update-groups");
+    let mut source_router = Router::start(
+        frr_peering_with("groups-source", source, 65131, ours, 65130).routes(["10.89.0.0/24"]),
+    )
+    .unwrap();
+    let clients = [
+        Router::start(frr_peering_with("groups-one", first, 65130, ours, 65130)).unwrap(),
+        Router::start(frr_peering_with("groups-two", second, 65130, ours, 65130)).unwrap(),
+    ];
+    let peers = [(source, "65131"), (first, "65130"), (second, "65130")]
+        .map(|(address, asn)| global_peer(address, asn))
+        .join("---\n");
+    apply(&directory, &peers);
+    let daemon = Daemon::start(&directory, "node-1", ours, "65130", &[]);
+    for client in &clients {
+        daemon.wait_for(client.address(), "Established");
+        holds_exactly(client, ours, &["10.89.0.0/24"]);
+    }
+    // Both clients have their initial table: they share output from here.
+    source_router
+        .add_routes(&["10.89.1.0/24", "10.89.2.0/24"])
+        .unwrap();
+    for client in &clients {
+        holds_exactly(
+            client,
+            ours,
+            &["10.89.0.0/24", "10.89.1.0/24", "10.89.2.0/24"],
+        );
+    }
+    source_router.remove_routes(&["10.89.0.0/24"]).unwrap();
+    for client in &clients {
+        holds_exactly(client, ours, &["10.89.1.0/24", "10.89.2.0/24"]);
+    }
+    // The first client asks for our routes again: it is sent them, and both
+    // still get what changes after.
+    clients[0]
+        .cli(&[&format!("clear bgp {ours} soft in")])
+        .unwrap();
+    source_router.add_routes(&["10.89.3.0/24"]).unwrap();
+    source_router.remove_routes(&["10.89.1.0/24"]).unwrap();
+    for client in &clients {
+        holds_exactly(client, ours, &["10.89.2.0/24", "10.89.3.0/24"]);
+    }
+    // The source goes: everything it sent is withdrawn from both.
+    drop(source_router);
+    for client in &clients {
+        holds_exactly(client, ours, &[]);
+    }
+}
