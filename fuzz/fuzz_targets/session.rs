@@ -78,6 +78,7 @@ impl Harness {
                             local_as: None,
                             long_lived: false,
                             enforce_first_as: true,
+                            extended_message: negotiated.extended_message,
                         },
                     );
                     self.peer_up = true;
@@ -110,7 +111,10 @@ impl Harness {
                         self.peer_up = false;
                     }
                 }
-                Output::Connect | Output::Close { .. } | Output::StateChanged { .. } => {}
+                Output::Connect
+                | Output::Close { .. }
+                | Output::StateChanged { .. }
+                | Output::SendFrames { .. } => {}
             }
         }
     }
