@@ -7,8 +7,10 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lab::{Family, Kind, NeighborSpec, PeerState, Router, RouterSpec};
-use nodebgp_interop::daemon::{address, apply, global_peer, resources, scratch, Daemon, UP};
+use lab::{Family, Kind, PeerState, Router, RouterSpec};
+use nodebgp_interop::daemon::{
+    address, apply, global_peer, neighbor, peering_with_us, resources, scratch, Daemon, UP,
+};
 use nodebgp_interop::netns::Namespace;
 use serde_json::Value;
 
@@ -24,12 +26,6 @@ fn prefixes(answer: &Value) -> Vec<String> {
 
 fn has_prefix(answer: &Value, prefix: &str) -> bool {
     prefixes(answer).iter().any(|known| known == prefix)
-}
-
-fn neighbor(address: IpAddr, asn: u32) -> NeighborSpec {
-    NeighborSpec::new(address, asn)
-        .with_connect_retry(1)
-        .with_hold_time(9)
 }
 
 /// A lab router on `address` in `asn` peering with us (`ours`, `our_asn`)
@@ -53,19 +49,6 @@ fn dual_stack(
         ])
         .next_hop(format!("198.51.100.{octet}").parse().unwrap())
         .next_hop(format!("2001:db8:ffff::{octet}").parse().unwrap())
-}
-
-/// A lab router of `kind` on `address` in `asn`, with us (`ours`, `our_asn`)
-/// as its one neighbor.
-fn peering_with_us(
-    kind: Kind,
-    name: &str,
-    address: IpAddr,
-    asn: u32,
-    ours: IpAddr,
-    our_asn: u32,
-) -> RouterSpec {
-    RouterSpec::new(kind, name, address, asn).neighbor(neighbor(ours, our_asn))
 }
 
 /// The global v1 bgpPeer documents of `peers` (address, AS number), as one

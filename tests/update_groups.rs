@@ -6,24 +6,8 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use lab::{Kind, NeighborSpec, Router, RouterSpec};
-use nodebgp_interop::daemon::{address, apply, global_peer, scratch, Daemon, UP};
-
-/// An FRR in `asn` on `address` with nodebgp (`ours`, `our_asn`) as its one
-/// neighbor.
-fn frr_peering_with(
-    name: &str,
-    address: IpAddr,
-    asn: u32,
-    ours: IpAddr,
-    our_asn: u32,
-) -> RouterSpec {
-    RouterSpec::new(Kind::Frr, name, address, asn).neighbor(
-        NeighborSpec::new(ours, our_asn)
-            .with_connect_retry(1)
-            .with_hold_time(9),
-    )
-}
+use lab::{Kind, Router};
+use nodebgp_interop::daemon::{address, apply, global_peer, peering_with_us, scratch, Daemon, UP};
 
 /// Waits until `router` holds exactly `expected` from `ours`.
 fn holds_exactly(router: &Router, ours: IpAddr, expected: &[&str]) {
@@ -48,12 +32,29 @@ fn ibgp_clients_sent_the_same_get_every_change_and_a_refresh_alone() {
     let (ours, source, first, second) = (address(), address(), address(), address());
     let directory = scratch("update-groups");
     let mut source_router = Router::start(
-        frr_peering_with("groups-source", source, 65131, ours, 65130).routes(["10.89.0.0/24"]),
+        peering_with_us(Kind::Frr, "groups-source", source, 65131, ours, 65130)
+            .routes(["10.89.0.0/24"]),
     )
     .unwrap();
     let clients = [
-        Router::start(frr_peering_with("groups-one", first, 65130, ours, 65130)).unwrap(),
-        Router::start(frr_peering_with("groups-two", second, 65130, ours, 65130)).unwrap(),
+        Router::start(peering_with_us(
+            Kind::Frr,
+            "groups-one",
+            first,
+            65130,
+            ours,
+            65130,
+        ))
+        .unwrap(),
+        Router::start(peering_with_us(
+            Kind::Frr,
+            "groups-two",
+            second,
+            65130,
+            ours,
+            65130,
+        ))
+        .unwrap(),
     ];
     let peers = [(source, "65131"), (first, "65130"), (second, "65130")]
         .map(|(address, asn)| global_peer(address, asn))

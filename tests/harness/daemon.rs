@@ -274,3 +274,24 @@ pub fn status_at(control: &Path) -> Option<Value> {
 pub fn address() -> IpAddr {
     IpAddr::V4(lab::free_loopback_address().unwrap())
 }
+
+/// Our neighbor entry in a lab router's configuration: `address` in `asn`,
+/// with a short connect retry and hold time so that tests move quickly.
+pub fn neighbor(address: IpAddr, asn: u32) -> lab::NeighborSpec {
+    lab::NeighborSpec::new(address, asn)
+        .with_connect_retry(1)
+        .with_hold_time(9)
+}
+
+/// A lab router of `kind` on `address` in `asn`, with us (`ours`, `our_asn`)
+/// as its one neighbor.
+pub fn peering_with_us(
+    kind: lab::Kind,
+    name: &str,
+    address: IpAddr,
+    asn: u32,
+    ours: IpAddr,
+    our_asn: u32,
+) -> lab::RouterSpec {
+    lab::RouterSpec::new(kind, name, address, asn).neighbor(neighbor(ours, our_asn))
+}
