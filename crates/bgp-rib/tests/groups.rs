@@ -59,6 +59,14 @@ fn drain(rib: &mut Rib, peer: u32, batch: Batch) -> Vec<Update> {
     updates
 }
 
+/// Peer 1 announces `prefix` with AS_PATH 65001 `last`.
+fn announce_one(rib: &mut Rib, prefix: &str, last: u32) {
+    let update = route(&[prefix], "198.51.100.1")
+        .path(&[65001, last])
+        .build();
+    receive(rib, 1, update);
+}
+
 #[test]
 fn peers_sent_the_same_share_each_batch() {
     let mut rib = rib_with_clients(3);
@@ -144,13 +152,7 @@ fn a_peer_that_comes_up_later_gets_the_whole_table_then_joins() {
     let initial = drain(&mut rib, 3, Batch::UNLIMITED);
     assert_eq!(announced(&initial), prefixes);
     assert!(initial.iter().any(|update| update.end_of_rib().is_some()));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.9.0.0/24"], "198.51.100.1")
-            .path(&[65001, 64999])
-            .build(),
-    );
+    announce_one(&mut rib, "10.9.0.0/24", 64999);
     let two = rib.poll_shared_within(PeerId(2), Batch::UNLIMITED).unwrap();
     let three = rib.poll_shared_within(PeerId(3), Batch::UNLIMITED).unwrap();
     assert!(Arc::ptr_eq(&two, &three), "not joined after catching up");
@@ -223,23 +225,11 @@ fn route_reflector_clients_are_never_sent_their_own_routes() {
 /// route changes and peer 2 alone takes the next batch.
 fn group_one_batch_apart() -> Rib {
     let mut rib = rib_with_clients(2);
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/24"], "198.51.100.1")
-            .path(&[65001, 1])
-            .build(),
-    );
+    announce_one(&mut rib, "10.1.0.0/24", 1);
     let two = rib.poll_shared_within(PeerId(2), Batch::UNLIMITED).unwrap();
     let three = rib.poll_shared_within(PeerId(3), Batch::UNLIMITED).unwrap();
     assert!(Arc::ptr_eq(&two, &three));
-    receive(
-        &mut rib,
-        1,
-        route(&["10.1.0.0/24"], "198.51.100.1")
-            .path(&[65001, 2])
-            .build(),
-    );
+    announce_one(&mut rib, "10.1.0.0/24", 2);
     let next = rib.poll_shared_within(PeerId(2), Batch::UNLIMITED).unwrap();
     assert_eq!(announced(next.updates()), vec![net("10.1.0.0/24")]);
     rib
