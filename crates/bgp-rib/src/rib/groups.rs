@@ -94,6 +94,20 @@ impl ExportGroup {
         }
     }
 
+    /// A group of `members` (taken from this one) in this one's state: what
+    /// was sent, what is left to resolve, the batches not taken by all.
+    fn copy_for(&self, members: Vec<PeerSlot>) -> Self {
+        ExportGroup {
+            outboxes: self.outboxes.clone(),
+            end_of_rib_pending: self.end_of_rib_pending.clone(),
+            members,
+            internal: self.internal,
+            open: self.open,
+            queue: self.queue.clone(),
+            first: self.first,
+        }
+    }
+
     /// Something is left to resolve.
     pub(crate) fn has_work(&self) -> bool {
         self.outboxes.has_work() || !self.end_of_rib_pending.is_empty()
@@ -233,15 +247,7 @@ impl Rib {
         if group.members.len() == 1 {
             return Some(id);
         }
-        let copy = ExportGroup {
-            outboxes: group.outboxes.clone(),
-            end_of_rib_pending: group.end_of_rib_pending.clone(),
-            members: vec![slot],
-            internal: group.internal,
-            open: group.open,
-            queue: group.queue.clone(),
-            first: group.first,
-        };
+        let copy = group.copy_for(vec![slot]);
         self.leave_group(slot);
         let copy = self.groups.insert(copy);
         self.peers[usize::from(slot)].group = Some(copy);
@@ -354,16 +360,7 @@ impl Rib {
         if slowest.len() == group.members.len() {
             return;
         }
-        let copy = ExportGroup {
-            outboxes: group.outboxes.clone(),
-            end_of_rib_pending: group.end_of_rib_pending.clone(),
-            members: slowest.clone(),
-            internal: group.internal,
-            open: group.open,
-            queue: group.queue.clone(),
-            first: group.first,
-        };
-        let copy = self.groups.insert(copy);
+        let copy = self.groups.insert(group.copy_for(slowest.clone()));
         if let Some(group) = self.groups.get_mut(id) {
             group.members.retain(|member| !slowest.contains(member));
         }
