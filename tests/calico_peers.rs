@@ -10,7 +10,9 @@
 use std::net::IpAddr;
 
 use lab::{Kind, NeighborSpec, Router, RouterSpec};
-use nodebgp_interop::daemon::{address, apply, nodebgp, scratch, store_url, Daemon, UP};
+use nodebgp_interop::daemon::{
+    address, apply, eventually, nodebgp, scratch, store_url, Daemon, UP,
+};
 use nodebgp_interop::netns::Namespace;
 
 fn v3_peer(name: &str, address: IpAddr, asn: u32, extra: &str) -> String {
@@ -126,14 +128,6 @@ fn local_as_number_is_the_as_frr_sees_and_the_first_in_the_path() {
 /// at once: no peer there; what counts is that something listens).
 fn accepts(address: std::net::SocketAddr) -> bool {
     std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(1)).is_ok()
-}
-
-fn eventually(what: &str, check: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + UP;
-    while !check() {
-        assert!(std::time::Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
 }
 
 #[test]

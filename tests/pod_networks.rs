@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use lab::{Kind, NeighborSpec, Router, RouterSpec};
 use nodebgp_interop::daemon::{
-    address, apply, global_peer, resources, resources_in, scratch, Daemon, UP,
+    address, apply, eventually, global_peer, resources, resources_in, scratch, Daemon,
 };
 use nodebgp_interop::netns::Namespace;
 use serde_json::Value;
@@ -29,15 +29,6 @@ fn affinity(node: &str, cidr: &str) -> String {
     format!(
         "apiVersion: projectcalico.org/v3\nkind: BlockAffinity\nmetadata: {{name: {name}}}\nspec: {{node: {node}, cidr: {cidr}, state: confirmed, deleted: \"false\"}}\n---\n"
     )
-}
-
-/// Polls `check` until it holds, at most [`UP`].
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + UP;
-    while !check() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn frr_peering_with(ours: IpAddr, theirs: IpAddr, name: &str) -> Router {

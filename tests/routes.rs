@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use lab::{Family, Kind, PeerState, Router, RouterSpec};
 use nodebgp_interop::daemon::{
-    address, apply, global_peer, neighbor, peering_with_us, resources, scratch, Daemon, UP,
+    address, apply, eventually, global_peer, neighbor, peering_with_us, resources, scratch, Daemon,
+    UP,
 };
 use nodebgp_interop::netns::Namespace;
 use serde_json::Value;
@@ -90,15 +91,6 @@ fn fib_namespace(purpose: &str) -> Option<Namespace> {
     let namespace = Namespace::create(purpose)?;
     namespace.add_network("198.51.100.1/24");
     Some(namespace)
-}
-
-/// Polls `check` until it holds.
-fn eventually(what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + UP;
-    while !check() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[test]

@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use lab::{Kind, Router};
-use nodebgp_interop::daemon::{address, apply, global_peer, peering_with_us, scratch, Daemon, UP};
+use nodebgp_interop::daemon::{
+    address, apply, eventually, global_peer, peering_with_us, scratch, Daemon, UP,
+};
 
 /// Waits until `router` holds exactly `expected` from `ours`.
 fn holds_exactly(router: &Router, ours: IpAddr, expected: &[&str]) {
@@ -65,7 +67,20 @@ fn ibgp_clients_sent_the_same_get_every_change_and_a_refresh_alone() {
         daemon.wait_for(client.address(), "Established");
         holds_exactly(client, ours, &["10.89.0.0/24"]);
     }
-    // Both clients have their initial table: they share output from here.
+    // Both clients have their initial table: they are one update group from
+    // here, the eBGP source another, as `nodebgp status` tells.
+    let group = |address: IpAddr| {
+        daemon
+            .peer(address)
+            .and_then(|peer| peer["update_group"].as_u64())
+    };
+    let shared = || group(first).is_some() && group(first) == group(second);
+    eventually("the two clients share an update group", shared);
+    assert_ne!(
+        group(source),
+        group(first),
+        "the source is sent other things"
+    );
     source_router
         .add_routes(&["10.89.1.0/24", "10.89.2.0/24"])
         .unwrap();
@@ -90,6 +105,8 @@ fn ibgp_clients_sent_the_same_get_every_change_and_a_refresh_alone() {
     for client in &clients {
         holds_exactly(client, ours, &["10.89.2.0/24", "10.89.3.0/24"]);
     }
+    // Caught up after the refresh, the first client is back with the other.
+    eventually("the clients share an update group again", shared);
     // The source goes: everything it sent is withdrawn from both.
     drop(source_router);
     for client in &clients {

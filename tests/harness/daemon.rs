@@ -295,3 +295,12 @@ pub fn peering_with_us(
 ) -> lab::RouterSpec {
     lab::RouterSpec::new(kind, name, address, asn).neighbor(neighbor(ours, our_asn))
 }
+
+/// Polls `check` until it holds, for at most [`UP`].
+pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + UP;
+    while !check() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

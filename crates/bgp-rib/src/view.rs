@@ -43,6 +43,11 @@ pub struct PeerStatistics {
     pub accepted: usize,
     /// Prefixes in its Adj-RIB-Out.
     pub advertised: usize,
+    /// Its update group while it is up: peers with the same number are
+    /// sent the same UPDATEs, resolved and encoded once (see
+    /// [`crate::Rib::poll_shared_within`]). A number is reused once its
+    /// group is gone.
+    pub update_group: Option<u32>,
 }
 
 /// Counts of the whole RIB.
@@ -188,6 +193,7 @@ impl Rib {
                     .group
                     .and_then(|id| self.groups.get(id))
                     .map_or(0, |group| group.advertised()),
+                update_group: peer.group.filter(|_| peer.up),
             })
             .collect()
     }

@@ -45,12 +45,17 @@ impl Manager {
                 })
             }
             Request::Status => {
-                let counts: HashMap<PeerId, (usize, usize)> = self
+                let counts: HashMap<PeerId, (usize, usize, Option<u32>)> = self
                     .routing
                     .rib()
                     .peer_statistics()
                     .iter()
-                    .map(|peer| (peer.peer, (peer.accepted, peer.advertised)))
+                    .map(|peer| {
+                        (
+                            peer.peer,
+                            (peer.accepted, peer.advertised, peer.update_group),
+                        )
+                    })
                     .collect();
                 let node_as = self.routing.local_as().0;
                 // What each peer task last published: nothing here waits for it.
@@ -58,9 +63,11 @@ impl Manager {
                     .peers
                     .values()
                     .map(|running| {
-                        let (received, sent) = counts.get(&running.id).copied().unwrap_or_default();
+                        let (received, sent, update_group) =
+                            counts.get(&running.id).copied().unwrap_or_default();
                         status::PeerReport::new(&running.handle.status())
                             .with_prefix_counts(received, sent)
+                            .with_update_group(update_group)
                             .with_desired(&running.desired, node_as)
                     })
                     .collect();

@@ -75,6 +75,10 @@ pub(crate) struct PeerReport {
     /// did not fit its messages (RFC 8654 §4).
     #[serde(default, skip_serializing_if = "is_zero")]
     prefixes_unsendable: u64,
+    /// Its update group while the session is up: peers with the same
+    /// number are sent the same UPDATEs, resolved and encoded once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) update_group: Option<u32>,
     #[serde(flatten)]
     pub(crate) negotiated: Option<NegotiatedReport>,
 }
@@ -143,6 +147,12 @@ impl PeerReport {
         self
     }
 
+    /// Names the update group the peer is in ([`bgp_rib::PeerStatistics`]).
+    pub(crate) fn with_update_group(mut self, update_group: Option<u32>) -> Self {
+        self.update_group = update_group;
+        self
+    }
+
     /// Names why the session exists and our AS on it.
     pub(crate) fn with_desired(mut self, desired: &super::DesiredPeer, node_as: u32) -> Self {
         self.kind = Some(PeerKind::from(&desired.source));
@@ -206,6 +216,8 @@ impl PeerReport {
                 sent: 0,
             },
             prefixes_unsendable: status.prefixes_unsendable,
+            // The RIB's (`with_update_group`).
+            update_group: None,
             kind: None,
             local_as: None,
             not_started: false,
