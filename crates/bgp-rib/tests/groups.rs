@@ -301,3 +301,22 @@ fn peers_with_different_message_sizes_are_not_grouped() {
     assert!(!Arc::ptr_eq(&two, &three));
     assert_eq!(announced(two.updates()), announced(three.updates()));
 }
+
+#[test]
+fn a_group_settled_by_its_slowest_member_leaving_joins_its_like() {
+    let mut rib = rib_with_clients(2);
+    announce_one(&mut rib, "10.1.0.0/24", 1);
+    // Peer 2 takes the batch, peer 3 does not: the group keeps it queued.
+    rib.poll_shared_within(PeerId(2), Batch::UNLIMITED).unwrap();
+    // Peer 4 comes up and catches up alone; the group it would join is not
+    // settled (peer 3 has a batch to take), so it stays apart.
+    rib.peer_up(PeerId(4), ibgp("192.0.2.4", "2.2.2.4"));
+    drain(&mut rib, 4, Batch::UNLIMITED);
+    // Peer 3 goes: peer 2's group has nothing queued any more, and joins 4's.
+    rib.peer_down(PeerId(3), false);
+    announce_one(&mut rib, "10.2.0.0/24", 2);
+    let two = rib.poll_shared_within(PeerId(2), Batch::UNLIMITED).unwrap();
+    let four = rib.poll_shared_within(PeerId(4), Batch::UNLIMITED).unwrap();
+    assert!(Arc::ptr_eq(&two, &four), "still resolved apart");
+    assert_eq!(announced(two.updates()), vec![net("10.2.0.0/24")]);
+}

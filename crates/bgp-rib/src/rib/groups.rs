@@ -234,7 +234,10 @@ impl Rib {
                 self.interner.released(group.advertised());
             }
         } else {
+            // The one that left may have been the last to take a batch: the
+            // group may be settled now, and join another.
             self.trim(id);
+            self.merge_if_settled(id);
         }
     }
 
