@@ -20,9 +20,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 mod count;
+mod replay;
 mod shape;
 
 pub use count::update_prefix_counts;
+pub use replay::{replay_mrt, DumpKind, Replay};
 pub use shape::{shaped_table, TableShape};
 
 use bgp_capture::{decompress_if_gzip, mrt_records, MrtRecord, Origin as CaptureOrigin};

@@ -185,3 +185,203 @@ fn a_made_dump_decodes_to_the_table_it_was_made_from() {
     assert_eq!(summary["errors"], serde_json::json!({}), "{summary}");
     let _ = std::fs::remove_dir_all(directory);
 }
+
+/// A dump make-mrt writes into a fresh folder of its own, with `arguments`.
+fn made_dump(name: &str, arguments: &[&str]) -> PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("nodebgp-smoke-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let dump = directory.join(name);
+    let made = Command::new(env!("CARGO_BIN_EXE_make-mrt"))
+        .args(arguments)
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    dump
+}
+
+/// Every UPDATE of `updates` decoded: each prefix it announces (NLRI field
+/// or MP_REACH_NLRI) with the AS path and next hop it goes with.
+fn routes_of(updates: &[bytes::Bytes]) -> Vec<(ipnet::IpNet, Vec<u32>, Vec<u8>)> {
+    use bgp_wire::{AttributeValue, CodecContext, Message, MpNlri};
+    let mut routes = Vec::new();
+    for frame in updates {
+        let Message::Update(update) = Message::decode(frame, &CodecContext::default())
+            .unwrap()
+            .message
+        else {
+            panic!("not an UPDATE")
+        };
+        assert!(
+            !update
+                .attributes
+                .iter()
+                .any(|attribute| matches!(attribute.value, AttributeValue::LocalPref(_))),
+            "LOCAL_PREF sent to an external peer"
+        );
+        let path: Vec<u32> = update
+            .as_path()
+            .map(|path| {
+                path.segments()
+                    .flat_map(|segment| segment.asns().map(|asn| asn.0).collect::<Vec<_>>())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut announced: Vec<_> = update.announced.iter().map(|nlri| nlri.prefix).collect();
+        let mut next_hop = update
+            .next_hop()
+            .map(|address| address.octets().to_vec())
+            .unwrap_or_default();
+        if let Some(reach) = update.mp_reach() {
+            let MpNlri::Prefixes(nlri) = &reach.nlri else {
+                panic!("opaque NLRI")
+            };
+            announced.extend(nlri.iter().map(|nlri| nlri.prefix));
+            next_hop = reach.next_hop.to_vec();
+        }
+        for prefix in announced {
+            routes.push((prefix, path.clone(), next_hop.clone()));
+        }
+    }
+    routes
+}
+
+#[test]
+fn a_rib_dump_replays_its_busiest_peers_table_packed_by_attribute_set() {
+    use bgp_wire::Family;
+    use nodebgp_benches::{replay_mrt, shaped_table, DumpKind, TableShape};
+    use std::collections::HashMap;
+    for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+        let mut arguments = vec!["--prefixes", "3000", "--shape", "4/100", "--rib"];
+        if family == Family::IPV6_UNICAST {
+            arguments.push("--ipv6");
+        }
+        let dump = made_dump("rib.mrt.gz", &arguments);
+        let made = shaped_table(
+            family,
+            TableShape::parse("4/100").unwrap(),
+            3000,
+            0x006e_6f64_6562_6770,
+        );
+        let original: HashMap<_, _> = routes_of(&made)
+            .into_iter()
+            .map(|(prefix, path, _)| (prefix, path))
+            .collect();
+        assert_eq!(original.len(), 3000);
+
+        let replay = replay_mrt(&dump, family, None).unwrap();
+        assert_eq!(replay.kind, DumpKind::Rib);
+        assert_eq!(
+            replay.peer.to_string(),
+            "192.0.2.2",
+            "the peer with every prefix"
+        );
+        assert_eq!(
+            (replay.prefixes, replay.routes, replay.skipped),
+            (3000, 3000, 0)
+        );
+        assert!(!replay.changes_routes);
+        // 750 UPDATEs of 4 went in; the 100 sets come out one UPDATE each
+        // (30 prefixes of a set fit one message).
+        assert_eq!(replay.updates.len(), 100, "{family}");
+        let replayed = routes_of(&replay.updates);
+        assert_eq!(replayed.len(), 3000);
+        for (prefix, path, next_hop) in replayed {
+            // The sender's AS in front of the path the dump recorded.
+            assert_eq!(path[0], 64_700);
+            assert_eq!(path[1..], original[&prefix][..], "{prefix}");
+            let last = *next_hop.last().unwrap();
+            assert!((1..=4).contains(&last), "{next_hop:?}");
+        }
+
+        let other = replay_mrt(&dump, family, Some("192.0.2.3".parse().unwrap())).unwrap();
+        assert_eq!(other.prefixes, 1000, "every third prefix");
+        let missing = replay_mrt(&dump, family, Some("192.0.2.9".parse().unwrap()));
+        assert!(missing.unwrap_err().contains("no "), "a peer with no route");
+        let _ = std::fs::remove_dir_all(dump.parent().unwrap());
+    }
+}
+
+#[test]
+fn an_updates_dump_replays_one_peers_changes_to_the_table_they_leave() {
+    use bgp_wire::Family;
+    use nodebgp_benches::{replay_mrt, ris_dir, DumpKind};
+    use std::collections::{HashMap, HashSet};
+    let folder = ris_dir().join("rrc15");
+    let Some(dump) = std::fs::read_dir(&folder).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .flat_map(|month| {
+                std::fs::read_dir(month.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .map(|file| file.path())
+            .next()
+    }) else {
+        lab::skip(&format!("no RIS dump under {}", folder.display()));
+        return;
+    };
+    let replay = replay_mrt(&dump, Family::IPV4_UNICAST, None).unwrap();
+    assert_eq!(replay.kind, DumpKind::Updates);
+
+    // The same dump read by another implementation: bgpkit-parser's
+    // announcements and withdrawals per peer, folded into what each peer
+    // leaves announced.
+    let mut changes: HashMap<std::net::IpAddr, usize> = HashMap::new();
+    let mut held: HashMap<std::net::IpAddr, HashSet<ipnet::IpNet>> = HashMap::new();
+    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&dump).unwrap(),
+    ));
+    for element in bgpkit_parser::BgpkitParser::from_reader(reader).into_elem_iter() {
+        let prefix = element.prefix.prefix;
+        if !prefix.addr().is_ipv4() {
+            continue;
+        }
+        *changes.entry(element.peer_ip).or_default() += 1;
+        let table = held.entry(element.peer_ip).or_default();
+        match element.elem_type {
+            bgpkit_parser::models::ElemType::ANNOUNCE => table.insert(prefix),
+            bgpkit_parser::models::ElemType::WITHDRAW => table.remove(&prefix),
+        };
+    }
+    let busiest = changes.values().copied().max().unwrap();
+    assert_eq!(changes[&replay.peer], busiest, "{changes:?}");
+    assert_eq!(replay.routes, busiest);
+    assert_eq!(replay.skipped, 0);
+    assert_eq!(replay.prefixes, held[&replay.peer].len());
+    assert!(
+        replay.changes_routes,
+        "an hour of a peer's UPDATEs withdraws"
+    );
+
+    // And a receiver ends up holding exactly that.
+    let text = route_load(&["--mrt", dump.to_str().unwrap()], "");
+    assert!(
+        text.contains(&format!(
+            "{} IPv4 prefixes from 1 peer(s), table replayed from",
+            replay.prefixes
+        )),
+        "{text}"
+    );
+    assert!(text.contains("updates dump, peer "), "{text}");
+}
+
+#[test]
+fn route_load_replays_a_rib_dump_on_several_sessions() {
+    let dump = made_dump(
+        "rib.mrt",
+        &["--prefixes", "4000", "--shape", "10/1k", "--rib"],
+    );
+    let text = route_load(
+        &["--mrt", dump.to_str().unwrap(), "--sessions", "2"],
+        ",null",
+    );
+    assert!(
+        text.contains("(RIB dump, peer 192.0.2.2: 4000 routes read, 0 skipped), 2 sessions, 4000 prefixes held at the end"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(dump.parent().unwrap());
+}

@@ -30,6 +30,7 @@
 //!            [--shape natural|PER_UPDATE/SETS]
 //!            [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS]
 //!            [--churn] [--clients C] [--flap N] [--cpus LIST] [--ipv6] [--fib] [--restart]
+//!            [--mrt FILE [--mrt-peer ADDRESS]]
 //! ```
 //!
 //! `--shape` packs the table differently ([`TableShape`]): `natural` (the
@@ -40,6 +41,16 @@
 //!
 //! ```text
 //! ```
+//!
+//! `--mrt FILE` replays an MRT dump instead of a synthetic table
+//! ([`nodebgp_benches::replay_mrt`]): from a RIB dump (TABLE_DUMP_V2) one
+//! peer's table, packed by attribute set; from an updates dump (BGP4MP) one
+//! peer's UPDATEs as recorded, withdrawals included, the clock then running
+//! until the receiver holds what the stream leaves announced. The peer is
+//! `--mrt-peer`, or the one with the most routes of the family (IPv4, or
+//! IPv6 with `--ipv6`); every route is passed on as the sender's (its AS
+//! prepended, a next hop of its own). `--prefixes` and `--shape` do not
+//! apply; with `--sessions P` a table is dealt out as a synthetic one is.
 //!
 //! `--sessions P` (default 1) makes it P sessions from P senders, each on its
 //! own 127.x address, carrying N prefixes each (distinct: one table of P × N
@@ -97,7 +108,7 @@ mod restart;
 #[allow(dead_code)]
 mod sender;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -117,12 +128,20 @@ struct Settings {
     prefixes: usize,
     /// Sessions, each from a sender of its own with its own prefixes.
     sessions: usize,
+    /// Prefixes the receivers hold once the table is in: P × N, or what the
+    /// replayed dump leaves announced.
+    total: usize,
+    /// The replayed stream withdraws or announces a prefix again, so that
+    /// counting announcements does not give what a receiver holds.
+    changes_routes: bool,
     runs: usize,
     seed: u64,
     implementations: Vec<Implementation>,
     timeout: Duration,
     /// How the table is packed into UPDATEs.
     shape: TableShape,
+    /// An MRT dump to replay instead, and whose routes in it.
+    mrt: Option<(PathBuf, Option<IpAddr>)>,
     /// Keep each receiver running this long after its measurement, to look at it.
     linger: Duration,
     /// After the load, withdraw everything and announce it again, timing both.
@@ -154,6 +173,9 @@ fn parse_arguments() -> Result<Settings, String> {
     let mut family = Family::IPV4_UNICAST;
     let mut kernel = false;
     let mut restart = false;
+    let mut mrt = None;
+    let mut mrt_peer = None;
+    let mut table_given = false;
     let mut nodebgp = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../target/release/nodebgp"
@@ -172,7 +194,10 @@ fn parse_arguments() -> Result<Settings, String> {
                 .map_err(|error| format!("{flag} {text}: {error}"))
         };
         match flag.as_str() {
-            "--prefixes" => prefixes = number(value()?)? as usize,
+            "--prefixes" => {
+                prefixes = number(value()?)? as usize;
+                table_given = true;
+            }
             "--sessions" => sessions = number(value()?)? as usize,
             "--runs" => runs = number(value()?)? as usize,
             "--seed" => seed = number(value()?)?,
@@ -186,7 +211,18 @@ fn parse_arguments() -> Result<Settings, String> {
             "--fib" => kernel = true,
             "--restart" => restart = true,
             "--nodebgp" => nodebgp = PathBuf::from(value()?),
-            "--shape" => shape = TableShape::parse(&value()?)?,
+            "--shape" => {
+                shape = TableShape::parse(&value()?)?;
+                table_given = true;
+            }
+            "--mrt" => mrt = Some(PathBuf::from(value()?)),
+            "--mrt-peer" => {
+                let text = value()?;
+                mrt_peer = Some(
+                    text.parse::<IpAddr>()
+                        .map_err(|error| format!("--mrt-peer {text}: {error}"))?,
+                );
+            }
             "--only" => {
                 only = Some(
                     value()?
@@ -199,7 +235,7 @@ fn parse_arguments() -> Result<Settings, String> {
                 println!(
                     "route-load [--prefixes N] [--sessions P] [--runs R] [--seed S] [--nodebgp PATH] \
                      [--shape natural|PER_UPDATE/SETS] \
-                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C] [--flap N] [--cpus LIST] [--ipv6] [--fib] [--restart]"
+                     [--only bird,frr,gobgp,nodebgp,null] [--timeout SECONDS] [--linger SECONDS] [--churn] [--clients C] [--flap N] [--cpus LIST] [--ipv6] [--fib] [--restart] [--mrt FILE [--mrt-peer ADDRESS]]"
                 );
                 std::process::exit(0);
             }
@@ -214,6 +250,12 @@ fn parse_arguments() -> Result<Settings, String> {
     }
     if restart && flap > 0 {
         return Err("--restart and --flap: one at a time".to_owned());
+    }
+    if mrt.is_some() && table_given {
+        return Err("--mrt replays a dump: --prefixes and --shape do not apply".to_owned());
+    }
+    if mrt_peer.is_some() && mrt.is_none() {
+        return Err("--mrt-peer chooses a peer of the --mrt dump".to_owned());
     }
     if prefixes == 0 || runs == 0 || sessions == 0 {
         return Err("--prefixes, --sessions and --runs must be at least 1".to_owned());
@@ -241,11 +283,14 @@ fn parse_arguments() -> Result<Settings, String> {
     Ok(Settings {
         prefixes,
         sessions,
+        total: prefixes * sessions,
+        changes_routes: false,
         runs,
         seed,
         implementations,
         timeout,
         shape,
+        mrt: mrt.map(|file| (file, mrt_peer)),
         linger,
         churn,
         clients,
@@ -281,8 +326,53 @@ struct Sample {
     restart: Option<restart::Restart>,
 }
 
+/// The routes of `peer` (or the busiest peer) in the dump at `file`, and a
+/// line saying what they are, checked against what the settings ask of them.
+fn replay(
+    settings: &Settings,
+    file: &std::path::Path,
+    peer: Option<IpAddr>,
+) -> Result<(nodebgp_benches::Replay, String), String> {
+    let replay = nodebgp_benches::replay_mrt(file, settings.options.family, peer)?;
+    // A stream that withdraws or announces again cannot be dealt out (a
+    // prefix's changes would cross sessions), cut by one UPDATE in 100 as
+    // a restart does, nor counted on the clients' side by what they are sent.
+    if replay.changes_routes
+        && (settings.sessions > 1 || settings.options.restart || settings.clients > 0)
+    {
+        return Err(format!(
+            "{}: the UPDATEs of {} withdraw or announce again; replay them on one session, without --restart or --clients",
+            file.display(),
+            replay.peer
+        ));
+    }
+    if replay.prefixes < settings.sessions {
+        return Err(format!(
+            "{}: {} prefixes from {} for {} sessions",
+            file.display(),
+            replay.prefixes,
+            replay.peer,
+            settings.sessions
+        ));
+    }
+    let source = format!(
+        "{} replayed ({}, peer {}: {} routes read, {} skipped), {} sessions, {} prefixes held at the end",
+        file.display(),
+        match replay.kind {
+            nodebgp_benches::DumpKind::Rib => "RIB dump",
+            nodebgp_benches::DumpKind::Updates => "updates dump",
+        },
+        replay.peer,
+        replay.routes,
+        replay.skipped,
+        settings.sessions,
+        replay.prefixes
+    );
+    Ok((replay, source))
+}
+
 fn main() -> ExitCode {
-    let settings = match parse_arguments() {
+    let mut settings = match parse_arguments() {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("route-load: {error}");
@@ -299,13 +389,32 @@ fn main() -> ExitCode {
     let built = Instant::now();
     // One table of every session's prefixes, its UPDATEs dealt out in equal
     // runs: the sessions carry distinct prefixes, P × N in all.
-    let total = settings.prefixes * settings.sessions;
-    let updates = shaped_table(
-        settings.options.family,
-        settings.shape,
-        total,
-        settings.seed,
-    );
+    let (updates, source) = match &settings.mrt {
+        None => {
+            let updates = shaped_table(
+                settings.options.family,
+                settings.shape,
+                settings.total,
+                settings.seed,
+            );
+            let source = format!(
+                "shape {}, {} sessions × {} = {} prefixes",
+                settings.shape, settings.sessions, settings.prefixes, settings.total
+            );
+            (updates, source)
+        }
+        Some((file, peer)) => match replay(&settings, file, *peer) {
+            Ok((replay, source)) => {
+                settings.total = replay.prefixes;
+                settings.changes_routes = replay.changes_routes;
+                (replay.updates, source)
+            }
+            Err(error) => {
+                eprintln!("route-load: {error}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     // Session i gets UPDATEs [i·U/P, (i+1)·U/P): exactly P streams, their
     // sizes differing by one UPDATE at most.
     let ranges: Vec<std::ops::Range<usize>> = (0..settings.sessions)
@@ -363,10 +472,7 @@ fn main() -> ExitCode {
         ))
     });
     println!(
-        "table: shape {}, {} sessions × {} = {total} prefixes in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
-        settings.shape,
-        streams.len(),
-        settings.prefixes,
+        "table: {source} in {} UPDATEs, {} octets with End-of-RIB (seed {:#x}), built in {:.2} s",
         updates.len(),
         streams.iter().map(|stream| stream.len()).sum::<usize>(),
         settings.seed,
@@ -376,7 +482,14 @@ fn main() -> ExitCode {
 
     let mut present = Vec::new();
     for implementation in &settings.implementations {
-        match implementation.missing(&settings.options) {
+        let missing = match implementation {
+            Implementation::Null if settings.changes_routes => Some(
+                "it counts the prefixes UPDATEs carry, and this stream withdraws and announces again"
+                    .to_owned(),
+            ),
+            _ => implementation.missing(&settings.options),
+        };
+        match missing {
             Some(why) => println!("skipped: {}: {why}", implementation.name()),
             None => present.push(implementation.clone()),
         }
@@ -464,11 +577,14 @@ fn main() -> ExitCode {
         ));
     }
     println!(
-        "{} {} prefixes from {} peer(s){fan_out}, table shape {}; median and min over {} interleaved runs; memory: medians",
-        settings.prefixes * settings.sessions,
+        "{} {} prefixes from {} peer(s){fan_out}, table {}; median and min over {} interleaved runs; memory: medians",
+        settings.total,
         if settings.options.family == Family::IPV6_UNICAST { "IPv6" } else { "IPv4" },
         settings.sessions,
-        settings.shape,
+        match &settings.mrt {
+            Some((file, _)) => format!("replayed from {}", file.display()),
+            None => format!("shape {}", settings.shape),
+        },
         settings.runs
     );
     println!(
@@ -488,7 +604,7 @@ fn main() -> ExitCode {
             );
             continue;
         }
-        let n = (settings.prefixes * settings.sessions) as f64;
+        let n = settings.total as f64;
         let seconds = median(runs.iter().map(|s| s.seconds).collect());
         let min = runs.iter().map(|s| s.seconds).fold(f64::INFINITY, f64::min);
         let peak = median(runs.iter().map(|s| s.peak_kib as f64).collect());
@@ -689,7 +805,7 @@ fn load(
     let baseline_kib = proc_status_kib(pid, "VmRSS")?;
     let cpu_before = cpu_seconds(pid)?;
 
-    let target = (settings.prefixes * settings.sessions) as u64;
+    let target = settings.total as u64;
     // The flapping neighbor starts first and has flapped once before the
     // table comes (scenario timing, not synchronisation: it flaps on its own
     // clock throughout).
