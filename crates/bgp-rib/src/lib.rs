@@ -101,6 +101,7 @@ mod filter;
 mod peer;
 mod policy;
 mod rib;
+mod sharded;
 mod table;
 mod view;
 

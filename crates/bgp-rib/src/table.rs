@@ -10,10 +10,11 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use bgp_wire::{Family, Nlri};
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashSet;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::attributes::Attributes;
+use crate::sharded::ShardedMap;
 
 /// Index of a peer in the RIB's peer list (the caller's [`crate::PeerId`] is
 /// mapped to it once, to keep paths small).
@@ -152,7 +153,7 @@ impl Paths {
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox<K> {
     /// What was last sent for each prefix.
-    pub(crate) advertised: HashMap<K, Arc<Attributes>>,
+    pub(crate) advertised: ShardedMap<K, Arc<Attributes>>,
     /// Prefixes whose best path changed since the last poll: resolved at poll
     /// time, so a flap in between sends only the final state.
     pub(crate) dirty: HashSet<K>,
@@ -170,7 +171,7 @@ pub(crate) struct Outbox<K> {
 impl<K> Default for Outbox<K> {
     fn default() -> Self {
         Outbox {
-            advertised: HashMap::default(),
+            advertised: ShardedMap::default(),
             dirty: HashSet::default(),
             full: false,
             resend: false,
@@ -190,8 +191,8 @@ impl<K> Outbox<K> {
 /// own size (5 or 17 bytes) rather than an `IpNet` for both.
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
-    pub(crate) ipv4: HashMap<Ipv4Net, Paths>,
-    pub(crate) ipv6: HashMap<Ipv6Net, Paths>,
+    pub(crate) ipv4: ShardedMap<Ipv4Net, Paths>,
+    pub(crate) ipv6: ShardedMap<Ipv6Net, Paths>,
 }
 
 impl Tables {
@@ -216,8 +217,8 @@ impl Tables {
 pub(crate) trait PrefixKey: Copy + Eq + Hash + Ord + Debug + Into<IpNet> + 'static {
     /// The unicast family of this address type.
     const FAMILY: Family;
-    fn table(tables: &Tables) -> &HashMap<Self, Paths>;
-    fn table_mut(tables: &mut Tables) -> &mut HashMap<Self, Paths>;
+    fn table(tables: &Tables) -> &ShardedMap<Self, Paths>;
+    fn table_mut(tables: &mut Tables) -> &mut ShardedMap<Self, Paths>;
     fn outbox(outboxes: &Outboxes) -> &Outbox<Self>;
     fn outbox_mut(outboxes: &mut Outboxes) -> &mut Outbox<Self>;
 }
@@ -245,10 +246,10 @@ impl Outboxes {
 
 impl PrefixKey for Ipv4Net {
     const FAMILY: Family = Family::IPV4_UNICAST;
-    fn table(tables: &Tables) -> &HashMap<Self, Paths> {
+    fn table(tables: &Tables) -> &ShardedMap<Self, Paths> {
         &tables.ipv4
     }
-    fn table_mut(tables: &mut Tables) -> &mut HashMap<Self, Paths> {
+    fn table_mut(tables: &mut Tables) -> &mut ShardedMap<Self, Paths> {
         &mut tables.ipv4
     }
     fn outbox(outboxes: &Outboxes) -> &Outbox<Self> {
@@ -261,10 +262,10 @@ impl PrefixKey for Ipv4Net {
 
 impl PrefixKey for Ipv6Net {
     const FAMILY: Family = Family::IPV6_UNICAST;
-    fn table(tables: &Tables) -> &HashMap<Self, Paths> {
+    fn table(tables: &Tables) -> &ShardedMap<Self, Paths> {
         &tables.ipv6
     }
-    fn table_mut(tables: &mut Tables) -> &mut HashMap<Self, Paths> {
+    fn table_mut(tables: &mut Tables) -> &mut ShardedMap<Self, Paths> {
         &mut tables.ipv6
     }
     fn outbox(outboxes: &Outboxes) -> &Outbox<Self> {

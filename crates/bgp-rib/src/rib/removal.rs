@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use hashbrown::HashMap;
+use crate::sharded::ShardedMap;
 use ipnet::{Ipv4Net, Ipv6Net};
 use smallvec::SmallVec;
 
@@ -21,7 +21,7 @@ use crate::table::{Paths, PeerSlot, PrefixKey};
 use crate::PeerId;
 
 /// The table's prefixes, when the peer has paths in it.
-fn keys_if<K: Copy>(any: bool, table: &HashMap<K, Paths>) -> Vec<K> {
+fn keys_if<K: Copy>(any: bool, table: &ShardedMap<K, Paths>) -> Vec<K> {
     if any {
         table.keys().copied().collect()
     } else {
