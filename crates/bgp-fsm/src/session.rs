@@ -643,35 +643,40 @@ impl Session {
             return;
         };
         let Received { message, errors } = received;
-        match (self.state.clone(), message) {
+        // The state's kind, not a clone of the state: every UPDATE comes
+        // through here, and a clone would copy the negotiated capabilities.
+        match (self.state.kind(), message) {
             (_, Message::Notification(notification)) => {
                 // RFC 4271 §8.2.2: a NOTIFICATION ends the session; no reply.
                 self.last_down = None;
                 self.tear_down(now, None, DownReason::NotificationReceived(notification));
             }
-            (State::Connect { .. } | State::Active { .. }, Message::Open(open)) => {
+            (StateKind::Connect | StateKind::Active, Message::Open(open)) => {
                 // An OPEN while DelayOpen runs: answer with ours and a KEEPALIVE
                 // (RFC 4271 §8.2.2 Connect, event 20).
                 self.timers.stop(Timer::DelayOpen);
                 self.send_open(now, link);
                 self.open_received(now, link, &open);
             }
-            (State::OpenSent { .. }, Message::Open(open)) => self.open_received(now, link, &open),
-            (State::OpenConfirm { negotiated, .. }, Message::Keepalive) => {
-                self.enter(
-                    now,
-                    State::Established {
-                        link,
-                        negotiated: negotiated.clone(),
-                        since: now,
-                    },
-                );
-                self.restart_hold(now);
-                self.idle_hold = self.idle_hold.max(self.config.idle_hold.initial);
-                self.outputs.push_back(Output::Established(negotiated));
+            (StateKind::OpenSent, Message::Open(open)) => self.open_received(now, link, &open),
+            (StateKind::OpenConfirm, Message::Keepalive) => {
+                if let State::OpenConfirm { negotiated, .. } = &self.state {
+                    let negotiated = negotiated.clone();
+                    self.enter(
+                        now,
+                        State::Established {
+                            link,
+                            negotiated: negotiated.clone(),
+                            since: now,
+                        },
+                    );
+                    self.restart_hold(now);
+                    self.idle_hold = self.idle_hold.max(self.config.idle_hold.initial);
+                    self.outputs.push_back(Output::Established(negotiated));
+                }
             }
-            (State::Established { .. }, Message::Keepalive) => self.restart_hold(now),
-            (State::Established { .. }, Message::Update(update)) => {
+            (StateKind::Established, Message::Keepalive) => self.restart_hold(now),
+            (StateKind::Established, Message::Update(update)) => {
                 self.restart_hold(now);
                 // RFC 7606 §2 allows a reset where a family cannot be disabled alone;
                 // this speaker does not run families independently, so it resets.
@@ -686,14 +691,14 @@ impl Session {
                 }
                 self.outputs.push_back(Output::Update { update, errors });
             }
-            (State::Established { .. }, Message::RouteRefresh(refresh)) => {
+            (StateKind::Established, Message::RouteRefresh(refresh)) => {
                 self.restart_hold(now);
                 // RFC 7313 §5: unknown subtypes are ignored.
                 if !refresh.is_ignorable() {
                     self.outputs.push_back(Output::RouteRefresh(refresh));
                 }
             }
-            (State::Connect { .. } | State::Active { .. }, _) => {
+            (StateKind::Connect | StateKind::Active, _) => {
                 // Anything but OPEN before our OPEN: RFC 4271 §8.2.2, FSM error.
                 self.tear_down(
                     now,

@@ -76,7 +76,6 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         let shard = self.shard(key);
         self.shards[shard].remove(key)
     }
-
 }
 
 impl<K, V> ShardedMap<K, V> {

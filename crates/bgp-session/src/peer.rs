@@ -469,7 +469,10 @@ impl Peer {
                 },
                 Some(outgoing) = self.outbound_messages.recv() => self.send(outgoing),
                 Some(event) = self.events.recv(), if !delivering => {
-                    self.event(event);
+                    // One reading of the clock for the turn's frames, which
+                    // are taken microseconds apart.
+                    let now = now();
+                    self.event(event, now);
                     // Frames already queued are taken in the same turn, a
                     // bounded number (the outbox holds what they produce).
                     for _ in 1..FRAMES_PER_TURN {
@@ -478,7 +481,7 @@ impl Peer {
                             break;
                         }
                         match self.events.try_recv() {
-                            Ok(event) => self.event(event),
+                            Ok(event) => self.event(event, now),
                             Err(_) => break,
                         }
                     }
@@ -675,7 +678,7 @@ impl Peer {
         id
     }
 
-    fn event(&mut self, event: ConnectionEvent) {
+    fn event(&mut self, event: ConnectionEvent, now: std::time::Instant) {
         match event {
             ConnectionEvent::Connected(attempt, result) => {
                 if self.attempt.as_ref().map(|(number, _)| *number) != Some(attempt) {
@@ -687,7 +690,7 @@ impl Peer {
                         self.connect_error = None;
                         let id = self.adopt(stream);
                         self.session.handle(
-                            now(),
+                            now,
                             Input::Connected {
                                 connection: id,
                                 direction: Direction::Outgoing,
@@ -697,7 +700,7 @@ impl Peer {
                     Err(error) => {
                         debug!(%error, "connect failed");
                         self.connect_error = Some(connect_failure(&error));
-                        self.session.handle(now(), Input::ConnectFailed);
+                        self.session.handle(now, Input::ConnectFailed);
                         self.publish();
                     }
                 }
@@ -723,12 +726,12 @@ impl Peer {
                         error,
                     },
                 };
-                self.session.handle(now(), input);
+                self.session.handle(now, input);
             }
             ConnectionEvent::BadHeader(id, error) => {
                 let error = DecodeError::Header(error);
                 self.session.handle(
-                    now(),
+                    now,
                     Input::Malformed {
                         connection: id,
                         error,
@@ -736,19 +739,17 @@ impl Peer {
                 );
             }
             ConnectionEvent::Progress(id) => {
-                self.session
-                    .handle(now(), Input::Progress { connection: id });
+                self.session.handle(now, Input::Progress { connection: id });
             }
             ConnectionEvent::Flushed(id) => {
-                self.session
-                    .handle(now(), Input::Flushed { connection: id });
+                self.session.handle(now, Input::Flushed { connection: id });
                 if self.session.established_connection() == Some(id) {
                     self.outbox.push_back(SessionEvent::Drained);
                 }
             }
             ConnectionEvent::Closed(id) => {
                 if self.connections.contains_key(&id) {
-                    self.session.handle(now(), Input::Closed { connection: id });
+                    self.session.handle(now, Input::Closed { connection: id });
                 }
             }
         }
