@@ -84,7 +84,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 const FIB_STOP_TIME: Duration = Duration::from_secs(30);
 
 pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
-    without_fastbins();
+    with_allocator_tunables();
     let settings = Settings::from_args(arguments)?;
     logging::init(&settings.log_level, settings.log_format)?;
     // One thread runs every session: a node holds tens of sessions, and one
@@ -956,37 +956,56 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// glibc's malloc, after a removed peer's millions of small frees, merges
-/// its fastbins inside some later allocation: a 100-150 ms stall of the
-/// daemon's one thread (slow status answers in `benches/stress.sh`; gone with
-/// fastbins off, and no memory lost: the per-thread cache still serves small
-/// allocations). The tunable is read at process start, so the daemon runs
-/// itself again, once, with `glibc.malloc.mxfast=0` added to GLIBC_TUNABLES
-/// (same pid, same arguments). Another libc ignores it; if the exec fails,
-/// the daemon goes on as it is.
-fn without_fastbins() {
+/// Two glibc malloc tunables, read at process start, so the daemon runs
+/// itself again, once, with them added to GLIBC_TUNABLES (same pid, same
+/// arguments); another libc ignores them, and if the exec fails the daemon
+/// goes on as it is.
+///
+/// * `glibc.malloc.mxfast=0`: after a removed peer's millions of small frees,
+///   glibc merges its fastbins inside some later allocation, a 100-150 ms
+///   stall of the daemon's one thread (slow status answers in
+///   `benches/stress.sh`; gone with fastbins off, and no memory lost: the
+///   per-thread cache still serves small allocations).
+/// * `glibc.malloc.tcache_count=64`: a peer task decodes up to 32 frames a
+///   turn and the manager takes up to 64 events, so a message's allocations
+///   are made and freed in runs longer than the per-thread cache's default 7
+///   per size, and most went to the slower bins. callgrind, 100k one-prefix
+///   UPDATEs: 676.5M instructions with the default, 628.8M with 64 (and with
+///   256); held memory after a 1M table 1.5 MiB more.
+const ALLOCATOR_TUNABLES: [(&str, &str); 2] = [
+    ("glibc.malloc.mxfast", "0"),
+    ("glibc.malloc.tcache_count", "64"),
+];
+
+fn with_allocator_tunables() {
     use std::os::unix::process::CommandExt;
-    const TUNABLE: &str = "glibc.malloc.mxfast";
     let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-    if current
+    let mut tunables: Vec<String> = current
         .split(':')
-        .any(|tunable| tunable.starts_with(&format!("{TUNABLE}=")))
-    {
+        .filter(|tunable| !tunable.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let before = tunables.len();
+    for (name, value) in ALLOCATOR_TUNABLES {
+        if !tunables
+            .iter()
+            .any(|tunable| tunable.starts_with(&format!("{name}=")))
+        {
+            tunables.push(format!("{name}={value}"));
+        }
+    }
+    // Set already (by an operator, or by the exec below): no loop.
+    if tunables.len() == before {
         return;
     }
-    let tunables = if current.is_empty() {
-        format!("{TUNABLE}=0")
-    } else {
-        format!("{current}:{TUNABLE}=0")
-    };
     let mut arguments = std::env::args_os();
     let name = arguments.next().unwrap_or_else(|| "nodebgp".into());
     let error = std::process::Command::new("/proc/self/exe")
         .arg0(name)
         .args(arguments)
-        .env("GLIBC_TUNABLES", tunables)
+        .env("GLIBC_TUNABLES", tunables.join(":"))
         .exec();
-    eprintln!("nodebgp: cannot run again with {TUNABLE}=0 ({error}); going on without");
+    eprintln!("nodebgp: cannot run again with the malloc tunables ({error}); going on without");
 }
 
 /// Waits for `notify`, or forever without one (no FIB).
