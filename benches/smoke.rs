@@ -250,7 +250,7 @@ fn routes_of(updates: &[bytes::Bytes]) -> Vec<(ipnet::IpNet, Vec<u32>, Vec<u8>)>
 #[test]
 fn a_rib_dump_replays_its_busiest_peers_table_packed_by_attribute_set() {
     use bgp_wire::Family;
-    use nodebgp_benches::{replay_mrt, shaped_table, DumpKind, TableShape};
+    use nodebgp_benches::{replay_mrt, shaped_table, DumpKind, TableShape, TABLE_SEED};
     use std::collections::HashMap;
     for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
         let mut arguments = vec!["--prefixes", "3000", "--shape", "4/100", "--rib"];
@@ -262,7 +262,7 @@ fn a_rib_dump_replays_its_busiest_peers_table_packed_by_attribute_set() {
             family,
             TableShape::parse("4/100").unwrap(),
             3000,
-            0x006e_6f64_6562_6770,
+            TABLE_SEED,
         );
         let original: HashMap<_, _> = routes_of(&made)
             .into_iter()
