@@ -218,7 +218,7 @@ fn read_routes(
                     };
                     let (attributes, errors) =
                         decode_path_attributes(&Bytes::from(entry.attributes), &context);
-                    let as_path = as_path_of(&attributes, true);
+                    let (attributes, as_path) = with_as_path(attributes, true);
                     each(Routes {
                         peer: peer.address,
                         withdrawn: Vec::new(),
@@ -254,6 +254,7 @@ fn read_routes(
                 };
                 let (attributes, errors) =
                     decode_path_attributes(&Bytes::from(attributes), &context);
+                let (attributes, as_path) = with_as_path(attributes, false);
                 let prefix = IpNet::new(prefix, prefix_length).ok();
                 each(Routes {
                     peer: peer_address,
@@ -261,7 +262,7 @@ fn read_routes(
                     announced: prefix.into_iter().map(Nlri::new).collect(),
                     damaged: prefix.is_none() || !errors.is_empty(),
                     rib: true,
-                    as_path: as_path_of(&attributes, false),
+                    as_path,
                     attributes,
                 });
             }
@@ -345,16 +346,21 @@ fn prefixes_of(update: &Update, family: Family) -> (Vec<Nlri>, Vec<Nlri>) {
     (withdrawn, announced)
 }
 
-/// AS_PATH of a RIB entry, merged with AS4_PATH when it was recorded with
-/// two-octet numbers (RFC 6793 §4.2.3), as [`Update::effective_as_path`] does
-/// for a message.
-fn as_path_of(attributes: &[PathAttribute], four_octet: bool) -> Option<AsPath> {
-    Update {
+/// A RIB entry's attributes, and its AS_PATH merged with AS4_PATH when it was
+/// recorded with two-octet numbers (RFC 6793 §4.2.3), as
+/// [`Update::effective_as_path`] does for a message (the attributes go
+/// through an UPDATE for it and come back, not copied).
+fn with_as_path(
+    attributes: Vec<PathAttribute>,
+    four_octet: bool,
+) -> (Vec<PathAttribute>, Option<AsPath>) {
+    let update = Update {
         withdrawn: Vec::new(),
-        attributes: attributes.to_vec(),
+        attributes,
         announced: Vec::new(),
-    }
-    .effective_as_path(four_octet)
+    };
+    let as_path = update.effective_as_path(four_octet);
+    (update.attributes, as_path)
 }
 
 /// Builds the replay from the chosen peer's routes.
