@@ -99,6 +99,27 @@ fn nlri_prefixes(body: &[u8]) -> u64 {
         .map_or(0, count_prefixes)
 }
 
+/// The three fields of one of the harness's own well-formed UPDATEs, the
+/// 19-octet header included in `update` (RFC 4271 §4.3): Withdrawn Routes,
+/// Path Attributes, NLRI.
+///
+/// # Panics
+/// On an UPDATE whose lengths do not add up: the harness only splits the
+/// messages it encoded itself.
+pub fn update_fields(update: &[u8]) -> (&[u8], &[u8], &[u8]) {
+    let body = &update[19..];
+    let withdrawn = usize::from(u16::from_be_bytes([body[0], body[1]]));
+    let attributes = usize::from(u16::from_be_bytes([
+        body[2 + withdrawn],
+        body[3 + withdrawn],
+    ]));
+    (
+        &body[2..2 + withdrawn],
+        &body[4 + withdrawn..4 + withdrawn + attributes],
+        &body[4 + withdrawn + attributes..],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

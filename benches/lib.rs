@@ -23,7 +23,7 @@ mod count;
 mod replay;
 mod shape;
 
-pub use count::update_prefix_counts;
+pub use count::{update_fields, update_prefix_counts};
 pub use replay::{replay_mrt, DumpKind, Replay};
 pub use shape::{shaped_table, TableShape};
 

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use bgp_wire::Family;
 use bytes::Bytes;
-use nodebgp_benches::{shaped_table, TableShape, TABLE_SEED};
+use nodebgp_benches::{shaped_table, update_fields, TableShape, TABLE_SEED};
 
 /// MRT type TABLE_DUMP_V2 and its subtypes (RFC 6396 §4.3).
 const TABLE_DUMP_V2: u16 = 13;
@@ -131,14 +131,8 @@ fn write_rib(updates: &[Bytes], family: Family, timestamp: u32, writer: &mut dyn
     // attribute block of its UPDATE as a RIB entry carries it.
     let mut routes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     for update in updates {
-        let body = &update[19..];
-        let withdrawn = usize::from(u16::from_be_bytes([body[0], body[1]]));
-        let length = usize::from(u16::from_be_bytes([
-            body[2 + withdrawn],
-            body[3 + withdrawn],
-        ]));
-        let attributes = &body[4 + withdrawn..4 + withdrawn + length];
-        let (attributes, nlri) = rib_attributes(attributes, &body[4 + withdrawn + length..]);
+        let (_, attributes, nlri) = update_fields(update);
+        let (attributes, nlri) = rib_attributes(attributes, nlri);
         let mut rest = &nlri[..];
         while let Some(&bits) = rest.first() {
             let octets = 1 + usize::from(bits).div_ceil(8);

@@ -28,7 +28,7 @@ use bgp_wire::{
     Update, MAX_MESSAGE_LENGTH,
 };
 use bytes::{Bytes, BytesMut};
-use nodebgp_benches::update_prefix_counts;
+use nodebgp_benches::{update_fields, update_prefix_counts};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 /// The sender's AS: the first AS of every path in the synthetic table.
@@ -94,13 +94,7 @@ fn end_of_rib(family: Family) -> BytesMut {
 pub(crate) fn withdrawals_of(updates: &[Bytes]) -> Vec<u8> {
     let mut stream = Vec::with_capacity(updates.iter().map(Bytes::len).sum());
     for update in updates {
-        let body = &update[19..];
-        let withdrawn = usize::from(u16::from_be_bytes([body[0], body[1]]));
-        let attributes = usize::from(u16::from_be_bytes([
-            body[2 + withdrawn],
-            body[3 + withdrawn],
-        ]));
-        let nlri = &body[4 + withdrawn + attributes..];
+        let (_, _, nlri) = update_fields(update);
         if nlri.is_empty() {
             withdraw_multiprotocol(update, &mut stream);
             continue;
