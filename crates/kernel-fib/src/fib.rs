@@ -16,11 +16,12 @@ use crate::message::{self, KernelRoute};
 use crate::route::ApplySummary;
 use crate::{FibError, FibRoute};
 
+mod ledger;
 mod pipeline;
-mod prefixes;
 mod writer;
 
-use prefixes::PrefixSet;
+pub use ledger::Ownership;
+use ledger::{HoldsOurs, Ledger};
 use writer::RouteWriter;
 
 /// Interface indexes by name, looked up once per [`Fib::apply_all`] batch
@@ -90,6 +91,8 @@ pub struct FibConfig {
     /// The metric of our routes; `None` leaves it to the kernel (0 for IPv4,
     /// 1024 for IPv6). See [`DEFAULT_METRIC`].
     pub metric: Option<u32>,
+    /// Who keeps the record of which prefixes hold our route.
+    pub ownership: Ownership,
 }
 
 impl Default for FibConfig {
@@ -98,6 +101,7 @@ impl Default for FibConfig {
             table: DEFAULT_TABLE,
             protocol: DEFAULT_PROTOCOL,
             metric: Some(DEFAULT_METRIC),
+            ownership: Ownership::Recorded,
         }
     }
 }
@@ -143,15 +147,15 @@ pub struct Fib {
     connection: tokio::task::JoinHandle<()>,
     /// Where routes are written, in batches ([`writer`]).
     writer: RouteWriter,
-    /// Prefixes known to hold our route at our metric: installed through this
-    /// `Fib` or read by [`Fib::installed`]. Those are replaced in place
-    /// (NLM_F_REPLACE); any other prefix is added with NLM_F_EXCL first,
-    /// because the kernel's replace takes the first route of the same prefix
-    /// and metric whatever its protocol, and would overwrite another
-    /// daemon's or the administrator's route. (Left open: someone deleting
-    /// our route behind our back and adding theirs at our metric before our
-    /// next replace.)
-    owned: Mutex<PrefixSet>,
+    /// What tells the prefixes known to hold our route at our metric
+    /// (installed through this `Fib` or read by [`Fib::installed`]) from the
+    /// rest ([`Ownership`]). Those are replaced in place (NLM_F_REPLACE); any
+    /// other prefix is added with NLM_F_EXCL first, because the kernel's
+    /// replace takes the first route of the same prefix and metric whatever
+    /// its protocol, and would overwrite another daemon's or the
+    /// administrator's route. (Left open: someone deleting our route behind
+    /// our back and adding theirs at our metric before our next replace.)
+    ledger: Mutex<Ledger>,
 }
 
 impl Drop for Fib {
@@ -214,11 +218,11 @@ impl Fib {
             "netlink route socket open"
         );
         Fib {
+            ledger: Mutex::new(Ledger::new(config.ownership)),
             config,
             handle,
             connection,
             writer,
-            owned: Mutex::new(PrefixSet::default()),
         }
     }
 
@@ -301,12 +305,10 @@ impl Fib {
             let request = message::dump_request(&self.config, family);
             let mut stream = pin!(self.handle.route().get(request).execute());
             while let Some(kernel) = self.next_of_ours(&mut stream).await? {
-                if self.config.at_our_metric(&kernel) {
-                    self.owned
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(kernel.prefix);
-                }
+                self.ledger
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .listed(kernel.prefix, self.config.at_our_metric(&kernel));
                 if let Some(done) = coalescing.push(kernel) {
                     self.list(done, &mut names, &mut visit).await?;
                 }
@@ -377,7 +379,7 @@ impl Fib {
     /// [`FibError::InvalidRoute`].
     pub async fn apply(&mut self, route: &FibRoute) -> Result<(), FibError> {
         let mut summary = ApplySummary::default();
-        self.apply_batch(std::slice::from_ref(route), &mut summary)
+        self.apply_batch(std::slice::from_ref(route), None, &mut summary)
             .await?;
         match summary.errors.pop() {
             Some((_, error)) => Err(error),
@@ -417,8 +419,31 @@ impl Fib {
     /// awaited, see `pipeline.rs`); two for one prefix are never in flight
     /// together, so the table ends as if they had gone one at a time.
     pub async fn apply_all(&mut self, routes: &[FibRoute]) -> Result<ApplySummary, FibError> {
+        self.apply_all_with(routes, None).await
+    }
+
+    /// [`Fib::apply_all`] for a caller that keeps its own table of what it
+    /// installed ([`Ownership::Caller`]): `holds_ours` says whether a prefix
+    /// holds a route of ours, installed through this `Fib` and not removed
+    /// since or listed by [`Fib::for_each_installed`]; such a prefix is
+    /// replaced in place (unless it was listed at another metric only), any
+    /// other is added as [`Fib::apply`] says. With [`Ownership::Recorded`] a
+    /// prefix is replaced if either knows it as ours.
+    pub async fn apply_all_known(
+        &mut self,
+        routes: &[FibRoute],
+        holds_ours: &(dyn Fn(&IpNet) -> bool + Sync),
+    ) -> Result<ApplySummary, FibError> {
+        self.apply_all_with(routes, Some(holds_ours)).await
+    }
+
+    async fn apply_all_with(
+        &mut self,
+        routes: &[FibRoute],
+        holds_ours: Option<HoldsOurs<'_>>,
+    ) -> Result<ApplySummary, FibError> {
         let mut summary = ApplySummary::default();
-        self.apply_batch(routes, &mut summary).await?;
+        self.apply_batch(routes, holds_ours, &mut summary).await?;
         summary.applied = summary.installed + summary.removed;
         summary.failed = summary.errors.len();
         Ok(summary)
@@ -450,7 +475,7 @@ impl Fib {
                 }
             }
         }
-        self.owned_mut().clear();
+        self.ledger_mut().clear();
         debug!(removed, "removed all our routes");
         match first_error {
             Some(error) => Err(error),
@@ -458,15 +483,18 @@ impl Fib {
         }
     }
 
-    fn owned_mut(&mut self) -> &mut PrefixSet {
-        self.owned.get_mut().unwrap_or_else(PoisonError::into_inner)
+    fn ledger_mut(&mut self) -> &mut Ledger {
+        self.ledger
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn owned_contains(&self, prefix: &IpNet) -> bool {
-        self.owned
+    /// Whether `prefix` may be replaced in place ([`Ledger::holds_ours`]).
+    fn holds_ours(&self, prefix: &IpNet, caller: Option<HoldsOurs<'_>>) -> bool {
+        self.ledger
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .contains(prefix)
+            .holds_ours(prefix, caller)
     }
 
     async fn replace(
@@ -633,13 +661,14 @@ mod tests {
     }
 
     #[test]
-    fn the_default_configuration_is_main_protocol_196_metric_20() {
+    fn the_default_configuration_is_main_protocol_244_metric_20_recorded() {
         assert_eq!(
             FibConfig::default(),
             FibConfig {
                 table: 254,
                 protocol: 244,
-                metric: Some(20)
+                metric: Some(20),
+                ownership: Ownership::Recorded,
             }
         );
         assert!(FibConfig::default().validate().is_ok());

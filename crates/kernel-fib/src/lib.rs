@@ -82,5 +82,5 @@ mod message;
 mod route;
 
 pub use error::{FibError, NetlinkError};
-pub use fib::{Fib, FibConfig, DEFAULT_METRIC, DEFAULT_PROTOCOL, DEFAULT_TABLE};
+pub use fib::{Fib, FibConfig, Ownership, DEFAULT_METRIC, DEFAULT_PROTOCOL, DEFAULT_TABLE};
 pub use route::{diff, ApplySummary, FibRoute, RouteKind};

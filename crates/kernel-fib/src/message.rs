@@ -332,6 +332,7 @@ mod tests {
             table,
             protocol: 244,
             metric: Some(20),
+            ..FibConfig::default()
         }
     }
 

@@ -8,14 +8,13 @@
 //! it?), and must not be overtaken by a later request for the same prefix.
 
 use std::collections::HashSet;
-use std::sync::PoisonError;
 
 use ipnet::IpNet;
 use rtnetlink::packet_route::route::RouteMessage;
 use tracing::{debug, warn};
 
 use super::writer::{Action, BATCH};
-use super::{DeviceIndexes, Fib};
+use super::{DeviceIndexes, Fib, HoldsOurs};
 use crate::error::{errno, errno_of};
 use crate::message;
 use crate::route::ApplySummary;
@@ -38,6 +37,7 @@ impl Fib {
     pub(super) async fn apply_batch(
         &mut self,
         routes: &[FibRoute],
+        holds_ours: Option<HoldsOurs<'_>>,
         summary: &mut ApplySummary,
     ) -> Result<(), FibError> {
         let mut devices = DeviceIndexes::new();
@@ -49,7 +49,7 @@ impl Fib {
                 .iter()
                 .position(|route| !in_run.insert(route.prefix))
                 .map_or(routes.len(), |offset| start + offset);
-            self.apply_run(&routes[start..end], &mut devices, summary)
+            self.apply_run(&routes[start..end], holds_ours, &mut devices, summary)
                 .await?;
             start = end;
         }
@@ -62,11 +62,13 @@ impl Fib {
     async fn apply_run(
         &mut self,
         routes: &[FibRoute],
+        holds_ours: Option<HoldsOurs<'_>>,
         devices: &mut DeviceIndexes,
         summary: &mut ApplySummary,
     ) -> Result<(), FibError> {
         for batch in routes.chunks(BATCH) {
-            self.apply_distinct(batch, devices, summary).await?;
+            self.apply_distinct(batch, holds_ours, devices, summary)
+                .await?;
         }
         Ok(())
     }
@@ -75,6 +77,7 @@ impl Fib {
     async fn apply_distinct(
         &mut self,
         routes: &[FibRoute],
+        holds_ours: Option<HoldsOurs<'_>>,
         devices: &mut DeviceIndexes,
         summary: &mut ApplySummary,
     ) -> Result<(), FibError> {
@@ -83,7 +86,8 @@ impl Fib {
         for route in routes {
             let mut route = route.clone();
             route.normalize();
-            let (output_interface, action) = match self.prepare(&route, devices).await {
+            let prepared = self.prepare(&route, holds_ours, devices).await;
+            let (output_interface, action) = match prepared {
                 Ok((output_interface, action, request)) => {
                     requests.push((action, request));
                     (output_interface, Ok(action))
@@ -125,13 +129,13 @@ impl Fib {
             match settled {
                 Ok(()) if step.route.is_removal() => {
                     summary.removed += 1;
-                    self.owned_mut().remove(&prefix);
+                    self.ledger_mut().removed(&prefix);
                 }
                 Ok(()) => {
                     summary.installed += 1;
                     let route = &step.route;
                     debug!(%prefix, kind = ?route.kind, next_hops = ?route.next_hops, device = ?route.device, "route installed");
-                    self.owned_mut().insert(prefix);
+                    self.ledger_mut().installed(prefix);
                 }
                 Err(error) if error.is_fatal() => return Err(error),
                 Err(error) => {
@@ -154,6 +158,7 @@ impl Fib {
     async fn prepare(
         &self,
         route: &FibRoute,
+        holds_ours: Option<HoldsOurs<'_>>,
         devices: &mut DeviceIndexes,
     ) -> Result<(Option<u32>, Action, RouteMessage), FibError> {
         if route.is_removal() {
@@ -168,7 +173,7 @@ impl Fib {
             _ => None,
         };
         let request = message::install_request(&self.config, route, output_interface)?;
-        let action = if self.owned_contains(&route.prefix) {
+        let action = if self.holds_ours(&route.prefix, holds_ours) {
             Action::Replace
         } else {
             Action::Add
@@ -211,14 +216,13 @@ impl Fib {
         output_interface: Option<u32>,
     ) -> Result<(), FibError> {
         let ours = self.dump().await?;
-        let config = &self.config;
-        let owned = self.owned.get_mut().unwrap_or_else(PoisonError::into_inner);
-        owned.extend(
-            ours.iter()
-                .filter(|kernel| config.at_our_metric(kernel))
-                .map(|kernel| kernel.prefix),
-        );
-        if !owned.contains(&route.prefix) {
+        let mut taken_by_ours = false;
+        for kernel in &ours {
+            let at_our_metric = self.config.at_our_metric(kernel);
+            taken_by_ours |= at_our_metric && kernel.prefix == route.prefix;
+            self.ledger_mut().listed(kernel.prefix, at_our_metric);
+        }
+        if !taken_by_ours {
             return Err(FibError::ForeignRoute {
                 prefix: route.prefix,
                 table: self.config.table,

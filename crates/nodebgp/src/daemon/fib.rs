@@ -21,7 +21,7 @@ use std::sync::Arc;
 use bgp_rib::FibChange;
 use hashbrown::{HashMap, HashSet};
 use ipnet::IpNet;
-use kernel_fib::{Fib, FibConfig, FibRoute};
+use kernel_fib::{Fib, FibConfig, FibRoute, Ownership};
 use peer_manager::pod_networks::{KernelPolicy, KernelRoute};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{info, warn};
@@ -128,8 +128,11 @@ impl Backlog {
 /// Opens the kernel table; `None` (with a warning) where nodebgp may not
 /// change it, so that an unprivileged daemon still routes BGP.
 pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHandle> {
+    // The task's table records what is installed; a second record in the
+    // Fib would be 12 MiB more for a full table.
     let config = FibConfig {
         table,
+        ownership: Ownership::Caller,
         ..FibConfig::default()
     };
     let opened = match namespace {
@@ -354,7 +357,9 @@ impl FibTask {
         if routes.is_empty() {
             return;
         }
-        let refused: HashSet<IpNet> = match self.fib.apply_all(&routes).await {
+        let table = &self.table;
+        let holds_ours = |prefix: &IpNet| table.installed(*prefix).is_some();
+        let refused: HashSet<IpNet> = match self.fib.apply_all_known(&routes, &holds_ours).await {
             Ok(summary) => {
                 if summary.failed > 0 {
                     warn!(
