@@ -956,7 +956,7 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Two glibc malloc tunables, read at process start, so the daemon runs
+/// Three glibc malloc tunables, read at process start, so the daemon runs
 /// itself again, once, with them added to GLIBC_TUNABLES (same pid, same
 /// arguments); another libc ignores them, and if the exec fails the daemon
 /// goes on as it is.
@@ -972,9 +972,17 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 ///   per size, and most went to the slower bins. callgrind, 100k one-prefix
 ///   UPDATEs: 676.5M instructions with the default, 628.8M with 64 (and with
 ///   256); held memory after a 1M table 1.5 MiB more.
-const ALLOCATOR_TUNABLES: [(&str, &str); 2] = [
+/// * `glibc.malloc.mmap_threshold=131072`: the default, but set, so that
+///   glibc no longer raises it (up to 32 MiB) each time a mapped block is
+///   freed. Raised, the RIB's and the FIB task's tables come from the heap
+///   as they grow, and each smaller copy they leave is a hole the heap keeps:
+///   a 1M table into the kernel held 132-138 MiB, 125-126 MiB with the
+///   threshold set, no slower (`route-load --fib`, alternated); the other
+///   scenarios the same within noise.
+const ALLOCATOR_TUNABLES: [(&str, &str); 3] = [
     ("glibc.malloc.mxfast", "0"),
     ("glibc.malloc.tcache_count", "64"),
+    ("glibc.malloc.mmap_threshold", "131072"),
 ];
 
 fn with_allocator_tunables() {
