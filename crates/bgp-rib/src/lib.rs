@@ -116,6 +116,7 @@ pub use filter::{
 use ipnet::IpNet;
 pub use policy::{ExportPolicy, ExportRule, Extent, Origin, Verdict};
 pub use rib::{Batch, FilterChange, Rib, SharedUpdates};
+pub use sharded::ShardedMap;
 pub use view::{PeerStatistics, RouteView, Statistics};
 
 /// A peer, as the caller numbers them.

@@ -8,6 +8,8 @@
 //! peak against held RSS). Split into [`SHARDS`] maps by a hash of the key,
 //! each part grows on its own, so the doubling in flight is a sixteenth of
 //! the table. Lookups pay one more hash of the key (a few nanoseconds).
+//! Public for the daemon's FIB task, whose table of a million prefixes
+//! grows the same way.
 
 use std::hash::{BuildHasher, Hash};
 
@@ -22,7 +24,7 @@ const SHARD_BITS: u32 = SHARDS.trailing_zeros();
 
 /// A hash map of [`SHARDS`] parts; see the module documentation.
 #[derive(Debug, Clone)]
-pub(crate) struct ShardedMap<K, V> {
+pub struct ShardedMap<K, V> {
     shards: Vec<HashMap<K, V>>,
     /// Picks a key's shard; seeded per process, as each shard's own hasher
     /// is (a peer cannot aim its prefixes at one shard).
@@ -44,35 +46,35 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     }
 
     /// The value of `key`.
-    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+    pub fn get(&self, key: &K) -> Option<&V> {
         self.shards[self.shard(key)].get(key)
     }
 
     /// The value of `key`, to change.
-    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         let shard = self.shard(key);
         self.shards[shard].get_mut(key)
     }
 
     /// Whether `key` has a value.
-    pub(crate) fn contains_key(&self, key: &K) -> bool {
+    pub fn contains_key(&self, key: &K) -> bool {
         self.shards[self.shard(key)].contains_key(key)
     }
 
     /// The place of `key`, occupied or not.
-    pub(crate) fn entry(&mut self, key: K) -> Entry<'_, K, V, DefaultHashBuilder> {
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V, DefaultHashBuilder> {
         let shard = self.shard(&key);
         self.shards[shard].entry(key)
     }
 
     /// Sets the value of `key`; the one it replaced.
-    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         let shard = self.shard(&key);
         self.shards[shard].insert(key, value)
     }
 
     /// Takes the value of `key` out.
-    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
+    pub fn remove(&mut self, key: &K) -> Option<V> {
         let shard = self.shard(key);
         self.shards[shard].remove(key)
     }
@@ -80,27 +82,32 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
 
 impl<K, V> ShardedMap<K, V> {
     /// How many entries there are.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.shards.iter().map(HashMap::len).sum()
     }
 
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(HashMap::is_empty)
+    }
+
     /// Every entry, shard after shard (in no particular order).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
         self.shards.iter().flat_map(HashMap::iter)
     }
 
     /// Every key.
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
         self.shards.iter().flat_map(HashMap::keys)
     }
 
     /// Every value.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.shards.iter().flat_map(HashMap::values)
     }
 
     /// Every value, to change.
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
         self.shards.iter_mut().flat_map(HashMap::values_mut)
     }
 }

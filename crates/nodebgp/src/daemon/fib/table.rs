@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use bgp_rib::ShardedMap;
 use hashbrown::HashMap;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use kernel_fib::{FibRoute, RouteKind};
@@ -64,8 +65,11 @@ impl Entry {
 /// The learned and installed routes of every prefix.
 #[derive(Debug, Default)]
 pub(super) struct Table {
-    ipv4: HashMap<Ipv4Net, Entry>,
-    ipv6: HashMap<Ipv6Net, Entry>,
+    /// Sharded: a full table's map grows a sixteenth at a time, so that the
+    /// old and the new copy of it are never both whole (the peak of a
+    /// restart, which lists a million kernel routes into it).
+    ipv4: ShardedMap<Ipv4Net, Entry>,
+    ipv6: ShardedMap<Ipv6Net, Entry>,
     shared: Shared,
     /// Prefixes with an installed route.
     installed: usize,
@@ -171,7 +175,7 @@ impl Table {
 /// [`Table::update`] in one family's map: whether the prefix had an
 /// installed route before, and has one after.
 fn update_in<K: Eq + Hash>(
-    map: &mut HashMap<K, Entry>,
+    map: &mut ShardedMap<K, Entry>,
     key: K,
     shared: &mut Shared,
     change: impl FnOnce(&mut Entry, &mut Shared),
