@@ -94,6 +94,7 @@
 //!   (long-lived stale routes go only to peers with the LLGR capability).
 //! - Max-prefix limits count each family separately.
 
+mod advertised;
 mod attributes;
 mod decision;
 mod export;

@@ -13,6 +13,7 @@ use bgp_wire::{Family, Nlri};
 use hashbrown::HashSet;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+use crate::advertised::Advertised;
 use crate::attributes::Attributes;
 use crate::sharded::ShardedMap;
 
@@ -153,7 +154,7 @@ impl Paths {
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox<K> {
     /// What was last sent for each prefix.
-    pub(crate) advertised: ShardedMap<K, Arc<Attributes>>,
+    pub(crate) advertised: Advertised<K>,
     /// Prefixes whose best path changed since the last poll: resolved at poll
     /// time, so a flap in between sends only the final state.
     pub(crate) dirty: HashSet<K>,
@@ -171,7 +172,7 @@ pub(crate) struct Outbox<K> {
 impl<K> Default for Outbox<K> {
     fn default() -> Self {
         Outbox {
-            advertised: ShardedMap::default(),
+            advertised: Advertised::default(),
             dirty: HashSet::default(),
             full: false,
             resend: false,

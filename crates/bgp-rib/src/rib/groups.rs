@@ -297,16 +297,8 @@ impl Rib {
         let placeholder = Arc::new(Attributes::new(Origin::Igp, AsPath::empty(), None));
         for prefix in mentioned {
             match prefix.trunc() {
-                IpNet::V4(net) => group
-                    .outboxes
-                    .ipv4
-                    .advertised
-                    .insert(net, Arc::clone(&placeholder)),
-                IpNet::V6(net) => group
-                    .outboxes
-                    .ipv6
-                    .advertised
-                    .insert(net, Arc::clone(&placeholder)),
+                IpNet::V4(net) => group.outboxes.ipv4.advertised.insert(net, &placeholder),
+                IpNet::V6(net) => group.outboxes.ipv6.advertised.insert(net, &placeholder),
             };
         }
         group.outboxes.ipv4.full = true;

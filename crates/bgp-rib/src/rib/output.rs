@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use bgp_wire::{Nlri, Update};
-use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::groups::{GroupId, SharedUpdates};
 use super::Rib;
+use crate::advertised::Advertising;
 use crate::attributes::Attributes;
 use crate::export::{self, Source};
 use crate::table::{Paths, PeerSlot, PrefixKey};
@@ -119,7 +119,7 @@ impl Rib {
                 IpNet::V4(net) => outboxes.ipv4.advertised.remove(&net.trunc()),
                 IpNet::V6(net) => outboxes.ipv6.advertised.remove(&net.trunc()),
             };
-            released += usize::from(removed.is_some());
+            released += usize::from(removed);
         }
         self.interner.released(released);
     }
@@ -249,24 +249,18 @@ impl Rib {
                         .clone()
                 });
             let Some(desired) = desired else {
-                if outbox.advertised.remove(&key).is_some() {
+                if outbox.advertised.remove(&key) {
                     withdrawals.push(Nlri::new(key.into()));
                     released += 1;
                 }
                 return groups.len() + usize::from(!withdrawals.is_empty());
             };
-            // One probe of the Adj-RIB-Out for both the comparison and the update.
-            match outbox.advertised.entry(key) {
-                Entry::Occupied(mut entry) => {
-                    if !resend && Arc::ptr_eq(entry.get(), &desired) {
-                        return groups.len() + usize::from(!withdrawals.is_empty());
-                    }
-                    entry.insert(Arc::clone(&desired));
-                    released += 1;
+            match outbox.advertised.advertise(key, &desired, resend) {
+                Advertising::Unchanged => {
+                    return groups.len() + usize::from(!withdrawals.is_empty());
                 }
-                Entry::Vacant(entry) => {
-                    entry.insert(Arc::clone(&desired));
-                }
+                Advertising::Replaced => released += 1,
+                Advertising::New => {}
             }
             groups
                 .entry(Arc::as_ptr(&desired) as usize)
