@@ -346,6 +346,24 @@ pub(crate) struct Interner {
 impl Interner {
     /// The shared copy of `candidate`, made on first sight.
     pub(crate) fn intern(&mut self, candidate: &Attributes) -> Arc<Attributes> {
+        self.intern_as(candidate, Attributes::detached)
+    }
+
+    /// [`Interner::intern`] for a set made from an interned one (an export
+    /// transform, LLGR_STALE added): what it shares with that set are the
+    /// interned set's own octets, not a slice of a received UPDATE, so it is
+    /// kept as it is rather than copied. A route reflector's 100k exported
+    /// sets then share their AS_PATH and COMMUNITIES with the received ones.
+    pub(crate) fn intern_derived(&mut self, candidate: &Attributes) -> Arc<Attributes> {
+        self.intern_as(candidate, Attributes::clone)
+    }
+
+    /// The shared copy of `candidate`, made with `copy` on first sight.
+    fn intern_as(
+        &mut self,
+        candidate: &Attributes,
+        copy: impl FnOnce(&Attributes) -> Attributes,
+    ) -> Arc<Attributes> {
         debug_assert!(
             !candidate.rare.as_deref().is_some_and(Rare::is_empty),
             "tidy() the set before interning it"
@@ -353,7 +371,7 @@ impl Interner {
         if let Some(existing) = self.sets.get(candidate) {
             return Arc::clone(existing);
         }
-        let shared = Arc::new(candidate.detached());
+        let shared = Arc::new(copy(candidate));
         self.sets.insert(Arc::clone(&shared));
         shared
     }
@@ -389,6 +407,30 @@ mod tests {
     #[test]
     fn a_set_without_rare_attributes_is_small() {
         assert!(std::mem::size_of::<Attributes>() <= 120);
+    }
+
+    #[test]
+    fn a_derived_set_shares_the_octets_of_its_source_and_a_received_one_does_not() {
+        let mut interner = Interner::default();
+        let mut received = Attributes::new(Origin::Igp, AsPath::sequence(&[Asn(65001)]), None);
+        received.communities = Some([Community(1), Community(2)].into_iter().collect());
+        let source = interner.intern(&received);
+        let octets = |set: &Attributes| set.communities().unwrap().as_bytes().as_ptr();
+        assert_ne!(
+            octets(&source),
+            octets(&received),
+            "a received set is copied"
+        );
+        let mut exported = (*source).clone();
+        exported.med = Some(5);
+        let derived = interner.intern_derived(&exported);
+        assert_eq!(derived.med, Some(5));
+        assert_eq!(
+            octets(&derived),
+            octets(&source),
+            "a derived set shares them"
+        );
+        assert!(Arc::ptr_eq(&derived, &interner.intern_derived(&exported)));
     }
 
     #[test]

@@ -244,7 +244,7 @@ impl Rib {
                                 Source::Peer(&peers[usize::from(best.peer)])
                             };
                             export::transform(config, source, &best.attributes, target, K::FAMILY)
-                                .map(|attributes| interner.intern(&attributes))
+                                .map(|attributes| interner.intern_derived(&attributes))
                         })
                         .clone()
                 });
