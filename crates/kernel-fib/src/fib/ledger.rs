@@ -61,13 +61,14 @@ pub enum Ownership {
     /// a set of them, 12 MiB for a million IPv4 prefixes.
     #[default]
     Recorded,
-    /// The caller keeps its own table of what it installed and lists, and
-    /// says which prefixes hold our route through
-    /// [`Fib::apply_all_known`](super::Fib::apply_all_known) (to
-    /// [`Fib::apply_all`](super::Fib::apply_all) none does). The `Fib` keeps
-    /// only the exceptions: prefixes whose route of ours it listed at another
-    /// metric, which a replace at our metric could not reach and so would
-    /// take someone else's route there instead.
+    /// The caller keeps its own table of what it installed and listed, and
+    /// says which prefixes hold our route when it calls
+    /// [`Fib::apply_all_known`](super::Fib::apply_all_known);
+    /// [`Fib::apply`](super::Fib::apply) and
+    /// [`Fib::apply_all`](super::Fib::apply_all) then take no prefix for
+    /// ours. The `Fib` keeps only the exceptions: prefixes whose route of
+    /// ours it listed at another metric, which a replace at our metric could
+    /// not reach, so that it would take someone else's route there instead.
     Caller,
 }
 
