@@ -5,7 +5,7 @@
 //! tables of a full routing table that moment is the process's peak: the
 //! IPv4 Loc-RIB of a million prefixes goes from 2^20 slots to 2^21, 24 MB
 //! and 48 MB side by side, 22 MB above what is held once it is done (route-load,
-//! peak against held RSS). Split into [`SHARDS`] maps by a hash of the key,
+//! peak against held RSS). Split into sixteen maps by a hash of the key,
 //! each part grows on its own, so the doubling in flight is a sixteenth of
 //! the table. Lookups pay one more hash of the key (a few nanoseconds).
 //! Public for the daemon's FIB task, whose table of a million prefixes
@@ -22,7 +22,7 @@ pub(crate) const SHARDS: usize = 16;
 /// The top bits of the selecting hash pick the shard.
 const SHARD_BITS: u32 = SHARDS.trailing_zeros();
 
-/// A hash map of [`SHARDS`] parts; see the module documentation.
+/// A hash map of sixteen parts; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct ShardedMap<K, V> {
     shards: Vec<HashMap<K, V>>,
