@@ -1,6 +1,7 @@
 //! `Fib` against a real kernel, each test in a network namespace of its own
 //! (see `support`), checked independently with `ip -j route show`.
 
+#[macro_use]
 mod support;
 
 use std::net::IpAddr;
@@ -84,15 +85,6 @@ fn in_table(table: u32) -> FibConfig {
         table,
         ..FibConfig::default()
     }
-}
-
-macro_rules! namespace {
-    () => {
-        match Namespace::create() {
-            Some(namespace) => namespace,
-            None => return,
-        }
-    };
 }
 
 #[test]

@@ -3,22 +3,14 @@
 //! installed decides what is replaced in place, and the `Fib` keeps only the
 //! exceptions that record cannot know of.
 
+#[macro_use]
 mod support;
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use kernel_fib::{Fib, FibConfig, FibError, FibRoute, Ownership};
-use support::{summary, Namespace};
-
-macro_rules! namespace {
-    () => {
-        match Namespace::create() {
-            Some(namespace) => namespace,
-            None => return,
-        }
-    };
-}
+use support::summary;
 
 fn route(prefix: &str, next_hop: &str) -> FibRoute {
     FibRoute::new(

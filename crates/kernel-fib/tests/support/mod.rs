@@ -19,6 +19,17 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+/// A configured namespace for the test, or the test returns (skipped, as
+/// [`Namespace::create`] said) where none can be made.
+macro_rules! namespace {
+    () => {
+        match $crate::support::Namespace::create() {
+            Some(namespace) => namespace,
+            None => return,
+        }
+    };
+}
+
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 /// `ip netns add` mounts /run/netns on first use; creating one at a time avoids racing on that.
 static CREATE: Mutex<()> = Mutex::new(());
