@@ -767,6 +767,7 @@ fn write_and_wait<T>(
             continue;
         }
         if let (Some(baseline), Some(_)) = (kernel_baseline, accepted_all) {
+            let reading = Instant::now();
             let installed = fib::kernel_routes(settings.options.family)?.saturating_sub(baseline);
             if installed == until {
                 break Instant::now();
@@ -776,7 +777,14 @@ fn write_and_wait<T>(
                     "the kernel holds {installed} of the routes, not {until}, after {elapsed:?}"
                 ));
             }
-            thread::sleep(Duration::from_millis(5));
+            // A reading walks the kernel's whole table (over 100 ms with a
+            // million routes here, on either core): paced by its own cost,
+            // the harness takes at most half a core from a receiver whose
+            // kernel work runs late. (Counting the kernel's notifications
+            // instead would cost nothing to look at, but a listener makes
+            // the kernel copy every change to it, at the receiver's expense:
+            // a million-route load took a quarter longer.)
+            thread::sleep(reading.elapsed().max(Duration::from_millis(5)));
             continue;
         }
         match accepted(receiver, senders) {

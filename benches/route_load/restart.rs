@@ -36,9 +36,11 @@ use crate::{fib, sender, write_and_wait, Rig, Settings};
 /// restart.
 pub(crate) const DROPPED_EVERY: usize = 100;
 
-/// How often the watcher reads the kernel's count. Reading
-/// `/proc/net/fib_triestat` walks the trie, a few milliseconds with a
-/// million routes: a reading every 20 ms costs the machine a tenth of a core.
+/// How often the watcher reads the kernel's count, at most. Reading
+/// `/proc/net/fib_triestat` walks the trie, a few milliseconds to over
+/// 100 ms with a million routes depending on the machine: the watcher
+/// waits at least as long as its last reading took (see
+/// [`fib::fewest_routes`]).
 const WATCH_EVERY: Duration = Duration::from_millis(20);
 
 /// The table the senders hold after the restart, as streams (one per

@@ -273,5 +273,9 @@ pub struct FibChange {
     pub prefix: IpNet,
     /// The next hops of the selected paths (best and ECMP), sorted; empty means
     /// remove the route.
-    pub next_hops: Vec<IpAddr>,
+    pub next_hops: NextHops,
 }
+
+/// The next hops of a [`FibChange`]: up to two in place, so that a table's
+/// worth of changes costs no allocation per prefix.
+pub type NextHops = smallvec::SmallVec<[IpAddr; 2]>;

@@ -11,13 +11,12 @@ use bgp_wire::{
 use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use smallvec::SmallVec;
 
 use crate::attributes::{Attributes, Interner, UnknownAttribute};
 use crate::decision;
 use crate::peer::PeerState;
 use crate::table::{Path, Paths, PeerSlot, PrefixKey, Selection, Tables};
-use crate::{FibChange, LongLivedStale, PeerId, PeerInfo, Receipt, RibConfig};
+use crate::{FibChange, LongLivedStale, NextHops, PeerId, PeerInfo, Receipt, RibConfig};
 
 mod filtering;
 mod groups;
@@ -29,12 +28,12 @@ pub(crate) use groups::GroupId;
 pub use groups::SharedUpdates;
 pub use output::Batch;
 
-/// Next hops of the selected paths of one prefix, sorted.
-type NextHops = SmallVec<[IpAddr; 2]>;
-
 /// Prefixes [`Rib::poll_fib`]'s map keeps room for between batches: what
-/// the changes of a busy moment need, not a whole table's.
-const FIB_PENDING_KEPT: usize = 16 * 1024;
+/// the changes of a quiet moment need. While a table arrives the map grows
+/// again to a batch's size each time (a driver applying the changes on
+/// another thread takes thousands at a time), a few small rehashes; kept,
+/// that room would be held for good, about a hundred octets a prefix.
+const FIB_PENDING_KEPT: usize = 1024;
 
 /// The best path of a prefix, as far as export cares: who it is from and
 /// what it carries.
@@ -960,6 +959,13 @@ impl Rib {
         !self.fib_pending.is_empty()
     }
 
+    /// How many prefixes have forwarding changes waiting for
+    /// [`Rib::poll_fib`]: a driver whose forwarding table lags takes fewer
+    /// UPDATEs in while this is high, so that what waits stays bounded.
+    pub fn fib_changes_waiting(&self) -> usize {
+        self.fib_pending.len()
+    }
+
     /// Changes to the forwarding table since the last call: per prefix, the
     /// next hops of the selected (best and ECMP) paths learned from peers; an
     /// empty list means remove. A prefix whose best path is locally originated
@@ -973,7 +979,7 @@ impl Rib {
             .filter(|(_, (before, now))| before != now)
             .map(|(prefix, (_, now))| FibChange {
                 prefix,
-                next_hops: now.into_vec(),
+                next_hops: now,
             })
             .collect();
         // Unless a whole table waited in it (the kernel lagged behind a full

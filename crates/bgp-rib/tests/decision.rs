@@ -356,7 +356,10 @@ fn ecmp_takes_equal_paths_up_to_the_bound() {
     assert_eq!(multipath_peers(&rib, "10.1.0.0/16"), vec![PeerId(2)]);
     let fib = rib.poll_fib();
     assert_eq!(fib.len(), 1);
-    assert_eq!(fib[0].next_hops, vec![ip("192.0.2.1"), ip("192.0.2.2")]);
+    assert_eq!(
+        fib[0].next_hops.as_slice(),
+        [ip("192.0.2.1"), ip("192.0.2.2")]
+    );
 
     let mut rib = ecmp_rib(8);
     for (peer, address) in [(1, "192.0.2.1"), (2, "192.0.2.2"), (3, "192.0.2.3")] {

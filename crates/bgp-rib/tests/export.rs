@@ -714,7 +714,7 @@ fn withdrawing_an_origin_withdraws_it_from_ebgp_peers_that_may_not_get_the_learn
         rib.poll_fib(),
         vec![bgp_rib::FibChange {
             prefix: net("10.1.0.0/16"),
-            next_hops: vec![ip("192.0.2.1")]
+            next_hops: [ip("192.0.2.1")].into_iter().collect()
         }]
     );
 }

@@ -52,6 +52,19 @@ fn changes_that_cancel_out_between_polls_are_not_reported() {
 }
 
 #[test]
+fn fib_changes_waiting_counts_prefixes_not_changes() {
+    let mut rib = rib_with_ebgp_peer();
+    receive(&mut rib, 1, from_ebgp_peer(&["10.1.0.0/16", "10.2.0.0/16"]));
+    // Announced and withdrawn again before any poll: waiting, but no change.
+    receive(&mut rib, 1, from_ebgp_peer(&["10.99.0.0/16"]));
+    receive(&mut rib, 1, withdraw(&["10.99.0.0/16"]));
+    receive(&mut rib, 1, withdraw(&["10.2.0.0/16"]));
+    assert_eq!(rib.fib_changes_waiting(), 3);
+    assert_eq!(rib.poll_fib(), vec![change("10.1.0.0/16", &["192.0.2.1"])]);
+    assert_eq!(rib.fib_changes_waiting(), 0);
+}
+
+#[test]
 fn multipath_next_hops_go_to_the_fib_together() {
     let mut rib = Rib::new(RibConfig {
         max_paths: 4,

@@ -22,7 +22,7 @@ fn in_fib(rib: &mut Rib, prefix: &str) -> Option<Vec<std::net::IpAddr>> {
     rib.poll_fib()
         .into_iter()
         .find(|change| change.prefix == net(prefix))
-        .map(|change| change.next_hops)
+        .map(|change| change.next_hops.into_vec())
 }
 
 /// `update` with its AS_PATH replaced by `segments`.
@@ -239,7 +239,10 @@ fn ipv6_routes_come_in_mp_reach_and_leave_in_mp_unreach() {
     receive(&mut rib, 1, update);
     let view = rib.lookup(net("2001:db8:100::/48")).next().unwrap();
     assert_eq!(view.attributes.next_hop(), Some(ip("2001:db8:1::1")));
-    assert_eq!(rib.poll_fib()[0].next_hops, vec![ip("2001:db8:1::1")]);
+    assert_eq!(
+        rib.poll_fib()[0].next_hops.as_slice(),
+        [ip("2001:db8:1::1")]
+    );
     let receipt = receive(&mut rib, 1, withdraw(&["2001:db8:100::/48"]));
     assert_eq!(receipt, accepted(0, 1));
     assert_eq!(paths(&rib, "2001:db8:100::/48"), 0);

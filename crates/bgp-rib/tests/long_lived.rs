@@ -242,7 +242,7 @@ fn entering_long_lived_stale_removes_no_llgr_paths_and_marks_the_rest() {
         rib.poll_fib(),
         [FibChange {
             prefix: net("10.3.0.0/16"),
-            next_hops: Vec::new()
+            next_hops: bgp_rib::NextHops::new()
         }]
     );
     // Entering again changes nothing; then IPv6 turns long-lived stale too.
@@ -381,7 +381,7 @@ fn relearning_and_end_of_rib_end_long_lived_stale_paths() {
         rib.poll_fib(),
         [FibChange {
             prefix: net("10.2.0.0/16"),
-            next_hops: Vec::new()
+            next_hops: bgp_rib::NextHops::new()
         }]
     );
 }

@@ -61,11 +61,11 @@ fn a_removed_peer_withdraws_its_routes_and_its_slot_is_reused() {
         vec![
             FibChange {
                 prefix: net("10.1.0.0/16"),
-                next_hops: Vec::new()
+                next_hops: bgp_rib::NextHops::new()
             },
             FibChange {
                 prefix: net("10.2.0.0/16"),
-                next_hops: Vec::new()
+                next_hops: bgp_rib::NextHops::new()
             },
         ]
     );

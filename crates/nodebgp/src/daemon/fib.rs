@@ -10,6 +10,12 @@
 //! as calico-node's static route wins over BGP), and the kernel-programming
 //! rules of the IP pools ([`KernelPolicy`]: through `tunl0` for IPIP pools,
 //! not at all for VXLAN ones), applied to every learned route.
+//!
+//! It runs on a thread of its own (see [`start`]): the kernel's work for a
+//! route happens in the thread that sends it, and there it overlaps with
+//! the manager's. Its contract with the manager: at most
+//! [`BATCHES_IN_FLIGHT`] batches of changes queued, the manager woken after
+//! each is applied, and nothing on the thread ever waits for the manager.
 
 mod table;
 
@@ -125,9 +131,71 @@ impl Backlog {
     }
 }
 
+/// Prefixes' changes worth a batch of their own while a table arrives:
+/// enough that the hand-over costs little per route, few enough that the
+/// task starts on them while the RIB takes in the rest of the table.
+pub(crate) const BATCH_PREFIXES: usize = 2 * 1024;
+
+/// Prefixes whose kernel changes may wait in the RIB, at most, before the
+/// manager stops taking in peers' UPDATEs until the FIB task has caught up
+/// (their TCP connections wait meanwhile). The kernel takes a route in a few
+/// microseconds, the RIB in a fraction of one: without a bound a full table's
+/// changes would wait, a hundred octets each.
+pub(crate) const WAITING_AT_MOST: usize = 2 * BATCH_PREFIXES;
+
 /// Opens the kernel table; `None` (with a warning) where nodebgp may not
 /// change it, so that an unprivileged daemon still routes BGP.
+///
+/// The task runs on a thread of its own, with its own runtime and netlink
+/// sockets: the kernel's share of each route (the FIB insert, in the
+/// sending thread's system time) then runs on the second core while the
+/// manager takes the next UPDATEs in. Nothing on that thread waits for the
+/// manager: commands come over an unbounded channel, and the manager is
+/// woken through [`FibHandle::applied`].
 pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHandle> {
+    let (commands, inbox) = mpsc::unbounded_channel();
+    let backlog = Arc::new(Backlog::default());
+    let (opened, ready) = oneshot::channel();
+    let namespace = namespace.map(str::to_owned);
+    let task_backlog = Arc::clone(&backlog);
+    let thread = std::thread::Builder::new()
+        .name("nodebgp-fib".to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    warn!(%error, "cannot start the kernel routes' thread; routes are not installed");
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let Some(task) = open(table, namespace.as_deref(), task_backlog).await else {
+                    let _ = opened.send(None);
+                    return;
+                };
+                let _ = opened.send(Some(!task.synchronised));
+                task.run(inbox).await;
+            });
+        });
+    if let Err(error) = thread {
+        warn!(%error, "cannot start the kernel routes' thread; routes are not installed");
+        return None;
+    }
+    // `None`, or the thread gone without a word: no FIB, as warned there.
+    let restarted = ready.await.ok().flatten()?;
+    Some(FibHandle {
+        commands,
+        restarted,
+        backlog,
+    })
+}
+
+/// Opens the netlink sockets (on the calling thread's runtime) and reads
+/// what the previous run left in the table.
+async fn open(table: u32, namespace: Option<&str>, backlog: Arc<Backlog>) -> Option<FibTask> {
     // The task's table records what is installed; a second record in the
     // Fib would be 12 MiB more for a full table.
     let config = FibConfig {
@@ -173,25 +241,20 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
             "kernel routes of the previous run kept until the peers resend their tables"
         );
     }
-    let (commands, inbox) = mpsc::unbounded_channel();
-    let backlog = Arc::new(Backlog::default());
-    let task = FibTask {
+    Some(FibTask {
         fib,
         table,
-        backlog: Arc::clone(&backlog),
+        backlog,
         blackholes: BTreeSet::new(),
         peer_routes: BTreeMap::new(),
         kernel: KernelPolicy::default(),
         failed: HashMap::new(),
         synchronised: !restarted,
-    };
-    tokio::spawn(task.run(inbox));
-    Some(FibHandle {
-        commands,
-        restarted,
-        backlog,
     })
 }
+
+/// Changes of a batch applied together (see [`FibTask::apply`]).
+const APPLIED_AT_ONCE: usize = 1024;
 
 /// How often routes the kernel refused are tried again (a gateway that was
 /// not reachable may be now).
@@ -265,13 +328,19 @@ impl FibTask {
     }
 
     async fn apply(&mut self, changes: Vec<FibChange>) {
-        let mut prefixes = Vec::with_capacity(changes.len());
-        for change in changes {
-            self.table.set_learned(change.prefix, &change.next_hops);
-            prefixes.push(change.prefix);
+        // A part at a time: each prefix's entry is looked at three times
+        // (learned, wanted, installed), and a part's entries are still in
+        // the cache the second and third time; a batch of a whole table's
+        // are not.
+        for part in changes.chunks(APPLIED_AT_ONCE) {
+            let mut prefixes = Vec::with_capacity(part.len());
+            for change in part {
+                self.table.set_learned(change.prefix, &change.next_hops);
+                prefixes.push(change.prefix);
+            }
+            let routes = self.changes_for(prefixes);
+            self.install(routes).await;
         }
-        let routes = self.changes_for(prefixes);
-        self.install(routes).await;
     }
 
     async fn pod_networks(&mut self, blackholes: Vec<IpNet>, kernel: KernelPolicy) {
@@ -391,7 +460,7 @@ impl FibTask {
     async fn forget_learned(&mut self) {
         let prefixes: Vec<IpNet> = self.table.learned_prefixes().collect();
         for prefix in &prefixes {
-            self.table.set_learned(*prefix, &Vec::new());
+            self.table.set_learned(*prefix, &[]);
         }
         let routes = self.changes_for(prefixes);
         self.install(routes).await;
@@ -445,7 +514,7 @@ mod tests {
         let batch = || {
             vec![FibChange {
                 prefix: "10.0.0.0/24".parse().unwrap(),
-                next_hops: vec!["192.0.2.1".parse().unwrap()],
+                next_hops: ["192.0.2.1".parse().unwrap()].into_iter().collect(),
             }]
         };
         assert!(handle.has_room());

@@ -111,6 +111,23 @@ pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
     })
 }
 
+/// How much of the RIB's kernel changes [`Manager::send_fib_changes`] hands
+/// the FIB task.
+#[derive(Clone, Copy)]
+enum KernelHandOver {
+    /// Everything, now: a command that follows must find every change
+    /// applied.
+    All,
+    /// What waits, if the task has room for a batch.
+    Batch,
+    /// What waits, if the task has room and at least
+    /// [`fib::BATCH_PREFIXES`] wait: after each turn's work, so that a table
+    /// arriving goes over in large batches, not in one per UPDATE, each a
+    /// wake-up of the FIB thread. (How large a batch gets is bounded by
+    /// [`fib::WAITING_AT_MOST`], past which no UPDATE is taken in.)
+    FullBatch,
+}
+
 /// What woke the manager's loop.
 enum Work {
     Control(ControlCall),
@@ -285,8 +302,17 @@ impl Manager {
         let graceful = loop {
             let deadline = self.routing.next_deadline();
             // Changes held back while the FIB task was busy go when it has
-            // taken the last batch.
-            let kernel_behind = self.fib.is_some() && self.routing.has_fib_changes();
+            // taken the last batch, or when the manager has nothing else
+            // to do and the task has room. Past a bound, the peers' UPDATEs
+            // wait (in their channel, then in TCP) until the kernel catches up.
+            let kernel_waiting = match self.fib {
+                Some(_) => self.routing.fib_changes_waiting(),
+                None => 0,
+            };
+            let kernel_behind = kernel_waiting > 0;
+            let kernel_room =
+                kernel_behind && self.fib.as_ref().is_some_and(fib::FibHandle::has_room);
+            let kernel_full = kernel_waiting >= fib::WAITING_AT_MOST;
             let work = tokio::select! {
                 // In this order: a loaded daemon still stops at once and
                 // still answers its operator.
@@ -303,9 +329,10 @@ impl Manager {
                 // after them otherwise, and whenever there are none). Each
                 // step first lets every other task of the runtime run: work
                 // that is always ready would otherwise never give them a turn.
-                () = tokio::task::yield_now(), if background_first && self.routing.has_background_work() => Work::Background,
-                Some(event) = route_events.recv() => Work::PeerEvent(event),
-                () = tokio::task::yield_now(), if self.routing.has_background_work() => Work::Background,
+                () = tokio::task::yield_now(), if background_first && !kernel_full && self.routing.has_background_work() => Work::Background,
+                Some(event) = route_events.recv(), if !kernel_full => Work::PeerEvent(event),
+                () = tokio::task::yield_now(), if !kernel_full && self.routing.has_background_work() => Work::Background,
+                () = std::future::ready(()), if kernel_room => Work::KernelReady,
                 _ = synchronising.tick(), if self.synchronise_by.is_some() => Work::Synchronise,
                 () = notified(fib_applied.as_deref()), if kernel_behind => Work::KernelReady,
             };
@@ -372,7 +399,7 @@ impl Manager {
                     "removing a peer's paths"
                 }
                 Work::KernelReady => {
-                    self.send_fib_changes(false);
+                    self.send_fib_changes(KernelHandOver::Batch);
                     "kernel route changes"
                 }
             };
@@ -447,7 +474,7 @@ impl Manager {
         if graceful {
             // What the RIB still holds goes first: the kernel is left as
             // the table was.
-            self.send_fib_changes(true);
+            self.send_fib_changes(KernelHandOver::All);
         } else {
             // Everything of ours leaves the kernel: no use installing it.
             drop(self.routing.take_fib_changes());
@@ -548,20 +575,25 @@ impl Manager {
                 }
             }
         }
-        self.send_fib_changes(false);
+        self.send_fib_changes(KernelHandOver::FullBatch);
     }
 
-    /// Hands the RIB's kernel changes to the FIB task if it has room for
-    /// another batch, or `flush`ing (before a command that must find every
-    /// change applied); otherwise they wait in the RIB, coalescing, for
+    /// Hands the RIB's kernel changes to the FIB task as `how` says;
+    /// what is not handed over waits in the RIB, coalescing, for
     /// [`Work::KernelReady`]. Without a FIB they are dropped.
-    fn send_fib_changes(&mut self, flush: bool) {
-        match &self.fib {
-            None => drop(self.routing.take_fib_changes()),
-            Some(fib) if flush || fib.has_room() => {
+    fn send_fib_changes(&mut self, how: KernelHandOver) {
+        let Some(fib) = &self.fib else {
+            drop(self.routing.take_fib_changes());
+            return;
+        };
+        match how {
+            KernelHandOver::All => fib.send_changes(self.routing.take_fib_changes()),
+            KernelHandOver::FullBatch
+                if self.routing.fib_changes_waiting() < fib::BATCH_PREFIXES => {}
+            KernelHandOver::Batch | KernelHandOver::FullBatch if fib.has_room() => {
                 fib.send_changes(self.routing.take_fib_changes());
             }
-            Some(_) => {}
+            KernelHandOver::Batch | KernelHandOver::FullBatch => {}
         }
     }
 
@@ -582,7 +614,7 @@ impl Manager {
         if all || Instant::now() >= deadline {
             self.synchronise_by = None;
             // What is stale is judged on every change the RIB made so far.
-            self.send_fib_changes(true);
+            self.send_fib_changes(KernelHandOver::All);
             if let Some(fib) = &self.fib {
                 let _ = fib.commands.send(fib::FibCommand::Synchronised);
             }

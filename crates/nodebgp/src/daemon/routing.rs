@@ -789,9 +789,9 @@ impl Routing {
         self.rib.poll_fib()
     }
 
-    /// Whether there are kernel changes to take.
-    pub(crate) fn has_fib_changes(&self) -> bool {
-        self.rib.has_fib_changes()
+    /// How many prefixes' kernel changes wait to be taken.
+    pub(crate) fn fib_changes_waiting(&self) -> usize {
+        self.rib.fib_changes_waiting()
     }
 
     /// For every peer with something pending and nothing in flight, its

@@ -100,11 +100,14 @@ impl Table {
     }
 
     /// Records the RIB's next hops for `prefix` (none: not learned).
-    pub(super) fn set_learned(&mut self, prefix: IpNet, next_hops: &Vec<IpAddr>) {
+    pub(super) fn set_learned(&mut self, prefix: IpNet, next_hops: &[IpAddr]) {
         self.update(prefix, |entry, shared| {
             // The new value is taken before the old is let go: the same
             // value stays where it is.
-            let new = (!next_hops.is_empty()).then(|| shared.next_hops.acquire(next_hops));
+            // (A short-lived copy to look the list up by: most are in use
+            // already, and the interner keys by its own type.)
+            let new =
+                (!next_hops.is_empty()).then(|| shared.next_hops.acquire(&next_hops.to_vec()));
             if let Some(old) = entry.learned.replace(new) {
                 shared.next_hops.release(old);
             }
@@ -381,8 +384,8 @@ mod tests {
         let mut table = Table::default();
         let prefix: IpNet = "10.0.0.0/24".parse().unwrap();
         let prefix6: IpNet = "2001:db8:1::/48".parse().unwrap();
-        table.set_learned(prefix, &vec![address("192.0.2.1")]);
-        table.set_learned(prefix6, &vec![address("2001:db8::1")]);
+        table.set_learned(prefix, &[address("192.0.2.1")]);
+        table.set_learned(prefix6, &[address("2001:db8::1")]);
         assert_eq!(table.learned(prefix), Some(&[address("192.0.2.1")][..]));
         assert_eq!(table.learned_prefixes().count(), 2);
         assert_eq!(table.installed_count(), 0);
@@ -392,7 +395,7 @@ mod tests {
         assert_eq!(table.installed_count(), 1, "installed twice counts once");
         assert!(table.installed(prefix).unwrap().is(&route));
         // Withdrawn but still in the kernel: kept until removed from it.
-        table.set_learned(prefix, &Vec::new());
+        table.set_learned(prefix, &[]);
         assert_eq!(table.learned(prefix), None);
         assert_eq!(table.installed_prefixes().collect::<Vec<_>>(), [prefix]);
         table.remove_installed(prefix);
