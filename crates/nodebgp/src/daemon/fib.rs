@@ -254,7 +254,7 @@ async fn open(table: u32, namespace: Option<&str>, backlog: Arc<Backlog>) -> Opt
 }
 
 /// Changes of a batch applied together (see [`FibTask::apply`]).
-const APPLIED_AT_ONCE: usize = 1024;
+const APPLIED_AT_ONCE: usize = 64;
 
 /// How often routes the kernel refused are tried again (a gateway that was
 /// not reachable may be now).
