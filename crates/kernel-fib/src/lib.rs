@@ -75,6 +75,7 @@
 //! `cargo run -p kernel-fib --example fib -- show` prints what [`Fib::installed`]
 //! returns; the example's doc shows how to try it in a throw-away network namespace.
 
+mod encode;
 mod error;
 mod fib;
 mod link;

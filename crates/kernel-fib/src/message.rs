@@ -157,7 +157,7 @@ fn destination_message(config: &FibConfig, prefix: &IpNet) -> RouteMessage {
 }
 
 /// Refuses what cannot be installed, before the kernel sees it.
-fn check_shape(route: &FibRoute, output_interface: Option<u32>) -> Result<(), FibError> {
+pub(crate) fn check_shape(route: &FibRoute, output_interface: Option<u32>) -> Result<(), FibError> {
     let invalid = |reason| {
         Err(FibError::InvalidRoute {
             prefix: route.prefix,

@@ -7,14 +7,13 @@
 //! finds the prefix taken (EEXIST) is settled after its run (whose route is
 //! it?), and must not be overtaken by a later request for the same prefix.
 
-use std::collections::HashSet;
-
+use hashbrown::HashSet;
 use ipnet::IpNet;
-use rtnetlink::packet_route::route::RouteMessage;
 use tracing::{debug, warn};
 
 use super::writer::{Action, BATCH};
 use super::{DeviceIndexes, Fib, HoldsOurs};
+use crate::encode::Request;
 use crate::error::{errno, errno_of};
 use crate::message;
 use crate::route::ApplySummary;
@@ -82,16 +81,12 @@ impl Fib {
         summary: &mut ApplySummary,
     ) -> Result<(), FibError> {
         let mut steps = Vec::with_capacity(routes.len());
-        let mut requests = Vec::with_capacity(routes.len());
         for route in routes {
             let mut route = route.clone();
             route.normalize();
             let prepared = self.prepare(&route, holds_ours, devices).await;
             let (output_interface, action) = match prepared {
-                Ok((output_interface, action, request)) => {
-                    requests.push((action, request));
-                    (output_interface, Ok(action))
-                }
+                Ok((output_interface, action)) => (output_interface, Ok(action)),
                 Err(error) if error.is_fatal() => return Err(error),
                 Err(error) => (None, Err(error)),
             };
@@ -101,14 +96,33 @@ impl Fib {
                 action,
             });
         }
+        let metric = self.config.metric;
+        let requests: Vec<(Action, Request<'_>)> = steps
+            .iter()
+            .filter_map(|step| {
+                let action = *step.action.as_ref().ok()?;
+                let request = match action {
+                    Action::Remove => Request::Remove {
+                        prefix: step.route.prefix,
+                        metric,
+                    },
+                    Action::Replace | Action::Add => Request::Install {
+                        route: &step.route,
+                        output_interface: step.output_interface,
+                    },
+                };
+                Some((action, request))
+            })
+            .collect();
         // The answers could not be read: which routes went in is not
         // known, and the caller counts the whole batch failed (the daemon
         // tries failed routes again).
         let answers = self
             .writer
-            .exchange(requests)
+            .exchange(&self.config, &requests)
             .await
             .map_err(FibError::Connect)?;
+        drop(requests);
         let answers: Vec<Result<(), rtnetlink::Error>> = answers
             .into_iter()
             .map(|error| match error {
@@ -153,17 +167,16 @@ impl Fib {
         Ok(())
     }
 
-    /// The request for `route` (normalized): its interface's index, what it
-    /// asks, and the message.
+    /// What `route` (normalized) asks of the kernel, and its interface's
+    /// index; an error for a route that cannot be asked for.
     async fn prepare(
         &self,
         route: &FibRoute,
         holds_ours: Option<HoldsOurs<'_>>,
         devices: &mut DeviceIndexes,
-    ) -> Result<(Option<u32>, Action, RouteMessage), FibError> {
+    ) -> Result<(Option<u32>, Action), FibError> {
         if route.is_removal() {
-            let request = message::removal_request(&self.config, &route.prefix, self.config.metric);
-            return Ok((None, Action::Remove, request));
+            return Ok((None, Action::Remove));
         }
         let output_interface = match (&route.device, route.kind) {
             (Some(device), RouteKind::Unicast) => {
@@ -172,13 +185,13 @@ impl Fib {
             // install_request refuses a blackhole or unreachable route with a device.
             _ => None,
         };
-        let request = message::install_request(&self.config, route, output_interface)?;
+        message::check_shape(route, output_interface)?;
         let action = if self.holds_ours(&route.prefix, holds_ours) {
             Action::Replace
         } else {
             Action::Add
         };
-        Ok((output_interface, action, request))
+        Ok((output_interface, action))
     }
 
     /// What the kernel's `answer` to `step` means: an absent route removed

@@ -15,14 +15,14 @@ use std::io;
 use std::num::NonZeroI32;
 
 use rtnetlink::packet_core::{
-    ErrorMessage, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE,
-    NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+    ErrorMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
 };
-use rtnetlink::packet_route::route::RouteMessage;
-use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{
     protocols::NETLINK_ROUTE, AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket,
 };
+
+use crate::encode::{self, Request};
+use crate::FibConfig;
 
 /// Requests in one datagram. Each failure is answered with a socket buffer
 /// of its own (about 1 KiB of receive queue): the queue is sized for a
@@ -101,7 +101,8 @@ impl RouteWriter {
     /// returned as such, for the whole batch.
     pub(super) async fn exchange(
         &mut self,
-        requests: Vec<(Action, RouteMessage)>,
+        config: &FibConfig,
+        requests: &[(Action, Request<'_>)],
     ) -> io::Result<Vec<Option<ErrorMessage>>> {
         let count = requests.len();
         if count == 0 {
@@ -111,20 +112,10 @@ impl RouteWriter {
         self.sequence = self.sequence.wrapping_add(count as u32);
         let last = first.wrapping_add(count as u32 - 1);
         self.datagram.clear();
-        for (index, (action, route)) in requests.into_iter().enumerate() {
+        for (index, (action, request)) in requests.iter().enumerate() {
             let sequence = first.wrapping_add(index as u32);
-            let mut header = NetlinkHeader::default();
-            header.flags = action.flags() | if sequence == last { NLM_F_ACK } else { 0 };
-            header.sequence_number = sequence;
-            let inner = match action {
-                Action::Remove => RouteNetlinkMessage::DelRoute(route),
-                Action::Replace | Action::Add => RouteNetlinkMessage::NewRoute(route),
-            };
-            let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(inner));
-            message.finalize();
-            let start = self.datagram.len();
-            self.datagram.resize(start + message.buffer_len(), 0);
-            message.serialize(&mut self.datagram[start..]);
+            let flags = action.flags() | if sequence == last { NLM_F_ACK } else { 0 };
+            encode::append(&mut self.datagram, config, request, flags, sequence);
         }
         let sent = self.socket.send(&self.datagram).await?;
         if sent != self.datagram.len() {

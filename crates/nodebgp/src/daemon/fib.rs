@@ -134,7 +134,7 @@ impl Backlog {
 /// Prefixes' changes worth a batch of their own while a table arrives:
 /// enough that the hand-over costs little per route, few enough that the
 /// task starts on them while the RIB takes in the rest of the table.
-pub(crate) const BATCH_PREFIXES: usize = 2 * 1024;
+pub(crate) const BATCH_PREFIXES: usize = 1024;
 
 /// Prefixes whose kernel changes may wait in the RIB, at most, before the
 /// manager stops taking in peers' UPDATEs until the FIB task has caught up
