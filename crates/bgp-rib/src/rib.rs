@@ -972,6 +972,9 @@ impl Rib {
     /// has no FIB route (so one only ever originated never appears). In no
     /// particular order (each prefix appears once).
     pub fn poll_fib(&mut self) -> Vec<FibChange> {
+        if self.fib_pending.is_empty() {
+            return Vec::new();
+        }
         // Drained, not replaced: the map keeps its capacity for the next batch.
         let changes: Vec<FibChange> = self
             .fib_pending

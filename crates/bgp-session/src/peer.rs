@@ -17,7 +17,7 @@
 //! reads no more frames (TCP pushes back on the peer) but still takes
 //! commands and runs its timers.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,6 +30,7 @@ use bgp_wire::{
     MpUnreach, PathAttribute, Update, UpdateBatch,
 };
 use bytes::{Bytes, BytesMut};
+use hashbrown::HashMap;
 use ipnet::IpNet;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};

@@ -10,7 +10,7 @@
 //!                                                  └──► FibChange ──► fib task (netlink)
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
@@ -192,7 +192,7 @@ impl Routing {
         let dropped: Vec<IpNet> = self
             .originated
             .keys()
-            .filter(|prefix| !wanted.contains_key(prefix))
+            .filter(|prefix| !wanted.contains_key(*prefix))
             .copied()
             .collect();
         for prefix in dropped {
