@@ -121,9 +121,9 @@ enum KernelHandOver {
     /// What waits, if the task has room for a batch.
     Batch,
     /// What waits, if the task has room and at least
-    /// [`fib::BATCH_PREFIXES`] wait: after each turn's work, so that a table
-    /// arriving goes over in large batches, not in one per UPDATE, each a
-    /// wake-up of the FIB thread. (How large a batch gets is bounded by
+    /// [`fib::BATCH_PREFIXES`] wait: after each event's work, so that a
+    /// table arriving goes over in large batches, not in one per UPDATE,
+    /// each a wake-up of the FIB thread. (How large a batch gets is bounded by
     /// [`fib::WAITING_AT_MOST`], past which no UPDATE is taken in.)
     FullBatch,
 }

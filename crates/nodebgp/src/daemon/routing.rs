@@ -10,7 +10,6 @@
 //!                                                  └──► FibChange ──► fib task (netlink)
 //! ```
 
-use hashbrown::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
@@ -20,6 +19,9 @@ use bgp_session::{Outgoing, PeerEvent, SessionEvent};
 use bgp_wire::{
     Capability, Family, GracefulRestartFamily, Message, RouteRefresh, RouteRefreshSubtype,
 };
+// Maps keyed by peer ids and configured prefixes, looked up for every event:
+// foldhash, not std's SipHash (none of the keys is a peer's choice).
+use hashbrown::{HashMap, HashSet};
 use ipnet::IpNet;
 use tokio::time::Instant;
 use tracing::{info, warn};
