@@ -1,5 +1,5 @@
 //! Heap allocations per decoded message and per decoded prefix, for `bgp-wire`,
-//! bgpkit-parser and NetGauze, on the same inputs as the `decode` bench.
+//! bgpkit-parser, NetGauze and rustbgpd-wire, on the same inputs as the `decode` bench.
 //!
 //! dhat is the global allocator; the inputs are built before the profiler starts. Each
 //! contender decodes an input once to warm up, then once more between two readings of
@@ -17,7 +17,7 @@ use nodebgp_benches::{
 #[path = "contenders.rs"]
 mod contenders;
 
-use contenders::{decode_all_bgpkit, decode_all_netgauze, NetgauzeContexts};
+use contenders::{Decoders, CONTENDERS};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -36,17 +36,9 @@ fn count(mut decode: impl FnMut() -> Visit) -> (Visit, u64, u64) {
 }
 
 fn report(input: &str, frames: &[(Bytes, bool)]) {
-    let ours = NodebgpContexts::default();
-    let mut netgauze = NetgauzeContexts::new();
-    let results = [
-        ("bgp-wire", count(|| decode_all_nodebgp(frames, &ours))),
-        ("bgpkit-parser", count(|| decode_all_bgpkit(frames))),
-        (
-            "netgauze-bgp-pkt",
-            count(|| decode_all_netgauze(frames, &mut netgauze)),
-        ),
-    ];
-    for (contender, (visit, blocks, bytes)) in results {
+    let mut decoders = Decoders::new();
+    for (index, contender) in CONTENDERS.iter().enumerate() {
+        let (visit, blocks, bytes) = count(|| decoders.decode(index, frames));
         println!(
             "| {input} | {contender} | {} | {} | {blocks} | {:.3} | {:.3} | {:.1} |",
             visit.messages,

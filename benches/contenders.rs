@@ -1,4 +1,4 @@
-//! The two other Rust BGP parsers, called the way a user decodes a whole BGP message
+//! The three other Rust BGP parsers, called the way a user decodes a whole BGP message
 //! (header included) from bytes, and visited like our side: every prefix (IPv4 NLRI
 //! fields and MP_REACH/MP_UNREACH), every AS number of AS_PATH/AS4_PATH, every standard
 //! and large community. Shared by both bench targets through `#[path]`.
@@ -18,7 +18,43 @@ use netgauze_bgp_pkt::wire::deserializer::BgpParsingContext;
 use netgauze_bgp_pkt::BgpMessage as NetgauzeMessage;
 use netgauze_parse_utils::reader::SliceReader;
 use netgauze_parse_utils::traits::ParseFromWithOneInput;
-use nodebgp_benches::Visit;
+use nodebgp_benches::{decode_all_nodebgp, NodebgpContexts, Visit};
+use rustbgpd_wire::attribute::{AsPathSegment, PathAttribute as RustbgpdAttribute};
+use rustbgpd_wire::nlri::Prefix as RustbgpdPrefix;
+use rustbgpd_wire::{Message as RustbgpdMessage, MAX_MESSAGE_LEN};
+
+/// Every decoder in the benches, ours first, by the name each result line shows.
+pub(crate) const CONTENDERS: [&str; 4] = [
+    "bgp-wire",
+    "bgpkit-parser",
+    "netgauze-bgp-pkt",
+    "rustbgpd-wire",
+];
+
+/// What the decoders keep between passes (parsing contexts built once).
+pub(crate) struct Decoders {
+    ours: NodebgpContexts,
+    netgauze: NetgauzeContexts,
+}
+
+impl Decoders {
+    pub(crate) fn new() -> Self {
+        Decoders {
+            ours: NodebgpContexts::default(),
+            netgauze: NetgauzeContexts::new(),
+        }
+    }
+
+    /// One pass of `CONTENDERS[contender]` over `frames`.
+    pub(crate) fn decode(&mut self, contender: usize, frames: &[(Bytes, bool)]) -> Visit {
+        match contender {
+            0 => decode_all_nodebgp(frames, &self.ours),
+            1 => decode_all_bgpkit(frames),
+            2 => decode_all_netgauze(frames, &mut self.netgauze),
+            _ => decode_all_rustbgpd(frames),
+        }
+    }
+}
 
 /// bgpkit-parser: `parse_bgp_message(&mut Bytes, add_path, &AsnLength)` on a clone of
 /// each frame (a reference-count increment), as its MRT reader does.
@@ -255,4 +291,97 @@ fn visit_netgauze_unreach(visit: &mut Visit, unreach: &MpUnreach) {
         }
         _ => {}
     }
+}
+
+/// rustbgpd-wire: `decode_message(&mut Bytes, MAX_MESSAGE_LEN)` on a clone of each frame,
+/// then `UpdateMessage::parse(four_octet_as, add_path, &[])`, the two steps of its own
+/// `decode_update` example. Its decoder folds an AS4_PATH into the AS_PATH of a 2-octet
+/// session (RFC 6793 §4.2.3), so there it visits the merged path's AS numbers.
+pub(crate) fn decode_all_rustbgpd(frames: &[(Bytes, bool)]) -> Visit {
+    let mut visit = Visit::default();
+    for (frame, four_octet) in frames {
+        let mut data = frame.clone();
+        let update = match rustbgpd_wire::decode_message(&mut data, MAX_MESSAGE_LEN) {
+            Ok(RustbgpdMessage::Update(update)) => update,
+            Ok(_) => {
+                visit.messages += 1;
+                continue;
+            }
+            Err(_) => {
+                visit.errors += 1;
+                continue;
+            }
+        };
+        let Ok(parsed) = update.parse(*four_octet, false, &[]) else {
+            visit.errors += 1;
+            continue;
+        };
+        visit.messages += 1;
+        for entry in parsed.withdrawn.iter().chain(&parsed.announced) {
+            visit.prefix(&IpNet::V4(ipnet::Ipv4Net::new_assert(
+                entry.prefix.addr,
+                entry.prefix.len,
+            )));
+        }
+        for attribute in &parsed.attributes {
+            visit.attributes += 1;
+            match attribute {
+                RustbgpdAttribute::AsPath(path) => {
+                    for segment in &path.segments {
+                        let (AsPathSegment::AsSet(numbers) | AsPathSegment::AsSequence(numbers)) =
+                            segment;
+                        for asn in numbers {
+                            visit.asn(*asn);
+                        }
+                    }
+                }
+                RustbgpdAttribute::Communities(list)
+                | RustbgpdAttribute::CommunitiesPartial(list) => {
+                    for community in list {
+                        visit.community(u64::from(*community));
+                    }
+                }
+                RustbgpdAttribute::LargeCommunities(list)
+                | RustbgpdAttribute::LargeCommunitiesPartial(list) => {
+                    for large in list {
+                        visit.community(
+                            u64::from(large.global_admin)
+                                ^ u64::from(large.local_data1) << 16
+                                ^ u64::from(large.local_data2) << 32,
+                        );
+                    }
+                }
+                RustbgpdAttribute::Origin(origin) => visit.scalar(*origin as u64),
+                RustbgpdAttribute::NextHop(address) => visit.scalar(u64::from(u32::from(*address))),
+                RustbgpdAttribute::Med(value) | RustbgpdAttribute::LocalPref(value) => {
+                    visit.scalar(u64::from(*value))
+                }
+                RustbgpdAttribute::MpReachNlri(reach) => {
+                    for entry in &reach.announced {
+                        visit_rustbgpd_prefix(&mut visit, &entry.prefix);
+                    }
+                }
+                RustbgpdAttribute::MpUnreachNlri(unreach) => {
+                    for entry in &unreach.withdrawn {
+                        visit_rustbgpd_prefix(&mut visit, &entry.prefix);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    visit
+}
+
+#[inline]
+fn visit_rustbgpd_prefix(visit: &mut Visit, prefix: &RustbgpdPrefix) {
+    let net = match prefix {
+        RustbgpdPrefix::V4(prefix) => {
+            IpNet::V4(ipnet::Ipv4Net::new_assert(prefix.addr, prefix.len))
+        }
+        RustbgpdPrefix::V6(prefix) => {
+            IpNet::V6(ipnet::Ipv6Net::new_assert(prefix.addr, prefix.len))
+        }
+    };
+    visit.prefix(&net);
 }

@@ -1,10 +1,10 @@
-//! Decoding throughput of `bgp-wire` side by side with bgpkit-parser and NetGauze, in
-//! the same run, on the RIPE RIS MRT updates and on a synthetic 1M-prefix full table.
+//! Decoding throughput of `bgp-wire` side by side with bgpkit-parser, NetGauze and
+//! rustbgpd-wire, in the same run, on the RIPE RIS MRT updates and on a synthetic 1M-prefix full table.
 //!
 //! One iteration decodes every message of an input and visits every decoded prefix,
 //! AS number and community (see `nodebgp_benches::visit_update`). Each input gets two
 //! criterion groups, one counting messages per second and one counting prefixes per
-//! second, then an interleaved round-robin timing of the three (robust to other load on
+//! second, then an interleaved round-robin timing of the four (robust to other load on
 //! a shared machine) that prints medians and ratios.
 
 use std::hint::black_box;
@@ -13,21 +13,22 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use nodebgp_benches::{
-    decode_all_nodebgp, ris_dir, ris_updates, synthetic_full_table, total_octets, NodebgpContexts,
-    Visit, TABLE_PREFIXES, TABLE_SEED,
+    ris_dir, ris_updates, synthetic_full_table, total_octets, Visit, TABLE_PREFIXES, TABLE_SEED,
 };
 
 #[path = "contenders.rs"]
 mod contenders;
 
-use contenders::{decode_all_bgpkit, decode_all_netgauze, NetgauzeContexts};
+use contenders::{Decoders, CONTENDERS};
 
 /// Decodes the input once with each contender, checks that they agree, and prints what
 /// the input holds.
 fn check_input(name: &str, frames: &[(Bytes, bool)]) -> Visit {
-    let ours = decode_all_nodebgp(frames, &NodebgpContexts::default());
-    let bgpkit = decode_all_bgpkit(frames);
-    let netgauze = decode_all_netgauze(frames, &mut NetgauzeContexts::new());
+    let mut decoders = Decoders::new();
+    let visits: Vec<Visit> = (0..CONTENDERS.len())
+        .map(|contender| decoders.decode(contender, frames))
+        .collect();
+    let ours = visits[0];
     let two_octet = frames.iter().filter(|(_, four)| !four).count();
     println!(
         "input {name}: {} UPDATE messages ({} from 2-octet-AS sessions), {} octets, {} prefixes \
@@ -41,11 +42,10 @@ fn check_input(name: &str, frames: &[(Bytes, bool)]) -> Visit {
         ours.communities,
     );
     // How many prefixes the UPDATEs carry.
-    let contexts = NodebgpContexts::default();
     let bounds = [0u64, 1, 3, 10, 100, 1000, u64::MAX];
     let mut histogram = [0usize; 6];
     for frame in frames {
-        let prefixes = decode_all_nodebgp(std::slice::from_ref(frame), &contexts).prefixes;
+        let prefixes = decoders.decode(0, std::slice::from_ref(frame)).prefixes;
         let bucket = bounds
             .windows(2)
             .position(|pair| prefixes > pair[0] && prefixes <= pair[1]);
@@ -58,11 +58,7 @@ fn check_input(name: &str, frames: &[(Bytes, bool)]) -> Visit {
          (the rest carry none)",
         histogram[0], histogram[1], histogram[2], histogram[3], histogram[4], histogram[5]
     );
-    for (contender, visit) in [
-        ("bgp-wire", &ours),
-        ("bgpkit-parser", &bgpkit),
-        ("netgauze-bgp-pkt", &netgauze),
-    ] {
+    for (contender, visit) in CONTENDERS.iter().zip(&visits) {
         let agrees = if visit.counts() == ours.counts() {
             "same counts as bgp-wire"
         } else {
@@ -90,8 +86,7 @@ fn bench_input(
     prefixes: u64,
     large: bool,
 ) {
-    let ours = NodebgpContexts::default();
-    let mut netgauze = NetgauzeContexts::new();
+    let mut decoders = Decoders::new();
     for (unit, count) in [("messages", frames.len() as u64), ("prefixes", prefixes)] {
         let mut group = criterion.benchmark_group(format!("{name}/{unit}"));
         group.sample_size(10);
@@ -105,34 +100,25 @@ fn bench_input(
             group.measurement_time(Duration::from_secs(4));
         }
         group.throughput(Throughput::Elements(count));
-        group.bench_function("bgp-wire", |bencher| {
-            bencher.iter(|| decode_all_nodebgp(black_box(frames), &ours))
-        });
-        group.bench_function("bgpkit-parser", |bencher| {
-            bencher.iter(|| decode_all_bgpkit(black_box(frames)))
-        });
-        group.bench_function("netgauze-bgp-pkt", |bencher| {
-            bencher.iter(|| decode_all_netgauze(black_box(frames), &mut netgauze))
-        });
+        for (contender, name) in CONTENDERS.iter().enumerate() {
+            group.bench_function(*name, |bencher| {
+                bencher.iter(|| decoders.decode(contender, black_box(frames)))
+            });
+        }
         group.finish();
     }
 }
 
-/// Times the three contenders round-robin (`rounds` times each, one whole pass of the
+/// Times the contenders round-robin (`rounds` times each, one whole pass of the
 /// input per timing) and prints the fastest and median pass of each. Interleaving keeps
 /// load from other processes on a shared machine from landing on one contender only.
 fn interleaved(name: &str, frames: &[(Bytes, bool)], prefixes: u64, rounds: usize) {
-    let ours = NodebgpContexts::default();
-    let mut netgauze = NetgauzeContexts::new();
-    let mut times: [Vec<Duration>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut decoders = Decoders::new();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); CONTENDERS.len()];
     for _ in 0..rounds {
-        for (index, time) in times.iter_mut().enumerate() {
+        for (contender, time) in times.iter_mut().enumerate() {
             let started = Instant::now();
-            let visit = match index {
-                0 => decode_all_nodebgp(black_box(frames), &ours),
-                1 => decode_all_bgpkit(black_box(frames)),
-                _ => decode_all_netgauze(black_box(frames), &mut netgauze),
-            };
+            let visit = decoders.decode(contender, black_box(frames));
             time.push(started.elapsed());
             black_box(visit);
         }
@@ -145,23 +131,20 @@ fn interleaved(name: &str, frames: &[(Bytes, bool)], prefixes: u64, rounds: usiz
         })
         .collect();
     println!("interleaved {name}: {rounds} rounds, one pass of {} messages / {prefixes} prefixes per timing", frames.len());
-    for (index, contender) in ["bgp-wire", "bgpkit-parser", "netgauze-bgp-pkt"]
-        .iter()
-        .enumerate()
-    {
+    for (index, contender) in CONTENDERS.iter().enumerate() {
         let (fastest, median) = summary[index];
         let rate = |count: u64, time: Duration| count as f64 / time.as_secs_f64() / 1e6;
-        // Against the faster of the two others, by median pass.
+        // Against the fastest of the others, by median pass.
         let other = summary
             .iter()
             .enumerate()
             .filter(|(other, _)| *other != index)
             .map(|(_, (_, median))| *median)
             .min()
-            .expect("three contenders");
+            .expect("several contenders");
         println!(
             "  {contender:<17} fastest {fastest:>10.3?} median {median:>10.3?}  median: {:>6.3} M messages/s {:>7.3} M prefixes/s  \
-             speed vs faster other: {:.2}x",
+             speed vs fastest other: {:.2}x",
             rate(frames.len() as u64, median),
             rate(prefixes, median),
             other.as_secs_f64() / median.as_secs_f64(),
