@@ -1,5 +1,6 @@
 //! The route requests [`Fib::apply_all`](crate::Fib::apply_all) writes by the
-//! hundred, encoded straight into the datagram; no I/O.
+//! hundred, and the dump request that lists our routes, encoded straight
+//! into the datagram; no I/O.
 //!
 //! [`crate::message`] builds the same requests as rtnetlink's
 //! `RouteMessage`s, a vector of attributes each, measured twice and then
@@ -30,9 +31,13 @@ pub(crate) enum Request<'a> {
     Remove { prefix: IpNet, metric: Option<u32> },
 }
 
-/// `RTM_NEWROUTE` and `RTM_DELROUTE`.
+/// `RTM_NEWROUTE`, `RTM_DELROUTE` and `RTM_GETROUTE`.
 const NEW_ROUTE: u16 = 24;
 const REMOVE_ROUTE: u16 = 25;
+const GET_ROUTE: u16 = 26;
+
+/// NLM_F_REQUEST | NLM_F_DUMP (NLM_F_ROOT | NLM_F_MATCH).
+const DUMP_FLAGS: u16 = 0x0301;
 
 /// Route attribute types.
 const RTA_DST: u16 = 1;
@@ -145,10 +150,42 @@ pub(crate) fn append(
     debug_assert!(datagram.len() - start >= HEADERS);
 }
 
+/// Appends the `RTM_GETROUTE` dump request for our table and protocol in
+/// `family` ([`libc_family`]), what [`crate::message::dump_request`] builds:
+/// with `NETLINK_GET_STRICT_CHK` the kernel filters on the header's table
+/// and protocol, and `RTA_TABLE` is the only attribute it allows.
+pub(crate) fn append_dump_request(
+    datagram: &mut Vec<u8>,
+    config: &FibConfig,
+    family: u8,
+    sequence: u32,
+) {
+    let start = datagram.len();
+    datagram.extend_from_slice(&0_u32.to_ne_bytes());
+    datagram.extend_from_slice(&GET_ROUTE.to_ne_bytes());
+    datagram.extend_from_slice(&DUMP_FLAGS.to_ne_bytes());
+    datagram.extend_from_slice(&sequence.to_ne_bytes());
+    datagram.extend_from_slice(&0_u32.to_ne_bytes());
+    datagram.extend_from_slice(&[
+        family,
+        0, // destination length
+        0, // source length
+        0, // TOS
+        u8::try_from(config.table).unwrap_or(0),
+        config.protocol,
+        SCOPE_UNIVERSE,
+        TYPE_UNSPEC,
+    ]);
+    datagram.extend_from_slice(&0_u32.to_ne_bytes());
+    attribute(datagram, RTA_TABLE, &config.table.to_ne_bytes());
+    let length = u32::try_from(datagram.len() - start).unwrap_or(u32::MAX);
+    datagram[start..start + 4].copy_from_slice(&length.to_ne_bytes());
+}
+
 /// `AF_INET` and `AF_INET6` as `rtm_family` carries them.
-mod libc_family {
-    pub(super) const INET: u8 = 2;
-    pub(super) const INET6: u8 = 10;
+pub(crate) mod libc_family {
+    pub(crate) const INET: u8 = 2;
+    pub(crate) const INET6: u8 = 10;
 }
 
 /// One attribute: its 4-octet header, `value`, and padding to 4 octets.
@@ -331,6 +368,30 @@ mod tests {
             }
         }
         assert_eq!(compared, 5 * 13 * 3);
+    }
+
+    #[test]
+    fn the_dump_request_encodes_as_rtnetlink_serializes_it() {
+        use rtnetlink::packet_route::AddressFamily;
+        for table in [254, 100, 1000, 70_000] {
+            let config = config(table, Some(20));
+            for (family, number) in [
+                (AddressFamily::Inet, libc_family::INET),
+                (AddressFamily::Inet6, libc_family::INET6),
+            ] {
+                let mut header = NetlinkHeader::default();
+                header.flags = DUMP_FLAGS;
+                header.sequence_number = 77;
+                let inner = RouteNetlinkMessage::GetRoute(message::dump_request(&config, family));
+                let mut expected = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(inner));
+                expected.finalize();
+                let mut bytes = vec![0; expected.buffer_len()];
+                expected.serialize(&mut bytes);
+                let mut encoded = Vec::new();
+                append_dump_request(&mut encoded, &config, number, 77);
+                assert_eq!(encoded, bytes, "table {table}, {family:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,15 +1,12 @@
 //! The netlink side: one rtnetlink connection and the requests nodebgp makes on it.
 
 use std::collections::HashMap;
-use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
 
-use futures_util::{TryStream, TryStreamExt};
 use ipnet::IpNet;
 use tracing::debug;
 
-use rtnetlink::packet_route::route::RouteMessage;
-
+use crate::encode::libc_family;
 use crate::error::{errno, errno_of};
 use crate::link;
 use crate::message::{self, KernelRoute};
@@ -18,10 +15,12 @@ use crate::{FibError, FibRoute};
 
 mod ledger;
 mod pipeline;
+mod reader;
 mod writer;
 
 pub use ledger::Ownership;
 use ledger::{HoldsOurs, Ledger};
+use reader::{DumpError, RouteReader};
 use writer::RouteWriter;
 
 /// Interface indexes by name, looked up once per [`Fib::apply_all`] batch
@@ -43,10 +42,12 @@ type DeviceIndexes = HashMap<String, u32>;
 /// them; `echo '244 nodebgp' > /etc/iproute2/rt_protos.d/nodebgp.conf` names them.
 pub const DEFAULT_PROTOCOL: u8 = 244;
 
-/// The reading connection and the write socket, both opened now.
+/// The rtnetlink connection, the dump socket and the write socket, all
+/// opened now.
 struct Sockets {
     connection: rtnetlink::proto::Connection<rtnetlink::packet_route::RouteNetlinkMessage>,
     handle: rtnetlink::Handle,
+    reader: RouteReader,
     writer: RouteWriter,
 }
 
@@ -61,10 +62,12 @@ fn connect() -> Result<Sockets, FibError> {
             rtnetlink::new_connection().map_err(FibError::Connect)?
         }
     };
+    let reader = RouteReader::open().map_err(FibError::Connect)?;
     let writer = RouteWriter::open().map_err(FibError::Connect)?;
     Ok(Sockets {
         connection,
         handle,
+        reader,
         writer,
     })
 }
@@ -145,6 +148,9 @@ pub struct Fib {
     config: FibConfig,
     handle: rtnetlink::Handle,
     connection: tokio::task::JoinHandle<()>,
+    /// Where our routes are listed from, a datagram at a time ([`reader`]);
+    /// behind a lock because listing takes `&self` and awaits.
+    reader: tokio::sync::Mutex<RouteReader>,
     /// Where routes are written, in batches ([`writer`]).
     writer: RouteWriter,
     /// What tells the prefixes known to hold our route at our metric
@@ -209,6 +215,7 @@ impl Fib {
         let Sockets {
             connection,
             handle,
+            reader,
             writer,
         } = sockets;
         let connection = tokio::spawn(connection);
@@ -222,6 +229,7 @@ impl Fib {
             config,
             handle,
             connection,
+            reader: tokio::sync::Mutex::new(reader),
             writer,
         }
     }
@@ -301,16 +309,25 @@ impl Fib {
     ) -> Result<(), FibError> {
         let mut names: HashMap<u32, Option<String>> = HashMap::new();
         let mut coalescing = Coalescing::default();
-        for family in message::FAMILIES {
-            let request = message::dump_request(&self.config, family);
-            let mut stream = pin!(self.handle.route().get(request).execute());
-            while let Some(kernel) = self.next_of_ours(&mut stream).await? {
-                self.ledger
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .listed(kernel.prefix, self.config.at_our_metric(&kernel));
-                if let Some(done) = coalescing.push(kernel) {
-                    self.list(done, &mut names, &mut visit).await?;
+        let mut routes = Vec::new();
+        let mut reader = self.reader.lock().await;
+        for family in [libc_family::INET, libc_family::INET6] {
+            let mut dump = reader
+                .start(&self.config, family)
+                .await
+                .map_err(FibError::Connect)?;
+            while self
+                .next_of_ours(&mut reader, &mut dump, &mut routes)
+                .await?
+            {
+                for kernel in routes.drain(..) {
+                    self.ledger
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .listed(kernel.prefix, self.config.at_our_metric(&kernel));
+                    if let Some(done) = coalescing.push(kernel) {
+                        self.list(done, &mut names, &mut visit).await?;
+                    }
                 }
             }
         }
@@ -514,35 +531,38 @@ impl Fib {
     /// Our routes (our table, our protocol), as the kernel has them.
     async fn dump(&self) -> Result<Vec<KernelRoute>, FibError> {
         let mut routes = Vec::new();
-        for family in message::FAMILIES {
-            let request = message::dump_request(&self.config, family);
-            let mut stream = pin!(self.handle.route().get(request).execute());
-            while let Some(route) = self.next_of_ours(&mut stream).await? {
-                routes.push(route);
+        let mut reader = self.reader.lock().await;
+        for family in [libc_family::INET, libc_family::INET6] {
+            let mut dump = reader
+                .start(&self.config, family)
+                .await
+                .map_err(FibError::Connect)?;
+            let mut part = Vec::new();
+            while self.next_of_ours(&mut reader, &mut dump, &mut part).await? {
+                routes.append(&mut part);
             }
         }
         Ok(routes)
     }
 
-    /// The next route of ours in a dump; `None` at its end, or when the
-    /// table does not exist (yet): nothing of ours in it.
+    /// Replaces `routes` with the routes of ours in the dump's next
+    /// datagram; false at the dump's end, or when the table does not exist
+    /// (yet): nothing of ours in it.
     async fn next_of_ours(
         &self,
-        stream: &mut (impl TryStream<Ok = RouteMessage, Error = rtnetlink::Error> + Unpin),
-    ) -> Result<Option<KernelRoute>, FibError> {
-        loop {
-            match stream.try_next().await {
-                Ok(Some(reply)) => {
-                    if let Some(route) =
-                        message::parse(&reply).filter(|route| self.config.owns(route))
-                    {
-                        return Ok(Some(route));
-                    }
-                }
-                Ok(None) => return Ok(None),
-                Err(error) if errno_of(&error) == Some(errno::ENOENT) => return Ok(None),
-                Err(error) => return Err(FibError::from_netlink(error, None)),
+        reader: &mut RouteReader,
+        dump: &mut reader::Dump,
+        routes: &mut Vec<KernelRoute>,
+    ) -> Result<bool, FibError> {
+        routes.clear();
+        match reader.next(dump, routes).await {
+            Ok(more) => {
+                // Without strict checking the kernel lists every table.
+                routes.retain(|route| self.config.owns(route));
+                Ok(more)
             }
+            Err(DumpError::Kernel(errno::ENOENT)) => Ok(false),
+            Err(error) => Err(error.into()),
         }
     }
 }

@@ -37,14 +37,17 @@
 //!   process's `if_nametoindex`. Lookups are kept for one
 //!   [`Fib::apply_all`] batch or one [`Fib::installed`] listing only: a
 //!   device made again gets a new index.
-//! - **I/O.** [`Fib`] owns two netlink route sockets: an rtnetlink
-//!   connection that reads (dumps, interface lookups), run as a task on the
-//!   caller's tokio runtime (current-thread runtimes work), and one that
-//!   writes routes, a batch of up to 128 requests per datagram with only the
-//!   last asking for an acknowledgement (the kernel answers the others only
-//!   when they fail), so a full table costs one system call per batch rather
-//!   than a round trip per route. Both work in the network namespace of the
-//!   thread that opened them.
+//! - **I/O.** [`Fib`] owns three netlink route sockets: an rtnetlink
+//!   connection for interface lookups and the permission probe, run as a
+//!   task on the caller's tokio runtime (current-thread runtimes work); one
+//!   that lists our routes (`RTM_GETROUTE` dumps), read a datagram at a time
+//!   straight into routes, so a restarted daemon reading a full table back
+//!   holds one datagram of it at a time; and one that writes routes, a batch
+//!   of up to 128 requests per datagram with only the last asking for an
+//!   acknowledgement (the kernel answers the others only when they fail), so
+//!   a full table costs one system call per batch rather than a round trip
+//!   per route. All work in the network namespace of the thread that opened
+//!   them.
 //!   Opening needs no privilege; writing needs CAP_NET_ADMIN
 //!   ([`Fib::check_permission`] finds out without changing anything).
 //! - **Restart.** [`diff`] is pure: from the routes a previous run left
@@ -75,6 +78,7 @@
 //! `cargo run -p kernel-fib --example fib -- show` prints what [`Fib::installed`]
 //! returns; the example's doc shows how to try it in a throw-away network namespace.
 
+mod decode;
 mod encode;
 mod error;
 mod fib;

@@ -1,18 +1,19 @@
 //! Translation between [`FibRoute`] and rtnetlink route messages; no I/O.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
+#[cfg(test)]
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
+#[cfg(test)]
+use rtnetlink::packet_route::route::RouteVia;
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
-    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType, RouteVia,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
 };
 use rtnetlink::packet_route::AddressFamily;
 
 use crate::{FibConfig, FibError, FibRoute, RouteKind};
-
-/// The address families nodebgp routes.
-pub(crate) const FAMILIES: [AddressFamily; 2] = [AddressFamily::Inet, AddressFamily::Inet6];
 
 fn family_of(prefix: &IpNet) -> AddressFamily {
     match prefix {
@@ -38,7 +39,9 @@ fn base_message(config: &FibConfig, family: AddressFamily) -> RouteMessage {
 ///
 /// With `NETLINK_GET_STRICT_CHK` on, the kernel filters on the header's
 /// table and protocol itself; the header's other fields must stay zero and
-/// `RTA_TABLE` is the only attribute allowed.
+/// `RTA_TABLE` is the only attribute allowed. What
+/// [`crate::encode::append_dump_request`] writes is tested against it.
+#[cfg(test)]
 pub(crate) fn dump_request(config: &FibConfig, family: AddressFamily) -> RouteMessage {
     let mut message = base_message(config, family);
     message.header.scope = RouteScope::Universe;
@@ -229,7 +232,10 @@ impl KernelRoute {
     }
 }
 
-/// Reads an IPv4 or IPv6 route out of a dump message; `None` for other families.
+/// Reads an IPv4 or IPv6 route out of rtnetlink's reading of a dump message;
+/// `None` for other families. The daemon reads dumps with
+/// [`crate::decode::route`]; this is what the tests hold it to.
+#[cfg(test)]
 pub(crate) fn parse(message: &RouteMessage) -> Option<KernelRoute> {
     let prefix_length = message.header.destination_prefix_length;
     let mut destination = match message.header.address_family {
@@ -306,6 +312,7 @@ pub(crate) fn parse(message: &RouteMessage) -> Option<KernelRoute> {
     })
 }
 
+#[cfg(test)]
 fn gateway_of(attribute: &RouteAttribute) -> Option<IpAddr> {
     match attribute {
         RouteAttribute::Gateway(address) => ip_of(address),
@@ -315,6 +322,7 @@ fn gateway_of(attribute: &RouteAttribute) -> Option<IpAddr> {
     }
 }
 
+#[cfg(test)]
 fn ip_of(address: &RouteAddress) -> Option<IpAddr> {
     match address {
         RouteAddress::Inet(address) => Some(IpAddr::V4(*address)),

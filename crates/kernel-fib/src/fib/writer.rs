@@ -1,6 +1,6 @@
 //! The socket routes are written on: a netlink route socket of its own,
-//! beside the rtnetlink connection that reads, on which a batch of requests
-//! goes out in one datagram.
+//! beside the one that lists ([`super::reader`]) and the rtnetlink
+//! connection, on which a batch of requests goes out in one datagram.
 //!
 //! The kernel takes the messages of a datagram one after the other, in
 //! order, within the `sendmsg` call itself (`netlink_rcv_skb`), and answers

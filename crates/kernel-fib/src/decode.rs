@@ -1,0 +1,240 @@
+//! The kernel's answers to a route dump, read straight from the datagram;
+//! no I/O.
+//!
+//! A restarted daemon reads a full table of its own routes back before it
+//! listens (see `Fib::for_each_installed`). Through rtnetlink each of a
+//! million routes became a `RouteMessage` with a vector of attributes,
+//! queued on the connection task's unbounded channel until read: most of a
+//! second of the restart and, when the reader fell behind, a second copy of
+//! the table in memory. Here a datagram's routes are read where they lie
+//! into [`KernelRoute`]s, the same ones [`crate::message::parse`] makes of
+//! rtnetlink's messages (the tests compare the two), and the next datagram
+//! is not asked for before these are taken.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+
+use crate::encode::libc_family;
+use crate::message::KernelRoute;
+use crate::RouteKind;
+
+/// Netlink message types (`linux/netlink.h`, `linux/rtnetlink.h`).
+pub(crate) const NLMSG_ERROR: u16 = 2;
+pub(crate) const NLMSG_DONE: u16 = 3;
+pub(crate) const RTM_NEWROUTE: u16 = 24;
+
+/// Route attribute types.
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_PRIORITY: u16 = 6;
+const RTA_MULTIPATH: u16 = 9;
+const RTA_TABLE: u16 = 15;
+const RTA_VIA: u16 = 18;
+
+/// An attribute type's flag bits (NLA_F_NESTED, NLA_F_NET_BYTEORDER) are not
+/// part of the type.
+const ATTRIBUTE_TYPE_MASK: u16 = 0x3FFF;
+
+/// `rtm_type`s nodebgp installs.
+const TYPE_UNICAST: u8 = 1;
+const TYPE_BLACKHOLE: u8 = 6;
+const TYPE_UNREACHABLE: u8 = 7;
+
+/// RTNH_F_ONLINK, in `rtm_flags` and in each `rtnexthop`'s flags.
+const ONLINK: u8 = 4;
+
+/// The netlink header, and the `rtmsg` that starts a route message's payload.
+const NETLINK_HEADER: usize = 16;
+const ROUTE_HEADER: usize = 12;
+/// `rtnexthop`: length, flags, hop count, interface index.
+const NEXT_HOP_HEADER: usize = 8;
+
+/// One netlink message of a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Message<'a> {
+    /// `nlmsg_type`.
+    pub(crate) kind: u16,
+    /// `nlmsg_seq`.
+    pub(crate) sequence: u32,
+    /// What follows the netlink header.
+    pub(crate) payload: &'a [u8],
+}
+
+impl Message<'_> {
+    /// The code of an NLMSG_ERROR (negative errno, 0 for an acknowledgement).
+    pub(crate) fn error_code(&self) -> Option<i32> {
+        let code = self.payload.get(..4)?;
+        Some(i32::from_ne_bytes(code.try_into().ok()?))
+    }
+}
+
+/// The datagram's messages in order; stops at the first that does not add up
+/// (a length shorter than its header or past the datagram's end).
+pub(crate) fn messages(mut datagram: &[u8]) -> impl Iterator<Item = Message<'_>> {
+    std::iter::from_fn(move || {
+        let length = u32::from_ne_bytes(datagram.get(..4)?.try_into().ok()?) as usize;
+        if length < NETLINK_HEADER || length > datagram.len() {
+            return None;
+        }
+        let kind = u16::from_ne_bytes(datagram[4..6].try_into().ok()?);
+        let sequence = u32::from_ne_bytes(datagram[8..12].try_into().ok()?);
+        let payload = &datagram[NETLINK_HEADER..length];
+        // Messages are aligned to 4 octets (NLMSG_ALIGN).
+        datagram = &datagram[length.next_multiple_of(4).min(datagram.len())..];
+        Some(Message {
+            kind,
+            sequence,
+            payload,
+        })
+    })
+}
+
+/// The attributes in `octets`, as `(type, value)`; stops at the first that
+/// does not add up.
+fn attributes(mut octets: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let length = usize::from(u16::from_ne_bytes(octets.get(..2)?.try_into().ok()?));
+        if length < 4 || length > octets.len() {
+            return None;
+        }
+        let kind = u16::from_ne_bytes(octets[2..4].try_into().ok()?) & ATTRIBUTE_TYPE_MASK;
+        let value = &octets[4..length];
+        octets = &octets[length.next_multiple_of(4).min(octets.len())..];
+        Some((kind, value))
+    })
+}
+
+fn u32_of(value: &[u8]) -> Option<u32> {
+    Some(u32::from_ne_bytes(value.get(..4)?.try_into().ok()?))
+}
+
+/// An address of the route's family, as rtnetlink reads `RTA_DST` and
+/// `RTA_GATEWAY`: exactly 4 or 16 octets.
+fn address_of(family: u8, value: &[u8]) -> Option<IpAddr> {
+    match family {
+        libc_family::INET => {
+            let octets: [u8; 4] = value.try_into().ok()?;
+            Some(IpAddr::V4(Ipv4Addr::from(octets)))
+        }
+        _ => {
+            let octets: [u8; 16] = value.try_into().ok()?;
+            Some(IpAddr::V6(Ipv6Addr::from(octets)))
+        }
+    }
+}
+
+/// `RTA_VIA`: an address family (2 octets) and an address of that family.
+fn via_of(value: &[u8]) -> Option<IpAddr> {
+    let family = u16::from_ne_bytes(value.get(..2)?.try_into().ok()?);
+    let address = &value[2..];
+    match family {
+        2 => Some(IpAddr::V4(Ipv4Addr::from(
+            <[u8; 4]>::try_from(address.get(..4)?).ok()?,
+        ))),
+        10 => Some(IpAddr::V6(Ipv6Addr::from(
+            <[u8; 16]>::try_from(address.get(..16)?).ok()?,
+        ))),
+        _ => None,
+    }
+}
+
+/// A gateway attribute's next hop; `Err` for a malformed one, which makes
+/// the whole message unreadable, as it does to rtnetlink.
+fn gateway_of(family: u8, kind: u16, value: &[u8]) -> Result<Option<IpAddr>, ()> {
+    match kind {
+        RTA_GATEWAY => address_of(family, value).map(Some).ok_or(()),
+        RTA_VIA => Ok(via_of(value)),
+        _ => Ok(None),
+    }
+}
+
+/// Reads the route of an `RTM_NEWROUTE` message's payload; `None` for a
+/// family other than IPv4 and IPv6, or a message that does not add up.
+/// What it makes of a route is what [`crate::message::parse`] makes of
+/// rtnetlink's reading of it.
+pub(crate) fn route(payload: &[u8]) -> Option<KernelRoute> {
+    let header: &[u8; ROUTE_HEADER] = payload.get(..ROUTE_HEADER)?.try_into().ok()?;
+    let [family, prefix_length, _, _, header_table, protocol, _, route_type, ..] = *header;
+    let route_flags = u32::from_ne_bytes(header[8..12].try_into().ok()?);
+    let mut destination = match family {
+        libc_family::INET => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        libc_family::INET6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        _ => return None,
+    };
+    let kind = match route_type {
+        TYPE_UNICAST => Some(RouteKind::Unicast),
+        TYPE_BLACKHOLE => Some(RouteKind::Blackhole),
+        TYPE_UNREACHABLE => Some(RouteKind::Unreachable),
+        _ => None,
+    };
+    let mut table = u32::from(header_table);
+    let mut metric = None;
+    let mut next_hops = Vec::new();
+    // Each next hop's on-link interface, `None` for one the kernel resolved.
+    let mut on_link: Vec<Option<u32>> = Vec::new();
+    let mut single_interface = None;
+    for (attribute, value) in attributes(&payload[ROUTE_HEADER..]) {
+        match attribute {
+            RTA_DST => destination = address_of(family, value)?,
+            RTA_TABLE => table = u32_of(value)?,
+            RTA_PRIORITY => metric = Some(u32_of(value)?),
+            RTA_OIF => single_interface = Some(u32_of(value)?),
+            RTA_MULTIPATH => {
+                let mut hops = value;
+                while hops.len() >= NEXT_HOP_HEADER {
+                    let length = usize::from(u16::from_ne_bytes(hops[..2].try_into().ok()?));
+                    if length < NEXT_HOP_HEADER || length > hops.len() {
+                        return None;
+                    }
+                    let interface = (hops[2] & ONLINK != 0)
+                        .then(|| u32_of(&hops[4..8]))
+                        .flatten();
+                    for (kind, value) in attributes(&hops[NEXT_HOP_HEADER..length]) {
+                        if let Some(gateway) = gateway_of(family, kind, value).ok()? {
+                            next_hops.push(gateway);
+                            on_link.push(interface);
+                        }
+                    }
+                    hops = &hops[length.next_multiple_of(4).min(hops.len())..];
+                }
+            }
+            other => {
+                if let Some(gateway) = gateway_of(family, other, value).ok()? {
+                    next_hops.push(gateway);
+                    on_link.push(None);
+                }
+            }
+        }
+    }
+    // A single gateway's on-link flag is in the header, its interface in RTA_OIF.
+    if let (true, Some(index)) = (route_flags & u32::from(ONLINK) != 0, single_interface) {
+        for interface in &mut on_link {
+            interface.get_or_insert(index);
+        }
+    }
+    let output_interface = match (kind, on_link.split_first()) {
+        (Some(RouteKind::Unicast), Some((Some(first), rest)))
+            if rest.iter().all(|other| *other == Some(*first)) =>
+        {
+            Some(*first)
+        }
+        _ => None,
+    };
+    let prefix = IpNet::new(destination, prefix_length).ok()?.trunc();
+    next_hops.sort_unstable();
+    next_hops.dedup();
+    Some(KernelRoute {
+        prefix,
+        kind,
+        next_hops,
+        output_interface,
+        table,
+        protocol,
+        metric,
+    })
+}
+
+#[cfg(test)]
+mod tests;

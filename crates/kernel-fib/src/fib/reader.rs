@@ -1,0 +1,153 @@
+//! The socket our routes are listed on: a netlink route socket of its own
+//! for `RTM_GETROUTE` dumps, read a datagram at a time ([`crate::decode`]).
+//!
+//! A dump's answer is a run of datagrams (up to 32 KiB each), every message
+//! marked NLM_F_MULTI, ended by NLMSG_DONE or by an NLMSG_ERROR (ENOENT for
+//! a table that does not exist yet). The next datagram is read only when
+//! the caller asks for more, so a million routes cost one datagram's worth
+//! of memory here, whatever the caller does with them meanwhile.
+
+use std::io;
+
+use rtnetlink::sys::{
+    protocols::NETLINK_ROUTE, AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket,
+};
+
+use crate::decode::{self, NLMSG_DONE, NLMSG_ERROR, RTM_NEWROUTE};
+use crate::encode;
+use crate::message::KernelRoute;
+use crate::{FibConfig, FibError};
+
+/// The receive buffer: larger than any dump datagram (the kernel sizes
+/// them by the reader's buffer, at most 32 KiB).
+const DATAGRAM: usize = 64 * 1024;
+
+/// How a dump ended badly.
+#[derive(Debug)]
+pub(super) enum DumpError {
+    /// The kernel answered with this errno.
+    Kernel(i32),
+    /// The socket failed.
+    Socket(io::Error),
+}
+
+impl From<DumpError> for FibError {
+    fn from(error: DumpError) -> FibError {
+        match error {
+            DumpError::Kernel(errno) => {
+                let mut message = rtnetlink::packet_core::ErrorMessage::default();
+                message.code = std::num::NonZeroI32::new(-errno);
+                FibError::from_netlink(rtnetlink::Error::NetlinkError(message), None)
+            }
+            DumpError::Socket(error) => FibError::Connect(error),
+        }
+    }
+}
+
+/// The dump socket.
+pub(super) struct RouteReader {
+    socket: TokioSocket,
+    sequence: u32,
+    datagram: Vec<u8>,
+}
+
+impl std::fmt::Debug for RouteReader {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RouteReader")
+            .field("sequence", &self.sequence)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A dump under way: its sequence number and whether it has ended.
+#[derive(Debug)]
+pub(super) struct Dump {
+    sequence: u32,
+    ended: bool,
+}
+
+impl RouteReader {
+    /// A route socket in the calling thread's network namespace, registered
+    /// with the current tokio runtime. With `NETLINK_GET_STRICT_CHK` where
+    /// the kernel has it (4.20 on), so the kernel lists only our table and
+    /// protocol; the caller filters anyway.
+    pub(super) fn open() -> io::Result<RouteReader> {
+        let mut socket = TokioSocket::new(NETLINK_ROUTE)?;
+        socket.socket_mut().bind_auto()?;
+        socket.socket_ref().connect(&SocketAddr::new(0, 0))?;
+        let _ = socket.socket_ref().set_netlink_get_strict_chk(true);
+        Ok(RouteReader {
+            socket,
+            sequence: 1,
+            datagram: Vec::with_capacity(DATAGRAM),
+        })
+    }
+
+    /// Asks for the routes of our table and protocol in `family`
+    /// ([`encode::libc_family`]).
+    pub(super) async fn start(&mut self, config: &FibConfig, family: u8) -> io::Result<Dump> {
+        let sequence = self.sequence;
+        self.sequence = self.sequence.wrapping_add(1);
+        let mut request = Vec::with_capacity(64);
+        encode::append_dump_request(&mut request, config, family, sequence);
+        self.socket.send(&request).await?;
+        Ok(Dump {
+            sequence,
+            ended: false,
+        })
+    }
+
+    /// Reads the dump's next datagram and appends its routes to `routes`;
+    /// `Ok(false)` once the dump has ended (nothing appended then).
+    pub(super) async fn next(
+        &mut self,
+        dump: &mut Dump,
+        routes: &mut Vec<KernelRoute>,
+    ) -> Result<bool, DumpError> {
+        if dump.ended {
+            return Ok(false);
+        }
+        loop {
+            self.datagram.clear();
+            self.socket
+                .recv(&mut self.datagram)
+                .await
+                .map_err(DumpError::Socket)?;
+            // A full buffer may have been a longer datagram, cut.
+            if self.datagram.len() >= DATAGRAM {
+                return Err(DumpError::Socket(io::Error::other(
+                    "a netlink dump datagram larger than the buffer",
+                )));
+            }
+            let mut ours = false;
+            for message in decode::messages(&self.datagram) {
+                if message.sequence != dump.sequence {
+                    continue; // an answer to an abandoned dump
+                }
+                ours = true;
+                match message.kind {
+                    RTM_NEWROUTE => routes.extend(decode::route(message.payload)),
+                    NLMSG_DONE => {
+                        dump.ended = true;
+                        return Ok(true);
+                    }
+                    NLMSG_ERROR => {
+                        dump.ended = true;
+                        return match message.error_code() {
+                            Some(0) => Ok(true),
+                            Some(code) => Err(DumpError::Kernel(-code)),
+                            None => Err(DumpError::Socket(io::Error::other(
+                                "a netlink error message without its code",
+                            ))),
+                        };
+                    }
+                    _ => {}
+                }
+            }
+            if ours {
+                return Ok(true);
+            }
+        }
+    }
+}
