@@ -15,6 +15,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # Doc tests first: nextest does not run them, and its summary should be the
 # last word of the run.
 cargo test --workspace --locked --doc
+# Every crate's documentation builds, its links resolve (the //! contracts cite items).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # Every fuzz target for a bounded time (NODEBGP_FUZZ_SECONDS each, default 30), so
 # that they keep building and the codec keeps surviving them; 0 skips.
 fuzz_seconds=${NODEBGP_FUZZ_SECONDS:-30}

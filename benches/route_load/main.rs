@@ -33,7 +33,7 @@
 //!            [--mrt FILE [--mrt-peer ADDRESS]]
 //! ```
 //!
-//! `--shape` packs the table differently ([`TableShape`]): `natural` (the
+//! `--shape` packs the table differently ([`nodebgp_benches::TableShape`]): `natural` (the
 //! default: one UPDATE per Pareto-sized attribute set, ~10 prefixes per
 //! UPDATE), or `PER_UPDATE/SETS`, e.g. `4/100k`: exactly 4 prefixes per
 //! UPDATE and 100,000 distinct attribute sets drawn at random, so that a set

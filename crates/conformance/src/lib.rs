@@ -70,7 +70,7 @@ pub fn matches(pattern: &str, id: &str) -> bool {
 }
 
 /// Which scenarios run: those `only` names (all when `None`) but those
-/// `skip` names, both patterns as for [`matches`].
+/// `skip` names, both patterns as for [`fn@matches`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Selection<'a> {
     /// Run only these.

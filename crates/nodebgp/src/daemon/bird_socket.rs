@@ -3,7 +3,7 @@
 //! `bird.ctl` and `bird6.ctl` and send `show protocols [all NAME]` or `show
 //! status`. nodebgp answers on either, each listing the sessions with peers
 //! of its family, as Calico's two BIRD daemons did. The protocol, with no
-//! I/O, is in [`format`].
+//! I/O, is in [`mod@format`].
 //!
 //! ```text
 //!  accept ─► credentials? ─► a free slot? ─► one task per connection

@@ -1,6 +1,10 @@
 //! The daemon's settings: a YAML file, overridden flag by flag from the
 //! command line, so that a node starts without writing one.
 
+// The flags' doc comments are clap's --help text, where `[::]:179` and
+// `[V6]:PORT` mean addresses, not links: rustdoc must not read them as links.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
