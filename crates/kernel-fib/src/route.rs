@@ -129,7 +129,13 @@ impl FibRoute {
         self.next_hops.dedup();
     }
 
-    fn normalized(&self) -> Self {
+    /// Whether [`FibRoute::normalize`] would leave the route as it is.
+    pub(crate) fn is_normalized(&self) -> bool {
+        self.prefix == self.prefix.trunc()
+            && self.next_hops.windows(2).all(|pair| pair[0] < pair[1])
+    }
+
+    pub(crate) fn normalized(&self) -> Self {
         let mut route = self.clone();
         route.normalize();
         route
@@ -241,6 +247,29 @@ mod tests {
                 "192.0.2.3".parse().unwrap()
             ]
         );
+    }
+
+    #[test]
+    fn a_route_is_normalized_when_normalizing_would_not_change_it() {
+        let raw = |prefix: &str, next_hops: &[&str]| FibRoute {
+            prefix: prefix.parse().unwrap(),
+            next_hops: next_hops.iter().map(|text| text.parse().unwrap()).collect(),
+            kind: RouteKind::Unicast,
+            device: None,
+        };
+        for (prefix, next_hops, normalized) in [
+            ("10.1.0.0/16", &["192.0.2.2", "192.0.2.3"][..], true),
+            ("10.1.0.0/16", &[][..], true),
+            ("10.1.2.3/16", &["192.0.2.2"][..], false),
+            ("10.1.0.0/16", &["192.0.2.3", "192.0.2.2"][..], false),
+            ("10.1.0.0/16", &["192.0.2.2", "192.0.2.2"][..], false),
+            ("2001:db8::1/48", &["2001:db8::2"][..], false),
+        ] {
+            let route = raw(prefix, next_hops);
+            assert_eq!(route.is_normalized(), normalized, "{route:?}");
+            assert!(route.normalized().is_normalized());
+            assert_eq!(route.normalized() == route, normalized, "{route:?}");
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! finds the prefix taken (EEXIST) is settled after its run (whose route is
 //! it?), and must not be overtaken by a later request for the same prefix.
 
+use std::borrow::Cow;
+
 use hashbrown::HashSet;
 use ipnet::IpNet;
 use tracing::{debug, warn};
@@ -20,9 +22,10 @@ use crate::route::ApplySummary;
 use crate::{FibError, FibRoute, RouteKind};
 
 /// One route of a run, made ready before anything is sent.
-struct Step {
-    /// The route, normalized.
-    route: FibRoute,
+struct Step<'a> {
+    /// The route, normalized: the caller's own when it already is (the
+    /// daemon's always are), else a normalized copy.
+    route: Cow<'a, FibRoute>,
     /// Its interface's index, for a route through a device.
     output_interface: Option<u32>,
     /// What to ask, or why it cannot even be asked.
@@ -82,8 +85,11 @@ impl Fib {
     ) -> Result<(), FibError> {
         let mut steps = Vec::with_capacity(routes.len());
         for route in routes {
-            let mut route = route.clone();
-            route.normalize();
+            let route = if route.is_normalized() {
+                Cow::Borrowed(route)
+            } else {
+                Cow::Owned(route.normalized())
+            };
             let prepared = self.prepare(&route, holds_ours, devices).await;
             let (output_interface, action) = match prepared {
                 Ok((output_interface, action)) => (output_interface, Ok(action)),
@@ -201,7 +207,7 @@ impl Fib {
     async fn settle(
         &mut self,
         action: Action,
-        step: &Step,
+        step: &Step<'_>,
         answer: Result<(), rtnetlink::Error>,
     ) -> Result<(), FibError> {
         let route = &step.route;

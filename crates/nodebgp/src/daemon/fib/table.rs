@@ -12,7 +12,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use bgp_rib::ShardedMap;
-use hashbrown::HashMap;
+use hashbrown::{Equivalent, HashMap};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use kernel_fib::{FibRoute, RouteKind};
 
@@ -103,11 +103,14 @@ impl Table {
     pub(super) fn set_learned(&mut self, prefix: IpNet, next_hops: &[IpAddr]) {
         self.update(prefix, |entry, shared| {
             // The new value is taken before the old is let go: the same
-            // value stays where it is.
-            // (A short-lived copy to look the list up by: most are in use
-            // already, and the interner keys by its own type.)
-            let new =
-                (!next_hops.is_empty()).then(|| shared.next_hops.acquire(&next_hops.to_vec()));
+            // value stays where it is. Looked up by the borrowed list: most
+            // are in use already, and a copy to look up by would be an
+            // allocation a route on this thread, the kernel's critical path.
+            let new = (!next_hops.is_empty()).then(|| {
+                shared
+                    .next_hops
+                    .acquire_as(&NextHopsKey(next_hops), |key| key.0.to_vec())
+            });
             if let Some(old) = entry.learned.replace(new) {
                 shared.next_hops.release(old);
             }
@@ -138,7 +141,9 @@ impl Table {
     /// Records that the kernel holds `route` for its prefix.
     pub(super) fn set_installed(&mut self, route: &FibRoute) {
         self.update(route.prefix, |entry, shared| {
-            let new = shared.installed.acquire(&Installed::of(route));
+            let new = shared
+                .installed
+                .acquire_as(&InstalledKey::of(route), |_| Installed::of(route));
             if let Some(old) = entry.installed.replace(Some(new)) {
                 shared.installed.release(old);
             }
@@ -228,16 +233,29 @@ impl<T: Eq + Hash> Default for Interner<T> {
     }
 }
 
-impl<T: Eq + Hash + Clone> Interner<T> {
+impl<T: Eq + Hash> Interner<T> {
     /// The number of `value`, now held once more.
-    fn acquire(&mut self, value: &T) -> Id {
-        if let Some(&id) = self.numbers.get(value) {
+    #[cfg(test)]
+    fn acquire(&mut self, value: &T) -> Id
+    where
+        T: Clone,
+    {
+        self.acquire_as(value, T::clone)
+    }
+
+    /// The number of the value `key` stands for, now held once more;
+    /// `make` builds the value from the key when it is new.
+    fn acquire_as<Q>(&mut self, key: &Q, make: impl FnOnce(&Q) -> T) -> Id
+    where
+        Q: Hash + Equivalent<Arc<T>> + ?Sized,
+    {
+        if let Some(&id) = self.numbers.get(key) {
             if let Some((_, holders)) = &mut self.slots[slot(id)] {
                 *holders += 1;
             }
             return id;
         }
-        let shared = Arc::new(value.clone());
+        let shared = Arc::new(make(key));
         let id = match self.free.pop() {
             Some(id) => {
                 self.slots[slot(id)] = Some((Arc::clone(&shared), 1));
@@ -313,6 +331,45 @@ impl Installed {
     }
 }
 
+/// A list of next hops to look [`Shared::next_hops`] up by, without a copy.
+/// Hashes as the `Vec<IpAddr>` it stands for does (a slice's hash).
+#[derive(Hash)]
+struct NextHopsKey<'a>(&'a [IpAddr]);
+
+impl Equivalent<Arc<Vec<IpAddr>>> for NextHopsKey<'_> {
+    fn equivalent(&self, key: &Arc<Vec<IpAddr>>) -> bool {
+        self.0 == key.as_slice()
+    }
+}
+
+/// A route as [`Installed`], borrowed from it, to look [`Shared::installed`]
+/// up by without a copy. Its fields and their order are `Installed`'s, so
+/// both hash alike (a boxed slice or string hashes as the borrowed one).
+#[derive(Hash)]
+struct InstalledKey<'a> {
+    kind: RouteKind,
+    next_hops: &'a [IpAddr],
+    device: Option<&'a str>,
+}
+
+impl<'a> InstalledKey<'a> {
+    fn of(route: &'a FibRoute) -> Self {
+        InstalledKey {
+            kind: route.kind,
+            next_hops: &route.next_hops,
+            device: route.device.as_deref(),
+        }
+    }
+}
+
+impl Equivalent<Arc<Installed>> for InstalledKey<'_> {
+    fn equivalent(&self, key: &Arc<Installed>) -> bool {
+        self.kind == key.kind
+            && self.next_hops == &*key.next_hops
+            && self.device == key.device.as_deref()
+    }
+}
+
 /// The interners of the table's two numbers.
 #[derive(Debug, Default)]
 struct Shared {
@@ -364,6 +421,42 @@ mod tests {
         shared.next_hops.release(second);
         shared.next_hops.release(reused);
         assert_eq!(shared.next_hops.len(), 0);
+    }
+
+    #[test]
+    fn a_borrowed_key_finds_the_value_it_stands_for_and_no_other() {
+        let mut shared = Shared::default();
+        let tunnel = |next_hops: &[&str], device: Option<&str>| FibRoute {
+            prefix: "10.2.0.0/24".parse().unwrap(),
+            next_hops: next_hops.iter().map(|text| address(text)).collect(),
+            kind: RouteKind::Unicast,
+            device: device.map(str::to_owned),
+        };
+        let routes = [
+            tunnel(&["192.0.2.1"], None),
+            tunnel(&["192.0.2.1"], Some("tunl0")),
+            tunnel(&["192.0.2.1", "192.0.2.2"], Some("tunl0")),
+            tunnel(&["192.0.2.1", "192.0.2.2"], None),
+            tunnel(&["2001:db8::1"], Some("eth0")),
+            FibRoute::blackhole("10.3.0.0/26".parse().unwrap()),
+            FibRoute::unreachable("10.3.1.0/26".parse().unwrap()),
+        ];
+        for route in &routes {
+            let by_value = shared.installed.acquire(&Installed::of(route));
+            let by_key = shared
+                .installed
+                .acquire_as(&InstalledKey::of(route), |_| Installed::of(route));
+            assert_eq!(by_value, by_key, "{route:?}");
+            let hops = shared.next_hops.acquire(&route.next_hops);
+            let hops_by_key = shared
+                .next_hops
+                .acquire_as(&NextHopsKey(&route.next_hops), |key| key.0.to_vec());
+            assert_eq!(hops, hops_by_key, "{route:?}");
+        }
+        // One value per distinct route (the blackhole and the unreachable
+        // route differ by kind), one per distinct list of next hops.
+        assert_eq!(shared.installed.len(), routes.len());
+        assert_eq!(shared.next_hops.len(), 4);
     }
 
     #[test]
