@@ -1,4 +1,6 @@
-//! The netlink side: one rtnetlink connection and the requests nodebgp makes on it.
+//! The netlink side: the sockets a [`Fib`] owns (an rtnetlink connection,
+//! the dump socket of [`reader`], the write socket of [`writer`]) and the
+//! requests nodebgp makes on them.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

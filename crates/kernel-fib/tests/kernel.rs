@@ -404,6 +404,33 @@ fn an_unreachable_gateway_is_reported_as_such() {
 }
 
 #[test]
+fn a_listing_given_up_half_way_does_not_hold_up_the_next() {
+    use futures_util::FutureExt;
+    let namespace = namespace!();
+    // Enough routes for a dump of several datagrams.
+    let routes: Vec<FibRoute> = (0..3000)
+        .map(|index| {
+            route(
+                &format!("10.{}.{}.0/24", 100 + index / 250, index % 250),
+                &["192.0.2.2"],
+            )
+        })
+        .collect();
+    namespace.run(move || async move {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        let summary = fib.apply_all(&routes).await.unwrap();
+        assert_eq!(summary.installed, 3000);
+        for _ in 0..3 {
+            // Polled once and dropped: the dump was asked for, and the
+            // kernel keeps it going on the socket until it is read out
+            // (another request meanwhile would get EBUSY).
+            let _ = fib.installed().now_or_never();
+            assert_eq!(fib.installed().await.unwrap().len(), 3000);
+        }
+    });
+}
+
+#[test]
 fn a_large_batch_ends_as_if_applied_one_route_at_a_time() {
     let namespace = namespace!();
     // 1,000 routes, then the same prefix added, removed and added again with

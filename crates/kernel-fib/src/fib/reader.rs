@@ -49,6 +49,10 @@ pub(super) struct RouteReader {
     socket: TokioSocket,
     sequence: u32,
     datagram: Vec<u8>,
+    /// The sequence number of a dump not read to its end (its caller gave
+    /// up or failed half-way). The kernel runs one dump a socket at a time
+    /// and answers another request with EBUSY until it is read out.
+    unfinished: Option<u32>,
 }
 
 impl std::fmt::Debug for RouteReader {
@@ -81,17 +85,34 @@ impl RouteReader {
             socket,
             sequence: 1,
             datagram: Vec::with_capacity(DATAGRAM),
+            unfinished: None,
         })
     }
 
     /// Asks for the routes of our table and protocol in `family`
     /// ([`encode::libc_family`]).
     pub(super) async fn start(&mut self, config: &FibConfig, family: u8) -> io::Result<Dump> {
+        if let Some(sequence) = self.unfinished {
+            let mut abandoned = Dump {
+                sequence,
+                ended: false,
+            };
+            let mut discarded = Vec::new();
+            loop {
+                discarded.clear();
+                match self.next(&mut abandoned, &mut discarded).await {
+                    Ok(true) => {}
+                    Ok(false) | Err(DumpError::Kernel(_)) => break,
+                    Err(DumpError::Socket(error)) => return Err(error),
+                }
+            }
+        }
         let sequence = self.sequence;
         self.sequence = self.sequence.wrapping_add(1);
         let mut request = Vec::with_capacity(64);
         encode::append_dump_request(&mut request, config, family, sequence);
         self.socket.send(&request).await?;
+        self.unfinished = Some(sequence);
         Ok(Dump {
             sequence,
             ended: false,
@@ -130,10 +151,12 @@ impl RouteReader {
                     RTM_NEWROUTE => routes.extend(decode::route(message.payload)),
                     NLMSG_DONE => {
                         dump.ended = true;
+                        self.unfinished = None;
                         return Ok(true);
                     }
                     NLMSG_ERROR => {
                         dump.ended = true;
+                        self.unfinished = None;
                         return match message.error_code() {
                             Some(0) => Ok(true),
                             Some(code) => Err(DumpError::Kernel(-code)),
