@@ -15,39 +15,17 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use crate::encode::libc_family;
+use crate::kernel_abi::{
+    AF_INET, AF_INET6, NETLINK_HEADER, ROUTE_HEADER, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_OIF,
+    RTA_PRIORITY, RTA_TABLE, RTA_VIA, RTNH_F_ONLINK, RTN_BLACKHOLE, RTN_UNICAST, RTN_UNREACHABLE,
+};
 use crate::message::KernelRoute;
 use crate::RouteKind;
-
-/// Netlink message types (`linux/netlink.h`, `linux/rtnetlink.h`).
-pub(crate) const NLMSG_ERROR: u16 = 2;
-pub(crate) const NLMSG_DONE: u16 = 3;
-pub(crate) const RTM_NEWROUTE: u16 = 24;
-
-/// Route attribute types.
-const RTA_DST: u16 = 1;
-const RTA_OIF: u16 = 4;
-const RTA_GATEWAY: u16 = 5;
-const RTA_PRIORITY: u16 = 6;
-const RTA_MULTIPATH: u16 = 9;
-const RTA_TABLE: u16 = 15;
-const RTA_VIA: u16 = 18;
 
 /// An attribute type's flag bits (NLA_F_NESTED, NLA_F_NET_BYTEORDER) are not
 /// part of the type.
 const ATTRIBUTE_TYPE_MASK: u16 = 0x3FFF;
 
-/// `rtm_type`s nodebgp installs.
-const TYPE_UNICAST: u8 = 1;
-const TYPE_BLACKHOLE: u8 = 6;
-const TYPE_UNREACHABLE: u8 = 7;
-
-/// RTNH_F_ONLINK, in `rtm_flags` and in each `rtnexthop`'s flags.
-const ONLINK: u8 = 4;
-
-/// The netlink header, and the `rtmsg` that starts a route message's payload.
-const NETLINK_HEADER: usize = 16;
-const ROUTE_HEADER: usize = 12;
 /// `rtnexthop`: length, flags, hop count, interface index.
 const NEXT_HOP_HEADER: usize = 8;
 
@@ -114,7 +92,7 @@ fn u32_of(value: &[u8]) -> Option<u32> {
 /// `RTA_GATEWAY`: exactly 4 or 16 octets.
 fn address_of(family: u8, value: &[u8]) -> Option<IpAddr> {
     match family {
-        libc_family::INET => {
+        AF_INET => {
             let octets: [u8; 4] = value.try_into().ok()?;
             Some(IpAddr::V4(Ipv4Addr::from(octets)))
         }
@@ -130,10 +108,10 @@ fn via_of(value: &[u8]) -> Option<IpAddr> {
     let family = u16::from_ne_bytes(value.get(..2)?.try_into().ok()?);
     let address = &value[2..];
     match family {
-        2 => Some(IpAddr::V4(Ipv4Addr::from(
+        family if family == u16::from(AF_INET) => Some(IpAddr::V4(Ipv4Addr::from(
             <[u8; 4]>::try_from(address.get(..4)?).ok()?,
         ))),
-        10 => Some(IpAddr::V6(Ipv6Addr::from(
+        family if family == u16::from(AF_INET6) => Some(IpAddr::V6(Ipv6Addr::from(
             <[u8; 16]>::try_from(address.get(..16)?).ok()?,
         ))),
         _ => None,
@@ -159,14 +137,14 @@ pub(crate) fn route(payload: &[u8]) -> Option<KernelRoute> {
     let [family, prefix_length, _, _, header_table, protocol, _, route_type, ..] = *header;
     let route_flags = u32::from_ne_bytes(header[8..12].try_into().ok()?);
     let mut destination = match family {
-        libc_family::INET => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        libc_family::INET6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        AF_INET => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        AF_INET6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         _ => return None,
     };
     let kind = match route_type {
-        TYPE_UNICAST => Some(RouteKind::Unicast),
-        TYPE_BLACKHOLE => Some(RouteKind::Blackhole),
-        TYPE_UNREACHABLE => Some(RouteKind::Unreachable),
+        RTN_UNICAST => Some(RouteKind::Unicast),
+        RTN_BLACKHOLE => Some(RouteKind::Blackhole),
+        RTN_UNREACHABLE => Some(RouteKind::Unreachable),
         _ => None,
     };
     let mut table = u32::from(header_table);
@@ -188,7 +166,7 @@ pub(crate) fn route(payload: &[u8]) -> Option<KernelRoute> {
                     if length < NEXT_HOP_HEADER || length > hops.len() {
                         return None;
                     }
-                    let interface = (hops[2] & ONLINK != 0)
+                    let interface = (hops[2] & RTNH_F_ONLINK != 0)
                         .then(|| u32_of(&hops[4..8]))
                         .flatten();
                     for (kind, value) in attributes(&hops[NEXT_HOP_HEADER..length]) {
@@ -209,7 +187,10 @@ pub(crate) fn route(payload: &[u8]) -> Option<KernelRoute> {
         }
     }
     // A single gateway's on-link flag is in the header, its interface in RTA_OIF.
-    if let (true, Some(index)) = (route_flags & u32::from(ONLINK) != 0, single_interface) {
+    if let (true, Some(index)) = (
+        route_flags & u32::from(RTNH_F_ONLINK) != 0,
+        single_interface,
+    ) {
         for interface in &mut on_link {
             interface.get_or_insert(index);
         }

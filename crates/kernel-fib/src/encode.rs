@@ -15,6 +15,12 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::kernel_abi::{
+    AF_INET, AF_INET6, DUMP_FLAGS, NETLINK_HEADER, ROUTE_HEADER, RTA_DST, RTA_GATEWAY,
+    RTA_MULTIPATH, RTA_OIF, RTA_PRIORITY, RTA_TABLE, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE,
+    RTNH_F_ONLINK, RTN_BLACKHOLE, RTN_UNICAST, RTN_UNREACHABLE, RTN_UNSPEC, RT_SCOPE_NOWHERE,
+    RT_SCOPE_UNIVERSE,
+};
 use crate::{FibConfig, FibRoute, RouteKind};
 
 /// One request of a batch.
@@ -31,39 +37,8 @@ pub(crate) enum Request<'a> {
     Remove { prefix: IpNet, metric: Option<u32> },
 }
 
-/// `RTM_NEWROUTE`, `RTM_DELROUTE` and `RTM_GETROUTE`.
-const NEW_ROUTE: u16 = 24;
-const REMOVE_ROUTE: u16 = 25;
-const GET_ROUTE: u16 = 26;
-
-/// NLM_F_REQUEST | NLM_F_DUMP (NLM_F_ROOT | NLM_F_MATCH).
-const DUMP_FLAGS: u16 = 0x0301;
-
-/// Route attribute types.
-const RTA_DST: u16 = 1;
-const RTA_OIF: u16 = 4;
-const RTA_GATEWAY: u16 = 5;
-const RTA_PRIORITY: u16 = 6;
-const RTA_MULTIPATH: u16 = 9;
-const RTA_TABLE: u16 = 15;
-
-/// `rtm_scope`: universe for what is installed, "nowhere" (match any) for
-/// a removal.
-const SCOPE_UNIVERSE: u8 = 0;
-const SCOPE_NOWHERE: u8 = 255;
-
-/// `rtm_type`.
-const TYPE_UNSPEC: u8 = 0;
-const TYPE_UNICAST: u8 = 1;
-const TYPE_BLACKHOLE: u8 = 6;
-const TYPE_UNREACHABLE: u8 = 7;
-
-/// RTNH_F_ONLINK, in `rtm_flags` for a single gateway and in each
-/// `rtnexthop`'s flags for a multipath route.
-const ONLINK: u8 = 4;
-
 /// The netlink header and `rtmsg` before the attributes.
-const HEADERS: usize = 16 + 12;
+const HEADERS: usize = NETLINK_HEADER + ROUTE_HEADER;
 
 /// Appends `request` to `datagram` as one netlink message with `flags`
 /// and `sequence` in its header.
@@ -76,8 +51,8 @@ pub(crate) fn append(
 ) {
     let start = datagram.len();
     let (kind, prefix) = match request {
-        Request::Install { route, .. } => (NEW_ROUTE, route.prefix),
-        Request::Remove { prefix, .. } => (REMOVE_ROUTE, *prefix),
+        Request::Install { route, .. } => (RTM_NEWROUTE, route.prefix),
+        Request::Remove { prefix, .. } => (RTM_DELROUTE, *prefix),
     };
     // The header's length is filled in at the end.
     datagram.extend_from_slice(&0_u32.to_ne_bytes());
@@ -86,8 +61,8 @@ pub(crate) fn append(
     datagram.extend_from_slice(&sequence.to_ne_bytes());
     datagram.extend_from_slice(&0_u32.to_ne_bytes());
     let family = match prefix {
-        IpNet::V4(_) => libc_family::INET,
-        IpNet::V6(_) => libc_family::INET6,
+        IpNet::V4(_) => AF_INET,
+        IpNet::V6(_) => AF_INET6,
     };
     let (scope, route_type, route_flags) = match request {
         Request::Install {
@@ -95,14 +70,18 @@ pub(crate) fn append(
             output_interface,
         } => {
             let route_type = match route.kind {
-                RouteKind::Unicast => TYPE_UNICAST,
-                RouteKind::Blackhole => TYPE_BLACKHOLE,
-                RouteKind::Unreachable => TYPE_UNREACHABLE,
+                RouteKind::Unicast => RTN_UNICAST,
+                RouteKind::Blackhole => RTN_BLACKHOLE,
+                RouteKind::Unreachable => RTN_UNREACHABLE,
             };
             let onlink = route.next_hops.len() == 1 && output_interface.is_some();
-            (SCOPE_UNIVERSE, route_type, if onlink { ONLINK } else { 0 })
+            (
+                RT_SCOPE_UNIVERSE,
+                route_type,
+                if onlink { RTNH_F_ONLINK } else { 0 },
+            )
         }
-        Request::Remove { .. } => (SCOPE_NOWHERE, TYPE_UNSPEC, 0),
+        Request::Remove { .. } => (RT_SCOPE_NOWHERE, RTN_UNSPEC, 0),
     };
     // The table in the header when it fits, else RT_TABLE_UNSPEC (0); in
     // RTA_TABLE always (see message::base_message).
@@ -151,7 +130,7 @@ pub(crate) fn append(
 }
 
 /// Appends the `RTM_GETROUTE` dump request for our table and protocol in
-/// `family` ([`libc_family`]), what [`crate::message::dump_request`] builds:
+/// `family` (`AF_INET` or `AF_INET6`), what [`crate::message::dump_request`] builds:
 /// with `NETLINK_GET_STRICT_CHK` the kernel filters on the header's table
 /// and protocol, and `RTA_TABLE` is the only attribute it allows.
 pub(crate) fn append_dump_request(
@@ -162,7 +141,7 @@ pub(crate) fn append_dump_request(
 ) {
     let start = datagram.len();
     datagram.extend_from_slice(&0_u32.to_ne_bytes());
-    datagram.extend_from_slice(&GET_ROUTE.to_ne_bytes());
+    datagram.extend_from_slice(&RTM_GETROUTE.to_ne_bytes());
     datagram.extend_from_slice(&DUMP_FLAGS.to_ne_bytes());
     datagram.extend_from_slice(&sequence.to_ne_bytes());
     datagram.extend_from_slice(&0_u32.to_ne_bytes());
@@ -173,19 +152,13 @@ pub(crate) fn append_dump_request(
         0, // TOS
         u8::try_from(config.table).unwrap_or(0),
         config.protocol,
-        SCOPE_UNIVERSE,
-        TYPE_UNSPEC,
+        RT_SCOPE_UNIVERSE,
+        RTN_UNSPEC,
     ]);
     datagram.extend_from_slice(&0_u32.to_ne_bytes());
     attribute(datagram, RTA_TABLE, &config.table.to_ne_bytes());
     let length = u32::try_from(datagram.len() - start).unwrap_or(u32::MAX);
     datagram[start..start + 4].copy_from_slice(&length.to_ne_bytes());
-}
-
-/// `AF_INET` and `AF_INET6` as `rtm_family` carries them.
-pub(crate) mod libc_family {
-    pub(crate) const INET: u8 = 2;
-    pub(crate) const INET6: u8 = 10;
 }
 
 /// One attribute: its 4-octet header, `value`, and padding to 4 octets.
@@ -216,7 +189,7 @@ fn multipath(datagram: &mut Vec<u8>, gateways: &[IpAddr], output_interface: Opti
         let hop = datagram.len();
         datagram.extend_from_slice(&0_u16.to_ne_bytes());
         let flags = if output_interface.is_some() {
-            ONLINK
+            RTNH_F_ONLINK
         } else {
             0
         };
@@ -376,8 +349,8 @@ mod tests {
         for table in [254, 100, 1000, 70_000] {
             let config = config(table, Some(20));
             for (family, number) in [
-                (AddressFamily::Inet, libc_family::INET),
-                (AddressFamily::Inet6, libc_family::INET6),
+                (AddressFamily::Inet, AF_INET),
+                (AddressFamily::Inet6, AF_INET6),
             ] {
                 let mut header = NetlinkHeader::default();
                 header.flags = DUMP_FLAGS;

@@ -8,8 +8,8 @@ use std::sync::{Mutex, PoisonError};
 use ipnet::IpNet;
 use tracing::debug;
 
-use crate::encode::libc_family;
 use crate::error::{errno, errno_of};
+use crate::kernel_abi::{AF_INET, AF_INET6};
 use crate::link;
 use crate::message::{self, KernelRoute};
 use crate::route::ApplySummary;
@@ -311,25 +311,15 @@ impl Fib {
     ) -> Result<(), FibError> {
         let mut names: HashMap<u32, Option<String>> = HashMap::new();
         let mut coalescing = Coalescing::default();
-        let mut routes = Vec::new();
-        let mut reader = self.reader.lock().await;
-        for family in [libc_family::INET, libc_family::INET6] {
-            let mut dump = reader
-                .start(&self.config, family)
-                .await
-                .map_err(FibError::Connect)?;
-            while self
-                .next_of_ours(&mut reader, &mut dump, &mut routes)
-                .await?
-            {
-                for kernel in routes.drain(..) {
-                    self.ledger
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .listed(kernel.prefix, self.config.at_our_metric(&kernel));
-                    if let Some(done) = coalescing.push(kernel) {
-                        self.list(done, &mut names, &mut visit).await?;
-                    }
+        let mut listing = self.listing().await;
+        while let Some(routes) = listing.next().await? {
+            for kernel in routes.drain(..) {
+                self.ledger
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .listed(kernel.prefix, self.config.at_our_metric(&kernel));
+                if let Some(done) = coalescing.push(kernel) {
+                    self.list(done, &mut names, &mut visit).await?;
                 }
             }
         }
@@ -532,39 +522,64 @@ impl Fib {
 
     /// Our routes (our table, our protocol), as the kernel has them.
     async fn dump(&self) -> Result<Vec<KernelRoute>, FibError> {
-        let mut routes = Vec::new();
-        let mut reader = self.reader.lock().await;
-        for family in [libc_family::INET, libc_family::INET6] {
-            let mut dump = reader
-                .start(&self.config, family)
-                .await
-                .map_err(FibError::Connect)?;
-            let mut part = Vec::new();
-            while self.next_of_ours(&mut reader, &mut dump, &mut part).await? {
-                routes.append(&mut part);
-            }
+        let mut all = Vec::new();
+        let mut listing = self.listing().await;
+        while let Some(routes) = listing.next().await? {
+            all.append(routes);
         }
-        Ok(routes)
+        Ok(all)
     }
 
-    /// Replaces `routes` with the routes of ours in the dump's next
-    /// datagram; false at the dump's end, or when the table does not exist
-    /// (yet): nothing of ours in it.
-    async fn next_of_ours(
-        &self,
-        reader: &mut RouteReader,
-        dump: &mut reader::Dump,
-        routes: &mut Vec<KernelRoute>,
-    ) -> Result<bool, FibError> {
-        routes.clear();
-        match reader.next(dump, routes).await {
-            Ok(more) => {
-                // Without strict checking the kernel lists every table.
-                routes.retain(|route| self.config.owns(route));
-                Ok(more)
+    /// Our routes as the kernel lists them, once the dump socket is ours.
+    async fn listing(&self) -> Listing<'_> {
+        Listing {
+            config: &self.config,
+            reader: self.reader.lock().await,
+            families: [AF_INET, AF_INET6].into_iter(),
+            dump: None,
+            routes: Vec::new(),
+        }
+    }
+}
+
+/// Our routes as the kernel lists them (our table, our protocol), IPv4 then
+/// IPv6, a datagram's worth at a time; the dump socket is held meanwhile.
+struct Listing<'a> {
+    config: &'a FibConfig,
+    reader: tokio::sync::MutexGuard<'a, RouteReader>,
+    families: std::array::IntoIter<u8, 2>,
+    /// The family's dump under way.
+    dump: Option<reader::Dump>,
+    routes: Vec<KernelRoute>,
+}
+
+impl Listing<'_> {
+    /// The routes of ours in the next datagram (possibly none); `None` once
+    /// both families are listed. A table that does not exist (yet) lists
+    /// nothing.
+    async fn next(&mut self) -> Result<Option<&mut Vec<KernelRoute>>, FibError> {
+        loop {
+            if self.dump.is_none() {
+                let Some(family) = self.families.next() else {
+                    return Ok(None);
+                };
+                let started = self.reader.start(self.config, family).await;
+                self.dump = Some(started.map_err(FibError::Connect)?);
             }
-            Err(DumpError::Kernel(errno::ENOENT)) => Ok(false),
-            Err(error) => Err(error.into()),
+            let Some(dump) = self.dump.as_mut() else {
+                continue;
+            };
+            self.routes.clear();
+            match self.reader.next(dump, &mut self.routes).await {
+                Ok(true) => {
+                    // Without strict checking the kernel lists every table.
+                    let config = self.config;
+                    self.routes.retain(|route| config.owns(route));
+                    return Ok(Some(&mut self.routes));
+                }
+                Ok(false) | Err(DumpError::Kernel(errno::ENOENT)) => self.dump = None,
+                Err(error) => return Err(error.into()),
+            }
         }
     }
 }

@@ -82,6 +82,7 @@ mod decode;
 mod encode;
 mod error;
 mod fib;
+mod kernel_abi;
 mod link;
 mod message;
 mod route;

@@ -9,6 +9,7 @@ use rtnetlink::packet_route::route::{
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::*;
+use crate::kernel_abi::{NLMSG_DONE, NLMSG_ERROR, RTM_NEWROUTE};
 use crate::{message, FibConfig, FibRoute};
 
 /// `message` as a netlink datagram of one message, as the kernel sends it.

@@ -13,8 +13,9 @@ use rtnetlink::sys::{
     protocols::NETLINK_ROUTE, AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket,
 };
 
-use crate::decode::{self, NLMSG_DONE, NLMSG_ERROR, RTM_NEWROUTE};
+use crate::decode;
 use crate::encode;
+use crate::kernel_abi::{NLMSG_DONE, NLMSG_ERROR, RTM_NEWROUTE};
 use crate::message::KernelRoute;
 use crate::{FibConfig, FibError};
 
@@ -89,8 +90,8 @@ impl RouteReader {
         })
     }
 
-    /// Asks for the routes of our table and protocol in `family`
-    /// ([`encode::libc_family`]).
+    /// Asks for the routes of our table and protocol in `family` (`AF_INET`
+    /// or `AF_INET6`).
     pub(super) async fn start(&mut self, config: &FibConfig, family: u8) -> io::Result<Dump> {
         if let Some(sequence) = self.unfinished {
             let mut abandoned = Dump {

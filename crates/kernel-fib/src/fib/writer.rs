@@ -21,7 +21,9 @@ use rtnetlink::sys::{
     protocols::NETLINK_ROUTE, AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket,
 };
 
+use crate::decode;
 use crate::encode::{self, Request};
+use crate::kernel_abi::NLMSG_ERROR;
 use crate::FibConfig;
 
 /// Requests in one datagram. Each failure is answered with a socket buffer
@@ -31,9 +33,6 @@ pub(super) const BATCH: usize = 128;
 
 /// The receive queue asked for: room for a batch whose every request fails.
 const RECEIVE_BUFFER: usize = 1 << 20;
-
-/// NLMSG_ERROR, the type of an answer (an acknowledgement is one with code 0).
-const NLMSG_ERROR: u16 = 2;
 
 /// What a request asks of the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,9 +126,7 @@ impl RouteWriter {
         loop {
             self.answer.clear();
             self.socket.recv(&mut self.answer).await?;
-            let mut rest = &self.answer[..];
-            while let Some((sequence, error, after)) = next_answer(rest) {
-                rest = after;
+            for (sequence, error) in answers_in(&self.answer) {
                 let index = sequence.wrapping_sub(first) as usize;
                 if index < count {
                     if let Some(error) = error {
@@ -144,33 +141,22 @@ impl RouteWriter {
     }
 }
 
-/// The first message of `datagram` if it is an answer: its sequence number
-/// and its error (`None` for an acknowledgement), and what follows it.
-/// Other messages are skipped over; `None` at the end or on a message that
-/// does not add up.
-fn next_answer(mut datagram: &[u8]) -> Option<(u32, Option<ErrorMessage>, &[u8])> {
-    loop {
-        let length = u32::from_ne_bytes(datagram.get(..4)?.try_into().ok()?) as usize;
-        if length < 16 || length > datagram.len() {
-            return None;
-        }
-        // Messages are aligned to 4 octets (NLMSG_ALIGN).
-        let next = length.next_multiple_of(4).min(datagram.len());
-        let (message, rest) = datagram.split_at(next);
-        let kind = u16::from_ne_bytes(message[4..6].try_into().ok()?);
-        if kind != NLMSG_ERROR || length < 20 {
-            datagram = rest;
-            continue;
-        }
-        let sequence = u32::from_ne_bytes(message[8..12].try_into().ok()?);
-        let code = i32::from_ne_bytes(message[16..20].try_into().ok()?);
-        let error = NonZeroI32::new(code).map(|code| {
-            let mut error = ErrorMessage::default();
-            error.code = Some(code);
-            error
-        });
-        return Some((sequence, error, rest));
-    }
+/// The answers in `datagram`, in order: each one's sequence number and its
+/// error (`None` for an acknowledgement, NLMSG_ERROR with code 0). Other
+/// messages, and answers too short for a code, are skipped; the reading
+/// stops at a message that does not add up.
+fn answers_in(datagram: &[u8]) -> impl Iterator<Item = (u32, Option<ErrorMessage>)> + '_ {
+    decode::messages(datagram)
+        .filter(|message| message.kind == NLMSG_ERROR)
+        .filter_map(|message| {
+            let code = message.error_code()?;
+            let error = NonZeroI32::new(code).map(|code| {
+                let mut error = ErrorMessage::default();
+                error.code = Some(code);
+                error
+            });
+            Some((message.sequence, error))
+        })
 }
 
 #[cfg(test)]
@@ -198,12 +184,22 @@ mod tests {
         notice[4..6].copy_from_slice(&24_u16.to_ne_bytes());
         datagram.extend_from_slice(&notice);
         datagram.extend_from_slice(&answer(8, 0));
-        let (sequence, error, rest) = next_answer(&datagram).unwrap();
-        assert_eq!(sequence, 7);
-        assert_eq!(error.unwrap().code.unwrap().get(), -17);
-        let (sequence, error, rest) = next_answer(rest).unwrap();
-        assert_eq!((sequence, error), (8, None));
-        assert!(next_answer(rest).is_none());
-        assert!(next_answer(&datagram[..10]).is_none(), "truncated");
+        let answers: Vec<(u32, Option<i32>)> = answers_in(&datagram)
+            .map(|(sequence, error)| {
+                (
+                    sequence,
+                    error.and_then(|error| error.code).map(|code| code.get()),
+                )
+            })
+            .collect();
+        assert_eq!(answers, [(7, Some(-17)), (8, None)]);
+        assert_eq!(answers_in(&datagram[..10]).count(), 0, "truncated");
+        // An answer too short for its code is skipped.
+        let mut short = answer(9, 0);
+        short[..4].copy_from_slice(&18_u32.to_ne_bytes());
+        short.truncate(20);
+        short.extend_from_slice(&answer(10, 0));
+        let read: Vec<u32> = answers_in(&short).map(|(sequence, _)| sequence).collect();
+        assert_eq!(read, [10]);
     }
 }
