@@ -2,9 +2,10 @@
 //! share a handful of next-hop lists (one per peer, or per ECMP set) and
 //! fewer kernel route shapes still, so each is stored once, numbered and
 //! counted, and the table holds two 4-octet numbers per prefix, in a map per
-//! family (an IPv4 key is 5 octets, an [`IpNet`] 18): a million learned and
-//! installed routes cost one 13-octet hash-map entry each (numbers stored
-//! unaligned, see [`Slot`]) and no allocation of their own.
+//! family (an IPv4 key is 5 octets, nearly every IPv6 one 9, an [`IpNet`]
+//! 18): a million learned and installed routes cost one 13-octet hash-map
+//! entry each (numbers stored unaligned, see [`Slot`]) and no allocation of
+//! their own.
 
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -69,7 +70,12 @@ pub(super) struct Table {
     /// old and the new copy of it are never both whole (the peak of a
     /// restart, which lists a million kernel routes into it).
     ipv4: ShardedMap<Ipv4Net, Entry>,
-    ipv6: ShardedMap<Ipv6Net, Entry>,
+    /// IPv6 prefixes of 64 bits or fewer (nearly all a BGP table holds), by
+    /// their upper half: a 9-octet key where an [`Ipv6Net`] takes 17, a
+    /// third less a bucket.
+    ipv6: ShardedMap<Ipv6Upper, Entry>,
+    /// The longer ones (Calico's /122 blocks, /128 hosts).
+    ipv6_long: ShardedMap<Ipv6Net, Entry>,
     shared: Shared,
     /// Prefixes with an installed route.
     installed: usize,
@@ -79,8 +85,28 @@ impl Table {
     fn entry(&self, prefix: IpNet) -> Option<&Entry> {
         match prefix {
             IpNet::V4(net) => self.ipv4.get(&net),
-            IpNet::V6(net) => self.ipv6.get(&net),
+            IpNet::V6(net) => match Ipv6Upper::of(net) {
+                Some(upper) => self.ipv6.get(&upper),
+                None => self.ipv6_long.get(&net),
+            },
         }
+    }
+
+    /// Every prefix's entry.
+    fn entries(&self) -> impl Iterator<Item = (IpNet, &Entry)> + '_ {
+        let ipv4 = self
+            .ipv4
+            .iter()
+            .map(|(net, entry)| (IpNet::V4(*net), entry));
+        let ipv6 = self
+            .ipv6
+            .iter()
+            .map(|(upper, entry)| (IpNet::V6(upper.net()), entry));
+        let ipv6_long = self
+            .ipv6_long
+            .iter()
+            .map(|(net, entry)| (IpNet::V6(*net), entry));
+        ipv4.chain(ipv6).chain(ipv6_long)
     }
 
     /// Changes the entry of `prefix` with `change`, dropping it when empty.
@@ -88,7 +114,10 @@ impl Table {
         let shared = &mut self.shared;
         let (had, has) = match prefix {
             IpNet::V4(net) => update_in(&mut self.ipv4, net, shared, change),
-            IpNet::V6(net) => update_in(&mut self.ipv6, net, shared, change),
+            IpNet::V6(net) => match Ipv6Upper::of(net) {
+                Some(upper) => update_in(&mut self.ipv6, upper, shared, change),
+                None => update_in(&mut self.ipv6_long, net, shared, change),
+            },
         };
         self.installed = self.installed + usize::from(has) - usize::from(had);
     }
@@ -119,15 +148,7 @@ impl Table {
 
     /// Every prefix with a learned route.
     pub(super) fn learned_prefixes(&self) -> impl Iterator<Item = IpNet> + '_ {
-        let ipv4 = self
-            .ipv4
-            .iter()
-            .map(|(net, entry)| (IpNet::V4(*net), entry));
-        let ipv6 = self
-            .ipv6
-            .iter()
-            .map(|(net, entry)| (IpNet::V6(*net), entry));
-        ipv4.chain(ipv6)
+        self.entries()
             .filter(|(_, entry)| entry.learned.is_some())
             .map(|(prefix, _)| prefix)
     }
@@ -161,15 +182,7 @@ impl Table {
 
     /// Every prefix with an installed route.
     pub(super) fn installed_prefixes(&self) -> impl Iterator<Item = IpNet> + '_ {
-        let ipv4 = self
-            .ipv4
-            .iter()
-            .map(|(net, entry)| (IpNet::V4(*net), entry));
-        let ipv6 = self
-            .ipv6
-            .iter()
-            .map(|(net, entry)| (IpNet::V6(*net), entry));
-        ipv4.chain(ipv6)
+        self.entries()
             .filter(|(_, entry)| entry.installed.is_some())
             .map(|(prefix, _)| prefix)
     }
@@ -177,6 +190,31 @@ impl Table {
     /// How many prefixes have an installed route.
     pub(super) fn installed_count(&self) -> usize {
         self.installed
+    }
+}
+
+/// An IPv6 prefix of at most 64 bits whose address has no bit set past the
+/// 64th, kept as those 8 octets and the length (see [`Table::ipv6`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Ipv6Upper([u8; 9]);
+
+impl Ipv6Upper {
+    /// `net` in 9 octets, when nothing of it is lost.
+    fn of(net: Ipv6Net) -> Option<Ipv6Upper> {
+        let octets = net.addr().octets();
+        if net.prefix_len() > 64 || octets[8..] != [0; 8] {
+            return None;
+        }
+        let mut key = [0; 9];
+        key[..8].copy_from_slice(&octets[..8]);
+        key[8] = net.prefix_len();
+        Some(Ipv6Upper(key))
+    }
+
+    fn net(self) -> Ipv6Net {
+        let mut octets = [0; 16];
+        octets[..8].copy_from_slice(&self.0[..8]);
+        Ipv6Net::new(octets.into(), self.0[8]).expect("a length of at most 64")
     }
 }
 
@@ -462,6 +500,7 @@ mod tests {
     #[test]
     fn an_ipv4_entry_with_its_key_takes_13_octets() {
         assert_eq!(std::mem::size_of::<(Ipv4Net, Entry)>(), 13);
+        assert_eq!(std::mem::size_of::<(Ipv6Upper, Entry)>(), 17);
         assert_eq!(std::mem::size_of::<(Ipv6Net, Entry)>(), 25);
         let mut slot = Slot::default();
         assert_eq!(slot.get(), None);
@@ -470,6 +509,40 @@ mod tests {
         assert!(slot.is_some());
         assert_eq!(slot.take(), Some(id));
         assert!(!slot.is_some());
+    }
+
+    #[test]
+    fn ipv6_prefixes_of_any_length_are_kept_and_listed_as_given() {
+        let mut table = Table::default();
+        let prefixes: Vec<IpNet> = [
+            "2001:db8:1::/48",
+            "::/0",
+            "2001:db8:1:2::/64",
+            // Longer than 64 bits, or with a bit set past the 64th.
+            "fd00:10:244::1:0/122",
+            "2001:db8::1/128",
+            "2001:db8:1:2:0:0:0:1/64",
+        ]
+        .iter()
+        .map(|text| text.parse().unwrap())
+        .collect();
+        for prefix in &prefixes {
+            table.set_learned(*prefix, &[address("2001:db8::1")]);
+        }
+        assert_eq!(table.ipv6.len(), 3);
+        assert_eq!(table.ipv6_long.len(), 3);
+        for prefix in &prefixes {
+            assert!(table.learned(*prefix).is_some(), "{prefix}");
+        }
+        let mut listed: Vec<IpNet> = table.learned_prefixes().collect();
+        listed.sort();
+        let mut expected = prefixes.clone();
+        expected.sort();
+        assert_eq!(listed, expected);
+        for prefix in &prefixes {
+            table.set_learned(*prefix, &[]);
+        }
+        assert!(table.ipv6.is_empty() && table.ipv6_long.is_empty());
     }
 
     #[test]
