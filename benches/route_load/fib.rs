@@ -68,6 +68,22 @@ const RECEIVER_PROTOCOLS: [u8; 2] = [12, 244];
 /// behind, and the next would find them there (nodebgp keeps what a previous
 /// run left, as after a restart, and installs nothing new).
 pub(crate) fn flush_receiver_routes() -> Result<(), String> {
+    // Next-hop objects first, which takes the routes through them along:
+    // iproute2 (6.1) cannot flush those itself, echoing each route back with
+    // both its object and its gateway, which the kernel refuses (EINVAL).
+    for protocol in RECEIVER_PROTOCOLS {
+        let output = Command::new("ip")
+            .args(["nexthop", "flush", "proto"])
+            .arg(protocol.to_string())
+            .output()
+            .map_err(|error| format!("ip: {error}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "ip nexthop flush proto {protocol}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+    }
     for family in ["-4", "-6"] {
         for protocol in RECEIVER_PROTOCOLS {
             let output = Command::new("ip")

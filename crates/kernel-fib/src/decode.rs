@@ -15,8 +15,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
+use crate::encode::NextHopObject;
 use crate::kernel_abi::{
-    AF_INET, AF_INET6, NETLINK_HEADER, ROUTE_HEADER, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_OIF,
+    AF_INET, AF_INET6, NETLINK_HEADER, NEXT_HOP_OBJECT_HEADER, NHA_BLACKHOLE, NHA_GATEWAY,
+    NHA_GROUP, NHA_ID, NHA_OIF, ROUTE_HEADER, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_OIF,
     RTA_PRIORITY, RTA_TABLE, RTA_VIA, RTNH_F_ONLINK, RTN_BLACKHOLE, RTN_UNICAST, RTN_UNREACHABLE,
 };
 use crate::message::KernelRoute;
@@ -34,6 +36,8 @@ const NEXT_HOP_HEADER: usize = 8;
 pub(crate) struct Message<'a> {
     /// `nlmsg_type`.
     pub(crate) kind: u16,
+    /// `nlmsg_flags`.
+    pub(crate) flags: u16,
     /// `nlmsg_seq`.
     pub(crate) sequence: u32,
     /// What follows the netlink header.
@@ -57,12 +61,14 @@ pub(crate) fn messages(mut datagram: &[u8]) -> impl Iterator<Item = Message<'_>>
             return None;
         }
         let kind = u16::from_ne_bytes(datagram[4..6].try_into().ok()?);
+        let flags = u16::from_ne_bytes(datagram[6..8].try_into().ok()?);
         let sequence = u32::from_ne_bytes(datagram[8..12].try_into().ok()?);
         let payload = &datagram[NETLINK_HEADER..length];
         // Messages are aligned to 4 octets (NLMSG_ALIGN).
         datagram = &datagram[length.next_multiple_of(4).min(datagram.len())..];
         Some(Message {
             kind,
+            flags,
             sequence,
             payload,
         })
@@ -215,6 +221,45 @@ pub(crate) fn route(payload: &[u8]) -> Option<KernelRoute> {
         protocol,
         metric,
     })
+}
+
+/// The interface of a route lookup's answer (`RTA_OIF` of the
+/// `RTM_NEWROUTE` that `ip route get` prints); `None` without one.
+pub(crate) fn route_interface(payload: &[u8]) -> Option<u32> {
+    attributes(payload.get(ROUTE_HEADER..)?)
+        .find(|(kind, _)| *kind == RTA_OIF)
+        .and_then(|(_, value)| u32_of(value))
+}
+
+/// A next-hop object as an `RTM_NEWNEXTHOP` of a dump lists it: its id,
+/// its protocol number and, for an object of one gateway through one
+/// interface (not a group, not a blackhole), what it holds.
+pub(crate) fn next_hop_object(payload: &[u8]) -> Option<(u32, u8, Option<NextHopObject>)> {
+    let header = payload.get(..NEXT_HOP_OBJECT_HEADER)?;
+    let [family, _, protocol, _] = [header[0], header[1], header[2], header[3]];
+    let flags = u32::from_ne_bytes(header[4..8].try_into().ok()?);
+    let mut id = None;
+    let mut gateway = None;
+    let mut interface = None;
+    let mut other = false;
+    for (kind, value) in attributes(&payload[NEXT_HOP_OBJECT_HEADER..]) {
+        match kind {
+            NHA_ID => id = Some(u32_of(value)?),
+            NHA_OIF => interface = Some(u32_of(value)?),
+            NHA_GATEWAY => gateway = Some(address_of(family, value)?),
+            NHA_GROUP | NHA_BLACKHOLE => other = true,
+            _ => {}
+        }
+    }
+    let next_hop = match (gateway, interface, other) {
+        (Some(gateway), Some(interface), false) => Some(NextHopObject {
+            gateway,
+            interface,
+            on_link: flags & u32::from(RTNH_F_ONLINK) != 0,
+        }),
+        _ => None,
+    };
+    Some((id?, protocol, next_hop))
 }
 
 #[cfg(test)]

@@ -19,8 +19,17 @@ pub(crate) mod errno {
     pub(crate) const EACCES: i32 = 13;
     /// File exists: NLM_F_EXCL found a route with the same prefix and metric.
     pub(crate) const EEXIST: i32 = 17;
-    /// Operation not supported: the answer to the permission probe when writes are allowed.
+    /// Invalid argument: among others, a route naming a next-hop object
+    /// that is gone (the kernel removes one with its interface).
+    pub(crate) const EINVAL: i32 = 22;
+    /// Protocol not supported: a kernel built without next-hop objects.
+    pub(crate) const EPROTONOSUPPORT: i32 = 93;
+    /// Operation not supported: the answer to the permission probe when
+    /// writes are allowed, and to next-hop object requests on a kernel
+    /// older than 5.3.
     pub(crate) const EOPNOTSUPP: i32 = 95;
+    /// Address family not supported: an object of a family without them.
+    pub(crate) const EAFNOSUPPORT: i32 = 97;
     /// Network is down: an on-link next hop through an interface that is not up.
     pub(crate) const ENETDOWN: i32 = 100;
     /// Network unreachable: an IPv4 gateway on no connected network.

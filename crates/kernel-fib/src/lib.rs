@@ -26,6 +26,20 @@
 //!   `rtnexthop`'s) and every next hop is on-link (RTNH_F_ONLINK), so the
 //!   gateway need be on no connected network; a device that does not exist
 //!   is [`FibError::DeviceNotFound`], one that is down [`FibError::DeviceDown`].
+//! - **Next-hop objects.** Where the kernel has them (Linux 5.3), a unicast
+//!   route of one gateway goes in through a shared next-hop object of our
+//!   protocol (`RTA_NH_ID`, `ip nexthop show proto 244`), one per gateway
+//!   and interface, made when a route first needs it and taken over by the
+//!   next run: the kernel then builds no next hop of the route's own, a
+//!   third of its work on a route. The interface of a gateway without a
+//!   device is the one the kernel's own lookup gives (`ip route get`). ECMP
+//!   routes, blackholes, an IPv4 route through an IPv6 gateway, and every
+//!   route where an object cannot be made keep their own next hops, with
+//!   the errors they had; [`FibConfig::next_hop_objects`] turns objects off.
+//!   Objects stay when routes go ([`Fib::remove_all`] included): removing
+//!   one would remove every route through it. Reading back relies on the
+//!   kernel listing a route's gateway beside its object
+//!   (`net.ipv4.nexthop_compat_mode`, on by default).
 //! - **Reading back.** [`Fib::installed`] returns our routes as
 //!   [`FibRoute`]s again, kind and device included, so [`diff`] of what was
 //!   applied against what was read is empty: a route counts as through a
@@ -42,7 +56,8 @@
 //!   task on the caller's tokio runtime (current-thread runtimes work); one
 //!   that lists our routes (`RTM_GETROUTE` dumps), read a datagram at a time
 //!   straight into routes, so a restarted daemon reading a full table back
-//!   holds one datagram of it at a time; and one that writes routes, a batch
+//!   holds one datagram of it at a time (next-hop objects are listed and
+//!   gateways looked up on it too); and one that writes routes, a batch
 //!   of up to 128 requests per datagram with only the last asking for an
 //!   acknowledgement (the kernel answers the others only when they fail), so
 //!   a full table costs one system call per batch rather than a round trip
@@ -58,6 +73,7 @@
 //! ```text
 //!   best paths ──► diff(installed, desired) ──► Vec<FibRoute> ──► Fib::apply_all
 //!                        ▲                                         │ RTM_GETLINK (device → index)
+//!                        │                                         │ RTM_NEWNEXTHOP (a gateway's first route)
 //!                        │                                         │ RTM_NEWROUTE (EXCL / REPLACE), batched
 //!                        │                                         │ RTM_DELROUTE (our protocol)
 //!                 Fib::installed ◄── RTM_GETROUTE dump ◄─── kernel table N, proto 244
@@ -73,6 +89,7 @@
 //! ip -j route show table all proto 244     # as JSON, as the tests read them
 //! ip route show table all proto 244 type blackhole   # only the blackholes
 //! ip -d link show tunl0                    # the device an onlink route goes through
+//! ip nexthop show proto 244                # the next-hop objects our routes go through
 //! ```
 //!
 //! `cargo run -p kernel-fib --example fib -- show` prints what [`Fib::installed`]

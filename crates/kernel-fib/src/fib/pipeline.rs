@@ -17,6 +17,11 @@ use super::writer::{Action, BATCH};
 use super::{DeviceIndexes, Fib, HoldsOurs};
 use crate::encode::Request;
 use crate::error::{errno, errno_of};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Gateways' interfaces, `None` for a gateway with no route.
+type GatewayInterfaces = HashMap<IpAddr, Option<u32>>;
 use crate::message;
 use crate::route::ApplySummary;
 use crate::{FibError, FibRoute, RouteKind};
@@ -43,6 +48,9 @@ impl Fib {
         summary: &mut ApplySummary,
     ) -> Result<(), FibError> {
         let mut devices = DeviceIndexes::new();
+        // The gateways' interfaces, for their next-hop objects: looked up
+        // once a batch, as the devices are.
+        let mut interfaces = GatewayInterfaces::new();
         let mut in_run: HashSet<IpNet> = HashSet::new();
         let mut start = 0;
         while start < routes.len() {
@@ -51,8 +59,13 @@ impl Fib {
                 .iter()
                 .position(|route| !in_run.insert(route.prefix))
                 .map_or(routes.len(), |offset| start + offset);
-            self.apply_run(&routes[start..end], holds_ours, &mut devices, summary)
-                .await?;
+            self.apply_run(
+                &routes[start..end],
+                holds_ours,
+                (&mut devices, &mut interfaces),
+                summary,
+            )
+            .await?;
             start = end;
         }
         Ok(())
@@ -65,12 +78,17 @@ impl Fib {
         &mut self,
         routes: &[FibRoute],
         holds_ours: Option<HoldsOurs<'_>>,
-        devices: &mut DeviceIndexes,
+        (devices, interfaces): (&mut DeviceIndexes, &mut GatewayInterfaces),
         summary: &mut ApplySummary,
     ) -> Result<(), FibError> {
         for batch in routes.chunks(BATCH) {
-            self.apply_distinct(batch, holds_ours, devices, summary)
-                .await?;
+            self.apply_distinct(
+                batch,
+                holds_ours,
+                (&mut *devices, &mut *interfaces),
+                summary,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -80,7 +98,7 @@ impl Fib {
         &mut self,
         routes: &[FibRoute],
         holds_ours: Option<HoldsOurs<'_>>,
-        devices: &mut DeviceIndexes,
+        (devices, interfaces): (&mut DeviceIndexes, &mut GatewayInterfaces),
         summary: &mut ApplySummary,
     ) -> Result<(), FibError> {
         let mut steps = Vec::with_capacity(routes.len());
@@ -102,32 +120,91 @@ impl Fib {
                 action,
             });
         }
-        let metric = self.config.metric;
-        let requests: Vec<(Action, Request<'_>)> = steps
+        let installs: Vec<(Option<&FibRoute>, Option<u32>)> = steps
             .iter()
-            .filter_map(|step| {
+            .map(|step| match step.action {
+                Ok(Action::Add | Action::Replace) => (Some(&*step.route), step.output_interface),
+                _ => (None, None),
+            })
+            .collect();
+        let objects = self.objects_for(&installs, interfaces).await?;
+        drop(installs);
+        let metric = self.config.metric;
+        let (requests, through): (Vec<(Action, Request<'_>)>, Vec<_>) = steps
+            .iter()
+            .zip(&objects)
+            .filter_map(|(step, object)| {
                 let action = *step.action.as_ref().ok()?;
-                let request = match action {
-                    Action::Remove => Request::Remove {
+                let request = match (action, object) {
+                    (Action::Remove, _) => Request::Remove {
                         prefix: step.route.prefix,
                         metric,
                     },
-                    Action::Replace | Action::Add => Request::Install {
+                    (Action::Replace | Action::Add, Some((_, id))) => Request::InstallThrough {
+                        route: &step.route,
+                        object: *id,
+                    },
+                    (Action::Replace | Action::Add, None) => Request::Install {
                         route: &step.route,
                         output_interface: step.output_interface,
                     },
                 };
-                Some((action, request))
+                Some(((action, request), object.map(|(next_hop, _)| next_hop)))
             })
-            .collect();
+            .unzip();
         // The answers could not be read: which routes went in is not
         // known, and the caller counts the whole batch failed (the daemon
         // tries failed routes again).
-        let answers = self
+        let mut answers = self
             .writer
             .exchange(&self.config, &requests)
             .await
             .map_err(FibError::Connect)?;
+        // A route refused (EINVAL) through an object: the object is gone
+        // (the kernel removes one with its interface). Forgotten, and the
+        // route asked again with its own next hop, which fails as it would
+        // have without objects if the interface is gone too.
+        let refused: Vec<usize> = (0..answers.len())
+            .filter(|index| {
+                through[*index].is_some()
+                    && answers[*index]
+                        .as_ref()
+                        .and_then(|error| error.code)
+                        .is_some_and(|code| -code.get() == errno::EINVAL)
+            })
+            .collect();
+        if !refused.is_empty() {
+            let again: Vec<(Action, Request<'_>)> = refused
+                .iter()
+                .map(|index| {
+                    let (action, request) = requests[*index];
+                    let request = match request {
+                        Request::InstallThrough { route, .. } => Request::Install {
+                            route,
+                            output_interface: route
+                                .device
+                                .as_ref()
+                                .and(through[*index].map(|next_hop| next_hop.interface)),
+                        },
+                        other => other,
+                    };
+                    (action, request)
+                })
+                .collect();
+            for index in &refused {
+                if let Some(next_hop) = &through[*index] {
+                    self.next_hops.forget(next_hop);
+                }
+            }
+            let answered_again = self
+                .writer
+                .exchange(&self.config, &again)
+                .await
+                .map_err(FibError::Connect)?;
+            for (index, answer) in refused.into_iter().zip(answered_again) {
+                answers[index] = answer;
+            }
+        }
         drop(requests);
         let answers: Vec<Result<(), rtnetlink::Error>> = answers
             .into_iter()

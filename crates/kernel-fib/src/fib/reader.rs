@@ -1,5 +1,6 @@
 //! The socket our routes are listed on: a netlink route socket of its own
-//! for `RTM_GETROUTE` dumps, read a datagram at a time ([`crate::decode`]).
+//! for `RTM_GETROUTE` dumps, read a datagram at a time ([`crate::decode`]);
+//! next-hop objects are listed and gateways looked up on it too.
 //!
 //! A dump's answer is a run of datagrams (up to 32 KiB each), every message
 //! marked NLM_F_MULTI, ended by NLMSG_DONE or by an NLMSG_ERROR (ENOENT for
@@ -8,6 +9,7 @@
 //! of memory here, whatever the caller does with them meanwhile.
 
 use std::io;
+use std::net::IpAddr;
 
 use rtnetlink::sys::{
     protocols::NETLINK_ROUTE, AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket,
@@ -15,9 +17,12 @@ use rtnetlink::sys::{
 
 use crate::decode;
 use crate::encode;
-use crate::kernel_abi::{NLMSG_DONE, NLMSG_ERROR, RTM_NEWROUTE};
+use crate::kernel_abi::{NLMSG_DONE, NLMSG_ERROR, NLM_F_MULTI, RTM_NEWNEXTHOP, RTM_NEWROUTE};
 use crate::message::KernelRoute;
 use crate::{FibConfig, FibError};
+
+/// A next-hop object as a dump lists it: id, protocol, what it holds.
+pub(super) type ListedObject = (u32, u8, Option<crate::encode::NextHopObject>);
 
 /// The receive buffer: larger than any dump datagram (the kernel sizes
 /// them by the reader's buffer, at most 32 KiB).
@@ -90,9 +95,9 @@ impl RouteReader {
         })
     }
 
-    /// Asks for the routes of our table and protocol in `family` (`AF_INET`
-    /// or `AF_INET6`).
-    pub(super) async fn start(&mut self, config: &FibConfig, family: u8) -> io::Result<Dump> {
+    /// Reads out a dump given up half-way, so that the kernel takes the
+    /// next request.
+    async fn finish_abandoned(&mut self) -> io::Result<()> {
         if let Some(sequence) = self.unfinished {
             let mut abandoned = Dump {
                 sequence,
@@ -108,6 +113,105 @@ impl RouteReader {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Every next-hop object of the namespace, as
+    /// [`decode::next_hop_object`] reads them.
+    pub(super) async fn next_hop_objects(&mut self) -> Result<Vec<ListedObject>, DumpError> {
+        self.finish_abandoned().await.map_err(DumpError::Socket)?;
+        let sequence = self.take_sequence();
+        let mut request = Vec::with_capacity(32);
+        encode::append_next_hop_dump_request(&mut request, sequence);
+        let mut objects = Vec::new();
+        self.ask(&request, sequence, |message| {
+            if message.kind == RTM_NEWNEXTHOP {
+                objects.extend(decode::next_hop_object(message.payload));
+            }
+        })
+        .await?;
+        Ok(objects)
+    }
+
+    /// The interface the kernel would send to `gateway` through (`ip route
+    /// get`); `None` when it has no route to it, or one without an interface.
+    pub(super) async fn interface_towards(
+        &mut self,
+        gateway: IpAddr,
+    ) -> Result<Option<u32>, DumpError> {
+        self.finish_abandoned().await.map_err(DumpError::Socket)?;
+        let sequence = self.take_sequence();
+        let mut request = Vec::with_capacity(48);
+        encode::append_route_lookup(&mut request, gateway, sequence);
+        let mut interface = None;
+        let answer = self
+            .ask(&request, sequence, |message| {
+                if message.kind == RTM_NEWROUTE {
+                    interface = decode::route_interface(message.payload);
+                }
+            })
+            .await;
+        match answer {
+            Ok(()) => Ok(interface),
+            // No route to it (ENETUNREACH, EHOSTUNREACH...).
+            Err(DumpError::Kernel(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn take_sequence(&mut self) -> u32 {
+        let sequence = self.sequence;
+        self.sequence = self.sequence.wrapping_add(1);
+        sequence
+    }
+
+    /// Sends `request` (of `sequence`) and hands every message of its answer
+    /// to `take`, until it ends: NLMSG_DONE or NLMSG_ERROR for a dump, the
+    /// one answer of a plain request.
+    async fn ask(
+        &mut self,
+        request: &[u8],
+        sequence: u32,
+        mut take: impl FnMut(&decode::Message<'_>),
+    ) -> Result<(), DumpError> {
+        self.socket.send(request).await.map_err(DumpError::Socket)?;
+        loop {
+            self.datagram.clear();
+            self.socket
+                .recv(&mut self.datagram)
+                .await
+                .map_err(DumpError::Socket)?;
+            for message in decode::messages(&self.datagram) {
+                if message.sequence != sequence {
+                    continue;
+                }
+                match message.kind {
+                    NLMSG_DONE => return Ok(()),
+                    NLMSG_ERROR => {
+                        return match message.error_code() {
+                            Some(0) => Ok(()),
+                            Some(code) => Err(DumpError::Kernel(-code)),
+                            None => Err(DumpError::Socket(io::Error::other(
+                                "a netlink error message without its code",
+                            ))),
+                        };
+                    }
+                    _ => {
+                        take(&message);
+                        // A plain request's answer is one message.
+                        if message.flags & NLM_F_MULTI == 0 {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks for the routes of our table and protocol in `family` (`AF_INET`
+    /// or `AF_INET6`).
+    pub(super) async fn start(&mut self, config: &FibConfig, family: u8) -> io::Result<Dump> {
+        self.finish_abandoned().await?;
         let sequence = self.sequence;
         self.sequence = self.sequence.wrapping_add(1);
         let mut request = Vec::with_capacity(64);

@@ -103,6 +103,32 @@ impl Namespace {
         routes
     }
 
+    /// The namespace's next-hop objects, every protocol's
+    /// (`ip -j nexthop show`), sorted by id.
+    pub fn next_hop_objects(&self) -> Vec<NextHopObject> {
+        let json = self.ip("-j nexthop show");
+        let parsed: Value = serde_json::from_str(&json).expect("ip -j prints JSON");
+        let text =
+            |object: &Value, key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+        let mut objects: Vec<NextHopObject> = parsed
+            .as_array()
+            .expect("a JSON array")
+            .iter()
+            .map(|object| NextHopObject {
+                id: object["id"].as_u64().expect("id"),
+                gateway: text(object, "gateway"),
+                device: text(object, "dev"),
+                protocol: text(object, "protocol").unwrap_or_default(),
+                onlink: object
+                    .get("flags")
+                    .and_then(Value::as_array)
+                    .is_some_and(|flags| flags.iter().any(|flag| flag == "onlink")),
+            })
+            .collect();
+        objects.sort_by_key(|object| object.id);
+        objects
+    }
+
     /// nodebgp's routes (protocol 244), as iproute2 reads them.
     pub fn our_routes(&self) -> Vec<KernelRoute> {
         self.routes("244")
@@ -258,6 +284,19 @@ pub struct KernelRoute {
     pub devices: Vec<String>,
     /// Whether the route has next hops and every one is flagged `onlink`.
     pub onlink: bool,
+    /// `nhid`: the next-hop object the route goes through.
+    pub next_hop_object: Option<u64>,
+}
+
+/// One object of `ip -j nexthop show`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextHopObject {
+    pub id: u64,
+    pub gateway: Option<String>,
+    pub device: Option<String>,
+    /// `protocol`, as iproute2 names it (244 by number).
+    pub protocol: String,
+    pub onlink: bool,
 }
 
 impl KernelRoute {
@@ -307,6 +346,7 @@ impl KernelRoute {
                 .to_owned(),
             devices,
             onlink,
+            next_hop_object: route.get("nhid").and_then(Value::as_u64),
         }
     }
 
