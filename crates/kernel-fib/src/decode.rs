@@ -18,8 +18,9 @@ use ipnet::IpNet;
 use crate::encode::NextHopObject;
 use crate::kernel_abi::{
     AF_INET, AF_INET6, NETLINK_HEADER, NEXT_HOP_OBJECT_HEADER, NHA_BLACKHOLE, NHA_GATEWAY,
-    NHA_GROUP, NHA_ID, NHA_OIF, ROUTE_HEADER, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_OIF,
-    RTA_PRIORITY, RTA_TABLE, RTA_VIA, RTNH_F_ONLINK, RTN_BLACKHOLE, RTN_UNICAST, RTN_UNREACHABLE,
+    NHA_GROUP, NHA_ID, NHA_OIF, ROUTE_HEADER, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID,
+    RTA_OIF, RTA_PRIORITY, RTA_TABLE, RTA_VIA, RTNH_F_ONLINK, RTN_BLACKHOLE, RTN_UNICAST,
+    RTN_UNREACHABLE,
 };
 use crate::message::KernelRoute;
 use crate::RouteKind;
@@ -159,12 +160,14 @@ pub(crate) fn route(payload: &[u8]) -> Option<KernelRoute> {
     // Each next hop's on-link interface, `None` for one the kernel resolved.
     let mut on_link: Vec<Option<u32>> = Vec::new();
     let mut single_interface = None;
+    let mut next_hop_object = None;
     for (attribute, value) in attributes(&payload[ROUTE_HEADER..]) {
         match attribute {
             RTA_DST => destination = address_of(family, value)?,
             RTA_TABLE => table = u32_of(value)?,
             RTA_PRIORITY => metric = Some(u32_of(value)?),
             RTA_OIF => single_interface = Some(u32_of(value)?),
+            RTA_NH_ID => next_hop_object = Some(u32_of(value)?),
             RTA_MULTIPATH => {
                 let mut hops = value;
                 while hops.len() >= NEXT_HOP_HEADER {
@@ -220,6 +223,7 @@ pub(crate) fn route(payload: &[u8]) -> Option<KernelRoute> {
         table,
         protocol,
         metric,
+        next_hop_object,
     })
 }
 

@@ -8,6 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use ipnet::IpNet;
 use tracing::debug;
 
+use crate::encode::NextHopObject;
 use crate::error::{errno, errno_of};
 use crate::kernel_abi::{AF_INET, AF_INET6};
 use crate::link;
@@ -320,9 +321,22 @@ impl Fib {
     ) -> Result<(), FibError> {
         let mut names: HashMap<u32, Option<String>> = HashMap::new();
         let mut coalescing = Coalescing::default();
+        // For routes listed with only their object (`nexthop_compat_mode`
+        // 0): what the objects of ours hold. A kernel without objects, or
+        // one that will not list them, has no such routes either.
+        let objects: HashMap<u32, NextHopObject> =
+            match self.reader.lock().await.next_hop_objects().await {
+                Ok(listed) => listed
+                    .into_iter()
+                    .filter(|(_, protocol, _)| *protocol == self.config.protocol)
+                    .filter_map(|(id, _, object)| Some((id, object?)))
+                    .collect(),
+                Err(_) => HashMap::new(),
+            };
         let mut listing = self.listing().await;
         while let Some(routes) = listing.next().await? {
-            for kernel in routes.drain(..) {
+            for mut kernel in routes.drain(..) {
+                kernel.through(&objects);
                 self.ledger
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -663,6 +677,7 @@ mod tests {
             table: 254,
             protocol: 244,
             metric,
+            next_hop_object: None,
         }
     }
 

@@ -37,9 +37,9 @@
 //!   route where an object cannot be made keep their own next hops, with
 //!   the errors they had; [`FibConfig::next_hop_objects`] turns objects off.
 //!   Objects stay when routes go ([`Fib::remove_all`] included): removing
-//!   one would remove every route through it. Reading back relies on the
-//!   kernel listing a route's gateway beside its object
-//!   (`net.ipv4.nexthop_compat_mode`, on by default).
+//!   one would remove every route through it. A route the kernel lists with
+//!   its object only (`net.ipv4.nexthop_compat_mode` 0; by default it lists
+//!   the gateway beside it) is read back with the gateway the object holds.
 //! - **Reading back.** [`Fib::installed`] returns our routes as
 //!   [`FibRoute`]s again, kind and device included, so [`diff`] of what was
 //!   applied against what was read is empty: a route counts as through a

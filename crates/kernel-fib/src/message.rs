@@ -1,5 +1,6 @@
 //! Translation between [`FibRoute`] and rtnetlink route messages; no I/O.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 #[cfg(test)]
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -13,6 +14,7 @@ use rtnetlink::packet_route::route::{
 };
 use rtnetlink::packet_route::AddressFamily;
 
+use crate::encode::NextHopObject;
 use crate::{FibConfig, FibError, FibRoute, RouteKind};
 
 fn family_of(prefix: &IpNet) -> AddressFamily {
@@ -217,9 +219,25 @@ pub(crate) struct KernelRoute {
     pub(crate) protocol: u8,
     /// The route's metric (`RTA_PRIORITY`), absent for IPv4 metric 0.
     pub(crate) metric: Option<u32>,
+    /// The next-hop object it goes through (`RTA_NH_ID`). The kernel lists
+    /// the object's gateway and interface beside it unless
+    /// `net.ipv4.nexthop_compat_mode` is 0 ([`KernelRoute::through`]).
+    pub(crate) next_hop_object: Option<u32>,
 }
 
 impl KernelRoute {
+    /// Fills in the gateway (and the on-link interface) of a route listed
+    /// with only its next-hop object, from `objects`.
+    pub(crate) fn through(&mut self, objects: &HashMap<u32, NextHopObject>) {
+        let listed_bare = self.kind == Some(RouteKind::Unicast) && self.next_hops.is_empty();
+        if let (true, Some(id)) = (listed_bare, self.next_hop_object) {
+            if let Some(object) = objects.get(&id) {
+                self.next_hops = vec![object.gateway];
+                self.output_interface = object.on_link.then_some(object.interface);
+            }
+        }
+    }
+
     /// The route as a [`FibRoute`] through `device` (the name of
     /// [`KernelRoute::output_interface`]); `None` for a kind nodebgp does not install.
     pub(crate) fn into_fib_route(self, device: Option<String>) -> Option<FibRoute> {
@@ -255,12 +273,14 @@ pub(crate) fn parse(message: &RouteMessage) -> Option<KernelRoute> {
     // Each next hop's on-link interface, `None` for one the kernel resolved.
     let mut on_link = Vec::new();
     let mut single_interface = None;
+    let mut next_hop_object = None;
     for attribute in &message.attributes {
         match attribute {
             RouteAttribute::Destination(address) => destination = ip_of(address)?,
             RouteAttribute::Table(id) => table = *id,
             RouteAttribute::Priority(priority) => metric = Some(*priority),
             RouteAttribute::Oif(index) => single_interface = Some(*index),
+            RouteAttribute::NhId(id) => next_hop_object = Some(*id),
             RouteAttribute::MultiPath(hops) => {
                 for hop in hops {
                     let gateways: Vec<IpAddr> =
@@ -309,6 +329,7 @@ pub(crate) fn parse(message: &RouteMessage) -> Option<KernelRoute> {
         table,
         protocol: u8::from(message.header.protocol),
         metric,
+        next_hop_object,
     })
 }
 

@@ -202,3 +202,45 @@ fn with_objects_switched_off_every_route_keeps_its_own_next_hop() {
         [("10.0.0.0/24".to_owned(), None)]
     );
 }
+
+#[test]
+fn routes_listed_with_only_their_object_read_back_through_it() {
+    let namespace = namespace!();
+    let name = namespace.path();
+    let name = name.file_name().unwrap().to_str().unwrap();
+    // The kernel lists a route's gateway beside its object unless told not to.
+    let switched = std::process::Command::new("ip")
+        .args(["netns", "exec", name, "sysctl", "-qw"])
+        .arg("net.ipv4.nexthop_compat_mode=0")
+        .status();
+    if !switched.is_ok_and(|status| status.success()) {
+        lab::skip("net.ipv4.nexthop_compat_mode cannot be set here");
+        return;
+    }
+    let device = namespace.add_tunnel_device();
+    let device_name = device.name.clone();
+    namespace.run(move || async move {
+        let mut fib = Fib::open(FibConfig::default()).await.unwrap();
+        let routes = [
+            route("10.0.0.0/24", &["192.0.2.2"]),
+            route("2001:db8:1::/48", &["2001:db8::2"]),
+            FibRoute::through_device(
+                "10.65.1.0/26".parse().unwrap(),
+                ["198.51.100.12".parse::<IpAddr>().unwrap()],
+                &device_name,
+            ),
+        ];
+        let summary = fib.apply_all(&routes).await.unwrap();
+        assert_eq!(summary.failed, 0, "{:?}", summary.errors);
+        let installed = fib.installed().await.unwrap();
+        assert!(diff(&installed, &routes).is_empty(), "{installed:?}");
+    });
+    // iproute2 sees them without gateways: the listing really was bare.
+    let listed = namespace.our_routes();
+    assert!(
+        listed
+            .iter()
+            .all(|route| route.gateways.is_empty() && route.next_hop_object.is_some()),
+        "{listed:?}"
+    );
+}

@@ -395,3 +395,53 @@ fn an_error_message_carries_its_code() {
     assert_eq!((message.kind, message.sequence), (NLMSG_ERROR, 5));
     assert_eq!(message.error_code(), Some(-2));
 }
+
+#[test]
+fn a_route_through_a_next_hop_object_reads_with_or_without_its_gateway() {
+    let destination =
+        || RouteAttribute::Destination(RouteAddress::from("10.1.0.0".parse::<IpAddr>().unwrap()));
+    // As listed with `nexthop_compat_mode` on: the object and its gateway.
+    let listed = both_ways(kernel_message(
+        AddressFamily::Inet,
+        16,
+        RouteType::Unicast,
+        RouteFlags::empty(),
+        vec![
+            RouteAttribute::Table(254),
+            destination(),
+            RouteAttribute::NhId(0xF400_0002),
+            RouteAttribute::Oif(3),
+            gateway("192.0.2.1"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(listed.next_hop_object, Some(0xF400_0002));
+    assert_eq!(listed.next_hops, ["192.0.2.1".parse::<IpAddr>().unwrap()]);
+    // With it off: the object alone, whose gateway the objects tell.
+    let mut bare = both_ways(kernel_message(
+        AddressFamily::Inet,
+        16,
+        RouteType::Unicast,
+        RouteFlags::empty(),
+        vec![
+            RouteAttribute::Table(254),
+            destination(),
+            RouteAttribute::NhId(0xF400_0002),
+        ],
+    ))
+    .unwrap();
+    assert!(bare.next_hops.is_empty());
+    let object = crate::encode::NextHopObject {
+        gateway: "192.0.2.1".parse().unwrap(),
+        interface: 3,
+        on_link: true,
+    };
+    let objects = [(0xF400_0002, object)].into_iter().collect();
+    let mut unknown = bare.clone();
+    unknown.next_hop_object = Some(7);
+    unknown.through(&objects);
+    assert!(unknown.next_hops.is_empty(), "not an object of ours");
+    bare.through(&objects);
+    assert_eq!(bare.next_hops, listed.next_hops);
+    assert_eq!(bare.output_interface, Some(3), "on-link through it");
+}

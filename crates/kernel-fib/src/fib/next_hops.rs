@@ -22,8 +22,8 @@
 //! as without objects, and fail the same way.
 //!
 //! The kernel lists a route through an object with its gateway and
-//! interface as well (`net.ipv4.nexthop_compat_mode`, on by default), so
-//! reading routes back does not depend on the objects.
+//! interface as well (`net.ipv4.nexthop_compat_mode`, on by default); with
+//! that off, `Fib::for_each_installed` reads the gateway from the objects.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
