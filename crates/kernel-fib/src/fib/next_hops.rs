@@ -56,6 +56,12 @@ enum State {
     Unused,
 }
 
+/// Objects made at most: routes of a gateway beyond them keep their own
+/// next hops. Objects stay when their routes go, so without a bound a peer
+/// announcing through ever new gateways (a connected IPv6 /64 has plenty)
+/// would grow the kernel's memory for good; a node has a few dozen.
+const MOST_OBJECTS: usize = 4096;
+
 /// Why an object could not be made for a route.
 const NO_OBJECTS: [i32; 3] = [
     errno::EOPNOTSUPP,
@@ -112,15 +118,21 @@ fn first_id(protocol: u8) -> u32 {
 }
 
 /// What a route to install could go through: one gateway of the route's
-/// family, unicast. (A route to an IPv4 prefix through an IPv6 gateway,
-/// RFC 5549, keeps its own next hop.)
+/// family, unicast. A route to an IPv4 prefix through an IPv6 gateway (RFC
+/// 5549) keeps its own next hop, and so does one through an IPv6 link-local
+/// gateway without a device: which interface it is on, the route does not
+/// say, and a lookup would pick one.
 pub(super) fn single_gateway(route: &FibRoute) -> Option<IpAddr> {
-    match (route.kind, route.next_hops.as_slice()) {
-        (RouteKind::Unicast, [gateway]) if gateway.is_ipv4() == route.prefix.addr().is_ipv4() => {
-            Some(*gateway)
-        }
-        _ => None,
-    }
+    let gateway = match (route.kind, route.next_hops.as_slice()) {
+        (RouteKind::Unicast, [gateway]) => *gateway,
+        _ => return None,
+    };
+    let link_local = match gateway {
+        IpAddr::V6(address) => address.is_unicast_link_local(),
+        IpAddr::V4(_) => false,
+    };
+    let same_family = gateway.is_ipv4() == route.prefix.addr().is_ipv4();
+    (same_family && !(link_local && route.device.is_none())).then_some(gateway)
 }
 
 impl Fib {
@@ -184,6 +196,7 @@ impl Fib {
             keys[index] = Some(next_hop);
             match self.next_hops.ids.get(&next_hop) {
                 Some(id) => found[index] = Some((next_hop, *id)),
+                None if self.next_hops.ids.len() + wanted.len() >= MOST_OBJECTS => {}
                 None if !wanted.contains(&next_hop) => wanted.push(next_hop),
                 None => {}
             }
@@ -301,5 +314,12 @@ mod tests {
         ))
         .is_none());
         assert!(single_gateway(&route("10.0.0.0/8", &[], RouteKind::Blackhole)).is_none());
+        let link_local = route("2001:db8::/32", &["fe80::1"], RouteKind::Unicast);
+        assert!(single_gateway(&link_local).is_none(), "on which interface?");
+        let through_device = FibRoute {
+            device: Some("eth0".to_owned()),
+            ..link_local
+        };
+        assert!(single_gateway(&through_device).is_some());
     }
 }
