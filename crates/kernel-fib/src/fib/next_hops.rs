@@ -128,7 +128,8 @@ pub(super) fn single_gateway(route: &FibRoute) -> Option<IpAddr> {
         _ => return None,
     };
     let link_local = match gateway {
-        IpAddr::V6(address) => address.is_unicast_link_local(),
+        // fe80::/10 (RFC 4291 §2.5.6).
+        IpAddr::V6(address) => address.segments()[0] & 0xffc0 == 0xfe80,
         IpAddr::V4(_) => false,
     };
     let same_family = gateway.is_ipv4() == route.prefix.addr().is_ipv4();
