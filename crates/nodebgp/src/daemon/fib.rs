@@ -152,7 +152,11 @@ pub(crate) const WAITING_AT_MOST: usize = 2 * BATCH_PREFIXES;
 /// manager takes the next UPDATEs in. Nothing on that thread waits for the
 /// manager: commands come over an unbounded channel, and the manager is
 /// woken through [`FibHandle::applied`].
-pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHandle> {
+pub(crate) async fn start(
+    table: u32,
+    namespace: Option<&str>,
+    next_hop_objects: bool,
+) -> Option<FibHandle> {
     let (commands, inbox) = mpsc::unbounded_channel();
     let backlog = Arc::new(Backlog::default());
     let (opened, ready) = oneshot::channel();
@@ -172,7 +176,8 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
                 }
             };
             runtime.block_on(async move {
-                let Some(task) = open(table, namespace.as_deref(), task_backlog).await else {
+                let opened_task = open(table, namespace.as_deref(), next_hop_objects, task_backlog);
+                let Some(task) = opened_task.await else {
                     let _ = opened.send(None);
                     return;
                 };
@@ -195,12 +200,18 @@ pub(crate) async fn start(table: u32, namespace: Option<&str>) -> Option<FibHand
 
 /// Opens the netlink sockets (on the calling thread's runtime) and reads
 /// what the previous run left in the table.
-async fn open(table: u32, namespace: Option<&str>, backlog: Arc<Backlog>) -> Option<FibTask> {
+async fn open(
+    table: u32,
+    namespace: Option<&str>,
+    next_hop_objects: bool,
+    backlog: Arc<Backlog>,
+) -> Option<FibTask> {
     // The task's table records what is installed; a second record in the
     // Fib would be 12 MiB more for a full table.
     let config = FibConfig {
         table,
         ownership: Ownership::Caller,
+        next_hop_objects,
         ..FibConfig::default()
     };
     let opened = match namespace {

@@ -233,7 +233,12 @@ impl Manager {
     async fn run(mut self, mut route_events: mpsc::Receiver<PeerEvent>) -> Result<()> {
         if self.settings.routing.fib {
             let routing = &self.settings.routing;
-            self.fib = fib::start(routing.fib_table, routing.fib_netns.as_deref()).await;
+            self.fib = fib::start(
+                routing.fib_table,
+                routing.fib_netns.as_deref(),
+                routing.fib_next_hop_objects,
+            )
+            .await;
             if self.fib.as_ref().is_some_and(|fib| fib.restarted) {
                 self.synchronise_by = Some(
                     Instant::now()

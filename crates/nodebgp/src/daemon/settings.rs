@@ -134,6 +134,10 @@ pub(crate) struct RunArgs {
     /// Kernel routing table for learned routes (default 254, main).
     #[arg(long, value_name = "TABLE")]
     fib_table: Option<u32>,
+    /// Give every kernel route its own next hop, not a shared next-hop
+    /// object (`ip nexthop`), for tools that cannot handle those.
+    #[arg(long)]
+    no_fib_next_hop_objects: bool,
     /// Most equal-cost paths installed per prefix (default 8; 1 disables ECMP).
     #[arg(long, value_name = "N")]
     max_paths: Option<usize>,
@@ -202,6 +206,7 @@ struct SettingsFile {
     ipv4_next_hop: Option<Ipv4Addr>,
     ipv6_next_hop: Option<Ipv6Addr>,
     fib_table: Option<u32>,
+    fib_next_hop_objects: Option<bool>,
     max_paths: Option<usize>,
     graceful_restart: Option<bool>,
     restart_time: Option<u16>,
@@ -453,6 +458,8 @@ pub(crate) struct RoutingSettings {
     pub(crate) fib: bool,
     pub(crate) fib_netns: Option<String>,
     pub(crate) fib_table: u32,
+    /// Routes of one gateway through shared next-hop objects.
+    pub(crate) fib_next_hop_objects: bool,
     /// Next hop self, when set: the node's addresses.
     pub(crate) ipv4_next_hop: Option<Ipv4Addr>,
     pub(crate) ipv6_next_hop: Option<Ipv6Addr>,
@@ -615,6 +622,8 @@ impl Settings {
         let routing = RoutingSettings {
             fib: !arguments.no_fib && file.fib.unwrap_or(true),
             fib_table: arguments.fib_table.or(file.fib_table).unwrap_or(254),
+            fib_next_hop_objects: !arguments.no_fib_next_hop_objects
+                && file.fib_next_hop_objects.unwrap_or(true),
             fib_netns: arguments.fib_netns.clone().or(file.fib_netns.clone()),
             ipv4_next_hop: arguments.ipv4_next_hop.or(file.ipv4_next_hop),
             ipv6_next_hop: arguments.ipv6_next_hop.or(file.ipv6_next_hop),
@@ -710,7 +719,7 @@ mod tests {
         )
         .unwrap();
         let arguments = RunArgs {
-            config: Some(file),
+            config: Some(file.clone()),
             node: Some("from-flag".into()),
             ..RunArgs::default()
         };
@@ -726,6 +735,32 @@ mod tests {
             Some("127.0.0.9".parse().unwrap())
         );
         assert_eq!(settings.source_address("::1".parse().unwrap()), None);
+        assert!(settings.routing.fib_next_hop_objects, "on by default");
+        // Off by the file or by the flag.
+        std::fs::write(
+            &file,
+            "node: n\nasNumber: 64512\nrouterId: 10.0.0.1\nfibNextHopObjects: false\n",
+        )
+        .unwrap();
+        let from_file = RunArgs {
+            config: Some(file.clone()),
+            ..RunArgs::default()
+        };
+        let settings = Settings::from_args(&from_file).unwrap();
+        assert!(!settings.routing.fib_next_hop_objects);
+        let by_flag = RunArgs {
+            node: Some("n".into()),
+            asn: Some("64512".into()),
+            router_id: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            no_fib_next_hop_objects: true,
+            ..RunArgs::default()
+        };
+        assert!(
+            !Settings::from_args(&by_flag)
+                .unwrap()
+                .routing
+                .fib_next_hop_objects
+        );
         std::fs::remove_dir_all(directory).unwrap();
     }
 

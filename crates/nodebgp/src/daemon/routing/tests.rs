@@ -30,6 +30,7 @@ fn settings() -> RoutingSettings {
         fib: false,
         fib_netns: None,
         fib_table: 254,
+        fib_next_hop_objects: true,
         ipv4_next_hop: None,
         ipv6_next_hop: None,
         max_paths: 1,
