@@ -44,17 +44,7 @@ pub(crate) fn enter_namespace() -> Result<(), String> {
         &["link", "set", "v0", "up"],
     ];
     for step in steps {
-        let output = Command::new("ip")
-            .args(step)
-            .output()
-            .map_err(|error| format!("ip: {error} (package iproute2)"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "ip {}: {}",
-                step.join(" "),
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
+        ip(step)?;
     }
     Ok(())
 }
@@ -72,32 +62,29 @@ pub(crate) fn flush_receiver_routes() -> Result<(), String> {
     // iproute2 (6.1) cannot flush those itself, echoing each route back with
     // both its object and its gateway, which the kernel refuses (EINVAL).
     for protocol in RECEIVER_PROTOCOLS {
-        let output = Command::new("ip")
-            .args(["nexthop", "flush", "proto"])
-            .arg(protocol.to_string())
-            .output()
-            .map_err(|error| format!("ip: {error}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "ip nexthop flush proto {protocol}: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
+        ip(&["nexthop", "flush", "proto", &protocol.to_string()])?;
     }
     for family in ["-4", "-6"] {
         for protocol in RECEIVER_PROTOCOLS {
-            let output = Command::new("ip")
-                .args([family, "route", "flush", "table", "all", "proto"])
-                .arg(protocol.to_string())
-                .output()
-                .map_err(|error| format!("ip: {error}"))?;
-            if !output.status.success() {
-                return Err(format!(
-                    "ip {family} route flush proto {protocol}: {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ));
-            }
+            let protocol = protocol.to_string();
+            ip(&[family, "route", "flush", "table", "all", "proto", &protocol])?;
         }
+    }
+    Ok(())
+}
+
+/// Runs `ip ARGUMENTS`; its stderr is the error when it fails.
+fn ip(arguments: &[&str]) -> Result<(), String> {
+    let output = Command::new("ip")
+        .args(arguments)
+        .output()
+        .map_err(|error| format!("ip: {error} (package iproute2)"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "ip {}: {}",
+            arguments.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
     Ok(())
 }

@@ -7,16 +7,7 @@ mod support;
 use std::net::IpAddr;
 
 use kernel_fib::{diff, Fib, FibConfig, FibError, FibRoute, RouteKind};
-use support::{summary, Namespace};
-
-fn route(prefix: &str, next_hops: &[&str]) -> FibRoute {
-    FibRoute::new(
-        prefix.parse().expect("prefix"),
-        next_hops
-            .iter()
-            .map(|hop| hop.parse::<IpAddr>().expect("next hop")),
-    )
-}
+use support::{route, summary, Namespace};
 
 fn removal(prefix: &str) -> FibRoute {
     FibRoute::removal(prefix.parse().expect("prefix"))

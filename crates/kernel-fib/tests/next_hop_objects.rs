@@ -8,16 +8,7 @@ mod support;
 use std::net::IpAddr;
 
 use kernel_fib::{diff, Fib, FibConfig, FibRoute};
-use support::Namespace;
-
-fn route(prefix: &str, next_hops: &[&str]) -> FibRoute {
-    FibRoute::new(
-        prefix.parse().expect("prefix"),
-        next_hops
-            .iter()
-            .map(|hop| hop.parse::<IpAddr>().expect("next hop")),
-    )
-}
+use support::{route, Namespace};
 
 /// The namespace's objects of protocol 244, as `(gateway, device, on-link)`.
 fn ours(namespace: &Namespace) -> Vec<(Option<String>, Option<String>, bool)> {

@@ -176,26 +176,14 @@ impl RouteReader {
     ) -> Result<(), DumpError> {
         self.socket.send(request).await.map_err(DumpError::Socket)?;
         loop {
-            self.datagram.clear();
-            self.socket
-                .recv(&mut self.datagram)
-                .await
-                .map_err(DumpError::Socket)?;
+            self.receive().await?;
             for message in decode::messages(&self.datagram) {
                 if message.sequence != sequence {
                     continue;
                 }
                 match message.kind {
                     NLMSG_DONE => return Ok(()),
-                    NLMSG_ERROR => {
-                        return match message.error_code() {
-                            Some(0) => Ok(()),
-                            Some(code) => Err(DumpError::Kernel(-code)),
-                            None => Err(DumpError::Socket(io::Error::other(
-                                "a netlink error message without its code",
-                            ))),
-                        };
-                    }
+                    NLMSG_ERROR => return answer_of(&message),
                     _ => {
                         take(&message);
                         // A plain request's answer is one message.
@@ -206,6 +194,22 @@ impl RouteReader {
                 }
             }
         }
+    }
+
+    /// Reads the next datagram into the buffer.
+    async fn receive(&mut self) -> Result<(), DumpError> {
+        self.datagram.clear();
+        self.socket
+            .recv(&mut self.datagram)
+            .await
+            .map_err(DumpError::Socket)?;
+        // A full buffer may have been a longer datagram, cut.
+        if self.datagram.len() >= DATAGRAM {
+            return Err(DumpError::Socket(io::Error::other(
+                "a netlink dump datagram larger than the buffer",
+            )));
+        }
+        Ok(())
     }
 
     /// Asks for the routes of our table and protocol in `family` (`AF_INET`
@@ -235,17 +239,7 @@ impl RouteReader {
             return Ok(false);
         }
         loop {
-            self.datagram.clear();
-            self.socket
-                .recv(&mut self.datagram)
-                .await
-                .map_err(DumpError::Socket)?;
-            // A full buffer may have been a longer datagram, cut.
-            if self.datagram.len() >= DATAGRAM {
-                return Err(DumpError::Socket(io::Error::other(
-                    "a netlink dump datagram larger than the buffer",
-                )));
-            }
+            self.receive().await?;
             let mut ours = false;
             for message in decode::messages(&self.datagram) {
                 if message.sequence != dump.sequence {
@@ -262,13 +256,7 @@ impl RouteReader {
                     NLMSG_ERROR => {
                         dump.ended = true;
                         self.unfinished = None;
-                        return match message.error_code() {
-                            Some(0) => Ok(true),
-                            Some(code) => Err(DumpError::Kernel(-code)),
-                            None => Err(DumpError::Socket(io::Error::other(
-                                "a netlink error message without its code",
-                            ))),
-                        };
+                        return answer_of(&message).map(|()| true);
                     }
                     _ => {}
                 }
@@ -277,5 +265,17 @@ impl RouteReader {
                 return Ok(true);
             }
         }
+    }
+}
+
+/// What an NLMSG_ERROR ending an answer says: an acknowledgement (code 0)
+/// or the kernel's errno.
+fn answer_of(message: &decode::Message<'_>) -> Result<(), DumpError> {
+    match message.error_code() {
+        Some(0) => Ok(()),
+        Some(code) => Err(DumpError::Kernel(-code)),
+        None => Err(DumpError::Socket(io::Error::other(
+            "a netlink error message without its code",
+        ))),
     }
 }

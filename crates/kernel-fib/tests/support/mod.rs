@@ -361,6 +361,16 @@ impl KernelRoute {
     }
 }
 
+/// A unicast route to `prefix` through `next_hops`.
+pub fn route(prefix: &str, next_hops: &[&str]) -> kernel_fib::FibRoute {
+    kernel_fib::FibRoute::new(
+        prefix.parse().expect("prefix"),
+        next_hops
+            .iter()
+            .map(|hop| hop.parse::<std::net::IpAddr>().expect("next hop")),
+    )
+}
+
 /// `(destination, gateways)` of a route, built from string slices.
 pub fn summary(destination: &str, gateways: &[&str]) -> (String, Vec<String>) {
     let mut gateways: Vec<String> = gateways
