@@ -28,7 +28,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use tracing::{debug, warn};
+use tracing::debug;
 
 use super::writer::Action;
 use super::Fib;
@@ -249,10 +249,12 @@ impl Fib {
                     debug!(code, "the kernel makes no next-hop objects");
                     self.next_hops.state = State::Unused;
                 }
-                // Taken by someone else's object: the id is passed over, and
-                // the next route with this gateway asks again.
+                // An id taken by someone else's object, or a gateway the
+                // kernel will not take (its routes then fail with their own
+                // next hops, and say so): the id is passed over, and the
+                // next route with this gateway asks again.
                 Some(code) => {
-                    warn!(id, gateway = %next_hop.gateway, code, "next-hop object not made; its routes keep their own next hops");
+                    debug!(id, gateway = %next_hop.gateway, code, "next-hop object not made; its routes keep their own next hops");
                 }
             }
         }

@@ -8,6 +8,8 @@
 //! it?), and must not be overtaken by a later request for the same prefix.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::IpAddr;
 
 use hashbrown::HashSet;
 use ipnet::IpNet;
@@ -17,14 +19,12 @@ use super::writer::{Action, BATCH};
 use super::{DeviceIndexes, Fib, HoldsOurs};
 use crate::encode::Request;
 use crate::error::{errno, errno_of};
-use std::collections::HashMap;
-use std::net::IpAddr;
-
-/// Gateways' interfaces, `None` for a gateway with no route.
-type GatewayInterfaces = HashMap<IpAddr, Option<u32>>;
 use crate::message;
 use crate::route::ApplySummary;
 use crate::{FibError, FibRoute, RouteKind};
+
+/// Gateways' interfaces, `None` for a gateway with no route.
+type GatewayInterfaces = HashMap<IpAddr, Option<u32>>;
 
 /// One route of a run, made ready before anything is sent.
 struct Step<'a> {
