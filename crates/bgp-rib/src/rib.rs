@@ -15,7 +15,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use crate::attributes::{Attributes, Interner, UnknownAttribute};
 use crate::decision;
 use crate::peer::PeerState;
-use crate::table::{Path, Paths, PeerSlot, PrefixKey, Selection, Tables};
+use crate::table::{Path, Paths, PeerSlot, Place, PrefixKey, Selection, Tables};
 use crate::{FibChange, LongLivedStale, NextHops, PeerId, PeerInfo, Receipt, RibConfig};
 
 mod filtering;
@@ -394,18 +394,18 @@ impl Rib {
         };
         let mut doomed: Vec<(K, Option<u32>)> = Vec::new();
         let mut kept: Vec<K> = Vec::new();
-        for (key, paths) in K::table(&self.tables) {
+        for (key, paths) in K::table(&self.tables).iter() {
             let mut keeps = false;
             for path in paths.as_slice().iter().filter(|path| entering(path)) {
                 // RFC 9494 §4.2: NO_LLGR routes are not retained as long-lived stale.
                 if path.attributes.has_community(Community::NO_LLGR) {
-                    doomed.push((*key, path.path_id()));
+                    doomed.push((key, path.path_id()));
                 } else {
                     keeps = true;
                 }
             }
             if keeps {
-                kept.push(*key);
+                kept.push(key);
             }
         }
         for (key, path_id) in doomed {
@@ -425,7 +425,7 @@ impl Rib {
                 tables,
                 ..
             } = self;
-            let Some(paths) = K::table_mut(tables).get_mut(&key) else {
+            let Some(paths) = K::table_mut(tables).get_mut(key) else {
                 continue;
             };
             let before = selected(Some(paths));
@@ -462,7 +462,7 @@ impl Rib {
                     .filter(|path| {
                         !path.is_local() && path.peer == slot && (!stale_only || path.is_stale())
                     })
-                    .map(|path| (*key, path.path_id()))
+                    .map(move |path| (key, path.path_id()))
             })
             .collect();
         for (key, path_id) in doomed {
@@ -780,7 +780,7 @@ impl Rib {
     ) -> Outcome {
         let table = K::table_mut(&mut self.tables);
         let (before, after, outcome) = match table.entry(key) {
-            Entry::Vacant(entry) => {
+            Place::Vacant(entry) => {
                 if !may_add {
                     return Outcome::Refused;
                 }
@@ -789,7 +789,7 @@ impl Rib {
                 entry.insert(Paths::One(path));
                 (Selected::default(), after, Outcome::Added)
             }
-            Entry::Occupied(mut entry) => {
+            Place::Occupied(mut entry) => {
                 let paths = entry.get_mut();
                 let path_id = path.path_id();
                 let position = paths
@@ -845,7 +845,7 @@ impl Rib {
         path_id: Option<u32>,
     ) -> bool {
         let table = K::table_mut(&mut self.tables);
-        let Entry::Occupied(mut entry) = table.entry(key) else {
+        let Place::Occupied(mut entry) = table.entry(key) else {
             return false;
         };
         let Some(index) = entry

@@ -15,7 +15,10 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::advertised::Advertised;
 use crate::attributes::Attributes;
-use crate::sharded::ShardedMap;
+
+mod prefixes;
+
+pub(crate) use prefixes::{Ipv6Compact, Place, PrefixTable};
 
 /// Index of a peer in the RIB's peer list (the caller's [`crate::PeerId`] is
 /// mapped to it once, to keep paths small).
@@ -189,11 +192,12 @@ impl<K> Outbox<K> {
 }
 
 /// The Loc-RIB tables (RFC 4271 §3.2), one per family: keys of the family's
-/// own size (5 or 17 bytes) rather than an `IpNet` for both.
+/// own size rather than an `IpNet` for both, 24 octets an entry for IPv4
+/// and nearly every IPv6 prefix ([`PrefixTable`]).
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
-    pub(crate) ipv4: ShardedMap<Ipv4Net, Paths>,
-    pub(crate) ipv6: ShardedMap<Ipv6Net, Paths>,
+    pub(crate) ipv4: PrefixTable<Ipv4Net>,
+    pub(crate) ipv6: PrefixTable<Ipv6Net>,
 }
 
 impl Tables {
@@ -206,8 +210,8 @@ impl Tables {
         let mut found = 0usize;
         for nlri in prefixes {
             found += usize::from(match nlri.prefix {
-                IpNet::V4(net) => self.ipv4.contains_key(&net.trunc()),
-                IpNet::V6(net) => self.ipv6.contains_key(&net.trunc()),
+                IpNet::V4(net) => self.ipv4.contains_key(net.trunc()),
+                IpNet::V6(net) => self.ipv6.contains_key(net.trunc()),
             });
         }
         std::hint::black_box(found);
@@ -218,8 +222,14 @@ impl Tables {
 pub(crate) trait PrefixKey: Copy + Eq + Hash + Ord + Debug + Into<IpNet> + 'static {
     /// The unicast family of this address type.
     const FAMILY: Family;
-    fn table(tables: &Tables) -> &ShardedMap<Self, Paths>;
-    fn table_mut(tables: &mut Tables) -> &mut ShardedMap<Self, Paths>;
+    /// The form most keys of the family take in a table.
+    type Compact: Copy + Eq + Hash + Debug + 'static;
+    /// The key's compact form, when it has one.
+    fn compact(self) -> Option<Self::Compact>;
+    /// The key a compact form stands for.
+    fn expand(compact: Self::Compact) -> Self;
+    fn table(tables: &Tables) -> &PrefixTable<Self>;
+    fn table_mut(tables: &mut Tables) -> &mut PrefixTable<Self>;
     fn outbox(outboxes: &Outboxes) -> &Outbox<Self>;
     fn outbox_mut(outboxes: &mut Outboxes) -> &mut Outbox<Self>;
 }
@@ -247,10 +257,18 @@ impl Outboxes {
 
 impl PrefixKey for Ipv4Net {
     const FAMILY: Family = Family::IPV4_UNICAST;
-    fn table(tables: &Tables) -> &ShardedMap<Self, Paths> {
+    /// Five octets already.
+    type Compact = Ipv4Net;
+    fn compact(self) -> Option<Ipv4Net> {
+        Some(self)
+    }
+    fn expand(compact: Ipv4Net) -> Self {
+        compact
+    }
+    fn table(tables: &Tables) -> &PrefixTable<Self> {
         &tables.ipv4
     }
-    fn table_mut(tables: &mut Tables) -> &mut ShardedMap<Self, Paths> {
+    fn table_mut(tables: &mut Tables) -> &mut PrefixTable<Self> {
         &mut tables.ipv4
     }
     fn outbox(outboxes: &Outboxes) -> &Outbox<Self> {
@@ -263,10 +281,17 @@ impl PrefixKey for Ipv4Net {
 
 impl PrefixKey for Ipv6Net {
     const FAMILY: Family = Family::IPV6_UNICAST;
-    fn table(tables: &Tables) -> &ShardedMap<Self, Paths> {
+    type Compact = Ipv6Compact;
+    fn compact(self) -> Option<Ipv6Compact> {
+        Ipv6Compact::of(self)
+    }
+    fn expand(compact: Ipv6Compact) -> Self {
+        compact.net()
+    }
+    fn table(tables: &Tables) -> &PrefixTable<Self> {
         &tables.ipv6
     }
-    fn table_mut(tables: &mut Tables) -> &mut ShardedMap<Self, Paths> {
+    fn table_mut(tables: &mut Tables) -> &mut PrefixTable<Self> {
         &mut tables.ipv6
     }
     fn outbox(outboxes: &Outboxes) -> &Outbox<Self> {

@@ -81,7 +81,7 @@ impl Rib {
 
     fn family_views<K: PrefixKey>(&self) -> impl Iterator<Item = (IpNet, &Path)> + '_ {
         K::table(&self.tables).iter().flat_map(|(key, paths)| {
-            let prefix: IpNet = (*key).into();
+            let prefix: IpNet = key.into();
             paths.as_slice().iter().map(move |path| (prefix, path))
         })
     }
@@ -139,8 +139,8 @@ impl Rib {
     pub fn lookup(&self, prefix: IpNet) -> impl Iterator<Item = RouteView<'_>> {
         let prefix = prefix.trunc();
         let paths: Option<&Paths> = match prefix {
-            IpNet::V4(net) => self.tables.ipv4.get(&net),
-            IpNet::V6(net) => self.tables.ipv6.get(&net),
+            IpNet::V4(net) => self.tables.ipv4.get(net),
+            IpNet::V6(net) => self.tables.ipv6.get(net),
         };
         paths
             .into_iter()

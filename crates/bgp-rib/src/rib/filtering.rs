@@ -62,12 +62,12 @@ impl Rib {
                 paths
                     .as_slice()
                     .iter()
-                    .filter(|path| {
+                    .filter(move |path| {
                         !path.is_local()
                             && path.peer == slot
-                            && !filter.imports((*key).into(), path.attributes.next_hop())
+                            && !filter.imports(key.into(), path.attributes.next_hop())
                     })
-                    .map(|path| (*key, path.path_id()))
+                    .map(move |path| (key, path.path_id()))
             })
             .collect();
         for (key, path_id) in doomed {

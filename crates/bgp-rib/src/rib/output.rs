@@ -184,12 +184,12 @@ impl Rib {
             outbox.full = false;
             outbox.dirty.clear();
             outbox.pending.clear();
-            outbox.pending.extend(table.keys().copied());
+            outbox.pending.extend(table.keys());
             outbox.pending.extend(
                 outbox
                     .advertised
                     .keys()
-                    .filter(|key| !table.contains_key(*key))
+                    .filter(|key| !table.contains_key(**key))
                     .copied(),
             );
             // In the table's order: sorting a million keys would cost more
@@ -271,14 +271,14 @@ impl Rib {
         };
         let (mut resolved, mut messages) = (0, 0);
         for key in dirty {
-            messages = resolve(key, table.get(&key));
+            messages = resolve(key, table.get(key));
             resolved += 1;
         }
         while resolved < budget.prefixes && messages < budget.messages {
             let Some(key) = outbox.pending.pop() else {
                 break;
             };
-            messages = resolve(key, table.get(&key));
+            messages = resolve(key, table.get(key));
             resolved += 1;
         }
         if outbox.pending.is_empty() {

@@ -12,18 +12,17 @@
 
 use std::collections::VecDeque;
 
-use crate::sharded::ShardedMap;
 use ipnet::{Ipv4Net, Ipv6Net};
 use smallvec::SmallVec;
 
 use super::Rib;
-use crate::table::{Paths, PeerSlot, PrefixKey};
+use crate::table::{PeerSlot, PrefixKey, PrefixTable};
 use crate::PeerId;
 
 /// The table's prefixes, when the peer has paths in it.
-fn keys_if<K: Copy>(any: bool, table: &ShardedMap<K, Paths>) -> Vec<K> {
+fn keys_if<K: PrefixKey>(any: bool, table: &PrefixTable<K>) -> Vec<K> {
     if any {
-        table.keys().copied().collect()
+        table.keys().collect()
     } else {
         Vec::new()
     }
@@ -160,7 +159,7 @@ impl Rib {
     /// Removes the slot's paths of one prefix (several with ADD-PATH).
     fn remove_at<K: PrefixKey>(&mut self, slot: PeerSlot, key: K) {
         let path_ids: SmallVec<[Option<u32>; 2]> = K::table(&self.tables)
-            .get(&key)
+            .get(key)
             .map(|paths| {
                 paths
                     .as_slice()
