@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Lists the functions a running nodebgp daemon executes, for the linker to
+# place next to each other (crates/nodebgp/function-order.txt, which
+# crates/nodebgp/build.rs hands to LLD; benches/RESULTS.md 6.17 says why).
+#
+# Runs route-load's scenarios against the release daemon under valgrind's
+# callgrind (a table in and out of the kernel, IPv6, many sessions with
+# clients to advertise to, a flapping peer, a graceful restart), takes the
+# functions of the binary each daemon executed, and writes them, headed by
+# the toolchain and Cargo.lock they were made for. Make the list again when a
+# release build warns that it was made for another toolchain or Cargo.lock.
+# Needs valgrind; takes about five minutes.
+#
+#   benches/function-order.sh           # writes crates/nodebgp/function-order.txt
+#   benches/function-order.sh --check   # how many listed functions the build has
+set -euo pipefail
+cd "$(dirname "$0")/.."
+list=crates/nodebgp/function-order.txt
+cargo build --release --locked -p nodebgp -p nodebgp-benches --bins >/dev/null
+nodebgp=$PWD/target/release/nodebgp
+
+symbols() { nm --defined-only "$nodebgp" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u; }
+
+if [ "${1:-}" = --check ]; then
+    listed=$(grep -vc '^#' "$list")
+    found=$(comm -12 <(symbols) <(grep -v '^#' "$list" | sort -u) | wc -l)
+    echo "$found of the $listed functions $list names are in $nodebgp"
+    # Most of them gone: the list was made for another build.
+    [ $((found * 10)) -ge $((listed * 9)) ]
+    exit
+fi
+
+command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install -y valgrind)" >&2; exit 1; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/nodebgp-function-order.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+
+# The daemon under callgrind, names as the linker knows them. The allocator
+# tunables are set here so that the daemon does not run itself again (it would
+# leave valgrind).
+cat >"$work/nodebgp" <<EOF
+#!/bin/sh
+export GLIBC_TUNABLES=glibc.malloc.mxfast=0:glibc.malloc.tcache_count=64:glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=1
+exec valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/callgrind.%p" "$nodebgp" "\$@"
+EOF
+chmod +x "$work/nodebgp"
+
+# One scenario: the daemon lingers after the load, is told to write its
+# counts then (a daemon that is killed writes none), and is stopped.
+scenario() {
+    local log="$work/route-load.log" pid=""
+    echo "route-load $*" >&2
+    target/release/route-load "$@" --runs 1 --only nodebgp --nodebgp "$work/nodebgp" \
+        --timeout 600 --linger 20 >"$log" 2>&1 &
+    local load=$!
+    for _ in $(seq 1200); do
+        pid=$(sed -n 's/.*lingering .*(pid \([0-9]*\)).*/\1/p' "$log" | head -1)
+        [ -n "$pid" ] || ! kill -0 "$load" 2>/dev/null && break
+        sleep 0.5
+    done
+    [ -n "$pid" ] || { cat "$log" >&2; echo "route-load $* did not linger" >&2; exit 1; }
+    callgrind_control --dump "$pid" >/dev/null 2>&1
+    wait "$load"
+}
+scenario --prefixes 100000 --fib --churn
+scenario --prefixes 20000 --ipv6 --fib
+scenario --prefixes 10000 --sessions 10 --clients 2
+scenario --prefixes 100 --sessions 100
+scenario --prefixes 20000 --shape 1/100k --flap 3
+scenario --prefixes 20000 --fib --restart
+
+# Every function a daemon (not a command such as `apply` or `status`) entered
+# or called, that the binary defines.
+executed() {
+    for counts in $(grep -l '^cmd: .* run ' "$work"/callgrind.*); do
+        sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$counts"
+    done | sort -u
+}
+stamp=$(ls -t target/release/build/nodebgp-*/out/function-order.stamp | head -1)
+{
+    echo "# The functions a running nodebgp daemon executes, which the linker places"
+    echo "# together (crates/nodebgp/build.rs). Made by benches/function-order.sh on"
+    echo "# $(git rev-parse --short HEAD); not edited by hand."
+    cat "$stamp"
+    comm -12 <(symbols) <(executed)
+} >"$list.new"
+mv "$list.new" "$list"
+echo "$(grep -vc '^#' "$list") functions in $list"
