@@ -2,8 +2,8 @@
 //! socket events, commands and the time, and carries out what it asks.
 //!
 //! ```text
-//!  commands (start, end, incoming connection) ──────────┐
-//!  messages to send (from the routing task) ────────────┤
+//!  commands (start, end, incoming connection, ─────────┐
+//!    messages to send from the routing task)            │
 //!  connection tasks (frames, closed, flushed) ──────────┼─► peer task ─► Session (sans-IO)
 //!  connect attempts (stream or error) ──────────────────┤       │
 //!  sleep_until(session.poll_timeout()) ─────────────────┘       ├─► connection tasks (bytes to write)
@@ -229,6 +229,10 @@ enum Command {
         restart_after: Option<Duration>,
     },
     End(Ending),
+    /// What to send, in this order. On the commands' own channel, not one of
+    /// its own: a channel costs about 1.4 KB a session idle (its state and
+    /// first block of 32 slots), and a command is as small as a `Vec`.
+    Send(Vec<Outgoing>),
 }
 
 /// One thing the routing task hands a peer task to send.
@@ -246,11 +250,10 @@ pub enum Outgoing {
 /// the task as [`Ending::Shutdown`] would.
 #[derive(Debug)]
 pub struct PeerHandle {
-    commands: mpsc::UnboundedSender<Command>,
-    /// Messages from the routing task. Unbounded as a channel, bounded in
-    /// use: the routing task sends a peer more only after its
+    /// Commands, and messages from the routing task. Unbounded as a channel,
+    /// bounded in use: the routing task sends a peer more only after its
     /// [`SessionEvent::Drained`], and then a bounded batch.
-    messages: mpsc::UnboundedSender<Vec<Outgoing>>,
+    commands: mpsc::UnboundedSender<Command>,
     address: SocketAddr,
     peer_as: bgp_wire::Asn,
     hold_time: u16,
@@ -332,7 +335,7 @@ impl PeerHandle {
 
     /// Queues what to send, in this order, as [`PeerHandle::send_messages`].
     pub fn send(&self, outgoing: Vec<Outgoing>) {
-        let _ = self.messages.send(outgoing);
+        let _ = self.commands.send(Command::Send(outgoing));
     }
 
     /// Ends the session because the peer exceeded its prefix limit
@@ -355,7 +358,6 @@ impl PeerHandle {
 /// Starts the task for one peer; it waits for [`PeerHandle::start`].
 pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
     let (commands, receiver) = mpsc::unbounded_channel();
-    let (messages, outbound_messages) = mpsc::unbounded_channel();
     let (events_sender, events) = mpsc::channel(FRAMES_QUEUED);
     let address = config.address;
     let peer_as = config.session.peer_as;
@@ -384,14 +386,12 @@ pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
         attempt: None,
         connect_error: None,
         counters: counters.clone(),
-        outbound_messages,
         outbox: VecDeque::new(),
     };
     let span = tracing::info_span!("peer", address = %address);
     tokio::spawn(peer.run().instrument(span));
     PeerHandle {
         commands,
-        messages,
         address,
         peer_as,
         hold_time,
@@ -429,7 +429,6 @@ struct Peer {
     /// by `status` while the session waits to retry.
     connect_error: Option<String>,
     counters: Arc<Counters>,
-    outbound_messages: mpsc::UnboundedReceiver<Vec<Outgoing>>,
     /// Events for the routing task not yet taken: while there are any, no
     /// more frames are read, so this holds a few events at the most.
     outbox: VecDeque<SessionEvent>,
@@ -468,7 +467,6 @@ impl Peer {
                     // The routing task is gone: so is the daemon.
                     Err(_) => break Ending::Shutdown(None),
                 },
-                Some(outgoing) = self.outbound_messages.recv() => self.send(outgoing),
                 Some(event) = self.events.recv(), if !delivering => {
                     // One reading of the clock for the turn's frames, which
                     // are taken microseconds apart.
@@ -596,6 +594,7 @@ impl Peer {
     fn command(&mut self, command: Command) {
         match command {
             Command::Start => self.session.handle(now(), Input::Start),
+            Command::Send(outgoing) => self.send(outgoing),
             Command::Stop { communication } => {
                 self.session.handle(now(), Input::Stop { communication })
             }
