@@ -152,7 +152,9 @@ struct RunningPeer {
 struct Manager {
     settings: Settings,
     store: Arc<dyn PeerStore>,
-    peers: HashMap<IpAddr, RunningPeer>,
+    /// Boxed, as the routing side's peers: a table of 1,000 peers has 2,048
+    /// slots, and each empty one would cost a whole record.
+    peers: HashMap<IpAddr, Box<RunningPeer>>,
     /// Peer tasks told to end whose [`SessionEvent::Stopped`] has not come.
     stopping: HashSet<PeerId>,
     /// The BGP listening sockets (opened in `run`).
@@ -614,6 +616,7 @@ impl Manager {
         self.numbers
             .get(&number)
             .and_then(|address| self.peers.get(address))
+            .map(|running| &**running)
     }
 
     /// After a restart, the previous run's kernel routes that no peer
@@ -927,11 +930,11 @@ impl Manager {
         self.numbers.insert(number, peer.address.ip());
         self.peers.insert(
             peer.address.ip(),
-            RunningPeer {
+            Box::new(RunningPeer {
                 desired: peer,
                 handle,
                 id: number,
-            },
+            }),
         );
     }
 
