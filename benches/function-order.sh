@@ -5,7 +5,8 @@
 #
 # Runs route-load's scenarios against the release daemon under valgrind's
 # callgrind (a table in and out of the kernel, IPv6, many sessions with
-# clients to advertise to, a flapping peer, a graceful restart), takes the
+# clients to advertise to, a flapping peer, a graceful restart) and
+# benches/sessions.sh (sessions to BIRD, idle), takes the
 # functions of the binary each daemon executed, and writes them, headed by
 # the toolchain and Cargo.lock they were made for. Make the list again when a
 # release build warns that it was made for another toolchain or Cargo.lock.
@@ -67,6 +68,14 @@ scenario --prefixes 10000 --sessions 10 --clients 2
 scenario --prefixes 100 --sessions 100
 scenario --prefixes 20000 --shape 1/100k --flap 3
 scenario --prefixes 20000 --fib --restart
+# Sessions the daemon connects out to (BIRD holds the other ends), idle past
+# their first keepalives; the daemon writes its counts when it is stopped.
+if [ -x /usr/sbin/bird ]; then
+    echo "benches/sessions.sh 100 40" >&2
+    NODEBGP="$work/nodebgp" SKIP_BUILD=1 benches/sessions.sh 100 40 >/dev/null
+else
+    echo "bird2 is not installed: the sessions scenario is left out" >&2
+fi
 
 # Every function a daemon (not a command such as `apply` or `status`) entered
 # or called, that the binary defines.

@@ -7,14 +7,15 @@
 #   benches/sessions.sh [SESSIONS] [IDLE_SECONDS]
 #
 # NODEBGP_ARGS adds flags to `nodebgp run` (e.g. --no-fib); SKIP_BUILD=1 uses
-# target/release/nodebgp as it is (to compare builds).
+# target/release/nodebgp as it is (to compare builds); NODEBGP runs another
+# binary or a wrapper (benches/function-order.sh runs the daemon under valgrind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions=${1:-100}
 idle=${2:-60}
 [ -x /usr/sbin/bird ] || { echo "bird2 is not installed (apt-get install -y bird2)" >&2; exit 1; }
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release --locked -p nodebgp >/dev/null
-nodebgp=$PWD/target/release/nodebgp
+nodebgp=${NODEBGP:-$PWD/target/release/nodebgp}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nodebgp-sessions.XXXXXX")
 bird_pid=""; daemon_pid=""

@@ -162,7 +162,7 @@ async fn frr_over_ipv6_on_non_default_ports() {
         .expect("nodebgp reaches Established over ::1");
     blocking(|| router.wait_for_state(loopback, PeerState::Established, UP))
         .expect("FRR reaches Established");
-    let families = speaker.peer.status().negotiated.unwrap().families;
+    let families = speaker.peer.status().negotiated.unwrap().families.clone();
     assert_eq!(families, vec![bgp_wire::Family::IPV6_UNICAST]);
 }
 

@@ -1,5 +1,7 @@
 //! What goes into the session and what comes out of it.
 
+use std::sync::Arc;
+
 use bgp_wire::{
     AttributeError, DecodeError, Frames, Message, Notification, Received, RouteRefresh, Update,
 };
@@ -186,7 +188,7 @@ pub enum Output {
         to: StateKind,
     },
     /// The session reached Established.
-    Established(Box<Negotiated>),
+    Established(Arc<Negotiated>),
     /// An UPDATE to process; `errors` carry RFC 7606 treatments below a reset.
     Update {
         /// The message.

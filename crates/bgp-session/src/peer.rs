@@ -110,7 +110,7 @@ pub enum SessionEvent {
     /// The session reached Established.
     Established {
         /// What was negotiated.
-        negotiated: Box<Negotiated>,
+        negotiated: Arc<Negotiated>,
         /// Our address on the connection: next hop self.
         local_address: Option<SocketAddr>,
     },
@@ -172,7 +172,7 @@ pub struct PeerStatus {
     /// negotiated hold time, RFC 4271 §10).
     pub configured_keepalive: Option<Duration>,
     /// What was negotiated, in OpenConfirm and Established.
-    pub negotiated: Option<Negotiated>,
+    pub negotiated: Option<Arc<Negotiated>>,
     /// Our address on the established connection.
     pub local_address: Option<SocketAddr>,
     /// Messages received and sent.
@@ -194,7 +194,7 @@ struct Snapshot {
     state: StateKind,
     since: std::time::Instant,
     last_error: Option<String>,
-    negotiated: Option<Negotiated>,
+    negotiated: Option<Arc<Negotiated>>,
     local_address: Option<SocketAddr>,
 }
 
@@ -649,7 +649,7 @@ impl Peer {
                     .clone()
                     .or_else(|| self.session.last_down().map(DownReason::to_string)),
             },
-            negotiated: self.session.negotiated().cloned(),
+            negotiated: self.session.negotiated_shared().cloned(),
             local_address,
         });
         self.state.send_replace(self.session.state());

@@ -1,4 +1,6 @@
 //! The routing side's graceful-restart rules on a virtual clock.
+use std::sync::Arc;
+
 use bgp_wire::{
     AsPath, AttributeValue, GracefulRestart, GracefulRestartFamily, LongLivedFamily, Nlri, Origin,
     PathAttribute, RouterId, Update,
@@ -91,7 +93,7 @@ fn routing(restart_time: u16, long_lived_stale_time: Option<u32>) -> Routing {
         PeerEvent {
             peer: PEER,
             event: SessionEvent::Established {
-                negotiated: Box::new(negotiated),
+                negotiated: Arc::new(negotiated),
                 local_address: Some("192.0.2.1:179".parse().unwrap()),
             },
         },
@@ -229,7 +231,7 @@ fn re_establish(routing: &mut Routing, restart: Option<GracefulRestart>) {
         PeerEvent {
             peer: PEER,
             event: SessionEvent::Established {
-                negotiated: Box::new(negotiated),
+                negotiated: Arc::new(negotiated),
                 local_address: Some("192.0.2.1:179".parse().unwrap()),
             },
         },
