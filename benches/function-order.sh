@@ -10,7 +10,7 @@
 # functions of the binary each daemon executed, and writes them, headed by
 # the toolchain and Cargo.lock they were made for. Make the list again when a
 # release build warns that it was made for another toolchain or Cargo.lock.
-# Needs valgrind; takes about five minutes.
+# Needs valgrind (and bird2 for the sessions); takes about seven minutes.
 #
 #   benches/function-order.sh           # writes crates/nodebgp/function-order.txt
 #   benches/function-order.sh --check   # how many listed functions the build has
@@ -32,6 +32,9 @@ if [ "${1:-}" = --check ]; then
 fi
 
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install -y valgrind)" >&2; exit 1; }
+# What the list is made for (rustc, Cargo.lock), as crates/nodebgp/build.rs wrote it.
+stamp=$(ls -t target/release/build/nodebgp-*/out/function-order.stamp 2>/dev/null | head -1 || true)
+[ -n "$stamp" ] || { echo "this build does not link with LLD: no list (crates/nodebgp/build.rs)" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/nodebgp-function-order.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
@@ -72,7 +75,8 @@ scenario --prefixes 20000 --fib --restart
 # their first keepalives; the daemon writes its counts when it is stopped.
 if [ -x /usr/sbin/bird ]; then
     echo "benches/sessions.sh 100 40" >&2
-    NODEBGP="$work/nodebgp" SKIP_BUILD=1 benches/sessions.sh 100 40 >/dev/null
+    NODEBGP="$work/nodebgp" SKIP_BUILD=1 benches/sessions.sh 100 40 >"$work/sessions.log" 2>&1 ||
+        { tail -n 20 "$work/sessions.log" >&2; exit 1; }
 else
     echo "bird2 is not installed: the sessions scenario is left out" >&2
 fi
@@ -84,7 +88,6 @@ executed() {
         sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$counts"
     done | sort -u
 }
-stamp=$(ls -t target/release/build/nodebgp-*/out/function-order.stamp | head -1)
 {
     echo "# The functions a running nodebgp daemon executes, which the linker places"
     echo "# together (crates/nodebgp/build.rs). Made by benches/function-order.sh on"

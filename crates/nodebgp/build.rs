@@ -27,12 +27,14 @@ fn main() {
     println!("cargo:rerun-if-changed={LIST}");
     println!("cargo:rerun-if-changed=../../Cargo.lock");
     println!("cargo:rerun-if-env-changed=NODEBGP_FUNCTION_ORDER");
-    if !applies() {
+    let Some(rustc) = rustc_version() else {
+        return;
+    };
+    if !applies(&rustc) {
         return;
     }
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
-    let rustc = rustc_version().unwrap_or_default();
     let lock = fs::read(manifest.join("../../Cargo.lock"))
         .ok()
         .map(|bytes| fnv1a(&bytes));
@@ -70,8 +72,9 @@ fn main() {
     println!("cargo:rustc-link-arg-bin=nodebgp=-Wl,--no-warn-symbol-ordering");
 }
 
-/// Whether this build links with LLD, optimised, and wants the order.
-fn applies() -> bool {
+/// Whether this build, by `rustc`, links with LLD, optimised, and wants
+/// the order.
+fn applies(rustc: &str) -> bool {
     let variable = |name: &str| env::var(name).unwrap_or_default();
     let own_linker = variable("CARGO_ENCODED_RUSTFLAGS").contains("link")
         || env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some();
@@ -79,7 +82,7 @@ fn applies() -> bool {
         && variable("PROFILE") == "release"
         && variable("TARGET") == "x86_64-unknown-linux-gnu"
         && !own_linker
-        && rustc_version().is_some_and(|version| minor(&version).is_some_and(|minor| minor >= 90))
+        && minor(rustc).is_some_and(|minor| minor >= 90)
 }
 
 /// `rustc 1.95.0 (59807616e 2026-04-14)`.
