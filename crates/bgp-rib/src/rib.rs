@@ -975,16 +975,21 @@ impl Rib {
         if self.fib_pending.is_empty() {
             return Vec::new();
         }
-        // Drained, not replaced: the map keeps its capacity for the next batch.
-        let changes: Vec<FibChange> = self
-            .fib_pending
-            .drain()
-            .filter(|(_, (before, now))| before != now)
-            .map(|(prefix, (_, now))| FibChange {
-                prefix,
-                next_hops: now,
-            })
-            .collect();
+        // Room for all of them at once: collected through the filter, the
+        // list would grow by doubling, up to twice the room (a batch of a
+        // table load is thousands of changes, the slack half a megabyte at
+        // the load's peak). Drained, not replaced: the map keeps its capacity
+        // for the next batch.
+        let mut changes = Vec::with_capacity(self.fib_pending.len());
+        changes.extend(
+            self.fib_pending
+                .drain()
+                .filter(|(_, (before, now))| before != now)
+                .map(|(prefix, (_, now))| FibChange {
+                    prefix,
+                    next_hops: now,
+                }),
+        );
         // Unless a whole table waited in it (the kernel lagged behind a full
         // load): that much room, over a hundred octets a prefix, would stay
         // taken for good.
