@@ -16,6 +16,8 @@
 #   benches/function-order.sh --check   # how many listed functions the build has
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# sort and comm in one order whoever runs this: the list is committed.
+export LC_ALL=C
 list=crates/nodebgp/function-order.txt
 cargo build --release --locked -p nodebgp -p nodebgp-benches --bins >/dev/null
 nodebgp=$PWD/target/release/nodebgp
@@ -23,7 +25,7 @@ nodebgp=$PWD/target/release/nodebgp
 symbols() { nm --defined-only "$nodebgp" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u; }
 
 if [ "${1:-}" = --check ]; then
-    listed=$(grep -vc '^#' "$list")
+    listed=$(grep -vc '^#' "$list" || true)
     found=$(comm -12 <(symbols) <(grep -v '^#' "$list" | sort -u) | wc -l)
     echo "$found of the $listed functions $list names are in $nodebgp"
     # Most of them gone: the list was made for another build.
@@ -36,7 +38,8 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get ins
 stamp=$(ls -t target/release/build/nodebgp-*/out/function-order.stamp 2>/dev/null | head -1 || true)
 [ -n "$stamp" ] || { echo "this build does not link with LLD: no list (crates/nodebgp/build.rs)" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/nodebgp-function-order.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 
 # The daemon under callgrind, names as the linker knows them. The allocator
 # tunables are set here so that the daemon does not run itself again (it would
@@ -62,8 +65,9 @@ scenario() {
         sleep 0.5
     done
     [ -n "$pid" ] || { cat "$log" >&2; echo "route-load $* did not linger" >&2; exit 1; }
-    callgrind_control --dump "$pid" >/dev/null 2>&1
-    wait "$load"
+    callgrind_control --dump "$pid" >/dev/null 2>&1 ||
+        { cat "$log" >&2; echo "callgrind_control could not reach pid $pid" >&2; exit 1; }
+    wait "$load" || { cat "$log" >&2; echo "route-load $* failed" >&2; exit 1; }
 }
 scenario --prefixes 100000 --fib --churn
 scenario --prefixes 20000 --ipv6 --fib
@@ -95,5 +99,7 @@ executed() {
     cat "$stamp"
     comm -12 <(symbols) <(executed)
 } >"$list.new"
+# A header alone would be a list that orders nothing.
+grep -qv '^#' "$list.new" || { rm -f "$list.new"; echo "no daemon's functions were recorded" >&2; exit 1; }
 mv "$list.new" "$list"
 echo "$(grep -vc '^#' "$list") functions in $list"

@@ -425,7 +425,19 @@ fn containerfile_copies_what_cargo_builds() {
     assert_eq!(stages.len(), 2, "a builder and a runtime stage");
     assert_eq!(stages[0], 0, "FROM comes first");
     let builder: Vec<&str> = instructions[0].1.split_whitespace().collect();
-    assert!(builder[0].ends_with("rust:bookworm"), "{builder:?}");
+    // The builder's toolchain is the one the linker's function order was
+    // made with (crates/nodebgp/build.rs): another one would leave it stale.
+    let order = std::fs::read_to_string(root().join("crates/nodebgp/function-order.txt"))
+        .expect("crates/nodebgp/function-order.txt");
+    let rustc = order
+        .lines()
+        .find_map(|line| line.strip_prefix("# rustc: rustc "))
+        .and_then(|version| version.split_whitespace().next())
+        .expect("the list names its rustc");
+    assert!(
+        builder[0].ends_with(&format!("rust:{rustc}-bookworm")),
+        "{builder:?} against the list's rustc {rustc}"
+    );
     assert_eq!(&builder[1..], ["AS", "builder"]);
     let runtime = &instructions[stages[1]].1;
     assert!(runtime.ends_with("debian:bookworm-slim"), "{runtime}");

@@ -4,13 +4,13 @@
 //!
 //! Why: the kernel maps a program's code in 64 KiB around each page first
 //! executed (fault-around). The daemon executes about a fifth of its code,
-//! and spread over all of it that held 7.8 MiB of the binary resident; the
-//! same code placed together holds 3.5 MiB (benches/RESULTS.md 6.17).
+//! and spread over all of it that held 7.6-7.8 MiB of the binary resident;
+//! the same code placed together holds 3.4 MiB (benches/RESULTS.md 6.17).
 //!
 //! Only where the linker is known to be LLD (x86_64 Linux, rustc 1.90 or
-//! later, whose default it is there), only for optimised builds, never when
-//! the build chooses a linker of its own; `NODEBGP_FUNCTION_ORDER=0` turns it
-//! off. The symbols' names carry a hash of the toolchain and of the
+//! later with its own LLD, which is its default linker there), only for
+//! optimised builds, never when the build chooses a linker of its own;
+//! `NODEBGP_FUNCTION_ORDER=0` turns it off. The symbols' names carry a hash of the toolchain and of the
 //! dependencies, so a list made for another rustc or another Cargo.lock finds
 //! few of them: the link still succeeds (whatever is not found keeps its
 //! place) and this script says the list wants making again.
@@ -26,7 +26,13 @@ const LIST: &str = "function-order.txt";
 fn main() {
     println!("cargo:rerun-if-changed={LIST}");
     println!("cargo:rerun-if-changed=../../Cargo.lock");
-    println!("cargo:rerun-if-env-changed=NODEBGP_FUNCTION_ORDER");
+    for variable in [
+        "NODEBGP_FUNCTION_ORDER",
+        "RUSTC_LINKER",
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
+    ] {
+        println!("cargo:rerun-if-env-changed={variable}");
+    }
     let Some(rustc) = rustc_version() else {
         return;
     };
@@ -76,13 +82,31 @@ fn main() {
 /// the order.
 fn applies(rustc: &str) -> bool {
     let variable = |name: &str| env::var(name).unwrap_or_default();
+    // A linker named in RUSTFLAGS, in the environment or in Cargo's
+    // configuration (which cargo passes on as RUSTC_LINKER).
     let own_linker = variable("CARGO_ENCODED_RUSTFLAGS").contains("link")
-        || env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some();
+        || env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some()
+        || env::var_os("RUSTC_LINKER").is_some();
     variable("NODEBGP_FUNCTION_ORDER") != "0"
         && variable("PROFILE") == "release"
         && variable("TARGET") == "x86_64-unknown-linux-gnu"
         && !own_linker
         && minor(rustc).is_some_and(|minor| minor >= 90)
+        && has_own_lld()
+}
+
+/// Whether the toolchain carries the LLD it links with by default (a rustc
+/// packaged without it links with the system's linker, which knows no
+/// ordering file).
+fn has_own_lld() -> bool {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(output) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    PathBuf::from(sysroot)
+        .join("lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld/ld.lld")
+        .exists()
 }
 
 /// `rustc 1.95.0 (59807616e 2026-04-14)`.

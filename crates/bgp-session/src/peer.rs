@@ -2,7 +2,7 @@
 //! socket events, commands and the time, and carries out what it asks.
 //!
 //! ```text
-//!  commands (start, end, incoming connection, ─────────┐
+//!  commands (start, end, incoming connection, ──────────┐
 //!    messages to send from the routing task)            │
 //!  connection tasks (frames, closed, flushed) ──────────┼─► peer task ─► Session (sans-IO)
 //!  connect attempts (stream or error) ──────────────────┤       │
@@ -229,9 +229,11 @@ enum Command {
         restart_after: Option<Duration>,
     },
     End(Ending),
-    /// What to send, in this order. On the commands' own channel, not one of
-    /// its own: a channel costs about 1.4 KB a session idle (its state and
-    /// first block of 32 slots), and a command is as small as a `Vec`.
+    /// What to send, in this order. On the commands' channel, not one of its
+    /// own: a channel costs about 1.4 KB a session idle (its state and first
+    /// block of 32 slots), and the `Vec` fits in a command's 40 octets.
+    /// Queued with the commands, messages go before a later Stop or End
+    /// (before, a Stop overtook them and they were dropped).
     Send(Vec<Outgoing>),
 }
 

@@ -7,8 +7,9 @@
 //! allocate; operators filter longer ones at their borders), so nothing of
 //! its address is past the 56th bit, and address and length fit one `u64`:
 //! 24 octets an entry, the size of an IPv4 one. Longer prefixes (/64 links,
-//! Calico's /122 blocks, /128 hosts) and any key with host bits set keep a
-//! map of their own, so a key is found again exactly as it was stored.
+//! Calico's /122 blocks, /128 hosts) and any key with an address bit set
+//! past the 56th keep a map of their own, so a key is found again exactly as
+//! it was stored.
 
 use hashbrown::hash_map::{self, Entry};
 use hashbrown::DefaultHashBuilder;
@@ -26,6 +27,8 @@ impl Ipv6Compact {
     /// The longest prefix that leaves the last octet of the upper half free.
     const LONGEST: u8 = 56;
 
+    /// `net` in compact form, when nothing of its address is past the 56th
+    /// bit and it is at most that long.
     pub(crate) fn of(net: Ipv6Net) -> Option<Ipv6Compact> {
         let address = u128::from(net.addr());
         // The length's octet and the lower half must be zero in the address.
@@ -34,6 +37,7 @@ impl Ipv6Compact {
             .then(|| Ipv6Compact((address >> 64) as u64 | u64::from(net.prefix_len())))
     }
 
+    /// The prefix this stands for.
     pub(crate) fn net(self) -> Ipv6Net {
         let address = u128::from(self.0 & !0xff) << 64;
         Ipv6Net::new(address.into(), self.0 as u8).expect("stored from a valid length")
@@ -44,7 +48,7 @@ impl Ipv6Compact {
 #[derive(Debug)]
 pub(crate) struct PrefixTable<K: PrefixKey> {
     compact: ShardedMap<K::Compact, Paths>,
-    /// Keys without a compact form.
+    /// Keys without a compact form (none for IPv4, whose every key is).
     other: ShardedMap<K, Paths>,
 }
 
