@@ -86,18 +86,40 @@ else
 fi
 
 # Every function a daemon (not a command such as `apply` or `status`) entered
-# or called, that the binary defines.
-executed() {
-    for counts in $(grep -l '^cmd: .* run ' "$work"/callgrind.*); do
-        sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$counts"
-    done | sort -u
+# or called, that the binary defines, in the order the linker is to place
+# them: what every daemon ran first (start-up, sessions, the RIB), then what
+# fewer of them ran, each set of daemons' functions together. A daemon that
+# never writes the kernel or meets IPv6 then leaves those functions' pages
+# alone, where an alphabetical list spread them over all of the hot code.
+# One column a daemon, in the order the daemons wrote their counts.
+ordered() {
+    local daemons
+    daemons=$(ls -tr $(grep -l '^cmd: .* run ' "$work"/callgrind.*))
+    set -- $daemons
+    local index=0
+    for counts in $daemons; do
+        sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$counts" | sort -u | sed "s/^/$index /"
+        index=$((index + 1))
+    done | awk -v daemons=$# '
+        {
+            daemon = $1; $1 = ""; name = substr($0, 2)
+            if (!(name in seen)) {
+                seen[name] = ""
+                for (column = 0; column < daemons; column++) seen[name] = seen[name] "0"
+            }
+            seen[name] = substr(seen[name], 1, daemon) "1" substr(seen[name], daemon + 2)
+            count[name]++
+        }
+        END { for (name in count) print count[name], seen[name], name }' |
+        sort -k1,1nr -k2,2r -k3,3 | cut -d' ' -f3- |
+        awk 'NR == FNR { defined[$0] = 1; next } $0 in defined' <(symbols) -
 }
 {
     echo "# The functions a running nodebgp daemon executes, which the linker places"
     echo "# together (crates/nodebgp/build.rs). Made by benches/function-order.sh on"
     echo "# $(git rev-parse --short HEAD); not edited by hand."
     cat "$stamp"
-    comm -12 <(symbols) <(executed)
+    ordered
 } >"$list.new"
 # A header alone would be a list that orders nothing.
 grep -qv '^#' "$list.new" || { rm -f "$list.new"; echo "no daemon's functions were recorded" >&2; exit 1; }
