@@ -93,14 +93,15 @@ fi
 # alone, where an alphabetical list spread them over all of the hot code.
 # One column a daemon, in the order the daemons wrote their counts.
 ordered() {
-    local daemons
-    daemons=$(ls -tr $(grep -l '^cmd: .* run ' "$work"/callgrind.*))
-    set -- $daemons
-    local index=0
-    for counts in $daemons; do
+    local profiles=() daemons=()
+    mapfile -t profiles < <(grep -l '^cmd: .* run ' "$work"/callgrind.* || true)
+    [ "${#profiles[@]}" -gt 0 ] || return 0
+    mapfile -t daemons < <(ls -tr -- "${profiles[@]}")
+    local index=0 counts
+    for counts in "${daemons[@]}"; do
         sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$counts" | sort -u | sed "s/^/$index /"
         index=$((index + 1))
-    done | awk -v daemons=$# '
+    done | awk -v daemons="${#daemons[@]}" '
         {
             daemon = $1; $1 = ""; name = substr($0, 2)
             if (!(name in seen)) {

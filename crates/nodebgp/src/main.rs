@@ -20,9 +20,11 @@ mod decode;
 mod go_template;
 mod resources;
 
+use std::ffi::OsString;
+use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 /// A native BGP speaker for Kubernetes nodes.
 #[derive(Debug, Parser)]
@@ -193,12 +195,32 @@ fn print_version(arguments: &VersionArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `PROGRAM run …` parsed by [`RunCommand`]; `None` for every other command.
+/// The usage line names the program as the tree's would (its file name).
+fn parse_run(arguments: &[OsString]) -> Option<Result<RunCommand, clap::Error>> {
+    if arguments.get(1)? != "run" {
+        return None;
+    }
+    let program = arguments
+        .first()
+        .and_then(|path| Path::new(path).file_name())
+        .and_then(|name| name.to_str())
+        .unwrap_or("nodebgp");
+    let mut command = RunCommand::command().bin_name(format!("{program} run"));
+    let parsed = command
+        .try_get_matches_from_mut(&arguments[1..])
+        .and_then(|matches| RunCommand::from_arg_matches(&matches))
+        .map_err(|error| error.format(&mut command));
+    Some(parsed)
+}
+
 fn main() -> ExitCode {
-    if std::env::args_os().nth(1).is_some_and(|word| word == "run") {
-        let run = RunCommand::parse_from(std::env::args_os().skip(1));
+    let arguments: Vec<OsString> = std::env::args_os().collect();
+    if let Some(parsed) = parse_run(&arguments) {
+        let run = parsed.unwrap_or_else(|error| error.exit());
         return exit_code(daemon::run(&run.arguments));
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(arguments);
     let result = match cli.command {
         Command::Run(arguments) => daemon::run(&arguments),
         Command::Status(arguments) => daemon::print_status(&arguments),
@@ -217,7 +239,6 @@ fn main() -> ExitCode {
             control_socket,
         } => daemon::set_log_level(&control_socket, filter),
         Command::Completion { shell } => {
-            use clap::CommandFactory as _;
             clap_complete::generate(
                 shell,
                 &mut Cli::command(),
@@ -277,27 +298,36 @@ mod tests {
 
     use super::Cli;
 
-    /// `run` parsed on its own is the command tree's `run`: the same help,
-    /// usage, version, arguments and errors.
+    /// `run` parsed on its own (what `main` does with `PROGRAM run …`) is
+    /// the command tree's `run`: the same help, usage, version, arguments
+    /// and errors, styles included, under whatever name the program has.
     #[test]
     fn run_parsed_alone_is_the_trees_run() {
+        use std::ffi::OsString;
+
         let mut tree = Cli::command();
         tree.build();
         let in_tree = tree.find_subcommand_mut("run").expect("a run subcommand");
         let mut alone = super::RunCommand::command();
         alone.build();
         assert_eq!(
-            alone.render_long_help().to_string(),
-            in_tree.render_long_help().to_string()
+            alone.render_long_help().ansi().to_string(),
+            in_tree.render_long_help().ansi().to_string()
         );
         assert_eq!(
-            alone.render_help().to_string(),
-            in_tree.render_help().to_string()
+            alone.render_help().ansi().to_string(),
+            in_tree.render_help().ansi().to_string()
         );
         assert_eq!(alone.render_version(), in_tree.render_version());
-        let line = [
-            "nodebgp",
-            "run",
+
+        let line = |program: &str, rest: &[&str]| -> Vec<OsString> {
+            [program, "run"]
+                .iter()
+                .chain(rest)
+                .map(OsString::from)
+                .collect()
+        };
+        let options = [
             "--node",
             "rack1-host1",
             "--as",
@@ -305,25 +335,49 @@ mod tests {
             "--listen",
             "127.0.0.1:1790",
         ];
-        let Ok(super::Command::Run(from_tree)) = Cli::try_parse_from(line).map(|cli| cli.command)
-        else {
-            panic!("the tree does not parse {line:?}");
-        };
-        let from_alone = super::RunCommand::try_parse_from(&line[1..])
-            .expect("run alone parses it")
-            .arguments;
-        assert_eq!(format!("{from_alone:?}"), format!("{from_tree:?}"));
-        for wrong in [&["--bogus"][..], &["--node"], &["--help"], &["--version"]] {
-            let tree_error = Cli::try_parse_from(["nodebgp", "run"].iter().chain(wrong))
-                .expect_err("the tree refuses it");
-            let alone_error = super::RunCommand::try_parse_from(["run"].iter().chain(wrong))
-                .expect_err("run alone refuses it");
-            assert_eq!(alone_error.kind(), tree_error.kind(), "{wrong:?}");
-            assert_eq!(
-                alone_error.render().to_string(),
-                tree_error.render().to_string(),
-                "{wrong:?}"
-            );
+        for program in ["nodebgp", "/usr/local/bin/calico-bgp"] {
+            let arguments = line(program, &options);
+            let Ok(super::Command::Run(from_tree)) =
+                Cli::try_parse_from(&arguments).map(|cli| cli.command)
+            else {
+                panic!("the tree does not parse {arguments:?}");
+            };
+            let from_alone = super::parse_run(&arguments)
+                .expect("a run command")
+                .expect("run alone parses it")
+                .arguments;
+            assert_eq!(format!("{from_alone:?}"), format!("{from_tree:?}"));
+            let wrong: [&[&str]; 6] = [
+                &["--bogus"],
+                &["--node"],
+                &["--help"],
+                &["-h"],
+                &["--version"],
+                &["-V"],
+            ];
+            for rest in wrong {
+                let arguments = line(program, rest);
+                let tree_error = Cli::try_parse_from(&arguments).expect_err("the tree refuses it");
+                let alone_error = super::parse_run(&arguments)
+                    .expect("a run command")
+                    .expect_err("run alone refuses it");
+                assert_eq!(alone_error.kind(), tree_error.kind(), "{arguments:?}");
+                assert_eq!(
+                    alone_error.render().ansi().to_string(),
+                    tree_error.render().ansi().to_string(),
+                    "{arguments:?}"
+                );
+            }
+        }
+        // Any other command, and `run` anywhere but first, go to the tree.
+        for other in [
+            &["nodebgp", "status"][..],
+            &["nodebgp", "Run"],
+            &["nodebgp", "--", "run"],
+            &["nodebgp"],
+        ] {
+            let arguments: Vec<OsString> = other.iter().map(OsString::from).collect();
+            assert!(super::parse_run(&arguments).is_none(), "{other:?}");
         }
     }
 
