@@ -105,8 +105,9 @@ pub(crate) fn run(arguments: &RunArgs) -> Result<()> {
         // waits, and so does its TCP connection. Peers wait for room in turn
         // (the channel is fair), so a flooding peer cannot starve the others.
         // 256 decoded UPDATEs keep the RIB busy while the sessions decode
-        // (a table loads as fast as with 1,024) and hold a quarter of the
-        // memory: a 100k table's peak is ~1 MiB lower (benches/RESULTS.md 6.18).
+        // (tables from 1, 10 and 100 peers load as fast as with 1,024) and
+        // hold a quarter of the memory: a 100k table's peak is 0.3-1.3 MiB
+        // lower (benches/RESULTS.md 6.18).
         let (route_sender, route_events) = mpsc::channel(256);
         Manager::new(settings, store, route_sender)
             .run(route_events)
