@@ -10,10 +10,12 @@
 //! Only where the linker is known to be LLD (x86_64 Linux, rustc 1.90 or
 //! later with its own LLD, which is its default linker there), only for
 //! optimised builds, never when the build chooses a linker of its own;
-//! `NODEBGP_FUNCTION_ORDER=0` turns it off. The symbols' names carry a hash of the toolchain and of the
-//! dependencies, so a list made for another rustc or another Cargo.lock finds
-//! few of them: the link still succeeds (whatever is not found keeps its
-//! place) and this script says the list wants making again.
+//! `NODEBGP_FUNCTION_ORDER=0` turns it off. The symbols' names carry a hash
+//! of the toolchain and of the dependencies, so a list made for another rustc
+//! or another Cargo.lock finds few of them: the link still succeeds (whatever
+//! is not found keeps its place) and this script says the list wants making
+//! again. The list puts what every daemon runs first and each scenario's own
+//! code after it (RESULTS.md 6.18).
 
 use std::env;
 use std::fs;
