@@ -392,6 +392,13 @@ impl Nodebgp {
         }
         if options.family != Family::IPV4_UNICAST {
             arguments.push("--all-families".to_owned());
+            if !clients.is_empty() {
+                // The sessions are IPv4: nodebgp advertises IPv6 routes over
+                // one only when it has an IPv6 address to give as next hop
+                // (crates/bgp-rib/src/export.rs). A documentation address: the
+                // clients count prefixes and forward nothing.
+                arguments.extend(["--ipv6-next-hop".to_owned(), "2001:db8:ffff::1".to_owned()]);
+            }
         }
         let child = spawn(binary, &arguments, &dir)?;
         let mut daemon = Nodebgp {

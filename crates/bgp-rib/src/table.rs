@@ -228,6 +228,10 @@ pub(crate) trait PrefixKey: Copy + Eq + Hash + Ord + Debug + Into<IpNet> + 'stat
     fn compact(self) -> Option<Self::Compact>;
     /// The key a compact form stands for.
     fn expand(compact: Self::Compact) -> Self;
+    /// The key's place in `Ord`'s order as integers: compared in an
+    /// instruction or two, where `Ord` compares the address octet by octet.
+    /// Output is sorted by it, a batch of thousands of prefixes at a time.
+    fn order(self) -> (u128, u8);
     fn table(tables: &Tables) -> &PrefixTable<Self>;
     fn table_mut(tables: &mut Tables) -> &mut PrefixTable<Self>;
     fn outbox(outboxes: &Outboxes) -> &Outbox<Self>;
@@ -265,6 +269,9 @@ impl PrefixKey for Ipv4Net {
     fn expand(compact: Ipv4Net) -> Self {
         compact
     }
+    fn order(self) -> (u128, u8) {
+        (u128::from(self.addr().to_bits()), self.prefix_len())
+    }
     fn table(tables: &Tables) -> &PrefixTable<Self> {
         &tables.ipv4
     }
@@ -288,6 +295,9 @@ impl PrefixKey for Ipv6Net {
     fn expand(compact: Ipv6Compact) -> Self {
         compact.net()
     }
+    fn order(self) -> (u128, u8) {
+        (self.addr().to_bits(), self.prefix_len())
+    }
     fn table(tables: &Tables) -> &PrefixTable<Self> {
         &tables.ipv6
     }
@@ -310,5 +320,50 @@ mod tests {
     fn a_path_is_sixteen_bytes_and_a_one_path_prefix_needs_no_more() {
         assert_eq!(std::mem::size_of::<Path>(), 16);
         assert_eq!(std::mem::size_of::<Paths>(), 16);
+    }
+
+    /// Sorting by `order` must give what sorting by `Ord` gives, or the
+    /// prefixes of an UPDATE would change places with the speed-up.
+    fn sorts_as_ord<K: PrefixKey>(keys: &[K]) {
+        let mut by_ord = keys.to_vec();
+        by_ord.sort_unstable();
+        let mut by_order = keys.to_vec();
+        by_order.sort_unstable_by_key(|key| key.order());
+        assert_eq!(by_order, by_ord);
+    }
+
+    #[test]
+    fn the_integer_order_of_a_key_is_its_ord() {
+        let ipv4: Vec<Ipv4Net> = [
+            "10.0.0.0/8",
+            "10.0.0.0/24",
+            "10.0.0.0/16",
+            "9.255.255.255/32",
+            "10.0.1.0/24",
+            "0.0.0.0/0",
+            "255.255.255.255/32",
+            "128.0.0.0/1",
+            "10.0.0.0/9",
+        ]
+        .iter()
+        .map(|text| text.parse().unwrap())
+        .collect();
+        sorts_as_ord(&ipv4);
+        let ipv6: Vec<Ipv6Net> = [
+            "2001:db8::/32",
+            "2001:db8::/48",
+            "2001:db8:0:1::/64",
+            "2001:db7:ffff:ffff::/64",
+            "::/0",
+            "ffff::/16",
+            "2001:db8::1/128",
+            "fe80::/10",
+            "2001:db8::/33",
+            "::1/128",
+        ]
+        .iter()
+        .map(|text| text.parse().unwrap())
+        .collect();
+        sorts_as_ord(&ipv6);
     }
 }
