@@ -228,9 +228,10 @@ pub(crate) trait PrefixKey: Copy + Eq + Hash + Ord + Debug + Into<IpNet> + 'stat
     fn compact(self) -> Option<Self::Compact>;
     /// The key a compact form stands for.
     fn expand(compact: Self::Compact) -> Self;
-    /// The key's place in `Ord`'s order as integers: compared in an
-    /// instruction or two, where `Ord` compares the address octet by octet.
-    /// Output is sorted by it, a batch of thousands of prefixes at a time.
+    /// The key's place in `Ord`'s order as integers: compared in a few
+    /// instructions, where `Ord` compares an IPv6 address segment by segment
+    /// (and an `Nlri`'s first its path identifier and family). Output is
+    /// sorted by it, a batch of thousands of prefixes at a time.
     fn order(self) -> (u128, u8);
     fn table(tables: &Tables) -> &PrefixTable<Self>;
     fn table_mut(tables: &mut Tables) -> &mut PrefixTable<Self>;
@@ -325,6 +326,11 @@ mod tests {
     /// Sorting by `order` must give what sorting by `Ord` gives, or the
     /// prefixes of an UPDATE would change places with the speed-up.
     fn sorts_as_ord<K: PrefixKey>(keys: &[K]) {
+        for a in keys {
+            for b in keys {
+                assert_eq!(a.order().cmp(&b.order()), a.cmp(b), "{a:?} against {b:?}");
+            }
+        }
         let mut by_ord = keys.to_vec();
         by_ord.sort_unstable();
         let mut by_order = keys.to_vec();
