@@ -72,6 +72,13 @@ impl Sets {
         number
     }
 
+    /// One prefix more holds set `number`, which is in use.
+    fn hold(&mut self, number: SetNumber) {
+        if let Some((_, prefixes)) = &mut self.slots[number.index()] {
+            *prefixes += 1;
+        }
+    }
+
     /// One prefix fewer holds set `number`.
     fn release(&mut self, number: SetNumber) {
         let slot = &mut self.slots[number.index()];
@@ -148,33 +155,47 @@ impl<K: Hash + Eq> Advertised<K> {
             self.sets.release(old);
         }
     }
+}
 
-    /// Records `attributes` as sent for `key` unless they are what it was
-    /// sent already (the same interned set) and `resend` is not asked: one
-    /// probe of the table for both the comparison and the update.
-    pub(crate) fn advertise(
-        &mut self,
-        key: K,
-        attributes: &Arc<Attributes>,
-        resend: bool,
-    ) -> Advertising {
+/// A set held in an [`Advertised`] for the length of a poll, so that its
+/// prefixes are recorded by its number, without looking the set up for each
+/// ([`Advertised::advertise`]). Given back with [`Advertised::unpin`].
+#[derive(Debug)]
+#[must_use = "a pinned set is held until unpinned"]
+pub(crate) struct Pinned(SetNumber);
+
+impl<K: Hash + Eq> Advertised<K> {
+    /// Holds `attributes` until [`Advertised::unpin`], as if one more prefix
+    /// had been sent them.
+    pub(crate) fn pin(&mut self, attributes: &Arc<Attributes>) -> Pinned {
+        Pinned(self.sets.acquire(attributes))
+    }
+
+    /// Lets go of a pinned set (it goes if no prefix holds it).
+    pub(crate) fn unpin(&mut self, pinned: Pinned) {
+        self.sets.release(pinned.0);
+    }
+
+    /// Records the pinned set as sent for `key` unless it is what `key` was
+    /// sent already and `resend` is not asked. Its number is its identity
+    /// while pinned, so the comparison and the update are one probe of the
+    /// table and no lookup of the set.
+    pub(crate) fn advertise(&mut self, key: K, pinned: &Pinned, resend: bool) -> Advertising {
         let Advertised { routes, sets } = self;
         match routes.entry(key) {
             Entry::Occupied(mut entry) => {
                 let old = *entry.get();
-                let same = sets
-                    .get(old)
-                    .is_some_and(|sent| Arc::ptr_eq(sent, attributes));
-                if same && !resend {
+                if old == pinned.0 && !resend {
                     return Advertising::Unchanged;
                 }
-                // Taken before the old is let go: the same set keeps its number.
-                entry.insert(sets.acquire(attributes));
+                sets.hold(pinned.0);
+                entry.insert(pinned.0);
                 sets.release(old);
                 Advertising::Replaced
             }
             Entry::Vacant(entry) => {
-                entry.insert(sets.acquire(attributes));
+                sets.hold(pinned.0);
+                entry.insert(pinned.0);
                 Advertising::New
             }
         }
@@ -213,6 +234,19 @@ mod tests {
         ))
     }
 
+    /// One prefix sent `set`, pinned for it alone.
+    fn advertise(
+        advertised: &mut Advertised<u32>,
+        key: u32,
+        set: &Arc<Attributes>,
+        resend: bool,
+    ) -> Advertising {
+        let pinned = advertised.pin(set);
+        let outcome = advertised.advertise(key, &pinned, resend);
+        advertised.unpin(pinned);
+        outcome
+    }
+
     #[test]
     fn an_ipv4_entry_takes_9_octets_with_its_key() {
         assert_eq!(std::mem::size_of::<(ipnet::Ipv4Net, SetNumber)>(), 9);
@@ -222,13 +256,25 @@ mod tests {
     fn each_set_is_kept_once_while_a_prefix_holds_it() {
         let (one, two) = (set(65001), set(65002));
         let mut advertised = Advertised::default();
-        assert_eq!(advertised.advertise(1u32, &one, false), Advertising::New);
-        assert_eq!(advertised.advertise(2, &one, false), Advertising::New);
-        assert_eq!(advertised.advertise(1, &one, false), Advertising::Unchanged);
-        assert_eq!(advertised.advertise(1, &one, true), Advertising::Replaced);
+        assert_eq!(
+            advertise(&mut advertised, 1u32, &one, false),
+            Advertising::New
+        );
+        assert_eq!(advertise(&mut advertised, 2, &one, false), Advertising::New);
+        assert_eq!(
+            advertise(&mut advertised, 1, &one, false),
+            Advertising::Unchanged
+        );
+        assert_eq!(
+            advertise(&mut advertised, 1, &one, true),
+            Advertising::Replaced
+        );
         assert_eq!(advertised.sets.numbers.len(), 1);
         assert_eq!(Arc::strong_count(&one), 2, "the test's and the group's");
-        assert_eq!(advertised.advertise(1, &two, false), Advertising::Replaced);
+        assert_eq!(
+            advertise(&mut advertised, 1, &two, false),
+            Advertising::Replaced
+        );
         assert!(Arc::ptr_eq(advertised.get(&1).unwrap(), &two));
         assert!(advertised.remove(&2));
         assert!(!advertised.remove(&2));
@@ -244,6 +290,27 @@ mod tests {
             .collect();
         sent.sort_unstable();
         assert_eq!(sent, [(1, Arc::as_ptr(&two)), (3, Arc::as_ptr(&three))]);
+        // A pinned set is held by its number; what its prefixes are sent is
+        // the same as through `advertise`.
+        let pinned = advertised.pin(&two);
+        assert_eq!(
+            advertised.advertise(1, &pinned, false),
+            Advertising::Unchanged
+        );
+        assert_eq!(advertised.advertise(4, &pinned, false), Advertising::New);
+        assert_eq!(
+            advertised.advertise(3, &pinned, false),
+            Advertising::Replaced
+        );
+        advertised.unpin(pinned);
+        assert_eq!(Arc::strong_count(&three), 1, "no prefix holds it: let go");
+        assert_eq!(Arc::strong_count(&two), 2, "held once, by the group");
+        assert!(advertised.remove(&4));
+        assert!(advertised.remove(&3));
+        let pinned = advertised.pin(&three);
+        advertised.unpin(pinned);
+        assert_eq!(Arc::strong_count(&three), 1, "pinned and unused: let go");
+        advertised.insert(3, &three);
         let copy = advertised.clone();
         assert!(advertised.remove(&1) && advertised.remove(&3));
         assert_eq!(Arc::strong_count(&two), 2, "the copy still holds it");

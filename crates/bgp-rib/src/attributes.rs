@@ -10,14 +10,14 @@
 //! are slices of the message buffer (and that buffer may be a whole socket
 //! read), so a new set copies what it keeps ([`Attributes::detached`]).
 
+use std::borrow::Borrow;
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use bgp_wire::{
-    Aggregator, AsPath, Asn, AttributeFlags, AttributeType, AttributeValue, ClusterId, ClusterList,
-    Communities, Community, ExtendedCommunities, LargeCommunities, Origin, PathAttribute,
-    SegmentKind,
+    Aggregator, AsPath, AttributeFlags, AttributeType, AttributeValue, ClusterId, ClusterList,
+    Communities, Community, ExtendedCommunities, ItemList, LargeCommunities, Origin, PathAttribute,
 };
 use bytes::Bytes;
 use hashbrown::hash_table::{self, HashTable};
@@ -256,24 +256,18 @@ impl Attributes {
     /// A copy that owns all its octets, so that interning it keeps no
     /// received message alive.
     pub(crate) fn detached(&self) -> Attributes {
-        let segments: Vec<(SegmentKind, Vec<Asn>)> = self
-            .as_path
-            .segments()
-            .map(|segment| (segment.kind, segment.asns().collect()))
-            .collect();
-        let as_path =
-            AsPath::from_segments(segments.iter().map(|(kind, asns)| (*kind, asns.as_slice())));
+        // Each list's octets copied whole: one allocation each, where
+        // rebuilding them item by item grew a buffer several times (a
+        // twentieth of taking a table of new sets in, benches/RESULTS.md
+        // 6.20). Field by field, so that nothing is cloned to be dropped.
         let rare = self.rare().map(|rare| {
             Box::new(Rare {
-                extended_communities: rare
-                    .extended_communities
-                    .as_ref()
-                    .map(|list| list.iter().collect()),
-                large_communities: rare
-                    .large_communities
-                    .as_ref()
-                    .map(|list| list.iter().collect()),
-                cluster_list: rare.cluster_list.as_ref().map(|list| list.iter().collect()),
+                atomic_aggregate: rare.atomic_aggregate,
+                aggregator: rare.aggregator,
+                extended_communities: rare.extended_communities.as_ref().map(ItemList::detached),
+                large_communities: rare.large_communities.as_ref().map(ItemList::detached),
+                originator_id: rare.originator_id,
+                cluster_list: rare.cluster_list.as_ref().map(ItemList::detached),
                 unknown: rare
                     .unknown
                     .iter()
@@ -282,14 +276,17 @@ impl Attributes {
                         ..unknown.clone()
                     })
                     .collect(),
-                ..rare.clone()
             })
         });
         Attributes {
-            as_path,
-            communities: self.communities.as_ref().map(|list| list.iter().collect()),
+            origin: self.origin,
+            as_path: self.as_path.detached(),
+            next_hop: self.next_hop,
+            med: self.med,
+            local_pref: self.local_pref,
+            communities: self.communities.as_ref().map(ItemList::detached),
             rare,
-            ..self.clone()
+            path_length: self.path_length,
         }
     }
 
@@ -363,29 +360,31 @@ impl Interner {
     /// interned set's own octets, not a slice of a received UPDATE, so it is
     /// kept as it is rather than copied. A route reflector's 100k exported
     /// sets then share their AS_PATH and COMMUNITIES with the received ones.
-    pub(crate) fn intern_derived(&mut self, candidate: &Attributes) -> Arc<Attributes> {
-        self.intern_as(candidate, Attributes::clone)
+    /// Taken by value: a new set is moved in, not cloned.
+    pub(crate) fn intern_derived(&mut self, candidate: Attributes) -> Arc<Attributes> {
+        self.intern_as(candidate, |set| set)
     }
 
-    /// The shared copy of `candidate`, made with `copy` on first sight.
-    fn intern_as(
+    /// The shared copy of `candidate`, made with `make` on first sight.
+    fn intern_as<C: Borrow<Attributes>>(
         &mut self,
-        candidate: &Attributes,
-        copy: impl FnOnce(&Attributes) -> Attributes,
+        candidate: C,
+        make: impl FnOnce(C) -> Attributes,
     ) -> Arc<Attributes> {
+        let set = candidate.borrow();
         debug_assert!(
-            !candidate.rare.as_deref().is_some_and(Rare::is_empty),
+            !set.rare.as_deref().is_some_and(Rare::is_empty),
             "tidy() the set before interning it"
         );
         let Interner { sets, hasher, .. } = self;
         match sets.entry(
-            hasher.hash_one(candidate),
-            |set| **set == *candidate,
-            |set| hasher.hash_one(&**set),
+            hasher.hash_one(set),
+            |interned| **interned == *set,
+            |interned| hasher.hash_one(&**interned),
         ) {
             hash_table::Entry::Occupied(entry) => Arc::clone(entry.get()),
             hash_table::Entry::Vacant(entry) => {
-                let shared = Arc::new(copy(candidate));
+                let shared = Arc::new(make(candidate));
                 entry.insert(Arc::clone(&shared));
                 shared
             }
@@ -419,6 +418,7 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bgp_wire::Asn;
 
     #[test]
     fn a_set_without_rare_attributes_is_small() {
@@ -439,14 +439,14 @@ mod tests {
         );
         let mut exported = (*source).clone();
         exported.med = Some(5);
-        let derived = interner.intern_derived(&exported);
+        let derived = interner.intern_derived(exported.clone());
         assert_eq!(derived.med, Some(5));
         assert_eq!(
             octets(&derived),
             octets(&source),
             "a derived set shares them"
         );
-        assert!(Arc::ptr_eq(&derived, &interner.intern_derived(&exported)));
+        assert!(Arc::ptr_eq(&derived, &interner.intern_derived(exported)));
     }
 
     #[test]

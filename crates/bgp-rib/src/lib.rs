@@ -96,6 +96,7 @@
 
 mod advertised;
 mod attributes;
+mod changed;
 mod decision;
 mod export;
 mod filter;

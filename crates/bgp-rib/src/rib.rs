@@ -436,7 +436,7 @@ impl Rib {
                 let attributes = marked
                     .entry(Arc::as_ptr(&path.attributes) as usize)
                     .or_insert_with(|| {
-                        interner.intern_derived(&path.attributes.with_long_lived_stale())
+                        interner.intern_derived(path.attributes.with_long_lived_stale())
                     });
                 path.attributes = Arc::clone(attributes);
                 path.flags |= Path::LONG_LIVED;

@@ -10,11 +10,11 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use bgp_wire::{Family, Nlri};
-use hashbrown::HashSet;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::advertised::Advertised;
 use crate::attributes::Attributes;
+use crate::changed::Changed;
 
 mod prefixes;
 
@@ -160,7 +160,7 @@ pub(crate) struct Outbox<K> {
     pub(crate) advertised: Advertised<K>,
     /// Prefixes whose best path changed since the last poll: resolved at poll
     /// time, so a flap in between sends only the final state.
-    pub(crate) dirty: HashSet<K>,
+    pub(crate) dirty: Changed<K>,
     /// The whole table is to be compared (initial table after session up).
     pub(crate) full: bool,
     /// The whole table is to be sent again even where unchanged (RFC 2918).
@@ -176,7 +176,7 @@ impl<K> Default for Outbox<K> {
     fn default() -> Self {
         Outbox {
             advertised: Advertised::default(),
-            dirty: HashSet::default(),
+            dirty: Changed::default(),
             full: false,
             resend: false,
             pending: Vec::new(),

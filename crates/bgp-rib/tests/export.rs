@@ -3,7 +3,7 @@
 
 mod common;
 
-use bgp_rib::{Asn, Family, PeerId, PeerInfo, Rib, RibConfig};
+use bgp_rib::{Asn, Batch, Family, PeerId, PeerInfo, Rib, RibConfig};
 use bgp_wire::{AttributeValue, Community, LargeCommunity, Update};
 use common::*;
 use ipnet::IpNet;
@@ -612,6 +612,52 @@ fn route_refresh_sends_the_family_again() {
     let updates = sent_to(&mut rib, 1);
     assert_eq!(announced(&updates), vec![net("10.1.0.0/16")]);
     assert!(updates.iter().all(|update| update.end_of_rib().is_none()));
+}
+
+/// A prefix that changes while a refresh is sent a batch at a time is both
+/// still to be sent again and changed: one poll resolves it twice, and it
+/// must be announced once.
+#[test]
+fn a_prefix_changed_during_a_refresh_is_announced_once() {
+    let mut rib = Rib::new(config());
+    originate(&mut rib, &["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"]);
+    up(&mut rib, 1, ibgp("192.0.2.1", "1.1.1.1"));
+    rib.refresh(PeerId(1), Family::IPV4_UNICAST);
+    let one = Batch {
+        prefixes: 1,
+        messages: 1,
+    };
+    let first = announced(&rib.poll_updates_within(PeerId(1), one));
+    assert_eq!(first.len(), 1);
+    let rest: Vec<IpNet> = ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"]
+        .into_iter()
+        .map(net)
+        .filter(|prefix| !first.contains(prefix))
+        .collect();
+    // Changed twice before the next poll, and still due to be sent again.
+    for community in [1, 2] {
+        rib.originate(rest[0], vec![Community(community)], vec![]);
+    }
+    assert_eq!(announced(&sent_to(&mut rib, 1)), rest);
+}
+
+/// A prefix that changes twice between two polls is announced once, with
+/// what it has at the poll.
+#[test]
+fn a_prefix_changed_twice_between_polls_is_announced_once() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ibgp("192.0.2.1", "1.1.1.1"));
+    for community in [1, 2, 3] {
+        rib.originate(net("10.1.0.0/16"), vec![Community(community)], vec![]);
+    }
+    let updates = sent_to(&mut rib, 1);
+    assert_eq!(announced(&updates), vec![net("10.1.0.0/16")]);
+    let Some(AttributeValue::Communities(communities)) = attribute(&updates[0], |value| {
+        matches!(value, AttributeValue::Communities(_))
+    }) else {
+        panic!("no COMMUNITIES");
+    };
+    assert_eq!(communities.iter().collect::<Vec<_>>(), [Community(3)]);
 }
 
 #[test]

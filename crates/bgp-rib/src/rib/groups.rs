@@ -477,7 +477,7 @@ impl Rib {
         }
         for id in marks {
             if let Some(group) = self.groups.get_mut(id) {
-                K::outbox_mut(&mut group.outboxes).dirty.insert(key);
+                K::outbox_mut(&mut group.outboxes).dirty.mark(key);
             }
         }
     }

@@ -9,7 +9,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::groups::{GroupId, SharedUpdates};
 use super::Rib;
-use crate::advertised::Advertising;
+use crate::advertised::{Advertising, Pinned};
 use crate::attributes::Attributes;
 use crate::export::{self, Source};
 use crate::table::{Paths, PeerSlot, PrefixKey};
@@ -43,10 +43,21 @@ impl Batch {
     }
 }
 
-/// The largest capacity of a group's set of changed prefixes (of one family)
-/// kept across polls: room for 14,336. A poll with more changes than its
-/// batch (the daemon's is 8,192 prefixes) spills them into `pending`, so
-/// under the daemon's batch every set is kept.
+/// What one (source set, source) pair is sent as in a poll.
+struct Outgoing {
+    /// The outgoing set (interned).
+    attributes: Arc<Attributes>,
+    /// The set held in the Adj-RIB-Out for the poll, once a prefix went
+    /// there: the prefixes after it are recorded by its number.
+    pinned: Option<Pinned>,
+    /// Its message among the poll's announcements, once a prefix went there.
+    message: Option<usize>,
+}
+
+/// The largest capacity of a group's list of changed prefixes (of one
+/// family) kept across polls. A poll with more changes than its batch (the
+/// daemon's is 8,192 prefixes) spills them into `pending`, so under the
+/// daemon's batch every list is kept.
 const KEPT_DIRTY: usize = 16_384;
 
 impl Rib {
@@ -214,17 +225,23 @@ impl Rib {
         }
         let resend = outbox.pending_resend;
         let mut dirty = std::mem::take(&mut outbox.dirty);
-        // The outgoing set of a (source set, source) pair, built once per
-        // poll: a full table costs one transform per distinct set.
-        let mut transformed: HashMap<(usize, u32), Option<Arc<Attributes>>> = HashMap::default();
+        // What a (source set, source) pair is sent as, worked out once per
+        // poll: a full table costs one transform per distinct set. Beside
+        // it, found for the first prefix sent it, the set's number in the
+        // Adj-RIB-Out and its message, so that the prefixes after it look up
+        // neither again.
+        let mut transformed: HashMap<(usize, u32), Option<Outgoing>> = HashMap::default();
+        // The message of each outgoing set (two sources may be sent the same
+        // interned set), looked at once per pair above.
+        let mut message_of_set: HashMap<usize, usize> = HashMap::default();
         // Keys, not `Nlri`s, until sorted: a key is 5 or 17 octets against an
         // `Nlri`'s 28, and compares as integers (`PrefixKey::order`).
-        let mut groups: HashMap<usize, (Arc<Attributes>, Vec<K>)> = HashMap::default();
+        let mut announcements: Vec<(Arc<Attributes>, Vec<K>)> = Vec::new();
         let mut withdrawals = Vec::new();
         let mut released = 0;
         // Returns how many messages the batch holds so far.
         let mut resolve = |key: K, paths: Option<&Paths>| -> usize {
-            let desired = paths
+            let outgoing = paths
                 .and_then(Paths::best)
                 // The peer's own filter first (calico-node runs a BGPPeer's
                 // filters before its export filter); what it leaves open,
@@ -254,33 +271,43 @@ impl Rib {
                                 Source::Peer(&peers[usize::from(best.peer)])
                             };
                             export::transform(config, source, &best.attributes, target, K::FAMILY)
-                                .map(|attributes| interner.intern_derived(&attributes))
+                                .map(|attributes| Outgoing {
+                                    attributes: interner.intern_derived(attributes),
+                                    pinned: None,
+                                    message: None,
+                                })
                         })
-                        .clone()
+                        .as_mut()
                 });
-            let Some(desired) = desired else {
+            let Some(outgoing) = outgoing else {
                 if outbox.advertised.remove(&key) {
                     withdrawals.push(key);
                     released += 1;
                 }
-                return groups.len() + usize::from(!withdrawals.is_empty());
+                return announcements.len() + usize::from(!withdrawals.is_empty());
             };
-            match outbox.advertised.advertise(key, &desired, resend) {
+            let pinned = outgoing
+                .pinned
+                .get_or_insert_with(|| outbox.advertised.pin(&outgoing.attributes));
+            match outbox.advertised.advertise(key, pinned, resend) {
                 Advertising::Unchanged => {
-                    return groups.len() + usize::from(!withdrawals.is_empty());
+                    return announcements.len() + usize::from(!withdrawals.is_empty());
                 }
                 Advertising::Replaced => released += 1,
                 Advertising::New => {}
             }
-            groups
-                .entry(Arc::as_ptr(&desired) as usize)
-                .or_insert_with(|| (desired, Vec::new()))
-                .1
-                .push(key);
-            groups.len() + usize::from(!withdrawals.is_empty())
+            let message = *outgoing.message.get_or_insert_with(|| {
+                *message_of_set
+                    .entry(Arc::as_ptr(&outgoing.attributes) as usize)
+                    .or_insert_with(|| {
+                        announcements.push((Arc::clone(&outgoing.attributes), Vec::new()));
+                        announcements.len() - 1
+                    })
+            });
+            announcements[message].1.push(key);
+            announcements.len() + usize::from(!withdrawals.is_empty())
         };
         let (mut resolved, mut messages) = (0, 0);
-        let changed = dirty.len();
         for key in dirty.drain() {
             messages = resolve(key, table.get(key));
             resolved += 1;
@@ -292,14 +319,10 @@ impl Rib {
             messages = resolve(key, table.get(key));
             resolved += 1;
         }
-        // The set goes back emptied, sized for as many changes as this poll
-        // had: filled again from nothing before every poll, it grew through
-        // every size on the way, each growth hashing all it held again (17M
-        // of the 726M instructions of a 200k IPv6 table taken in and sent
-        // on, benches/RESULTS.md 6.19); kept larger than the changes, every
-        // drain would walk empty buckets. At most 96 KiB for IPv4 and 288
-        // KiB for IPv6 are kept per group, until its next poll.
-        dirty.shrink_to(changed);
+        // The list goes back emptied, its room kept: filled again from
+        // nothing before every poll, it would grow through every size on the
+        // way. At most 80 KiB for IPv4 and 272 KiB for IPv6 are kept per
+        // group.
         if dirty.capacity() <= KEPT_DIRTY {
             debug_assert!(outbox.dirty.is_empty(), "nothing marks while it polls");
             outbox.dirty = dirty;
@@ -317,13 +340,17 @@ impl Rib {
             withdrawals.sort_unstable_by_key(|key| key.order());
             updates.push(export::withdrawal(K::FAMILY, nlri(withdrawals)));
         }
-        let mut groups: Vec<(Arc<Attributes>, Vec<K>)> = groups.into_values().collect();
-        for (_, prefixes) in groups.iter_mut() {
+        for (_, prefixes) in announcements.iter_mut() {
+            // Mostly in order already (see `changed`): the sort checks them.
             prefixes.sort_unstable_by_key(|key| key.order());
+            // A prefix resolved twice in one poll (marked twice, or both
+            // marked and in a pass) is announced twice when the pass sends
+            // unchanged prefixes too (`resend`); once is enough.
+            prefixes.dedup();
         }
-        groups.sort_unstable_by_key(|(_, prefixes)| prefixes[0].order());
+        announcements.sort_unstable_by_key(|(_, prefixes)| prefixes[0].order());
         let four_octet = target.info.four_octet_asn;
-        for (attributes, prefixes) in groups {
+        for (attributes, prefixes) in announcements {
             updates.push(export::announcement(
                 &attributes,
                 K::FAMILY,
@@ -331,7 +358,13 @@ impl Rib {
                 four_octet,
             ));
         }
-        drop(transformed);
+        for pinned in transformed
+            .into_values()
+            .flatten()
+            .filter_map(|out| out.pinned)
+        {
+            outbox.advertised.unpin(pinned);
+        }
         interner.released(released);
     }
 

@@ -153,6 +153,15 @@ impl AsPath {
         }
     }
 
+    /// A copy with octets of its own, so that keeping it keeps no received
+    /// message alive: one allocation, the (well-formed) octets copied as they
+    /// are.
+    pub fn detached(&self) -> Self {
+        AsPath {
+            encoded: Bytes::copy_from_slice(&self.encoded),
+        }
+    }
+
     /// A path that is one AS_SEQUENCE.
     pub fn sequence(asns: &[Asn]) -> Self {
         if asns.is_empty() {
@@ -413,6 +422,18 @@ mod tests {
     fn path(hex_value: &str, four_octet: bool) -> Result<AsPath, AsPathError> {
         let value = Bytes::from(hex::decode(hex_value).unwrap());
         AsPath::decode(&value, four_octet, || value.clone())
+    }
+
+    #[test]
+    fn a_detached_path_is_equal_and_owns_its_octets() {
+        let message = Bytes::from(hex::decode("ffff0202000000010000fde8ffff").unwrap());
+        let value = message.slice(2..12);
+        let received = AsPath::decode(&value, true, || value.clone()).unwrap();
+        let detached = received.detached();
+        assert_eq!(detached, received);
+        assert_eq!(detached.to_string(), "1 65000");
+        assert_ne!(detached.encoded.as_ptr(), message[2..].as_ptr());
+        assert_eq!(received.encoded.as_ptr(), message[2..].as_ptr());
     }
 
     #[test]

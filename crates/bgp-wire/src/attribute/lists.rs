@@ -65,6 +65,12 @@ impl<T: ListItem> ItemList<T> {
     pub fn as_bytes(&self) -> &Bytes {
         &self.octets
     }
+
+    /// A copy with octets of its own, so that keeping it keeps no received
+    /// message alive: one allocation, the octets copied as they are.
+    pub fn detached(&self) -> Self {
+        ItemList::from_checked(Bytes::copy_from_slice(&self.octets))
+    }
 }
 
 impl<T: ListItem> FromIterator<T> for ItemList<T> {
@@ -249,6 +255,16 @@ pub type LargeCommunities = ItemList<LargeCommunity>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_detached_list_is_equal_and_owns_its_octets() {
+        let message = Bytes::from_static(&[0xff, 0, 1, 0, 2, 0, 3, 0, 4, 0xff]);
+        let received = Communities::from_checked(message.slice(1..9));
+        let detached = received.detached();
+        assert_eq!(detached, received);
+        assert_eq!(detached.len(), 2);
+        assert_ne!(detached.as_bytes().as_ptr(), received.as_bytes().as_ptr());
+    }
 
     #[test]
     fn lists_accept_only_whole_non_empty_item_counts() {
