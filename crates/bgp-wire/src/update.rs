@@ -374,10 +374,17 @@ impl Update {
             messages += 1;
         }
         if let Some(reach) = self.mp_reach() {
-            let empty = PathAttribute::new(AttributeValue::MpReach(Box::new(MpReach {
-                nlri: MpNlri::Prefixes(Vec::new()),
-                ..reach.clone()
-            })));
+            // Each piece is the attribute with some of the prefixes: built
+            // field by field, as cloning `reach` would copy them all each time.
+            let piece_of = |prefixes: Vec<Nlri>| {
+                PathAttribute::new(AttributeValue::MpReach(Box::new(MpReach {
+                    family: reach.family,
+                    next_hop: reach.next_hop.clone(),
+                    reserved: reach.reserved,
+                    nlri: MpNlri::Prefixes(prefixes),
+                })))
+            };
+            let empty = piece_of(Vec::new());
             let header = empty.encoded_length(context) + 1;
             let prefixes = match &reach.nlri {
                 MpNlri::Prefixes(prefixes) => prefixes,
@@ -394,10 +401,7 @@ impl Update {
                     length: shared_length + header,
                 })?;
             for chunk in chunks(prefixes, space) {
-                let piece = PathAttribute::new(AttributeValue::MpReach(Box::new(MpReach {
-                    nlri: MpNlri::Prefixes(chunk.to_vec()),
-                    ..reach.clone()
-                })));
+                let piece = piece_of(chunk.to_vec());
                 write_message(
                     destination,
                     context,
