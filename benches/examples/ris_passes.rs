@@ -12,7 +12,10 @@ use nodebgp_benches::{decode_all_nodebgp, ris_dir, ris_updates, NodebgpContexts}
 
 fn main() {
     let Some(frames) = ris_updates() else {
-        eprintln!("no RIS MRT files under {} (set NODEBGP_VECTORS)", ris_dir().display());
+        eprintln!(
+            "no RIS MRT files under {} (set NODEBGP_VECTORS)",
+            ris_dir().display()
+        );
         std::process::exit(2);
     };
     let passes: usize = match std::env::args().nth(1).map(|text| text.parse()) {
@@ -27,5 +30,8 @@ fn main() {
     let prefixes: u64 = (0..passes)
         .map(|_| decode_all_nodebgp(&frames, &contexts).prefixes)
         .sum();
-    println!("{passes} passes over {} messages: {prefixes} prefixes", frames.len());
+    println!(
+        "{passes} passes over {} messages: {prefixes} prefixes",
+        frames.len()
+    );
 }

@@ -72,9 +72,11 @@ impl Sets {
         number
     }
 
-    /// One prefix more holds set `number`, which is in use.
+    /// One prefix more holds set `number`, which is in use (pinned).
     fn hold(&mut self, number: SetNumber) {
-        if let Some((_, prefixes)) = &mut self.slots[number.index()] {
+        let slot = &mut self.slots[number.index()];
+        debug_assert!(slot.is_some(), "a pinned set is in use");
+        if let Some((_, prefixes)) = slot {
             *prefixes += 1;
         }
     }

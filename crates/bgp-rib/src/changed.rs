@@ -1,5 +1,5 @@
 //! The prefixes whose best path changed since an update group's last poll,
-//! in the order they changed.
+//! in the order they were marked.
 //!
 //! A list, not a set. Marking a prefix is a push, where a set hashed it
 //! (one of the seven hash-table probes a changed prefix made on its way
@@ -12,11 +12,16 @@
 //!
 //! A prefix marked twice before a poll is there twice. Resolving it the
 //! second time finds it sent already (or withdrawn already) and adds
-//! nothing; the output drops a repeat anyway (see `rib::output`). The list
-//! cannot grow with one flapping prefix: before it grows past its capacity
-//! it is sorted and its repeats dropped, so it has room for 1,024 marks or
-//! four for each distinct prefix marked, whichever is more, and sorting
-//! costs a logarithmic share of the pushes that filled it.
+//! nothing; where a pass sends unchanged prefixes too (a route refresh), the
+//! output drops the repeat (see `rib::output`). The list cannot grow with
+//! one flapping prefix: when it is full it is sorted and its repeats
+//! dropped (from then on it is in prefix order, not marking order), and it
+//! grows only when more than half of what it holds is distinct. Growing
+//! that way, it has room for at most 1,024 marks or four for each distinct
+//! prefix marked, whichever is more, besides the room a group keeps from
+//! one poll to the next (at most 16,384, see `rib::output`). Each sort of n
+//! marks comes at least n/2 pushes after the last: O(log n) comparisons a
+//! push, amortised.
 
 use crate::table::PrefixKey;
 
@@ -24,7 +29,7 @@ use crate::table::PrefixKey;
 /// takes it long before a flap could matter.
 const DEDUPLICATE_FROM: usize = 1024;
 
-/// Prefixes marked since the last poll, oldest first (see the module docs).
+/// Prefixes marked since the last poll (see the module docs).
 #[derive(Debug, Clone)]
 pub(crate) struct Changed<K> {
     keys: Vec<K>,
@@ -44,13 +49,18 @@ impl<K: PrefixKey> Changed<K> {
             // go, it grows anyway (to twice its size), so that the next
             // sort comes after at least half as many pushes as this one had
             // keys.
-            self.keys.sort_unstable_by_key(|key| key.order());
-            self.keys.dedup();
+            self.deduplicate();
             if self.keys.len() > self.keys.capacity() / 2 {
                 self.keys.reserve(self.keys.capacity());
             }
         }
         self.keys.push(key);
+    }
+
+    /// Drops the repeats, leaving the marks in prefix order.
+    pub(crate) fn deduplicate(&mut self) {
+        self.keys.sort_unstable_by_key(|key| key.order());
+        self.keys.dedup();
     }
 }
 
@@ -69,7 +79,7 @@ impl<K> Changed<K> {
         self.keys.clear();
     }
 
-    /// Takes every mark, oldest first; the list's room stays for the next.
+    /// Takes every mark, in the list's order; its room stays for the next.
     pub(crate) fn drain(&mut self) -> std::vec::Drain<'_, K> {
         self.keys.drain(..)
     }
@@ -115,6 +125,17 @@ mod tests {
         out.sort_unstable();
         out.dedup();
         assert_eq!(out.len(), 100, "every distinct mark kept");
+    }
+
+    #[test]
+    fn deduplicating_leaves_each_prefix_once_in_order() {
+        let mut changed = Changed::default();
+        for index in [5, 3, 5, 1, 3] {
+            changed.mark(prefix(index));
+        }
+        changed.deduplicate();
+        let out: Vec<Ipv4Net> = changed.drain().collect();
+        assert_eq!(out, [prefix(1), prefix(3), prefix(5)]);
     }
 
     #[test]

@@ -642,9 +642,10 @@ fn a_prefix_changed_during_a_refresh_is_announced_once() {
 }
 
 /// A prefix that changes twice between two polls is announced once, with
-/// what it has at the poll.
+/// what it has at the poll; one that changes and changes back is not sent
+/// again, since the peer has what it would be sent.
 #[test]
-fn a_prefix_changed_twice_between_polls_is_announced_once() {
+fn a_prefix_changed_between_polls_is_sent_as_it_is_at_the_poll() {
     let mut rib = Rib::new(config());
     up(&mut rib, 1, ibgp("192.0.2.1", "1.1.1.1"));
     for community in [1, 2, 3] {
@@ -658,6 +659,34 @@ fn a_prefix_changed_twice_between_polls_is_announced_once() {
         panic!("no COMMUNITIES");
     };
     assert_eq!(communities.iter().collect::<Vec<_>>(), [Community(3)]);
+    for community in [4, 3] {
+        rib.originate(net("10.1.0.0/16"), vec![Community(community)], vec![]);
+    }
+    assert!(
+        sent_to(&mut rib, 1).is_empty(),
+        "changed back: nothing to send"
+    );
+}
+
+/// What the Adj-RIB-Out holds for a poll (each outgoing set, pinned) is let
+/// go after it: once every route is withdrawn, no attribute set is left.
+#[test]
+fn no_attribute_set_outlives_the_routes_sent_with_it() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ibgp("192.0.2.1", "1.1.1.1"));
+    for (index, prefix) in ["10.1.0.0/16", "10.2.0.0/16", "2001:db8:1::/48"]
+        .into_iter()
+        .enumerate()
+    {
+        rib.originate(net(prefix), vec![Community(index as u32)], vec![]);
+    }
+    assert_eq!(announced(&sent_to(&mut rib, 1)).len(), 3);
+    assert!(rib.statistics().attribute_sets >= 3);
+    for prefix in ["10.1.0.0/16", "10.2.0.0/16", "2001:db8:1::/48"] {
+        rib.withdraw_origin(net(prefix));
+    }
+    assert_eq!(withdrawn(&sent_to(&mut rib, 1)).len(), 3);
+    assert_eq!(rib.statistics().attribute_sets, 0);
 }
 
 #[test]

@@ -213,6 +213,11 @@ impl Rib {
             // than the pass's first batches (each batch is sorted).
         }
         if outbox.dirty.len() > budget.prefixes {
+            // Repeats first: a prefix flapping towards a group polled
+            // seldom must not fill the batch with copies of itself.
+            outbox.dirty.deduplicate();
+        }
+        if outbox.dirty.len() > budget.prefixes {
             // More than one batch changed: resolved in batches like a pass.
             outbox.pending.extend(outbox.dirty.drain());
             let bound = table.len() + outbox.advertised.len();

@@ -69,7 +69,10 @@ impl<T: ListItem> ItemList<T> {
     /// A copy with octets of its own, so that keeping it keeps no received
     /// message alive: one allocation, the octets copied as they are.
     pub fn detached(&self) -> Self {
-        ItemList::from_checked(Bytes::copy_from_slice(&self.octets))
+        ItemList {
+            octets: Bytes::copy_from_slice(&self.octets),
+            item: PhantomData,
+        }
     }
 }
 
