@@ -312,14 +312,12 @@ pub(crate) fn announcement(attributes: &[PathAttribute], announced: Vec<Nlri>) -
             _ => carried.push(attribute.clone()),
         }
     }
-    carried.push(PathAttribute::new(AttributeValue::MpReach(Box::new(
-        MpReach {
-            family: Family::IPV6_UNICAST,
-            next_hop: Bytes::copy_from_slice(&next_hop.octets()),
-            reserved: 0,
-            nlri: MpNlri::Prefixes(announced),
-        },
-    ))));
+    carried.push(PathAttribute::new(AttributeValue::MpReach(MpReach {
+        family: Family::IPV6_UNICAST,
+        next_hop: Bytes::copy_from_slice(&next_hop.octets()),
+        reserved: 0,
+        nlri: MpNlri::Prefixes(announced),
+    })));
     Update {
         withdrawn: Vec::new(),
         attributes: carried,

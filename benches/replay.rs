@@ -480,12 +480,10 @@ impl Builder {
         } else if !withdrawn.is_empty() {
             update
                 .attributes
-                .push(PathAttribute::new(AttributeValue::MpUnreach(Box::new(
-                    MpUnreach {
-                        family,
-                        nlri: MpNlri::Prefixes(withdrawn),
-                    },
-                ))));
+                .push(PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+                    family,
+                    nlri: MpNlri::Prefixes(withdrawn),
+                })));
             update
                 .attributes
                 .sort_by_key(|attribute| attribute.value.type_code().0);

@@ -68,12 +68,10 @@ fn end_of_rib(family: Family) -> BytesMut {
     let attributes = if family == Family::IPV4_UNICAST {
         Vec::new()
     } else {
-        vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
-            MpUnreach {
-                family,
-                nlri: MpNlri::Prefixes(Vec::new()),
-            },
-        )))]
+        vec![PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+            family,
+            nlri: MpNlri::Prefixes(Vec::new()),
+        }))]
     };
     let end_of_rib = Update {
         withdrawn: Vec::new(),
@@ -135,12 +133,10 @@ fn withdraw_multiprotocol(update: &Bytes, stream: &mut Vec<u8>) {
     };
     let withdrawal = Update {
         withdrawn: Vec::new(),
-        attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
-            MpUnreach {
-                family: reach.family,
-                nlri: reach.nlri.clone(),
-            },
-        )))],
+        attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+            family: reach.family,
+            nlri: reach.nlri.clone(),
+        }))],
         announced: Vec::new(),
     };
     let mut encoded = BytesMut::new();

@@ -245,14 +245,12 @@ pub(crate) fn announcement(
                 Some(IpAddr::V6(address)) => Bytes::copy_from_slice(&address.octets()),
                 None => Bytes::new(),
             };
-            list.push(PathAttribute::new(AttributeValue::MpReach(Box::new(
-                MpReach {
-                    family,
-                    next_hop,
-                    reserved: 0,
-                    nlri: MpNlri::Prefixes(prefixes),
-                },
-            ))));
+            list.push(PathAttribute::new(AttributeValue::MpReach(MpReach {
+                family,
+                next_hop,
+                reserved: 0,
+                nlri: MpNlri::Prefixes(prefixes),
+            })));
             Vec::new()
         }
     };
@@ -275,12 +273,10 @@ pub(crate) fn withdrawal(family: Family, prefixes: Vec<Nlri>) -> Update {
         };
     }
     Update {
-        attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
-            MpUnreach {
-                family,
-                nlri: MpNlri::Prefixes(prefixes),
-            },
-        )))],
+        attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+            family,
+            nlri: MpNlri::Prefixes(prefixes),
+        }))],
         ..Update::default()
     }
 }

@@ -632,12 +632,10 @@ fn the_nlri_field_is_ignored_when_ipv4_unicast_was_not_negotiated() {
     // Withdrawals of the family are ignored as well, in either field.
     receive(&mut rib, 1, withdraw(&["10.1.0.0/16"]));
     let unreach = Update {
-        attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
-            MpUnreach {
-                family: Family::IPV4_UNICAST,
-                nlri: MpNlri::Prefixes(vec![Nlri::new(net("10.1.0.0/16"))]),
-            },
-        )))],
+        attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+            family: Family::IPV4_UNICAST,
+            nlri: MpNlri::Prefixes(vec![Nlri::new(net("10.1.0.0/16"))]),
+        }))],
         ..Update::default()
     };
     receive(&mut rib, 1, unreach);
@@ -847,12 +845,12 @@ fn mp_reach_of_an_unrouted_family_is_ignored() {
         attributes: vec![
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
             PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(&[Asn(65001)]))),
-            PathAttribute::new(AttributeValue::MpReach(Box::new(MpReach {
+            PathAttribute::new(AttributeValue::MpReach(MpReach {
                 family: Family::new(Afi::IPV4, Safi::MULTICAST),
                 next_hop: Bytes::from_static(&[192, 0, 2, 1]),
                 reserved: 0,
                 nlri: MpNlri::Prefixes(vec![Nlri::new(net("10.1.0.0/16"))]),
-            }))),
+            })),
         ],
         announced: Vec::new(),
     };

@@ -925,12 +925,10 @@ impl Peer {
             prefixes.extend(reach.nlri.prefixes().iter().map(|nlri| nlri.prefix));
             withdrawal
                 .attributes
-                .push(PathAttribute::new(AttributeValue::MpUnreach(Box::new(
-                    MpUnreach {
-                        family: reach.family,
-                        nlri: MpNlri::Prefixes(reach.nlri.prefixes().to_vec()),
-                    },
-                ))));
+                .push(PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+                    family: reach.family,
+                    nlri: MpNlri::Prefixes(reach.nlri.prefixes().to_vec()),
+                })));
         }
         if prefixes.is_empty() {
             return;

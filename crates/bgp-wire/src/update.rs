@@ -326,10 +326,10 @@ impl Update {
             messages += 1;
         }
         if let Some(unreach) = self.mp_unreach() {
-            let header = PathAttribute::new(AttributeValue::MpUnreach(Box::new(MpUnreach {
+            let header = PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
                 family: unreach.family,
                 nlri: MpNlri::Prefixes(Vec::new()),
-            })))
+            }))
             .encoded_length(context)
                 + 1; // a long NLRI list may need the extended length octet
             let prefixes = match &unreach.nlri {
@@ -341,10 +341,10 @@ impl Update {
                 }
             };
             for chunk in chunks(prefixes, room.saturating_sub(header)) {
-                let piece = PathAttribute::new(AttributeValue::MpUnreach(Box::new(MpUnreach {
+                let piece = PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
                     family: unreach.family,
                     nlri: MpNlri::Prefixes(chunk.to_vec()),
-                })));
+                }));
                 write_message(destination, context, &[], std::iter::once(&piece), &[]);
                 messages += 1;
             }
@@ -377,12 +377,12 @@ impl Update {
             // Each piece is the attribute with some of the prefixes: built
             // field by field, as cloning `reach` would copy them all each time.
             let piece_of = |prefixes: Vec<Nlri>| {
-                PathAttribute::new(AttributeValue::MpReach(Box::new(MpReach {
+                PathAttribute::new(AttributeValue::MpReach(MpReach {
                     family: reach.family,
                     next_hop: reach.next_hop.clone(),
                     reserved: reach.reserved,
                     nlri: MpNlri::Prefixes(prefixes),
-                })))
+                }))
             };
             let empty = piece_of(Vec::new());
             let header = empty.encoded_length(context) + 1;

@@ -140,22 +140,18 @@ fn update(max_asn: u32) -> impl Strategy<Value = Update> {
                 ];
                 attributes.extend(optional);
                 if let Some((next_hop, prefixes)) = reach {
-                    attributes.push(PathAttribute::new(AttributeValue::MpReach(Box::new(
-                        MpReach {
-                            family: Family::IPV6_UNICAST,
-                            next_hop: Bytes::copy_from_slice(&next_hop.to_be_bytes()),
-                            reserved: 0,
-                            nlri: MpNlri::Prefixes(prefixes),
-                        },
-                    ))));
+                    attributes.push(PathAttribute::new(AttributeValue::MpReach(MpReach {
+                        family: Family::IPV6_UNICAST,
+                        next_hop: Bytes::copy_from_slice(&next_hop.to_be_bytes()),
+                        reserved: 0,
+                        nlri: MpNlri::Prefixes(prefixes),
+                    })));
                 }
                 if let Some(prefixes) = unreach {
-                    attributes.push(PathAttribute::new(AttributeValue::MpUnreach(Box::new(
-                        MpUnreach {
-                            family: Family::IPV6_UNICAST,
-                            nlri: MpNlri::Prefixes(prefixes),
-                        },
-                    ))));
+                    attributes.push(PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+                        family: Family::IPV6_UNICAST,
+                        nlri: MpNlri::Prefixes(prefixes),
+                    })));
                 }
                 Update {
                     withdrawn,
@@ -280,12 +276,12 @@ proptest! {
             PathAttribute::new(AttributeValue::NextHop(Ipv4Addr::new(192, 0, 2, 1))),
         ];
         if !reach.is_empty() {
-            attributes.push(PathAttribute::new(AttributeValue::MpReach(Box::new(MpReach {
+            attributes.push(PathAttribute::new(AttributeValue::MpReach(MpReach {
                 family: Family::IPV6_UNICAST,
                 next_hop: Bytes::copy_from_slice(&[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
                 reserved: 0,
                 nlri: MpNlri::Prefixes(reach.clone()),
-            }))));
+            })));
         }
         let update = Update { withdrawn: withdrawn.clone(), attributes, announced: announced.clone() };
         let mut buffer = BytesMut::new();

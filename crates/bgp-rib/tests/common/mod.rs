@@ -166,18 +166,16 @@ impl Route {
                     Some(IpAddr::V6(address)) => Bytes::copy_from_slice(&address.octets()),
                     None => Bytes::new(),
                 };
-                attributes.push(PathAttribute::new(AttributeValue::MpReach(Box::new(
-                    MpReach {
-                        family: if ipv4 {
-                            Family::IPV4_UNICAST
-                        } else {
-                            Family::IPV6_UNICAST
-                        },
-                        next_hop: octets,
-                        reserved: 0,
-                        nlri: MpNlri::Prefixes(self.prefixes),
+                attributes.push(PathAttribute::new(AttributeValue::MpReach(MpReach {
+                    family: if ipv4 {
+                        Family::IPV4_UNICAST
+                    } else {
+                        Family::IPV6_UNICAST
                     },
-                ))));
+                    next_hop: octets,
+                    reserved: 0,
+                    nlri: MpNlri::Prefixes(self.prefixes),
+                })));
                 Update {
                     withdrawn: Vec::new(),
                     attributes,
@@ -193,12 +191,10 @@ pub fn withdraw(prefixes: &[&str]) -> Update {
     let nlri: Vec<Nlri> = prefixes.iter().map(|text| Nlri::new(net(text))).collect();
     if matches!(nlri.first().map(|nlri| nlri.prefix), Some(IpNet::V6(_))) {
         return Update {
-            attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(Box::new(
-                MpUnreach {
-                    family: Family::IPV6_UNICAST,
-                    nlri: MpNlri::Prefixes(nlri),
-                },
-            )))],
+            attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+                family: Family::IPV6_UNICAST,
+                nlri: MpNlri::Prefixes(nlri),
+            }))],
             ..Update::default()
         };
     }
