@@ -69,29 +69,55 @@ impl std::fmt::Display for AsPathError {
 
 impl std::error::Error for AsPathError {}
 
+/// What checking a received value's segments found.
+#[derive(Debug, Clone, Copy)]
+struct Numbers {
+    /// How many AS numbers the segments hold.
+    total: usize,
+    /// Whether one of them is 0 (RFC 7607).
+    has_zero: bool,
+}
+
 /// Checks the segments of a received value whose AS numbers are `width`
-/// octets wide (RFC 4271 §4.3, RFC 7606 §7.2) and counts the numbers. Works
-/// on the borrowed octets: nothing is sliced or copied until they are known
-/// to be good.
-fn count_numbers(value: &[u8], width: usize) -> Result<usize, AsPathError> {
+/// octets wide (RFC 4271 §4.3, RFC 7606 §7.2), counts the numbers and looks
+/// for AS 0 among them in the same pass. Works on the borrowed octets:
+/// nothing is sliced or copied until they are known to be good.
+#[inline]
+fn count_numbers(value: &[u8], width: usize) -> Result<Numbers, AsPathError> {
     let mut rest = value;
-    let mut total = 0;
+    let mut found = Numbers {
+        total: 0,
+        has_zero: false,
+    };
     loop {
         match rest {
-            [] => return Ok(total),
+            [] => return Ok(found),
             [kind, count, tail @ ..] => {
                 SegmentKind::from_code(*kind).ok_or(AsPathError::BadSegmentType)?;
                 if *count == 0 {
                     return Err(AsPathError::EmptySegment);
                 }
-                rest = tail
-                    .get(usize::from(*count) * width..)
+                let (numbers, after) = tail
+                    .split_at_checked(usize::from(*count) * width)
                     .ok_or(AsPathError::Overrun)?;
-                total += usize::from(*count);
+                found.has_zero |= numbers
+                    .chunks_exact(width)
+                    .any(|number| number.iter().all(|octet| *octet == 0));
+                found.total += usize::from(*count);
+                rest = after;
             }
             [_] => return Err(AsPathError::Overrun),
         }
     }
+}
+
+/// A received path and whether it holds AS 0, found while checking it.
+#[derive(Debug, Clone)]
+pub(crate) struct ReceivedPath {
+    /// The path.
+    pub(crate) path: AsPath,
+    /// Whether an AS number in it is 0 (RFC 7607: reserved, never in a path).
+    pub(crate) has_zero_asn: bool,
 }
 
 /// One segment, borrowed from a path.
@@ -180,16 +206,19 @@ impl AsPath {
         value: &[u8],
         four_octet: bool,
         shared: impl FnOnce() -> Bytes,
-    ) -> Result<AsPath, AsPathError> {
+    ) -> Result<ReceivedPath, AsPathError> {
         if four_octet {
-            count_numbers(value, 4)?;
-            return Ok(AsPath { encoded: shared() });
+            let numbers = count_numbers(value, 4)?;
+            return Ok(ReceivedPath {
+                path: AsPath { encoded: shared() },
+                has_zero_asn: numbers.has_zero,
+            });
         }
         // Widen two-octet numbers once, so that everything after sees one
         // form. The vector is allocated at its exact final size, so that
         // `Bytes` takes it over without another allocation.
-        let total_numbers = count_numbers(value, 2)?;
-        let mut wide = Vec::with_capacity(value.len() + total_numbers * 2);
+        let numbers = count_numbers(value, 2)?;
+        let mut wide = Vec::with_capacity(value.len() + numbers.total * 2);
         let mut rest = value;
         while let [kind, count, tail @ ..] = rest {
             // Checked above; a miss would only end the loop, never panic.
@@ -202,8 +231,11 @@ impl AsPath {
             }
             rest = after;
         }
-        Ok(AsPath {
-            encoded: Bytes::from(wide),
+        Ok(ReceivedPath {
+            path: AsPath {
+                encoded: Bytes::from(wide),
+            },
+            has_zero_asn: numbers.has_zero,
         })
     }
 
@@ -213,6 +245,7 @@ impl AsPath {
     /// is decided by the attribute decoder, not here.
     pub fn from_value(value: &[u8], four_octet: bool) -> Result<AsPath, AsPathError> {
         AsPath::decode(value, four_octet, || Bytes::copy_from_slice(value))
+            .map(|received| received.path)
     }
 
     /// Whether any AS number is 0 (RFC 7607: reserved, never in a path).
@@ -421,19 +454,41 @@ mod tests {
 
     fn path(hex_value: &str, four_octet: bool) -> Result<AsPath, AsPathError> {
         let value = Bytes::from(hex::decode(hex_value).unwrap());
-        AsPath::decode(&value, four_octet, || value.clone())
+        AsPath::decode(&value, four_octet, || value.clone()).map(|received| received.path)
     }
 
     #[test]
     fn a_detached_path_is_equal_and_owns_its_octets() {
         let message = Bytes::from(hex::decode("ffff0202000000010000fde8ffff").unwrap());
         let value = message.slice(2..12);
-        let received = AsPath::decode(&value, true, || value.clone()).unwrap();
+        let received = AsPath::decode(&value, true, || value.clone()).unwrap().path;
         let detached = received.detached();
         assert_eq!(detached, received);
         assert_eq!(detached.to_string(), "1 65000");
         assert_ne!(detached.encoded.as_ptr(), message[2..].as_ptr());
         assert_eq!(received.encoded.as_ptr(), message[2..].as_ptr());
+    }
+
+    #[test]
+    fn as_zero_is_found_while_the_segments_are_checked() {
+        // (hex value, four-octet numbers, AS 0 somewhere in it)
+        let cases = [
+            ("0202006400C80201012C", false, false),
+            ("020200640000020100C8", false, true),
+            ("0201000002010000", false, true),
+            ("01010000", false, true),
+            ("0202000000010000fde8", true, false),
+            ("0202000000010000fde8020100000000", true, true),
+            ("020200000000000000fe", true, true),
+            // Octets of zero that straddle two numbers are not AS 0.
+            ("0202000100000000ff00", true, false),
+        ];
+        for (hex_value, four_octet, zero) in cases {
+            let value = Bytes::from(hex::decode(hex_value).unwrap());
+            let received = AsPath::decode(&value, four_octet, || value.clone()).unwrap();
+            assert_eq!(received.has_zero_asn, zero, "{hex_value}");
+            assert_eq!(received.path.has_zero_asn(), zero, "{hex_value}");
+        }
     }
 
     #[test]

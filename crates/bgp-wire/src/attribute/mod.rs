@@ -701,8 +701,8 @@ fn decode_one(
         }
         AttributeType::AS_PATH | AttributeType::AS4_PATH => {
             let is_as4 = type_code == AttributeType::AS4_PATH;
-            let path =
-                AsPath::decode(value, is_as4 || context.four_octet_asn, shared).map_err(|_| {
+            let received = AsPath::decode(value, is_as4 || context.four_octet_asn, shared)
+                .map_err(|_| {
                     Problem::new(
                         UpdateSubcode::MalformedAsPath,
                         malformed_treatment(type_code),
@@ -715,7 +715,8 @@ fn decode_one(
                 })?;
             // RFC 7607 §2: AS 0 in AS_PATH or AS4_PATH makes the attribute
             // malformed, handled as RFC 7606 says for each.
-            if path.has_zero_asn() {
+            let path = received.path;
+            if received.has_zero_asn {
                 return Err(Problem::new(
                     UpdateSubcode::MalformedAsPath,
                     malformed_treatment(type_code),
