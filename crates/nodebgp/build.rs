@@ -22,8 +22,9 @@
 //! reads every relocation at start, and as 24-octet records the daemon's
 //! 13,600 kept 330 KB of the binary resident for the process's whole life;
 //! packed they take a few KB (RESULTS.md 6.21). The price is that the binary
-//! then needs glibc 2.36 where it runs: `NODEBGP_PACKED_RELOCATIONS=0` builds
-//! one for an older glibc (RHEL 9, Ubuntu 22.04), as does building it there.
+//! then needs glibc 2.36 where it runs: `NODEBGP_PACKED_RELOCATIONS=0` drops
+//! that requirement (RHEL 9, Ubuntu 22.04); building it where it runs is the
+//! sure way. Without `getconf`, or with an older glibc, nothing is packed.
 
 use std::env;
 use std::fs;

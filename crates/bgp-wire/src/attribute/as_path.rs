@@ -196,11 +196,13 @@ impl AsPath {
         AsPath::from_segments([(SegmentKind::Sequence, asns)])
     }
 
-    /// Checks and keeps a received value. `four_octet` says how wide the
-    /// numbers are on the wire (RFC 6793 §4: AS4_PATH always four).
+    /// Checks and keeps a received value, and says whether an AS number in
+    /// it is 0 (RFC 7607), found in the same pass; a value whose segments do
+    /// not parse is an error whatever numbers it holds. `four_octet` says how
+    /// wide the numbers are on the wire (RFC 6793 §4: AS4_PATH always four).
     /// `shared` gives the value as a `Bytes` (a slice of the message), asked
     /// for only when the value is kept as it is. Inlined into the attribute
-    /// decoder, its one caller, which writes the result straight into place.
+    /// decoder, which writes the result straight into place.
     #[inline]
     pub(crate) fn decode(
         value: &[u8],
@@ -208,17 +210,17 @@ impl AsPath {
         shared: impl FnOnce() -> Bytes,
     ) -> Result<ReceivedPath, AsPathError> {
         if four_octet {
-            let numbers = count_numbers(value, 4)?;
+            let checked = count_numbers(value, 4)?;
             return Ok(ReceivedPath {
                 path: AsPath { encoded: shared() },
-                has_zero_asn: numbers.has_zero,
+                has_zero_asn: checked.has_zero,
             });
         }
         // Widen two-octet numbers once, so that everything after sees one
         // form. The vector is allocated at its exact final size, so that
         // `Bytes` takes it over without another allocation.
-        let numbers = count_numbers(value, 2)?;
-        let mut wide = Vec::with_capacity(value.len() + numbers.total * 2);
+        let checked = count_numbers(value, 2)?;
+        let mut wide = Vec::with_capacity(value.len() + checked.total * 2);
         let mut rest = value;
         while let [kind, count, tail @ ..] = rest {
             // Checked above; a miss would only end the loop, never panic.
@@ -235,7 +237,7 @@ impl AsPath {
             path: AsPath {
                 encoded: Bytes::from(wide),
             },
-            has_zero_asn: numbers.has_zero,
+            has_zero_asn: checked.has_zero,
         })
     }
 
@@ -477,6 +479,8 @@ mod tests {
             ("020200640000020100C8", false, true),
             ("0201000002010000", false, true),
             ("01010000", false, true),
+            // Octets of zero that straddle two numbers are not AS 0 (256, 1).
+            ("020201000001", false, false),
             ("0202000000010000fde8", true, false),
             ("0202000000010000fde8020100000000", true, true),
             ("020200000000000000fe", true, true),
@@ -488,6 +492,18 @@ mod tests {
             let received = AsPath::decode(&value, four_octet, || value.clone()).unwrap();
             assert_eq!(received.has_zero_asn, zero, "{hex_value}");
             assert_eq!(received.path.has_zero_asn(), zero, "{hex_value}");
+        }
+    }
+
+    #[test]
+    fn a_path_that_does_not_parse_is_an_error_though_it_holds_as_zero() {
+        // AS 0, then a segment of type 5; AS 0, then a segment cut short.
+        for (hex_value, four_octet, error) in [
+            ("020100000501", false, AsPathError::BadSegmentType),
+            ("0201000000000501", true, AsPathError::BadSegmentType),
+            ("020100000201", false, AsPathError::Overrun),
+        ] {
+            assert_eq!(path(hex_value, four_octet), Err(error), "{hex_value}");
         }
     }
 
