@@ -112,7 +112,7 @@ fn links_with_lld(rustc: &str) -> bool {
     variable("PROFILE") == "release"
         && variable("TARGET") == "x86_64-unknown-linux-gnu"
         && !own_linker
-        && minor(rustc).is_some_and(|minor| minor >= 90)
+        && minor_of(rustc, "1").is_some_and(|minor| minor >= 90)
         && has_own_lld()
 }
 
@@ -138,10 +138,10 @@ fn host_glibc_minor() -> Option<u32> {
         .output()
         .ok()?;
     let text = String::from_utf8(output.stdout).ok()?;
-    let version = text.trim().strip_prefix("glibc ")?;
-    let mut parts = version.split('.');
-    (parts.next()? == "2").then_some(())?;
-    parts.next()?.parse().ok()
+    if !text.starts_with("glibc ") {
+        return None;
+    }
+    minor_of(&text, "2")
 }
 
 /// `rustc 1.95.0 (59807616e 2026-04-14)`.
@@ -152,11 +152,12 @@ fn rustc_version() -> Option<String> {
     Some(text.trim().to_owned())
 }
 
-/// The minor version of a 1.x rustc.
-fn minor(version: &str) -> Option<u32> {
+/// The minor version in `<program> <major>.<minor>…` (`rustc 1.95.0 (…)`,
+/// `glibc 2.36`), when the major is the one expected.
+fn minor_of(version: &str, major: &str) -> Option<u32> {
     let number = version.split_whitespace().nth(1)?;
     let mut parts = number.split('.');
-    (parts.next()? == "1").then_some(())?;
+    (parts.next()? == major).then_some(())?;
     parts.next()?.parse().ok()
 }
 
