@@ -74,17 +74,15 @@ struct Selected {
     fib: NextHops,
 }
 
-fn selected(paths: Option<&Paths>) -> Selected {
-    let Some(paths) = paths else {
-        return Selected::default();
-    };
+fn selected(paths: &Paths, forwarding: bool) -> Selected {
     let Some(best) = paths.best() else {
         return Selected::default();
     };
     // The FIB carries routes learned from peers; a locally originated best
-    // path means the node itself owns the prefix.
+    // path means the node itself owns the prefix. Without a forwarding
+    // table to feed, the next hops are never compared: not gathered.
     let mut fib = NextHops::new();
-    if !best.is_local() {
+    if forwarding && !best.is_local() {
         for path in paths.as_slice() {
             if path.selection != Selection::None {
                 if let Some(next_hop) = path.attributes.next_hop {
@@ -102,9 +100,9 @@ fn selected(paths: Option<&Paths>) -> Selected {
 }
 
 /// The selection of a prefix whose only path is `path`.
-fn selected_single(path: &Path) -> Selected {
-    let fib = match (path.is_local(), path.attributes.next_hop) {
-        (false, Some(next_hop)) => std::iter::once(next_hop).collect(),
+fn selected_single(path: &Path, forwarding: bool) -> Selected {
+    let fib = match (forwarding && !path.is_local(), path.attributes.next_hop) {
+        (true, Some(next_hop)) => std::iter::once(next_hop).collect(),
         _ => NextHops::new(),
     };
     Selected {
@@ -428,7 +426,7 @@ impl Rib {
             let Some(paths) = K::table_mut(tables).get_mut(key) else {
                 continue;
             };
-            let before = selected(Some(paths));
+            let before = selected(paths, config.forwarding);
             for path in paths.as_mut_slice() {
                 if !entering(path) {
                     continue;
@@ -444,7 +442,7 @@ impl Rib {
                 outcome.kept += 1;
             }
             decision::select(paths.as_mut_slice(), peers, config);
-            let after = selected(Some(paths));
+            let after = selected(paths, config.forwarding);
             self.note_change(key, before, after);
         }
         drop(marked);
@@ -785,7 +783,7 @@ impl Rib {
                     return Outcome::Refused;
                 }
                 path.selection = Selection::Best;
-                let after = selected_single(&path);
+                let after = selected_single(&path, self.config.forwarding);
                 entry.insert(Paths::One(path));
                 (Selected::default(), after, Outcome::Added)
             }
@@ -796,7 +794,7 @@ impl Rib {
                     .as_slice()
                     .iter()
                     .position(|existing| existing.is_from(source, path_id));
-                let before = selected(Some(paths));
+                let before = selected(paths, self.config.forwarding);
                 let outcome = match position {
                     Some(index) => {
                         let existing = &mut paths.as_mut_slice()[index];
@@ -829,7 +827,7 @@ impl Rib {
                     }
                 };
                 decision::select(paths.as_mut_slice(), &self.peers, &self.config);
-                (before, selected(Some(paths)), outcome)
+                (before, selected(paths, self.config.forwarding), outcome)
             }
         };
         self.note_change(key, before, after);
@@ -861,7 +859,7 @@ impl Rib {
                 *self.peers[usize::from(slot)].stale_mut(K::FAMILY) -= 1;
             }
         }
-        let before = selected(Some(entry.get()));
+        let before = selected(entry.get(), self.config.forwarding);
         let after = if entry.get().len() == 1 {
             entry.remove();
             Selected::default()
@@ -869,7 +867,7 @@ impl Rib {
             let paths = entry.get_mut();
             paths.remove(index);
             decision::select(paths.as_mut_slice(), &self.peers, &self.config);
-            selected(Some(paths))
+            selected(paths, self.config.forwarding)
         };
         self.interner.released(1);
         self.note_change(key, before, after);

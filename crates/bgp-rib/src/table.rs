@@ -235,7 +235,6 @@ pub(crate) trait PrefixKey: Copy + Eq + Hash + Ord + Debug + Into<IpNet> + 'stat
     fn order(self) -> (u128, u8);
     fn table(tables: &Tables) -> &PrefixTable<Self>;
     fn table_mut(tables: &mut Tables) -> &mut PrefixTable<Self>;
-    fn outbox(outboxes: &Outboxes) -> &Outbox<Self>;
     fn outbox_mut(outboxes: &mut Outboxes) -> &mut Outbox<Self>;
 }
 
@@ -279,9 +278,6 @@ impl PrefixKey for Ipv4Net {
     fn table_mut(tables: &mut Tables) -> &mut PrefixTable<Self> {
         &mut tables.ipv4
     }
-    fn outbox(outboxes: &Outboxes) -> &Outbox<Self> {
-        &outboxes.ipv4
-    }
     fn outbox_mut(outboxes: &mut Outboxes) -> &mut Outbox<Self> {
         &mut outboxes.ipv4
     }
@@ -304,9 +300,6 @@ impl PrefixKey for Ipv6Net {
     }
     fn table_mut(tables: &mut Tables) -> &mut PrefixTable<Self> {
         &mut tables.ipv6
-    }
-    fn outbox(outboxes: &Outboxes) -> &Outbox<Self> {
-        &outboxes.ipv6
     }
     fn outbox_mut(outboxes: &mut Outboxes) -> &mut Outbox<Self> {
         &mut outboxes.ipv6

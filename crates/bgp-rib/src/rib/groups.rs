@@ -32,7 +32,6 @@ use std::sync::Arc;
 use bgp_wire::{AsPath, Family, Origin, UpdateBatch};
 use hashbrown::HashSet;
 use ipnet::IpNet;
-use smallvec::SmallVec;
 
 use super::{BestPath, Rib};
 use crate::attributes::Attributes;
@@ -436,14 +435,20 @@ impl Rib {
         // of them that still holds an older path of the prefix had it marked
         // when that path stopped being the best (from an eligible one), and
         // the mark stays until its next poll.
+        let Rib {
+            config,
+            peers,
+            groups,
+            ..
+        } = self;
         let (internal, external) = {
             let kinds = |best: &Option<BestPath>| match best {
                 None => (false, false),
                 Some(best) if best.local => (true, true),
-                Some(best) if self.peers[usize::from(best.peer)].info.internal => {
-                    (self.config.cluster_id.is_some(), true)
+                Some(best) if peers[usize::from(best.peer)].info.internal => {
+                    (config.cluster_id.is_some(), true)
                 }
-                Some(_) => (true, self.config.transit),
+                Some(_) => (true, config.transit),
             };
             let (before_internal, before_external) = kinds(before);
             let (after_internal, after_external) = kinds(after);
@@ -452,32 +457,26 @@ impl Rib {
                 before_external || after_external,
             )
         };
-        let mut marks: SmallVec<[GroupId; 8]> = SmallVec::new();
-        for (id, group) in self.groups.iter() {
+        for group in groups.iter_mut() {
             if !(if group.internal { internal } else { external }) {
                 continue;
             }
-            let outbox = K::outbox(&group.outboxes);
+            let outbox = K::outbox_mut(&mut group.outboxes);
             if outbox.full || outbox.resend {
                 continue;
             }
             // Every member is sent the same: the first stands for all.
-            let target = &self.peers[usize::from(group.members[0])];
+            let target = &peers[usize::from(group.members[0])];
             let sent = after.as_ref().is_some_and(|best| {
                 let source = if best.local {
                     Source::Local
                 } else {
-                    Source::Peer(&self.peers[usize::from(best.peer)])
+                    Source::Peer(&peers[usize::from(best.peer)])
                 };
-                export::eligible(&self.config, source, &best.attributes, target, K::FAMILY)
+                export::eligible(config, source, &best.attributes, target, K::FAMILY)
             });
             if sent || outbox.advertised.contains_key(&key) {
-                marks.push(id);
-            }
-        }
-        for id in marks {
-            if let Some(group) = self.groups.get_mut(id) {
-                K::outbox_mut(&mut group.outboxes).dirty.mark(key);
+                outbox.dirty.mark(key);
             }
         }
     }
