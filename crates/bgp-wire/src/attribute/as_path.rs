@@ -179,12 +179,26 @@ impl AsPath {
         }
     }
 
+    /// How many octets the path takes encoded (its attribute value).
+    pub fn encoded_len(&self) -> usize {
+        self.encoded.len()
+    }
+
     /// A copy with octets of its own, so that keeping it keeps no received
-    /// message alive: one allocation, the (well-formed) octets copied as they
-    /// are.
-    pub fn detached(&self) -> Self {
+    /// message alive: the (well-formed) octets appended to `store` and split
+    /// off it. Copies split off one store share its one allocation, and
+    /// cloning them is a reference count from the start (octets copied into
+    /// a buffer of their own are given a shared header, an allocation, at
+    /// their first clone).
+    pub fn detached_in(&self, store: &mut BytesMut) -> Self {
+        // An empty path (iBGP, our own routes) takes nothing: split off the
+        // store, it would be given a shared header all the same.
+        if self.encoded.is_empty() {
+            return AsPath::empty();
+        }
+        store.extend_from_slice(&self.encoded);
         AsPath {
-            encoded: Bytes::copy_from_slice(&self.encoded),
+            encoded: store.split().freeze(),
         }
     }
 
@@ -464,7 +478,7 @@ mod tests {
         let message = Bytes::from(hex::decode("ffff0202000000010000fde8ffff").unwrap());
         let value = message.slice(2..12);
         let received = AsPath::decode(&value, true, || value.clone()).unwrap().path;
-        let detached = received.detached();
+        let detached = received.detached_in(&mut BytesMut::new());
         assert_eq!(detached, received);
         assert_eq!(detached.to_string(), "1 65000");
         assert_ne!(detached.encoded.as_ptr(), message[2..].as_ptr());

@@ -7,7 +7,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::net::Ipv4Addr;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 /// An item of a fixed-size list attribute.
 pub trait ListItem: Sized {
@@ -67,10 +67,12 @@ impl<T: ListItem> ItemList<T> {
     }
 
     /// A copy with octets of its own, so that keeping it keeps no received
-    /// message alive: one allocation, the octets copied as they are.
-    pub fn detached(&self) -> Self {
+    /// message alive: the octets appended to `store` and split off it, as
+    /// [`crate::attribute::AsPath::detached_in`] does.
+    pub fn detached_in(&self, store: &mut BytesMut) -> Self {
+        store.extend_from_slice(&self.octets);
         ItemList {
-            octets: Bytes::copy_from_slice(&self.octets),
+            octets: store.split().freeze(),
             item: PhantomData,
         }
     }
@@ -263,7 +265,7 @@ mod tests {
     fn a_detached_list_is_equal_and_owns_its_octets() {
         let message = Bytes::from_static(&[0xff, 0, 1, 0, 2, 0, 3, 0, 4, 0xff]);
         let received = Communities::from_checked(message.slice(1..9));
-        let detached = received.detached();
+        let detached = received.detached_in(&mut BytesMut::new());
         assert_eq!(detached, received);
         assert_eq!(detached.len(), 2);
         assert_ne!(detached.as_bytes().as_ptr(), received.as_bytes().as_ptr());
