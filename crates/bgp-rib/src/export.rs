@@ -59,18 +59,7 @@ pub(crate) fn eligible(
     }
     // RFC 1997: NO_ADVERTISE goes to no peer, NO_EXPORT stays inside the AS,
     // and so does NO_EXPORT_SUBCONFED without confederations.
-    let target_internal = target.info.internal;
-    if let Some(communities) = &attributes.communities {
-        let stays = |community: Community| {
-            community == Community::NO_ADVERTISE
-                || (!target_internal
-                    && (community == Community::NO_EXPORT
-                        || community == Community::NO_EXPORT_SUBCONFED))
-        };
-        if communities.iter().any(stays) {
-            return false;
-        }
-    }
+    //
     // RFC 9494 §4.3: a long-lived stale route (ours, or received with
     // LLGR_STALE) goes only to peers that announced the LLGR capability.
     // §4.6 would allow sending it to iBGP peers without the capability (with
@@ -78,8 +67,22 @@ pub(crate) fn eligible(
     // optional procedure: we do not, because such a peer cannot tell the
     // route is stale, and a node has no inner iBGP mesh that needs it to
     // keep forwarding. A withdrawal is the safe default the RFC names.
-    if !target.info.long_lived && attributes.is_long_lived_stale() {
-        return false;
+    //
+    // One pass over the communities for both: this runs for every prefix
+    // that changes and every update group.
+    let target_internal = target.info.internal;
+    let target_long_lived = target.info.long_lived;
+    if let Some(communities) = &attributes.communities {
+        let stays = |community: Community| {
+            community == Community::NO_ADVERTISE
+                || (!target_internal
+                    && (community == Community::NO_EXPORT
+                        || community == Community::NO_EXPORT_SUBCONFED))
+                || (!target_long_lived && community == Community::LLGR_STALE)
+        };
+        if communities.iter().any(stays) {
+            return false;
+        }
     }
     let Some(source) = source else {
         return true;
