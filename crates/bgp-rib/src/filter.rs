@@ -182,19 +182,29 @@ pub struct PeerFilter {
 impl PeerFilter {
     /// Whether a route for `prefix` through `next_hop` from the peer is
     /// taken in (as far as the filter decides; the fixed checks still apply).
+    ///
+    /// Asked for every prefix received: a peer without rules, the common
+    /// case, is answered inline without a call.
+    #[inline]
     pub fn imports(&self, prefix: IpNet, next_hop: Option<IpAddr>) -> bool {
-        self.import.decide(prefix, false, next_hop) != Some(Verdict::Reject)
+        self.import.is_empty()
+            || self.import.decide(prefix, false, next_hop) != Some(Verdict::Reject)
     }
 
     /// The filter's verdict on sending the route for `prefix` (the node's
     /// own when `local`) through `next_hop` (its next hop as learned) to the
-    /// peer; `None` when no rule matched.
+    /// peer; `None` when no rule matched (or there are none: inline, as for
+    /// [`PeerFilter::imports`]).
+    #[inline]
     pub fn export_verdict(
         &self,
         prefix: IpNet,
         local: bool,
         next_hop: Option<IpAddr>,
     ) -> Option<Verdict> {
+        if self.export.is_empty() {
+            return None;
+        }
         self.export.decide(prefix, local, next_hop)
     }
 
