@@ -30,7 +30,7 @@ pub use shape::{shaped_table, TableShape};
 use bgp_capture::{decompress_if_gzip, mrt_records, MrtRecord, Origin as CaptureOrigin};
 use bgp_wire::{
     split_frame, AsPath, Asn, AttributeValue, CodecContext, Communities, Community, Family,
-    Message, MpNlri, MpReach, Nlri, PathAttribute, Update, MAX_EXTENDED_MESSAGE_LENGTH,
+    Message, MpNlri, MpReach, Nlri, NlriList, PathAttribute, Update, MAX_EXTENDED_MESSAGE_LENGTH,
 };
 use bytes::{Bytes, BytesMut};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -296,9 +296,9 @@ pub(crate) fn announcement(attributes: &[PathAttribute], announced: Vec<Nlri>) -
     let ipv6 = matches!(announced.first(), Some(nlri) if nlri.prefix.addr().is_ipv6());
     if !ipv6 {
         return Update {
-            withdrawn: Vec::new(),
+            withdrawn: NlriList::new(),
             attributes: attributes.to_vec(),
-            announced,
+            announced: announced.into(),
         };
     }
     let mut carried = Vec::with_capacity(attributes.len());
@@ -319,9 +319,9 @@ pub(crate) fn announcement(attributes: &[PathAttribute], announced: Vec<Nlri>) -
         nlri: MpNlri::Prefixes(announced),
     })));
     Update {
-        withdrawn: Vec::new(),
+        withdrawn: NlriList::new(),
         attributes: carried,
-        announced: Vec::new(),
+        announced: NlriList::new(),
     }
 }
 

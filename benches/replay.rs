@@ -34,7 +34,7 @@ use std::path::Path;
 use bgp_capture::{inflate_if_gzip, mrt_stream, MrtPeer, MrtRecord, Origin as CaptureOrigin};
 use bgp_wire::{
     decode_nlri_field, decode_path_attributes, Afi, AsPath, Asn, AttributeValue, CodecContext,
-    Family, Message, MpNlri, MpUnreach, Nlri, PathAttribute, Received, Safi, Update,
+    Family, Message, MpNlri, MpUnreach, Nlri, NlriList, PathAttribute, Received, Safi, Update,
 };
 use bytes::{Bytes, BytesMut};
 use ipnet::IpNet;
@@ -327,7 +327,7 @@ fn read_routes(
 /// fields (IPv4 unicast) or its MP attributes (RFC 4760).
 fn prefixes_of(update: &Update, family: Family) -> (Vec<Nlri>, Vec<Nlri>) {
     if family == Family::IPV4_UNICAST {
-        return (update.withdrawn.clone(), update.announced.clone());
+        return (update.withdrawn.to_vec(), update.announced.to_vec());
     }
     let withdrawn = match update.mp_unreach() {
         Some(MpUnreach {
@@ -355,9 +355,9 @@ fn with_as_path(
     four_octet: bool,
 ) -> (Vec<PathAttribute>, Option<AsPath>) {
     let update = Update {
-        withdrawn: Vec::new(),
+        withdrawn: NlriList::new(),
         attributes,
-        announced: Vec::new(),
+        announced: NlriList::new(),
     };
     let as_path = update.effective_as_path(four_octet);
     (update.attributes, as_path)
@@ -427,9 +427,9 @@ impl Builder {
         }
         let mut key = BytesMut::new();
         Update {
-            withdrawn: Vec::new(),
+            withdrawn: NlriList::new(),
             attributes,
-            announced: Vec::new(),
+            announced: NlriList::new(),
         }
         .encode(&CodecContext::default(), &mut key)
         .expect("attributes decoded from a dump encode again");
@@ -468,15 +468,15 @@ impl Builder {
         }
         let mut update = if announced.is_empty() {
             Update {
-                withdrawn: Vec::new(),
+                withdrawn: NlriList::new(),
                 attributes: Vec::new(),
-                announced: Vec::new(),
+                announced: NlriList::new(),
             }
         } else {
             announcement(&attributes, announced)
         };
         if family == Family::IPV4_UNICAST {
-            update.withdrawn = withdrawn;
+            update.withdrawn = withdrawn.into();
         } else if !withdrawn.is_empty() {
             update
                 .attributes

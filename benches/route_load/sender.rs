@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use bgp_wire::{
     split_frame, Asn, AttributeValue, Capability, CodecContext, Family, GracefulRestart,
-    GracefulRestartFamily, Message, MpNlri, MpUnreach, Open, PathAttribute, Received, RouterId,
-    Update, MAX_MESSAGE_LENGTH,
+    GracefulRestartFamily, Message, MpNlri, MpUnreach, NlriList, Open, PathAttribute, Received,
+    RouterId, Update, MAX_MESSAGE_LENGTH,
 };
 use bytes::{Bytes, BytesMut};
 use nodebgp_benches::{update_fields, update_prefix_counts};
@@ -74,9 +74,9 @@ fn end_of_rib(family: Family) -> BytesMut {
         }))]
     };
     let end_of_rib = Update {
-        withdrawn: Vec::new(),
+        withdrawn: NlriList::new(),
         attributes,
-        announced: Vec::new(),
+        announced: NlriList::new(),
     };
     let mut encoded = BytesMut::new();
     end_of_rib
@@ -132,12 +132,12 @@ fn withdraw_multiprotocol(update: &Bytes, stream: &mut Vec<u8>) {
         return;
     };
     let withdrawal = Update {
-        withdrawn: Vec::new(),
+        withdrawn: NlriList::new(),
         attributes: vec![PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
             family: reach.family,
             nlri: reach.nlri.clone(),
         }))],
-        announced: Vec::new(),
+        announced: NlriList::new(),
     };
     let mut encoded = BytesMut::new();
     withdrawal

@@ -325,15 +325,15 @@ fn since_epoch(took: Duration) -> Duration {
 
 /// An UPDATE from the probe announcing `prefix`, next hop itself.
 pub(crate) fn probe_update(prefix: ipnet::IpNet, next_hop: Ipv4Addr) -> bgp_wire::Message {
-    use bgp_wire::{AsPath, Asn, AttributeValue, Nlri, Origin, PathAttribute, Update};
+    use bgp_wire::{AsPath, Asn, AttributeValue, Nlri, NlriList, Origin, PathAttribute, Update};
     bgp_wire::Message::Update(Update {
-        withdrawn: Vec::new(),
+        withdrawn: NlriList::new(),
         attributes: vec![
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
             PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(&[Asn(64700)]))),
             PathAttribute::new(AttributeValue::NextHop(next_hop)),
         ],
-        announced: vec![Nlri::new(prefix)],
+        announced: vec![Nlri::new(prefix)].into(),
     })
 }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use bgp_wire::{
     Aggregator, AsPath, AttributeFlags, AttributeValue, ClusterId, Community, Family, MpNlri,
-    MpReach, MpUnreach, Nlri, PathAttribute, SegmentKind, Update,
+    MpReach, MpUnreach, Nlri, NlriList, PathAttribute, SegmentKind, Update,
 };
 use bytes::Bytes;
 
@@ -260,9 +260,9 @@ pub(crate) fn announcement(
     // Type-code order, as most implementations send them.
     list.sort_by_key(|attribute| attribute.value.type_code());
     Update {
-        withdrawn: Vec::new(),
+        withdrawn: NlriList::new(),
         attributes: list,
-        announced,
+        announced: announced.into(),
     }
 }
 
@@ -271,7 +271,7 @@ pub(crate) fn announcement(
 pub(crate) fn withdrawal(family: Family, prefixes: Vec<Nlri>) -> Update {
     if family == Family::IPV4_UNICAST {
         return Update {
-            withdrawn: prefixes,
+            withdrawn: prefixes.into(),
             ..Update::default()
         };
     }

@@ -6,8 +6,8 @@ mod common;
 
 use bgp_rib::{Family, MaxPrefix, PeerId, PeerInfo, Receipt, Rib, RibConfig};
 use bgp_wire::{
-    Afi, AsPath, Asn, AttributeError, AttributeValue, MpNlri, MpReach, MpUnreach, Nlri, Origin,
-    PathAttribute, Safi, SegmentKind, Treatment, Update, UpdateSubcode,
+    Afi, AsPath, Asn, AttributeError, AttributeValue, MpNlri, MpReach, MpUnreach, Nlri, NlriList,
+    Origin, PathAttribute, Safi, SegmentKind, Treatment, Update, UpdateSubcode,
 };
 use bytes::Bytes;
 use common::*;
@@ -824,7 +824,8 @@ fn withdrawn_and_announced_together_is_announced_and_unknown_withdrawals_are_har
     update.withdrawn = vec![
         Nlri::new(net("10.1.0.0/16")),
         Nlri::new(net("10.200.0.0/16")),
-    ];
+    ]
+    .into();
     assert_eq!(receive(&mut rib, 1, update), accepted(1, 0));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 1);
     assert_eq!(
@@ -841,7 +842,7 @@ fn withdrawn_and_announced_together_is_announced_and_unknown_withdrawals_are_har
 fn mp_reach_of_an_unrouted_family_is_ignored() {
     let mut rib = rib_with_ebgp_peer();
     let update = Update {
-        withdrawn: Vec::new(),
+        withdrawn: NlriList::new(),
         attributes: vec![
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
             PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(&[Asn(65001)]))),
@@ -852,7 +853,7 @@ fn mp_reach_of_an_unrouted_family_is_ignored() {
                 nlri: MpNlri::Prefixes(vec![Nlri::new(net("10.1.0.0/16"))]),
             })),
         ],
-        announced: Vec::new(),
+        announced: NlriList::new(),
     };
     assert_eq!(receive(&mut rib, 1, update), accepted(0, 0));
     assert_eq!(paths(&rib, "10.1.0.0/16"), 0);

@@ -93,7 +93,7 @@ mod tests {
                 PathAttribute::new(AttributeValue::AsPath(AsPath::empty())),
                 PathAttribute::new(AttributeValue::NextHop("192.0.2.1".parse().unwrap())),
             ],
-            announced: vec![Nlri::new(prefix.parse().unwrap())],
+            announced: [Nlri::new(prefix.parse().unwrap())].into_iter().collect(),
             ..Update::default()
         }
     }

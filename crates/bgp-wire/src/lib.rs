@@ -62,7 +62,7 @@ pub use header::{
     MAX_MESSAGE_LENGTH,
 };
 pub use message::{Message, Received};
-pub use nlri::{decode_nlri_field, Nlri};
+pub use nlri::{decode_nlri_field, Nlri, NlriList};
 pub use notification::{cease, ErrorCode, Notification, MAX_SHUTDOWN_COMMUNICATION};
 pub use open::{decode_parameters, Open, OptionalParameter, CAPABILITIES_PARAMETER};
 pub use route_refresh::{RouteRefresh, RouteRefreshSubtype};

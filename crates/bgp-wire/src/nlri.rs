@@ -16,6 +16,12 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bytes::{BufMut, BytesMut};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use smallvec::SmallVec;
+
+/// The prefixes of an UPDATE's Withdrawn Routes or NLRI field. Two thirds of
+/// the UPDATEs in the RIS dumps carry exactly one prefix: it is held inline,
+/// and only more take an allocation (benches/RESULTS.md 6.22).
+pub type NlriList = SmallVec<[Nlri; 1]>;
 
 /// One route's destination: a prefix and, with ADD-PATH, its path identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -116,6 +122,28 @@ pub(crate) fn decode_prefixes(
     }
 }
 
+/// An UPDATE's own IPv4 field (Withdrawn Routes or NLRI), as
+/// [`decode_prefixes`] decodes it. A field that is one prefix, as in most
+/// UPDATEs, is read alone and held inline: no allocation, and none of the
+/// loop's bookkeeping.
+#[inline]
+pub(crate) fn decode_update_prefixes(field: &[u8], add_path: bool) -> Result<NlriList, NlriError> {
+    if field.is_empty() {
+        return Ok(NlriList::new());
+    }
+    if !add_path {
+        let (net, rest) = read_ipv4_prefix(field)?;
+        if rest.is_empty() {
+            return Ok(NlriList::from_buf([Nlri {
+                path_id: None,
+                prefix: IpNet::V4(net),
+            }]));
+        }
+    }
+    // More than one (the first is read again: it is a few instructions).
+    decode_prefixes(field, AddressKind::V4, add_path).map(NlriList::from_vec)
+}
+
 /// IPv4 without path identifiers: the hot loop of every UPDATE, kept apart
 /// so that the address size and the absent path identifier are constants,
 /// and inlined into the UPDATE decoder, which calls it for every message.
@@ -126,33 +154,8 @@ fn decode_ipv4_prefixes(field: &[u8]) -> Result<Vec<Nlri>, NlriError> {
     // vector is allocated at that size at once rather than grown from empty.
     let mut output = Vec::with_capacity(field.len() / 3 + 1);
     let mut rest = field;
-    while let [length, tail @ ..] = rest {
-        let length = *length;
-        if length > 32 {
-            return Err(NlriError::BadLength);
-        }
-        let count = usize::from(length).div_ceil(8);
-        let (octets, after) = tail.split_at_checked(count).ok_or(NlriError::Overrun)?;
-        let bits = match tail.first_chunk::<4>() {
-            // Four octets at hand (the usual case inside a field): one load,
-            // the octets past the prefix masked off (a shift in 64 bits, so
-            // that a zero-octet prefix needs no branch).
-            Some(word) => {
-                u32::from_be_bytes(*word) & (u64::from(u32::MAX) << (32 - 8 * count)) as u32
-            }
-            // Near the end of the message (where the only prefix of most
-            // UPDATEs is): the octets there are, by their count.
-            None => match *octets {
-                [first, second, third, fourth] => {
-                    u32::from_be_bytes([first, second, third, fourth])
-                }
-                [first, second, third] => u32::from_be_bytes([first, second, third, 0]),
-                [first, second] => u32::from_be_bytes([first, second, 0, 0]),
-                [first] => u32::from_be_bytes([first, 0, 0, 0]),
-                _ => 0,
-            },
-        };
-        let net = Ipv4Net::new(Ipv4Addr::from(bits), length).map_err(|_| NlriError::BadLength)?;
+    while !rest.is_empty() {
+        let (net, after) = read_ipv4_prefix(rest)?;
         output.push(Nlri {
             path_id: None,
             prefix: IpNet::V4(net),
@@ -160,6 +163,37 @@ fn decode_ipv4_prefixes(field: &[u8]) -> Result<Vec<Nlri>, NlriError> {
         rest = after;
     }
     Ok(output)
+}
+
+/// The IPv4 prefix at the start of `field` (not empty), and what follows it.
+#[inline(always)]
+fn read_ipv4_prefix(field: &[u8]) -> Result<(Ipv4Net, &[u8]), NlriError> {
+    let [length, tail @ ..] = field else {
+        return Err(NlriError::Overrun);
+    };
+    let length = *length;
+    if length > 32 {
+        return Err(NlriError::BadLength);
+    }
+    let count = usize::from(length).div_ceil(8);
+    let (octets, after) = tail.split_at_checked(count).ok_or(NlriError::Overrun)?;
+    let bits = match tail.first_chunk::<4>() {
+        // Four octets at hand (the usual case inside a field): one load,
+        // the octets past the prefix masked off (a shift in 64 bits, so
+        // that a zero-octet prefix needs no branch).
+        Some(word) => u32::from_be_bytes(*word) & (u64::from(u32::MAX) << (32 - 8 * count)) as u32,
+        // Near the end of the message (where the only prefix of most
+        // UPDATEs is): the octets there are, by their count.
+        None => match *octets {
+            [first, second, third, fourth] => u32::from_be_bytes([first, second, third, fourth]),
+            [first, second, third] => u32::from_be_bytes([first, second, third, 0]),
+            [first, second] => u32::from_be_bytes([first, second, 0, 0]),
+            [first] => u32::from_be_bytes([first, 0, 0, 0]),
+            _ => 0,
+        },
+    };
+    let net = Ipv4Net::new(Ipv4Addr::from(bits), length).map_err(|_| NlriError::BadLength)?;
+    Ok((net, after))
 }
 
 /// IPv6 without path identifiers (MP_REACH_NLRI and MP_UNREACH_NLRI of an
@@ -284,6 +318,43 @@ pub fn decode_nlri_field(field: &[u8], family: crate::Family, add_path: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_update_field_of_one_prefix_is_held_inline() {
+        for field in [&[24, 10, 1, 2][..], &[32, 192, 0, 2, 1], &[0]] {
+            let list = decode_update_prefixes(field, false).unwrap();
+            assert_eq!(
+                list[..],
+                decode_prefixes(field, AddressKind::V4, false).unwrap()[..]
+            );
+            assert!(!list.spilled(), "{field:?}");
+        }
+        let fields: [&[u8]; 3] = [
+            &[8, 10, 16, 10, 1],
+            &[24, 10, 1, 2, 24, 10, 1, 3, 24, 10, 1, 4],
+            &[0, 0, 0, 7, 24, 10, 1, 2],
+        ];
+        for (field, add_path) in fields.into_iter().zip([false, false, true]) {
+            let list = decode_update_prefixes(field, add_path).unwrap();
+            assert_eq!(
+                list[..],
+                decode_prefixes(field, AddressKind::V4, add_path).unwrap()[..]
+            );
+        }
+        // The errors are the loop's: a bad length first, then one cut short.
+        assert_eq!(
+            decode_update_prefixes(&[33, 1, 2, 3, 4, 5], false),
+            Err(NlriError::BadLength)
+        );
+        assert_eq!(
+            decode_update_prefixes(&[24, 10, 1], false),
+            Err(NlriError::Overrun)
+        );
+        assert_eq!(
+            decode_update_prefixes(&[24, 10, 1, 2, 24, 10], false),
+            Err(NlriError::Overrun)
+        );
+    }
 
     #[test]
     fn prefixes_decode_and_encode_back() {

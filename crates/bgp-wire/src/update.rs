@@ -27,7 +27,7 @@ use crate::attribute::{
 use crate::error::{AttributeError, DecodeError, Treatment, UpdateSubcode};
 use crate::header::HEADER_LENGTH;
 use crate::message::{Message, Received};
-use crate::nlri::{decode_prefixes, AddressKind, Nlri, NlriError};
+use crate::nlri::{decode_update_prefixes, Nlri, NlriError, NlriList};
 use crate::types::Family;
 use crate::CodecContext;
 
@@ -35,11 +35,11 @@ use crate::CodecContext;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Update {
     /// IPv4 unicast routes withdrawn in the Withdrawn Routes field.
-    pub withdrawn: Vec<Nlri>,
+    pub withdrawn: NlriList,
     /// Path attributes in the order received (or to be sent).
     pub attributes: Vec<PathAttribute>,
     /// IPv4 unicast routes announced in the NLRI field.
-    pub announced: Vec<Nlri>,
+    pub announced: NlriList,
 }
 
 /// Why an UPDATE cannot be encoded.
@@ -209,8 +209,8 @@ impl Update {
             .into());
         }
         let add_path = context.add_path_receive(Family::IPV4_UNICAST);
-        let withdrawn = decode_prefixes(&body[2..attributes_at], AddressKind::V4, add_path)
-            .map_err(|error| match error {
+        let withdrawn = decode_update_prefixes(&body[2..attributes_at], add_path).map_err(
+            |error| match error {
                 NlriError::Overrun => update_error(
                     UpdateSubcode::MalformedAttributeList,
                     Bytes::new(),
@@ -221,18 +221,18 @@ impl Update {
                     Bytes::new(),
                     "a withdrawn prefix length exceeds 32",
                 ),
-            })?;
+            },
+        )?;
 
         // RFC 4271 §6.3 / RFC 7606 §5.3: an NLRI field that does not parse is
         // an Invalid Network Field, and resets the session.
-        let announced =
-            decode_prefixes(&body[nlri_at..], AddressKind::V4, add_path).map_err(|_| {
-                update_error(
-                    UpdateSubcode::InvalidNetworkField,
-                    Bytes::new(),
-                    "the NLRI field does not parse",
-                )
-            })?;
+        let announced = decode_update_prefixes(&body[nlri_at..], add_path).map_err(|_| {
+            update_error(
+                UpdateSubcode::InvalidNetworkField,
+                Bytes::new(),
+                "the NLRI field does not parse",
+            )
+        })?;
         // An attribute takes at least three octets, and most UPDATEs carry
         // fewer than eight: allocated once at that size (none for an UPDATE
         // that only withdraws), rather than grown from empty.

@@ -154,9 +154,9 @@ fn update(max_asn: u32) -> impl Strategy<Value = Update> {
                     })));
                 }
                 Update {
-                    withdrawn,
+                    withdrawn: withdrawn.into(),
                     attributes,
-                    announced,
+                    announced: announced.into(),
                 }
             },
         )
@@ -251,13 +251,13 @@ proptest! {
         let context = CodecContext { add_path: vec![Family::IPV4_UNICAST], ..CodecContext::default() };
         let announced: Vec<Nlri> = prefixes.into_iter().map(|(nlri, id)| Nlri { path_id: Some(id), ..nlri }).collect();
         let update = Update {
-            withdrawn: announced.clone(),
+            withdrawn: announced.clone().into(),
             attributes: vec![
                 PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
                 PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(&[Asn(65001)]))),
                 PathAttribute::new(AttributeValue::NextHop(Ipv4Addr::new(192, 0, 2, 1))),
             ],
-            announced,
+            announced: announced.into(),
         };
         let encoded = Message::Update(update.clone()).to_bytes(&context).unwrap();
         prop_assert_eq!(Message::decode(&encoded, &context).unwrap().message, Message::Update(update));
@@ -283,7 +283,7 @@ proptest! {
                 nlri: MpNlri::Prefixes(reach.clone()),
             })));
         }
-        let update = Update { withdrawn: withdrawn.clone(), attributes, announced: announced.clone() };
+        let update = Update { withdrawn: withdrawn.clone().into(), attributes, announced: announced.clone().into() };
         let mut buffer = BytesMut::new();
         let count = update.encode(&context, &mut buffer).unwrap();
         let mut stream = buffer;

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use bgp_rib::{Asn, Family, PeerId, PeerInfo, Rib, RibConfig, RouterId};
 use bgp_wire::{
     AsPath, AttributeFlags, AttributeType, AttributeValue, ClusterId, Community, MpNlri, MpReach,
-    MpUnreach, Nlri, Origin, PathAttribute, Update,
+    MpUnreach, Nlri, NlriList, Origin, PathAttribute, Update,
 };
 use bytes::Bytes;
 use ipnet::IpNet;
@@ -155,9 +155,9 @@ impl Route {
             (true, Some(IpAddr::V4(next_hop))) => {
                 attributes.push(PathAttribute::new(AttributeValue::NextHop(next_hop)));
                 Update {
-                    withdrawn: Vec::new(),
+                    withdrawn: NlriList::new(),
                     attributes,
-                    announced: self.prefixes,
+                    announced: self.prefixes.into(),
                 }
             }
             (ipv4, next_hop) => {
@@ -177,9 +177,9 @@ impl Route {
                     nlri: MpNlri::Prefixes(self.prefixes),
                 })));
                 Update {
-                    withdrawn: Vec::new(),
+                    withdrawn: NlriList::new(),
                     attributes,
-                    announced: Vec::new(),
+                    announced: NlriList::new(),
                 }
             }
         }
@@ -199,7 +199,7 @@ pub fn withdraw(prefixes: &[&str]) -> Update {
         };
     }
     Update {
-        withdrawn: nlri,
+        withdrawn: nlri.into(),
         ..Update::default()
     }
 }

@@ -16,7 +16,7 @@ use anyhow::{Context as _, Result};
 use bgp_capture::{MrtRecord, Origin};
 use bgp_wire::{
     decode_nlri_field, decode_path_attributes, Afi, CodecContext, DecodeError, Family, Message,
-    Safi,
+    NlriList, Safi,
 };
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
@@ -493,9 +493,9 @@ fn rib_object(
     errors: &[bgp_wire::AttributeError],
 ) -> Map<String, Value> {
     let update = bgp_wire::Update {
-        withdrawn: Vec::new(),
+        withdrawn: NlriList::new(),
         attributes: attributes.to_vec(),
-        announced: Vec::new(),
+        announced: NlriList::new(),
     };
     let received = bgp_wire::Received {
         message: Message::Update(update),

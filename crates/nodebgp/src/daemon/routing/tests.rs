@@ -2,8 +2,8 @@
 use std::sync::Arc;
 
 use bgp_wire::{
-    AsPath, AttributeValue, GracefulRestart, GracefulRestartFamily, LongLivedFamily, Nlri, Origin,
-    PathAttribute, RouterId, Update,
+    AsPath, AttributeValue, GracefulRestart, GracefulRestartFamily, LongLivedFamily, Nlri,
+    NlriList, Origin, PathAttribute, RouterId, Update,
 };
 
 use super::*;
@@ -125,7 +125,7 @@ fn negotiated(restart: Option<GracefulRestart>, peer_capabilities: Vec<Capabilit
 /// The peer sends 10.1.0.0/16.
 fn announce(routing: &mut Routing) {
     let update = Update {
-        withdrawn: Vec::new(),
+        withdrawn: NlriList::new(),
         attributes: vec![
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
             PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(&[bgp_wire::Asn(
@@ -133,7 +133,7 @@ fn announce(routing: &mut Routing) {
             )]))),
             PathAttribute::new(AttributeValue::NextHop(Ipv4Addr::new(192, 0, 2, 2))),
         ],
-        announced: vec![Nlri::new("10.1.0.0/16".parse().unwrap())],
+        announced: vec![Nlri::new("10.1.0.0/16".parse().unwrap())].into(),
     };
     event(
         routing,
