@@ -146,6 +146,9 @@ pub struct Rib {
     /// down nor removed peers, and a hundred peers sent the same thing are
     /// one target.
     pub(crate) groups: groups::Groups,
+    /// While an UPDATE's announcements are taken in: which groups its set
+    /// may go to.
+    eligibility: groups::Eligibility,
     pub(crate) tables: Tables,
     /// Prefixes whose FIB entry changed since the last [`Rib::poll_fib`]: the
     /// next hops reported then, and the current ones (kept here so that the
@@ -171,6 +174,7 @@ impl Rib {
             slots: HashMap::default(),
             free: Vec::new(),
             groups: groups::Groups::default(),
+            eligibility: groups::Eligibility::default(),
             tables: Tables::default(),
             fib_pending: HashMap::default(),
             removals: removal::Removals::default(),
@@ -548,10 +552,15 @@ impl Rib {
                 (Some(base), Some(next_hop)) => Some(self.intern_with_next_hop(base, next_hop)),
                 _ => None,
             };
+            if let Some(attributes) = &attributes {
+                self.eligibility
+                    .begin(attributes, slot, Family::IPV4_UNICAST);
+            }
             // The NLRI field holds IPv4 prefixes only (RFC 4271 §4.3).
             for nlri in announced.iter().filter(|nlri| nlri.prefix.addr().is_ipv4()) {
                 self.announce_nlri(slot, nlri, attributes.as_ref(), &mut tally);
             }
+            self.eligibility.end();
         }
         if let Some(reach) = reach {
             // RFC 2545 §3: of a global and a link-local IPv6 next hop, the
@@ -568,10 +577,14 @@ impl Rib {
                 (Some(base), Some(next_hop)) => Some(self.intern_with_next_hop(base, next_hop)),
                 _ => None,
             };
+            if let Some(attributes) = &attributes {
+                self.eligibility.begin(attributes, slot, reach.family);
+            }
             let matches_family = |nlri: &&Nlri| family_of(nlri.prefix) == reach.family;
             for nlri in reach.nlri.prefixes().iter().filter(matches_family) {
                 self.announce_nlri(slot, nlri, attributes.as_ref(), &mut tally);
             }
+            self.eligibility.end();
         }
         tally.receipt()
     }

@@ -793,3 +793,53 @@ fn withdrawing_an_origin_withdraws_it_from_ebgp_peers_that_may_not_get_the_learn
         }]
     );
 }
+
+/// The groups an UPDATE's set may go to are asked once for the UPDATE
+/// (`Eligibility`), but only for prefixes whose best path is that set's: a
+/// prefix of the same UPDATE whose best path is now another peer's is asked
+/// anew, and goes where that path may go.
+#[test]
+fn a_prefix_of_an_update_whose_best_path_is_another_peers_goes_where_that_path_may() {
+    let mut rib = Rib::new(config());
+    up(&mut rib, 1, ebgp("198.51.100.1", 65001, "1.1.1.1"));
+    up(&mut rib, 3, ibgp("192.0.2.3", "3.3.3.3"));
+    // No transit: peers 1 and 4 share one update group, 1 standing for both.
+    up(&mut rib, 4, ebgp("198.51.100.4", 65004, "4.4.4.4"));
+    let from_internal = |prefix: &str, path: &[u32]| {
+        route(&[prefix], "192.0.2.3")
+            .path(path)
+            .local_pref(100)
+            .build()
+    };
+    receive(
+        &mut rib,
+        3,
+        from_internal("10.1.0.0/16", &[65010, 65011, 65012, 65013]),
+    );
+    receive(&mut rib, 3, from_internal("10.2.0.0/16", &[65010]));
+    // Peer 1's 10.2.0.0/16 wins (as long, and from eBGP: RFC 4271 §9.1.2.2 d).
+    receive(
+        &mut rib,
+        1,
+        route(&["10.2.0.0/16"], "198.51.100.1")
+            .path(&[65001])
+            .build(),
+    );
+    assert_eq!(best_peer(&rib, "10.2.0.0/16"), Some(PeerId(1)));
+    assert_eq!(announced(&sent_to(&mut rib, 4)), vec![net("10.1.0.0/16")]);
+    // One UPDATE: for the first prefix peer 1's path becomes the best, which
+    // the group of peers 1 and 4 may not be sent; for the second, peer 3's
+    // path becomes the best again, which it may.
+    receive(
+        &mut rib,
+        1,
+        route(&["10.1.0.0/16", "10.2.0.0/16"], "198.51.100.1")
+            .path(&[65001, 65002])
+            .build(),
+    );
+    assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(1)));
+    assert_eq!(best_peer(&rib, "10.2.0.0/16"), Some(PeerId(3)));
+    let updates = sent_to(&mut rib, 4);
+    assert_eq!(announced(&updates), vec![net("10.2.0.0/16")]);
+    assert_eq!(withdrawn(&updates), vec![net("10.1.0.0/16")]);
+}

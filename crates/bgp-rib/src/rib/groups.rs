@@ -53,6 +53,58 @@ pub(crate) const MAX_QUEUED_BATCHES: usize = 32;
 /// A group's index in [`Groups`].
 pub(crate) type GroupId = u32;
 
+/// Whether the set an UPDATE carries may go to each update group, asked of
+/// [`export::eligible`] once per group for the UPDATE rather than once per
+/// prefix and group: all the prefixes of one family in an UPDATE carry the
+/// same set from the same peer, and nothing `eligible` reads (the peers, the
+/// groups' first members, the settings) changes while the UPDATE is taken
+/// in. In use only between [`Eligibility::begin`] and [`Eligibility::end`],
+/// which [`Rib::receive`] puts around its announcements.
+#[derive(Debug, Default)]
+pub(crate) struct Eligibility {
+    /// The set, the peer it came from and the family; `None` outside an
+    /// UPDATE. The set is held, so that no other can take its address.
+    source: Option<(Arc<Attributes>, PeerSlot, Family)>,
+    /// Per group slot, the verdict once asked.
+    verdicts: Vec<Option<bool>>,
+}
+
+impl Eligibility {
+    /// The prefixes that follow carry `attributes` of `family` from `peer`.
+    pub(crate) fn begin(&mut self, attributes: &Arc<Attributes>, peer: PeerSlot, family: Family) {
+        self.source = Some((Arc::clone(attributes), peer, family));
+        self.verdicts.clear();
+    }
+
+    /// The UPDATE is taken in: nothing is remembered past it.
+    pub(crate) fn end(&mut self) {
+        self.source = None;
+        self.verdicts.clear();
+    }
+
+    /// The verdicts to use for a prefix whose best path is `best`, sized for
+    /// `groups` group slots; `None` unless that path is the UPDATE's own.
+    fn for_best(
+        &mut self,
+        best: &BestPath,
+        family: Family,
+        groups: usize,
+    ) -> Option<&mut [Option<bool>]> {
+        let (set, peer, source_family) = self.source.as_ref()?;
+        if best.local
+            || best.peer != *peer
+            || family != *source_family
+            || !Arc::ptr_eq(set, &best.attributes)
+        {
+            return None;
+        }
+        if self.verdicts.len() < groups {
+            self.verdicts.resize(groups, None);
+        }
+        Some(&mut self.verdicts)
+    }
+}
+
 /// Peers sent the same UPDATEs, and what they were sent.
 #[derive(Debug)]
 pub(crate) struct ExportGroup {
@@ -439,6 +491,7 @@ impl Rib {
             config,
             peers,
             groups,
+            eligibility,
             ..
         } = self;
         let (internal, external) = {
@@ -457,7 +510,13 @@ impl Rib {
                 before_external || after_external,
             )
         };
-        for group in groups.iter_mut() {
+        let mut verdicts = after
+            .as_ref()
+            .and_then(|best| eligibility.for_best(best, K::FAMILY, groups.slots.len()));
+        for (index, group) in groups.slots.iter_mut().enumerate() {
+            let Some(group) = group else {
+                continue;
+            };
             if !(if group.internal { internal } else { external }) {
                 continue;
             }
@@ -465,15 +524,21 @@ impl Rib {
             if outbox.full || outbox.resend {
                 continue;
             }
-            // Every member is sent the same: the first stands for all.
-            let target = &peers[usize::from(group.members[0])];
             let sent = after.as_ref().is_some_and(|best| {
-                let source = if best.local {
-                    Source::Local
-                } else {
-                    Source::Peer(&peers[usize::from(best.peer)])
+                let ask = || {
+                    // Every member is sent the same: the first stands for all.
+                    let target = &peers[usize::from(group.members[0])];
+                    let source = if best.local {
+                        Source::Local
+                    } else {
+                        Source::Peer(&peers[usize::from(best.peer)])
+                    };
+                    export::eligible(config, source, &best.attributes, target, K::FAMILY)
                 };
-                export::eligible(config, source, &best.attributes, target, K::FAMILY)
+                match verdicts.as_deref_mut() {
+                    Some(verdicts) => *verdicts[index].get_or_insert_with(ask),
+                    None => ask(),
+                }
             });
             if sent || outbox.advertised.contains_key(&key) {
                 outbox.dirty.mark(key);
