@@ -552,7 +552,8 @@ impl Rib {
                 (Some(base), Some(next_hop)) => Some(self.intern_with_next_hop(base, next_hop)),
                 _ => None,
             };
-            if let Some(attributes) = &attributes {
+            // A lone prefix asks each group once anyway: nothing to remember.
+            if let Some(attributes) = attributes.as_ref().filter(|_| announced.len() > 1) {
                 self.eligibility
                     .begin(attributes, slot, Family::IPV4_UNICAST);
             }
@@ -577,7 +578,8 @@ impl Rib {
                 (Some(base), Some(next_hop)) => Some(self.intern_with_next_hop(base, next_hop)),
                 _ => None,
             };
-            if let Some(attributes) = &attributes {
+            let several = reach.nlri.prefixes().len() > 1;
+            if let Some(attributes) = attributes.as_ref().filter(|_| several) {
                 self.eligibility.begin(attributes, slot, reach.family);
             }
             let matches_family = |nlri: &&Nlri| family_of(nlri.prefix) == reach.family;

@@ -62,9 +62,11 @@ pub(crate) type GroupId = u32;
 /// which [`Rib::receive`] puts around its announcements.
 #[derive(Debug, Default)]
 pub(crate) struct Eligibility {
-    /// The set, the peer it came from and the family; `None` outside an
-    /// UPDATE. The set is held, so that no other can take its address.
-    source: Option<(Arc<Attributes>, PeerSlot, Family)>,
+    /// The set's address, the peer it came from and the family; `None`
+    /// outside an UPDATE. `Rib::receive` holds the set until `end`, so no
+    /// other set can take its address meanwhile; an address, not a clone,
+    /// so that an UPDATE of one prefix pays no reference count for it.
+    source: Option<(usize, PeerSlot, Family)>,
     /// Per group slot, the verdict once asked.
     verdicts: Vec<Option<bool>>,
 }
@@ -72,36 +74,42 @@ pub(crate) struct Eligibility {
 impl Eligibility {
     /// The prefixes that follow carry `attributes` of `family` from `peer`.
     pub(crate) fn begin(&mut self, attributes: &Arc<Attributes>, peer: PeerSlot, family: Family) {
-        self.source = Some((Arc::clone(attributes), peer, family));
+        self.source = Some((Arc::as_ptr(attributes) as usize, peer, family));
         self.verdicts.clear();
     }
 
     /// The UPDATE is taken in: nothing is remembered past it.
     pub(crate) fn end(&mut self) {
         self.source = None;
-        self.verdicts.clear();
     }
 
-    /// The verdicts to use for a prefix whose best path is `best`, sized for
-    /// `groups` group slots; `None` unless that path is the UPDATE's own.
-    fn for_best(
+    /// Whether `best` may go to the group in slot `index`: `ask`ed, and
+    /// remembered when `best` is the UPDATE's own path.
+    fn verdict(
         &mut self,
+        index: usize,
         best: &BestPath,
         family: Family,
-        groups: usize,
-    ) -> Option<&mut [Option<bool>]> {
-        let (set, peer, source_family) = self.source.as_ref()?;
-        if best.local
-            || best.peer != *peer
-            || family != *source_family
-            || !Arc::ptr_eq(set, &best.attributes)
-        {
-            return None;
+        ask: impl FnOnce() -> bool,
+    ) -> bool {
+        let own = self.source.is_some_and(|(set, peer, source_family)| {
+            !best.local
+                && best.peer == peer
+                && family == source_family
+                && Arc::as_ptr(&best.attributes) as usize == set
+        });
+        if !own {
+            return ask();
         }
-        if self.verdicts.len() < groups {
-            self.verdicts.resize(groups, None);
+        if let Some(Some(verdict)) = self.verdicts.get(index) {
+            return *verdict;
         }
-        Some(&mut self.verdicts)
+        let verdict = ask();
+        if self.verdicts.len() <= index {
+            self.verdicts.resize(index + 1, None);
+        }
+        self.verdicts[index] = Some(verdict);
+        verdict
     }
 }
 
@@ -510,9 +518,6 @@ impl Rib {
                 before_external || after_external,
             )
         };
-        let mut verdicts = after
-            .as_ref()
-            .and_then(|best| eligibility.for_best(best, K::FAMILY, groups.slots.len()));
         for (index, group) in groups.slots.iter_mut().enumerate() {
             let Some(group) = group else {
                 continue;
@@ -525,7 +530,7 @@ impl Rib {
                 continue;
             }
             let sent = after.as_ref().is_some_and(|best| {
-                let ask = || {
+                eligibility.verdict(index, best, K::FAMILY, || {
                     // Every member is sent the same: the first stands for all.
                     let target = &peers[usize::from(group.members[0])];
                     let source = if best.local {
@@ -534,11 +539,7 @@ impl Rib {
                         Source::Peer(&peers[usize::from(best.peer)])
                     };
                     export::eligible(config, source, &best.attributes, target, K::FAMILY)
-                };
-                match verdicts.as_deref_mut() {
-                    Some(verdicts) => *verdicts[index].get_or_insert_with(ask),
-                    None => ask(),
-                }
+                })
             });
             if sent || outbox.advertised.contains_key(&key) {
                 outbox.dirty.mark(key);
