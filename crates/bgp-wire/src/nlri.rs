@@ -124,24 +124,27 @@ pub(crate) fn decode_prefixes(
 
 /// An UPDATE's own IPv4 field (Withdrawn Routes or NLRI), as
 /// [`decode_prefixes`] decodes it. A field that is one prefix, as in most
-/// UPDATEs, is read alone and held inline: no allocation, and none of the
-/// loop's bookkeeping.
+/// UPDATEs, is held inline: no allocation.
 #[inline]
 pub(crate) fn decode_update_prefixes(field: &[u8], add_path: bool) -> Result<NlriList, NlriError> {
     if field.is_empty() {
         return Ok(NlriList::new());
     }
-    if !add_path {
-        let (net, rest) = read_ipv4_prefix(field)?;
-        if rest.is_empty() {
-            return Ok(NlriList::from_buf([Nlri {
-                path_id: None,
-                prefix: IpNet::V4(net),
-            }]));
-        }
+    if add_path {
+        return decode_prefixes_general(field, AddressKind::V4, true).map(NlriList::from_vec);
     }
-    // More than one (the first is read again: it is a few instructions).
-    decode_prefixes(field, AddressKind::V4, add_path).map(NlriList::from_vec)
+    let (first, rest) = read_ipv4_prefix(field)?;
+    let first = Nlri {
+        path_id: None,
+        prefix: IpNet::V4(first),
+    };
+    if rest.is_empty() {
+        return Ok(NlriList::from_buf([first]));
+    }
+    let mut output = Vec::with_capacity(field.len() / 3 + 1);
+    output.push(first);
+    read_ipv4_prefixes(rest, &mut output)?;
+    Ok(NlriList::from_vec(output))
 }
 
 /// IPv4 without path identifiers: the hot loop of every UPDATE, kept apart
@@ -153,6 +156,13 @@ fn decode_ipv4_prefixes(field: &[u8]) -> Result<Vec<Nlri>, NlriError> {
     // octets or fewer, so it seldom falls short) spares a counting pass; the
     // vector is allocated at that size at once rather than grown from empty.
     let mut output = Vec::with_capacity(field.len() / 3 + 1);
+    read_ipv4_prefixes(field, &mut output)?;
+    Ok(output)
+}
+
+/// Appends the prefixes of `field` to `output`.
+#[inline(always)]
+fn read_ipv4_prefixes(field: &[u8], output: &mut Vec<Nlri>) -> Result<(), NlriError> {
     let mut rest = field;
     while !rest.is_empty() {
         let (net, after) = read_ipv4_prefix(rest)?;
@@ -162,7 +172,7 @@ fn decode_ipv4_prefixes(field: &[u8]) -> Result<Vec<Nlri>, NlriError> {
         });
         rest = after;
     }
-    Ok(output)
+    Ok(())
 }
 
 /// The IPv4 prefix at the start of `field` (not empty), and what follows it.
