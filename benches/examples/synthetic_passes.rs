@@ -1,0 +1,37 @@
+//! `bgp-wire` alone over the synthetic 1M-prefix table of the decode bench, a
+//! given number of passes: [`ris_passes`](ris_passes.rs) for the other input.
+//!
+//! ```text
+//! cargo build --release -p nodebgp-benches --example synthetic_passes
+//! valgrind --tool=callgrind target/release/examples/synthetic_passes 2   # and 0, to subtract the building
+//! ```
+//!
+//! Prints the prefixes visited, so that the work cannot be optimised away.
+
+use nodebgp_benches::{
+    decode_all_nodebgp, synthetic_full_table, NodebgpContexts, TABLE_PREFIXES, TABLE_SEED,
+};
+
+fn main() {
+    let passes: usize = match std::env::args().nth(1).map(|text| text.parse()) {
+        None => 5,
+        Some(Ok(passes)) => passes,
+        Some(Err(error)) => {
+            eprintln!("usage: synthetic_passes [PASSES]: {error}");
+            std::process::exit(2);
+        }
+    };
+    // Four-octet AS numbers, as the bench decodes the table.
+    let frames: Vec<_> = synthetic_full_table(TABLE_PREFIXES, TABLE_SEED)
+        .into_iter()
+        .map(|frame| (frame, true))
+        .collect();
+    let contexts = NodebgpContexts::default();
+    let prefixes: u64 = (0..passes)
+        .map(|_| decode_all_nodebgp(&frames, &contexts).prefixes)
+        .sum();
+    println!(
+        "{passes} passes over {} messages: {prefixes} prefixes",
+        frames.len()
+    );
+}
