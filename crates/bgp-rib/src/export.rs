@@ -68,8 +68,9 @@ pub(crate) fn eligible(
     // route is stale, and a node has no inner iBGP mesh that needs it to
     // keep forwarding. A withdrawal is the safe default the RFC names.
     //
-    // One pass over the communities for both: this runs for every prefix
-    // that changes and every update group.
+    // One pass over the communities for both: this runs for every update
+    // group and every prefix that changes (once an UPDATE for an UPDATE's
+    // own prefixes, `rib::groups::Eligibility`).
     let target_internal = target.info.internal;
     let target_long_lived = target.info.long_lived;
     if let Some(communities) = &attributes.communities {

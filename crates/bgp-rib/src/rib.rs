@@ -22,11 +22,13 @@ mod filtering;
 mod groups;
 mod output;
 mod removal;
+mod selection;
 
 pub use filtering::FilterChange;
 pub(crate) use groups::GroupId;
 pub use groups::SharedUpdates;
 pub use output::Batch;
+use selection::{selected, selected_single, BestPath, Selected};
 
 /// Prefixes [`Rib::poll_fib`]'s map keeps room for between batches: what
 /// the changes of a quiet moment need. While a table arrives the map grows
@@ -34,82 +36,6 @@ pub use output::Batch;
 /// another thread takes thousands at a time), a few small rehashes; kept,
 /// that room would be held for good, about a hundred octets a prefix.
 const FIB_PENDING_KEPT: usize = 1024;
-
-/// The best path of a prefix, as far as export cares: who it is from and
-/// what it carries.
-#[derive(Debug, Clone)]
-struct BestPath {
-    local: bool,
-    peer: PeerSlot,
-    attributes: Arc<Attributes>,
-}
-
-impl BestPath {
-    fn of(path: &Path) -> Self {
-        BestPath {
-            local: path.is_local(),
-            peer: path.peer,
-            attributes: Arc::clone(&path.attributes),
-        }
-    }
-
-    /// Whether two selections export the same thing.
-    fn same(one: &Option<BestPath>, other: &Option<BestPath>) -> bool {
-        match (one, other) {
-            (None, None) => true,
-            (Some(one), Some(other)) => {
-                one.local == other.local
-                    && one.peer == other.peer
-                    && Arc::ptr_eq(&one.attributes, &other.attributes)
-            }
-            _ => false,
-        }
-    }
-}
-
-/// What the selection of one prefix looks like from outside.
-#[derive(Debug, Default)]
-struct Selected {
-    best: Option<BestPath>,
-    fib: NextHops,
-}
-
-fn selected(paths: &Paths, forwarding: bool) -> Selected {
-    let Some(best) = paths.best() else {
-        return Selected::default();
-    };
-    // The FIB carries routes learned from peers; a locally originated best
-    // path means the node itself owns the prefix. Without a forwarding
-    // table to feed, the next hops are never compared: not gathered.
-    let mut fib = NextHops::new();
-    if forwarding && !best.is_local() {
-        for path in paths.as_slice() {
-            if path.selection != Selection::None {
-                if let Some(next_hop) = path.attributes.next_hop {
-                    fib.push(next_hop);
-                }
-            }
-        }
-        fib.sort_unstable();
-        fib.dedup();
-    }
-    Selected {
-        best: Some(BestPath::of(best)),
-        fib,
-    }
-}
-
-/// The selection of a prefix whose only path is `path`.
-fn selected_single(path: &Path, forwarding: bool) -> Selected {
-    let fib = match (forwarding && !path.is_local(), path.attributes.next_hop) {
-        (true, Some(next_hop)) => std::iter::once(next_hop).collect(),
-        _ => NextHops::new(),
-    };
-    Selected {
-        best: Some(BestPath::of(path)),
-        fib,
-    }
-}
 
 /// What happened to one announced path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

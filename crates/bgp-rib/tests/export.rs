@@ -843,3 +843,39 @@ fn a_prefix_of_an_update_whose_best_path_is_another_peers_goes_where_that_path_m
     assert_eq!(announced(&updates), vec![net("10.2.0.0/16")]);
     assert_eq!(withdrawn(&updates), vec![net("10.1.0.0/16")]);
 }
+
+/// Two peers may send one set (same AS_PATH, same next hop): a verdict
+/// kept for the set as one peer's is not the other's. Here the UPDATE's own
+/// path makes the first prefix's verdict for the sender's group "no" (split
+/// horizon), and the second prefix's best becomes the other peer's path with
+/// the same set, which the sender may be sent.
+#[test]
+fn a_verdict_kept_for_a_set_from_one_peer_is_not_the_same_sets_from_another() {
+    let mut rib = Rib::new(RibConfig {
+        transit: true,
+        ..config()
+    });
+    // Both in AS 65001; peer 3's lower router ID wins a tie (RFC 4271
+    // §9.1.2.2 f).
+    up(&mut rib, 2, ebgp("198.51.100.2", 65001, "9.9.9.9"));
+    up(&mut rib, 3, ebgp("198.51.100.3", 65001, "3.3.3.3"));
+    let shared = |prefixes: &[&str]| route(prefixes, "203.0.113.1").path(&[65001, 65100]).build();
+    receive(&mut rib, 3, shared(&["10.2.0.0/16"]));
+    // Peer 2's shorter path wins 10.2.0.0/16 for now.
+    receive(
+        &mut rib,
+        2,
+        route(&["10.2.0.0/16"], "203.0.113.1")
+            .path(&[65001])
+            .build(),
+    );
+    assert_eq!(best_peer(&rib, "10.2.0.0/16"), Some(PeerId(2)));
+    let _ = sent_to(&mut rib, 2);
+    let _ = sent_to(&mut rib, 3);
+    // Peer 2 sends the shared set for a new prefix and for 10.2.0.0/16: the
+    // tie goes to peer 3, whose route peer 2 may now be sent.
+    receive(&mut rib, 2, shared(&["10.1.0.0/16", "10.2.0.0/16"]));
+    assert_eq!(best_peer(&rib, "10.1.0.0/16"), Some(PeerId(2)));
+    assert_eq!(best_peer(&rib, "10.2.0.0/16"), Some(PeerId(3)));
+    assert_eq!(announced(&sent_to(&mut rib, 2)), vec![net("10.2.0.0/16")]);
+}

@@ -62,11 +62,10 @@ pub(crate) type GroupId = u32;
 /// which [`Rib::receive`] puts around its announcements.
 #[derive(Debug, Default)]
 pub(crate) struct Eligibility {
-    /// The set's address, the peer it came from and the family; `None`
-    /// outside an UPDATE. `Rib::receive` holds the set until `end`, so no
-    /// other set can take its address meanwhile; an address, not a clone,
-    /// so that an UPDATE of one prefix pays no reference count for it.
-    source: Option<(usize, PeerSlot, Family)>,
+    /// The set, the peer it came from and the family; `None` outside an
+    /// UPDATE. The set is held, so that no other can take its address while
+    /// a verdict may be kept for it, whatever path leads out of `receive`.
+    source: Option<(Arc<Attributes>, PeerSlot, Family)>,
     /// Per group slot, the verdict once asked.
     verdicts: Vec<Option<bool>>,
 }
@@ -74,7 +73,7 @@ pub(crate) struct Eligibility {
 impl Eligibility {
     /// The prefixes that follow carry `attributes` of `family` from `peer`.
     pub(crate) fn begin(&mut self, attributes: &Arc<Attributes>, peer: PeerSlot, family: Family) {
-        self.source = Some((Arc::as_ptr(attributes) as usize, peer, family));
+        self.source = Some((Arc::clone(attributes), peer, family));
         self.verdicts.clear();
     }
 
@@ -92,12 +91,15 @@ impl Eligibility {
         family: Family,
         ask: impl FnOnce() -> bool,
     ) -> bool {
-        let own = self.source.is_some_and(|(set, peer, source_family)| {
-            !best.local
-                && best.peer == peer
-                && family == source_family
-                && Arc::as_ptr(&best.attributes) as usize == set
-        });
+        let own = self
+            .source
+            .as_ref()
+            .is_some_and(|(set, peer, source_family)| {
+                !best.local
+                    && best.peer == *peer
+                    && family == *source_family
+                    && Arc::ptr_eq(&best.attributes, set)
+            });
         if !own {
             return ask();
         }

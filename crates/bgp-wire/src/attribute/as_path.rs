@@ -179,11 +179,6 @@ impl AsPath {
         }
     }
 
-    /// How many octets the path takes encoded (its attribute value).
-    pub fn encoded_len(&self) -> usize {
-        self.encoded.len()
-    }
-
     /// A copy with octets of its own, so that keeping it keeps no received
     /// message alive: the (well-formed) octets appended to `store` and split
     /// off it. Copies split off one store share its one allocation, and
@@ -286,8 +281,9 @@ impl AsPath {
         }
     }
 
-    /// Octets of the value in the given width.
-    pub(crate) fn encoded_length(&self, four_octet: bool) -> usize {
+    /// Octets of the value in the given width (with four-octet AS numbers,
+    /// the octets the path is kept in).
+    pub fn encoded_length(&self, four_octet: bool) -> usize {
         if four_octet {
             return self.encoded.len();
         }
@@ -483,6 +479,19 @@ mod tests {
         assert_eq!(detached.to_string(), "1 65000");
         assert_ne!(detached.encoded.as_ptr(), message[2..].as_ptr());
         assert_eq!(received.encoded.as_ptr(), message[2..].as_ptr());
+    }
+
+    #[test]
+    fn paths_detached_into_one_store_sit_side_by_side_and_an_empty_one_takes_nothing() {
+        let mut store = BytesMut::with_capacity(64);
+        let empty = AsPath::empty().detached_in(&mut store);
+        assert!(empty.is_empty());
+        assert_eq!(store.capacity(), 64, "an empty path took room");
+        let first = AsPath::sequence(&[Asn(1), Asn(2)]).detached_in(&mut store);
+        let second = AsPath::sequence(&[Asn(3)]).detached_in(&mut store);
+        assert_eq!(second.to_string(), "3");
+        let gap = second.encoded.as_ptr() as usize - first.encoded.as_ptr() as usize;
+        assert_eq!(gap, first.encoded_length(true));
     }
 
     #[test]

@@ -68,8 +68,15 @@ impl<T: ListItem> ItemList<T> {
 
     /// A copy with octets of its own, so that keeping it keeps no received
     /// message alive: the octets appended to `store` and split off it, as
-    /// [`crate::attribute::AsPath::detached_in`] does.
+    /// [`crate::attribute::AsPath::detached_in`] does (an empty list, never a
+    /// received one, takes nothing from the store).
     pub fn detached_in(&self, store: &mut BytesMut) -> Self {
+        if self.octets.is_empty() {
+            return ItemList {
+                octets: Bytes::new(),
+                item: PhantomData,
+            };
+        }
         store.extend_from_slice(&self.octets);
         ItemList {
             octets: store.split().freeze(),
