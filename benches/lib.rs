@@ -583,6 +583,29 @@ pub fn decode_all_nodebgp(frames: &[(Bytes, bool)], contexts: &NodebgpContexts) 
     visit
 }
 
+/// The body of the `*_passes` examples, which count `bgp-wire`'s instructions
+/// under callgrind: decodes `frames` as many times as the first argument
+/// says (`default` without one) and prints the prefixes visited, so that
+/// the work cannot be optimised away. Exits with status 2 on a bad argument.
+pub fn decode_passes(example: &str, frames: &[(Bytes, bool)], default: usize) {
+    let passes: usize = match std::env::args().nth(1).map(|text| text.parse()) {
+        None => default,
+        Some(Ok(passes)) => passes,
+        Some(Err(error)) => {
+            eprintln!("usage: {example} [PASSES]: {error}");
+            std::process::exit(2);
+        }
+    };
+    let contexts = NodebgpContexts::default();
+    let prefixes: u64 = (0..passes)
+        .map(|_| decode_all_nodebgp(frames, &contexts).prefixes)
+        .sum();
+    println!(
+        "{passes} passes over {} messages: {prefixes} prefixes",
+        frames.len()
+    );
+}
+
 /// The two codec contexts the inputs need, built once.
 #[derive(Debug, Clone)]
 pub struct NodebgpContexts {

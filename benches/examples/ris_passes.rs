@@ -8,7 +8,7 @@
 //!
 //! Prints the prefixes visited, so that the work cannot be optimised away.
 
-use nodebgp_benches::{decode_all_nodebgp, ris_dir, ris_updates, NodebgpContexts};
+use nodebgp_benches::{decode_passes, ris_dir, ris_updates};
 
 fn main() {
     let Some(frames) = ris_updates() else {
@@ -18,20 +18,5 @@ fn main() {
         );
         std::process::exit(2);
     };
-    let passes: usize = match std::env::args().nth(1).map(|text| text.parse()) {
-        None => 50,
-        Some(Ok(passes)) => passes,
-        Some(Err(error)) => {
-            eprintln!("usage: ris_passes [PASSES]: {error}");
-            std::process::exit(2);
-        }
-    };
-    let contexts = NodebgpContexts::default();
-    let prefixes: u64 = (0..passes)
-        .map(|_| decode_all_nodebgp(&frames, &contexts).prefixes)
-        .sum();
-    println!(
-        "{passes} passes over {} messages: {prefixes} prefixes",
-        frames.len()
-    );
+    decode_passes("ris_passes", &frames, 50);
 }

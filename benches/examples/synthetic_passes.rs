@@ -8,30 +8,13 @@
 //!
 //! Prints the prefixes visited, so that the work cannot be optimised away.
 
-use nodebgp_benches::{
-    decode_all_nodebgp, synthetic_full_table, NodebgpContexts, TABLE_PREFIXES, TABLE_SEED,
-};
+use nodebgp_benches::{decode_passes, synthetic_full_table, TABLE_PREFIXES, TABLE_SEED};
 
 fn main() {
-    let passes: usize = match std::env::args().nth(1).map(|text| text.parse()) {
-        None => 5,
-        Some(Ok(passes)) => passes,
-        Some(Err(error)) => {
-            eprintln!("usage: synthetic_passes [PASSES]: {error}");
-            std::process::exit(2);
-        }
-    };
     // Four-octet AS numbers, as the bench decodes the table.
     let frames: Vec<_> = synthetic_full_table(TABLE_PREFIXES, TABLE_SEED)
         .into_iter()
         .map(|frame| (frame, true))
         .collect();
-    let contexts = NodebgpContexts::default();
-    let prefixes: u64 = (0..passes)
-        .map(|_| decode_all_nodebgp(&frames, &contexts).prefixes)
-        .sum();
-    println!(
-        "{passes} passes over {} messages: {prefixes} prefixes",
-        frames.len()
-    );
+    decode_passes("synthetic_passes", &frames, 5);
 }
