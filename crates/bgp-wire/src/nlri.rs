@@ -18,9 +18,10 @@ use bytes::{BufMut, BytesMut};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use smallvec::SmallVec;
 
-/// The prefixes of an UPDATE's Withdrawn Routes or NLRI field. Two thirds of
-/// the UPDATEs in the RIS dumps carry exactly one prefix: it is held inline,
-/// and only more take an allocation (benches/RESULTS.md 6.22).
+/// The prefixes of an UPDATE's Withdrawn Routes or NLRI field. Of the RIS
+/// dumps' 2,922 non-empty IPv4 prefix fields, 1,990 hold exactly one prefix:
+/// it is held inline, and only more take an allocation (benches/RESULTS.md
+/// 6.22).
 pub type NlriList = SmallVec<[Nlri; 1]>;
 
 /// One route's destination: a prefix and, with ADD-PATH, its path identifier.
