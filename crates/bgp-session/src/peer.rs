@@ -41,10 +41,11 @@ use tracing::{debug, info, warn, Instrument};
 use crate::connection::{self, ConnectionEvent};
 use crate::net::{self, SocketOptions};
 
-/// Whole frames read from a connection and not yet decoded, per peer: with
-/// frames of at most 65,535 octets (RFC 8654) this bounds what a peer can
-/// make us hold before TCP pushes back to 1 MiB.
-const FRAMES_QUEUED: usize = 16;
+/// Runs of whole frames read from a connection and not yet decoded, per
+/// peer: with at most [`connection::CHUNK_OCTETS`] in each, this bounds what
+/// a peer can make us hold before TCP pushes back to 1 MiB (and the run
+/// being decoded).
+const CHUNKS_QUEUED: usize = 16;
 
 /// Most frames the peer task decodes in one turn of its loop before it looks
 /// at its commands and timers again, and most events it then holds for the
@@ -360,7 +361,7 @@ impl PeerHandle {
 /// Starts the task for one peer; it waits for [`PeerHandle::start`].
 pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
     let (commands, receiver) = mpsc::unbounded_channel();
-    let (events_sender, events) = mpsc::channel(FRAMES_QUEUED);
+    let (events_sender, events) = mpsc::channel(CHUNKS_QUEUED);
     let address = config.address;
     let peer_as = config.session.peer_as;
     let (hold_time, keepalive) = (config.session.hold_time.seconds(), config.session.keepalive);
@@ -389,6 +390,7 @@ pub fn spawn_peer(config: PeerConfig) -> PeerHandle {
         connect_error: None,
         counters: counters.clone(),
         outbox: VecDeque::new(),
+        frames: None,
     };
     let span = tracing::info_span!("peer", address = %address);
     tokio::spawn(peer.run().instrument(span));
@@ -434,6 +436,10 @@ struct Peer {
     /// Events for the routing task not yet taken: while there are any, no
     /// more frames are read, so this holds a few events at the most.
     outbox: VecDeque<SessionEvent>,
+    /// The rest of the last run of frames a connection handed over, not yet
+    /// decoded: taken before anything else the connections report, which
+    /// came after it.
+    frames: Option<(ConnectionId, Bytes)>,
 }
 
 fn now() -> std::time::Instant {
@@ -469,23 +475,20 @@ impl Peer {
                     // The routing task is gone: so is the daemon.
                     Err(_) => break Ending::Shutdown(None),
                 },
-                Some(event) = self.events.recv(), if !delivering => {
+                // Frames left from the last run wait for a turn of the other
+                // tasks first: the routing task takes in what this turn
+                // handed it (and frees it) before more is decoded, rather
+                // than after 256 events, past what malloc's per-thread cache
+                // holds (RESULTS.md 6.23).
+                () = tokio::task::yield_now(), if !delivering && self.frames.is_some() => {
+                    self.decode_frames(now());
+                }
+                Some(event) = self.events.recv(), if !delivering && self.frames.is_none() => {
                     // One reading of the clock for the turn's frames, which
                     // are taken microseconds apart.
                     let now = now();
                     self.event(event, now);
-                    // Frames already queued are taken in the same turn, a
-                    // bounded number (the outbox holds what they produce).
-                    for _ in 1..FRAMES_PER_TURN {
-                        self.carry_out();
-                        if self.outbox.len() >= FRAMES_PER_TURN {
-                            break;
-                        }
-                        match self.events.try_recv() {
-                            Ok(event) => self.event(event, now),
-                            Err(_) => break,
-                        }
-                    }
+                    self.decode_frames(now);
                 }
                 () = sleep_until(deadline) => self.session.handle_timeout(now()),
             }
@@ -500,6 +503,30 @@ impl Peer {
                 event: SessionEvent::Stopped,
             })
             .await;
+    }
+
+    /// Decodes frames already here, the rest of the last run first: a
+    /// bounded number in one turn (the outbox holds what they produce).
+    fn decode_frames(&mut self, now: std::time::Instant) {
+        for _ in 0..FRAMES_PER_TURN {
+            self.carry_out();
+            if self.outbox.len() >= FRAMES_PER_TURN {
+                break;
+            }
+            if let Some((id, frames)) = &mut self.frames {
+                let id = *id;
+                let frame = connection::next_frame(frames);
+                if frames.is_empty() {
+                    self.frames = None;
+                }
+                self.frame(id, &frame, now);
+                continue;
+            }
+            match self.events.try_recv() {
+                Ok(event) => self.event(event, now),
+                Err(_) => break,
+            }
+        }
     }
 
     /// Hands the routing task as many queued events as its channel takes now;
@@ -707,28 +734,10 @@ impl Peer {
                     }
                 }
             }
-            ConnectionEvent::Frame(id, frame) => {
-                if !self.connections.contains_key(&id) {
-                    return;
+            ConnectionEvent::Frames(id, frames) => {
+                if !frames.is_empty() {
+                    self.frames = Some((id, frames));
                 }
-                Counters::add(&self.counters.messages_received, 1);
-                let context = self.receive_context();
-                let input = match Message::decode(&frame, &context) {
-                    Ok(received) => {
-                        if let Message::Update(_) = received.message {
-                            Counters::add(&self.counters.updates_received, 1);
-                        }
-                        Input::Received {
-                            connection: id,
-                            received,
-                        }
-                    }
-                    Err(error) => Input::Malformed {
-                        connection: id,
-                        error,
-                    },
-                };
-                self.session.handle(now, input);
             }
             ConnectionEvent::BadHeader(id, error) => {
                 let error = DecodeError::Header(error);
@@ -755,6 +764,31 @@ impl Peer {
                 }
             }
         }
+    }
+
+    /// One whole frame read from connection `id`.
+    fn frame(&mut self, id: ConnectionId, frame: &Bytes, now: std::time::Instant) {
+        if !self.connections.contains_key(&id) {
+            return;
+        }
+        Counters::add(&self.counters.messages_received, 1);
+        let context = self.receive_context();
+        let input = match Message::decode(frame, &context) {
+            Ok(received) => {
+                if let Message::Update(_) = received.message {
+                    Counters::add(&self.counters.updates_received, 1);
+                }
+                Input::Received {
+                    connection: id,
+                    received,
+                }
+            }
+            Err(error) => Input::Malformed {
+                connection: id,
+                error,
+            },
+        };
+        self.session.handle(now, input);
     }
 
     fn receive_context(&self) -> CodecContext {
