@@ -138,7 +138,8 @@ enum Work {
     Datastore,
     Accepted(Accepted),
     Timers,
-    PeerEvent(PeerEvent),
+    /// Route events, in `arrived`.
+    PeerEvents,
     Synchronise,
     Background,
     Interfaces,
@@ -309,6 +310,9 @@ impl Manager {
         // SIGTERM (a restart or an upgrade, as Kubernetes sends it) leaves
         // gracefully when graceful restart is on; SIGINT always stops fully.
         let mut background_first = false;
+        // A turn's route events, taken from their channel at once: its
+        // semaphore is given back their permits once, not once an event.
+        let mut arrived = Vec::with_capacity(EVENTS_PER_TURN);
         let fib_applied = self.fib.as_ref().map(fib::FibHandle::applied);
         let graceful = loop {
             let deadline = self.routing.next_deadline();
@@ -341,7 +345,7 @@ impl Manager {
                 // step first lets every other task of the runtime run: work
                 // that is always ready would otherwise never give them a turn.
                 () = tokio::task::yield_now(), if background_first && !kernel_full && self.routing.has_background_work() => Work::Background,
-                Some(event) = route_events.recv(), if !kernel_full => Work::PeerEvent(event),
+                1.. = route_events.recv_many(&mut arrived, EVENTS_PER_TURN), if !kernel_full => Work::PeerEvents,
                 () = tokio::task::yield_now(), if !kernel_full && self.routing.has_background_work() => Work::Background,
                 () = std::future::ready(()), if kernel_room => Work::KernelReady,
                 _ = synchronising.tick(), if self.synchronise_by.is_some() => Work::Synchronise,
@@ -383,19 +387,13 @@ impl Manager {
                     self.carry_out(effects);
                     "graceful-restart timers"
                 }
-                Work::PeerEvent(event) => {
+                Work::PeerEvents => {
                     // One reading of the clock for the turn: its events are
                     // microseconds apart, and a reading each was a few per
                     // cent of the daemon's time taking in a table.
                     let now = Instant::now();
-                    self.route_event(event, now);
-                    // Take what is already queued in large strides, but not
-                    // so large that the branches above wait long.
-                    for _ in 1..EVENTS_PER_TURN {
-                        match route_events.try_recv() {
-                            Ok(event) => self.route_event(event, now),
-                            Err(_) => break,
-                        }
+                    for event in arrived.drain(..) {
+                        self.route_event(event, now);
                     }
                     // What the turn's events made due goes out once.
                     let effects = self.routing.output();
