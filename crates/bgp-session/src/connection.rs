@@ -41,8 +41,10 @@ pub(crate) enum ConnectionEvent {
 pub(crate) const CHUNK_OCTETS: usize = 64 * 1024;
 
 /// The read buffer's room at first, and its least: an idle session only
-/// ever reads KEEPALIVEs.
-const FIRST_READ: usize = 1024;
+/// ever reads KEEPALIVEs (19 octets), and a buffer is resident memory for
+/// every session. A larger message arrives in more than one read while the
+/// room doubles.
+const FIRST_READ: usize = 256;
 
 /// How long, after a write failed, the reader may take to report what the
 /// peer sent before the failure and the close itself.
