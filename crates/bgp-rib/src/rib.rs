@@ -85,6 +85,8 @@ pub struct Rib {
     removals: removal::Removals,
     /// Which prefixes may be sent at all ([`Rib::set_export_policy`]).
     pub(crate) export_policy: crate::ExportPolicy,
+    /// The maps each poll for output builds, kept for the next.
+    poll_scratch: output::PollScratch,
 }
 
 impl Rib {
@@ -105,6 +107,7 @@ impl Rib {
             fib_pending: HashMap::default(),
             removals: removal::Removals::default(),
             export_policy: crate::ExportPolicy::default(),
+            poll_scratch: output::PollScratch::default(),
         }
     }
 

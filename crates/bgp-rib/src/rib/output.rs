@@ -44,6 +44,7 @@ impl Batch {
 }
 
 /// What one (source set, source) pair is sent as in a poll.
+#[derive(Debug)]
 struct Outgoing {
     /// The outgoing set (interned).
     attributes: Arc<Attributes>,
@@ -59,6 +60,29 @@ struct Outgoing {
 /// daemon's is 8,192 prefixes) spills them into `pending`, so under the
 /// daemon's batch every list is kept.
 const KEPT_DIRTY: usize = 16_384;
+
+/// The maps a poll builds, kept emptied from one poll to the next. Made
+/// anew for each poll, they grew through every size on the way: 3,828
+/// times for a 200k table sent to one monitor, 3 % of the daemon's
+/// instructions (benches/RESULTS.md 6.23). Each poll drains them; their
+/// keys are the addresses of sets held only during the poll.
+#[derive(Debug, Default)]
+pub(super) struct PollScratch {
+    /// What a (source set, source) pair is sent as (see `export_family`).
+    transformed: HashMap<(usize, u32), Option<Outgoing>>,
+    /// The message of each outgoing set.
+    message_of_set: HashMap<usize, usize>,
+}
+
+/// The room a poll first gives an outgoing set's prefixes: about as many as
+/// a routing table has a set (ten on average, six or fewer for most).
+const PREFIXES_A_SET: usize = 8;
+
+/// The most entries of a [`PollScratch`] map kept across polls (a batch of
+/// the daemon's, 8,192 prefixes, holds a few hundred sets at most in a
+/// routing table); one that grew past it, in a pass over many sets, is
+/// dropped.
+const KEPT_SETS: usize = 1_024;
 
 impl Rib {
     /// UPDATE messages to send to `peer` now: withdrawals, then announcements
@@ -181,8 +205,14 @@ impl Rib {
             tables,
             export_policy,
             groups,
+            poll_scratch,
             ..
         } = self;
+        let PollScratch {
+            transformed,
+            message_of_set,
+        } = poll_scratch;
+        debug_assert!(transformed.is_empty() && message_of_set.is_empty());
         let Some(group) = groups.get_mut(id) else {
             return;
         };
@@ -235,10 +265,9 @@ impl Rib {
         // it, found for the first prefix sent it, the set's number in the
         // Adj-RIB-Out and its message, so that the prefixes after it look up
         // neither again.
-        let mut transformed: HashMap<(usize, u32), Option<Outgoing>> = HashMap::default();
-        // The message of each outgoing set (two sources may be sent the same
-        // interned set), looked at once per pair above.
-        let mut message_of_set: HashMap<usize, usize> = HashMap::default();
+        // (`transformed`, in the RIB's scratch.) The message of each outgoing
+        // set (two sources may be sent the same interned set), looked at once
+        // per pair above: `message_of_set`.
         // Keys, not `Nlri`s, until sorted: a key is 5 or 17 octets against an
         // `Nlri`'s 28, and compares as integers (`PrefixKey::order`).
         let mut announcements: Vec<(Arc<Attributes>, Vec<K>)> = Vec::new();
@@ -305,7 +334,12 @@ impl Rib {
                 *message_of_set
                     .entry(Arc::as_ptr(&outgoing.attributes) as usize)
                     .or_insert_with(|| {
-                        announcements.push((Arc::clone(&outgoing.attributes), Vec::new()));
+                        // Room for a set's usual share of a batch. Grown one
+                        // push at a time from nothing, the poll's lists grew
+                        // 35,857 times for a 200k table sent to one monitor;
+                        // 8,066 with this room (RESULTS.md 6.23).
+                        let prefixes = Vec::with_capacity(PREFIXES_A_SET);
+                        announcements.push((Arc::clone(&outgoing.attributes), prefixes));
                         announcements.len() - 1
                     })
             });
@@ -364,11 +398,17 @@ impl Rib {
             ));
         }
         for pinned in transformed
-            .into_values()
-            .flatten()
-            .filter_map(|out| out.pinned)
+            .drain()
+            .filter_map(|(_, outgoing)| outgoing?.pinned)
         {
             outbox.advertised.unpin(pinned);
+        }
+        message_of_set.clear();
+        if transformed.capacity() > KEPT_SETS {
+            *transformed = HashMap::default();
+        }
+        if message_of_set.capacity() > KEPT_SETS {
+            *message_of_set = HashMap::default();
         }
         interner.released(released);
     }
