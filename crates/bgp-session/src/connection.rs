@@ -6,12 +6,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bgp_fsm::ConnectionId;
-use bgp_wire::{frame_length, HeaderError, HEADER_LENGTH, MAX_EXTENDED_MESSAGE_LENGTH};
+use bgp_wire::HeaderError;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+
+use crate::frames::ReadBuffer;
+#[cfg(doc)]
+use crate::frames::{next_frame, CHUNK_OCTETS};
 
 /// What connection tasks and connect attempts report to their peer task.
 #[derive(Debug)]
@@ -33,18 +37,6 @@ pub(crate) enum ConnectionEvent {
     /// The connection closed or failed.
     Closed(ConnectionId),
 }
-
-/// Most octets of frames handed over in one [`ConnectionEvent::Frames`]
-/// (unless one frame is longer): what one read of a busy connection brings.
-/// One event for the frames of a read, not one a frame, because a message
-/// on a channel costs as much as decoding a small UPDATE (RESULTS.md 6.23).
-pub(crate) const CHUNK_OCTETS: usize = 64 * 1024;
-
-/// The read buffer's room at first, and its least: an idle session only
-/// ever reads KEEPALIVEs (19 octets), and a buffer is resident memory for
-/// every session. A larger message arrives in more than one read while the
-/// room doubles.
-const FIRST_READ: usize = 256;
 
 /// How long, after a write failed, the reader may take to report what the
 /// peer sent before the failure and the close itself.
@@ -178,23 +170,10 @@ async fn write(
 }
 
 async fn read(id: ConnectionId, mut reader: OwnedReadHalf, events: mpsc::Sender<ConnectionEvent>) {
-    let mut buffer = BytesMut::with_capacity(FIRST_READ);
-    // How much room the next read is offered. It doubles, up to a chunk,
-    // while reads fill what they are offered: a table arrives in reads of
-    // tens of kilobytes, not in one system call for every kilobyte.
-    let mut room = FIRST_READ;
+    let mut buffer = ReadBuffer::new();
     loop {
-        if buffer.capacity() - buffer.len() < room / 2 {
-            buffer.reserve(room);
-        }
-        let offered = buffer.capacity() - buffer.len();
-        let read = reader.read_buf(&mut buffer).await;
-        match read {
-            Ok(count) if count > 0 => {
-                if count == offered {
-                    room = (room * 2).min(CHUNK_OCTETS);
-                }
-            }
+        match reader.read_buf(buffer.room_for_a_read()).await {
+            Ok(count) if count > 0 => buffer.filled(count),
             _ => {
                 let _ = events.send(ConnectionEvent::Closed(id)).await;
                 return;
@@ -203,16 +182,12 @@ async fn read(id: ConnectionId, mut reader: OwnedReadHalf, events: mpsc::Sender<
         // Frames may be up to 65535 octets; the peer task checks the
         // negotiated limit when it decodes (RFC 8654 §4).
         loop {
-            let (whole, error) = whole_frames(&buffer);
-            if whole > 0 {
+            let (run, error) = buffer.take_run();
+            let more = !run.is_empty();
+            if more {
                 // Waits while the peer task's queue is full: nothing more
                 // is read meanwhile, and TCP pushes back on the peer.
-                let frames = buffer.split_to(whole).freeze();
-                if events
-                    .send(ConnectionEvent::Frames(id, frames))
-                    .await
-                    .is_err()
-                {
+                if events.send(ConnectionEvent::Frames(id, run)).await.is_err() {
                     return;
                 }
             }
@@ -220,104 +195,19 @@ async fn read(id: ConnectionId, mut reader: OwnedReadHalf, events: mpsc::Sender<
                 let _ = events.send(ConnectionEvent::BadHeader(id, error)).await;
                 return;
             }
-            if whole == 0 {
+            if !more {
                 break;
             }
         }
     }
 }
 
-/// How many octets at the front of `buffer` are whole frames with good
-/// headers, at most [`CHUNK_OCTETS`] of them unless the first frame is
-/// longer; and the header error that stopped the count, if one did.
-fn whole_frames(buffer: &[u8]) -> (usize, Option<HeaderError>) {
-    let mut whole = 0;
-    loop {
-        match frame_length(&buffer[whole..], MAX_EXTENDED_MESSAGE_LENGTH) {
-            Ok(Some(length))
-                if buffer.len() - whole >= length
-                    && (whole == 0 || whole + length <= CHUNK_OCTETS) =>
-            {
-                whole += length;
-            }
-            Ok(_) => return (whole, None),
-            Err(error) => return (whole, Some(error)),
-        }
-    }
-}
-
-/// Splits the first frame off `frames`, a run of whole frames from
-/// [`ConnectionEvent::Frames`].
-pub(crate) fn next_frame(frames: &mut Bytes) -> Bytes {
-    // The connection task checked the length field; a run that were
-    // somehow cut short still ends, as one last frame.
-    let length = frames.get(16..HEADER_LENGTH - 1).map_or(0, |field| {
-        usize::from(u16::from_be_bytes([field[0], field[1]]))
-    });
-    if length < HEADER_LENGTH || length >= frames.len() {
-        return std::mem::take(frames);
-    }
-    frames.split_to(length)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frames::tests::frame;
+    use crate::frames::{next_frame, CHUNK_OCTETS};
     use tokio::net::TcpListener;
-
-    /// A frame of `length` octets whose last four carry `number`.
-    fn frame(length: usize, number: u32) -> Vec<u8> {
-        let mut frame = vec![0xff_u8; 16];
-        frame.extend_from_slice(&u16::try_from(length).unwrap().to_be_bytes());
-        frame.push(2); // UPDATE: any length from 23 octets
-        frame.resize(length - 4, 0);
-        frame.extend_from_slice(&number.to_be_bytes());
-        frame
-    }
-
-    #[test]
-    fn whole_frames_stop_at_a_partial_frame_and_at_a_bad_header() {
-        let mut stream = [frame(23, 1), frame(40, 2)].concat();
-        let partial = frame(30, 3);
-        stream.extend_from_slice(&partial[..25]);
-        assert_eq!(whole_frames(&stream), (63, None));
-        assert_eq!(whole_frames(&stream[..22]), (0, None));
-
-        let mut bad = [frame(23, 1), frame(40, 2)].concat();
-        bad.extend_from_slice(&[0xff, 0xff, 0x00]);
-        assert_eq!(
-            whole_frames(&bad),
-            (63, Some(HeaderError::ConnectionNotSynchronized))
-        );
-    }
-
-    #[test]
-    fn a_run_of_frames_ends_before_it_passes_a_chunk() {
-        // Frames of 4,096 octets: sixteen fill a chunk, the seventeenth
-        // would take it past.
-        let stream: Vec<u8> = (0..20).flat_map(|number| frame(4_096, number)).collect();
-        let (whole, error) = whole_frames(&stream);
-        assert_eq!((whole, error), (16 * 4_096, None));
-        assert!(whole <= CHUNK_OCTETS);
-        // The largest frame there is goes alone, whatever follows it.
-        let largest = [frame(65_535, 1), frame(23, 2)].concat();
-        assert_eq!(whole_frames(&largest), (65_535, None));
-    }
-
-    #[test]
-    fn next_frame_splits_a_run_in_order() {
-        let mut frames = Bytes::from([frame(23, 1), frame(40, 2), frame(30, 3)].concat());
-        let mut numbers = Vec::new();
-        while !frames.is_empty() {
-            let one = next_frame(&mut frames);
-            numbers.push(u32::from_be_bytes(one[one.len() - 4..].try_into().unwrap()));
-            assert_eq!(
-                usize::from(u16::from_be_bytes([one[16], one[17]])),
-                one.len()
-            );
-        }
-        assert_eq!(numbers, [1, 2, 3]);
-    }
 
     /// What a peer writes arrives as runs of whole frames, in order, then
     /// the bad header that ends the reading.

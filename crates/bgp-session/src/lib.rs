@@ -14,6 +14,7 @@
 //! ```
 
 mod connection;
+mod frames;
 mod listener;
 #[allow(unsafe_code)]
 pub mod net;

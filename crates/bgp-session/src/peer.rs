@@ -26,8 +26,8 @@ use std::time::Duration;
 use bgp_fsm::{ConnectionId, Direction, DownReason, Input, Negotiated, Output, Session, StateKind};
 use bgp_rib::PeerId;
 use bgp_wire::{
-    AttributeValue, CodecContext, DecodeError, EncodeError, Family, Frames, Message, MpNlri,
-    MpUnreach, PathAttribute, Update, UpdateBatch,
+    AttributeValue, CodecContext, EncodeError, Family, Frames, Message, MpNlri, MpUnreach,
+    PathAttribute, Update, UpdateBatch,
 };
 use bytes::{Bytes, BytesMut};
 use hashbrown::HashMap;
@@ -36,15 +36,18 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tracing::{debug, info, warn, Instrument};
+use tracing::{info, warn, Instrument};
 
 use crate::connection::{self, ConnectionEvent};
+
+mod reading;
 use crate::net::{self, SocketOptions};
 
 /// Runs of whole frames read from a connection and not yet decoded, per
-/// peer: with at most [`connection::CHUNK_OCTETS`] in each, this bounds what
-/// a peer can make us hold before TCP pushes back to 1 MiB (and the run
-/// being decoded).
+/// peer: with at most [`crate::frames::CHUNK_OCTETS`] in each, this bounds
+/// the frames a peer can make us hold before TCP pushes back to 1 MiB (and
+/// the run being decoded). The runs share their read buffers, which each
+/// hold up to twice that while a frame of theirs is alive.
 const CHUNKS_QUEUED: usize = 16;
 
 /// Most frames the peer task decodes in one turn of its loop before it looks
@@ -505,30 +508,6 @@ impl Peer {
             .await;
     }
 
-    /// Decodes frames already here, the rest of the last run first: a
-    /// bounded number in one turn (the outbox holds what they produce).
-    fn decode_frames(&mut self, now: std::time::Instant) {
-        for _ in 0..FRAMES_PER_TURN {
-            self.carry_out();
-            if self.outbox.len() >= FRAMES_PER_TURN {
-                break;
-            }
-            if let Some((id, frames)) = &mut self.frames {
-                let id = *id;
-                let frame = connection::next_frame(frames);
-                if frames.is_empty() {
-                    self.frames = None;
-                }
-                self.frame(id, &frame, now);
-                continue;
-            }
-            match self.events.try_recv() {
-                Ok(event) => self.event(event, now),
-                Err(_) => break,
-            }
-        }
-    }
-
     /// Hands the routing task as many queued events as its channel takes now;
     /// false when the routing task is gone.
     fn deliver_without_waiting(&mut self, link: &RouteLink) -> bool {
@@ -705,90 +684,6 @@ impl Peer {
             },
         );
         id
-    }
-
-    fn event(&mut self, event: ConnectionEvent, now: std::time::Instant) {
-        match event {
-            ConnectionEvent::Connected(attempt, result) => {
-                if self.attempt.as_ref().map(|(number, _)| *number) != Some(attempt) {
-                    return; // an attempt that was abandoned meanwhile
-                }
-                self.attempt = None;
-                match result {
-                    Ok(stream) => {
-                        self.connect_error = None;
-                        let id = self.adopt(stream);
-                        self.session.handle(
-                            now,
-                            Input::Connected {
-                                connection: id,
-                                direction: Direction::Outgoing,
-                            },
-                        );
-                    }
-                    Err(error) => {
-                        debug!(%error, "connect failed");
-                        self.connect_error = Some(connect_failure(&error));
-                        self.session.handle(now, Input::ConnectFailed);
-                        self.publish();
-                    }
-                }
-            }
-            ConnectionEvent::Frames(id, frames) => {
-                if !frames.is_empty() {
-                    self.frames = Some((id, frames));
-                }
-            }
-            ConnectionEvent::BadHeader(id, error) => {
-                let error = DecodeError::Header(error);
-                self.session.handle(
-                    now,
-                    Input::Malformed {
-                        connection: id,
-                        error,
-                    },
-                );
-            }
-            ConnectionEvent::Progress(id) => {
-                self.session.handle(now, Input::Progress { connection: id });
-            }
-            ConnectionEvent::Flushed(id) => {
-                self.session.handle(now, Input::Flushed { connection: id });
-                if self.session.established_connection() == Some(id) {
-                    self.outbox.push_back(SessionEvent::Drained);
-                }
-            }
-            ConnectionEvent::Closed(id) => {
-                if self.connections.contains_key(&id) {
-                    self.session.handle(now, Input::Closed { connection: id });
-                }
-            }
-        }
-    }
-
-    /// One whole frame read from connection `id`.
-    fn frame(&mut self, id: ConnectionId, frame: &Bytes, now: std::time::Instant) {
-        if !self.connections.contains_key(&id) {
-            return;
-        }
-        Counters::add(&self.counters.messages_received, 1);
-        let context = self.receive_context();
-        let input = match Message::decode(frame, &context) {
-            Ok(received) => {
-                if let Message::Update(_) = received.message {
-                    Counters::add(&self.counters.updates_received, 1);
-                }
-                Input::Received {
-                    connection: id,
-                    received,
-                }
-            }
-            Err(error) => Input::Malformed {
-                connection: id,
-                error,
-            },
-        };
-        self.session.handle(now, input);
     }
 
     fn receive_context(&self) -> CodecContext {

@@ -68,9 +68,14 @@ const KEPT_DIRTY: usize = 16_384;
 /// keys are the addresses of sets held only during the poll.
 #[derive(Debug, Default)]
 pub(super) struct PollScratch {
-    /// What a (source set, source) pair is sent as (see `export_family`).
+    /// What a (source set, source) pair is sent as, worked out once per
+    /// poll: a full table costs one transform per distinct set. Beside it,
+    /// found for the first prefix sent it, the set's number in the
+    /// Adj-RIB-Out and its message, so that the prefixes after it look up
+    /// neither again.
     transformed: HashMap<(usize, u32), Option<Outgoing>>,
-    /// The message of each outgoing set.
+    /// The message of each outgoing set (two sources may be sent the same
+    /// interned set), looked at once per pair in `transformed`.
     message_of_set: HashMap<usize, usize>,
 }
 
@@ -78,10 +83,10 @@ pub(super) struct PollScratch {
 /// a routing table has a set (ten on average, six or fewer for most).
 const PREFIXES_A_SET: usize = 8;
 
-/// The most entries of a [`PollScratch`] map kept across polls (a batch of
-/// the daemon's, 8,192 prefixes, holds a few hundred sets at most in a
+/// The room for entries a [`PollScratch`] map keeps across polls (a batch
+/// of the daemon's, 8,192 prefixes, holds a few hundred sets at most in a
 /// routing table); one that grew past it, in a pass over many sets, is
-/// dropped.
+/// shrunk back.
 const KEPT_SETS: usize = 1_024;
 
 impl Rib {
@@ -260,14 +265,8 @@ impl Rib {
         }
         let resend = outbox.pending_resend;
         let mut dirty = std::mem::take(&mut outbox.dirty);
-        // What a (source set, source) pair is sent as, worked out once per
-        // poll: a full table costs one transform per distinct set. Beside
-        // it, found for the first prefix sent it, the set's number in the
-        // Adj-RIB-Out and its message, so that the prefixes after it look up
-        // neither again.
-        // (`transformed`, in the RIB's scratch.) The message of each outgoing
-        // set (two sources may be sent the same interned set), looked at once
-        // per pair above: `message_of_set`.
+        // `transformed` and `message_of_set` (the RIB's `PollScratch`) start
+        // empty and are drained when the poll ends.
         // Keys, not `Nlri`s, until sorted: a key is 5 or 17 octets against an
         // `Nlri`'s 28, and compares as integers (`PrefixKey::order`).
         let mut announcements: Vec<(Arc<Attributes>, Vec<K>)> = Vec::new();
@@ -404,12 +403,8 @@ impl Rib {
             outbox.advertised.unpin(pinned);
         }
         message_of_set.clear();
-        if transformed.capacity() > KEPT_SETS {
-            *transformed = HashMap::default();
-        }
-        if message_of_set.capacity() > KEPT_SETS {
-            *message_of_set = HashMap::default();
-        }
+        transformed.shrink_to(KEPT_SETS);
+        message_of_set.shrink_to(KEPT_SETS);
         interner.released(released);
     }
 
