@@ -101,11 +101,9 @@ impl Peer {
         }
     }
 
-    /// One whole frame read from connection `id`.
+    /// One whole frame read from connection `id`, which the caller has found
+    /// still the session's.
     fn frame(&mut self, id: ConnectionId, frame: &Bytes, now: std::time::Instant) {
-        if !self.connections.contains_key(&id) {
-            return;
-        }
         Counters::add(&self.counters.messages_received, 1);
         let context = self.receive_context();
         let input = match Message::decode(frame, &context) {
