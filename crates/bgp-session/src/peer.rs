@@ -39,9 +39,9 @@ use tokio::time::Instant;
 use tracing::{info, warn, Instrument};
 
 use crate::connection::{self, ConnectionEvent};
+use crate::net::{self, SocketOptions};
 
 mod reading;
-use crate::net::{self, SocketOptions};
 
 /// Runs of whole frames read from a connection and not yet decoded, per
 /// peer: with at most [`crate::frames::CHUNK_OCTETS`] in each, this bounds
