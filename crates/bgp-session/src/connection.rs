@@ -14,8 +14,6 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::frames::ReadBuffer;
-#[cfg(doc)]
-use crate::frames::{next_frame, CHUNK_OCTETS};
 
 /// What connection tasks and connect attempts report to their peer task.
 #[derive(Debug)]
@@ -24,8 +22,9 @@ pub(crate) enum ConnectionEvent {
     Connected(u64, std::io::Result<TcpStream>),
     /// One or more whole messages, back to back, not yet decoded: decoding
     /// needs the negotiated context that only the peer task has. Their
-    /// headers are checked (RFC 4271 §6.1), so [`next_frame`] can split them
-    /// apart; together they take at most [`CHUNK_OCTETS`].
+    /// headers are checked (RFC 4271 §6.1), so [`crate::frames::next_frame`]
+    /// can split them apart; together they take at most
+    /// [`crate::frames::CHUNK_OCTETS`].
     Frames(ConnectionId, Bytes),
     /// The header was bad; nothing more is read from this connection.
     BadHeader(ConnectionId, HeaderError),
@@ -209,15 +208,21 @@ mod tests {
     use crate::frames::{next_frame, CHUNK_OCTETS};
     use tokio::net::TcpListener;
 
-    /// What a peer writes arrives as runs of whole frames, in order, then
-    /// the bad header that ends the reading.
-    #[tokio::test]
-    async fn frames_arrive_in_runs_then_the_bad_header() {
+    /// Both ends of a connection on loopback: ours, and the peer's.
+    async fn connected() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    /// What a peer writes arrives as runs of whole frames, in order, then
+    /// the bad header that ends the reading.
+    #[tokio::test]
+    async fn frames_arrive_in_runs_then_the_bad_header() {
+        let (client, mut server) = connected().await;
         let (_outbound, queue) = mpsc::unbounded_channel();
         let (events, mut reports) = mpsc::channel(4);
         let connection = tokio::spawn(run(
@@ -260,11 +265,7 @@ mod tests {
     /// count back to zero, and one Flushed once the queue is empty.
     #[tokio::test]
     async fn queued_messages_are_written_whole_and_in_order() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
+        let (client, mut server) = connected().await;
         let (outbound, queue) = mpsc::unbounded_channel();
         let queued = Arc::new(Queued::default());
         // More than one gathered write's worth: 3,000 messages of 40 octets.

@@ -64,7 +64,7 @@ const KEPT_DIRTY: usize = 16_384;
 /// The maps a poll builds, kept emptied from one poll to the next. Made
 /// anew for each poll, they grew through every size on the way: 3,828
 /// times for a 200k table sent to one monitor, 3 % of the daemon's
-/// instructions (benches/RESULTS.md 6.23). Each poll drains them; their
+/// instructions (benches/RESULTS.md 6.24). Each poll drains them; their
 /// keys are the addresses of sets held only during the poll.
 #[derive(Debug, Default)]
 pub(super) struct PollScratch {
@@ -336,7 +336,7 @@ impl Rib {
                         // Room for a set's usual share of a batch. Grown one
                         // push at a time from nothing, the poll's lists grew
                         // 35,857 times for a 200k table sent to one monitor;
-                        // 8,066 with this room (RESULTS.md 6.23).
+                        // 8,066 with this room (RESULTS.md 6.24).
                         let prefixes = Vec::with_capacity(PREFIXES_A_SET);
                         announcements.push((Arc::clone(&outgoing.attributes), prefixes));
                         announcements.len() - 1
