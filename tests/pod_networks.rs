@@ -233,7 +233,7 @@ spec: {{bgp: {{ipv4Address: {b}/32}}}}
     assert!(created.status.success(), "{created:?}");
     let start = |node: &str, address: IpAddr, next_hop: &str, namespace: &Namespace| {
         let directory = scratch(&format!("pods-{node}"));
-        Daemon::start_with(
+        let daemon = Daemon::start_with(
             &directory,
             &datastore,
             node,
@@ -246,10 +246,12 @@ spec: {{bgp: {{ipv4Address: {b}/32}}}}
                 "--ipv4-next-hop",
                 next_hop,
             ],
-        )
+        );
+        // The directory lives as long as the daemon that uses it.
+        (directory, daemon)
     };
-    let daemon_a = start("node-a", a, "198.51.100.11", &namespace_a);
-    let daemon_b = start("node-b", b, "198.51.100.12", &namespace_b);
+    let (_directory_a, daemon_a) = start("node-a", a, "198.51.100.11", &namespace_a);
+    let (_directory_b, daemon_b) = start("node-b", b, "198.51.100.12", &namespace_b);
     daemon_a.wait_for(b, "Established");
     daemon_b.wait_for(a, "Established");
 

@@ -31,12 +31,53 @@ pub fn nodebgp() -> PathBuf {
 }
 
 /// A fresh scratch directory for one test.
-pub fn scratch(name: &str) -> PathBuf {
+pub fn scratch(name: &str) -> Scratch {
     let directory =
         std::env::temp_dir().join(format!("nodebgp-daemon-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
     std::fs::create_dir_all(&directory).unwrap();
-    directory
+    Scratch(directory)
+}
+
+/// A test's scratch directory: removed when the test passes, kept when it
+/// fails, so that the daemon's log and store can be read afterwards. Each
+/// run of the suite made about fifty of them, and a machine that runs it
+/// often would fill its temporary directory.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// The directory, left for the caller to remove (or keep).
+    pub fn keep(mut self) -> PathBuf {
+        // An empty path is what `Drop` leaves alone.
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.0.as_os_str().is_empty() {
+            // Kept (`Scratch::keep`).
+        } else if std::thread::panicking() {
+            eprintln!("kept for a look: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// The embedded store under `directory`, as a `--datastore` URL.

@@ -61,7 +61,7 @@ fn received(daemon: &Daemon, peer: IpAddr) -> Result<u64, String> {
 /// back, and the sender's table is learned again, whole.
 pub(crate) fn killed_mid_load(scale: Scale, seed: u64) -> LoadFigures {
     lab::require(Kind::Frr);
-    let directory = daemon::scratch("soak-load");
+    let directory = daemon::scratch("soak-load").keep();
     let store = daemon::store_url(&directory);
     let ours = daemon::address();
     let sending = lab::free_loopback_address().unwrap();
@@ -286,7 +286,7 @@ pub(crate) fn killed_with_kernel_routes(scale: Scale) -> Option<usize> {
         "proto",
         "static",
     ]);
-    let directory = daemon::scratch("soak-fib");
+    let directory = daemon::scratch("soak-fib").keep();
     let store = daemon::store_url(&directory);
     let ours = daemon::address();
     let (first_hop, second_hop) = ("198.51.100.21", "198.51.100.22");
@@ -505,7 +505,7 @@ fn read_store(store: &str) -> (BTreeSet<String>, BTreeMap<String, u64>) {
 /// time. After each kill the store reads: every victim has the AS number of
 /// one batch (never a mix), and every peer the loop applied is there.
 pub(crate) fn killed_applies(scale: Scale, seed: u64) -> StoreFigures {
-    let directory = daemon::scratch("soak-store");
+    let directory = daemon::scratch("soak-store").keep();
     let store = daemon::store_url(&directory);
     let base: Vec<String> = (1..=20).map(|k| format!("192.0.2.{k}")).collect();
     let yaml: Vec<String> = base

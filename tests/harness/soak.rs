@@ -477,7 +477,8 @@ pub(crate) fn run(scale: Scale, seed: u64) -> Figures {
     let etcd = Etcd::start("soak").unwrap_or_else(|error| panic!("{error}"));
     let datastore = format!("etcdv3:{}", etcd.endpoint());
     let ours = daemon::address();
-    let directory = daemon::scratch("soak");
+    // Removed by `clean_up`, which NODEBGP_SOAK_KEEP stops.
+    let directory = daemon::scratch("soak").keep();
     let resetter = lab::free_loopback_address().unwrap();
     // What the resetter sends: some 500 prefixes, then half an UPDATE.
     let load = HalfLoad::new(500, seed);

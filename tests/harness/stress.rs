@@ -128,7 +128,7 @@ fn one_round(
     random: &mut SplitMix64,
     measured: &mut Measured,
 ) {
-    let directory = daemon::scratch(name);
+    let directory = daemon::scratch(name).keep();
     let listen = daemon::address();
     let senders: Vec<Ipv4Addr> = (0..scale.peers)
         .map(|_| lab::free_loopback_address().expect("a free loopback address"))

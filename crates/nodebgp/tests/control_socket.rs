@@ -170,7 +170,7 @@ fn json_logs_and_a_log_filter_changed_at_run_time() {
     let log = std::fs::File::create(&log_path).unwrap();
     let mut command = run(&directory, &socket);
     command.args(["--log-format", "json"]);
-    let _daemon = Daemon(
+    let daemon = Daemon(
         command
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -219,6 +219,8 @@ fn json_logs_and_a_log_filter_changed_at_run_time() {
     let changed = client(&socket, &["log-level", "info"]);
     assert!(changed.status.success(), "{changed:?}");
     assert_eq!(changes("info"), 1);
+    drop(daemon);
+    let _ = std::fs::remove_dir_all(directory);
 }
 
 /// Polls `status -o json` until `done` holds for the first peer.
