@@ -55,11 +55,23 @@ impl Nlri {
             destination.put_u32(path_id);
         }
         let length = self.prefix.prefix_len();
-        destination.put_u8(length);
-        let octets = usize::from(length).div_ceil(8);
+        let unused = |address_octets: usize| address_octets - usize::from(length).div_ceil(8);
+        // The length octet and the whole address go in, then the octets the
+        // prefix does not use come off again: a copy of a fixed size is a
+        // store or two, where a copy of the prefix's own size was a call to
+        // `memcpy`, a fifth of encoding the prefixes of an UPDATE.
         match self.prefix {
-            IpNet::V4(net) => destination.put_slice(&net.addr().octets()[..octets]),
-            IpNet::V6(net) => destination.put_slice(&net.addr().octets()[..octets]),
+            IpNet::V4(net) => {
+                let [a, b, c, d] = net.addr().octets();
+                destination.put_slice(&[length, a, b, c, d]);
+                destination.truncate(destination.len() - unused(4));
+            }
+            IpNet::V6(net) => {
+                let mut entry = [length; 17];
+                entry[1..].copy_from_slice(&net.addr().octets());
+                destination.put_slice(&entry);
+                destination.truncate(destination.len() - unused(16));
+            }
         }
     }
 }
@@ -382,6 +394,49 @@ mod tests {
         let mut encoded = BytesMut::new();
         prefixes.iter().for_each(|nlri| nlri.encode(&mut encoded));
         assert_eq!(&encoded[..], &field[..]);
+    }
+
+    #[test]
+    fn every_prefix_length_encodes_to_its_own_octets_and_back() {
+        // Each length of both families, after a longer entry (so that a cut
+        // that took too much or too little shows in the next), with and
+        // without a path identifier.
+        for (kind, bits, address) in [
+            (
+                AddressKind::V4,
+                32u8,
+                "203.0.113.255".parse::<std::net::IpAddr>().unwrap(),
+            ),
+            (
+                AddressKind::V6,
+                128,
+                "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+            ),
+        ] {
+            for length in 0..=bits {
+                for path_id in [None, Some(7)] {
+                    let full = Nlri {
+                        prefix: IpNet::new(address, bits).unwrap(),
+                        path_id,
+                    };
+                    let nlri = Nlri {
+                        prefix: IpNet::new(address, length).unwrap().trunc(),
+                        path_id,
+                    };
+                    let mut encoded = BytesMut::new();
+                    full.encode(&mut encoded);
+                    nlri.encode(&mut encoded);
+                    assert_eq!(
+                        encoded.len(),
+                        full.encoded_length() + nlri.encoded_length(),
+                        "{nlri}"
+                    );
+                    let decoded =
+                        decode_prefixes_general(&encoded, kind, path_id.is_some()).unwrap();
+                    assert_eq!(decoded[..], [full, nlri], "{nlri}");
+                }
+            }
+        }
     }
 
     #[test]
