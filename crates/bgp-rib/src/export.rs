@@ -258,8 +258,12 @@ pub(crate) fn announcement(
             Vec::new()
         }
     };
-    // Type-code order, as most implementations send them.
-    list.sort_by_key(|attribute| attribute.value.type_code());
+    // Type-code order, as most implementations send them: the set's list
+    // is in that order already, and only what was added above may be out
+    // of it.
+    if !list.is_sorted_by_key(|attribute| attribute.value.type_code()) {
+        list.sort_by_key(|attribute| attribute.value.type_code());
+    }
     Update {
         withdrawn: NlriList::new(),
         attributes: list,
