@@ -206,7 +206,6 @@ fn unit_passes_systemd_analyze_verify() {
         "systemd-analyze verify complains:\n{}",
         complaints.join("\n")
     );
-    let _ = std::fs::remove_dir_all(directory);
 }
 
 /// The DaemonSet among the manifest's documents.

@@ -247,7 +247,8 @@ spec: {{bgp: {{ipv4Address: {b}/32}}}}
                 next_hop,
             ],
         );
-        // The directory lives as long as the daemon that uses it.
+        // The directory lives as long as the daemon that uses it: bound
+        // before it below, it is dropped (removed) after the daemon is.
         (directory, daemon)
     };
     let (_directory_a, daemon_a) = start("node-a", a, "198.51.100.11", &namespace_a);

@@ -412,10 +412,8 @@ impl Attributes {
 pub(crate) struct Interner {
     /// Each set once. Looked up by a hash computed once a call: a set's
     /// hash walks all its attributes, and a lookup then an insert after a
-    /// miss hashed it twice. (Keeping each hash beside its set would spare
-    /// hashing them again as the table grows, for 8 octets a set: 1 MiB
-    /// more at 100,000 sets, for 1 % of the instructions of a 200k IPv6
-    /// table taken in and sent on, benches/RESULTS.md 6.19.)
+    /// miss hashed it twice. As the table grows, each set is moved by the
+    /// hash it keeps ([`InternedHash`]), not hashed again.
     sets: HashTable<Arc<Attributes>>,
     hasher: DefaultHashBuilder,
     /// References dropped since the last sweep: a bound on the dead sets.
