@@ -166,6 +166,9 @@ struct Manager {
     listeners: Option<listeners::Listeners>,
     /// The RIB and what hangs on it.
     routing: routing::Routing,
+    /// The effects of the event at hand ([`Manager::route_event`]), emptied
+    /// after each: kept, so that the events without any cost no list.
+    event_effects: Vec<routing::Effect>,
     /// Where peer tasks send their routing events.
     route_events: mpsc::Sender<PeerEvent>,
     /// The number of the next peer task.
@@ -219,6 +222,7 @@ impl Manager {
             stopping: HashSet::new(),
             listeners: None,
             routing,
+            event_effects: Vec::new(),
             route_events,
             next_number: 1,
             numbers: HashMap::new(),
@@ -441,8 +445,15 @@ impl Manager {
             self.stopping.remove(&event.peer);
             return;
         }
-        let effects = self.routing.event_without_output(event, now);
-        self.carry_out(effects);
+        self.routing
+            .event_without_output(event, now, &mut self.event_effects);
+        if self.event_effects.is_empty() {
+            // What `carry_out` does after the effects, without a list to walk.
+            self.send_fib_changes(KernelHandOver::FullBatch);
+        } else {
+            let effects = std::mem::take(&mut self.event_effects);
+            self.carry_out(effects);
+        }
     }
 
     /// The way out: every peer is told to end (with Cease, or without a word
