@@ -141,7 +141,7 @@ fn announce(routing: &mut Routing) {
             peer: PEER,
             event: SessionEvent::Update {
                 update,
-                errors: Vec::new(),
+                errors: Box::default(),
             },
         },
     );
