@@ -167,7 +167,8 @@ struct Manager {
     /// The RIB and what hangs on it.
     routing: routing::Routing,
     /// The effects of the event at hand ([`Manager::route_event`]), emptied
-    /// after each: kept, so that the events without any cost no list.
+    /// after each: kept, so that an event without effects walks and drops
+    /// no list of its own.
     event_effects: Vec<routing::Effect>,
     /// Where peer tasks send their routing events.
     route_events: mpsc::Sender<PeerEvent>,
